@@ -1,0 +1,48 @@
+"""sleepsignal: bed-sensor (BCG) recordings to sleep tracks, stages and API records.
+
+The flow is one way: decode (:mod:`sleepsignal.io`) -> kernels -> tracks -> staging ->
+records. Public names are imported lazily, so ``import sleepsignal`` stays fast and does
+not import numba or pandas until they are needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+#: public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "Session": "sleepsignal.session",
+    "SampledTrack": "sleepsignal.session",
+    "TimeValueTrack": "sleepsignal.session",
+    "SleepSignalError": "sleepsignal.errors",
+    "DecodeError": "sleepsignal.errors",
+    "NotLoadedError": "sleepsignal.errors",
+    "QueryError": "sleepsignal.errors",
+    "SignalError": "sleepsignal.errors",
+    "RecordValidationError": "sleepsignal.errors",
+    "SleepSignalWarning": "sleepsignal.errors",
+    "read_session": "sleepsignal.io.beddit",
+    "read_sessions": "sleepsignal.io.beddit",
+    "write_session": "sleepsignal.io.beddit",
+    "query_sessions": "sleepsignal.io.beddit",
+    "read_bt2": "sleepsignal.io.bt2",
+    "write_bt2": "sleepsignal.io.bt2",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sleepsignal' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
