@@ -225,8 +225,7 @@ def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.
         feats = _hr_block(hr)
         # max HR jump: max of epoch HR over +-1 epoch minus 5 min median
         hr_pad = np.pad(hr, 1, constant_values=np.nan)
-        hrmax = np.nanmax(np.vstack([hr_pad[:-2], hr_pad[1:-1], hr_pad[2:]]), axis=0) \
-            if n_epochs and np.isfinite(hr).any() else np.full(n_epochs, np.nan)
+        hrmax = np.fmax(np.fmax(hr_pad[:-2], hr_pad[1:-1]), hr_pad[2:])
         feats["hr_max_jump"] = (hrmax - _nan_smooth(hr, 11)) / _iqr(hr)
 
         def rmssd(k: int) -> np.ndarray:
