@@ -55,6 +55,9 @@ L2 = 1.0  # penalty on the sum of squared weights (features standardised)
 #: Hours-of-night bins of the stage prior learnt from HMC.
 PRIOR_BIN_H = 0.5
 PRIOR_N_BINS = 20
+#: Exponent of the class prior divided out of the posteriors before the HMM (0 = use
+#: posteriors as emissions, 1 = the usual hybrid scaled likelihood).
+PRIOR_EXPONENT = 0.5
 
 
 def subject_of(record: str) -> str:
@@ -185,19 +188,58 @@ def fit_all(data: list[dict], hmc: dict[str, np.ndarray]) -> dict[str, np.ndarra
         "transition": hmc["transition"],
         "time_prior": hmc["time_prior"],
         "prior_bin_h": np.array(PRIOR_BIN_H),
+        "prior_exponent": np.array(PRIOR_EXPONENT),
     }
-    for kind, names in (("heartbeat", HEARTBEAT_FEATURES), ("heart_rate", HEART_RATE_FEATURES)):
-        xs = features(data, kind)
-        x = np.vstack(xs)
-        y = np.concatenate([d["y"] for d in data])
-        keep = y >= 0
-        m = fit_logistic(x[keep], y[keep])
-        params[f"{kind}_features"] = np.array(names)
-        for key, v in m.items():
-            params[f"{kind}_{key}"] = v
-        params[f"{kind}_class_prior"] = np.bincount(y[keep], minlength=4) / keep.sum()
+    for kind in KINDS:
+        params.update(fit_kind(features(data, kind), [d["y"] for d in data], kind))
     params["training_checksum"] = np.array(training_checksum(data))
     return params
+
+
+KINDS = {"heartbeat": HEARTBEAT_FEATURES, "heart_rate": HEART_RATE_FEATURES}
+
+
+def fit_kind(xs: list[np.ndarray], ys: list[np.ndarray], kind: str) -> dict[str, np.ndarray]:
+    """Parameters ``<kind>_*`` of one logistic model fitted on the given nights."""
+    x = np.vstack(xs)
+    y = np.concatenate(ys)
+    keep = y >= 0
+    m = fit_logistic(x[keep], y[keep])
+    out = {f"{kind}_features": np.array(KINDS[kind])}
+    for key, v in m.items():
+        out[f"{kind}_{key}"] = v
+    out[f"{kind}_class_prior"] = np.bincount(y[keep], minlength=4) / keep.sum()
+    return out
+
+
+def loso(data: list[dict], kind: str, hmc: dict[str, np.ndarray],
+         prior_exponent: float = PRIOR_EXPONENT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Leave-one-subject-out predictions with the run-time code path.
+
+    For each subject, the logistic model is fitted on the other subjects' nights only;
+    the held-out nights are staged by ``sleepsignal.staging._classify`` (HMM included).
+    Returns pooled true labels, predicted labels (scored epochs only) and subject of
+    each epoch.
+    """
+    from sleepsignal.staging import _classify
+
+    xs = features(data, kind)
+    base = {"transition": hmc["transition"], "time_prior": hmc["time_prior"],
+            "prior_exponent": np.array(prior_exponent)}
+    ys, ps, ss = [], [], []
+    for subj in sorted({d["subject"] for d in data}):
+        train = [i for i, d in enumerate(data) if d["subject"] != subj]
+        params = {**base, **fit_kind([xs[i] for i in train], [data[i]["y"] for i in train],
+                                     kind)}
+        for i, d in enumerate(data):
+            if d["subject"] != subj:
+                continue
+            post = _classify(kind, xs[i], np.ones(d["n"], dtype=bool), params)
+            scored = d["y"] >= 0
+            ys.append(d["y"][scored])
+            ps.append(post[scored].argmax(axis=1))
+            ss.append(np.full(scored.sum(), subj))
+    return np.concatenate(ys), np.concatenate(ps), np.concatenate(ss)
 
 
 def training_checksum(data: list[dict]) -> str:

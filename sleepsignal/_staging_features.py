@@ -125,7 +125,9 @@ def nn_mask(starts: np.ndarray, rr: np.ndarray) -> np.ndarray:
 # helpers
 def _window_sum(x: np.ndarray, k: int) -> np.ndarray:
     """Centred moving sum over ``k`` (odd) epochs, zero padding."""
-    return np.convolve(x, np.ones(k), mode="same")
+    if len(x) == 0:
+        return np.zeros(0)
+    return np.convolve(x, np.ones(k))[k // 2 : k // 2 + len(x)]
 
 
 def _nan_smooth(x: np.ndarray, k: int) -> np.ndarray:

@@ -21,7 +21,7 @@ loaded with numpy only):
 2. A multinomial logistic regression (4 classes wake/light/deep/rem) trained on the 13
    slpdb nights gives ``p(stage | features)``.
 3. A hidden Markov model smooths the epochs: the transition matrix between the 4 stages
-   is counted on 151 HMC whole-night hypnograms; emissions are ``p / prior**0.5`` (half
+   is counted on 151 HMC whole-night hypnograms; emissions are ``p / prior**a`` with ``a = 0.5`` (half
    the usual hybrid prior correction, see the README table for the sweep);
    forward-backward gives the per-epoch probabilities, their argmax the stage.
 4. ``away`` and ``no_signal`` come from the ``presence`` track (65 / 78), from
@@ -55,7 +55,6 @@ from .hypnogram import AWAY, DEEP, EPOCH_LENGTH, LIGHT, NO_SIGNAL, REM, STAGES, 
 __all__ = [
     "MODEL_PATH",
     "NO_DATA_GAP",
-    "PRIOR_EXPONENT",
     "RESTLESS_COUNT",
     "EpochStages",
     "actigraphy_sleep_wake",
@@ -66,8 +65,6 @@ __all__ = [
 ]
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "staging_model.npz"
-#: Exponent of the class prior divided out of the classifier posteriors before the HMM.
-PRIOR_EXPONENT = 0.5
 #: A stretch longer than this (s) with no data in any track is ``no_signal``.
 NO_DATA_GAP = 300.0
 #: Movements per 30 s epoch from which a sleep epoch is ``restless``.
@@ -157,7 +154,8 @@ def _data_coverage(pairs: list[Pair], n_epochs: int) -> np.ndarray:
         have[ep] = True
     half = int(NO_DATA_GAP / EPOCH_LENGTH / 2)
     if half and n_epochs:
-        have = np.convolve(have.astype(np.float64), np.ones(2 * half + 1), mode="same") > 0.5
+        full = np.convolve(have.astype(np.float64), np.ones(2 * half + 1))
+        have = full[half : half + n_epochs] > 0.5
     return have
 
 
@@ -232,14 +230,20 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
 
 
-def _classify(kind: str, x: np.ndarray, present: np.ndarray) -> np.ndarray:
-    m = _model()
+def _classify(kind: str, x: np.ndarray, present: np.ndarray,
+              params: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+    """HMM posteriors ``(n, 4)`` of one model on a feature matrix; NaN where not present.
+
+    ``params`` defaults to the shipped model; the accuracy script passes the
+    parameters of each leave-one-subject-out fold so evaluation runs this same code.
+    """
+    m = _model() if params is None else params
     xi = np.where(np.isfinite(x), x, m[f"{kind}_impute"])
     z = ((xi - m[f"{kind}_mean"]) / m[f"{kind}_scale"]) @ m[f"{kind}_weights"] + m[f"{kind}_bias"]
     z -= z.max(axis=1, keepdims=True)
     p = np.exp(z)
     p /= p.sum(axis=1, keepdims=True)
-    lik = p / m[f"{kind}_class_prior"] ** PRIOR_EXPONENT
+    lik = p / m[f"{kind}_class_prior"] ** float(m["prior_exponent"])
     out = np.full(p.shape, np.nan)
     trans = m["transition"]
     init = m["time_prior"][0]
