@@ -51,13 +51,17 @@ OUT = ROOT / "sleepsignal" / "data" / "staging_model.npz"
 
 CLASSES = ("wake", "light", "deep", "rem")
 AASM_TO_CLASS = {"W": 0, "N1": 1, "N2": 1, "N3": 2, "REM": 3, "R": 3}
-L2 = 1.0  # penalty on the sum of squared weights (features standardised)
+#: L2 penalty on the sum of squared weights (features standardised) and exponent of the
+#: class prior divided out of the posteriors before the HMM (0 = posteriors as
+#: emissions, 1 = the usual hybrid scaled likelihood), per model. Chosen on the
+#: leave-one-subject-out grid printed by ``benchmarks/accuracy_staging.py --sweep``; the
+#: ``--nested`` option there measures that selection honestly (nested LOSO).
+HYPER = {"heartbeat": (300.0, 0.5), "heart_rate": (300.0, 0.75)}
+GRID_L2 = (1.0, 30.0, 300.0, 1000.0)
+GRID_PRIOR_EXPONENT = (0.25, 0.5, 0.75)
 #: Hours-of-night bins of the stage prior learnt from HMC.
 PRIOR_BIN_H = 0.5
 PRIOR_N_BINS = 20
-#: Exponent of the class prior divided out of the posteriors before the HMM (0 = use
-#: posteriors as emissions, 1 = the usual hybrid scaled likelihood).
-PRIOR_EXPONENT = 0.5
 
 
 def subject_of(record: str) -> str:
@@ -69,7 +73,7 @@ def load_slpdb(root: Path = SLPDB) -> list[dict]:
     """Per record: interval starts (s), intervals (s), stage label per 30 s epoch (-1 none)."""
     recs = pd.read_csv(root / "records.csv")
     out = []
-    for rec, dur_h in zip(recs.record, recs.duration_h):
+    for rec, dur_h in zip(recs.record, recs.duration_h, strict=True):
         beats = pd.read_csv(root / "beats" / f"{rec}_beats.csv")
         epochs = pd.read_csv(root / "epochs" / f"{rec}_epochs.csv")
         t = beats.t_s.to_numpy()[beats.is_beat.to_numpy() == 1]
@@ -109,7 +113,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2,
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float,
                  class_weight: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Multinomial logistic regression with L2, standardised features, NaN -> median."""
     impute = np.nanmedian(x, axis=0)
@@ -188,10 +192,10 @@ def fit_all(data: list[dict], hmc: dict[str, np.ndarray]) -> dict[str, np.ndarra
         "transition": hmc["transition"],
         "time_prior": hmc["time_prior"],
         "prior_bin_h": np.array(PRIOR_BIN_H),
-        "prior_exponent": np.array(PRIOR_EXPONENT),
     }
     for kind in KINDS:
-        params.update(fit_kind(features(data, kind), [d["y"] for d in data], kind))
+        l2, a = HYPER[kind]
+        params.update(fit_kind(features(data, kind), [d["y"] for d in data], kind, l2, a))
     params["training_checksum"] = np.array(training_checksum(data))
     return params
 
@@ -199,38 +203,41 @@ def fit_all(data: list[dict], hmc: dict[str, np.ndarray]) -> dict[str, np.ndarra
 KINDS = {"heartbeat": HEARTBEAT_FEATURES, "heart_rate": HEART_RATE_FEATURES}
 
 
-def fit_kind(xs: list[np.ndarray], ys: list[np.ndarray], kind: str) -> dict[str, np.ndarray]:
+def fit_kind(xs: list[np.ndarray], ys: list[np.ndarray], kind: str, l2: float,
+             prior_exponent: float) -> dict[str, np.ndarray]:
     """Parameters ``<kind>_*`` of one logistic model fitted on the given nights."""
     x = np.vstack(xs)
     y = np.concatenate(ys)
     keep = y >= 0
-    m = fit_logistic(x[keep], y[keep])
-    out = {f"{kind}_features": np.array(KINDS[kind])}
+    m = fit_logistic(x[keep], y[keep], l2)
+    out = {f"{kind}_features": np.array(KINDS[kind]),
+           f"{kind}_l2": np.array(l2), f"{kind}_prior_exponent": np.array(prior_exponent)}
     for key, v in m.items():
         out[f"{kind}_{key}"] = v
     out[f"{kind}_class_prior"] = np.bincount(y[keep], minlength=4) / keep.sum()
     return out
 
 
-def loso(data: list[dict], kind: str, hmc: dict[str, np.ndarray],
-         prior_exponent: float = PRIOR_EXPONENT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def loso(data: list[dict], kind: str, hmc: dict[str, np.ndarray], l2: float,
+         prior_exponent: float, xs: list[np.ndarray] | None = None,
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Leave-one-subject-out predictions with the run-time code path.
 
     For each subject, the logistic model is fitted on the other subjects' nights only;
     the held-out nights are staged by ``sleepsignal.staging._classify`` (HMM included).
-    Returns pooled true labels, predicted labels (scored epochs only) and subject of
-    each epoch.
+    Returns pooled true labels, predicted labels (scored epochs only) and the subject
+    of each epoch.
     """
     from sleepsignal.staging import _classify
 
-    xs = features(data, kind)
-    base = {"transition": hmc["transition"], "time_prior": hmc["time_prior"],
-            "prior_exponent": np.array(prior_exponent)}
+    if xs is None:
+        xs = features(data, kind)
+    base = {"transition": hmc["transition"], "time_prior": hmc["time_prior"]}
     ys, ps, ss = [], [], []
     for subj in sorted({d["subject"] for d in data}):
         train = [i for i, d in enumerate(data) if d["subject"] != subj]
         params = {**base, **fit_kind([xs[i] for i in train], [data[i]["y"] for i in train],
-                                     kind)}
+                                     kind, l2, prior_exponent)}
         for i, d in enumerate(data):
             if d["subject"] != subj:
                 continue

@@ -14,8 +14,8 @@ import numpy as np
 from ._numba import njit
 
 __all__ = [
-    "HEART_RATE_FEATURES",
     "HEARTBEAT_FEATURES",
+    "HEART_RATE_FEATURES",
     "actigraphy_counts",
     "heart_rate_features",
     "heartbeat_features",
@@ -61,6 +61,10 @@ HEARTBEAT_FEATURES: tuple[str, ...] = (
     "hours",         # time since session start, h (clipped to 10)
 )
 
+_MASKED_HB = np.array(
+    [i for i, k in enumerate(HEARTBEAT_FEATURES) if k not in ("hours", "coverage")]
+)
+
 HEART_RATE_FEATURES: tuple[str, ...] = (
     "hr",
     "hr_10min",
@@ -70,6 +74,8 @@ HEART_RATE_FEATURES: tuple[str, ...] = (
     "hr_10min_slope",  # slope of 10 min HR, bpm per 10 min / night IQR
     "hours",
 )
+
+_MASKED_HR = np.array([i for i, k in enumerate(HEART_RATE_FEATURES) if k != "hours"])
 
 
 @njit
@@ -139,8 +145,13 @@ def _nan_smooth(x: np.ndarray, k: int) -> np.ndarray:
         return np.where(c > 0, s / np.maximum(c, 1), np.nan)
 
 
-def _robust_z(x: np.ndarray) -> np.ndarray:
-    """(x - median) / IQR-based SD over the finite values of the night."""
+def _robust_z(x: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """(x - median) / IQR-based SD over the night's epochs that have data of their own.
+
+    Epochs outside ``own`` get NaN, so that values that moving windows spread into a
+    gap neither appear nor shift the normalisation.
+    """
+    x = np.where(own, x, np.nan)
     ok = np.isfinite(x)
     if ok.sum() < 3:
         return np.full_like(x, np.nan)
@@ -166,7 +177,8 @@ def _hours(n_epochs: int) -> np.ndarray:
 def _hr_block(hr: np.ndarray) -> dict[str, np.ndarray]:
     """Features from the per-epoch HR (bpm, NaN where unknown)."""
     n = len(hr)
-    hr10 = _nan_smooth(hr, 21)
+    own = np.isfinite(hr)
+    hr10 = np.where(own, _nan_smooth(hr, 21), np.nan)
     iqr = _iqr(hr)
     finite = hr[np.isfinite(hr)]
     low = np.percentile(finite, 5) if len(finite) >= 3 else np.nan
@@ -174,8 +186,8 @@ def _hr_block(hr: np.ndarray) -> dict[str, np.ndarray]:
     if n > 20:
         slope[10:-10] = hr10[20:] - hr10[:-20]
     return {
-        "hr": _robust_z(hr),
-        "hr_10min": _robust_z(hr10),
+        "hr": _robust_z(hr, own),
+        "hr_10min": _robust_z(hr10, own),
         "hr_rel_low": (hr10 - low) / iqr,
         "hr_local": (hr - hr10) / iqr,
         "hr_10min_slope": slope / iqr,
@@ -225,6 +237,7 @@ def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.
     with np.errstate(invalid="ignore", divide="ignore"):
         hr = np.where(cnt >= 5, 60.0 / (s1 / np.maximum(cnt, 1)), np.nan)
         feats = _hr_block(hr)
+        own = np.isfinite(hr)
         # max HR jump: max of epoch HR over +-1 epoch minus 5 min median
         hr_pad = np.pad(hr, 1, constant_values=np.nan)
         hrmax = np.fmax(np.fmax(hr_pad[:-2], hr_pad[1:-1]), hr_pad[2:])
@@ -239,27 +252,33 @@ def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.
         var9 = _window_sum(s2, 9) / c9 - m9**2
         sdnn9 = np.where(c9 >= 45, np.log(np.sqrt(np.maximum(var9, 0)) + 1e-3), np.nan)
         r3, r9 = rmssd(3), rmssd(9)
-        feats["rmssd_90s"] = _robust_z(r3)
-        feats["rmssd_270s"] = _robust_z(r9)
-        feats["sdnn_270s"] = _robust_z(sdnn9)
-        feats["sd_ratio"] = _robust_z(sdnn9 - r9)
+        feats["rmssd_90s"] = _robust_z(r3, own)
+        feats["rmssd_270s"] = _robust_z(r9, own)
+        feats["sdnn_270s"] = _robust_z(sdnn9, own)
+        feats["sd_ratio"] = _robust_z(sdnn9 - r9, own)
         dc9 = _window_sum(dcnt, 9)
         feats["pnn50_270s"] = np.where(dc9 >= 45, _window_sum(d50, 9) / dc9, np.nan)
         feats["coverage"] = np.minimum(s1 / EPOCH, 1.0)
 
+    own = np.isfinite(hr)
     spec = _spectral(t + x, x, n_epochs)
     with np.errstate(invalid="ignore", divide="ignore"):
         vlf, lf, hf = spec
-        feats["log_vlf"] = _robust_z(np.log(vlf))
-        feats["log_lf"] = _robust_z(np.log(lf))
-        feats["log_hf"] = _robust_z(np.log(hf))
-        feats["lf_hf"] = _robust_z(np.log(lf / hf))
+        feats["log_vlf"] = _robust_z(np.log(vlf), own)
+        feats["log_lf"] = _robust_z(np.log(lf), own)
+        feats["log_hf"] = _robust_z(np.log(hf), own)
+        feats["lf_hf"] = _robust_z(np.log(lf / hf), own)
         hfn = hf / (lf + hf)
         feats["hf_norm"] = hfn
         feats["hf_norm_10min"] = _nan_smooth(hfn, 21)
-    return np.column_stack([feats[k] for k in HEARTBEAT_FEATURES]) if n_epochs else np.zeros(
-        (0, len(HEARTBEAT_FEATURES))
-    )
+    if not n_epochs:
+        return np.zeros((0, len(HEARTBEAT_FEATURES)))
+    x = np.column_stack([feats[k] for k in HEARTBEAT_FEATURES])
+    # an epoch without beats of its own gets no windowed feature either: otherwise the
+    # windows would leak values into gaps and shift the night's normalisation
+    no_beats = ~np.isfinite(hr)
+    x[np.ix_(no_beats, _MASKED_HB)] = np.nan
+    return x
 
 
 def _spectral(ends: np.ndarray, rr: np.ndarray, n_epochs: int) -> tuple[np.ndarray, ...]:
@@ -314,13 +333,16 @@ def heart_rate_features(times: np.ndarray, bpm: np.ndarray, n_epochs: int) -> np
     with np.errstate(invalid="ignore", divide="ignore"):
         hr = np.where(c > 0, s / np.maximum(c, 1), np.nan)
         feats = _hr_block(hr)
+        own = np.isfinite(hr)
         lhr = np.log(hr)
         m = _nan_smooth(lhr, 5)
         m2 = _nan_smooth(lhr**2, 5)
-        feats["hr_std_5"] = _robust_z(np.log(np.sqrt(np.maximum(m2 - m**2, 0)) + 1e-4))
-    return np.column_stack([feats[k] for k in HEART_RATE_FEATURES]) if n_epochs else np.zeros(
-        (0, len(HEART_RATE_FEATURES))
-    )
+        feats["hr_std_5"] = _robust_z(np.log(np.sqrt(np.maximum(m2 - m**2, 0)) + 1e-4), own)
+    if not n_epochs:
+        return np.zeros((0, len(HEART_RATE_FEATURES)))
+    x = np.column_stack([feats[k] for k in HEART_RATE_FEATURES])
+    x[np.ix_(~np.isfinite(hr), _MASKED_HR)] = np.nan
+    return x
 
 
 def actigraphy_counts(times: np.ndarray, counts: np.ndarray, n_epochs: int) -> np.ndarray:

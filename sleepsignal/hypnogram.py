@@ -33,9 +33,9 @@ __all__ = [
     "NO_SIGNAL",
     "OCARIOT_STAGE_NAMES",
     "REM",
+    "SLEEP_DEPTH",
     "STAGES",
     "WAKE",
-    "SLEEP_DEPTH",
     "Hypnogram",
     "SleepCycles",
 ]
@@ -208,7 +208,11 @@ class Hypnogram:
     def _index(self) -> pd.DatetimeIndex:
         import pandas as pd
 
-        ns = np.round(self.epoch_starts() * 1e9).astype("int64")
+        # integer nanoseconds from a microsecond-rounded start: float64 Unix seconds
+        # times 1e9 would lose ~256 ns
+        start_ns = round(self.start * 1e6) * 1000
+        step_ns = round(self.epoch_length * 1e9)
+        ns = start_ns + np.arange(len(self.stages), dtype=np.int64) * step_ns
         return pd.DatetimeIndex(pd.to_datetime(ns, unit="ns", utc=True), name="start").tz_convert(
             self.timezone
         )
@@ -220,7 +224,9 @@ class Hypnogram:
         """
         import pandas as pd
 
-        cat = pd.Categorical.from_codes(self.stages.astype(np.int64), categories=list(STAGES))
+        cat = pd.Categorical.from_codes(
+            self.stages.astype(np.int64), categories=pd.Index(list(STAGES))
+        )
         return pd.Series(cat, index=self._index(), name="stage")
 
     def to_frame(self) -> pd.DataFrame:
@@ -292,7 +298,9 @@ class Hypnogram:
                  "restless", "probabilities", "info"}
         unknown = sorted(set(doc) - known)
         if unknown:
-            raise DecodeError(f"hypnogram JSON has unknown fields {unknown}; allowed {sorted(known)}")
+            raise DecodeError(
+                f"hypnogram JSON has unknown fields {unknown}; allowed {sorted(known)}"
+            )
         probs = doc.get("probabilities")
         p = None if probs is None else np.array(
             [[np.nan if v is None else v for v in row] for row in probs], dtype=np.float64
@@ -347,7 +355,7 @@ class Hypnogram:
         idx = np.flatnonzero(sleep)
         first, last = int(idx[0]), int(idx[-1])
         d = self.sleep_depth()
-        k = max(1, int(round(SLEEP_CYCLES_SMOOTHING / self.epoch_length)))
+        k = max(1, round(SLEEP_CYCLES_SMOOTHING / self.epoch_length))
         k += (k + 1) % 2
         ok = np.isfinite(d)
         n, half = len(d), k // 2

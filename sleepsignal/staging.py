@@ -21,8 +21,9 @@ loaded with numpy only):
 2. A multinomial logistic regression (4 classes wake/light/deep/rem) trained on the 13
    slpdb nights gives ``p(stage | features)``.
 3. A hidden Markov model smooths the epochs: the transition matrix between the 4 stages
-   is counted on 151 HMC whole-night hypnograms; emissions are ``p / prior**a`` with ``a = 0.5`` (half
-   the usual hybrid prior correction, see the README table for the sweep);
+   is counted on 151 HMC whole-night hypnograms; emissions are ``p / prior**a``
+   (``a`` per model, 0 = posteriors, 1 = the usual hybrid scaled likelihood; chosen by
+   leave-one-subject-out, see ``benchmarks/accuracy_staging.py``);
    forward-backward gives the per-epoch probabilities, their argmax the stage.
 4. ``away`` and ``no_signal`` come from the ``presence`` track (65 / 78), from
    ``sensor_status`` (2 or 3 = not operational -> ``no_signal``), and, without
@@ -243,7 +244,7 @@ def _classify(kind: str, x: np.ndarray, present: np.ndarray,
     z -= z.max(axis=1, keepdims=True)
     p = np.exp(z)
     p /= p.sum(axis=1, keepdims=True)
-    lik = p / m[f"{kind}_class_prior"] ** float(m["prior_exponent"])
+    lik = p / m[f"{kind}_class_prior"] ** float(m[f"{kind}_prior_exponent"])
     out = np.full(p.shape, np.nan)
     trans = m["transition"]
     init = m["time_prior"][0]
@@ -344,37 +345,37 @@ def stage_epochs(
     )
     ac_ok = counts is not None and bool(np.isfinite(counts[present]).any())
 
-    chosen = method
+    track_of = {"heartbeat": "heartbeat", "heart_rate": "heart_rate", "actigraphy": "actigram"}
+    chosen: str = method
     if method == "auto":
-        chosen = "heartbeat" if hb_ok else "heart_rate" if hr_ok else \
-            "actigraphy" if ac_ok else "none"
+        ok = {"heartbeat": hb_ok, "heart_rate": hr_ok, "actigraphy": ac_ok}
+        chosen = next((k for k, v in ok.items() if v), "none")
     elif {"heartbeat": hb, "heart_rate": hr, "actigraphy": ac}[method] is None:
-        raise SignalError(f"method={method!r} needs the {method if method != 'actigraphy' else 'actigram'} "
-                          "track, which was not given")
+        raise SignalError(
+            f"method={method!r} needs the {track_of[method]} track, which was not given"
+        )
 
     message = ""
     probabilities: np.ndarray | None = None
     if not present.any():
         chosen = "none"
         message = "no epoch with the sleeper present and a usable signal: nothing to stage"
-    elif chosen == "heartbeat":
-        assert hb is not None
+    elif chosen == "heartbeat" and hb is not None:
         x = _f.heartbeat_features(hb[0], hb[1], n)
         probabilities = _classify("heartbeat", x, present)
         inputs.append("heartbeat")
-    elif chosen == "heart_rate":
-        assert hr is not None
+    elif chosen == "heart_rate" and hr is not None:
         x = _f.heart_rate_features(hr[0], hr[1], n)
         probabilities = _classify("heart_rate", x, present)
         inputs.append("heart_rate")
-    elif chosen == "actigraphy":
-        assert counts is not None
+    elif chosen == "actigraphy" and counts is not None:
         wake = actigraphy_sleep_wake(counts)
         stages[present] = np.where(wake[present], WAKE, LIGHT)
         inputs.append("actigram")
         message = ("staged from movement only (actigraphy rule): wake/sleep, sleep shown "
                    "as light")
     else:
+        chosen = "none"
         message = ("the session has no heartbeat, heart_rate or actigram data while present: "
                    "every epoch is no_signal")
         present = np.zeros(n, dtype=bool)
@@ -416,7 +417,7 @@ def stage_session(session: Any, *, method: Method = "auto") -> Hypnogram:
     if not math.isfinite(duration) or duration <= 0:
         ends = [float(t.times[-1]) for t in tv.values() if len(t.times)]
         duration = max(ends) if ends else 0.0
-    n = int(math.ceil(duration / EPOCH_LENGTH - 1e-9)) if duration > 0 else 0
+    n = math.ceil(duration / EPOCH_LENGTH - 1e-9) if duration > 0 else 0
 
     def pair(name: str) -> Pair | None:
         t = tv.get(name)

@@ -14,7 +14,7 @@ def nn_mask(starts, rr, lo=0.3, hi=2.0, tol=0.25, max_gap=10.0, max_reject=4):
     ref = None
     last_end = -math.inf
     rejects = 0
-    for s, x in zip(starts, rr):
+    for s, x in zip(starts, rr, strict=True):
         x = float(x)
         if math.isnan(x) or x < lo or x > hi:
             out.append(False)
