@@ -51,7 +51,7 @@ class BuiltRecords:
 
     Attributes
     ----------
-    files : mapping of str to object
+    records : mapping of str to object
         File name (``sleep.json``, ``ocariot.json``, ``jawbone.json``,
         ``jawbone_snapshot.json``, ``impilo.json``) to a JSON-ready object.
     notes : tuple of str
@@ -60,21 +60,22 @@ class BuiltRecords:
     score : SleepScore
     """
 
-    files: Mapping[str, Any]
+    records: Mapping[str, Any]
     notes: tuple[str, ...]
     statistics: NightStatistics
     score: SleepScore
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "files", MappingProxyType(dict(self.files)))
+        object.__setattr__(self, "records", MappingProxyType(dict(self.records)))
 
 
 def build_records(
     session: Session,
     hypnogram: Hypnogram,
     *,
-    patient_id: int | None = None,
-    device_id: int | None = None,
+    stats: NightStatistics | None = None,
+    patient_id: int | str | None = None,
+    device_id: int | str | None = None,
     device_identifier: str | None = None,
     child_id: str | None = None,
     updated: float | None = None,
@@ -90,7 +91,10 @@ def build_records(
         The analysed session (with its derived tracks).
     hypnogram : Hypnogram
         Its stages.
-    patient_id, device_id : int, optional
+    stats : NightStatistics, optional
+        :func:`night_statistics` of the two, when already computed (``hrv`` and
+        ``respiration_rate`` are then ignored).
+    patient_id, device_id : int or str of digits, optional
     device_identifier : str, optional
         Impilo identifiers; ``impilo.json`` is made only when one is given.
     child_id : str, optional
@@ -108,14 +112,29 @@ def build_records(
     Returns
     -------
     BuiltRecords
-        ``files`` holds ``sleep.json`` always; ``ocariot.json``, ``jawbone.json``,
+        ``records`` holds ``sleep.json`` always; ``ocariot.json``, ``jawbone.json``,
         ``jawbone_snapshot.json`` unless the night was never in bed; ``impilo.json`` when
         an identifier is given and heart rate and respiration are known. ``notes`` says
         why anything is missing.
+
+    Raises
+    ------
+    RecordValidationError
+        For an identifier of the wrong type (``deviceId``/``patientId`` must be integers).
     """
-    stats = night_statistics(
-        session=session, hypnogram=hypnogram, hrv=hrv, respiration_rate=respiration_rate
-    )
+    patient = _long(patient_id, "patientId")
+    device = _long(device_id, "deviceId")
+    if device_identifier is not None and not isinstance(device_identifier, str):
+        raise RecordValidationError(
+            [
+                {
+                    "field": "deviceIdentifier",
+                    "message": f"deviceIdentifier must be a string, got {device_identifier!r}",
+                }
+            ]
+        )
+    if stats is None:
+        stats = night_statistics(hypnogram, session, hrv=hrv, respiration_rate=respiration_rate)
     score = sleep_score(stats, sleep_time_target=sleep_time_target)
     if updated is None:
         updated = session.updated if session.updated is not None else session.end_timestamp
@@ -129,7 +148,7 @@ def build_records(
         files["jawbone_snapshot.json"] = jawbone_snapshot(hypnogram, stats)
     except SignalError as exc:
         notes.append(f"ocariot.json, jawbone.json, jawbone_snapshot.json not written: {exc}")
-    if patient_id is None and device_id is None and device_identifier is None:
+    if patient is None and device is None and device_identifier is None:
         notes.append(
             "impilo.json not written: Impilo needs a device id, device identifier or patient "
             "id (--device-id, --device-identifier or --patient-id)"
@@ -139,10 +158,23 @@ def build_records(
             files["impilo.json"] = impilo_reading(
                 stats,
                 hypnogram,
-                patient_id=patient_id,
-                device_id=device_id,
+                patient_id=patient,
+                device_id=device,
                 device_identifier=device_identifier,
             )
         except RecordValidationError as exc:
             notes.append(f"impilo.json not written: {exc}")
-    return BuiltRecords(files=files, notes=tuple(notes), statistics=stats, score=score)
+    return BuiltRecords(records=files, notes=tuple(notes), statistics=stats, score=score)
+
+
+def _long(value: int | str | None, name: str) -> int | None:
+    """An Impilo ``long`` identifier from an int or a string of digits (the CLI's)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise RecordValidationError(
+            [{"field": name, "message": f"{name} must be an integer (long), got {value!r}"}]
+        )
+    return value
