@@ -98,7 +98,10 @@ def test_no_sleep_falls_back_to_event_bounds_and_errors() -> None:
 def test_snapshot_rows() -> None:
     h = hyp([A, W, L, R, L, D, D, N, W, L, A])
     assert jawbone_snapshot(h) == [
-        [int(T0) + 30, 1], [int(T0) + 60, 2], [int(T0) + 150, 3], [int(T0) + 210, 1],
+        [int(T0) + 30, 1],
+        [int(T0) + 60, 2],
+        [int(T0) + 150, 3],
+        [int(T0) + 210, 1],
         [int(T0) + 270, 2],
     ]
 

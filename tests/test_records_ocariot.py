@@ -94,8 +94,10 @@ def test_document_example_201_item_from_multi_status() -> None:
 def test_document_207_example_conflict() -> None:
     # the 207 example: the first sleep is created, the second (same child, 2019-08-21
     # times) was already registered -> 409 "Sleep is already registered..."
-    registered = {**doc(start_time="2019-08-21T01:40:30Z", end_time="2019-08-21T09:52:30Z"),
-                  "child_id": CHILD}
+    registered = {
+        **doc(start_time="2019-08-21T01:40:30Z", end_time="2019-08-21T09:52:30Z"),
+        "child_id": CHILD,
+    }
     second = doc(start_time="2019-08-21T01:40:30Z", end_time="2019-08-21T09:52:30Z")
     out = ocariot_multi_status([DOC_REQUEST, second], existing=[registered], child_id=CHILD)
     assert [e["code"] for e in out["success"]] == [201]
@@ -123,8 +125,7 @@ def test_multi_status_400_entry_keeps_description_and_item() -> None:
     out = ocariot_multi_status([bad])
     assert out["success"] == []
     assert out["error"] == [
-        {"code": 400, "message": INVALID, "description": "duration can't be negative!",
-         "item": bad}
+        {"code": 400, "message": INVALID, "description": "duration can't be negative!", "item": bad}
     ]
 
 
@@ -133,8 +134,11 @@ def test_multi_status_400_entry_keeps_description_and_item() -> None:
 
 def test_missing_fields_all() -> None:
     assert validate_ocariot({}) == [
-        {"code": 400, "message": REQUIRED,
-         "description": "start_time, end_time, duration, type, pattern are required!"}
+        {
+            "code": 400,
+            "message": REQUIRED,
+            "description": "start_time, end_time, duration, type, pattern are required!",
+        }
     ]
 
 
@@ -159,17 +163,23 @@ def test_empty_data_set() -> None:
 def test_end_time_older_than_start_time() -> None:
     d = doc(end_time="2019-08-18T01:40:29Z")
     assert validate_ocariot(d) == [
-        {"code": 400, "message": INVALID,
-         "description": "The end_time parameter can not contain an older date than that the "
-                        "start_time parameter!"}
+        {
+            "code": 400,
+            "message": INVALID,
+            "description": "The end_time parameter can not contain an older date than that the "
+            "start_time parameter!",
+        }
     ]
 
 
 def test_duration_mismatch() -> None:
     assert validate_ocariot(doc(duration=29520001)) == [
-        {"code": 400, "message": INVALID,
-         "description": "duration value does not match values passed in start_time and "
-                        "end_time parameters!"}
+        {
+            "code": 400,
+            "message": INVALID,
+            "description": "duration value does not match values passed in start_time and "
+            "end_time parameters!",
+        }
     ]
 
 
@@ -200,8 +210,11 @@ def test_data_set_duration_naming() -> None:
 
 def test_invalid_sleep_type() -> None:
     assert validate_ocariot(doc(type="nap")) == [
-        {"code": 400, "message": INVALID,
-         "description": "The names of the allowed Sleep Pattern types are: classic, stages."}
+        {
+            "code": 400,
+            "message": INVALID,
+            "description": "The names of the allowed Sleep Pattern types are: classic, stages.",
+        }
     ]
 
 
@@ -209,13 +222,19 @@ def test_invalid_data_set_names_classic_and_stages() -> None:
     d = doc()
     d["pattern"]["data_set"][0]["name"] = "deep"
     assert validate_ocariot(d) == [
-        {"code": 400, "message": INVALID,
-         "description": "The names of the allowed data_set patterns are: asleep, restless, awake."}
+        {
+            "code": 400,
+            "message": INVALID,
+            "description": "The names of the allowed data_set patterns are: asleep, restless, awake.",
+        }
     ]
     s = doc(type="stages")  # classic names in a stages record
     assert validate_ocariot(s) == [
-        {"code": 400, "message": INVALID,
-         "description": "The names of the allowed data_set patterns are: deep, light, rem, awake."}
+        {
+            "code": 400,
+            "message": INVALID,
+            "description": "The names of the allowed data_set patterns are: deep, light, rem, awake.",
+        }
     ]
 
 
@@ -225,15 +244,21 @@ def test_invalid_data_set_names_classic_and_stages() -> None:
 def test_invalid_date(value: object) -> None:
     errors = validate_ocariot(doc(start_time=value))
     assert errors == [
-        {"code": 400, "message": f"Datetime: {value}, is not in valid ISO 8601 format.",
-         "description": "Date must be in the format: yyyy-MM-dd'T'HH:mm:ssZ"}
+        {
+            "code": 400,
+            "message": f"Datetime: {value}, is not in valid ISO 8601 format.",
+            "description": "Date must be in the format: yyyy-MM-dd'T'HH:mm:ssZ",
+        }
     ]
 
 
 def test_invalid_child_id() -> None:
     assert validate_ocariot({**DOC_REQUEST, "child_id": "123"}) == [
-        {"code": 400, "message": "Some ID provided does not have a valid format!",
-         "description": "A 24-byte hex ID similar to this: 507f191e810c19729de860ea is expected."}
+        {
+            "code": 400,
+            "message": "Some ID provided does not have a valid format!",
+            "description": "A 24-byte hex ID similar to this: 507f191e810c19729de860ea is expected.",
+        }
     ]
 
 
@@ -276,7 +301,10 @@ def test_classic_record_merges_runs_and_trims_away() -> None:
     assert rec["duration"] == 270000
     assert rec["type"] == "classic"  # no heart rate: stages are not supported
     assert [(d["name"], d["duration"]) for d in rec["pattern"]["data_set"]] == [
-        ("awake", 30000), ("asleep", 120000), ("restless", 30000), ("awake", 60000),
+        ("awake", 30000),
+        ("asleep", 120000),
+        ("restless", 30000),
+        ("awake", 60000),
         ("asleep", 30000),
     ]
     assert rec["pattern"]["data_set"][0]["start_time"] == "2019-08-18T01:41:00.00Z"
@@ -294,8 +322,13 @@ def test_stages_record_and_fractional_start() -> None:
     rec = ocariot_record(h, night_statistics(h), type="stages")
     assert rec["start_time"] == "2019-08-18T01:40:30.619Z"
     assert rec["pattern"]["data_set"][1]["start_time"] == "2019-08-18T01:41:00.619Z"
-    assert [d["name"] for d in rec["pattern"]["data_set"]] == ["awake", "light", "deep", "rem",
-                                                               "awake"]
+    assert [d["name"] for d in rec["pattern"]["data_set"]] == [
+        "awake",
+        "light",
+        "deep",
+        "rem",
+        "awake",
+    ]
     assert list(rec["pattern"]["summary"]) == ["awake", "deep", "light", "rem"]
     assert validate_ocariot(rec) == []
 

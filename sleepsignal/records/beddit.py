@@ -159,8 +159,9 @@ def _heart_rate_curve(session: Session, start: float, end: float) -> list[list[A
     b = np.floor((t - start) / _HR_CURVE_STEP).astype(np.int64)
     for i in range(n):
         sel = ok & (b == i)
-        centre = start + (i + 0.5) * _HR_CURVE_STEP
-        out.append([_num(min(centre, end)), _f32(np.median(v[sel])) if np.any(sel) else -1.0])
+        lo = start + i * _HR_CURVE_STEP
+        centre = (lo + min(lo + _HR_CURVE_STEP, end)) / 2  # a short last bin: its middle
+        out.append([_num(centre), _f32(np.median(v[sel])) if np.any(sel) else -1.0])
     return out
 
 
