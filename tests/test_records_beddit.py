@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -161,7 +162,7 @@ def test_tracks_are_absolute_and_typed() -> None:
     items = stages["items"]
     assert items[0] == [pytest.approx(START), 65]
     assert items[-1] == [pytest.approx(START + 960 * 30), 71]  # the 15 s gap at the end
-    assert all(a[1] != b[1] for a, b in zip(items, items[1:]))
+    assert all(a[1] != b[1] for a, b in itertools.pairwise(items))
     assert {c for _, c in items} == {65, 87, 83, 82, 78, 71}
     # presence: the session's own track, shifted to absolute time
     assert tv["presence"]["items"][0] == [pytest.approx(START), 65]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -119,11 +120,11 @@ def test_properties(stages: list[int]) -> None:
     assert d["duration"] == d["light"] + d["deep"] + d["rem"] + d["awake"]
     assert d["duration"] == item["time_completed"] - item["time_created"]
     # snapshot rows alternate and add up to the details
-    assert all(a[1] != b[1] for a, b in zip(snap, snap[1:]))
+    assert all(a[1] != b[1] for a, b in itertools.pairwise(snap))
     assert snap[0][0] == item["time_created"]
     ends = [r[0] for r in snap[1:]] + [item["time_completed"]]
     per_phase = {1: 0, 2: 0, 3: 0}
-    for (t, p), e in zip(snap, ends):
+    for (t, p), e in zip(snap, ends, strict=False):
         per_phase[p] += e - t
     assert per_phase == {1: d["awake"], 2: d["light"] + d["rem"], 3: d["deep"]}
     assert 0 <= d["quality"] <= 100

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 
 import numpy as np
@@ -225,7 +226,8 @@ def test_invalid_data_set_names_classic_and_stages() -> None:
         {
             "code": 400,
             "message": INVALID,
-            "description": "The names of the allowed data_set patterns are: asleep, restless, awake.",
+            "description": "The names of the allowed data_set patterns are: asleep, restless, "
+            "awake.",
         }
     ]
     s = doc(type="stages")  # classic names in a stages record
@@ -233,7 +235,8 @@ def test_invalid_data_set_names_classic_and_stages() -> None:
         {
             "code": 400,
             "message": INVALID,
-            "description": "The names of the allowed data_set patterns are: deep, light, rem, awake.",
+            "description": "The names of the allowed data_set patterns are: deep, light, rem, "
+            "awake.",
         }
     ]
 
@@ -257,7 +260,8 @@ def test_invalid_child_id() -> None:
         {
             "code": 400,
             "message": "Some ID provided does not have a valid format!",
-            "description": "A 24-byte hex ID similar to this: 507f191e810c19729de860ea is expected.",
+            "description": "A 24-byte hex ID similar to this: 507f191e810c19729de860ea is "
+            "expected.",
         }
     ]
 
@@ -390,7 +394,7 @@ def test_record_properties(stages: list[int], flags: list[bool], kind: str) -> N
     for name, v in summary.items():
         assert v["duration"] == sum(d["duration"] for d in data if d["name"] == name)
     if gaps == 0:
-        assert all(a["name"] != b["name"] for a, b in zip(data, data[1:]))
+        assert all(a["name"] != b["name"] for a, b in itertools.pairwise(data))
     # round trip: the JSON text parses back to the same object, and starts are consistent
     assert json.loads(json.dumps(rec)) == rec
     starts = [parse_ocariot_time(d["start_time"]) for d in data]
