@@ -154,14 +154,18 @@ def _heart_rate_curve(session: Session, start: float, end: float) -> list[list[A
     t = h.times + session.start_timestamp
     v = h.values.astype(np.float64)
     n = math.ceil((end - start) / _HR_CURVE_STEP)
-    out: list[list[Any]] = []
     ok = np.isfinite(v) & (v > 0)
-    b = np.floor((t - start) / _HR_CURVE_STEP).astype(np.int64)
+    b = np.floor((t[ok] - start) / _HR_CURVE_STEP).astype(np.int64)
+    vals = v[ok]
+    order = np.argsort(b, kind="stable")
+    b, vals = b[order], vals[order]
+    edges = np.searchsorted(b, np.arange(n + 1))
+    out: list[list[Any]] = []
     for i in range(n):
-        sel = ok & (b == i)
+        seg = vals[edges[i] : edges[i + 1]]
         lo = start + i * _HR_CURVE_STEP
         centre = (lo + min(lo + _HR_CURVE_STEP, end)) / 2  # a short last bin: its middle
-        out.append([_num(centre), _f32(np.median(v[sel])) if np.any(sel) else -1.0])
+        out.append([_num(centre), _f32(np.median(seg)) if len(seg) else -1.0])
     return out
 
 
