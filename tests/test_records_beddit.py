@@ -268,3 +268,34 @@ def test_build_records_without_heart_rate_or_bed() -> None:
     built = build_records(Session({"start_timestamp": START, "end_timestamp": START + 60}), away)
     assert set(built.records) == {"sleep.json"}
     assert "no in-bed epoch" in built.notes[0]
+
+
+# -- Beddit Session output (the lead's writer; checked here as the records contract) --
+
+
+def test_session_output_keeps_unknowns_and_adds_derived_tracks() -> None:
+    from sleepsignal.io.beddit import session_from_dict, session_to_dict
+
+    obj = {
+        "id": 1431835725,
+        "start_timestamp": START,
+        "end_timestamp": START + 600.0,
+        "timezone": TZ,
+        "software": "1.11.0 (101)",
+        "vendor_extra": {"kept": [1, 2]},
+        "time_value_tracks": {
+            "events": {"value_data_type": "uint8", "items": [[3.5, 7]], "note": "unknown"},
+            "sensor_status": {"value_data_type": "uint8", "items": [[58.4, 1]]},
+        },
+        "updated": 1371482503.646541,
+    }
+    session = session_from_dict(obj)
+    derived = TimeValueTrack("heart_rate", [30.0, 60.0], np.array([64.59961, 63.0], np.float32))
+    out = session_to_dict(session.with_tracks([derived]))
+    assert out["vendor_extra"] == {"kept": [1, 2]} and out["updated"] == obj["updated"]
+    assert out["time_value_tracks"]["events"] == obj["time_value_tracks"]["events"]
+    assert out["time_value_tracks"]["sensor_status"] == obj["time_value_tracks"]["sensor_status"]
+    hr = out["time_value_tracks"]["heart_rate"]
+    assert hr == {"value_data_type": "float32", "items": [[30.0, 64.59961], [60.0, 63.0]]}
+    again = session_to_dict(session_from_dict(json.loads(json.dumps(out))))
+    assert again == out  # what we write reads back to the same object

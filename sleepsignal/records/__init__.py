@@ -163,7 +163,8 @@ def build_records(
                 device_identifier=device_identifier,
             )
         except RecordValidationError as exc:
-            notes.append(f"impilo.json not written: {exc}")
+            reasons = "; ".join(str(e.get("message", e)) for e in exc.errors)
+            notes.append(f"impilo.json not written: {reasons}")
     return BuiltRecords(records=files, notes=tuple(notes), statistics=stats, score=score)
 
 
