@@ -218,8 +218,8 @@ def night_statistics(
         ``sleepsignal.heartbeats.night_hrv_indices``); replaces the built-in
         :func:`_night_hrv_indices` stand-in.
     respiration_rate : float, optional
-        Average respiration rate (breaths/min) computed elsewhere; replaces the built-in
-        estimate.
+        Average respiration rate (breaths/min) computed elsewhere (for example by
+        ``sleepsignal.tracks.respiration_rate``); replaces the built-in estimate.
 
     Returns
     -------
@@ -228,7 +228,10 @@ def night_statistics(
     Raises
     ------
     SignalError
-        For a non-positive ``min_awakening`` or a non-finite injected value.
+        For a non-positive ``min_awakening``, or an injected value that is infinite,
+        negative or not a number. A NaN injected means "not computable": a NaN
+        ``respiration_rate`` counts as not given (the built-in estimate is used), a NaN
+        HRV value is dropped.
 
     Examples
     --------
@@ -241,6 +244,8 @@ def night_statistics(
     """
     if not (isinstance(min_awakening, (int, float)) and min_awakening > 0):
         raise SignalError(f"min_awakening must be a positive number of s, got {min_awakening!r}")
+    if respiration_rate is not None and math.isnan(respiration_rate):
+        respiration_rate = None  # upstream could not compute it: unknown, not an error
     if respiration_rate is not None and not (
         math.isfinite(respiration_rate) and respiration_rate > 0
     ):
@@ -248,6 +253,7 @@ def night_statistics(
             f"respiration_rate must be a positive breaths/min value, got {respiration_rate!r}"
         )
     if hrv is not None:
+        hrv = {k: v for k, v in hrv.items() if not (isinstance(v, float) and math.isnan(v))}
         for k, v in hrv.items():
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise SignalError(f"hrv[{k!r}] must be a finite non-negative RMSSD in s, got {v!r}")

@@ -136,7 +136,12 @@ def test_injected_values_win() -> None:
     assert s.hrv == {"all_night_HRV_index": 0.05}
     assert s.average_respiration_rate == 13.0
     with pytest.raises(SignalError, match="respiration_rate"):
-        night_statistics(h, respiration_rate=math.nan)
+        night_statistics(h, respiration_rate=math.inf)
+    with pytest.raises(SignalError, match="respiration_rate"):
+        night_statistics(h, respiration_rate=-2.0)
+    # NaN from upstream means "not computable": unknown, not an error
+    unknown = night_statistics(h, hrv={"all_night_HRV_index": math.nan}, respiration_rate=math.nan)
+    assert unknown.average_respiration_rate is None and unknown.hrv == {}
     with pytest.raises(SignalError, match="hrv"):
         night_statistics(h, hrv={"all_night_HRV_index": -1.0})
 
