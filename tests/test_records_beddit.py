@@ -299,3 +299,38 @@ def test_session_output_keeps_unknowns_and_adds_derived_tracks() -> None:
     assert hr == {"value_data_type": "float32", "items": [[30.0, 64.59961], [60.0, 63.0]]}
     again = session_to_dict(session_from_dict(json.loads(json.dumps(out))))
     assert again == out  # what we write reads back to the same object
+
+
+@given(
+    st.lists(st.integers(0, 5), min_size=0, max_size=80),
+    st.lists(st.booleans(), min_size=80, max_size=80),
+    st.booleans(),
+)
+def test_build_records_any_night_is_valid_json(
+    stages: list[int], flags: list[bool], with_tracks: bool
+) -> None:
+    from sleepsignal.records import validate_impilo, validate_ocariot
+
+    n = len(stages)
+    h = Hypnogram(np.array(stages, dtype=np.int64), start=START, timezone=TZ, restless=flags[:n])
+    tracks = []
+    if with_tracks and n:
+        t = np.arange(n) * 30.0
+        tracks = [
+            TimeValueTrack("heart_rate", t, np.full(n, 61.5, np.float32)),
+            TimeValueTrack("respiration_cycles", t, np.full(n, 4.0, np.float32)),
+            TimeValueTrack("actigram", t[::2], np.ones(len(t[::2]), np.float32)),
+            TimeValueTrack("snoring_events", t[:1], np.ones(1, np.float32)),
+        ]
+    md = {"start_timestamp": START, "end_timestamp": START + n * 30 + 10, "timezone": TZ}
+    session = Session(md, {}, {x.name: x for x in tracks})
+    built = build_records(session, h, device_identifier="SN-1")
+    for obj in built.records.values():
+        json.dumps(obj, allow_nan=False)
+    if "ocariot.json" in built.records:
+        assert validate_ocariot(built.records["ocariot.json"]) == []
+    if "impilo.json" in built.records:
+        assert validate_impilo(built.records["impilo.json"]) == []
+    else:
+        assert any("impilo.json not written" in note for note in built.notes)
+    assert set(built.records) >= {"sleep.json"}

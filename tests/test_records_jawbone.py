@@ -192,3 +192,8 @@ def test_filters() -> None:
 def test_bad_parameters(kw: dict, match: str) -> None:
     with pytest.raises(QueryError, match=match):
         jawbone_list_page([], **kw)
+
+
+def test_list_page_refuses_foreign_items() -> None:
+    with pytest.raises(SignalError, match="lacks xid"):
+        jawbone_list_page([{"date": 1, "time_created": 1, "time_completed": 2}])

@@ -400,3 +400,8 @@ def test_record_properties(stages: list[int], flags: list[bool], kind: str) -> N
     starts = [parse_ocariot_time(d["start_time"]) for d in data]
     assert starts == sorted(starts)
     assert starts[0] >= parse_ocariot_time(rec["start_time"])
+
+
+def test_summary_refuses_items_without_duration() -> None:
+    with pytest.raises(SignalError, match="data_set item 1"):
+        ocariot_summary([{"name": "asleep", "duration": 1}, {"name": "asleep"}], "classic")

@@ -249,6 +249,8 @@ def jawbone_list_page(
     QueryError
         For non-integer parameters, ``end_time`` without ``start_time``, ``start_time >
         end_time`` or a non-positive ``limit``.
+    SignalError
+        For a sleep item without ``xid``, ``date``, ``time_created`` or ``time_completed``.
     """
     date = _int_param("date", date)
     start_time = _int_param("start_time", start_time)
@@ -262,7 +264,12 @@ def jawbone_list_page(
     if start_time is not None and end_time is not None and start_time > end_time:
         raise QueryError(f"start_time {start_time} is after end_time {end_time}")
     chosen = []
-    for s in sleeps:
+    for i, s in enumerate(sleeps):
+        missing = [k for k in ("xid", "date", "time_created", "time_completed") if k not in s]
+        if missing:
+            raise SignalError(
+                f"sleep {i} lacks {', '.join(missing)}; pass items from jawbone_sleep()"
+            )
         if date is not None and s["date"] != date:
             continue
         if start_time is not None and s["time_completed"] < start_time:

@@ -112,10 +112,16 @@ def ocariot_summary(data_set: Sequence[Mapping[str, Any]], type: SleepType) -> d
     Raises
     ------
     SignalError
-        For an unknown ``type``.
+        For an unknown ``type`` or an item without a non-negative numeric ``duration``.
     """
     if type not in OCARIOT_PATTERN_NAMES:
         raise SignalError(f"type must be one of {', '.join(OCARIOT_PATTERN_NAMES)}, got {type!r}")
+    for i, d in enumerate(data_set):
+        dur = d.get("duration") if isinstance(d, Mapping) else None
+        if _number_error(dur, "duration") is not None:
+            raise SignalError(
+                f"data_set item {i} needs a non-negative number duration (ms), got {dur!r}"
+            )
     out: dict[str, Any] = {}
     for name in sorted(OCARIOT_PATTERN_NAMES[type]):
         items = [d for d in data_set if d.get("name") == name]
