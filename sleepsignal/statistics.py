@@ -184,6 +184,11 @@ class NightStatistics:
         for name in ("stage_durations", "stage_percentages", "stage_latencies", "hrv"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
+    @property
+    def stage_minutes(self) -> dict[str, float]:
+        """:attr:`stage_durations` in minutes."""
+        return {k: v / 60.0 for k, v in self.stage_durations.items()}
+
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and stop (exclusive) indices of the True runs of a boolean array."""

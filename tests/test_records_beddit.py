@@ -334,3 +334,69 @@ def test_build_records_any_night_is_valid_json(
     else:
         assert any("impilo.json not written" in note for note in built.notes)
     assert set(built.records) >= {"sleep.json"}
+
+
+def test_beddit_document_session_example_gets_absolute_times() -> None:
+    # the Session example of the Beddit document: relative item times become absolute
+    from sleepsignal.io.beddit import session_from_dict
+
+    doc = {
+        "id": 1431835725,
+        "start_timestamp": 1431835725.618702,
+        "end_timestamp": 1431865087.218702,
+        "timezone": "America/New_York",
+        "software": "1.11.0 (101)",
+        "frame_length": 0.2,
+        "error_code": 0,
+        "time_value_tracks": {
+            "actigram": {"value_data_type": "float32", "items": [[0, 29973.82]]},
+            "snoring_events": {"value_data_type": "float32", "items": []},
+            "respiration_cycles": {"value_data_type": "float32", "items": [[40.3, 4.1]]},
+            "heart_rate": {"value_data_type": "float32", "items": [[60, 64.59961]]},
+            "sensor_status": {"value_data_type": "uint8", "items": [[58.4, 1], [29316.8, 1]]},
+        },
+        "updated": 1371482503.646541,
+    }
+    session = session_from_dict(doc)
+    n = int(session.duration // 30)
+    h = Hypnogram(np.array([W] + [L] * (n - 1)), start=session.start_timestamp, timezone=TZ)
+    sleep = beddit_sleep(session, h, night_statistics(h, session))
+    tv = sleep["time_value_tracks"]
+    assert tv["actigram_epochwise"]["items"] == [[pytest.approx(1431835725.618702), 29973.82]]
+    assert tv["heart_rate_curve"]["items"][0] == [pytest.approx(1431835725.618702 + 150), 64.59961]
+    assert tv["snoring_episodes"]["items"] == []
+    assert sleep["updated"] == 1371482503.646541
+    assert sleep["date"] == "2015-05-17"
+    p = sleep["properties"]
+    assert p["resting_heart_rate"] == 64.59961
+    assert p["total_snoring_episode_duration"] == 0
+    assert p["average_respiration_rate"] == pytest.approx(60 / 4.1, abs=1e-4)
+    assert sum(p[f"stage_duration_{x}"] for x in "ASRWNG") == pytest.approx(
+        doc["end_timestamp"] - doc["start_timestamp"], abs=1e-6
+    )
+
+
+@pytest.mark.realdata
+def test_hmc_nights_give_valid_records() -> None:
+    """151 real expert-scored nights: every record builds, validates and adds up."""
+    from conftest import require_shared
+
+    from sleepsignal.records import validate_ocariot
+
+    pd = pytest.importorskip("pandas")
+    frame = pd.read_csv(require_shared("hmc-hypnograms", "hmc_hypnograms.csv.gz"))
+    code = {"W": W, "N1": L, "N2": L, "N3": D, "R": R}
+    for patient, g in frame.groupby("patient"):
+        stages = np.array([code[x] for x in g.stage], dtype=np.int64)
+        start = START + 86400 * int(patient)
+        h = Hypnogram(stages, start=start, timezone=TZ)
+        md = {"start_timestamp": start, "end_timestamp": h.end, "timezone": TZ}
+        built = build_records(Session(md), h)
+        rec = built.records
+        assert validate_ocariot(rec["ocariot.json"]) == []
+        assert rec["ocariot.json"]["duration"] == len(stages) * 30000
+        d = rec["jawbone.json"]["details"]
+        assert d["duration"] == d["light"] + d["deep"] + d["rem"] + d["awake"]
+        p = rec["sleep.json"]["properties"]
+        assert sum(p[f"stage_duration_{x}"] for x in "ASRWNG") == pytest.approx(h.end - start)
+        json.dumps(dict(rec), allow_nan=False)

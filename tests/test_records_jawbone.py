@@ -127,6 +127,13 @@ def test_properties(stages: list[int]) -> None:
     for (t, p), e in zip(snap, ends, strict=False):
         per_phase[p] += e - t
     assert per_phase == {1: d["awake"], 2: d["light"] + d["rem"], 3: d["deep"]}
+    # round trip: the snapshot gives back the phase of every in-bed epoch
+    b0 = round((s.bed_start - h.start) / 30)
+    expected = [1 if x in (W, A, N) else 3 if x == D else 2 for x in stages[b0 : b0 + len(stages)]]
+    rebuilt = []
+    for (t, p), e in zip(snap, ends, strict=True):
+        rebuilt += [p] * ((e - t) // 30)
+    assert rebuilt == expected[: len(rebuilt)] and len(rebuilt) == d["duration"] // 30
     assert 0 <= d["quality"] <= 100
 
 

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sleepsignal.errors import SignalError
-from sleepsignal.hypnogram import Hypnogram
+from sleepsignal.hypnogram import CLASSIC_NAMES, OCARIOT_STAGE_NAMES, Hypnogram
 from sleepsignal.records.ocariot import (
     choose_ocariot_type,
     format_ocariot_time,
@@ -395,6 +395,15 @@ def test_record_properties(stages: list[int], flags: list[bool], kind: str) -> N
         assert v["duration"] == sum(d["duration"] for d in data if d["name"] == name)
     if gaps == 0:
         assert all(a["name"] != b["name"] for a, b in itertools.pairwise(data))
+    # round trip: the record gives back the hypnogram's labels, epoch by epoch
+    table = CLASSIC_NAMES if kind == "classic" else OCARIOT_STAGE_NAMES
+    labels = h.vendor_labels(table)[b0:b1]
+    rebuilt: list[str | None] = [None] * (b1 - b0)
+    t0 = parse_ocariot_time(rec["start_time"])
+    for d in data:
+        i = (parse_ocariot_time(d["start_time"]) - t0) // 30000
+        rebuilt[i : i + d["duration"] // 30000] = [d["name"]] * (d["duration"] // 30000)
+    assert rebuilt == labels
     # round trip: the JSON text parses back to the same object, and starts are consistent
     assert json.loads(json.dumps(rec)) == rec
     starts = [parse_ocariot_time(d["start_time"]) for d in data]

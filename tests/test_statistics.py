@@ -60,6 +60,7 @@ def test_hand_computed_night() -> None:
         "no_signal": 0.0,
     }
     assert s.stage_percentages == pytest.approx({"light": 0.5, "deep": 0.25, "rem": 0.25})
+    assert s.stage_minutes["wake"] == 4.5 and s.stage_minutes["light"] == 2.0
     assert s.stage_latencies == {"light": 0.0, "deep": 120.0, "rem": 390.0}
 
 
