@@ -307,3 +307,63 @@ def test_hmc_hypnograms_match_the_published_distribution() -> None:
     assert round(float(np.median(se)), 1) == 87.7
     assert np.median(sol) == 6.5
     assert np.median(awk) == 4
+
+
+# -- against the simulator's truth ------------------------------------------------------
+
+
+def test_statistics_from_simulated_truth() -> None:
+    """Tracks made from a simulated night's exact truth give the truth's statistics."""
+    from sleepsignal.simulate import simulate_night
+
+    night = simulate_night(3, seed=3, bed_exits=2)
+    truth = night.truth
+    start = night.session.start_timestamp
+    h = Hypnogram(np.asarray(truth.stages, dtype=np.int64), start=start, timezone="UTC")
+    beats = np.asarray(truth.beat_times)
+    iv = np.diff(beats)
+    ok = iv < 2.0  # no beats while away: the long "interval" over an exit is a gap
+    breaths = np.asarray(truth.breath_starts)
+    cycles = np.diff(breaths)
+    snoring = np.asarray(truth.snoring).reshape(-1, 2)
+    tracks = [
+        TimeValueTrack("heartbeat", beats[:-1][ok], iv[ok].astype(np.float32)),
+        TimeValueTrack(
+            "respiration_cycles", breaths[:-1][cycles < 20], cycles[cycles < 20].astype(np.float32)
+        ),
+        TimeValueTrack(
+            "snoring_events", snoring[:, 0], (snoring[:, 1] - snoring[:, 0]).astype(np.float32)
+        ),
+    ]
+    session = night.session.with_tracks(tracks)
+    s = night_statistics(h, session)
+    away = np.asarray(truth.away).reshape(-1, 2)
+    assert s.bed_exits == len(away) == 2
+    # away epochs are the truth's exits on the 30 s grid: within one epoch per edge
+    assert abs(s.away_time - float(np.sum(away[:, 1] - away[:, 0]))) <= 2 * 30 * len(away)
+    assert s.snoring_time == pytest.approx(float(np.sum(snoring[:, 1] - snoring[:, 0])), rel=1e-6)
+    # all-night RMSSD: successive true intervals inside the sleep period, computed directly
+    onset, final = s.sleep_onset - start, s.final_awakening - start
+    inside = (beats[:-1] >= onset) & (beats[1:] <= final) & ok
+    x = iv.astype(np.float32).astype(np.float64)
+    pairs = inside[:-1] & inside[1:]
+    direct = float(np.sqrt(np.mean(np.diff(x)[pairs] ** 2)))
+    assert s.hrv["all_night_HRV_index"] == pytest.approx(direct, rel=1e-6)
+    assert 60 / 8 < s.average_respiration_rate < 60 / 2
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "sleepsignal.statistics",
+        "sleepsignal.records.ocariot",
+        "sleepsignal.records.impilo",
+        "sleepsignal.records.jawbone",
+    ],
+)
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
