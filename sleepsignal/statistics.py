@@ -238,6 +238,28 @@ def night_statistics(
         ``respiration_rate`` counts as not given (the built-in estimate is used), a NaN
         HRV value is dropped.
 
+    Notes
+    -----
+    Definitions are in the module docstring. The steps:
+
+    1. Bed period: first to last epoch that is neither away nor no-signal.
+    2. Stage seconds inside the bed period; bed exits = away runs inside it.
+    3. Sleep onset / final awakening: first / last light, deep or REM epoch.
+    4. WASO and awakenings from the wake-or-away runs between them (runs of at least
+       ``min_awakening`` s count).
+    5. Track statistics from the session's tracks, times shifted from session-relative
+       to the hypnogram's grid.
+
+    References
+    ----------
+    .. [1] Berry RB et al., *The AASM Manual for the Scoring of Sleep and Associated
+       Events*, v2.0, American Academy of Sleep Medicine, 2012 (TIB, TST, SOL, WASO,
+       SE, stage latencies).
+    .. [2] Task Force of the ESC and NASPE, "Heart rate variability: standards of
+       measurement", *Circulation* 93:1043-1065, 1996 (RMSSD).
+    .. [3] Beddit Cloud API, Sleep object properties (activity index, HRV indices);
+       ``shared/specs/README.md``.
+
     Examples
     --------
     >>> import numpy as np
