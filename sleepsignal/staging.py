@@ -357,7 +357,12 @@ def stage_epochs(
 
     message = ""
     probabilities: np.ndarray | None = None
-    if not present.any():
+    if not data_pairs and not (pr is not None and len(pr[0])):
+        chosen = "none"
+        message = ("the session has no heartbeat, heart_rate, actigram or respiration_cycles "
+                   "data: every epoch is no_signal")
+        present = np.zeros(n, dtype=bool)
+    elif not present.any():
         chosen = "none"
         message = "no epoch with the sleeper present and a usable signal: nothing to stage"
     elif chosen == "heartbeat" and hb is not None:
