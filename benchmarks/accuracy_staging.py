@@ -141,6 +141,38 @@ def simulated_sanity(hours: float = 8.0, seed: int = 1) -> dict[str, float]:
     }
 
 
+def actigraphy_grid(hours: float = 8.0) -> list[tuple[float, float, float]]:
+    """Kappa wake/sleep of the actigraphy rule per threshold on simulated nights."""
+    from sleepsignal import _staging_features as F
+    from sleepsignal import staging as S
+    from sleepsignal.simulate import simulate_night
+
+    nights = {}
+    for seed in range(10, 16):
+        night = simulate_night(hours, seed=seed)
+        a = truth_session(night).time_value_tracks["actigram"]
+        stages = np.asarray(night.truth.stages)
+        nights[seed] = (F.actigraphy_counts(a.times, a.values, len(stages)), stages)
+    out = []
+    saved = S.ACTIGRAPHY_THRESHOLD
+    try:
+        for th in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0):
+            S.ACTIGRAPHY_THRESHOLD = th
+            ks = []
+            for group in ((10, 11, 12, 13), (14, 15)):
+                y, p = [], []
+                for seed in group:
+                    c, t = nights[seed]
+                    ok = t < 4
+                    y.append((t[ok] == 0).astype(int))
+                    p.append(S.actigraphy_sleep_wake(c)[ok].astype(int))
+                ks.append(cohen_kappa(np.concatenate(y), np.concatenate(p), 2))
+            out.append((th, ks[0], ks[1]))
+    finally:
+        S.ACTIGRAPHY_THRESHOLD = saved
+    return out
+
+
 def truth_session(night):  # type: ignore[no-untyped-def]
     """The simulated session with heartbeat / presence / actigram tracks from the truth."""
     from sleepsignal.session import TimeValueTrack
@@ -186,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sweep", action="store_true")
     ap.add_argument("--simulated", action="store_true")
     ap.add_argument("--nested", action="store_true", help="nested LOSO of the grid search")
+    ap.add_argument("--actigraphy", action="store_true",
+                    help="threshold grid of the movement-only rule on simulated nights")
     args = ap.parse_args(argv)
     warnings.simplefilter("error")
     t0 = time.perf_counter()
@@ -207,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"nested LOSO {kind}: kappa W/S {r['kappa_wake_sleep']:.3f}, W/NREM/REM "
                   f"{r['kappa_wake_nrem_rem']:.3f}, 4-class {r['kappa_4class']:.3f}, "
                   f"acc {r['accuracy_4class']:.3f}; chosen {r['chosen']}", flush=True)
+    if args.actigraphy:
+        print("actigraphy rule on simulated nights (true movement counts): threshold, "
+              "kappa W/S on seeds 10-13 (choice), seeds 14-15 (check)")
+        for th, fit, check in actigraphy_grid():
+            print(f"  {th:.2f} {fit:.3f} {check:.3f}")
     if args.simulated:
         print("simulated night (truth tracks; sanity only):", simulated_sanity())
     print(f"({time.perf_counter() - t0:.1f} s)")
