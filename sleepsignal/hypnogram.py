@@ -248,6 +248,13 @@ class Hypnogram:
         """Lossless JSON text (floats written with ``repr``; NaN probabilities as null).
 
         ``info`` must hold JSON-compatible values; it is written as is.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> h = Hypnogram(np.array([0, 1, 5]), 1700000000.5, "Europe/Helsinki")
+        >>> Hypnogram.from_json(h.to_json()).to_json() == h.to_json()
+        True
         """
         doc: dict[str, Any] = {
             "version": JSON_VERSION,
@@ -348,6 +355,14 @@ class Hypnogram:
         3. Sampled every 120 s from the start of the first sleep epoch to the end of
            the last sleep epoch (the final awakening), by linear interpolation between
            epoch centres; clipped to 0..1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> h = Hypnogram(np.r_[[0] * 4, [2] * 40, [0] * 4], 1700000000.0)
+        >>> c = h.sleep_cycles()
+        >>> float(c.times[0] - h.start), len(c.times), float(c.depth.max())
+        (120.0, 11, 1.0)
         """
         sleep = np.isin(self.stages, SLEEP_CODES)
         if not sleep.any():

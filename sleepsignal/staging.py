@@ -299,6 +299,18 @@ def stage_epochs(
     SignalError
         Bad ``n_epochs``, malformed pairs, unknown ``method``, or a forced method
         without its track.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rr = np.full(3600, 1.0) + 0.02 * np.sin(np.arange(3600) / 0.7)
+    >>> starts = np.r_[0.0, np.cumsum(rr)[:-1]]
+    >>> r = stage_epochs(120, heartbeat=(starts, rr),
+    ...                  presence=(np.array([0.0, 3000.0]), np.array([80, 65])))
+    >>> r.model, r.stages.shape, int((r.stages == 4).sum())
+    ('heartbeat', (120,), 20)
+    >>> stage_epochs(10).message.split(":")[0]
+    'the session has no heartbeat, heart_rate, actigram or respiration_cycles data'
     """
     if isinstance(n_epochs, bool) or not isinstance(n_epochs, (int, np.integer)) or n_epochs < 0:
         raise SignalError(f"n_epochs must be a non-negative integer, got {n_epochs!r}")
@@ -464,6 +476,15 @@ def hypnogram_csv(hypnogram: Hypnogram) -> str:
 
     ``start`` and ``end`` are Unix seconds (``repr`` of the float, so exact), ``stage``
     one of :data:`~sleepsignal.hypnogram.STAGES`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> print(hypnogram_csv(Hypnogram(np.array([0, 1, 4]), 1700000000.0)), end="")
+    start,end,stage
+    1700000000.0,1700000030.0,wake
+    1700000030.0,1700000060.0,light
+    1700000060.0,1700000090.0,away
     """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

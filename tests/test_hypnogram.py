@@ -181,3 +181,12 @@ def test_sleep_depth_uses_probabilities_when_present() -> None:
     d = h.sleep_depth()
     assert d[3] == pytest.approx(0.2 * 0.5 + 0.6 * 1.0 + 0.1 * 0.25)
     assert np.isnan(d[5]) and np.isnan(d[6])
+
+
+@pytest.mark.parametrize("module", ["sleepsignal.hypnogram", "sleepsignal.staging"])
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
