@@ -26,7 +26,9 @@ loaded with numpy only):
    leave-one-subject-out, see ``benchmarks/accuracy_staging.py``);
    forward-backward gives the per-epoch probabilities, their argmax the stage.
 4. ``away`` and ``no_signal`` come from the ``presence`` track (65 / 78), from
-   ``sensor_status`` (2 or 3 = not operational -> ``no_signal``), and, without
+   ``sensor_status`` (2 interference or 3 unclear -> ``no_signal``, but only on epochs
+   that no heart, breathing or movement item falls in: a status alone does not discard
+   beats the tracks module still found), and, without
    ``presence``, from stretches of more than :data:`NO_DATA_GAP` s without any track
    data (``no_signal``). The HMM runs separately on each stretch of present epochs.
 5. Without heart data, the actigraphy rule :func:`actigraphy_sleep_wake` (Cole-Kripke
@@ -149,15 +151,16 @@ def _step_state(times: np.ndarray, codes: np.ndarray, n_epochs: int, default: fl
     return np.where(i >= 0, codes[np.maximum(i, 0)], default)
 
 
-def _data_coverage(pairs: list[Pair], n_epochs: int) -> np.ndarray:
-    """True for epochs within :data:`NO_DATA_GAP` / 2 of a data item of any track."""
+def _data_coverage(pairs: list[Pair], n_epochs: int, spread: bool = True) -> np.ndarray:
+    """True for epochs with a data item of any track (within :data:`NO_DATA_GAP` / 2 of
+    one when ``spread``)."""
     have = np.zeros(n_epochs, dtype=bool)
     for t, _ in pairs:
         ep = np.floor(t / EPOCH_LENGTH).astype(np.int64)
         ep = ep[(ep >= 0) & (ep < n_epochs)]
         have[ep] = True
     half = int(NO_DATA_GAP / EPOCH_LENGTH / 2)
-    if half and n_epochs:
+    if spread and half and n_epochs:
         full = np.convolve(have.astype(np.float64), np.ones(2 * half + 1))
         have = full[half : half + n_epochs] > 0.5
     return have
@@ -285,7 +288,8 @@ def stage_epochs(
     presence : (times, codes), optional
         Change points: 80 present, 65 away, 78 no signal.
     sensor_status : (times, codes), optional
-        Change points: 1 operational; 2 and 3 mark an unusable sensor (``no_signal``).
+        Change points: 1 operational, 2 mains interference, 3 unclear. Epochs under 2
+        or 3 with no item of any data track are ``no_signal``.
     method : {"auto", "heartbeat", "heart_rate", "actigraphy"}
         ``"auto"`` picks the richest input available (heartbeat > heart_rate >
         actigraphy). Asking for a method whose track is missing raises.
@@ -335,7 +339,8 @@ def stage_epochs(
         away = np.zeros(n, dtype=bool)
         nosig = ~_data_coverage(data_pairs, n)
     if ss is not None and len(ss[0]):
-        nosig |= np.isin(_step_state(*ss, n, default=1.0), (2, 3))
+        bad = np.isin(_step_state(*ss, n, default=1.0), (2, 3))
+        nosig |= bad & ~_data_coverage(data_pairs, n, spread=False)
     nosig &= ~away
     present = ~away & ~nosig
     stages[away] = AWAY
