@@ -52,6 +52,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from . import _staging_features as _f
+from ._numba import njit
 from .errors import SignalError
 from .hypnogram import AWAY, DEEP, EPOCH_LENGTH, LIGHT, NO_SIGNAL, REM, STAGES, WAKE, Hypnogram
 
@@ -214,21 +215,60 @@ def actigraphy_sleep_wake(counts: np.ndarray) -> np.ndarray:
     return d >= ACTIGRAPHY_THRESHOLD
 
 
-def _forward_backward(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np.ndarray:
-    n, k = lik.shape
-    alpha = np.empty((n, k))
+@njit
+def _forward_backward_kernel(lik: np.ndarray, trans: np.ndarray, init: np.ndarray,
+                             k: int) -> np.ndarray:
+    """Scaled forward-backward on flat row-major ``lik`` (n*k) and ``trans`` (k*k)."""
+    n = len(lik) // k
+    alpha = np.empty(n * k)
+    beta = np.ones(n * k)
     c = np.empty(n)
-    a = init * lik[0]
     for i in range(n):
-        if i:
-            a = (alpha[i - 1] @ trans) * lik[i]
-        c[i] = a.sum()
-        alpha[i] = a / c[i]
-    beta = np.ones((n, k))
+        tot = 0.0
+        for j in range(k):
+            if i == 0:
+                a = init[j]
+            else:
+                a = 0.0
+                for m in range(k):
+                    a += alpha[(i - 1) * k + m] * trans[m * k + j]
+            a *= lik[i * k + j]
+            alpha[i * k + j] = a
+            tot += a
+        c[i] = tot
+        for j in range(k):
+            alpha[i * k + j] /= tot
     for i in range(n - 2, -1, -1):
-        beta[i] = trans @ (lik[i + 1] * beta[i + 1]) / c[i + 1]
+        for j in range(k):
+            b = 0.0
+            for m in range(k):
+                b += trans[j * k + m] * lik[(i + 1) * k + m] * beta[(i + 1) * k + m]
+            beta[i * k + j] = b / c[i + 1]
     post = alpha * beta
-    return post / post.sum(axis=1, keepdims=True)
+    for i in range(n):
+        tot = 0.0
+        for j in range(k):
+            tot += post[i * k + j]
+        for j in range(k):
+            post[i * k + j] /= tot
+    return post
+
+
+def _forward_backward(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np.ndarray:
+    """Posterior state probabilities ``(n, k)`` of an HMM with per-step likelihoods.
+
+    Rows of ``lik`` must have a positive sum (they do: softmax outputs divided by a
+    positive prior).
+    """
+    lik = np.ascontiguousarray(lik, dtype=np.float64)
+    n, k = lik.shape
+    if n == 0:
+        return np.zeros((0, k))
+    post = _forward_backward_kernel(
+        lik.ravel(), np.ascontiguousarray(trans, dtype=np.float64).ravel(),
+        np.ascontiguousarray(init, dtype=np.float64), k,
+    )
+    return np.asarray(post).reshape(n, k)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
