@@ -204,14 +204,9 @@ def actigraphy_sleep_wake(counts: np.ndarray) -> np.ndarray:
     # minutes t-4..t+2 are 30 s epochs t-8, t-6, ..., t+4
     w = COLE_KRIPKE_WEIGHTS / COLE_KRIPKE_WEIGHTS.sum()
     d = np.zeros(len(c))
+    padded = np.concatenate([np.zeros(8), per_min, np.zeros(4)])
     for k, wk in zip(range(-4, 3), w, strict=True):
-        s = 2 * k
-        shifted = np.zeros(len(c))
-        if s >= 0:
-            shifted[: len(c) - s] = per_min[s:]
-        else:
-            shifted[-s:] = per_min[: len(c) + s]
-        d += wk * shifted
+        d += wk * padded[8 + 2 * k : 8 + 2 * k + len(c)]
     return d >= ACTIGRAPHY_THRESHOLD
 
 

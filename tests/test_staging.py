@@ -119,6 +119,8 @@ def test_actigraphy_rule_still_is_sleep_moving_is_wake() -> None:
     assert not wake[:30].any() and not wake[75:].any()
     assert wake[45:55].all()
     assert actigraphy_sleep_wake(np.zeros(0)).shape == (0,)
+    for n in (1, 3, 5, 9):  # shorter than the 7-minute window
+        np.testing.assert_array_equal(actigraphy_sleep_wake(np.full(n, 10.0)), True)
     with pytest.raises(SignalError, match="1-D"):
         actigraphy_sleep_wake(np.zeros((2, 2)))
 
@@ -289,3 +291,21 @@ def test_simulated_night_gives_plausible_hypnogram() -> None:
     assert r["model"] == "heartbeat"
     assert r["away_agreement"] == 1.0
     assert r["agreement_wake_sleep"] >= 0.8
+
+
+@given(
+    st.integers(0, 60),
+    st.lists(st.tuples(st.floats(-100, 2000), st.floats(0.0, 3.0)), max_size=80),
+    st.sampled_from(["heartbeat", "heart_rate", "actigram"]),
+)
+def test_stage_epochs_any_input_gives_one_stage_per_epoch(
+    n: int, items: list[tuple[float, float]], track: str
+) -> None:
+    t = np.sort(np.array([a for a, _ in items], dtype=np.float64))
+    v = np.array([b for _, b in items], dtype=np.float64)
+    r = stage_epochs(n, **{track: (t, v * (60.0 if track == "heart_rate" else 1.0))})
+    assert r.stages.shape == (n,) and r.restless.shape == (n,)
+    assert np.isin(r.stages, range(len(STAGES))).all()
+    if r.probabilities is not None:
+        ok = np.isin(r.stages, [0, 1, 2, 3])
+        np.testing.assert_allclose(r.probabilities[ok].sum(axis=1), 1.0)
