@@ -135,8 +135,11 @@ def _pair(value: Any, name: str) -> Pair | None:
     except (TypeError, ValueError):
         raise SignalError(f"{name} must be a (times, values) pair of arrays, got {type(value)}")\
             from None
-    t = np.asarray(t, dtype=np.float64)
-    v = np.asarray(v, dtype=np.float64)
+    try:
+        t = np.asarray(t, dtype=np.float64)
+        v = np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SignalError(f"{name}: times and values must be numeric arrays") from None
     if t.ndim != 1 or v.shape != t.shape:
         raise SignalError(
             f"{name}: times and values must be 1-D of equal length, got {t.shape} and {v.shape}"

@@ -148,6 +148,8 @@ def test_stage_epochs_bad_method_and_pairs() -> None:
         stage_epochs(10, method="heart_rate")
     with pytest.raises(SignalError, match="equal length"):
         stage_epochs(10, heartbeat=(np.zeros(3), np.zeros(4)))
+    with pytest.raises(SignalError, match="numeric"):
+        stage_epochs(10, heart_rate=(["a", "b"], [1, 2]))
     with pytest.raises(SignalError, match="pair"):
         stage_epochs(10, heartbeat=np.zeros(3))  # type: ignore[arg-type]
 
