@@ -56,7 +56,7 @@ AASM_TO_CLASS = {"W": 0, "N1": 1, "N2": 1, "N3": 2, "REM": 3, "R": 3}
 #: emissions, 1 = the usual hybrid scaled likelihood), per model. Chosen on the
 #: leave-one-subject-out grid printed by ``benchmarks/accuracy_staging.py --sweep``; the
 #: ``--nested`` option there measures that selection honestly (nested LOSO).
-HYPER = {"heartbeat": (300.0, 0.5), "heart_rate": (300.0, 0.75)}
+HYPER = {"heartbeat": (1000.0, 0.75), "heart_rate": (300.0, 0.75)}
 GRID_L2 = (1.0, 30.0, 300.0, 1000.0)
 GRID_PRIOR_EXPONENT = (0.25, 0.5, 0.75)
 #: Hours-of-night bins of the stage prior learnt from HMC.
