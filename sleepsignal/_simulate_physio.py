@@ -153,12 +153,12 @@ def make_events(
     ]
     t_mv = np.concatenate([t_mv, ep0[change] + rng.uniform(-5, 5, len(change))])
     dur = np.clip(rng.lognormal(math.log(4.0), 0.6, len(t_mv)), 1.0, 40.0)
-    amp = rng.lognormal(math.log(8.0), 0.8, len(t_mv))
+    amp = rng.lognormal(math.log(8.0), 1.0, len(t_mv))
     mv = np.column_stack([t_mv - dur / 2, t_mv + dur / 2, amp])
     exits = []
     for s, e in away:
         d1, d2 = rng.uniform(3.0, 8.0, 2)
-        a1, a2 = 40.0 * rng.uniform(0.8, 1.5, 2)
+        a1, a2 = 60.0 * rng.uniform(0.8, 1.5, 2)
         exits += [[s - d1, s, a1], [e, e + d2, a2]]
     if exits:
         mv = np.concatenate([mv, np.asarray(exits)])
@@ -226,11 +226,17 @@ def _subtract(iv: np.ndarray, cut: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.float64).reshape(-1, 2)
 
 
-def _slow_noise(n: int, grid_fs: float, tau: float, rng: np.random.Generator) -> np.ndarray:
-    """Unit-variance Gaussian noise smoothed over ``tau`` s, on a grid of ``n`` points."""
+def slow_noise(n: int, grid_fs: float, tau: float, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance Gaussian noise smoothed over ``tau`` s, on a grid of ``n`` points.
+
+    White noise at 1 Hz is smoothed with a Gaussian of ``tau`` s and scaled by the
+    theoretical factor (not the sample std, which is degenerate for short nights),
+    then interpolated to the grid.
+    """
+    tau = max(tau, 0.5)
     n1 = int(n / grid_fs) + 3  # 1 Hz support
-    w = gaussian_filter1d(rng.standard_normal(n1), sigma=max(tau, 0.5), mode="reflect")
-    w /= max(float(np.std(w)), 1e-12)
+    w = gaussian_filter1d(rng.standard_normal(n1), sigma=tau, mode="reflect")
+    w *= math.sqrt(2.0 * math.sqrt(math.pi) * tau)
     return np.interp(np.arange(n) / grid_fs, np.arange(n1, dtype=np.float64), w)
 
 
@@ -260,7 +266,7 @@ def breathing_builtin(
     base = rng.uniform(12.5, 16.0)
     rate = base + uniform_filter1d(_BR_OFFSET[sg], int(60 * GRID_FS), mode="nearest")
     irr = uniform_filter1d(_BR_IRREGULAR[sg], int(30 * GRID_FS), mode="nearest")
-    rate = rate * (1.0 + irr * _slow_noise(n, GRID_FS, 4.0, rng))
+    rate = rate * (1.0 + irr * slow_noise(n, GRID_FS, 4.0, rng))
     f = np.clip(rate, 6.0, 30.0) / 60.0
     phase = rng.uniform(0, 1) + np.concatenate([[0.0], np.cumsum(f[:-1])]) / GRID_FS
     starts = crossings(phase, t)
@@ -283,8 +289,8 @@ def heart_rate_grid(
     hr = base + uniform_filter1d(_HR_OFFSET[sg], int(90 * GRID_FS), mode="nearest")
     hr += -3.0 * t / max(duration, 1.0)  # heart rate falls over the night
     irr = uniform_filter1d(_HR_IRREGULAR[sg], int(60 * GRID_FS), mode="nearest")
-    hr += irr * _slow_noise(n, GRID_FS, 15.0, rng)
-    lf = 1.5 * (1 + 0.5 * _slow_noise(n, GRID_FS, 120.0, rng))
+    hr += irr * slow_noise(n, GRID_FS, 15.0, rng)
+    lf = 1.5 * (1 + 0.5 * slow_noise(n, GRID_FS, 120.0, rng))
     hr += lf * np.sin(2 * np.pi * rng.uniform(0.07, 0.11) * t + rng.uniform(0, 2 * np.pi))
     rsa = uniform_filter1d(_RSA_BPM[sg], int(60 * GRID_FS), mode="nearest")
     hr += rsa * np.sin(2 * np.pi * breath_phase - np.pi / 2)  # faster on inspiration

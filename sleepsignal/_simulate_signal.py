@@ -12,6 +12,8 @@ import math
 import numpy as np
 from scipy import signal as sps
 
+from ._simulate_physio import slow_noise
+
 __all__: list[str] = []
 
 #: J-wave complex (H, I, J, K, L, M lobes): centre (s from the J peak), relative
@@ -148,7 +150,7 @@ def noise_track(
     rustling during movements, and occasional room noises.
     """
     t = (np.arange(n) + 0.5) / nfs
-    floor = rng.uniform(28.0, 36.0) + 1.0 * _slow(n, nfs, 300.0, rng)
+    floor = rng.uniform(28.0, 36.0) + 1.0 * slow_noise(n, nfs, 300.0, rng)
     power = 10 ** ((floor + rng.normal(0, 0.8, n)) / 10)
     # snores: loud on inspiration, one level per run
     for (s, e) in snoring:
@@ -166,12 +168,3 @@ def noise_track(
         m = (t >= s) & (t < s + rng.uniform(0.5, 8.0))
         power[m] += 10 ** ((floor[m] + rng.uniform(8.0, 25.0)) / 10)
     return (10 * np.log10(power)).astype(np.float32)
-
-
-def _slow(n: int, nfs: float, tau: float, rng: np.random.Generator) -> np.ndarray:
-    n1 = int(n / nfs) + 3
-    from scipy.ndimage import gaussian_filter1d
-
-    w = gaussian_filter1d(rng.standard_normal(n1), sigma=tau, mode="reflect")
-    w /= max(float(np.std(w)), 1e-12)
-    return np.interp(np.arange(n) / nfs, np.arange(n1, dtype=np.float64), w)

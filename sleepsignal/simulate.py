@@ -47,7 +47,7 @@ PROFILES: tuple[str, ...] = get_args(Profile)
 #: Breathing amplitude (peak to trough) relative to the J-wave amplitude, per profile.
 #: Calibrated so that the ratio of the 0.1-0.7 Hz to the 2-15 Hz standard deviation
 #: matches the real recordings (qixiuai-psg-5min ~0.2, sadek-mfos-18min ~2.7).
-_RESP_RATIO = {"cardiac": 0.6, "mixed": 3.0, "respiratory": 8.0}
+_RESP_RATIO = {"cardiac": 0.06, "mixed": 0.35, "respiratory": 1.1}
 #: J-wave amplitude in ADC counts at posture gain 1.
 _J_COUNTS = 300.0
 #: ADC centre, sensor noise (counts rms) and slow drift (counts rms).
@@ -472,7 +472,7 @@ def simulate_night(
     hum_amp = rngs[9].uniform(8.0, 40.0, len(ev.mains))
     mains = _sg.hum(n, fs, ev.mains, float(mains_hz), hum_amp, rngs[9])
     r10 = rngs[10]
-    drift = _DRIFT * _ph._slow_noise(n, fs, 60.0, r10) + r10.uniform(-1500.0, 1500.0)
+    drift = _DRIFT * _ph.slow_noise(n, fs, 60.0, r10) + r10.uniform(-1500.0, 1500.0)
     sensor = _SENSOR_NOISE * r10.standard_normal(n)
     x = _CENTRE + drift + phys + moving + mains + sensor
     normal = np.clip(np.rint(x), 0, 65535).astype("<u2")
