@@ -23,7 +23,7 @@ from . import _simulate_physio as _ph
 from . import _simulate_signal as _sg
 from .errors import SignalError
 from .hypnogram import STAGES, Hypnogram
-from .session import DEFAULT_FRAME_LENGTH, Session
+from .session import DEFAULT_FRAME_LENGTH, SampledTrack, Session
 
 __all__ = [
     "DEFAULT_START",
@@ -591,10 +591,12 @@ def load_li2024_resp(path: str | Path) -> tuple[np.ndarray, float]:
 def write_simulated(night: SimulatedNight, out_dir: str | Path) -> Path:
     """Write a simulated night as a Beddit session folder plus ``truth.json``.
 
-    The layout is the documented Beddit one: ``session.json`` (with ``data_url`` of
-    each sampled track relative to the folder), ``normal.bin`` (little-endian uint16
-    frames) and ``noise.bin`` (little-endian float32), and ``truth.json``
-    (:meth:`NightTruth.to_json`).
+    The layout is the documented Beddit one, written by
+    :func:`sleepsignal.io.beddit.write_session`: ``session.json`` (with the
+    ``data_url`` of each sampled track relative to the folder), ``normal.bin``
+    (little-endian uint16 frames) and ``noise.bin`` (little-endian float32); plus
+    ``truth.json`` (:meth:`NightTruth.to_json`). Read it back with
+    :func:`sleepsignal.read_session` and :meth:`NightTruth.load`.
 
     Parameters
     ----------
@@ -607,21 +609,23 @@ def write_simulated(night: SimulatedNight, out_dir: str | Path) -> Path:
     Path
         The folder.
     """
+    from .io.beddit import write_session
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     s = night.session
-    md = dict(s.metadata)
-    tracks = {}
-    for name, tr in s.sampled_tracks.items():
-        fname = f"{name}.bin"
-        (out / fname).write_bytes(np.ascontiguousarray(tr.data).tobytes())
-        tracks[name] = {
-            "samples_per_frame": tr.samples_per_frame,
-            "data_type": tr.data_type,
-            "data_url": fname,
-        }
-    md["sampled_tracks"] = tracks
-    md["time_value_tracks"] = {}
-    (out / "session.json").write_text(json.dumps(md, indent=1) + "\n", encoding="utf-8")
+    named = [
+        SampledTrack(
+            t.name,
+            t.data,
+            t.samples_per_frame,
+            t.frame_length,
+            t.start,
+            t.data_type,
+            {**t.extra, "data_url": f"{t.name}.bin"},
+        )
+        for t in s.sampled_tracks.values()
+    ]
+    write_session(s.with_tracks(sampled_tracks=named), out / "session.json")
     night.truth.save(out / "truth.json")
     return out

@@ -36,8 +36,11 @@ def _bytes(night: SimulatedNight) -> tuple[bytes, bytes, str]:
 
 
 def _inside(t: np.ndarray, iv: np.ndarray) -> np.ndarray:
-    """Naive: is each time inside any interval."""
-    return np.array([any(s <= x < e for s, e in iv) for x in t], dtype=bool)
+    """Plain: is each time inside any [start, end) interval."""
+    out = np.zeros(len(t), dtype=bool)
+    for s, e in iv:
+        out |= (t >= s) & (t < e)
+    return out
 
 
 def _check_intervals(iv: np.ndarray, duration: float) -> None:
@@ -110,9 +113,10 @@ def test_same_seed_same_bytes() -> None:
 
 def test_different_seeds_differ() -> None:
     a, b = simulate_night(0.1, seed=1), simulate_night(0.1, seed=2)
-    assert a.session.sampled_tracks["normal"].data.tobytes() != b.session.sampled_tracks[
-        "normal"
-    ].data.tobytes()
+    assert (
+        a.session.sampled_tracks["normal"].data.tobytes()
+        != b.session.sampled_tracks["normal"].data.tobytes()
+    )
     assert not np.array_equal(a.truth.beat_times[:10], b.truth.beat_times[:10])
 
 
@@ -136,7 +140,7 @@ def test_nothing_on_an_empty_bed() -> None:
     """While away only drift and sensor noise remain: no beats in truth or signal."""
     night = simulate_night(1.0, seed=3, bed_exits=1, mains_hz=0, snoring_rate=0.0)
     tr = night.truth
-    (s, e), = tr.away
+    ((s, e),) = tr.away
     x, fs = night.session.signal("normal")
     hp = sps.sosfiltfilt(sps.butter(2, [1.0, 20.0], "bandpass", fs=fs, output="sos"), x)
     away = hp[int((s + 2) * fs) : int((e - 2) * fs)]
@@ -201,7 +205,7 @@ def test_breathing_peak() -> None:
     night = simulate_night(0.5, seed=8, profile="respiratory", **QUIET)
     x, fs = night.session.signal("normal")
     lo = sps.sosfiltfilt(sps.butter(2, [0.08, 0.8], "bandpass", fs=fs, output="sos"), x)
-    f, p = sps.welch(lo[:: 14], fs=fs / 14, nperseg=int(240 * fs / 14))
+    f, p = sps.welch(lo[::14], fs=fs / 14, nperseg=int(240 * fs / 14))
     sel = (f > 0.08) & (f < 0.7)
     f_peak = f[sel][np.argmax(p[sel])]
     _, cyc = night.truth.breath_cycles()
@@ -287,8 +291,16 @@ def test_driven_by_li2024_resp() -> None:
 def test_truth_json_round_trip(tmp_path: Path) -> None:
     tr = simulate_night(0.3, seed=4, bed_exits=1).truth
     back = NightTruth.from_json(tr.to_json())
-    for name in ("beat_times", "breath_starts", "movements", "away", "mains", "mains_hz",
-                 "snoring", "stages"):
+    for name in (
+        "beat_times",
+        "breath_starts",
+        "movements",
+        "away",
+        "mains",
+        "mains_hz",
+        "snoring",
+        "stages",
+    ):
         np.testing.assert_array_equal(getattr(back, name), getattr(tr, name))
     assert back.rj_delay == tr.rj_delay
     back2 = NightTruth.load(tr.save(tmp_path / "t.json"))
@@ -309,12 +321,29 @@ def test_write_simulated_layout(tmp_path: Path) -> None:
     out = write_simulated(night, tmp_path / "n")
     md = json.loads((out / "session.json").read_text())
     assert md["sampled_tracks"]["normal"] == {
-        "samples_per_frame": 28, "data_type": "uint16", "data_url": "normal.bin"}
+        "samples_per_frame": 28,
+        "data_type": "uint16",
+        "data_url": "normal.bin",
+    }
     raw = np.frombuffer((out / "normal.bin").read_bytes(), dtype="<u2")
     np.testing.assert_array_equal(raw, night.session.sampled_tracks["normal"].data)
     noise = np.frombuffer((out / "noise.bin").read_bytes(), dtype="<f4")
     np.testing.assert_array_equal(noise, night.session.sampled_tracks["noise"].data)
     assert NightTruth.load(out / "truth.json").to_json() == night.truth.to_json()
+
+
+def test_written_night_reads_back(tmp_path: Path) -> None:
+    from sleepsignal.io.beddit import read_session
+
+    night = simulate_night(0.05, seed=2, bed_exits=0)
+    out = write_simulated(night, tmp_path / "n")
+    back = read_session(out / "session.json")
+    for name in ("normal", "noise"):
+        np.testing.assert_array_equal(
+            back.sampled_tracks[name].data, night.session.sampled_tracks[name].data
+        )
+    assert back.start_timestamp == night.session.start_timestamp
+    assert back.metadata["simulation"]["seed"] == 2
 
 
 def _load_make_fixture():  # type: ignore[no-untyped-def]
@@ -351,8 +380,9 @@ def test_fixture_matches_script(tmp_path: Path) -> None:
     assert ta.keys() == tb.keys()
     for key, va in ta.items():
         if isinstance(va, list) and va and not isinstance(va[0], str):
-            np.testing.assert_allclose(np.asarray(va, float), np.asarray(tb[key], float),
-                                       rtol=0, atol=1e-9, err_msg=key)
+            np.testing.assert_allclose(
+                np.asarray(va, float), np.asarray(tb[key], float), rtol=0, atol=1e-9, err_msg=key
+            )
         else:
             assert va == tb[key], key
 
@@ -361,7 +391,8 @@ def test_fixture_has_every_event() -> None:
     tr = NightTruth.load(FIXTURES / "demo_session" / "truth.json")
     assert len(tr.movements) and len(tr.away) and len(tr.mains) and len(tr.snoring)
     assert (FIXTURES / "demo_session").stat() and sum(
-        p.stat().st_size for p in (FIXTURES / "demo_session").iterdir()) < 1_000_000
+        p.stat().st_size for p in (FIXTURES / "demo_session").iterdir()
+    ) < 1_000_000
 
 
 # -- bad arguments ---------------------------------------------------------------
