@@ -22,10 +22,10 @@ GRID_FS = 20.0
 
 # Stage-dependent physiology, indexed by stage code (wake, light, deep, rem, away).
 _HR_OFFSET = np.array([8.0, 0.0, -4.0, 3.0, 8.0])  # bpm
-_HR_IRREGULAR = np.array([4.0, 1.5, 0.5, 3.0, 4.0])  # bpm, slow random component
-_RSA_BPM = np.array([1.5, 2.5, 3.5, 1.5, 1.5])  # bpm, respiratory sinus arrhythmia
+_HR_IRREGULAR = np.array([5.0, 2.5, 1.0, 4.0, 5.0])  # bpm, slow random component
+_RSA_BPM = np.array([2.0, 3.5, 4.5, 2.0, 2.0])  # bpm, respiratory sinus arrhythmia
 _BR_OFFSET = np.array([2.0, 0.0, -1.0, 1.5, 2.0])  # breaths/min
-_BR_IRREGULAR = np.array([0.20, 0.08, 0.04, 0.18, 0.20])  # fraction of the rate
+_BR_IRREGULAR = np.array([0.35, 0.16, 0.08, 0.32, 0.35])  # fraction of the rate
 _BR_AMP_SD = np.array([0.30, 0.15, 0.08, 0.30, 0.30])  # log-sd of cycle amplitude
 _MOVE_PER_HOUR = np.array([25.0, 6.0, 1.5, 4.0, 0.0])
 
@@ -264,7 +264,7 @@ def breathing_builtin(
     base = rng.uniform(12.5, 16.0)
     rate = base + uniform_filter1d(_BR_OFFSET[sg], int(60 * GRID_FS), mode="nearest")
     irr = uniform_filter1d(_BR_IRREGULAR[sg], int(30 * GRID_FS), mode="nearest")
-    rate = rate * (1.0 + irr * slow_noise(n, GRID_FS, 4.0, rng))
+    rate = rate * (1.0 + irr * slow_noise(n, GRID_FS, 2.5, rng))
     f = np.clip(rate, 6.0, 30.0) / 60.0
     phase = rng.uniform(0, 1) + np.concatenate([[0.0], np.cumsum(f[:-1])]) / GRID_FS
     starts = crossings(phase, t)
@@ -283,20 +283,20 @@ def heart_rate_grid(
     n = len(breath_phase)
     t = np.arange(n) / GRID_FS
     sg = stage_on_grid(stages, t)
-    base = rng.uniform(52.0, 68.0)
+    base = rng.uniform(55.0, 70.0)
     hr = base + uniform_filter1d(_HR_OFFSET[sg], int(90 * GRID_FS), mode="nearest")
     hr += -3.0 * t / max(duration, 1.0)  # heart rate falls over the night
     irr = uniform_filter1d(_HR_IRREGULAR[sg], int(60 * GRID_FS), mode="nearest")
     hr += irr * slow_noise(n, GRID_FS, 15.0, rng)
-    lf = 1.5 * (1 + 0.5 * slow_noise(n, GRID_FS, 120.0, rng))
+    lf = 2.0 * (1 + 0.5 * slow_noise(n, GRID_FS, 120.0, rng))
     hr += lf * np.sin(2 * np.pi * rng.uniform(0.07, 0.11) * t + rng.uniform(0, 2 * np.pi))
     rsa = uniform_filter1d(_RSA_BPM[sg], int(60 * GRID_FS), mode="nearest")
     hr += rsa * np.sin(2 * np.pi * breath_phase - np.pi / 2)  # faster on inspiration
     return np.clip(hr, 38.0, 140.0)
 
 
-def beats_ipfm(hr: np.ndarray, rng: np.random.Generator, jitter: float = 0.005) -> np.ndarray:
-    """Beat times (s) by integral pulse frequency modulation of ``hr`` (bpm), jittered."""
+def beats_ipfm(hr: np.ndarray, rng: np.random.Generator, jitter: float = 0.006) -> np.ndarray:
+    """Beat times (s) by integral pulse frequency modulation of ``hr`` (bpm), jittered (s)."""
     t = np.arange(len(hr)) / GRID_FS
     phase = rng.uniform(0, 1) + np.concatenate([[0.0], np.cumsum(hr[:-1] / 60.0)]) / GRID_FS
     beats = crossings(phase, t)

@@ -47,7 +47,7 @@ PROFILES: tuple[str, ...] = get_args(Profile)
 #: Breathing amplitude (peak to trough) relative to the J-wave amplitude, per profile.
 #: Calibrated so that the ratio of the 0.1-0.7 Hz to the 2-15 Hz standard deviation
 #: matches the real recordings (qixiuai-psg-5min ~0.2, sadek-mfos-18min ~2.7).
-_RESP_RATIO = {"cardiac": 0.06, "mixed": 0.35, "respiratory": 1.1}
+_RESP_RATIO = {"cardiac": 0.06, "mixed": 0.9, "respiratory": 7.0}
 #: J-wave amplitude in ADC counts at posture gain 1.
 _J_COUNTS = 300.0
 #: ADC centre, sensor noise (counts rms) and slow drift (counts rms).
@@ -457,7 +457,8 @@ def simulate_night(
     starts = starts[~_ph.inside(starts, ev.away)]
 
     # -- render the BCG ------------------------------------------------------------
-    post = _sg.postures(len(ev.posture_times) + 1, rngs[5])
+    lo_d = 0.75 if profile == "cardiac" else 0.0  # the cardiac reference is damped
+    post = _sg.postures(len(ev.posture_times) + 1, float(rngs[5].uniform(lo_d, 1.0)), rngs[5])
     seg_b = np.searchsorted(ev.posture_times, beats, side="right")
     u_b = np.interp(beats, t_fs, u) if n > 1 else np.zeros(len(beats))
     beat_scale = (1 + 0.07 * rngs[6].standard_normal(len(beats))) * (
