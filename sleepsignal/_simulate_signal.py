@@ -27,8 +27,9 @@ LOBE_WIDTH = np.array([0.014, 0.012, 0.013, 0.016, 0.022, 0.030])
 DAMPED_MU = np.array([-0.194, -0.095, 0.0, 0.066, 0.148, 0.307])
 DAMPED_AMP = np.array([0.806, -0.464, 1.0, -0.315, -0.32, 0.796])
 DAMPED_WIDTH = np.array([0.026, 0.024, 0.045, 0.015, 0.045, 0.045])
-#: Window (s) rendered around each J peak.
-WINDOW = (-0.20, 0.36)
+#: Each lobe is rendered out to this many widths from its centre (exp(-0.5 * 4.5**2)
+#: = 4e-5 of its height: below one ADC count for any J amplitude used here).
+LOBE_REACH = 4.5
 
 #: Inspiration fraction of a built-in breathing cycle.
 INSPIRATION = 0.4
@@ -86,22 +87,26 @@ def render_beats(
     out = np.zeros(n)
     if len(beats) == 0:
         return out
-    k = np.arange(math.floor(WINDOW[0] * fs), math.ceil(WINDOW[1] * fs) + 1)
-    i0 = np.floor(beats * fs).astype(np.int64)
-    idx = i0[:, None] + k[None, :]
-    rel = idx / fs - beats[:, None]
     nb = len(beats)
     amp = post["amp"][seg] * (1 + 0.05 * rng.standard_normal((nb, 6)))
     amp[:, 2] = 1.0
     mu = post["mu"][seg] + rng.normal(0, 0.002, (nb, 6))
     mu[:, 2] = 0.0
     width = post["width"][seg]
-    wave = np.zeros(rel.shape)
+    # one window for all beats, wide enough for every lobe of every beat
+    lo = float(np.min(mu - LOBE_REACH * width))
+    hi = float(np.max(mu + LOBE_REACH * width))
+    k = np.arange(math.floor(lo * fs) - 1, math.ceil(hi * fs) + 2)
+    i0 = np.floor(beats * fs).astype(np.int64)
+    idx = i0[:, None] + k[None, :]
+    # float32 from here: times relative to each beat are small, errors < 1e-7 of J
+    rel = (idx / fs - beats[:, None]).astype(np.float32)
+    wave = np.zeros(rel.shape, dtype=np.float32)
     for j in range(6):
-        z = (rel - mu[:, j : j + 1]) / width[:, j : j + 1]
-        wave += amp[:, j : j + 1] * np.exp(-0.5 * z * z)
+        z = (rel - mu[:, j : j + 1].astype(np.float32)) / width[:, j : j + 1].astype(np.float32)
+        wave += amp[:, j : j + 1].astype(np.float32) * np.exp(np.float32(-0.5) * z * z)
     scale = beat_scale * post["gain"][seg] * post["polarity"][seg]
-    wave *= scale[:, None]
+    wave *= scale[:, None].astype(np.float32)
     ok = (idx >= 0) & (idx < n)
     out += np.bincount(idx[ok], weights=wave[ok], minlength=n)[:n]
     return out

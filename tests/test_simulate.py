@@ -304,6 +304,36 @@ def test_driven_by_li2024_resp() -> None:
     assert abs(r) > 0.5
 
 
+def _template(x: np.ndarray, fs: float, beats: np.ndarray) -> np.ndarray:
+    """Beat-averaged complex (1-20 Hz), -0.2..+0.4 s around each beat at 140 Hz."""
+    y = sps.sosfiltfilt(sps.butter(2, [1.0, 20.0], "bandpass", fs=fs, output="sos"), x)
+    k = np.arange(-0.2, 0.4, 1 / 140.0)
+    t = np.arange(len(y)) / fs
+    beats = beats[(beats > 0.3) & (beats < t[-1] - 0.5)]
+    m = np.mean([np.interp(b + k, t, y) for b in beats], axis=0)
+    return (m - m.mean()) / m.std()
+
+
+@pytest.mark.realdata
+def test_realism_floor_against_qixiuai() -> None:
+    """Regression floors (may only go up) of how real a cardiac-profile night looks,
+    measured against the R-locked real recording; see benchmarks/accuracy_simulate.py.
+    Measured when written: template r 0.85-0.99 over seeds 0-5 (this seed 0.85)."""
+    d = require_shared("qixiuai-psg-5min")
+    bcg = np.loadtxt(d / "bcg_500hz.txt")
+    ref = np.loadtxt(d / "ecg_rpeaks_derived.csv", delimiter=",", skiprows=1)
+    beats = (ref[:, 0] + 12744) / 500.0  # the README's J-peak offset
+    real = _template(bcg, 500.0, beats[beats < len(bcg) / 500.0])
+    night = simulate_night(0.25, seed=1, profile="cardiac", **QUIET)
+    x, fs = night.session.signal("normal")
+    sim = _template(x.astype(np.float64), fs, night.truth.beat_times)
+    r = max(abs(np.corrcoef(np.roll(sim, lag), real)[0, 1]) for lag in range(-8, 9))
+    assert r >= 0.8
+    lo = sps.sosfiltfilt(sps.butter(2, [0.1, 0.7], "bandpass", fs=fs, output="sos"), x)
+    hi = sps.sosfiltfilt(sps.butter(2, [2.0, 15.0], "bandpass", fs=fs, output="sos"), x)
+    assert 0.05 < np.std(lo) / np.std(hi) < 0.6
+
+
 # -- serialisation and the committed fixture -------------------------------------
 
 
