@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -21,7 +22,7 @@ import numpy as np
 
 from . import _simulate_physio as _ph
 from . import _simulate_signal as _sg
-from .errors import SignalError
+from .errors import SignalError, SleepSignalWarning
 from .hypnogram import STAGES, Hypnogram
 from .session import DEFAULT_FRAME_LENGTH, SampledTrack, Session
 
@@ -296,7 +297,9 @@ def simulate_night(
         Which component dominates the bed signal: the heartbeat (like
         ``qixiuai-psg-5min``), breathing (like ``sadek-mfos-18min``), or in between.
     bed_exits : int, optional
-        Number of bed exits (1-8 min each); None draws 0, 1 or 2.
+        Number of bed exits (1-8 min each, at least 10 min apart, after sleep onset);
+        None draws 0, 1 or 2. When fewer fit in the night, a ``SleepSignalWarning``
+        says how many were made.
     sleep_onset : float, optional
         Sleep-onset latency in s; None draws one (median 12 min).
     movement_rate, snoring_rate, mains_rate : float
@@ -313,6 +316,11 @@ def simulate_night(
     SignalError
         For an argument outside its range, an unknown profile, or ``rr`` / ``resp``
         that are not finite 1-D series covering the night.
+
+    Warns
+    -----
+    SleepSignalWarning
+        When the night is too short for the ``bed_exits`` asked for.
 
     Notes
     -----
@@ -419,6 +427,13 @@ def simulate_night(
         mains_rate=rates["mains_rate"],
     )
 
+    if bed_exits is not None and len(ev.away) < bed_exits:
+        warnings.warn(
+            f"only {len(ev.away)} of the {bed_exits} bed exits asked for fit in a "
+            f"{duration / 3600:g} h night (each 1-8 min, 10 min apart, after sleep onset)",
+            SleepSignalWarning,
+            stacklevel=2,
+        )
     # -- breathing: phase on the control grid, cycle starts, per-sample wave -------
     t_fs = np.arange(n) / fs
     if resp_a is None:
@@ -469,8 +484,9 @@ def simulate_night(
     seg_s = np.repeat(np.arange(len(bounds) + 1), np.diff(np.concatenate([[0], bounds, [n]])))
     resp_gain = (post["resp"] * post["gain"])[seg_s]
     phys = _J_COUNTS * (card + _RESP_RATIO[profile] * resp_gain * breath)
-    # snoring vibration (25-60 Hz) on inspiration
-    for s, e in ev.snoring:
+    # snoring vibration (25-60 Hz) on inspiration; a sensor sampled at fs <= 66 Hz
+    # (its anti-alias filter) does not see it
+    for s, e in ev.snoring if 0.45 * fs > 30.0 else ():
         i0, i1 = int(s * fs), min(n, math.ceil(e * fs))
         if i1 - i0 < 10:
             continue

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal as sps
 
-from sleepsignal.errors import SignalError
+from sleepsignal.errors import SignalError, SleepSignalWarning
 from sleepsignal.hypnogram import AWAY, DEEP, LIGHT, REM, STAGES, Hypnogram
 from sleepsignal.session import Session
 from sleepsignal.simulate import (
@@ -106,8 +106,8 @@ def test_other_fs() -> None:
 
 
 def test_same_seed_same_bytes() -> None:
-    a = simulate_night(0.2, seed=11, bed_exits=1)
-    b = simulate_night(0.2, seed=11, bed_exits=1)
+    a = simulate_night(0.2, seed=11, bed_exits=1, sleep_onset=60.0)
+    b = simulate_night(0.2, seed=11, bed_exits=1, sleep_onset=60.0)
     assert _bytes(a) == _bytes(b)
 
 
@@ -147,6 +147,17 @@ def test_nothing_on_an_empty_bed() -> None:
     assert np.std(away) < 6.0  # sensor noise of 4 counts rms
     keep = ~_inside(np.arange(len(x)) / fs, np.vstack([tr.away, tr.movements]))
     assert np.std(hp[keep]) > 10 * np.std(away)
+
+
+def test_too_many_bed_exits_warn() -> None:
+    with pytest.warns(SleepSignalWarning, match="only 1 of the 3 bed exits"):
+        night = simulate_night(0.5, seed=3, sleep_onset=0, bed_exits=3)
+    assert len(night.truth.away) == 1
+
+
+def test_low_fs_has_no_snoring_vibration_but_works() -> None:
+    night = simulate_night(0.3, seed=1, fs=50.0, snoring_rate=8.0, sleep_onset=10.0)
+    assert night.session.signal("normal")[1] == 50.0 and len(night.truth.snoring) >= 1
 
 
 def test_clipping_only_during_movements() -> None:
@@ -338,7 +349,7 @@ def test_realism_floor_against_qixiuai() -> None:
 
 
 def test_truth_json_round_trip(tmp_path: Path) -> None:
-    tr = simulate_night(0.3, seed=4, bed_exits=1).truth
+    tr = simulate_night(0.3, seed=4, bed_exits=1, sleep_onset=60.0).truth
     back = NightTruth.from_json(tr.to_json())
     for name in (
         "beat_times",
