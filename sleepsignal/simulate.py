@@ -442,7 +442,9 @@ def simulate_night(
         ph = np.interp(t_fs, t_g, phase_g)
         c = np.floor(ph).astype(np.int64)
         u = ph - c
-        breath = cyc_amp[c - math.floor(phase_g[0])] * _sg.breath_wave(u)
+        breath = cyc_amp[c - math.floor(phase_g[0])]
+        del c
+        breath *= _sg.breath_wave(u)
         breath -= 0.45
     else:
         belt, starts = _belt_breathing(resp_a, float(resp_fs), duration)
@@ -453,6 +455,7 @@ def simulate_night(
         phase_g = _phase_from_starts(t_g, starts)
         ph = np.interp(t_fs, t_g, phase_g)
         u = ph - np.floor(ph)
+    del ph
 
     # -- heart ---------------------------------------------------------------------
     if rr_a is None:
@@ -481,9 +484,15 @@ def simulate_night(
     )
     card = _sg.render_beats(n, fs, beats, seg_b, post, beat_scale, rngs[6])
     bounds = np.searchsorted(t_fs, ev.posture_times)
-    seg_s = np.repeat(np.arange(len(bounds) + 1), np.diff(np.concatenate([[0], bounds, [n]])))
-    resp_gain = (post["resp"] * post["gain"])[seg_s]
-    phys = _J_COUNTS * (card + _RESP_RATIO[profile] * resp_gain * breath)
+    seg_len = np.diff(np.concatenate([[0], bounds, [n]]))
+    # phys = J * (card + ratio * resp_gain * breath), in place (same bits)
+    phys = np.repeat(post["resp"] * post["gain"], seg_len)
+    phys *= _RESP_RATIO[profile]
+    phys *= breath
+    del breath
+    phys += card
+    del card
+    phys *= _J_COUNTS
     # snoring vibration (25-60 Hz) on inspiration; a sensor sampled at fs <= 66 Hz
     # (its anti-alias filter) does not see it
     for s, e in ev.snoring if 0.45 * fs > 30.0 else ():
@@ -493,21 +502,34 @@ def simulate_night(
         uu = u[i0:i1]
         env = np.where(uu < _sg.INSPIRATION, np.sin(np.pi * uu / _sg.INSPIRATION), 0.0)
         vib = _sg.band_noise(i1 - i0, fs, (25.0, 60.0), rngs[7])
-        phys[i0:i1] += 0.25 * _J_COUNTS * post["gain"][seg_s[i0:i1]] * env * vib
+        seg = np.searchsorted(bounds, np.arange(i0, i1), side="right")
+        phys[i0:i1] += 0.25 * _J_COUNTS * post["gain"][seg] * env * vib
     for s, e in ev.away:  # an empty bed: no heart, no breathing
         phys[math.ceil(s * fs) : math.ceil(e * fs)] = 0.0
 
     mv = ev.movements_raw
-    moving = _sg.band_noise(n, fs, (0.3, 8.0), rngs[8]) * _sg.envelope(
-        n, fs, mv[:, :2], mv[:, 2] * _J_COUNTS
-    )
-    hum_amp = rngs[9].uniform(8.0, 40.0, len(ev.mains))
-    mains = _sg.hum(n, fs, ev.mains, float(mains_hz), hum_amp, rngs[9])
     r10 = rngs[10]
-    drift = _DRIFT * _ph.slow_noise(n, fs, 60.0, r10) + r10.uniform(-1500.0, 1500.0)
-    sensor = _SENSOR_NOISE * r10.standard_normal(n)
-    x = _CENTRE + drift + phys + moving + mains + sensor
-    normal = np.clip(np.rint(x), 0, 65535).astype("<u2")
+    # x = centre + drift + phys + moving + mains + sensor, summed in place in that order
+    x = _ph.slow_noise(n, fs, 60.0, r10)
+    x *= _DRIFT
+    x += r10.uniform(-1500.0, 1500.0)
+    x += _CENTRE
+    x += phys
+    del phys
+    moving = _sg.band_noise(n, fs, (0.3, 8.0), rngs[8])
+    moving *= _sg.envelope(n, fs, mv[:, :2], mv[:, 2] * _J_COUNTS)
+    x += moving
+    del moving
+    hum_amp = rngs[9].uniform(8.0, 40.0, len(ev.mains))
+    x += _sg.hum(n, fs, ev.mains, float(mains_hz), hum_amp, rngs[9])
+    sensor = r10.standard_normal(n)
+    sensor *= _SENSOR_NOISE
+    x += sensor
+    del sensor
+    np.rint(x, out=x)
+    np.clip(x, 0, 65535, out=x)
+    normal = x.astype("<u2")
+    del x
 
     n_noise = n_frames * round(NOISE_FS * DEFAULT_FRAME_LENGTH)
     t_noise = (np.arange(n_noise) + 0.5) / NOISE_FS
