@@ -302,3 +302,29 @@ def beats_ipfm(hr: np.ndarray, rng: np.random.Generator, jitter: float = 0.006) 
     beats = crossings(phase, t)
     beats = beats + rng.normal(0.0, jitter, len(beats))
     return np.sort(beats)
+
+
+def premature_beats(
+    beats: np.ndarray, per_hour: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move a few beats early (premature contractions) and mark them.
+
+    A chosen beat comes at 60-75 % of its interval after the previous beat; the next
+    beat keeps its time, so a compensatory pause follows, as with ventricular ectopy.
+    Returns the beat times and a boolean mask of the premature ones.
+    """
+    ectopic = np.zeros(len(beats), dtype=bool)
+    if len(beats) < 3 or per_hour <= 0:
+        return beats, ectopic
+    span = (beats[-1] - beats[0]) / 3600.0
+    k = rng.choice(
+        np.arange(1, len(beats) - 1),
+        size=min(len(beats) - 2, rng.poisson(per_hour * span)),
+        replace=False,
+    )
+    k = np.sort(k)
+    k = k[np.concatenate([np.ones(min(len(k), 1), dtype=bool), np.diff(k) > 2])]  # apart
+    out = beats.copy()
+    out[k] = beats[k - 1] + rng.uniform(0.60, 0.75, len(k)) * (beats[k] - beats[k - 1])
+    ectopic[k] = True
+    return out, ectopic

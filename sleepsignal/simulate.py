@@ -14,7 +14,7 @@ import json
 import math
 import numbers
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -83,6 +83,10 @@ class NightTruth:
     stages : numpy.ndarray
         int8 stage code per 30 s epoch from the session start (0 wake, 1 light, 2 deep,
         3 rem, 4 away; see :data:`sleepsignal.hypnogram.STAGES`).
+    ectopic : numpy.ndarray
+        Times (a subset of ``beat_times``) of premature beats: each comes early and is
+        followed by a compensatory pause. Empty when none (always for ``rr``-driven
+        nights, whose real series carries its own).
     """
 
     beat_times: np.ndarray
@@ -94,9 +98,10 @@ class NightTruth:
     mains_hz: np.ndarray
     snoring: np.ndarray
     stages: np.ndarray
+    ectopic: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def __post_init__(self) -> None:
-        for name in ("beat_times", "breath_starts", "mains_hz"):
+        for name in ("beat_times", "breath_starts", "mains_hz", "ectopic"):
             a = np.array(getattr(self, name), dtype=np.float64).reshape(-1)
             a.flags.writeable = False
             object.__setattr__(self, name, a)
@@ -173,6 +178,7 @@ class NightTruth:
             "mains_hz": self.mains_hz.tolist(),
             "snoring": self.snoring.tolist(),
             "stages": self.stages.tolist(),
+            "ectopic": self.ectopic.tolist(),
         }
 
     def to_json(self) -> str:
@@ -197,7 +203,7 @@ class NightTruth:
         missing = [f for f in fields if f not in d]
         if missing:
             raise SignalError(f"truth JSON lacks {', '.join(missing)}")
-        return cls(**{f: d[f] for f in fields})
+        return cls(**{f: d[f] for f in fields}, ectopic=d.get("ectopic", []))
 
     def save(self, path: str | Path) -> Path:
         """Write :meth:`to_json` to ``path``."""
@@ -264,6 +270,7 @@ def simulate_night(
     movement_rate: float = 1.0,
     snoring_rate: float = 1.0,
     mains_rate: float = 1.0,
+    ectopic_rate: float = 1.0,
 ) -> SimulatedNight:
     """Simulate a night on a bed sensor, with exact ground truth.
 
@@ -302,8 +309,10 @@ def simulate_night(
         says how many were made.
     sleep_onset : float, optional
         Sleep-onset latency in s; None draws one (median 12 min).
-    movement_rate, snoring_rate, mains_rate : float
-        Multipliers (>= 0) of the built-in event rates; 0 turns the events off.
+    movement_rate, snoring_rate, mains_rate, ectopic_rate : float
+        Multipliers (>= 0) of the built-in event rates; 0 turns the events off. Half
+        the nights have no premature beats, the others a few per hour (built-in
+        heart model only: a real ``rr`` series keeps its own).
 
     Returns
     -------
@@ -332,7 +341,8 @@ def simulate_night(
        amplitude varies (more in REM/wake), with rare sighs.
     3. Heart: a heart-rate curve (stage offsets, slow drift, 0.1 Hz waves, respiratory
        sinus arrhythmia) drives an integral pulse frequency modulation model [1]_; beat
-       times get 5 ms jitter.
+       times get 6 ms jitter; a few beats come early (premature, with a compensatory
+       pause and a different amplitude), listed in ``truth.ectopic``.
     4. BCG: each beat is a six-lobe H-I-J-K-L-M complex [2]_ centred on the J peak;
        lobe sizes, timing and widths, overall gain (x0.3-x3) and polarity change with
        posture at movements; beat amplitude is modulated by breathing and jittered.
@@ -388,6 +398,7 @@ def simulate_night(
         ("movement_rate", movement_rate),
         ("snoring_rate", snoring_rate),
         ("mains_rate", mains_rate),
+        ("ectopic_rate", ectopic_rate),
     ):
         rates[name] = _check_number(name, v, low=0.0, high=100.0)
 
@@ -413,7 +424,7 @@ def simulate_night(
                 f"ask for at most hours={len(resp_a) / resp_fs / 3600:.3f}"
             )
 
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(12)]
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(13)]
     if mains_hz is None:
         mains_hz = float(rngs[0].choice([50.0, 60.0, 0.0], p=[0.45, 0.35, 0.2]))
     ev = _ph.make_events(
@@ -461,6 +472,9 @@ def simulate_night(
     if rr_a is None:
         hr = _ph.heart_rate_grid(duration, ev.stages, phase_g, rngs[3])
         beats = _ph.beats_ipfm(hr, rngs[4])
+        r12 = rngs[12]
+        per_hour = 0.0 if r12.random() < 0.5 else float(r12.lognormal(math.log(4.0), 0.8))
+        beats, ectopic = _ph.premature_beats(beats, per_hour * rates["ectopic_rate"], r12)
     else:
         beats = rngs[4].uniform(0.2, 1.0) + np.concatenate([[0.0], np.cumsum(rr_a)])
         if beats[-1] < duration - 3.0:
@@ -469,8 +483,10 @@ def simulate_night(
                 f"rr covers {cover:.0f} s but the night is {duration:.0f} s; ask for at most "
                 f"hours={cover / 3600:.3f}"
             )
-    beats = beats[(beats >= 0) & (beats < duration)]
-    beats = beats[~_ph.inside(beats, ev.away)]
+        ectopic = np.zeros(len(beats), dtype=bool)
+    keep = (beats >= 0) & (beats < duration)
+    keep[keep] = ~_ph.inside(beats[keep], ev.away)
+    beats, ectopic = beats[keep], ectopic[keep]
     starts = starts[(starts >= 0) & (starts < duration)]
     starts = starts[~_ph.inside(starts, ev.away)]
 
@@ -482,6 +498,7 @@ def simulate_night(
     beat_scale = (1 + 0.07 * rngs[6].standard_normal(len(beats))) * (
         1 + 0.2 * (_sg.breath_wave(u_b) - 0.5)
     )
+    beat_scale[ectopic] *= rngs[12].uniform(0.5, 1.5, int(ectopic.sum()))  # other shape
     card = _sg.render_beats(n, fs, beats, seg_b, post, beat_scale, rngs[6])
     bounds = np.searchsorted(t_fs, ev.posture_times)
     seg_len = np.diff(np.concatenate([[0], bounds, [n]]))
@@ -562,6 +579,7 @@ def simulate_night(
         mains_hz=np.full(len(ev.mains), float(mains_hz)),
         snoring=ev.snoring,
         stages=ev.stages,
+        ectopic=beats[ectopic],
     )
     return SimulatedNight(session, truth)
 
