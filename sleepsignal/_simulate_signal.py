@@ -88,9 +88,9 @@ def render_beats(
     if len(beats) == 0:
         return out
     nb = len(beats)
-    amp = post["amp"][seg] * (1 + 0.05 * rng.standard_normal((nb, 6)))
+    amp = post["amp"][seg] * (1 + 0.10 * rng.standard_normal((nb, 6)))
     amp[:, 2] = 1.0
-    mu = post["mu"][seg] + rng.normal(0, 0.002, (nb, 6))
+    mu = post["mu"][seg] + rng.normal(0, 0.003, (nb, 6))
     mu[:, 2] = 0.0
     width = post["width"][seg]
     # one window for all beats, wide enough for every lobe of every beat

@@ -172,6 +172,14 @@ def test_premature_beats() -> None:
     assert len(simulate_night(2.0, seed=3, ectopic_rate=0.0, **QUIET).truth.ectopic) == 0
 
 
+@pytest.mark.parametrize("profile", ["cardiac", "respiratory"])
+def test_breathing_swing_stays_inside_the_adc(profile: str) -> None:
+    night = simulate_night(2.0, seed=1, profile=profile, bed_exits=1, sleep_onset=300.0)
+    x = night.session.sampled_tracks["normal"].data
+    clipped = np.flatnonzero((x == 0) | (x == 65535)) / 140.0
+    assert _inside(clipped, night.truth.movements).all()
+
+
 def test_clipping_only_during_movements() -> None:
     night = simulate_night(8.0, seed=1)
     x = night.session.sampled_tracks["normal"].data
@@ -227,7 +235,7 @@ def test_j_peak_is_at_the_beat_time(damping: float) -> None:
 
 def test_heart_rate_peak_of_envelope() -> None:
     """In 5-min windows the J-wave envelope peaks at the true mean heart rate."""
-    night = simulate_night(0.5, seed=8, profile="cardiac", **QUIET)
+    night = simulate_night(0.5, seed=8, profile="cardiac", body_noise=0.0, **QUIET)
     x, fs = night.session.signal("normal")
     t, rr = night.truth.true_intervals()
     errors = []
@@ -241,6 +249,25 @@ def test_heart_rate_peak_of_envelope() -> None:
         errors.append(f[sel][np.argmax(p[sel])] - 1 / np.mean(rr[in_window]))
     # 0.05 Hz = 3 bpm; one window may straddle a fast heart-rate change (sleep onset)
     assert np.sum(np.abs(errors) < 0.05) >= 5, errors
+
+
+def test_beats_are_where_truth_says_under_body_noise() -> None:
+    """With the default (realistic) body noise single beats are hard to see, but the
+    average locked to the true beats is a clear complex, and one locked to random
+    times is not."""
+    night = simulate_night(0.25, seed=8, profile="cardiac", **QUIET)
+    x, fs = night.session.signal("normal")
+    b = night.truth.beat_times
+    b = b[(b > 1) & (b < night.session.duration - 2)]
+    y = sps.sosfiltfilt(sps.butter(2, [1.0, 20.0], "bandpass", fs=fs, output="sos"), x)
+    k = np.arange(int(-0.2 * fs), int(0.4 * fs))
+
+    def locked_rms(times: np.ndarray) -> float:
+        idx = np.rint(times * fs).astype(int)[:, None] + k[None, :]
+        return float(np.std(y[idx].mean(axis=0)))
+
+    random_times = np.sort(np.random.default_rng(0).uniform(b[0], b[-1], len(b)))
+    assert locked_rms(b) > 5 * locked_rms(random_times)
 
 
 def test_breathing_peak() -> None:
@@ -352,6 +379,15 @@ def test_realism_floor_against_qixiuai() -> None:
     sim = _template(x.astype(np.float64), fs, night.truth.beat_times)
     r = max(abs(np.corrcoef(np.roll(sim, lag), real)[0, 1]) for lag in range(-8, 9))
     assert r >= 0.8
+    # single beats are about as noisy as real ones (real: 0.56), not textbook-clean
+    y = sps.sosfiltfilt(sps.butter(2, [1.0, 20.0], "bandpass", fs=fs, output="sos"), x)
+    k = np.arange(int(-0.2 * fs), int(0.4 * fs))
+    b = night.truth.beat_times
+    b = b[(b > 1) & (b < night.session.duration - 2)]
+    segs = y[np.rint(b * fs).astype(int)[:, None] + k[None, :]]
+    m = segs.mean(axis=0)
+    beat_r = np.median([np.corrcoef(seg, m)[0, 1] for seg in segs])
+    assert 0.3 < beat_r < 0.8
     lo = sps.sosfiltfilt(sps.butter(2, [0.1, 0.7], "bandpass", fs=fs, output="sos"), x)
     hi = sps.sosfiltfilt(sps.butter(2, [2.0, 15.0], "bandpass", fs=fs, output="sos"), x)
     assert 0.05 < np.std(lo) / np.std(hi) < 0.6
