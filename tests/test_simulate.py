@@ -499,9 +499,10 @@ def test_fixture_matches_script(tmp_path: Path) -> None:
 def test_fixture_has_every_event() -> None:
     tr = NightTruth.load(FIXTURES / "demo_session" / "truth.json")
     assert len(tr.movements) and len(tr.away) and len(tr.mains) and len(tr.snoring)
-    assert (FIXTURES / "demo_session").stat() and sum(
-        p.stat().st_size for p in (FIXTURES / "demo_session").iterdir()
-    ) < 1_000_000
+    assert len(tr.beat_times) > 1000 and len(tr.breath_starts) > 200
+    assert set(np.unique(tr.stages)) >= {0, 1, 4}  # awake, asleep and out of bed
+    size = sum(p.stat().st_size for p in (FIXTURES / "demo_session").iterdir())
+    assert size < 1_000_000
 
 
 # -- bad arguments ---------------------------------------------------------------
