@@ -538,3 +538,12 @@ def test_bad_arguments(kwargs: dict, match: str) -> None:
     hours = args.pop("hours")
     with pytest.raises(SignalError, match=match):
         simulate_night(hours, **args)
+
+
+def test_li2024_loaders_refuse_other_files(tmp_path: Path) -> None:
+    bad = tmp_path / "x.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(SignalError, match="RR Interval in seconds"):
+        load_li2024_rr(bad)
+    with pytest.raises(SignalError, match="expected columns Resp, Timestamp, fs"):
+        load_li2024_resp(bad)
