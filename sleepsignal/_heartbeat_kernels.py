@@ -1,0 +1,301 @@
+"""Numba kernels of :mod:`sleepsignal.heartbeats` (sequential parts only).
+
+Every kernel takes 1-D contiguous arrays and scalars, allocates its worst-case output and
+returns it; the public wrappers in :mod:`sleepsignal.heartbeats` validate the input.
+A slow reference of each kernel lives in ``tests/naive_heartbeats.py`` and is tested for
+equality.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._numba import njit
+
+__all__: list[str] = []
+
+
+@njit
+def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
+    """Indices ``i`` where ``env[i]`` is the maximum of ``env[i-half : i+half+1]``.
+
+    Ties keep the first index of a plateau; NaN samples are never peaks. ``env`` must be
+    float64. A monotonic deque gives the sliding maximum in O(n).
+    """
+    n = env.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    m = 0
+    if n == 0:
+        return out[:0]
+    dq = np.empty(n, dtype=np.int64)  # indices, values decreasing
+    head = 0
+    tail = 0
+    j = 0  # next index to push; for centre i the window is [i-half, i+half]
+    for i in range(n):
+        hi = min(n - 1, i + half)
+        while j <= hi:
+            v = env[j]
+            if v != v:  # NaN: treat as -inf, never enters the deque
+                j += 1
+                continue
+            while tail > head and env[dq[tail - 1]] < v:
+                tail -= 1
+            dq[tail] = j
+            tail += 1
+            j += 1
+        lo = i - half
+        while tail > head and dq[head] < lo:
+            head += 1
+        # equal values stay in the deque in order, so a plateau yields its first index
+        if tail > head and dq[head] == i and env[i] > 0.0:
+            out[m] = i
+            m += 1
+    return out[:m]
+
+
+@njit
+def _pair_alignment(
+    x: np.ndarray,
+    cand: np.ndarray,
+    bad: np.ndarray,
+    max_skip: int,
+    before: int,
+    after: int,
+    max_lag: int,
+    good_enough: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Align the beat window of each candidate with the next ``max_skip`` candidates.
+
+    For candidate ``k`` and ``d`` in ``1..max_skip``, window ``A = x[c_k-before :
+    c_k+after]`` is compared with ``B(l) = x[c_{k+d}+l-before : c_{k+d}+l+after]`` for
+    every lag ``l`` in ``[-max_lag, max_lag]`` by the Pearson correlation. Returns
+    ``lag[k, d-1]`` (fractional, samples, from a parabola through the best lag and its
+    two neighbours) and ``ncc[k, d-1]`` (the best correlation). Pairs whose windows leave
+    the signal, touch a ``bad`` sample, or are flat get NaN. When the pair with the next
+    candidate already correlates at ``good_enough`` or more, the farther pairs are not
+    computed (NaN): the next candidate is then a beat and nothing is skipped.
+    """
+    n = x.shape[0]
+    nc = cand.shape[0]
+    lag = np.full((nc, max_skip), np.nan)
+    ncc = np.full((nc, max_skip), np.nan)
+    w = before + after
+    nl = 2 * max_lag + 1
+    r = np.empty(nl)
+    a = np.empty(w)
+    for k in range(nc):
+        a0 = cand[k] - before
+        if a0 < 0 or a0 + w > n or bad[k]:
+            continue
+        sa = 0.0
+        for i in range(w):
+            sa += x[a0 + i]
+        ma = sa / w
+        va = 0.0
+        for i in range(w):
+            a[i] = x[a0 + i] - ma
+            va += a[i] * a[i]
+        if va <= 0.0:
+            continue
+        for d in range(1, max_skip + 1):
+            if k + d >= nc:
+                break
+            if d > 1 and ncc[k, 0] >= good_enough:
+                break
+            if bad[k + d]:
+                continue
+            b0 = cand[k + d] - before - max_lag
+            if b0 < 0 or b0 + w + 2 * max_lag > n:
+                continue
+            # running sums of the B window give its mean and variance per lag; the mean
+            # of B drops out of the cross term because A has zero mean
+            sb = 0.0
+            sbb = 0.0
+            for i in range(w):
+                v = x[b0 + i]
+                sb += v
+                sbb += v * v
+            best = -2.0
+            bi = -1
+            for li in range(nl):
+                s = b0 + li
+                if li > 0:
+                    vo = x[s - 1]
+                    vi = x[s + w - 1]
+                    sb += vi - vo
+                    sbb += vi * vi - vo * vo
+                vb = sbb - sb * sb / w
+                cab = 0.0
+                for i in range(w):
+                    cab += a[i] * x[s + i]
+                if vb <= 1e-12 * sbb or vb <= 0.0:
+                    r[li] = np.nan
+                    continue
+                r[li] = cab / np.sqrt(va * vb)
+                if r[li] > best:
+                    best = r[li]
+                    bi = li
+            if bi < 0:
+                continue
+            frac = 0.0
+            if 0 < bi < nl - 1:
+                y0 = r[bi - 1]
+                y1 = r[bi]
+                y2 = r[bi + 1]
+                den = y0 - 2.0 * y1 + y2
+                if den < 0.0:
+                    frac = 0.5 * (y0 - y2) / den
+            lag[k, d - 1] = bi - max_lag + frac
+            ncc[k, d - 1] = best
+    return lag, ncc
+
+
+@njit
+def _local_median(t: np.ndarray, v: np.ndarray, tq: np.ndarray, half_window: float) -> np.ndarray:
+    """Median of the finite ``v[j]`` with ``|t[j] - tq[i]| <= half_window``, for each ``i``.
+
+    ``t`` and ``tq`` must be non-decreasing. NaN where no finite value lies in the window.
+    """
+    n = t.shape[0]
+    nq = tq.shape[0]
+    out = np.full(nq, np.nan)
+    buf = np.empty(n)
+    lo = 0
+    hi = 0
+    for i in range(nq):
+        while lo < n and t[lo] < tq[i] - half_window:
+            lo += 1
+        if hi < lo:
+            hi = lo
+        while hi < n and t[hi] <= tq[i] + half_window:
+            hi += 1
+        m = 0
+        for j in range(lo, hi):
+            if v[j] == v[j]:
+                buf[m] = v[j]
+                m += 1
+        if m > 0:
+            out[i] = np.median(buf[:m])
+    return out
+
+
+@njit
+def _best_chain(
+    cand: np.ndarray,
+    lag: np.ndarray,
+    ncc: np.ndarray,
+    med: np.ndarray,
+    min_interval: int,
+    max_interval: int,
+    ncc_floor: float,
+    dev_weight: float,
+) -> np.ndarray:
+    """Choose the beats among the candidates by dynamic programming.
+
+    The path visits candidates in time order. An edge ``p -> k`` (``k - p <= max_skip``)
+    scores ``ncc - ncc_floor - dev_weight * |interval / med_p - 1|`` and is allowed only
+    when finite, positive and ``min_interval <= interval <= max_interval`` (samples); a
+    break (``p`` -> any later candidate) scores 0. Returns ``pred``: for each candidate
+    on the optimal path, the index of its predecessor joined by an edge, ``-1`` for the
+    first beat of a run, and ``-2`` for candidates not on the path.
+    """
+    nc = cand.shape[0]
+    max_skip = lag.shape[1]
+    score = np.zeros(nc)
+    back = np.full(nc, -1, dtype=np.int64)  # edge predecessor, -1 if break
+    brk = np.full(nc, -1, dtype=np.int64)  # best earlier node for a break
+    best_i = -1
+    best_s = 0.0
+    for k in range(nc):
+        s_k = best_s
+        b_k = -1
+        for d in range(1, max_skip + 1):
+            p = k - d
+            if p < 0:
+                break
+            q = ncc[p, d - 1]
+            if q != q:
+                continue
+            iv = cand[k] - cand[p] + lag[p, d - 1]
+            if iv < min_interval or iv > max_interval:
+                continue
+            m = med[p]
+            dev = 0.0
+            if m == m and m > 0.0:
+                dev = abs(iv / m - 1.0)
+            wgt = q - ncc_floor - dev_weight * dev
+            if wgt <= 0.0:
+                continue
+            if score[p] + wgt > s_k:
+                s_k = score[p] + wgt
+                b_k = p
+        score[k] = s_k
+        back[k] = b_k
+        brk[k] = best_i
+        if s_k > best_s:
+            best_s = s_k
+            best_i = k
+    pred = np.full(nc, -2, dtype=np.int64)
+    k = best_i
+    while k >= 0:
+        if back[k] >= 0:
+            pred[k] = back[k]
+            k = back[k]
+        else:
+            pred[k] = -1
+            k = brk[k]
+    return pred
+
+
+@njit
+def _run_energy_centre(
+    y: np.ndarray, t: np.ndarray, run_start: np.ndarray, left: int, right: int, smooth: int
+) -> np.ndarray:
+    """Offset (samples) of the energy centre of each run's average beat from its beats.
+
+    Run ``r`` holds beats ``t[run_start[r] : run_start[r+1]]`` (``run_start`` ends with
+    ``len(t)``). Their windows ``y[round(t)-left : round(t)+right+1]`` are squared and
+    averaged (windows leaving the signal are skipped), the average is smoothed by a
+    centred moving mean of ``smooth`` samples, and the offset of its maximum from the
+    beat (refined by a parabola) is returned; 0 when no window fits.
+    """
+    n = y.shape[0]
+    nr = run_start.shape[0] - 1
+    w = left + right + 1
+    out = np.zeros(nr)
+    acc = np.empty(w)
+    sm = np.empty(w)
+    h = smooth // 2
+    for r in range(nr):
+        acc[:] = 0.0
+        cnt = 0
+        for b in range(run_start[r], run_start[r + 1]):
+            c = int(np.floor(t[b] + 0.5))
+            if c - left < 0 or c + right + 1 > n:
+                continue
+            for i in range(w):
+                v = y[c - left + i]
+                acc[i] += v * v
+            cnt += 1
+        if cnt == 0:
+            continue
+        best = -1.0
+        bi = -1
+        for i in range(w):
+            s = 0.0
+            m = 0
+            for j in range(i - h, i - h + smooth):
+                if 0 <= j < w:
+                    s += acc[j]
+                    m += 1
+            sm[i] = s / m
+            if sm[i] > best:
+                best = sm[i]
+                bi = i
+        frac = 0.0
+        if 0 < bi < w - 1:
+            den = sm[bi - 1] - 2.0 * sm[bi] + sm[bi + 1]
+            if den < 0.0:
+                frac = 0.5 * (sm[bi - 1] - sm[bi + 1]) / den
+        out[r] = bi - left + frac
+    return out
