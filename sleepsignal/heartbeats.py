@@ -127,7 +127,7 @@ def _bad_samples(x: np.ndarray, fs: float) -> np.ndarray:
     stuck = np.zeros_like(bad)
     stuck[1:] = x[1:] == x[:-1]
     stuck[:-1] |= stuck[1:]
-    flat = _runs(stuck, max(2, int(round(0.25 * fs))))
+    flat = _runs(stuck, max(2, round(0.25 * fs)))
     rail = ((x == lo) | (x == hi)) & stuck  # clipping: two or more samples on a rail
     return bad | flat | rail
 
@@ -237,9 +237,9 @@ def detect_heartbeats(
 
     min_iv = 60.0 / hi_bpm * fs  # samples
     max_iv = 60.0 / lo_bpm * fs
-    before = int(round(0.25 * fs))
-    after = int(round(0.35 * fs))
-    max_lag = max(1, int(round(0.1 * fs)))
+    before = round(0.25 * fs)
+    after = round(0.35 * fs)
+    max_lag = max(1, round(0.1 * fs))
     if x.shape[0] < before + after + 2 * max_lag + min_iv:
         return _empty()
 
@@ -252,7 +252,7 @@ def detect_heartbeats(
     y = sps.sosfilt(sos, x)
 
     # energy envelope, centred moving mean over 0.15 s
-    we = max(1, int(round(0.15 * fs)))
+    we = max(1, round(0.15 * fs))
     env = uniform_filter1d(y * y, we, mode="constant")
     cand = _k._candidate_peaks(env, max(1, int(0.5 * min_iv)))
     if cand.shape[0] < 2:
@@ -260,7 +260,7 @@ def detect_heartbeats(
 
     # a candidate is bad when its aligned windows (plus 0.3 s of filter ringing) touch
     # a bad sample
-    ring = int(round(0.3 * fs))
+    ring = round(0.3 * fs)
     lo_i = np.clip(cand - before - max_lag - ring, 0, x.shape[0])
     hi_i = np.clip(cand + after + max_lag + 1, 0, x.shape[0])
     if bad.any():
@@ -283,7 +283,7 @@ def detect_heartbeats(
     best_iv = np.where(best_q >= 0.7, iv_all[np.arange(nc), bi], np.nan)
     med = _median_at(cand.astype(np.float64) / fs, best_iv, cand.astype(np.float64) / fs)
 
-    pred = _k._best_chain(cand, lag, ncc, med, int(math.ceil(min_iv)), int(max_iv),
+    pred = _k._best_chain(cand, lag, ncc, med, math.ceil(min_iv), int(max_iv),
                           _NCC_FLOOR, _DEV_WEIGHT)
     kk = np.flatnonzero(pred >= 0)  # later beat of each edge
     if kk.shape[0] == 0:
@@ -312,7 +312,7 @@ def detect_heartbeats(
     joined_nodes[ek] = True  # node i is joined to node i-1
     run_start = np.concatenate((np.flatnonzero(~joined_nodes), [nodes.shape[0]]))
     shift = _k._run_energy_centre(
-        y, t, run_start, before, after, max(1, int(round(0.2 * fs)))
+        y, t, run_start, before, after, max(1, round(0.2 * fs))
     )
     t = t + np.repeat(shift, np.diff(run_start))
     # second pass of the local median: from the chain's own well-matched intervals
@@ -427,7 +427,7 @@ def heart_rate(
         raise SignalError(f"window must be a positive number of s, got {window!r}")
     if not (0 < min_coverage <= 1):
         raise SignalError(f"min_coverage must be within (0, 1], got {min_coverage!r}")
-    n_win = int(math.floor(duration / window + 1e-9))
+    n_win = math.floor(duration / window + 1e-9)
     iv = np.asarray(heartbeats.intervals, dtype=np.float64)[heartbeats.reliable]
     st = np.asarray(heartbeats.interval_starts, dtype=np.float64)[heartbeats.reliable]
     if n_win == 0 or iv.shape[0] == 0:

@@ -179,7 +179,7 @@ def night_hrv_indices(
     inside = (st >= start) & (st + iv <= end)
     if inside.any():
         minute = np.floor((st[inside] - start) / 60.0).astype(np.int64)
-        n_min = int(math.ceil((end - start) / 60.0))
+        n_min = math.ceil((end - start) / 60.0)
         cnt = np.bincount(minute, minlength=n_min)
         tot = np.bincount(minute, weights=iv[inside], minlength=n_min)
         ok = cnt >= _MIN_BEATS_MINUTE
