@@ -41,6 +41,7 @@ _GOOD_ENOUGH = 0.9  # next candidate this similar: do not try skipping it
 _NCC_FLOOR = 0.3  # correlation below which an edge never joins the chain
 _DEV_WEIGHT = 2.0  # chain cost per unit relative deviation from the local median
 _ANCHOR = 0.02  # least-squares weight of the energy-peak anchor of each beat
+_NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
 
 
@@ -225,7 +226,9 @@ def detect_heartbeats(
     x = _as_signal(signal)
     lo_bpm, hi_bpm = (float(v) for v in bpm_range)
     if not (0 < lo_bpm < hi_bpm <= 300):
-        raise SignalError(f"bpm_range must be (low, high) with 0 < low < high <= 300, got {bpm_range!r}")
+        raise SignalError(
+            f"bpm_range must be (low, high) with 0 < low < high <= 300, got {bpm_range!r}"
+        )
     f_lo, f_hi = (float(v) for v in band)
     f_hi = min(f_hi, 0.4 * fs)
     if not (0 < f_lo < f_hi):
@@ -248,8 +251,7 @@ def detect_heartbeats(
         return _empty()
     centre = float(np.median(x[~bad][:: max(1, int(fs))]))  # 1 Hz subsample
     x = np.where(bad, centre, x) - centre
-    sos = sps.butter(2, [f_lo, f_hi], btype="bandpass", fs=fs, output="sos")
-    y = sps.sosfilt(sos, x)
+    y = sps.sosfilt(_design_filter(fs, f_lo, f_hi), x)
 
     # energy envelope, centred moving mean over 0.15 s
     we = max(1, round(0.15 * fs))
@@ -346,6 +348,28 @@ def detect_heartbeats(
         confidence=conf,
         reliable=reliable,
     )
+
+
+def _hum_aliases(fs: float, f_lo: float, f_hi: float) -> list[float]:
+    """Frequencies (Hz) where 50/60 Hz mains hum and its harmonics land after sampling at
+    ``fs``, within the analysis band (plus 25 % above it)."""
+    out: list[float] = []
+    for f0 in (50.0, 60.0):
+        for h in range(1, 8):
+            fa = math.fmod(h * f0, fs)
+            fa = min(fa, fs - fa)  # folded into [0, fs/2]
+            if f_lo < fa < 1.25 * f_hi and all(abs(fa - g) > 0.5 for g in out):
+                out.append(fa)
+    return sorted(out)
+
+
+def _design_filter(fs: float, f_lo: float, f_hi: float) -> np.ndarray:
+    """Band-pass (Butterworth, 4th order) plus notches at the aliased mains lines."""
+    sos = sps.butter(2, [f_lo, f_hi], btype="bandpass", fs=fs, output="sos")
+    notches = [
+        sps.tf2sos(*sps.iirnotch(fa, _NOTCH_Q, fs=fs)) for fa in _hum_aliases(fs, f_lo, f_hi)
+    ]
+    return np.concatenate([sos, *notches]) if notches else sos
 
 
 def _median_at(t: np.ndarray, v: np.ndarray, tq: np.ndarray) -> np.ndarray:
