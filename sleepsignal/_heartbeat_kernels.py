@@ -248,54 +248,147 @@ def _best_chain(
 
 
 @njit
-def _run_energy_centre(
-    y: np.ndarray, t: np.ndarray, run_start: np.ndarray, left: int, right: int, smooth: int
+def _run_fiducial(
+    y: np.ndarray, t: np.ndarray, run_start: np.ndarray, left: int, right: int, max_shift: int
 ) -> np.ndarray:
-    """Offset (samples) of the energy centre of each run's average beat from its beats.
+    """Offset (samples) of one common fiducial point from the beats of each run.
 
     Run ``r`` holds beats ``t[run_start[r] : run_start[r+1]]`` (``run_start`` ends with
-    ``len(t)``). Their windows ``y[round(t)-left : round(t)+right+1]`` are squared and
-    averaged (windows leaving the signal are skipped), the average is smoothed by a
-    centred moving mean of ``smooth`` samples, and the offset of its maximum from the
-    beat (refined by a parabola) is returned; 0 when no window fits.
+    ``len(t)``). The windows ``y[round(t)-left : round(t)+right+1]`` of a run are
+    averaged (windows leaving the signal are skipped). The run with the most beats is the
+    reference; its fiducial is its largest absolute value (the J wave, either polarity).
+    Every other run's average is aligned to the reference by the largest absolute
+    correlation over shifts within ``+-max_shift`` (so a polarity flip or a new posture
+    keeps the same lobe as fiducial). Offsets are refined by parabolas; 0 for runs
+    without a window.
     """
     n = y.shape[0]
     nr = run_start.shape[0] - 1
     w = left + right + 1
     out = np.zeros(nr)
-    acc = np.empty(w)
-    sm = np.empty(w)
-    h = smooth // 2
+    avg = np.zeros((nr, w))
+    cnt = np.zeros(nr, dtype=np.int64)
     for r in range(nr):
-        acc[:] = 0.0
-        cnt = 0
         for b in range(run_start[r], run_start[r + 1]):
             c = int(np.floor(t[b] + 0.5))
             if c - left < 0 or c + right + 1 > n:
                 continue
             for i in range(w):
-                v = y[c - left + i]
-                acc[i] += v * v
-            cnt += 1
-        if cnt == 0:
+                avg[r, i] += y[c - left + i]
+            cnt[r] += 1
+    if nr == 0 or cnt.max() == 0:
+        return out
+    ref = int(np.argmax(cnt))
+    best = -1.0
+    bi = 0
+    for i in range(w):
+        v = abs(avg[ref, i])
+        if v > best:
+            best = v
+            bi = i
+    frac = 0.0
+    if 0 < bi < w - 1:
+        y0 = abs(avg[ref, bi - 1])
+        y2 = abs(avg[ref, bi + 1])
+        den = y0 - 2.0 * best + y2
+        if den < 0.0:
+            frac = 0.5 * (y0 - y2) / den
+    ref_peak = bi - left + frac
+    ns = 2 * max_shift + 1
+    sc = np.empty(ns)
+    for r in range(nr):
+        if cnt[r] == 0:
+            continue
+        if r == ref:
+            out[r] = ref_peak
             continue
         best = -1.0
-        bi = -1
-        for i in range(w):
-            s = 0.0
-            m = 0
-            for j in range(i - h, i - h + smooth):
+        bs = -1
+        for si in range(ns):
+            sh = si - max_shift  # run r's lobe at i + sh matches the reference at i
+            sab = 0.0
+            saa = 0.0
+            sbb = 0.0
+            for i in range(w):
+                j = i + sh
                 if 0 <= j < w:
-                    s += acc[j]
-                    m += 1
-            sm[i] = s / m
-            if sm[i] > best:
-                best = sm[i]
-                bi = i
+                    sab += avg[r, j] * avg[ref, i]
+                    saa += avg[r, j] * avg[r, j]
+                    sbb += avg[ref, i] * avg[ref, i]
+            v = abs(sab) / np.sqrt(saa * sbb) if saa > 0.0 and sbb > 0.0 else 0.0
+            sc[si] = v
+            if v > best:
+                best = v
+                bs = si
         frac = 0.0
-        if 0 < bi < w - 1:
-            den = sm[bi - 1] - 2.0 * sm[bi] + sm[bi + 1]
+        if 0 < bs < ns - 1:
+            den = sc[bs - 1] - 2.0 * sc[bs] + sc[bs + 1]
             if den < 0.0:
-                frac = 0.5 * (sm[bi - 1] - sm[bi + 1]) / den
-        out[r] = bi - left + frac
+                frac = 0.5 * (sc[bs - 1] - sc[bs + 1]) / den
+        out[r] = ref_peak + (bs - max_shift + frac)
+    return out
+
+
+@njit
+def _hidden_beat(
+    x: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    before: int,
+    after: int,
+    lo_frac: float,
+    hi_frac: float,
+    step: int,
+) -> np.ndarray:
+    """Best correlation of each interval's first beat inside the interval.
+
+    For interval ``i`` from sample ``first[i]`` to ``second[i]``, the window
+    ``x[first-before : first+after]`` is correlated (Pearson) with the windows starting
+    ``before`` samples ahead of every ``step``-th position in ``[first + lo_frac * L,
+    first + hi_frac * L]`` (``L = second - first``). A high value means that a beat may
+    hide inside the interval (the interval would span a missed beat). NaN when no
+    window fits or the first window is flat.
+    """
+    n = x.shape[0]
+    m = first.shape[0]
+    out = np.full(m, np.nan)
+    w = before + after
+    a = np.empty(w)
+    for i in range(m):
+        a0 = first[i] - before
+        if a0 < 0 or a0 + w > n:
+            continue
+        sa = 0.0
+        for j in range(w):
+            sa += x[a0 + j]
+        ma = sa / w
+        va = 0.0
+        for j in range(w):
+            a[j] = x[a0 + j] - ma
+            va += a[j] * a[j]
+        if va <= 0.0:
+            continue
+        span = second[i] - first[i]
+        p_lo = first[i] + int(lo_frac * span)
+        p_hi = first[i] + int(hi_frac * span)
+        best = np.nan
+        for p in range(p_lo, p_hi + 1, step):
+            b0 = p - before
+            if b0 < 0 or b0 + w > n:
+                continue
+            sb = 0.0
+            sbb = 0.0
+            cab = 0.0
+            for j in range(w):
+                v = x[b0 + j]
+                sb += v
+                sbb += v * v
+                cab += a[j] * v
+            vb = sbb - sb * sb / w
+            if vb <= 1e-12 * sbb or vb <= 0.0:
+                continue
+            r = cab / np.sqrt(va * vb)
+            if not (r <= best):  # also replaces NaN
+                best = r
+        out[i] = best
     return out

@@ -41,6 +41,11 @@ _GOOD_ENOUGH = 0.9  # next candidate this similar: do not try skipping it
 _NCC_FLOOR = 0.3  # correlation below which an edge never joins the chain
 _DEV_WEIGHT = 2.0  # chain cost per unit relative deviation from the local median
 _ANCHOR = 0.02  # least-squares weight of the energy-peak anchor of each beat
+_MAX_AMP_RATIO = 2.5  # largest beat-to-beat energy ratio (sqrt) of a reliable interval
+_HIDDEN_MAX = 0.65  # a beat hides inside an interval when its shape recurs this well...
+_HIDDEN_MARGIN = 0.1  # ...or within this much of the interval's own correlation
+_J_REACH = 0.3  # s, search for the J wave of a run's average beat
+_FIDUCIAL_SHIFT = 0.2  # s, largest shift when aligning a run to the reference run
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
 
@@ -137,7 +142,7 @@ def detect_heartbeats(
     signal: np.ndarray,
     fs: float,
     *,
-    bpm_range: tuple[float, float] = (35.0, 160.0),
+    bpm_range: tuple[float, float] = (30.0, 160.0),
     band: tuple[float, float] = (2.0, 20.0),
     min_ncc: float = 0.6,
     max_deviation: float = 0.2,
@@ -313,9 +318,8 @@ def detect_heartbeats(
     joined_nodes = np.zeros(nodes.shape[0], dtype=bool)
     joined_nodes[ek] = True  # node i is joined to node i-1
     run_start = np.concatenate((np.flatnonzero(~joined_nodes), [nodes.shape[0]]))
-    shift = _k._run_energy_centre(
-        y, t, run_start, before, after, max(1, round(0.2 * fs))
-    )
+    reach = round(_J_REACH * fs)
+    shift = _k._run_fiducial(y, t, run_start, reach, reach, round(_FIDUCIAL_SHIFT * fs))
     t = t + np.repeat(shift, np.diff(run_start))
     # second pass of the local median: from the chain's own well-matched intervals
     good = e_q >= min_ncc
@@ -331,16 +335,27 @@ def detect_heartbeats(
     conf = np.clip((e_q - _NCC_FLOOR) / (1.0 - _NCC_FLOOR), 0.0, 1.0) * np.clip(
         1.0 - e_dev / (2.0 * max_deviation), 0.0, 1.0
     )
-    passes = (e_q >= min_ncc) & (e_dev <= max_deviation)
-    # neighbour support: previous or next edge of the same run passes too
-    prev_ok = np.zeros_like(passes)
-    next_ok = np.zeros_like(passes)
-    if passes.shape[0] > 1:
-        joined = ek[1:] - 1 == ek[:-1]  # edge j+1 starts where edge j ends
-        prev_ok[1:] = passes[:-1] & joined
-        next_ok[:-1] = passes[1:] & joined
+    # the two beats must have similar strength: a 10x jump or a polarity flip between
+    # them is a posture change, where the alignment can lock on the wrong lobe
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amp_ratio = np.sqrt(env[cand[kk]] / env[cand[pp]])
     in_range = (intervals >= 60.0 / hi_bpm) & (intervals <= 60.0 / lo_bpm)
-    reliable = passes & (prev_ok | next_ok) & (conf >= min_confidence) & in_range
+    passes = (
+        (e_q >= min_ncc)
+        & (e_dev <= max_deviation)
+        & (conf >= min_confidence)
+        & (amp_ratio >= 1 / _MAX_AMP_RATIO)
+        & (amp_ratio <= _MAX_AMP_RATIO)
+        & in_range
+    )
+    # an interval that might span a missed beat: the first beat's shape recurs inside it
+    cand_pass = np.flatnonzero(passes)
+    hidden = _k._hidden_beat(
+        y, cand[pp[cand_pass]], cand[kk[cand_pass]], before, after, 0.3, 0.7,
+        max(1, round(fs / 70.0)),
+    )
+    passes[cand_pass[hidden >= np.minimum(_HIDDEN_MAX, e_q[cand_pass] - _HIDDEN_MARGIN)]] = False
+    reliable = passes & _in_streak(passes, ek, 3)
     return Heartbeats(
         beat_times=t / fs,
         interval_starts=starts,
@@ -348,6 +363,19 @@ def detect_heartbeats(
         confidence=conf,
         reliable=reliable,
     )
+
+
+def _in_streak(passes: np.ndarray, ek: np.ndarray, length: int) -> np.ndarray:
+    """True for passing edges inside a streak of ``length`` or more consecutive passing
+    edges of one run (edge ``j+1`` continues edge ``j`` when ``ek[j+1] == ek[j] + 1``)."""
+    if passes.shape[0] == 0:
+        return passes.copy()
+    cont = np.zeros(passes.shape[0], dtype=bool)
+    cont[1:] = (ek[1:] == ek[:-1] + 1) & passes[1:] & passes[:-1]
+    # streak id increments whenever an edge does not continue the previous passing edge
+    sid = np.cumsum(~cont)
+    size = np.bincount(sid)
+    return passes & (size[sid] >= length)
 
 
 def _hum_aliases(fs: float, f_lo: float, f_hi: float) -> list[float]:
@@ -364,8 +392,11 @@ def _hum_aliases(fs: float, f_lo: float, f_hi: float) -> list[float]:
 
 
 def _design_filter(fs: float, f_lo: float, f_hi: float) -> np.ndarray:
-    """Band-pass (Butterworth, 4th order) plus notches at the aliased mains lines."""
-    sos = sps.butter(2, [f_lo, f_hi], btype="bandpass", fs=fs, output="sos")
+    """High-pass (2nd order), low-pass (4th order) and notches at aliased mains lines."""
+    sos = np.concatenate([
+        sps.butter(2, f_lo, btype="highpass", fs=fs, output="sos"),
+        sps.butter(4, f_hi, btype="lowpass", fs=fs, output="sos"),
+    ])
     notches = [
         sps.tf2sos(*sps.iirnotch(fa, _NOTCH_Q, fs=fs)) for fa in _hum_aliases(fs, f_lo, f_hi)
     ]

@@ -114,27 +114,71 @@ def naive_best_chain(cand, lag, ncc, med, min_interval, max_interval, floor, dev
     return pred
 
 
-def naive_run_energy_centre(y, t, run_start, left, right, smooth):
-    out = np.zeros(len(run_start) - 1)
+def _parabola(v: np.ndarray, i: int) -> float:
+    if 0 < i < len(v) - 1:
+        den = v[i - 1] - 2 * v[i] + v[i + 1]
+        if den < 0:
+            return 0.5 * (v[i - 1] - v[i + 1]) / den
+    return 0.0
+
+
+def naive_run_fiducial(y, t, run_start, left, right, max_shift):
+    nr = len(run_start) - 1
     w = left + right + 1
-    for r in range(len(run_start) - 1):
+    avgs, counts = [], []
+    for r in range(nr):
         rows = []
         for b in range(run_start[r], run_start[r + 1]):
             c = int(np.floor(t[b] + 0.5))
             if c - left >= 0 and c + right + 1 <= len(y):
-                rows.append(y[c - left : c + right + 1] ** 2)
-        if not rows:
+                rows.append(y[c - left : c + right + 1])
+        avgs.append(np.sum(rows, axis=0) if rows else np.zeros(w))
+        counts.append(len(rows))
+    out = np.zeros(nr)
+    if nr == 0 or max(counts) == 0:
+        return out
+    ref = int(np.argmax(counts))
+    a = np.abs(avgs[ref])
+    bi = int(np.argmax(a))
+    ref_peak = bi - left + _parabola(a, bi)
+    for r in range(nr):
+        if counts[r] == 0:
             continue
-        acc = np.sum(rows, axis=0)
-        h = smooth // 2
-        sm = np.array([acc[max(0, i - h) : min(w, i - h + smooth)].mean() for i in range(w)])
-        bi = int(np.argmax(sm))
-        frac = 0.0
-        if 0 < bi < w - 1:
-            den = sm[bi - 1] - 2 * sm[bi] + sm[bi + 1]
-            if den < 0:
-                frac = 0.5 * (sm[bi - 1] - sm[bi + 1]) / den
-        out[r] = bi - left + frac
+        if r == ref:
+            out[r] = ref_peak
+            continue
+        sc = []
+        for sh in range(-max_shift, max_shift + 1):
+            i = np.arange(w)
+            j = i + sh
+            ok = (j >= 0) & (j < w)
+            ra, rr = avgs[r][j[ok]], avgs[ref][i[ok]]
+            den = np.sqrt(np.sum(ra * ra) * np.sum(rr * rr))
+            sc.append(abs(np.sum(ra * rr)) / den if den > 0 else 0.0)
+        sc = np.array(sc)
+        bs = int(np.argmax(sc))
+        out[r] = ref_peak + bs - max_shift + _parabola(sc, bs)
+    return out
+
+
+def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step):
+    out = np.full(len(first), np.nan)
+    w = before + after
+    for i in range(len(first)):
+        a0 = first[i] - before
+        if a0 < 0 or a0 + w > len(x):
+            continue
+        a = x[a0 : a0 + w]
+        if np.var(a) <= 0:
+            continue
+        span = second[i] - first[i]
+        vals = []
+        for p in range(first[i] + int(lo_frac * span), first[i] + int(hi_frac * span) + 1, step):
+            b = x[p - before : p - before + w] if p - before >= 0 else np.empty(0)
+            if len(b) == w and np.var(b) > 1e-12 * np.mean(b * b):
+                vals.append(np.corrcoef(a, b)[0, 1])
+        if vals:
+            out[i] = max(vals)
     return out
 
 
@@ -213,7 +257,7 @@ def score_heart_rate(
     duration: float,
     window: float = 30.0,
     clean_share: float = 0.9,
-    plausible: tuple[float, float] = (60 / 160, 60 / 35),
+    plausible: tuple[float, float] = (60 / 160, 60 / 30),
 ) -> dict[str, float]:
     """Score windowed heart rate against reference intervals.
 
