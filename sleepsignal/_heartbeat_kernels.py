@@ -392,3 +392,41 @@ def _hidden_beat(
                 best = r
         out[i] = best
     return out
+
+
+@njit
+def _bad_samples(x: np.ndarray, min_flat: int) -> np.ndarray:
+    """Samples not to be timed: non-finite, on the signal's rail, or in a flat stretch.
+
+    A sample is bad when it is NaN or infinite; when it equals the finite minimum or
+    maximum of ``x`` and its neighbour holds the same value (clipping: two or more
+    samples stuck on a rail); or when it belongs to a run of at least ``min_flat``
+    identical consecutive samples (a dead or saturated sensor).
+    """
+    n = x.shape[0]
+    bad = np.zeros(n, dtype=np.bool_)
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n):
+        v = x[i]
+        if np.isfinite(v):
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        else:
+            bad[i] = True
+    i = 0
+    while i < n:
+        if not np.isfinite(x[i]):
+            i += 1
+            continue
+        j = i + 1
+        while j < n and x[j] == x[i]:
+            j += 1
+        run = j - i
+        if run >= min_flat or (run >= 2 and (x[i] == lo or x[i] == hi)):
+            for k in range(i, j):
+                bad[k] = True
+        i = j
+    return bad

@@ -182,6 +182,24 @@ def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step):
     return out
 
 
+def naive_bad_samples(x, min_flat):
+    x = np.asarray(x, dtype=np.float64)
+    bad = ~np.isfinite(x)
+    if bad.all():
+        return bad
+    lo, hi = np.min(x[~bad]), np.max(x[~bad])
+    i = 0
+    while i < len(x):
+        j = i
+        while j + 1 < len(x) and np.isfinite(x[i]) and x[j + 1] == x[i]:
+            j += 1
+        run = j - i + 1
+        if np.isfinite(x[i]) and (run >= min_flat or (run >= 2 and x[i] in (lo, hi))):
+            bad[i : j + 1] = True
+        i = j + 1
+    return bad
+
+
 # -- scoring ---------------------------------------------------------------------------
 
 

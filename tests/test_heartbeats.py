@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from naive_heartbeats import (
+    naive_bad_samples,
     naive_best_chain,
     naive_candidate_peaks,
     naive_hidden_beat,
@@ -106,6 +107,20 @@ def test_pair_alignment_empty_and_edges() -> None:
     x = np.sin(np.arange(100.0))
     lag, ncc = K._pair_alignment(x, np.array([0, 50, 99]), np.zeros(3, bool), 3, 10, 10, 5, 0.9)
     assert np.isnan(ncc[0]).all() and np.isnan(ncc[2]).all()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bad_samples_matches_naive(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 6, 300).astype(np.float64)  # many equal neighbours and rails
+    x[rng.random(300) < 0.05] = np.nan
+    x[100:140] = 3.0
+    for min_flat in (2, 4, 30):
+        np.testing.assert_array_equal(K._bad_samples(x, min_flat), naive_bad_samples(x, min_flat))
+    assert K._bad_samples(np.empty(0), 3).shape == (0,)
+    assert K._bad_samples(np.full(5, np.nan), 3).all()
+    np.testing.assert_array_equal(K._bad_samples(np.array([0.0, 5.0, 5.0, 1.0]), 9),
+                                  [False, True, True, False])  # two samples on the top rail
 
 
 def test_local_median_matches_naive() -> None:
