@@ -54,6 +54,24 @@ def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
 
 
 @njit
+def _ncc_at(x: np.ndarray, a: np.ndarray, va: float, s: int, w: int) -> float:
+    """Pearson correlation of zero-mean ``a`` (sum of squares ``va``) with ``x[s:s+w]``;
+    NaN when that window is flat."""
+    sb = 0.0
+    sbb = 0.0
+    cab = 0.0
+    for i in range(w):
+        v = x[s + i]
+        sb += v
+        sbb += v * v
+        cab += a[i] * v
+    vb = sbb - sb * sb / w
+    if vb <= 1e-12 * sbb or vb <= 0.0:
+        return np.nan
+    return cab / np.sqrt(va * vb)
+
+
+@njit
 def _pair_alignment(
     x: np.ndarray,
     cand: np.ndarray,
@@ -63,6 +81,7 @@ def _pair_alignment(
     after: int,
     max_lag: int,
     good_enough: float,
+    step: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Align the beat window of each candidate with the next ``max_skip`` candidates.
 
@@ -73,7 +92,9 @@ def _pair_alignment(
     two neighbours) and ``ncc[k, d-1]`` (the best correlation). Pairs whose windows leave
     the signal, touch a ``bad`` sample, or are flat get NaN. When the pair with the next
     candidate already correlates at ``good_enough`` or more, the farther pairs are not
-    computed (NaN): the next candidate is then a beat and nothing is skipped.
+    computed (NaN): the next candidate is then a beat and nothing is skipped. The lags
+    are searched every ``step`` samples first, then at every lag within ``step - 1`` of
+    the best (``step=1``: exhaustive).
     """
     n = x.shape[0]
     nc = cand.shape[0]
@@ -107,36 +128,29 @@ def _pair_alignment(
             b0 = cand[k + d] - before - max_lag
             if b0 < 0 or b0 + w + 2 * max_lag > n:
                 continue
-            # running sums of the B window give its mean and variance per lag; the mean
-            # of B drops out of the cross term because A has zero mean
-            sb = 0.0
-            sbb = 0.0
-            for i in range(w):
-                v = x[b0 + i]
-                sb += v
-                sbb += v * v
+            # coarse pass every `step` lags, then every lag around the coarse best; the
+            # correlation is smooth in the lag (the band ends far below fs / 2)
+            for li in range(nl):
+                r[li] = np.nan
             best = -2.0
             bi = -1
-            for li in range(nl):
-                s = b0 + li
-                if li > 0:
-                    vo = x[s - 1]
-                    vi = x[s + w - 1]
-                    sb += vi - vo
-                    sbb += vi * vi - vo * vo
-                vb = sbb - sb * sb / w
-                cab = 0.0
-                for i in range(w):
-                    cab += a[i] * x[s + i]
-                if vb <= 1e-12 * sbb or vb <= 0.0:
-                    r[li] = np.nan
-                    continue
-                r[li] = cab / np.sqrt(va * vb)
+            for li in range(0, nl, step):
+                r[li] = _ncc_at(x, a, va, b0 + li, w)
                 if r[li] > best:
                     best = r[li]
                     bi = li
             if bi < 0:
                 continue
+            c0 = bi
+            for li in range(max(0, c0 - step + 1), min(nl, c0 + step)):
+                if r[li] != r[li]:
+                    r[li] = _ncc_at(x, a, va, b0 + li, w)
+                if r[li] > best:
+                    best = r[li]
+                    bi = li
+            for li in (bi - 1, bi + 1):  # neighbours for the parabola
+                if 0 <= li < nl and r[li] != r[li]:
+                    r[li] = _ncc_at(x, a, va, b0 + li, w)
             frac = 0.0
             if 0 < bi < nl - 1:
                 y0 = r[bi - 1]
@@ -184,6 +198,7 @@ def _best_chain(
     cand: np.ndarray,
     lag: np.ndarray,
     ncc: np.ndarray,
+    max_skip: int,
     med: np.ndarray,
     min_interval: int,
     max_interval: int,
@@ -192,6 +207,8 @@ def _best_chain(
 ) -> np.ndarray:
     """Choose the beats among the candidates by dynamic programming.
 
+    ``lag`` and ``ncc`` are the flattened ``(n, max_skip)`` outputs of
+    :func:`_pair_alignment` (entry ``p * max_skip + d - 1`` pairs ``p`` with ``p + d``).
     The path visits candidates in time order. An edge ``p -> k`` (``k - p <= max_skip``)
     scores ``ncc - ncc_floor - dev_weight * |interval / med_p - 1|`` and is allowed only
     when finite, positive and ``min_interval <= interval <= max_interval`` (samples); a
@@ -200,7 +217,6 @@ def _best_chain(
     first beat of a run, and ``-2`` for candidates not on the path.
     """
     nc = cand.shape[0]
-    max_skip = lag.shape[1]
     score = np.zeros(nc)
     back = np.full(nc, -1, dtype=np.int64)  # edge predecessor, -1 if break
     brk = np.full(nc, -1, dtype=np.int64)  # best earlier node for a break
@@ -213,10 +229,10 @@ def _best_chain(
             p = k - d
             if p < 0:
                 break
-            q = ncc[p, d - 1]
+            q = ncc[p * max_skip + d - 1]
             if q != q:
                 continue
-            iv = cand[k] - cand[p] + lag[p, d - 1]
+            iv = cand[k] - cand[p] + lag[p * max_skip + d - 1]
             if iv < min_interval or iv > max_interval:
                 continue
             m = med[p]

@@ -152,30 +152,44 @@ def detect_heartbeats(
 
     Notes
     -----
-    The method follows the idea of local interval estimation on the beat complex
+    The method follows the idea of local interval estimation on the whole beat complex
     (Brüser et al. 2013) with a chain model of the beats (Paalasmaa et al. 2015):
 
-    1. Band-pass the signal (Butterworth, 4th order, one pass) and compute its energy
-       envelope (moving mean of the square over 0.15 s).
-    2. Candidate beats: samples where the envelope is the maximum within half the
-       shortest allowed interval on each side.
+    1. Filter: high-pass 2 Hz (2nd order), low-pass 20 Hz (4th order, capped at
+       0.4 ``fs``), and notches (Q = 8) wherever 50/60 Hz mains hum or a harmonic folds
+       into the band at this ``fs`` (at 140 Hz the 150 Hz harmonic lands on 10 Hz).
+       NaN, samples stuck on the signal's rail (clipping) and flat stretches >= 0.25 s
+       are bad samples; no window that touches one (plus 0.3 s of filter ringing) is
+       timed.
+    2. Energy envelope: mean square over blocks of ~1/70 s, moving mean over 0.15 s.
+       Candidate beats: envelope maxima within half the shortest allowed interval.
     3. Align the window [-0.25 s, +0.35 s] around each candidate with the windows around
-       the next three candidates, at every lag within +-0.1 s, by Pearson correlation
-       (polarity and gain drop out); the best lag is refined by a parabola, which gives
-       the interval to sub-sample precision and a shape similarity ``ncc``.
-    4. Local median interval: median of each candidate's best-matching interval over
-       +-15 s (only correlations >= 0.5).
-    5. Dynamic programming picks the chain of beats that maximises the summed edge
-       score ``ncc - 0.3 - 2 |interval / median - 1|``; chains break where no edge
-       scores above zero (movement, out of bed), and start again with the new beat
-       shape, so the shape is re-learnt after every movement.
-    6. Beat times: least squares that keeps each aligned interval exactly while anchoring
-       the run to the envelope peaks (weight 0.02), so times do not drift.
-    7. An interval is reliable when its ``ncc >= min_ncc``, it deviates at most
-       ``max_deviation`` from the local median, its confidence is at least
-       ``min_confidence``, no window touches a NaN, clipped or flat sample, and a
-       neighbouring interval of the same chain passes the same two tests (an isolated
-       match is not trusted).
+       the next three candidates at every lag within +-0.1 s (coarse-to-fine), by
+       Pearson correlation: gain and offset drop out. The best lag, refined by a
+       parabola, gives the interval to a fraction of a sample, and its correlation
+       ``ncc`` the shape similarity. Farther candidates are tried only when the next one
+       correlates below 0.9.
+    4. Local median interval: median over +-15 s of each candidate's best-matching
+       interval (``ncc >= 0.7``).
+    5. Dynamic programming picks the chain of beats that maximises the summed edge score
+       ``ncc - 0.3 - 2 |interval / median - 1|``; the chain breaks where no edge scores
+       above zero (movement, out of bed) and starts again with the new beat shape, so
+       the shape is re-learnt after every movement or posture change.
+    6. Beat times: least squares that keeps each aligned interval while anchoring the run
+       to its envelope peaks (weight 0.02), so times do not drift; then each run is
+       shifted so that its average beat's J wave (the largest lobe of the run with most
+       beats; other runs aligned to it by correlation, either polarity) is the fiducial.
+       The local median is recomputed from the chain's own intervals (``ncc >=
+       min_ncc``).
+    7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
+       confidence >= ``min_confidence``; inside ``bpm_range``; the two beats' energies
+       within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
+       lobe); no hidden beat (the first beat's shape must not recur at 30-70 % of the
+       interval with a correlation >= min(0.65, ncc - 0.1): the interval might span a
+       missed beat); and part of a streak of at least three consecutive such intervals.
+
+    ``confidence = clip((ncc - 0.3) / 0.7, 0, 1) * clip(1 - dev / (2 max_deviation), 0,
+    1)`` with ``dev`` the relative deviation from the local median.
 
     References
     ----------
@@ -252,7 +266,8 @@ def detect_heartbeats(
         cand_bad = np.zeros(cand.shape[0], dtype=bool)
 
     lag, ncc = _k._pair_alignment(
-        y, cand, cand_bad, _MAX_SKIP, before, after, max_lag, _GOOD_ENOUGH
+        y, cand, cand_bad, _MAX_SKIP, before, after, max_lag, _GOOD_ENOUGH,
+        max(1, round(fs / 70.0)),
     )
     skip = np.arange(1, _MAX_SKIP + 1)
     nc = cand.shape[0]
@@ -265,8 +280,10 @@ def detect_heartbeats(
     best_iv = np.where(best_q >= 0.7, iv_all[np.arange(nc), bi], np.nan)
     med = _median_at(cand.astype(np.float64) / fs, best_iv, cand.astype(np.float64) / fs)
 
-    pred = _k._best_chain(cand, lag, ncc, med, math.ceil(min_iv), int(max_iv),
-                          _NCC_FLOOR, _DEV_WEIGHT)
+    pred = _k._best_chain(
+        cand, lag.ravel(), ncc.ravel(), _MAX_SKIP, med, math.ceil(min_iv), int(max_iv),
+        _NCC_FLOOR, _DEV_WEIGHT,
+    )
     kk = np.flatnonzero(pred >= 0)  # later beat of each edge
     if kk.shape[0] == 0:
         return _empty()

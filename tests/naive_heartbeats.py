@@ -24,16 +24,24 @@ def naive_candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
     return np.array(out, dtype=np.int64)
 
 
-def naive_pair_alignment(x, cand, bad, max_skip, before, after, max_lag, good_enough):
+def naive_pair_alignment(x, cand, bad, max_skip, before, after, max_lag, good_enough, step):
     nc = len(cand)
     lag = np.full((nc, max_skip), np.nan)
     ncc = np.full((nc, max_skip), np.nan)
     n = len(x)
+    w = before + after
+
+    def corr(a, b0):
+        b = x[b0 : b0 + w]
+        if np.var(b) <= 1e-12 * np.mean(b * b) or np.var(b) <= 0:
+            return np.nan
+        return float(np.corrcoef(a, b)[0, 1])
+
     for k in range(nc):
         a0 = cand[k] - before
-        if a0 < 0 or a0 + before + after > n or bad[k]:
+        if a0 < 0 or a0 + w > n or bad[k]:
             continue
-        a = x[a0 : a0 + before + after]
+        a = x[a0 : a0 + w]
         if np.var(a) <= 0:
             continue
         for d in range(1, max_skip + 1):
@@ -42,18 +50,24 @@ def naive_pair_alignment(x, cand, bad, max_skip, before, after, max_lag, good_en
             if bad[k + d]:
                 continue
             b0 = cand[k + d] - before - max_lag
-            if b0 < 0 or b0 + before + after + 2 * max_lag > n:
+            if b0 < 0 or b0 + w + 2 * max_lag > n:
                 continue
-            r = np.full(2 * max_lag + 1, np.nan)
-            for li in range(2 * max_lag + 1):
-                b = x[b0 + li : b0 + li + before + after]
-                if np.var(b) > 1e-12 * np.mean(b * b):
-                    r[li] = np.corrcoef(a, b)[0, 1]
+            nl = 2 * max_lag + 1
+            r = np.full(nl, np.nan)
+            coarse = list(range(0, nl, step))
+            for li in coarse:
+                r[li] = corr(a, b0 + li)
             if np.all(np.isnan(r)):
                 continue
+            c0 = int(np.nanargmax(r))
+            for li in range(max(0, c0 - step + 1), min(nl, c0 + step)):
+                r[li] = corr(a, b0 + li)
             bi = int(np.nanargmax(r))
+            for li in (bi - 1, bi + 1):
+                if 0 <= li < nl:
+                    r[li] = corr(a, b0 + li)
             frac = 0.0
-            if 0 < bi < len(r) - 1:
+            if 0 < bi < nl - 1:
                 den = r[bi - 1] - 2 * r[bi] + r[bi + 1]
                 if den < 0:
                     frac = 0.5 * (r[bi - 1] - r[bi + 1]) / den

@@ -92,20 +92,20 @@ def test_pair_alignment_matches_naive() -> None:
     bad = np.zeros(40, dtype=bool)
     bad[5] = True
     x[cand[7]: cand[7] + 200] = 1.0  # a flat stretch: NaN correlations
-    for good in (0.9, 2.0):
-        lag, ncc = K._pair_alignment(x, cand, bad, 3, 35, 49, 14, good)
-        nlag, nncc = naive_pair_alignment(x, cand, bad, 3, 35, 49, 14, good)
+    for good, step in ((0.9, 2), (2.0, 1), (0.9, 3)):
+        lag, ncc = K._pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step)
+        nlag, nncc = naive_pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step)
         np.testing.assert_allclose(ncc, nncc, rtol=0, atol=1e-9, equal_nan=True)
         np.testing.assert_allclose(lag, nlag, rtol=0, atol=1e-6, equal_nan=True)
 
 
 def test_pair_alignment_empty_and_edges() -> None:
     lag, ncc = K._pair_alignment(np.zeros(10), np.empty(0, np.int64), np.empty(0, bool),
-                                 3, 2, 2, 1, 0.9)
+                                 3, 2, 2, 1, 0.9, 1)
     assert lag.shape == (0, 3) and ncc.shape == (0, 3)
     # windows that leave the signal give NaN, never an index error
     x = np.sin(np.arange(100.0))
-    lag, ncc = K._pair_alignment(x, np.array([0, 50, 99]), np.zeros(3, bool), 3, 10, 10, 5, 0.9)
+    lag, ncc = K._pair_alignment(x, np.array([0, 50, 99]), np.zeros(3, bool), 3, 10, 10, 5, 0.9, 2)
     assert np.isnan(ncc[0]).all() and np.isnan(ncc[2]).all()
 
 
@@ -145,7 +145,8 @@ def test_best_chain_matches_naive() -> None:
         med = rng.uniform(100, 300, nc)
         med[rng.random(nc) < 0.1] = np.nan
         args = (cand, lag, ncc, med, 50, 400, 0.3, 2.0)
-        np.testing.assert_array_equal(K._best_chain(*args), naive_best_chain(*args),
+        got = K._best_chain(cand, lag.ravel(), ncc.ravel(), 3, *args[3:])
+        np.testing.assert_array_equal(got, naive_best_chain(*args),
                                       err_msg=f"trial {trial}")
 
 
