@@ -453,3 +453,17 @@ def test_night_hrv_indices() -> None:
     assert "evening_HRV_index" not in short and None not in short.values()
     with pytest.raises(SignalError):
         night_hrv_indices(starts, iv, start=10.0, end=5.0)
+
+
+def test_ectopic_beats_are_reported_right_or_not_at_all() -> None:
+    rr = rr_series(200, seed=15)
+    for i in range(20, 200, 25):  # premature beat, then a compensatory pause
+        total = rr[i] + rr[i + 1]
+        rr[i] = 0.6 * rr[i]
+        rr[i + 1] = total - rr[i]
+    x, beats = bcg(rr, seed=15)
+    hb = detect_heartbeats(x, FS)
+    rel = hb.reliable
+    j = np.searchsorted(beats, hb.interval_starts[rel] - 0.2)
+    assert np.max(np.abs(hb.intervals[rel] - rr[j])) < 1.0 / FS
+    assert rel.sum() >= 150
