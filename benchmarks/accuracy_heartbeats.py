@@ -5,9 +5,11 @@ Run from the repository root::
     python benchmarks/accuracy_heartbeats.py            # all 27 li2024 nights, ~5-10 min
     python benchmarks/accuracy_heartbeats.py --nights 3 # quicker
 
-Prints a markdown table: per recording the reported (reliable) intervals, coverage of the
+Prints markdown tables: per recording the reported (reliable) intervals, coverage of the
 true intervals, mean absolute interval error (ms), share of reported intervals that are
-wrong, 30 s heart-rate error (bpm) and the share of clean 30 s windows with a reading.
+wrong, 30 s heart-rate error (bpm) and the share of clean 30 s windows with a reading;
+then the same interval scores for a plain scipy band-pass + ``find_peaks`` peer on the
+real recordings and the first three simulated nights.
 
 Scoring (``tests/naive_heartbeats.py``): a reported interval is correct when, after
 removing the median fiducial lag (J peak vs reference beat), its start and end lie
@@ -34,6 +36,26 @@ from sleepsignal.heartbeats import detect_heartbeats, heart_rate  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 PROFILES = ("cardiac", "mixed", "respiratory")
+PEERS: list[dict] = []  # the plain peer on the same recordings, for comparison
+
+
+def scipy_peaks(x: np.ndarray, fs: float):
+    """The plain peer: 4th-order band-pass 2-20 Hz + find_peaks (>= 0.375 s apart, i.e. <= 160 bpm like the detector), every
+    peak a beat and every interval reported (no gating)."""
+    from scipy.signal import butter, find_peaks, sosfiltfilt
+
+    y = sosfiltfilt(butter(4, [2.0, 20.0], btype="bandpass", fs=fs, output="sos"), x)
+    peaks, _ = find_peaks(y, distance=max(1, int(0.375 * fs)))
+    bt = peaks / fs
+    return bt, bt[:-1], np.diff(bt)
+
+
+def peer_row(name: str, x: np.ndarray, fs: float, ref: np.ndarray, ok=None) -> dict:
+    t0 = time.perf_counter()
+    bt, st, iv = scipy_peaks(x, fs)
+    secs = time.perf_counter() - t0
+    return _row(f"{name} [peer: scipy find_peaks]", score_intervals(st, iv, bt, ref, ok),
+                None, secs)
 
 
 def _row(name: str, sc: dict[str, float], hr: dict[str, float] | None, secs: float) -> dict:
@@ -55,6 +77,7 @@ def qixiuai(fs_out: float) -> dict:
     secs = time.perf_counter() - t0
     r = hb.reliable
     sc = score_intervals(hb.interval_starts[r], hb.intervals[r], hb.beat_times, beats)
+    PEERS.append(peer_row(f"qixiuai-psg-5min @ {fs_out:g} Hz", bcg, fs_out, beats))
     # heart rate against the ECG intervals; windows without ECG are not clean
     t, bpm = heart_rate(hb, duration=len(bcg) / fs_out)
     hr = score_heart_rate(t, bpm, beats[:-1], np.diff(beats), len(bcg) / fs_out)
@@ -119,6 +142,8 @@ def simulated(path: Path, k: int) -> dict:
     t, bpm = heart_rate(hb, duration=len(x) / fs)
     hr = score_heart_rate(t, bpm, ts, tiv, len(x) / fs)
     name = f"sim {path.name.split('_RR')[0]} {hours:.1f} h {profile}"
+    if k < 3:
+        PEERS.append(peer_row(name, x, fs, b, visible))
     return _row(name, sc, hr, secs)
 
 
@@ -160,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         sims.append(simulated(f, k))
         print(f"  done {sims[-1]['recording']}", file=sys.stderr, flush=True)
     print_table(sims)
+    print()
+    print_table(PEERS)
     if sims:
         keys = ("coverage", "mae_ms", "wrong", "hr_mae", "hr_coverage")
         med = {k: float(np.nanmedian([s[k] for s in sims])) for k in keys}
