@@ -40,8 +40,8 @@ PEERS: list[dict] = []  # the plain peer on the same recordings, for comparison
 
 
 def scipy_peaks(x: np.ndarray, fs: float):
-    """The plain peer: 4th-order band-pass 2-20 Hz + find_peaks (>= 0.375 s apart, i.e. <= 160 bpm like the detector), every
-    peak a beat and every interval reported (no gating)."""
+    """The plain peer: 4th-order band-pass 2-20 Hz + find_peaks >= 0.375 s apart (<= 160
+    bpm, like the detector); every peak a beat, every interval reported (no gating)."""
     from scipy.signal import butter, find_peaks, sosfiltfilt
 
     y = sosfiltfilt(butter(4, [2.0, 20.0], btype="bandpass", fs=fs, output="sos"), x)
