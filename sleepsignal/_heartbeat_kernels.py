@@ -355,15 +355,17 @@ def _hidden_beat(
     lo_frac: float,
     hi_frac: float,
     step: int,
+    min_gap: int,
 ) -> np.ndarray:
     """Best correlation of each interval's first beat inside the interval.
 
     For interval ``i`` from sample ``first[i]`` to ``second[i]``, the window
     ``x[first-before : first+after]`` is correlated (Pearson) with the windows starting
     ``before`` samples ahead of every ``step``-th position in ``[first + lo_frac * L,
-    first + hi_frac * L]`` (``L = second - first``). A high value means that a beat may
-    hide inside the interval (the interval would span a missed beat). NaN when no
-    window fits or the first window is flat.
+    first + hi_frac * L]`` (``L = second - first``), keeping at least ``min_gap``
+    samples from both ends (a beat closer than that is not a heartbeat). A high value
+    means that a beat may hide inside the interval (the interval would span a missed
+    beat). NaN when no position or window fits, or the first window is flat.
     """
     n = x.shape[0]
     m = first.shape[0]
@@ -385,8 +387,8 @@ def _hidden_beat(
         if va <= 0.0:
             continue
         span = second[i] - first[i]
-        p_lo = first[i] + int(lo_frac * span)
-        p_hi = first[i] + int(hi_frac * span)
+        p_lo = first[i] + max(int(lo_frac * span), min_gap)
+        p_hi = first[i] + min(int(hi_frac * span), span - min_gap)
         best = np.nan
         for p in range(p_lo, p_hi + 1, step):
             b0 = p - before

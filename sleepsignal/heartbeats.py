@@ -44,6 +44,7 @@ _ANCHOR = 0.02  # least-squares weight of the energy-peak anchor of each beat
 _MAX_AMP_RATIO = 2.5  # largest beat-to-beat energy ratio (sqrt) of a reliable interval
 _HIDDEN_MAX = 0.65  # a beat hides inside an interval when its shape recurs this well...
 _HIDDEN_MARGIN = 0.1  # ...or within this much of the interval's own correlation
+_HIDDEN_GAP = 0.75  # a hidden beat lies at least 0.75 x the shortest interval from both ends
 _J_REACH = 0.3  # s, search for the J wave of a run's average beat
 _FIDUCIAL_SHIFT = 0.2  # s, largest shift when aligning a run to the reference run
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
@@ -56,9 +57,10 @@ class Heartbeats(NamedTuple):
     Attributes
     ----------
     beat_times : numpy.ndarray
-        float64, s from the first sample: sub-sample fiducial time of every beat that
-        joins at least one interval (the centre of the beat complex's energy, refined so
-        that successive beats differ by exactly the aligned interval).
+        float64, s from the first sample: sub-sample time of the J wave of every beat
+        that joins at least one interval (the largest lobe of the average beat, the same
+        lobe for every run of beats; successive beats of a run differ by the aligned
+        interval).
     interval_starts : numpy.ndarray
         float64, s: start of each interval (the time of its earlier beat).
     intervals : numpy.ndarray
@@ -238,8 +240,12 @@ def detect_heartbeats(
     bad = _k._bad_samples(x, max(2, round(0.25 * fs)))
     if bad.all():
         return _empty()
-    centre = float(np.median(x[~bad][:: max(1, int(fs))]))  # 1 Hz subsample
-    x = np.where(bad, centre, x) - centre
+    sub = x[:: max(1, int(fs))]  # the median of a 1 Hz subsample centres the signal
+    sub = sub[np.isfinite(sub)]
+    centre = float(np.median(sub)) if sub.shape[0] else float(np.median(x[~bad]))
+    x = x - centre
+    if bad.any():
+        x[bad] = 0.0
     y = sps.sosfilt(_design_filter(fs, f_lo, f_hi), x)
 
     # energy envelope, centred moving mean over 0.15 s
@@ -305,8 +311,8 @@ def detect_heartbeats(
     pos[nodes] = np.arange(nodes.shape[0])
     ek = pos[kk]  # edge j joins node ek-1 -> ek (consecutive nodes in the chain)
     t = _solve_times(nodes.shape[0], ek, e_iv, cand[nodes].astype(np.float64))
-    # one fiducial for every run: the energy centre of the run's average beat, so runs
-    # that locked on different lobes of the complex share one time reference
+    # one fiducial for every run: the J wave of the run's average beat, aligned to the
+    # run with most beats, so runs locked on different lobes share one time reference
     joined_nodes = np.zeros(nodes.shape[0], dtype=bool)
     joined_nodes[ek] = True  # node i is joined to node i-1
     run_start = np.concatenate((np.flatnonzero(~joined_nodes), [nodes.shape[0]]))
@@ -344,7 +350,7 @@ def detect_heartbeats(
     cand_pass = np.flatnonzero(passes)
     hidden = _k._hidden_beat(
         y, cand[pp[cand_pass]], cand[kk[cand_pass]], before, after, 0.3, 0.7,
-        max(1, round(fs / 70.0)),
+        max(1, round(fs / 70.0)), int(min_iv * _HIDDEN_GAP),
     )
     passes[cand_pass[hidden >= np.minimum(_HIDDEN_MAX, e_q[cand_pass] - _HIDDEN_MARGIN)]] = False
     reliable = passes & _in_streak(passes, ek, 3)

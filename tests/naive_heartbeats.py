@@ -175,7 +175,7 @@ def naive_run_fiducial(y, t, run_start, left, right, max_shift):
     return out
 
 
-def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step):
+def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step, min_gap):
     out = np.full(len(first), np.nan)
     w = before + after
     for i in range(len(first)):
@@ -187,7 +187,9 @@ def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step):
             continue
         span = second[i] - first[i]
         vals = []
-        for p in range(first[i] + int(lo_frac * span), first[i] + int(hi_frac * span) + 1, step):
+        p_lo = first[i] + max(int(lo_frac * span), min_gap)
+        p_hi = first[i] + min(int(hi_frac * span), span - min_gap)
+        for p in range(p_lo, p_hi + 1, step):
             b = x[p - before : p - before + w] if p - before >= 0 else np.empty(0)
             if len(b) == w and np.var(b) > 1e-12 * np.mean(b * b):
                 vals.append(np.corrcoef(a, b)[0, 1])

@@ -168,12 +168,15 @@ def test_hidden_beat_matches_naive() -> None:
     x, beats = bcg(rr_series(30))
     b = np.round(beats * FS).astype(np.int64)
     first, second = b[:-2], b[2:]  # intervals that span a beat ...
-    got = K._hidden_beat(x, first, second, 35, 49, 0.3, 0.7, 2)
-    np.testing.assert_allclose(got, naive_hidden_beat(x, first, second, 35, 49, 0.3, 0.7, 2),
-                               equal_nan=True, atol=1e-9)
-    assert np.nanmin(got[1:]) > 0.8  # ... show the hidden beat
-    single = K._hidden_beat(x, b[1:-1], b[2:], 35, 49, 0.3, 0.7, 2)
+    for gap in (0, 40):
+        got = K._hidden_beat(x, first, second, 35, 49, 0.3, 0.7, 2, gap)
+        want = naive_hidden_beat(x, first, second, 35, 49, 0.3, 0.7, 2, gap)
+        np.testing.assert_allclose(got, want, equal_nan=True, atol=1e-9)
+        assert np.nanmin(got[1:]) > 0.8  # ... show the hidden beat
+    single = K._hidden_beat(x, b[1:-1], b[2:], 35, 49, 0.3, 0.7, 2, 0)
     assert np.nanmax(single) < 0.8
+    # no room between the minimum gaps: NaN, not an error
+    assert np.isnan(K._hidden_beat(x, b[1:-1], b[2:], 35, 49, 0.3, 0.7, 2, 100)).all()
 
 
 # -- detect_heartbeats -----------------------------------------------------------------
@@ -216,9 +219,12 @@ def test_flat_padding_shifts_beats() -> None:
     ref = detect_heartbeats(x, FS)
     pad = int(5 * FS)
     hb = detect_heartbeats(np.concatenate((np.zeros(pad), x, np.zeros(pad))), FS)
-    np.testing.assert_allclose(hb.intervals[hb.reliable], ref.intervals[ref.reliable], atol=1e-9)
+    # the padding changes the centring offset and the filter's start-up transient: allow
+    # a thousandth of a sample period
+    tol = 1e-3 / FS
+    np.testing.assert_allclose(hb.intervals[hb.reliable], ref.intervals[ref.reliable], atol=tol)
     np.testing.assert_allclose(hb.interval_starts[hb.reliable] - 5.0,
-                               ref.interval_starts[ref.reliable], atol=1e-6)
+                               ref.interval_starts[ref.reliable], atol=tol)
 
 
 def test_resampled_signal_gives_same_intervals() -> None:
