@@ -297,7 +297,7 @@ def test_mains_hum_aliased_into_band_gives_no_beats() -> None:
     x = 40 * np.sin(2 * np.pi * 150 * t) + 20 * np.sin(2 * np.pi * 50 * t + 1)
     x += rng.standard_normal(t.shape[0])
     hb = detect_heartbeats(x, FS)
-    assert hb.reliable.sum() <= 2
+    assert hb.reliable.sum() == 0
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -305,7 +305,7 @@ def test_out_of_bed_noise_gives_no_beats(seed: int) -> None:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(int(600 * FS)) * 4 + np.cumsum(rng.standard_normal(int(600 * FS)))
     hb = detect_heartbeats(x, FS)
-    assert hb.reliable.sum() <= 0.002 * 600  # at most one stray interval per 10 min
+    assert hb.reliable.sum() == 0
     t, _ = heart_rate(hb, duration=600)
     assert t.shape == (0,)
 
@@ -415,7 +415,7 @@ def test_heartbeat_tracks_of_an_empty_bed_are_empty() -> None:
     rng = np.random.default_rng(13)
     u = (32768 + 4 * rng.standard_normal(28 * 5 * 600)).astype(np.uint16)
     hbt, hrt = heartbeat_tracks(Session.from_array(u, FS, start=1.7e9))
-    assert len(hrt) == 0 and len(hbt) <= 1
+    assert len(hrt) == 0 and len(hbt) == 0
 
 
 # -- rmssd and night indices -----------------------------------------------------------
