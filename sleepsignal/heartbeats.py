@@ -248,9 +248,8 @@ def detect_heartbeats(
         x[bad] = 0.0
     y = sps.sosfilt(_design_filter(fs, f_lo, f_hi), x)
 
-    # energy envelope, centred moving mean over 0.15 s
-    # energy envelope on blocks of ~1/35 s (the candidates only need to fall within the
-    # +-0.1 s that the alignment searches), moving mean over 0.15 s
+    # energy envelope: mean square over blocks of ~1/70 s (candidates only need to fall
+    # within the +-0.1 s that the alignment searches), then a moving mean over 0.15 s
     q = max(1, round(fs / 70.0))
     nb = y.shape[0] // q
     eb = np.einsum("ij,ij->i", y[: nb * q].reshape(nb, q), y[: nb * q].reshape(nb, q)) / q
