@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import signal as sps
 from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 
 from .hypnogram import AWAY, DEEP, EPOCH_LENGTH, LIGHT, REM, WAKE
@@ -328,3 +329,27 @@ def premature_beats(
     out[k] = beats[k - 1] + rng.uniform(0.60, 0.75, len(k)) * (beats[k] - beats[k - 1])
     ectopic[k] = True
     return out, ectopic
+
+
+def phase_from_starts(t: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Breathing phase (cycles) at ``t``: integer at each start, linear in between."""
+    k = np.arange(len(starts), dtype=np.float64)
+    if len(starts) < 2:
+        return np.zeros(len(t))
+    period0, period1 = starts[1] - starts[0], starts[-1] - starts[-2]
+    xp = np.concatenate([[starts[0] - 1e3 * period0], starts, [starts[-1] + 1e3 * period1]])
+    fp = np.concatenate([[-1e3], k, [k[-1] + 1e3]])
+    return np.interp(t, xp, fp)
+
+
+def belt_breathing(
+    resp: np.ndarray, resp_fs: float, duration: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Band-passed, scaled belt signal (about 1 peak to trough) and its trough times (s)."""
+    x = resp[: math.ceil(duration * resp_fs) + 1]
+    sos = sps.butter(2, [0.08, min(1.0, 0.45 * resp_fs)], "bandpass", fs=resp_fs, output="sos")
+    y = sps.sosfiltfilt(sos, x - np.median(x))
+    mad = float(np.median(np.abs(y - np.median(y)))) * 1.4826
+    y = y / max(2 * math.sqrt(2) * mad, 1e-12)
+    troughs, _ = sps.find_peaks(-y, distance=max(1, int(1.5 * resp_fs)), prominence=0.3)
+    return y, troughs / resp_fs

@@ -10,11 +10,10 @@ breathing timing come from built-in models or from real series
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -22,8 +21,8 @@ import numpy as np
 
 from . import _simulate_physio as _ph
 from . import _simulate_signal as _sg
+from ._simulate_truth import NightTruth
 from .errors import SignalError, SleepSignalWarning
-from .hypnogram import STAGES, Hypnogram
 from .session import DEFAULT_FRAME_LENGTH, SampledTrack, Session
 
 __all__ = [
@@ -62,166 +61,6 @@ _BODY_NOISE = 0.6
 _CENTRE, _SENSOR_NOISE, _DRIFT = 32768.0, 4.0, 300.0
 #: Rate of the ``noise`` track in Hz (2 values per 0.2 s frame).
 NOISE_FS = 10.0
-
-
-@dataclass(frozen=True, eq=False)
-class NightTruth:
-    """Ground truth of a simulated night. Times are s from the session start.
-
-    Attributes
-    ----------
-    beat_times : numpy.ndarray
-        Time of each beat's J peak (float64, increasing). No beat exists while away.
-    rj_delay : float
-        R-peak to J-peak lag in s used by the simulation: ``beat_times - rj_delay`` are
-        the matching ECG R peaks, for scoring against ECG-style references.
-    breath_starts : numpy.ndarray
-        Onset of inspiration of each breathing cycle (float64, increasing), none while away.
-    movements : numpy.ndarray
-        ``(n, 2)`` [start, end] of body movements (merged, sorted).
-    away : numpy.ndarray
-        ``(n, 2)`` [start, end] out of bed.
-    mains : numpy.ndarray
-        ``(n, 2)`` [start, end] with mains hum in the signal.
-    mains_hz : numpy.ndarray
-        ``(n,)`` hum frequency (50.0 or 60.0) of each ``mains`` interval.
-    snoring : numpy.ndarray
-        ``(n, 2)`` [start, end] of snoring runs.
-    stages : numpy.ndarray
-        int8 stage code per 30 s epoch from the session start (0 wake, 1 light, 2 deep,
-        3 rem, 4 away; see :data:`sleepsignal.hypnogram.STAGES`).
-    ectopic : numpy.ndarray
-        Times (a subset of ``beat_times``) of premature beats: each comes early and is
-        followed by a compensatory pause. Empty when none (always for ``rr``-driven
-        nights, whose real series carries its own).
-    """
-
-    beat_times: np.ndarray
-    rj_delay: float
-    breath_starts: np.ndarray
-    movements: np.ndarray
-    away: np.ndarray
-    mains: np.ndarray
-    mains_hz: np.ndarray
-    snoring: np.ndarray
-    stages: np.ndarray
-    ectopic: np.ndarray = field(default_factory=lambda: np.empty(0))
-
-    def __post_init__(self) -> None:
-        for name in ("beat_times", "breath_starts", "mains_hz", "ectopic"):
-            a = np.array(getattr(self, name), dtype=np.float64).reshape(-1)
-            a.flags.writeable = False
-            object.__setattr__(self, name, a)
-        for name in ("movements", "away", "mains", "snoring"):
-            iv = np.array(getattr(self, name), dtype=np.float64).reshape(-1, 2)
-            iv.flags.writeable = False
-            object.__setattr__(self, name, iv)
-        s = np.array(self.stages, dtype=np.int8).reshape(-1)
-        s.flags.writeable = False
-        object.__setattr__(self, "stages", s)
-        object.__setattr__(self, "rj_delay", float(self.rj_delay))
-        if len(self.mains_hz) != len(self.mains):
-            raise SignalError(
-                f"mains_hz needs one frequency per mains interval: {len(self.mains_hz)} "
-                f"for {len(self.mains)}"
-            )
-
-    # -- derived views ----------------------------------------------------------
-    def true_intervals(self) -> tuple[np.ndarray, np.ndarray]:
-        """Beat-to-beat intervals that a detector can see: both beats present and no
-        movement or bed exit in between.
-
-        Returns
-        -------
-        t_start : numpy.ndarray
-            Time of the first beat of each interval (s).
-        interval_s : numpy.ndarray
-            Interval length (s).
-        """
-        b = self.beat_times
-        if len(b) < 2:
-            return np.empty(0), np.empty(0)
-        ok = np.ones(len(b) - 1, dtype=bool)
-        for iv in (self.away, self.movements):
-            for s, e in iv:
-                ok &= ~((b[:-1] < e) & (b[1:] > s))
-        return b[:-1][ok], np.diff(b)[ok]
-
-    def breath_cycles(self) -> tuple[np.ndarray, np.ndarray]:
-        """Breathing cycles ``(t_start, cycle_length_s)`` not interrupted by a bed exit."""
-        b = self.breath_starts
-        if len(b) < 2:
-            return np.empty(0), np.empty(0)
-        ok = np.ones(len(b) - 1, dtype=bool)
-        for s, e in self.away:
-            ok &= ~((b[:-1] < e) & (b[1:] > s))
-        return b[:-1][ok], np.diff(b)[ok]
-
-    def hypnogram(self, start: float, timezone: str = "UTC") -> Hypnogram:
-        """The true stages as a :class:`~sleepsignal.hypnogram.Hypnogram`.
-
-        Parameters
-        ----------
-        start : float
-            Session start, Unix seconds (``night.session.start_timestamp``).
-        timezone : str
-            IANA time zone.
-        """
-        return Hypnogram(self.stages, start, timezone)
-
-    # -- serialisation ------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (floats kept exactly: Python writes the shortest repr)."""
-        return {
-            "format": "sleepsignal.simulate.NightTruth/1",
-            "time_reference": "seconds from session start",
-            "stage_names": list(STAGES),
-            "rj_delay": self.rj_delay,
-            "beat_times": self.beat_times.tolist(),
-            "breath_starts": self.breath_starts.tolist(),
-            "movements": self.movements.tolist(),
-            "away": self.away.tolist(),
-            "mains": self.mains.tolist(),
-            "mains_hz": self.mains_hz.tolist(),
-            "snoring": self.snoring.tolist(),
-            "stages": self.stages.tolist(),
-            "ectopic": self.ectopic.tolist(),
-        }
-
-    def to_json(self) -> str:
-        """The truth as a JSON string (see :meth:`to_dict`)."""
-        return json.dumps(self.to_dict())
-
-    @classmethod
-    def from_json(cls, text: str) -> NightTruth:
-        """Read what :meth:`to_json` wrote."""
-        d = json.loads(text)
-        fields = (
-            "beat_times",
-            "rj_delay",
-            "breath_starts",
-            "movements",
-            "away",
-            "mains",
-            "mains_hz",
-            "snoring",
-            "stages",
-        )
-        missing = [f for f in fields if f not in d]
-        if missing:
-            raise SignalError(f"truth JSON lacks {', '.join(missing)}")
-        return cls(**{f: d[f] for f in fields}, ectopic=d.get("ectopic", []))
-
-    def save(self, path: str | Path) -> Path:
-        """Write :meth:`to_json` to ``path``."""
-        p = Path(path)
-        p.write_text(self.to_json(), encoding="utf-8")
-        return p
-
-    @classmethod
-    def load(cls, path: str | Path) -> NightTruth:
-        """Read a file written by :meth:`save`."""
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -471,12 +310,12 @@ def simulate_night(
         breath *= _sg.breath_wave(u)
         breath -= 0.45
     else:
-        belt, starts = _belt_breathing(resp_a, float(resp_fs), duration)
+        belt, starts = _ph.belt_breathing(resp_a, float(resp_fs), duration)
         t_b = np.arange(len(belt)) / float(resp_fs)
         breath = np.interp(t_fs, t_b, belt)
         n_g = int(duration * _ph.GRID_FS) + 2
         t_g = np.arange(n_g) / _ph.GRID_FS
-        phase_g = _phase_from_starts(t_g, starts)
+        phase_g = _ph.phase_from_starts(t_g, starts)
         ph = np.interp(t_fs, t_g, phase_g)
         u = ph - np.floor(ph)
     del ph
@@ -606,32 +445,6 @@ def simulate_night(
         ectopic=beats[ectopic],
     )
     return SimulatedNight(session, truth)
-
-
-def _phase_from_starts(t: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Breathing phase (cycles) at ``t``: integer at each start, linear in between."""
-    k = np.arange(len(starts), dtype=np.float64)
-    if len(starts) < 2:
-        return np.zeros(len(t))
-    period0, period1 = starts[1] - starts[0], starts[-1] - starts[-2]
-    xp = np.concatenate([[starts[0] - 1e3 * period0], starts, [starts[-1] + 1e3 * period1]])
-    fp = np.concatenate([[-1e3], k, [k[-1] + 1e3]])
-    return np.interp(t, xp, fp)
-
-
-def _belt_breathing(
-    resp: np.ndarray, resp_fs: float, duration: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Band-passed, scaled belt signal (about 1 peak to trough) and its trough times (s)."""
-    from scipy import signal as sps
-
-    x = resp[: math.ceil(duration * resp_fs) + 1]
-    sos = sps.butter(2, [0.08, min(1.0, 0.45 * resp_fs)], "bandpass", fs=resp_fs, output="sos")
-    y = sps.sosfiltfilt(sos, x - np.median(x))
-    mad = float(np.median(np.abs(y - np.median(y)))) * 1.4826
-    y = y / max(2 * math.sqrt(2) * mad, 1e-12)
-    troughs, _ = sps.find_peaks(-y, distance=max(1, int(1.5 * resp_fs)), prominence=0.3)
-    return y, troughs / resp_fs
 
 
 def load_li2024_rr(path: str | Path) -> np.ndarray:
