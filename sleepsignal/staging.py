@@ -445,6 +445,10 @@ def stage_epochs(
     if probabilities is not None:
         stages[present] = np.argmax(probabilities[present], axis=1).astype(np.int8)
     stages[~present & ~away] = NO_SIGNAL
+    n_gap = int((stages == NO_SIGNAL).sum())
+    if chosen != "none" and n_gap:
+        note = f"{n_gap} of {n} epochs are no_signal (no usable data there)"
+        message = f"{message}; {note}" if message else note
     if counts is not None:
         if "actigram" not in inputs:
             inputs.append("actigram")

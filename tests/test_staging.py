@@ -181,6 +181,8 @@ def test_stage_epochs_without_presence_long_gap_is_no_signal() -> None:
     # more than NO_DATA_GAP / 2 inside the gap -> no_signal; the edges stay staged
     assert (r.stages[70:110] == NO_SIGNAL).all()
     assert (r.stages[:55] != NO_SIGNAL).all()
+    k = int((r.stages == NO_SIGNAL).sum())
+    assert r.message == f"{k} of 240 epochs are no_signal (no usable data there)"
 
 
 def test_stage_epochs_heart_rate_only_and_actigraphy_only() -> None:
