@@ -471,8 +471,8 @@ def stage_session(session: Any, *, method: Method = "auto") -> Hypnogram:
     -------
     Hypnogram
         Epochs from the session start to its end (last partial epoch included);
-        ``info`` holds ``model``, ``inputs``, ``model_file`` (sha256 of the training
-        data) and ``message`` (empty when all went well). A session that cannot be
+        ``info`` holds ``model``, ``inputs``, ``training_checksum`` (sha256 of
+        the data the shipped model was trained on) and ``message`` (empty when all went well). A session that cannot be
         staged gets ``no_signal`` epochs and a message, never an exception.
     """
     start = float(session.start_timestamp)
