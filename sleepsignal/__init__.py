@@ -46,6 +46,13 @@ _EXPORTS: dict[str, str] = {
     "load_li2024_resp": "sleepsignal.simulate",
     # stages, statistics, records
     "Hypnogram": "sleepsignal.hypnogram",
+    "SleepCycles": "sleepsignal.hypnogram",
+    "EpochStages": "sleepsignal.staging",
+    "stage_session": "sleepsignal.staging",
+    "stage_epochs": "sleepsignal.staging",
+    "actigraphy_sleep_wake": "sleepsignal.staging",
+    "hypnogram_csv": "sleepsignal.staging",
+    "write_hypnogram_csv": "sleepsignal.staging",
     "NightStatistics": "sleepsignal.statistics",
     "SleepScore": "sleepsignal.statistics",
     "night_statistics": "sleepsignal.statistics",
