@@ -1,0 +1,351 @@
+"""Movement bursts, the 60 s actigram, and bed presence from a bed-sensor (BCG) signal.
+
+Definitions used throughout (they are the contract of the ``actigram`` and ``presence``
+tracks):
+
+- **A movement** is a burst of signal energy above an adaptive threshold, counted once
+  per burst. The energy is that of the first difference of the 10 Hz low-rate view
+  (mains-free, breathing mostly removed) summed over 1 s; the threshold is
+  :data:`MOVEMENT_ON` times the local baseline (a 2-minute running median of 30 s
+  medians of that energy, i.e. the heartbeat-and-breathing level of the still
+  sleeper). A burst starts above ``MOVEMENT_ON`` x baseline, ends below
+  ``MOVEMENT_OFF`` x baseline, and bursts less than 5 s apart are one movement.
+- **Presence** (Beddit codes 80 present, 65 away, 78 no signal) is decided per 10 s
+  window; see :func:`presence`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+from ._track_kernels import (
+    _bursts_kernel,
+    _change_points,
+    _check_fs,
+    _coerce_signal,
+    _debounce_kernel,
+    _lowrate,
+)
+from .errors import SignalError
+
+__all__ = [
+    "ABSENT",
+    "NO_SIGNAL",
+    "PRESENT",
+    "Movements",
+    "Presence",
+    "actigram",
+    "movement_bursts",
+    "presence",
+]
+
+#: Beddit presence codes.
+PRESENT = 80
+ABSENT = 65
+NO_SIGNAL = 78
+
+#: Movement hysteresis, as multiples of the baseline 1 s energy.
+MOVEMENT_ON = 8.0
+MOVEMENT_OFF = 3.0
+#: Bursts closer than this (s) are one movement.
+MOVEMENT_MERGE_S = 5.0
+#: Presence window (s) and the shortest state run kept (windows).
+PRESENCE_WINDOW_S = 10.0
+PRESENCE_MIN_RUN = 6
+#: Presence: a window is "present" when its energy is this many dB above the
+#: empty-bed floor.
+PRESENCE_MARGIN_DB = 10.0
+#: Whiteness (std of the first difference over std) below which a window is
+#: breathing-dominated, used when the night has no clear empty-bed floor.
+PRESENCE_WHITENESS = 0.9
+
+
+class Movements(NamedTuple):
+    """Movement bursts found by :func:`movement_bursts`.
+
+    Attributes
+    ----------
+    starts, ends : numpy.ndarray
+        Burst start and end, s from the first sample, float64.
+    peak_ratio : numpy.ndarray
+        Highest 1 s energy in the burst over the local baseline (dimensionless).
+    """
+
+    starts: np.ndarray
+    ends: np.ndarray
+    peak_ratio: np.ndarray
+
+
+class Presence(NamedTuple):
+    """Bed presence found by :func:`presence`.
+
+    Attributes
+    ----------
+    times : numpy.ndarray
+        Change points, s from the first sample, float64. The first item is at 0 and, for
+        a non-empty signal, the last item is ``(duration, 78)``: the end of the data.
+    states : numpy.ndarray
+        uint8 codes at each change point: 80 present, 65 away, 78 no signal.
+    window_states : numpy.ndarray
+        uint8 code of every 10 s window (window ``k`` starts at ``10 k`` s).
+    window_s : float
+        Window length, s.
+    """
+
+    times: np.ndarray
+    states: np.ndarray
+    window_states: np.ndarray
+    window_s: float
+
+    def mask(self, times: np.ndarray, state: int = PRESENT) -> np.ndarray:
+        """Whether each time (s) falls in a window with ``state``."""
+        k = np.floor(np.asarray(times, dtype=np.float64) / self.window_s).astype(np.int64)
+        ok = (k >= 0) & (k < len(self.window_states))
+        out = np.zeros(k.shape, dtype=bool)
+        out[ok] = self.window_states[k[ok]] == state
+        return out
+
+    def intervals(self, state: int = PRESENT) -> tuple[np.ndarray, np.ndarray]:
+        """``(starts, ends)`` in s of the runs of windows with ``state``."""
+        w = np.concatenate([[False], self.window_states == state, [False]]).astype(np.int8)
+        d = np.diff(w)
+        return (
+            np.flatnonzero(d == 1) * self.window_s,
+            np.flatnonzero(d == -1) * self.window_s,
+        )
+
+
+def _rolling_median_blocks(values: np.ndarray, block: int, span: int) -> np.ndarray:
+    """Median of ``block``-sized blocks, then a running median over ``span`` blocks,
+    repeated back to the length of ``values`` (NaN-aware)."""
+    from scipy.ndimage import median_filter
+
+    n = len(values)
+    nb = max(1, -(-n // block))
+    pad = np.full(nb * block, np.nan)
+    pad[:n] = values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
+        med = np.nanmedian(pad.reshape(nb, block), axis=1) if n else np.empty(0)
+    if np.all(np.isnan(med)):
+        return np.full(n, np.nan)
+    good = ~np.isnan(med)
+    med = np.interp(np.arange(nb), np.flatnonzero(good), med[good])
+    med = median_filter(med, size=min(span, nb), mode="nearest")
+    return np.repeat(med, block)[:n]
+
+
+def _movements_from_low(
+    low: np.ndarray, fs_low: float, still: np.ndarray | None = None
+) -> Movements:
+    """:func:`movement_bursts` on the low-rate view; ``still`` masks 1 s blocks to use."""
+    sec = int(round(fs_low))
+    n_s = (len(low) - 1) // sec
+    if n_s < 2:
+        e = np.empty(0)
+        return Movements(e, e.copy(), e.copy())
+    d = np.diff(low)[: n_s * sec]
+    energy = (d * d).reshape(n_s, sec).sum(axis=1)
+    base_in = energy.copy()
+    if still is not None:
+        base_in[~still[:n_s]] = np.nan
+    base = _rolling_median_blocks(base_in, 30, 5)
+    if np.all(np.isnan(base)):
+        e = np.empty(0)
+        return Movements(e, e.copy(), e.copy())
+    floor = np.nanmedian(base) * 1e-3 + np.finfo(np.float64).tiny
+    base = np.where(np.isnan(base), np.nanmedian(base), np.maximum(base, floor))
+    e_use = energy if still is None else np.where(still[:n_s], energy, 0.0)
+    s, e = _bursts_kernel(
+        np.ascontiguousarray(e_use),
+        np.ascontiguousarray(MOVEMENT_ON * base),
+        np.ascontiguousarray(MOVEMENT_OFF * base),
+        int(MOVEMENT_MERGE_S),
+    )
+    ratio = energy / base
+    peak = np.array([ratio[a:b].max() for a, b in zip(s, e)], dtype=np.float64)
+    step = sec / fs_low
+    return Movements(s * step, e * step, peak)
+
+
+def movement_bursts(
+    signal: np.ndarray, fs: float, *, present: Presence | None = None
+) -> Movements:
+    """Movement bursts of a bed-sensor signal.
+
+    Parameters
+    ----------
+    signal : array_like
+        Raw sensor samples (BCG ``normal``), 1-D, finite.
+    fs : float
+        Sampling rate in Hz (at least 5 Hz).
+    present : Presence, optional
+        When given, only time in bed counts: the baseline is taken in bed and no burst is
+        reported while away or without signal.
+
+    Returns
+    -------
+    Movements
+        Bursts in time order (1 s resolution); empty for a signal under 2 s.
+
+    Raises
+    ------
+    SignalError
+        For a non-1-D or non-real signal, a non-finite sample, or a bad ``fs``.
+
+    Notes
+    -----
+    1. The signal is brought to about 10 Hz by block means (mains-free at 140 Hz).
+    2. Energy per 1 s: sum of squared first differences of that view (the first
+       difference suppresses the breathing wave and keeps heartbeat and movement).
+    3. Baseline: median of each 30 s, then a running median over 5 such blocks
+       (2.5 min). A movement lasting less than about a minute cannot lift it.
+    4. Hysteresis: a burst starts when the energy exceeds 8 x baseline (about 2.8 x
+       the still amplitude) and ends when it falls below 3 x baseline; bursts fewer than
+       5 s apart merge. Each burst is one movement.
+    """
+    fs_f = _check_fs(fs)
+    x = _coerce_signal(signal)
+    low, fs_low, _ = _lowrate(x, fs_f)
+    still = None
+    if present is not None:
+        sec = int(round(fs_low))
+        n_s = max(0, (len(low) - 1) // sec)
+        still = present.mask(np.arange(n_s) + 0.5)
+    return _movements_from_low(low, fs_low, still)
+
+
+def _presence_from_low(
+    low: np.ndarray, fs_low: float, flat: np.ndarray | None = None
+) -> Presence:
+    """:func:`presence` on the low-rate view; ``flat`` flags 10 s windows with no signal."""
+    w = int(round(PRESENCE_WINDOW_S * fs_low))
+    n_w = len(low) // w
+    duration = len(low) / fs_low
+    if n_w == 0:
+        t, v = _change_points(np.empty(0, np.uint8), PRESENCE_WINDOW_S, duration, NO_SIGNAL)
+        return Presence(t, v, np.empty(0, np.uint8), PRESENCE_WINDOW_S)
+    seg = low[: n_w * w].reshape(n_w, w)
+    seg = seg - seg.mean(axis=1, keepdims=True)
+    sd = seg.std(axis=1)
+    dsd = np.diff(seg, axis=1).std(axis=1)
+    dead = sd <= 0
+    if flat is not None:
+        dead |= flat[:n_w]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = 20.0 * np.log10(np.where(dead, np.nan, sd))
+        white = np.where(dead, np.nan, dsd / sd)
+    live = ~dead
+    states = np.full(n_w, NO_SIGNAL, dtype=np.int64)
+    if live.any():
+        lv = level[live]
+        # empty-bed floor: the level of the windows whose spectrum is white (no breathing)
+        empty = live & (white > 1.2)
+        lo, hi = np.percentile(lv, 5), np.percentile(lv, 95)
+        if empty.sum() >= PRESENCE_MIN_RUN:
+            thr = np.median(level[empty]) + PRESENCE_MARGIN_DB
+            present = live & (level > thr)
+        elif hi - lo > 2 * PRESENCE_MARGIN_DB:
+            thr = lo + PRESENCE_MARGIN_DB
+            present = live & (level > thr)
+        else:
+            present = live & (np.nanmedian(white[live]) < PRESENCE_WHITENESS)
+        states[live] = ABSENT
+        states[present] = PRESENT
+    states = _debounce_kernel(np.ascontiguousarray(states), PRESENCE_MIN_RUN)
+    t, v = _change_points(states, PRESENCE_WINDOW_S, duration, NO_SIGNAL)
+    return Presence(t, v, states.astype(np.uint8), PRESENCE_WINDOW_S)
+
+
+def presence(signal: np.ndarray, fs: float) -> Presence:
+    """Bed presence (80 present, 65 away, 78 no signal) of a bed-sensor signal.
+
+    Parameters
+    ----------
+    signal : array_like
+        Raw sensor samples (BCG ``normal``), 1-D, finite.
+    fs : float
+        Sampling rate in Hz (at least 5 Hz).
+
+    Returns
+    -------
+    Presence
+        Change points (first at 0 s, last ``(duration, 78)`` marking the end of data) and
+        the state of every 10 s window. A signal shorter than 10 s is all "no signal".
+
+    Raises
+    ------
+    SignalError
+        For a non-1-D or non-real signal, a non-finite sample, or a bad ``fs``.
+
+    Notes
+    -----
+    Threshold logic, per 10 s window of the 10 Hz low-rate view (mean removed):
+
+    1. ``level`` = 20 log10 of the standard deviation; ``whiteness`` = std of the first
+       difference over the std (about 1.4 for white sensor noise, well under 1 when
+       breathing dominates).
+    2. A window whose raw samples do not change (or are clipped, see
+       :func:`sleepsignal.mains.mains_interference`) is 78, no signal.
+    3. Empty-bed floor: when at least 6 windows are white (whiteness > 1.2), the floor is
+       their median level and a window is present when its level exceeds the floor by
+       10 dB. Without white windows but with a level spread over 20 dB (5th to 95th
+       percentile), the floor is the 5th percentile. Otherwise the night is one state:
+       present when its median whiteness is below 0.9 (breathing-dominated).
+    4. Runs shorter than 60 s (6 windows) take the state of the run before them.
+    """
+    fs_f = _check_fs(fs)
+    x = _coerce_signal(signal)
+    low, fs_low, _ = _lowrate(x, fs_f)
+    return _presence_from_low(low, fs_low)
+
+
+def actigram(
+    movements: Movements,
+    present: Presence,
+    *,
+    duration: float,
+    epoch_s: float = 60.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Movements per epoch while present (the Beddit ``actigram`` track).
+
+    Parameters
+    ----------
+    movements : Movements
+        From :func:`movement_bursts`.
+    present : Presence
+        From :func:`presence`.
+    duration : float
+        Length of the recording, s.
+    epoch_s : float
+        Epoch length, s (Beddit: 60).
+
+    Returns
+    -------
+    epoch_starts : numpy.ndarray
+        Start of each reported epoch, s (float64).
+    counts : numpy.ndarray
+        Number of movements starting in the epoch (float32). Only epochs in which the
+        sleeper is present at least half the time are reported.
+    """
+    if not (np.isfinite(duration) and duration >= 0):
+        raise SignalError(f"duration must be a finite number of s >= 0, got {duration!r}")
+    if not (np.isfinite(epoch_s) and epoch_s > 0):
+        raise SignalError(f"epoch_s must be a positive number of s, got {epoch_s!r}")
+    n_ep = int(duration // epoch_s)
+    if n_ep == 0:
+        return np.empty(0), np.empty(0, dtype=np.float32)
+    per = max(1, int(round(epoch_s / present.window_s)))
+    ws = present.window_states
+    cover = np.zeros(n_ep)
+    m = min(len(ws) // per, n_ep)
+    if m:
+        cover[:m] = (ws[: m * per].reshape(m, per) == PRESENT).mean(axis=1)
+    k = np.floor(movements.starts / epoch_s).astype(np.int64)
+    k = k[(k >= 0) & (k < n_ep)]
+    counts = np.bincount(k, minlength=n_ep).astype(np.float32)
+    keep = cover >= 0.5
+    return np.flatnonzero(keep) * float(epoch_s), counts[keep]

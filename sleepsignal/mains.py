@@ -1,0 +1,187 @@
+"""Sensor status: operational, mains interference (50 Hz or 60 Hz), or unclear.
+
+The Beddit ``sensor_status`` track holds change points ``[t, code]``: 1 operational,
+2 interference, 3 unclear. :func:`mains_interference` finds both mains frequencies
+without being told which, through their harmonics and their aliases at the sensor rate
+(at 140 Hz: 50 Hz harmonics fall at 50, 40, 10, 60, 30, 20 Hz; 60 Hz harmonics at 60,
+20, 40 Hz).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._track_kernels import _change_points, _check_fs, _coerce_signal, _debounce_kernel
+
+__all__ = [
+    "INTERFERENCE",
+    "OPERATIONAL",
+    "UNCLEAR",
+    "SensorStatus",
+    "mains_aliases",
+    "mains_interference",
+]
+
+OPERATIONAL = 1
+INTERFERENCE = 2
+UNCLEAR = 3
+
+#: Analysis window (s) and the shortest status run kept (windows).
+WINDOW_S = 2.0
+MIN_RUN = 15
+#: A spectral line counts when its power is this many times the median of its
+#: neighbourhood (15 dB).
+LINE_RATIO = 30.0
+#: Half-width (Hz) of the neighbourhood of a line.
+NEIGHBOURHOOD_HZ = 4.0
+#: Harmonics of each mains frequency that are looked at.
+HARMONICS = 6
+#: Fraction of a window's samples at the recording's extreme values that makes it
+#: "clipped" (status 3).
+CLIPPED_FRACTION = 0.02
+
+
+class SensorStatus(NamedTuple):
+    """Result of :func:`mains_interference`.
+
+    Attributes
+    ----------
+    times : numpy.ndarray
+        Change points, s from the first sample (float64); the first is at 0.
+    status : numpy.ndarray
+        uint8 code at each change point: 1 operational, 2 interference, 3 unclear.
+    mains_hz : numpy.ndarray
+        Mains frequency at each change point: 50.0 or 60.0 for interference, else 0.0.
+    window_status : numpy.ndarray
+        uint8 code of every 2 s window (window ``k`` starts at ``2 k`` s).
+    window_hz : numpy.ndarray
+        Mains frequency found in every window (0.0 when none).
+    window_s : float
+        Window length, s.
+    """
+
+    times: np.ndarray
+    status: np.ndarray
+    mains_hz: np.ndarray
+    window_status: np.ndarray
+    window_hz: np.ndarray
+    window_s: float
+
+
+def mains_aliases(mains_hz: float, fs: float, harmonics: int = HARMONICS) -> np.ndarray:
+    """Where harmonics 1..``harmonics`` of ``mains_hz`` appear when sampled at ``fs`` (Hz).
+
+    Examples
+    --------
+    >>> mains_aliases(50.0, 140.0).tolist()
+    [50.0, 40.0, 10.0, 60.0, 30.0, 20.0]
+    """
+    k = np.arange(1, harmonics + 1, dtype=np.float64)
+    f = np.mod(k * mains_hz, fs)
+    return np.where(f > fs / 2, fs - f, f)
+
+
+def _line_scores(power: np.ndarray, freqs: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Line-to-neighbourhood power ratio of each window at each line frequency."""
+    df = freqs[1] - freqs[0]
+    out = np.zeros((power.shape[0], len(lines)))
+    for j, f in enumerate(lines):
+        c = int(round(f / df))
+        if c < 2 or c > len(freqs) - 1:
+            continue
+        peak = power[:, max(c - 1, 0) : c + 2].max(axis=1)
+        h = int(round(NEIGHBOURHOOD_HZ / df))
+        cols = [i for i in range(c - h, c + h + 1) if abs(i - c) > 2 and 0 < i < len(freqs)]
+        if len(cols) < 4:
+            continue
+        ref = np.median(power[:, cols], axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[:, j] = np.where(ref > 0, peak / ref, np.where(peak > 0, np.inf, 0.0))
+    return out
+
+
+def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
+    """Sensor status per 2 s window: operational, mains interference, or unclear.
+
+    Parameters
+    ----------
+    signal : array_like
+        Raw sensor samples (BCG ``normal``), 1-D, finite.
+    fs : float
+        Sampling rate in Hz (at least 20 Hz: the lowest mains alias looked at is 10 Hz).
+
+    Returns
+    -------
+    SensorStatus
+        Change points and per-window codes. A signal shorter than one window gives
+        empty arrays.
+
+    Raises
+    ------
+    SignalError
+        For a non-1-D or non-real signal, a non-finite sample, or a bad ``fs``.
+
+    Notes
+    -----
+    1. The signal is cut into 2 s windows (0.5 Hz resolution); each gets a Hann-windowed
+       periodogram (float32 FFT).
+    2. For 50 Hz and for 60 Hz, the aliases of harmonics 1-6 at ``fs`` are candidate
+       lines (:func:`mains_aliases`). A line is present when its power (highest of the
+       3 nearest bins, so a mains drift of +-0.5 Hz is tolerated) exceeds 30 times the
+       median power of its +-4 Hz neighbourhood. Heartbeat, breathing and movement
+       are broadband at these frequencies and do not make such lines.
+    3. A window with any line is interference (code 2); the frequency is the one whose
+       lines score higher (lines shared by 50 and 60 Hz, such as 20, 40 and 60 Hz at
+       140 Hz, count for both; 10, 30 and 50 Hz only come from 50 Hz).
+    4. A window whose samples are constant, or with more than 2 % of its samples at the
+       recording's lowest or highest value (a clipped, saturated sensor), is unclear
+       (code 3), whatever its spectrum.
+    5. Runs shorter than 30 s (15 windows) take the state of the run before them.
+    """
+    import scipy.fft
+
+    fs_f = _check_fs(fs, minimum=20.0)
+    x = _coerce_signal(signal)
+    w = int(round(WINDOW_S * fs_f))
+    n_w = len(x) // w
+    if n_w == 0:
+        e = np.empty(0)
+        return SensorStatus(e, np.empty(0, np.uint8), e.copy(), np.empty(0, np.uint8), e.copy(), WINDOW_S)
+    seg = x[: n_w * w].reshape(n_w, w)
+    lo_v, hi_v = x.min(), x.max()
+    n_ext = (seg == lo_v).sum(axis=1) + (seg == hi_v).sum(axis=1)
+    flat = seg.max(axis=1) == seg.min(axis=1)
+    unclear = flat | (n_ext > CLIPPED_FRACTION * w)
+    segf = seg.astype(np.float32)
+    segf = segf - segf.mean(axis=1, keepdims=True)
+    segf *= np.hanning(w).astype(np.float32)
+    spec = scipy.fft.rfft(segf, axis=1, workers=1)
+    power = spec.real * spec.real + spec.imag * spec.imag
+    freqs = np.fft.rfftfreq(w, 1.0 / fs_f)
+    lines50 = mains_aliases(50.0, fs_f)
+    lines60 = mains_aliases(60.0, fs_f)
+    s50 = _line_scores(power, freqs, lines50)
+    s60 = _line_scores(power, freqs, lines60)
+    hit50 = s50 > LINE_RATIO
+    hit60 = s60 > LINE_RATIO
+    any_hit = hit50.any(axis=1) | hit60.any(axis=1)
+    # evidence: number of lines present, ties broken by summed log strength
+    with np.errstate(divide="ignore"):
+        ev50 = hit50.sum(axis=1) + 1e-3 * np.log10(np.maximum(s50, 1e-12)).clip(0).sum(axis=1)
+        ev60 = hit60.sum(axis=1) + 1e-3 * np.log10(np.maximum(s60, 1e-12)).clip(0).sum(axis=1)
+    hz = np.where(any_hit, np.where(ev50 >= ev60, 50.0, 60.0), 0.0)
+    states = np.where(any_hit, INTERFERENCE, OPERATIONAL).astype(np.int64)
+    states[unclear] = UNCLEAR
+    states = _debounce_kernel(np.ascontiguousarray(states), MIN_RUN)
+    hz = np.where(states == INTERFERENCE, hz, 0.0)
+    if (states == INTERFERENCE).any():
+        # one frequency per interference run: the majority of its windows
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], states == INTERFERENCE, [0]])))
+        for a, b in zip(edges[::2], edges[1::2]):
+            run = hz[a:b]
+            hz[a:b] = 50.0 if (run == 50.0).sum() >= (run == 60.0).sum() else 60.0
+    t, v = _change_points(states, WINDOW_S, n_w * WINDOW_S)
+    idx = np.round(t / WINDOW_S).astype(np.int64)
+    return SensorStatus(t, v, hz[idx], states.astype(np.uint8), hz, WINDOW_S)
