@@ -50,9 +50,10 @@ class RecordValidationError(SleepSignalError, ValueError):
     def __init__(self, errors: list[dict[str, object]]) -> None:
         self.errors = errors
         first = errors[0] if errors else {}
-        text = "; ".join(
-            str(e.get("description") or e.get("message") or e) for e in errors
-        ) or "invalid record"
+        text = (
+            "; ".join(str(e.get("description") or e.get("message") or e) for e in errors)
+            or "invalid record"
+        )
         super().__init__(f"{first.get('message', 'invalid record')}: {text}" if first else text)
 
 

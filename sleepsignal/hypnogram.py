@@ -45,19 +45,40 @@ SLEEP_CODES = (LIGHT, DEEP, REM)
 #: Beddit Sleep ``sleep_stages`` codes. Restless sleep (82) is sleep with ``restless``
 #: set; 71 (gap in measurement) is used for epochs outside any session of a night.
 BEDDIT_SLEEP_STAGE_CODES: Mapping[str, int] = MappingProxyType(
-    {"wake": 87, "light": 83, "deep": 83, "rem": 83, "restless": 82, "away": 65,
-     "no_signal": 78, "gap": 71}
+    {
+        "wake": 87,
+        "light": 83,
+        "deep": 83,
+        "rem": 83,
+        "restless": 82,
+        "away": 65,
+        "no_signal": 78,
+        "gap": 71,
+    }
 )
 #: OCARIoT / classic names: sleep is ``asleep`` or ``restless``; wake and away ``awake``.
 #: ``no_signal`` has no classic name (it is left out of the record's data set).
 CLASSIC_NAMES: Mapping[str, str | None] = MappingProxyType(
-    {"wake": "awake", "light": "asleep", "deep": "asleep", "rem": "asleep",
-     "restless": "restless", "away": "awake", "no_signal": None}
+    {
+        "wake": "awake",
+        "light": "asleep",
+        "deep": "asleep",
+        "rem": "asleep",
+        "restless": "restless",
+        "away": "awake",
+        "no_signal": None,
+    }
 )
 #: OCARIoT ``stages`` names.
 OCARIOT_STAGE_NAMES: Mapping[str, str | None] = MappingProxyType(
-    {"wake": "awake", "light": "light", "deep": "deep", "rem": "rem", "away": "awake",
-     "no_signal": None}
+    {
+        "wake": "awake",
+        "light": "light",
+        "deep": "deep",
+        "rem": "rem",
+        "away": "awake",
+        "no_signal": None,
+    }
 )
 #: Jawbone snapshot phases: 1 awake, 2 light, 3 deep. REM has no phase of its own in
 #: the snapshot (Jawbone reports it only as ``details.rem`` seconds); it is drawn as light.
@@ -142,8 +163,9 @@ class Hypnogram:
     def vendor_labels(self, table: Mapping[str, Any]) -> list[Any]:
         """Map every epoch through a vendor table (restless sleep uses ``"restless"``)."""
         names = self.names()
+        flags = self.restless if self.restless is not None else np.zeros(len(names), bool)
         out = []
-        for name, restless in zip(names, self.restless):
+        for name, restless in zip(names, flags, strict=True):
             key = "restless" if restless and "restless" in table else name
             out.append(table[key])
         return out

@@ -71,10 +71,15 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _tz_index(epoch_seconds: np.ndarray, timezone: str) -> pd.DatetimeIndex:
+def _tz_index(start: float, offsets: np.ndarray, timezone: str) -> pd.DatetimeIndex:
+    """Absolute times ``start + offsets`` (s) at ns precision, start and offsets kept apart
+    so that a Unix start near 1.7e9 s does not eat the sub-microsecond part."""
     import pandas as pd
 
-    ns = np.round(np.asarray(epoch_seconds, dtype=np.float64) * 1e9).astype("int64")
+    whole = math.floor(start)
+    ns = whole * 1_000_000_000 + np.round(
+        (np.asarray(offsets, dtype=np.float64) + (start - whole)) * 1e9
+    ).astype("int64")
     return pd.DatetimeIndex(pd.to_datetime(ns, unit="ns", utc=True)).tz_convert(timezone)
 
 
@@ -181,7 +186,7 @@ class SampledTrack:
         """The samples as a pandas Series with a tz-aware ``DatetimeIndex``."""
         import pandas as pd
 
-        index = _tz_index(self.start + self.times(), timezone)
+        index = _tz_index(self.start, self.times(), timezone)
         return pd.Series(self.data, index=index, name=self.name)
 
 
@@ -227,19 +232,19 @@ class TimeValueTrack:
         if not np.all(np.isfinite(t)):
             bad = int(np.flatnonzero(~np.isfinite(t))[0])
             raise DecodeError(
-                f"time-value track {self.name!r}: item {bad} has a non-finite time {t[bad]!r}"
+                f"time-value track {self.name!r}: item {bad} has a non-finite time "
+                f"{float(t[bad])!r}"
             )
         if len(t) > 1 and np.any(np.diff(t) < 0):
             bad = int(np.flatnonzero(np.diff(t) < 0)[0]) + 1
             raise DecodeError(
                 f"time-value track {self.name!r}: items out of order, item {bad} at "
-                f"t={t[bad]!r} s comes after t={t[bad - 1]!r} s; times must not decrease"
+                f"t={float(t[bad])!r} s comes after t={float(t[bad - 1])!r} s; "
+                "times must not decrease"
             )
         if dtype.kind in "ui":
             vf = v.astype(np.float64) if v.dtype.kind == "f" else v
-            if v.dtype.kind == "f" and (
-                not np.all(np.isfinite(vf)) or np.any(vf != np.round(vf))
-            ):
+            if v.dtype.kind == "f" and (not np.all(np.isfinite(vf)) or np.any(vf != np.round(vf))):
                 raise DecodeError(
                     f"time-value track {self.name!r}: declares {self.value_data_type!r} "
                     "but holds non-integer values"
@@ -272,7 +277,7 @@ class TimeValueTrack:
                 vals = self.values.tolist()
         else:
             vals = [int(x) for x in self.values]
-        return [[float(t), v] for t, v in zip(self.times.tolist(), vals)]
+        return [[float(t), v] for t, v in zip(self.times.tolist(), vals, strict=False)]
 
     def to_series(self, start: float, timezone: str = "UTC") -> pd.Series:
         """Values as a pandas Series indexed by tz-aware absolute times.
@@ -286,7 +291,7 @@ class TimeValueTrack:
         """
         import pandas as pd
 
-        return pd.Series(self.values, index=_tz_index(start + self.times, timezone), name=self.name)
+        return pd.Series(self.values, index=_tz_index(start, self.times, timezone), name=self.name)
 
 
 #: Top-level keys that hold tracks rather than metadata.
@@ -324,10 +329,14 @@ class Session:
             if key not in md:
                 raise DecodeError(f"session: required field {key!r} is missing")
             value = md[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
-                value
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
             ):
-                raise DecodeError(f"session: {key} must be a finite number of Unix seconds, got {value!r}")
+                raise DecodeError(
+                    f"session: {key} must be a finite number of Unix seconds, got {value!r}"
+                )
         if md["end_timestamp"] < md["start_timestamp"]:
             raise DecodeError(
                 f"session: end_timestamp {md['end_timestamp']!r} is before start_timestamp "
@@ -464,7 +473,11 @@ class Session:
             )
             a = a[: len(a) - (spf - pad)]
         duration = len(a) / fs
-        tracks = {name: SampledTrack(name, a.astype(a.dtype.newbyteorder("<")), spf, frame_length, float(start), dt_name)}
+        tracks = {
+            name: SampledTrack(
+                name, a.astype(a.dtype.newbyteorder("<")), spf, frame_length, float(start), dt_name
+            )
+        }
         if noise is not None:
             if noise_fs is None:
                 raise SignalError("noise_fs (Hz) is required when noise is given")
@@ -475,9 +488,11 @@ class Session:
                     f"noise_fs={noise_fs} Hz gives {nspf:g} samples per {frame_length} s frame; "
                     "it must be a whole number"
                 )
-            nspf_i = int(round(nspf))
+            nspf_i = round(nspf)
             n = n[: len(n) - len(n) % nspf_i]
-            tracks["noise"] = SampledTrack("noise", n, nspf_i, frame_length, float(start), "float32")
+            tracks["noise"] = SampledTrack(
+                "noise", n, nspf_i, frame_length, float(start), "float32"
+            )
         md: dict[str, Any] = {
             "id": int(start),
             "start_timestamp": float(start),
@@ -551,12 +566,14 @@ class Session:
             frames.append(
                 pd.DataFrame(
                     {"track": n, "value": t.values.astype(np.float64)},
-                    index=_tz_index(self.start_timestamp + t.times, self.timezone),
+                    index=_tz_index(self.start_timestamp, t.times, self.timezone),
                 )
             )
         if not frames:
-            idx = _tz_index(np.empty(0), self.timezone)
-            return pd.DataFrame({"track": pd.Series(dtype=str), "value": pd.Series(dtype=float)}, index=idx).rename_axis("time")
+            idx = _tz_index(0.0, np.empty(0), self.timezone)
+            return pd.DataFrame(
+                {"track": pd.Series(dtype=str), "value": pd.Series(dtype=float)}, index=idx
+            ).rename_axis("time")
         return pd.concat(frames).rename_axis("time")
 
     def __repr__(self) -> str:
@@ -580,5 +597,5 @@ def _framing(fs: float) -> tuple[int, float]:
     """Samples per frame and frame length (s) for a rate: 0.2 s frames when whole."""
     spf = fs * DEFAULT_FRAME_LENGTH
     if abs(spf - round(spf)) < 1e-9 and round(spf) >= 1:
-        return int(round(spf)), DEFAULT_FRAME_LENGTH
+        return round(spf), DEFAULT_FRAME_LENGTH
     return 1, 1.0 / fs

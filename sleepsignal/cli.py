@@ -1,0 +1,208 @@
+"""The ``sleepsignal`` command line.
+
+Subcommands: ``analyze`` (the main job), ``demo``, ``simulate``, ``validate``. Errors
+reach the user as one line on stderr and exit code 2 (1 for an invalid record in
+``validate``); ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import SleepSignalError
+
+__all__ = ["main"]
+
+#: Where the committed demo night lives in a source checkout.
+FIXTURE = Path("data") / "fixtures" / "demo_session" / "session.json"
+#: Seed and length of the demo night (the fixture is this simulation, see scripts/).
+DEMO_SEED = 7
+DEMO_HOURS = 0.5
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sleepsignal",
+        description="Bed-sensor (BCG) sessions to sleep tracks, stages and API records.",
+    )
+    p.add_argument("--version", action="version", version=f"sleepsignal {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    a = sub.add_parser("analyze", help="analyse a Beddit Session JSON and write the records")
+    a.add_argument("session", type=Path, help="Session JSON (one object or a list)")
+    a.add_argument("--out", type=Path, required=True, help="output folder")
+    _add_identifiers(a)
+    a.add_argument(
+        "--trim-partial-frames",
+        action="store_true",
+        help="drop a blob's partial last frame (with a warning) instead of failing",
+    )
+
+    d = sub.add_parser("demo", help="analyse the bundled example night and summarise it")
+    d.add_argument(
+        "--out",
+        type=Path,
+        default=Path("sleepsignal-demo"),
+        help="output folder (default: ./sleepsignal-demo)",
+    )
+
+    s = sub.add_parser("simulate", help="write a simulated night with its ground truth")
+    s.add_argument("--hours", type=float, required=True, help="length of the night in hours")
+    s.add_argument("--seed", type=int, required=True, help="random seed (same seed, same bytes)")
+    s.add_argument("--out", type=Path, required=True, help="output folder")
+
+    v = sub.add_parser("validate", help="validate an incoming OCARIoT or Impilo record")
+    v.add_argument("--format", choices=["ocariot", "impilo"], required=True)
+    v.add_argument("file", type=Path, help="JSON file (an object or a list of them)")
+    return p
+
+
+def _add_identifiers(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--patient-id", help="Impilo patientId (enables impilo.json)")
+    g.add_argument("--device-id", help="Impilo deviceId (enables impilo.json)")
+    g.add_argument("--device-identifier", help="Impilo deviceIdentifier (enables impilo.json)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return int(_COMMANDS[args.command](args))
+    except (SleepSignalError, OSError, ValueError) as exc:
+        if args.debug:
+            raise
+        print(f"sleepsignal: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from .io.beddit import read_sessions
+
+    sessions = read_sessions(args.session, trim_partial_frames=args.trim_partial_frames)
+    ids = dict(
+        patient_id=args.patient_id,
+        device_id=args.device_id,
+        device_identifier=args.device_identifier,
+    )
+    for session in sessions:
+        out = args.out if len(sessions) == 1 else args.out / str(session.id)
+        _analyze_one(session, out, ids)
+    return 0
+
+
+def _analyze_one(session: Any, out: Path, ids: dict[str, str | None]) -> None:
+    from .pipeline import analyze, write_analysis
+
+    t0 = time.perf_counter()
+    analysis = analyze(
+        session,
+        patient_id=ids.get("patient_id"),
+        device_id=ids.get("device_id"),
+        device_identifier=ids.get("device_identifier"),
+    )
+    files = write_analysis(analysis, out)
+    print(_summary(analysis, files, time.perf_counter() - t0))
+
+
+def _summary(analysis: Any, files: list[Path], seconds: float) -> str:
+    s = analysis.session
+    lines = [
+        f"session {s.id}: {s.duration / 3600:.2f} h from {_local(s.start_timestamp, s.timezone)}"
+        f" ({s.timezone}), analysed in {seconds:.2f} s"
+    ]
+    tv = s.time_value_tracks
+    counts = ", ".join(f"{name} {len(tv[name])}" for name in tv)
+    lines.append(f"  tracks: {counts or 'none'}")
+    h = analysis.hypnogram
+    names = h.names()
+    minutes = {st: float((names == st).sum()) * h.epoch_length / 60 for st in dict.fromkeys(names)}
+    lines.append("  stages (min): " + ", ".join(f"{k} {v:.0f}" for k, v in minutes.items()))
+    stats = analysis.statistics
+    for label, attr, fmt in (
+        ("total sleep", "total_sleep_time", "{:.0f} min"),
+        ("sleep efficiency", "sleep_efficiency", "{:.0%}"),
+        ("resting heart rate", "resting_heart_rate", "{:.1f} bpm"),
+    ):
+        value = getattr(stats, attr, None)
+        if value is not None and value == value:
+            value = value / 60 if attr == "total_sleep_time" else value
+            lines.append(f"  {label}: {fmt.format(value)}")
+    for note in analysis.notes:
+        lines.append(f"  note: {note}")
+    lines.append("  wrote: " + ", ".join(str(f) for f in files))
+    return "\n".join(lines)
+
+
+def _local(ts: float, tz: str) -> str:
+    import pandas as pd
+
+    return str(pd.Timestamp(ts, unit="s", tz="UTC").tz_convert(tz).strftime("%Y-%m-%d %H:%M"))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .io.beddit import read_session
+
+    here = Path(__file__).resolve().parents[1] / FIXTURE
+    for candidate in (Path.cwd() / FIXTURE, here):
+        if candidate.is_file():
+            print(f"demo: analysing the bundled example night {candidate}")
+            session = read_session(candidate)
+            break
+    else:
+        from .simulate import simulate_night
+
+        print(
+            f"demo: the bundled example is not beside this installation; simulating the "
+            f"same night (seed {DEMO_SEED}, {DEMO_HOURS} h)"
+        )
+        session = simulate_night(DEMO_HOURS, seed=DEMO_SEED).session
+    _analyze_one(session, args.out, {})
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .simulate import simulate_night, write_simulated
+
+    t0 = time.perf_counter()
+    night = simulate_night(args.hours, seed=args.seed)
+    path = write_simulated(night, args.out)
+    print(
+        f"simulated {args.hours:g} h (seed {args.seed}) in {time.perf_counter() - t0:.1f} s: {path}"
+    )
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .records import validate_impilo, validate_ocariot
+
+    try:
+        obj = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{args.file}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    check = validate_ocariot if args.format == "ocariot" else validate_impilo
+    items = obj if isinstance(obj, list) else [obj]
+    failed = False
+    for i, item in enumerate(items):
+        errors = check(item)
+        where = f"{args.file}" + (f"[{i}]" if isinstance(obj, list) else "")
+        if errors:
+            failed = True
+            print(json.dumps({"item": where, "errors": errors}, indent=1))
+        else:
+            print(f"{where}: valid")
+    return 1 if failed else 0
+
+
+_COMMANDS = {"analyze": _analyze, "demo": _demo, "simulate": _simulate, "validate": _validate}
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,531 @@
+"""Read and write Beddit Session objects: JSON plus little-endian sample blobs.
+
+The layout is the Beddit cloud API's ``<SESSION DATA>``: top-level metadata, optional
+``sampled_tracks`` whose bytes live behind ``data_url``, and ``time_value_tracks`` with
+``[t, value]`` items (seconds relative to ``start_timestamp``). Reading never fetches a
+URL; writing then reading gives back the same blob bytes and the same JSON, unknown
+fields and tracks included.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+
+from ..errors import DecodeError, QueryError, SleepSignalWarning
+from ..session import DATA_TYPES, DEFAULT_FRAME_LENGTH, SampledTrack, Session, TimeValueTrack
+
+__all__ = [
+    "QUERY_RULE",
+    "query_sessions",
+    "read_session",
+    "read_sessions",
+    "session_from_dict",
+    "session_to_dict",
+    "write_session",
+    "write_sessions",
+]
+
+#: The Beddit API's own words for the session query rule.
+QUERY_RULE = (
+    "When querying you must either use the updated_after or both start_timestamp and end_timestamp."
+)
+
+#: Session starts after this (Unix s, 1990) make item times at or after the start
+#: absolute rather than relative (no relative time reaches 20 years).
+ABSOLUTE_TIME_FLOOR = 631152000.0
+
+#: Tolerance, in frames, between the blob's frame count and ``end - start``.
+FRAME_COUNT_TOLERANCE = 1
+
+
+def read_sessions(
+    path: str | os.PathLike[str],
+    *,
+    blobs: Mapping[str, bytes] | None = None,
+    trim_partial_frames: bool = False,
+) -> list[Session]:
+    """Read a Beddit Session JSON file holding one object or a list of them.
+
+    Parameters
+    ----------
+    path : path-like
+        The JSON file. Relative ``data_url`` values and ``file://`` URLs are resolved
+        against its folder; a path that leaves that folder is refused.
+    blobs : mapping of str to bytes, optional
+        Bytes of tracks whose ``data_url`` is remote (``http(s)``, never fetched), keyed
+        by the URL or by the track name. Tracks left without bytes are kept "not loaded".
+    trim_partial_frames : bool
+        Trim a blob's partial last frame with a warning instead of raising.
+
+    Returns
+    -------
+    list of Session
+
+    Raises
+    ------
+    DecodeError
+        Unreadable JSON, missing required fields, blobs whose size disagrees with the
+        declared type, framing or session span, unsafe paths.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DecodeError(f"{p}: no such session file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"{p}: cannot read the session file ({exc})") from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DecodeError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    items = obj if isinstance(obj, list) else [obj]
+    sessions = []
+    for i, item in enumerate(items):
+        where = f"{p}" if not isinstance(obj, list) else f"{p}[{i}]"
+        sessions.append(
+            session_from_dict(
+                item,
+                base_dir=p.parent,
+                blobs=blobs,
+                trim_partial_frames=trim_partial_frames,
+                where=where,
+            )
+        )
+    return sessions
+
+
+def read_session(
+    path: str | os.PathLike[str],
+    *,
+    blobs: Mapping[str, bytes] | None = None,
+    trim_partial_frames: bool = False,
+) -> Session:
+    """Read one Beddit Session (see :func:`read_sessions` for the parameters).
+
+    A file holding a list of exactly one session is accepted; a longer list raises
+    :class:`DecodeError` pointing to :func:`read_sessions`.
+
+    Examples
+    --------
+    >>> import sleepsignal, pathlib
+    >>> s = sleepsignal.read_session(pathlib.Path("data/fixtures/demo_session/session.json"))
+    ... # doctest: +SKIP
+    """
+    sessions = read_sessions(path, blobs=blobs, trim_partial_frames=trim_partial_frames)
+    if len(sessions) != 1:
+        raise DecodeError(
+            f"{path}: holds {len(sessions)} sessions; use read_sessions() to read a list"
+        )
+    return sessions[0]
+
+
+def session_from_dict(
+    obj: Any,
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    blobs: Mapping[str, bytes] | None = None,
+    trim_partial_frames: bool = False,
+    where: str = "session",
+) -> Session:
+    """Build a :class:`Session` from a parsed Session JSON object.
+
+    ``base_dir`` is the folder relative ``data_url`` values are resolved in; without it
+    only ``blobs`` can provide sample bytes.
+    """
+    if not isinstance(obj, dict):
+        raise DecodeError(f"{where}: a session must be a JSON object, got {type(obj).__name__}")
+    for key in ("start_timestamp", "end_timestamp"):
+        if key not in obj:
+            raise DecodeError(f"{where}: required field {key!r} is missing")
+        v = obj[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise DecodeError(f"{where}: {key} must be a number of Unix seconds, got {v!r}")
+    metadata = {k: v for k, v in obj.items() if k not in ("sampled_tracks", "time_value_tracks")}
+    start = float(obj["start_timestamp"])
+    end = float(obj["end_timestamp"])
+    frame_length_given = "frame_length" in obj
+    frame_length = obj.get("frame_length", DEFAULT_FRAME_LENGTH)
+    if (
+        isinstance(frame_length, bool)
+        or not isinstance(frame_length, (int, float))
+        or not (frame_length > 0)
+    ):
+        raise DecodeError(
+            f"{where}: frame_length must be a positive number of s, got {frame_length!r}"
+        )
+
+    sampled: dict[str, SampledTrack] = {}
+    raw_sampled = obj.get("sampled_tracks", {})
+    if not isinstance(raw_sampled, dict):
+        raise DecodeError(f"{where}: sampled_tracks must be an object")
+    for name, spec in raw_sampled.items():
+        sampled[name] = _read_sampled(
+            name,
+            spec,
+            start=start,
+            end=end,
+            frame_length=float(frame_length),
+            frame_length_given=frame_length_given,
+            base_dir=base_dir,
+            blobs=blobs,
+            trim=trim_partial_frames,
+            where=where,
+        )
+
+    tv: dict[str, TimeValueTrack] = {}
+    raw_tv = obj.get("time_value_tracks", {})
+    if not isinstance(raw_tv, dict):
+        raise DecodeError(f"{where}: time_value_tracks must be an object")
+    for name, spec in raw_tv.items():
+        tv[name] = _read_time_value(name, spec, start=start, where=where)
+    return Session(metadata, sampled, tv, tuple(obj.keys()))
+
+
+def _read_time_value(name: str, spec: Any, *, start: float, where: str) -> TimeValueTrack:
+    here = f"{where}: time-value track {name!r}"
+    if not isinstance(spec, dict):
+        raise DecodeError(f"{here} must be an object with 'items'")
+    items = spec.get("items", [])
+    if not isinstance(items, list):
+        raise DecodeError(f"{here}: 'items' must be a list of [t, value] pairs")
+    data_type = spec.get("value_data_type", "float32")
+    if data_type not in DATA_TYPES:
+        raise DecodeError(
+            f"{here}: unknown value_data_type {data_type!r}; allowed: {', '.join(DATA_TYPES)}"
+        )
+    times = np.empty(len(items))
+    values = np.empty(len(items))
+    for i, item in enumerate(items):
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in item)
+        ):
+            raise DecodeError(f"{here}: item {i} is {item!r}, expected [t, value] numbers")
+        times[i], values[i] = item
+    extra = {k: v for k, v in spec.items() if k not in ("items", "value_data_type")}
+    if len(times) and start > ABSOLUTE_TIME_FLOOR and times[0] >= start - 1.0:
+        # The document calls these "Unix timestamps" while its examples and real
+        # sessions are relative to the start; absolute ones are converted here (the
+        # original items are kept, so writing the track back reproduces them).
+        times = times - start
+    try:
+        return TimeValueTrack(name, times, values, data_type, extra=extra, source_items=items)
+    except DecodeError as exc:
+        raise DecodeError(f"{where}: {exc}") from None
+
+
+def _resolve_blob(
+    name: str,
+    spec: dict[str, Any],
+    base_dir: str | os.PathLike[str] | None,
+    blobs: Mapping[str, bytes] | None,
+    where: str,
+) -> tuple[bytes | None, str, str]:
+    """Bytes of a track (or None), where they came from, and why they are missing."""
+    url = spec.get("data_url")
+    if blobs is not None:
+        for key in (url, name):
+            if key is not None and key in blobs:
+                return bytes(blobs[key]), f"bytes passed for {key!r}", ""
+    if url is None:
+        return None, "", "the track has no data_url and no bytes were passed"
+    if not isinstance(url, str):
+        raise DecodeError(f"{where}: sampled track {name!r}: data_url must be a string")
+    parsed = urlparse(url)
+    if parsed.scheme in ("http", "https"):
+        return (
+            None,
+            url,
+            (
+                f"data_url {url!r} is remote and sleepsignal never fetches it; download it and "
+                f"pass the bytes as blobs={{{name!r}: data}}"
+            ),
+        )
+    if parsed.scheme not in ("", "file"):
+        raise DecodeError(
+            f"{where}: sampled track {name!r}: unsupported data_url scheme {parsed.scheme!r}"
+        )
+    if base_dir is None:
+        return (
+            None,
+            url,
+            "the session was not read from a file, so relative data_url cannot be resolved",
+        )
+    base = Path(base_dir).resolve()
+    rel = unquote(parsed.path) if parsed.scheme == "file" else url
+    target = (base / rel).resolve()
+    if target != base and base not in target.parents:
+        raise DecodeError(
+            f"{where}: sampled track {name!r}: data_url {url!r} points outside the session's "
+            f"folder {base}; refused"
+        )
+    try:
+        return target.read_bytes(), str(target), ""
+    except FileNotFoundError:
+        raise DecodeError(
+            f"{where}: sampled track {name!r}: blob file {target} does not exist"
+        ) from None
+
+
+def _read_sampled(
+    name: str,
+    spec: Any,
+    *,
+    start: float,
+    end: float,
+    frame_length: float,
+    frame_length_given: bool,
+    base_dir: str | os.PathLike[str] | None,
+    blobs: Mapping[str, bytes] | None,
+    trim: bool,
+    where: str,
+) -> SampledTrack:
+    here = f"{where}: sampled track {name!r}"
+    if not isinstance(spec, dict):
+        raise DecodeError(f"{here} must be an object")
+    spf = spec.get("samples_per_frame")
+    if isinstance(spf, bool) or not isinstance(spf, int) or spf < 1:
+        raise DecodeError(f"{here}: samples_per_frame must be a positive integer, got {spf!r}")
+    data_type = spec.get("data_type")
+    if not isinstance(data_type, str) or data_type not in DATA_TYPES:
+        raise DecodeError(f"{here}: data_type {data_type!r} is not one of {', '.join(DATA_TYPES)}")
+    dtype = DATA_TYPES[data_type]
+    extra = {k: v for k, v in spec.items() if k not in ("samples_per_frame", "data_type")}
+    raw, source, reason = _resolve_blob(name, spec, base_dir, blobs, where)
+    if raw is None:
+        return SampledTrack(name, None, spf, frame_length, start, data_type, extra, reason)
+
+    frame_bytes = spf * dtype.itemsize
+    expected_frames = round((end - start) / frame_length)
+    n_bytes = len(raw)
+    if n_bytes == 0 and expected_frames > 0:
+        raise DecodeError(
+            f"{here}: blob {source} is empty; expected {expected_frames} frames "
+            f"({expected_frames * frame_bytes} bytes) for {end - start:.3f} s"
+        )
+    # A size that fits another item size exactly is a dtype disagreement, not truncation.
+    if expected_frames > 0 and n_bytes != expected_frames * frame_bytes:
+        fits = [
+            other_name
+            for other_name, other in DATA_TYPES.items()
+            if other.itemsize != dtype.itemsize
+            and n_bytes == expected_frames * spf * other.itemsize
+        ]
+        if fits:
+            size = DATA_TYPES[fits[0]].itemsize
+            raise DecodeError(
+                f"{here}: blob {source} has {n_bytes} bytes = {expected_frames} frames of "
+                f"{spf} {size}-byte samples (like {' / '.join(fits)}), but the track "
+                f"declares {data_type} ({dtype.itemsize} bytes per sample; expected "
+                f"{expected_frames * frame_bytes} bytes)"
+            )
+    if n_bytes % frame_bytes:
+        whole = n_bytes // frame_bytes
+        msg = (
+            f"{here}: blob {source} has {n_bytes} bytes, not a whole number of "
+            f"{frame_bytes}-byte frames ({spf} x {data_type}); {whole} whole frames and "
+            f"{n_bytes - whole * frame_bytes} extra bytes"
+        )
+        if not trim:
+            raise DecodeError(msg + "; pass trim_partial_frames=True to drop the partial frame")
+        warnings.warn(
+            msg + "; the partial last frame was dropped", SleepSignalWarning, stacklevel=4
+        )
+        raw = raw[: whole * frame_bytes]
+    n_frames = len(raw) // frame_bytes
+    if abs(n_frames - expected_frames) > FRAME_COUNT_TOLERANCE:
+        assumed = (
+            ""
+            if frame_length_given
+            else f" (frame_length absent: assumed {DEFAULT_FRAME_LENGTH} s as documented)"
+        )
+        raise DecodeError(
+            f"{here}: blob {source} holds {n_frames} frames ({len(raw)} bytes), but "
+            f"end - start = {end - start:.3f} s is {expected_frames} frames of "
+            f"{frame_length} s{assumed} ({expected_frames * frame_bytes} bytes expected)"
+        )
+    data = np.frombuffer(raw, dtype=dtype)
+    if dtype.kind == "f":
+        bad = ~np.isfinite(data)
+        if bad.any():
+            warnings.warn(
+                f"{here}: {int(bad.sum())} of {len(data)} samples are NaN or infinite; they are "
+                "kept and treated as gaps by the analysis",
+                SleepSignalWarning,
+                stacklevel=4,
+            )
+    return SampledTrack(name, data, spf, frame_length, start, data_type, extra)
+
+
+def session_to_dict(
+    session: Session, blob_names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The Session JSON object of a session (``data_url`` per ``blob_names``)."""
+    out: dict[str, Any] = {}
+    blob_names = blob_names or {}
+    for key in session.key_order:
+        if key == "sampled_tracks":
+            if session.sampled_tracks or "sampled_tracks" in session.metadata:
+                out[key] = {
+                    name: _sampled_to_dict(t, blob_names.get(name))
+                    for name, t in session.sampled_tracks.items()
+                }
+        elif key == "time_value_tracks":
+            out[key] = {name: _tv_to_dict(t) for name, t in session.time_value_tracks.items()}
+        elif key in session.metadata:
+            out[key] = session.metadata[key]
+    for key, value in session.metadata.items():
+        out.setdefault(key, value)
+    if session.sampled_tracks and "sampled_tracks" not in out:
+        out["sampled_tracks"] = {
+            name: _sampled_to_dict(t, blob_names.get(name))
+            for name, t in session.sampled_tracks.items()
+        }
+    out.setdefault("time_value_tracks", {})
+    return out
+
+
+def _sampled_to_dict(track: SampledTrack, data_url: str | None) -> dict[str, Any]:
+    d: dict[str, Any] = {"samples_per_frame": track.samples_per_frame}
+    extra = dict(track.extra)
+    if data_url is not None:
+        extra["data_url"] = data_url
+    d.update(extra)
+    d["data_type"] = track.data_type
+    return d
+
+
+def _tv_to_dict(track: TimeValueTrack) -> dict[str, Any]:
+    d: dict[str, Any] = {"value_data_type": track.value_data_type}
+    d.update(track.extra)
+    d["items"] = track.items()
+    return d
+
+
+def _safe_blob_name(session: Session, name: str) -> str:
+    track = session.sampled_tracks[name]
+    url = track.extra.get("data_url")
+    if isinstance(url, str):
+        parsed = urlparse(url)
+        rel = (
+            unquote(parsed.path) if parsed.scheme == "file" else (url if not parsed.scheme else "")
+        )
+        if rel and not Path(rel).is_absolute() and ".." not in Path(rel).parts:
+            return rel
+    return f"{session.id}_{name}.bin"
+
+
+def write_session(session: Session, path: str | os.PathLike[str]) -> Path:
+    """Write a session as JSON plus one blob per loaded sampled track.
+
+    Blobs are written beside the JSON file under the relative ``data_url`` the track was
+    read with (or ``<id>_<track>.bin``), little-endian, frames back to back. Remote
+    ``data_url`` values of tracks that were not loaded are written back unchanged.
+
+    Returns
+    -------
+    pathlib.Path
+        The JSON file written.
+    """
+    return write_sessions([session], path, as_list=False)
+
+
+def write_sessions(
+    sessions: Sequence[Session], path: str | os.PathLike[str], *, as_list: bool = True
+) -> Path:
+    """Write several sessions into one JSON list (the GET endpoint's shape) plus blobs.
+
+    Files are written under temporary names and renamed, so an interrupted write never
+    leaves a half-written JSON or blob behind.
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    objs = []
+    for session in sessions:
+        names: dict[str, str] = {}
+        for name, track in session.sampled_tracks.items():
+            if not track.loaded:
+                continue
+            rel = _safe_blob_name(session, name)
+            if len(sessions) > 1 and not track.extra.get("data_url"):
+                rel = f"{session.id}_{name}.bin"
+            names[name] = rel
+            _atomic_write(
+                p.parent / rel, track.data.astype(track.data.dtype.newbyteorder("<")).tobytes()
+            )
+        objs.append(session_to_dict(session, names))
+    payload: Any = objs if as_list else objs[0]
+    _atomic_write(
+        p, (json.dumps(payload, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
+    )
+    return p
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def query_sessions(
+    sessions: Iterable[Session],
+    *,
+    updated_after: float | None = None,
+    start_timestamp: float | None = None,
+    end_timestamp: float | None = None,
+) -> list[Session]:
+    """Select sessions the way ``GET /api/v1/user/:user_id/session`` does.
+
+    Parameters
+    ----------
+    sessions : iterable of Session
+    updated_after : float, optional
+        Unix seconds; keeps sessions whose ``updated`` is later. Sessions without
+        ``updated`` never match.
+    start_timestamp, end_timestamp : float, optional
+        Unix seconds; both together keep sessions whose start lies in
+        ``[start_timestamp, end_timestamp]``.
+
+    Raises
+    ------
+    QueryError
+        With the API's wording, unless exactly ``updated_after`` or both range ends are
+        given.
+    """
+    by_update = updated_after is not None
+    by_range = start_timestamp is not None or end_timestamp is not None
+    if by_update == by_range or (by_range and (start_timestamp is None or end_timestamp is None)):
+        given = [
+            n
+            for n, v in (
+                ("updated_after", updated_after),
+                ("start_timestamp", start_timestamp),
+                ("end_timestamp", end_timestamp),
+            )
+            if v is not None
+        ]
+        raise QueryError(f"{QUERY_RULE} Got: {', '.join(given) or 'no parameter'}.")
+    if updated_after is not None:
+        return [s for s in sessions if s.updated is not None and s.updated > updated_after]
+    if start_timestamp is None or end_timestamp is None:  # unreachable: checked above
+        raise QueryError(QUERY_RULE)
+    if end_timestamp < start_timestamp:
+        raise QueryError(
+            f"end_timestamp {end_timestamp} is before start_timestamp {start_timestamp}"
+        )
+    return [s for s in sessions if start_timestamp <= s.start_timestamp <= end_timestamp]

@@ -1,0 +1,282 @@
+"""Beddit Session JSON + blob decoding and writing."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import sleepsignal as ss
+from sleepsignal.errors import DecodeError, NotLoadedError, QueryError, SleepSignalWarning
+from sleepsignal.io import query_sessions, read_session, read_sessions, write_session
+
+START = 1431835725.618702
+
+# The document's example, with a relative data_url for each blob and unknown fields and
+# tracks that real sessions carry (they must survive a round trip).
+DOC_EXAMPLE = {
+    "id": 1431835725,
+    "start_timestamp": START,
+    "end_timestamp": START + 60.0,
+    "timezone": "America/New_York",
+    "hardware": "1.0/39bc22e bl:1.1 hw:1",
+    "software": "1.11.0 (101)",
+    "frame_length": 0.2,
+    "error_code": 0,
+    "sampled_tracks": {
+        "normal": {"samples_per_frame": 28, "data_url": "normal.bin", "data_type": "uint16"},
+        "noise": {"samples_per_frame": 2, "data_url": "noise.bin", "data_type": "float32"},
+    },
+    "time_value_tracks": {
+        "actigram": {"value_data_type": "float32", "items": [[0, 29973.82]]},
+        "snoring_events": {"value_data_type": "float32", "items": []},
+        "respiration_cycles": {"value_data_type": "float32", "items": [[40.3, 4.1]]},
+        "heart_rate": {"value_data_type": "float32", "items": [[60, 64.59961]]},
+        "sensor_status": {"value_data_type": "uint8", "items": [[58.4, 1], [29316.8, 1]]},
+        "signal_high_percentile": {
+            "value_data_type": "float32",
+            "items": [[1.5, 2.0]],
+            "vendor_note": "kept",
+        },
+    },
+    "updated": 1371482503.646541,
+    "mystery_field": {"nested": [1, 2, 3]},
+}
+
+
+def _write_example(
+    folder: Path, obj: dict | None = None, normal: bytes | None = None, noise: bytes | None = None
+) -> Path:
+    obj = DOC_EXAMPLE if obj is None else obj
+    rng = np.random.default_rng(1)
+    n_frames = 300
+    if normal is None:
+        normal = rng.integers(0, 65536, n_frames * 28).astype("<u2").tobytes()
+    if noise is None:
+        noise = rng.random(n_frames * 2).astype("<f4").tobytes()
+    (folder / "normal.bin").write_bytes(normal)
+    (folder / "noise.bin").write_bytes(noise)
+    path = folder / "session.json"
+    path.write_text(json.dumps(obj))
+    return path
+
+
+def test_read_document_example(tmp_path: Path) -> None:
+    s = read_session(_write_example(tmp_path))
+    assert s.id == 1431835725 and s.timezone == "America/New_York"
+    assert s.hardware == "1.0/39bc22e bl:1.1 hw:1" and s.error_code == 0
+    normal = s.sampled_tracks["normal"]
+    assert normal.fs == pytest.approx(140.0) and normal.data.dtype == np.dtype("<u2")
+    assert normal.n_frames == 300 and not normal.data.flags.writeable
+    assert s.sampled_tracks["noise"].fs == pytest.approx(10.0)
+    hr = s.time_value_tracks["heart_rate"]
+    assert hr.times.tolist() == [60.0] and hr.values.dtype == np.float32
+    assert s.time_value_tracks["sensor_status"].values.dtype == np.uint8
+    assert s.metadata["mystery_field"] == {"nested": [1, 2, 3]}
+
+
+def test_round_trip_is_lossless(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    src = _write_example(tmp_path / "a")
+    s = read_session(src)
+    out = write_session(s, tmp_path / "b" / "session.json")
+    assert json.loads(out.read_text()) == json.loads(src.read_text())
+    # key order too, and integers stay integers
+    assert list(json.loads(out.read_text())) == list(DOC_EXAMPLE)
+    assert json.loads(out.read_text())["time_value_tracks"]["sensor_status"]["items"][0][1] == 1
+    for blob in ("normal.bin", "noise.bin"):
+        assert (tmp_path / "b" / blob).read_bytes() == (tmp_path / "a" / blob).read_bytes()
+    again = read_session(out)
+    assert np.array_equal(again.sampled_tracks["normal"].data, s.sampled_tracks["normal"].data)
+
+
+def test_list_of_sessions(tmp_path: Path) -> None:
+    _write_example(tmp_path)
+    second = dict(DOC_EXAMPLE, id=1, sampled_tracks={})
+    (tmp_path / "list.json").write_text(json.dumps([DOC_EXAMPLE, second]))
+    sessions = read_sessions(tmp_path / "list.json")
+    assert [s.id for s in sessions] == [1431835725, 1]
+    with pytest.raises(DecodeError, match="read_sessions"):
+        read_session(tmp_path / "list.json")
+
+
+def test_remote_data_url_is_never_fetched(tmp_path: Path) -> None:
+    obj = json.loads(json.dumps(DOC_EXAMPLE))
+    obj["sampled_tracks"]["normal"]["data_url"] = "https://bedditcloud-sleepdata.example/x"
+    s = read_session(_write_example(tmp_path, obj))
+    track = s.sampled_tracks["normal"]
+    assert not track.loaded
+    with pytest.raises(NotLoadedError, match="never fetches"):
+        _ = track.data
+    raw = (tmp_path / "normal.bin").read_bytes()
+    s2 = read_session(tmp_path / "session.json", blobs={"normal": raw})
+    assert s2.sampled_tracks["normal"].loaded
+    # a not-loaded track keeps its URL when written back
+    out = write_session(s, tmp_path / "out" / "session.json")
+    assert json.loads(out.read_text())["sampled_tracks"]["normal"]["data_url"].startswith("https")
+
+
+def test_file_url_and_path_escape(tmp_path: Path) -> None:
+    obj = json.loads(json.dumps(DOC_EXAMPLE))
+    obj["sampled_tracks"]["normal"]["data_url"] = "file:normal.bin"
+    assert read_session(_write_example(tmp_path, obj)).sampled_tracks["normal"].loaded
+    obj["sampled_tracks"]["normal"]["data_url"] = "../secret.bin"
+    with pytest.raises(DecodeError, match="outside the session's folder"):
+        read_session(_write_example(tmp_path, obj))
+
+
+def test_truncated_blob_names_file_and_sizes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    short = rng.integers(0, 65536, 300 * 28 - 5).astype("<u2").tobytes()
+    path = _write_example(tmp_path, normal=short)
+    with pytest.raises(DecodeError, match=r"normal\.bin.*16790 bytes.*56-byte frames"):
+        read_session(path)
+    with pytest.warns(SleepSignalWarning, match="partial last frame was dropped"):
+        s = read_session(path, trim_partial_frames=True)
+    assert s.sampled_tracks["normal"].n_frames == 299
+
+
+def test_frame_count_disagrees_with_span(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    long = rng.integers(0, 65536, 400 * 28).astype("<u2").tobytes()
+    with pytest.raises(DecodeError, match=r"holds 400 frames.*is 300 frames"):
+        read_session(_write_example(tmp_path, normal=long))
+
+
+def test_dtype_disagreement(tmp_path: Path) -> None:
+    as_float = np.zeros(300 * 28, "<f4").tobytes()
+    with pytest.raises(DecodeError, match="float32.*declares uint16"):
+        read_session(_write_example(tmp_path, normal=as_float))
+
+
+def test_empty_blob(tmp_path: Path) -> None:
+    with pytest.raises(DecodeError, match="is empty; expected 300 frames"):
+        read_session(_write_example(tmp_path, normal=b""))
+
+
+def test_non_finite_noise_warns_and_is_kept(tmp_path: Path) -> None:
+    noise = np.ones(600, "<f4")
+    noise[[3, 7]] = [np.nan, np.inf]
+    with pytest.warns(SleepSignalWarning, match="2 of 600 samples are NaN or infinite"):
+        s = read_session(_write_example(tmp_path, noise=noise.tobytes()))
+    assert np.isnan(s.sampled_tracks["noise"].data[3])
+
+
+def test_out_of_order_items(tmp_path: Path) -> None:
+    obj = json.loads(json.dumps(DOC_EXAMPLE))
+    obj["time_value_tracks"]["heart_rate"]["items"] = [[60, 64.0], [30, 65.0]]
+    with pytest.raises(DecodeError, match="out of order, item 1 at t=30.0"):
+        read_session(_write_example(tmp_path, obj))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda o: o.pop("start_timestamp"), "required field 'start_timestamp'"),
+        (lambda o: o.update(end_timestamp="late"), "end_timestamp must be a number"),
+        (lambda o: o["sampled_tracks"]["normal"].update(data_type="uint12"), "uint12"),
+        (lambda o: o["sampled_tracks"]["normal"].update(samples_per_frame=0), "positive integer"),
+        (lambda o: o["time_value_tracks"]["heart_rate"].update(items=[[1, "x"]]), "item 0"),
+        (lambda o: o["time_value_tracks"]["heart_rate"].update(items=[[1, 2, 3]]), "item 0"),
+        (lambda o: o["time_value_tracks"]["sensor_status"].update(items=[[1, 2.5]]), "non-integer"),
+        (lambda o: o["time_value_tracks"]["sensor_status"].update(items=[[1, 300]]), "range"),
+        (lambda o: o.update(frame_length=0), "frame_length"),
+    ],
+)
+def test_bad_fields(tmp_path: Path, mutate, message: str) -> None:
+    obj = json.loads(json.dumps(DOC_EXAMPLE))
+    mutate(obj)
+    with pytest.raises(DecodeError, match=message):
+        read_session(_write_example(tmp_path, obj))
+
+
+def test_not_json_and_missing_file(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(DecodeError, match="not valid JSON"):
+        read_session(tmp_path / "bad.json")
+    with pytest.raises(DecodeError, match="no such session file"):
+        read_session(tmp_path / "nope.json")
+    (tmp_path / "num.json").write_text("42")
+    with pytest.raises(DecodeError, match="must be a JSON object"):
+        read_session(tmp_path / "num.json")
+
+
+def test_frame_length_missing_assumes_documented_value(tmp_path: Path) -> None:
+    obj = json.loads(json.dumps(DOC_EXAMPLE))
+    del obj["frame_length"]
+    s = read_session(_write_example(tmp_path, obj))
+    assert s.frame_length == 0.2 and s.sampled_tracks["normal"].fs == pytest.approx(140.0)
+    rng = np.random.default_rng(3)
+    long = rng.integers(0, 65536, 400 * 28).astype("<u2").tobytes()
+    with pytest.raises(DecodeError, match="frame_length absent: assumed 0.2 s"):
+        read_session(_write_example(tmp_path, obj, normal=long))
+
+
+def test_absolute_item_times_are_made_relative(tmp_path: Path) -> None:
+    # The document calls item times Unix timestamps; its examples are relative. Both read.
+    obj = json.loads(json.dumps(DOC_EXAMPLE))
+    obj["time_value_tracks"]["heart_rate"]["items"] = [[START + 60, 64.5]]
+    s = read_session(_write_example(tmp_path, obj))
+    assert s.time_value_tracks["heart_rate"].times[0] == pytest.approx(60.0)
+    out = write_session(s, tmp_path / "o" / "session.json")
+    assert json.loads(out.read_text())["time_value_tracks"]["heart_rate"]["items"] == [
+        [START + 60, 64.5]
+    ]
+
+
+@given(
+    frames=st.integers(min_value=0, max_value=40),
+    spf=st.integers(min_value=1, max_value=32),
+    data_type=st.sampled_from(["uint16", "float32", "int16", "uint8"]),
+    seed=st.integers(0, 2**16),
+)
+def test_any_valid_frames_round_trip_bytes(tmp_path_factory, frames, spf, data_type, seed) -> None:
+    folder = tmp_path_factory.mktemp("rt")
+    dtype = ss.session.DATA_TYPES[data_type]
+    rng = np.random.default_rng(seed)
+    if dtype.kind == "f":  # finite floats (non-finite values warn, tested above)
+        raw = (rng.standard_normal(frames * spf) * 1e3).astype(dtype).view(np.uint8)
+    else:
+        raw = rng.integers(0, 256, frames * spf * dtype.itemsize, dtype=np.uint8)
+    (folder / "t.bin").write_bytes(raw.tobytes())
+    obj = {
+        "start_timestamp": 1e9,
+        "end_timestamp": 1e9 + frames * 0.2,
+        "frame_length": 0.2,
+        "sampled_tracks": {
+            "t": {"samples_per_frame": spf, "data_url": "t.bin", "data_type": data_type}
+        },
+    }
+    (folder / "s.json").write_text(json.dumps(obj))
+    s = read_session(folder / "s.json")
+    write_session(s, folder / "out" / "s.json")
+    assert (folder / "out" / "t.bin").read_bytes() == raw.tobytes()
+
+
+def test_query_rule() -> None:
+    a = ss.Session({"start_timestamp": 100.0, "end_timestamp": 200.0, "updated": 500.0})
+    b = ss.Session({"start_timestamp": 1000.0, "end_timestamp": 2000.0, "updated": 50.0})
+    assert query_sessions([a, b], updated_after=100.0) == [a]
+    assert query_sessions([a, b], start_timestamp=500.0, end_timestamp=1500.0) == [b]
+    wording = "either use the updated_after or both start_timestamp and end_timestamp"
+    for kwargs in (
+        {},
+        {"start_timestamp": 1.0},
+        {"end_timestamp": 1.0},
+        {"updated_after": 1.0, "start_timestamp": 1.0, "end_timestamp": 2.0},
+    ):
+        with pytest.raises(QueryError, match=wording):
+            query_sessions([a, b], **kwargs)
+
+
+def test_golden_blob_layout(tmp_path: Path) -> None:
+    # Little-endian, frames back to back, no header: the bytes of a known array.
+    s = ss.Session.from_array(np.arange(56, dtype=np.uint16), 140.0, start=1e9)
+    write_session(s, tmp_path / "s.json")
+    blob = (tmp_path / f"{s.id}_normal.bin").read_bytes()
+    assert blob == struct.pack("<56H", *range(56))
