@@ -31,7 +31,7 @@ UNCLEAR = 3
 #: Analysis window (s) and the shortest status run kept (windows).
 WINDOW_S = 2.0
 MIN_RUN = 15
-#: A spectral line counts when its power is this many times the median of its
+#: A spectral line counts when its power is this many times the mean of its
 #: neighbourhood (15 dB).
 LINE_RATIO = 30.0
 #: Half-width (Hz) of the neighbourhood of a line.
@@ -96,7 +96,7 @@ def _line_scores(power: np.ndarray, freqs: np.ndarray, lines: np.ndarray) -> np.
         cols = [i for i in range(c - h, c + h + 1) if abs(i - c) > 2 and 0 < i < len(freqs)]
         if len(cols) < 4:
             continue
-        ref = np.median(power[:, cols], axis=1)
+        ref = power[:, cols].mean(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             out[:, j] = np.where(ref > 0, peak / ref, np.where(peak > 0, np.inf, 0.0))
     return out
@@ -126,11 +126,11 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
     Notes
     -----
     1. The signal is cut into 2 s windows (0.5 Hz resolution); each gets a Hann-windowed
-       periodogram (float32 FFT).
+       periodogram (float32 FFT) of the signal minus its overall mean.
     2. For 50 Hz and for 60 Hz, the aliases of harmonics 1-6 at ``fs`` are candidate
        lines (:func:`mains_aliases`). A line is present when its power (highest of the
        3 nearest bins, so a mains drift of +-0.5 Hz is tolerated) exceeds 30 times the
-       median power of its +-4 Hz neighbourhood. Heartbeat, breathing and movement
+       mean power of its +-4 Hz neighbourhood (the 5 bins nearest the line left out). Heartbeat, breathing and movement
        are broadband at these frequencies and do not make such lines.
     3. A window with any line is interference (code 2); the frequency is the one whose
        lines score higher (lines shared by 50 and 60 Hz, such as 20, 40 and 60 Hz at
@@ -151,19 +151,25 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
         return SensorStatus(e, np.empty(0, np.uint8), e.copy(), np.empty(0, np.uint8), e.copy(), WINDOW_S)
     seg = x[: n_w * w].reshape(n_w, w)
     lo_v, hi_v = x.min(), x.max()
-    n_ext = (seg == lo_v).sum(axis=1) + (seg == hi_v).sum(axis=1)
-    flat = seg.max(axis=1) == seg.min(axis=1)
+    w_min, w_max = seg.min(axis=1), seg.max(axis=1)
+    flat = w_max == w_min
+    n_ext = np.zeros(n_w, dtype=np.int64)
+    touch = np.flatnonzero((w_min == lo_v) | (w_max == hi_v))
+    if len(touch):
+        st = seg[touch]
+        n_ext[touch] = (st == lo_v).sum(axis=1) + (st == hi_v).sum(axis=1)
     unclear = flat | (n_ext > CLIPPED_FRACTION * w)
-    segf = seg.astype(np.float32)
-    segf = segf - segf.mean(axis=1, keepdims=True)
+    segf = seg.astype(np.float32) - np.float32(np.mean(x, dtype=np.float64))
     segf *= np.hanning(w).astype(np.float32)
-    spec = scipy.fft.rfft(segf, axis=1, workers=1)
-    power = spec.real * spec.real + spec.imag * spec.imag
+    power = np.abs(scipy.fft.rfft(segf, axis=1, workers=1))
+    power *= power
     freqs = np.fft.rfftfreq(w, 1.0 / fs_f)
     lines50 = mains_aliases(50.0, fs_f)
     lines60 = mains_aliases(60.0, fs_f)
-    s50 = _line_scores(power, freqs, lines50)
-    s60 = _line_scores(power, freqs, lines60)
+    uniq, inv = np.unique(np.round(np.concatenate([lines50, lines60]), 6), return_inverse=True)
+    scores = _line_scores(power, freqs, uniq)
+    s50 = scores[:, inv[: len(lines50)]]
+    s60 = scores[:, inv[len(lines50) :]]
     hit50 = s50 > LINE_RATIO
     hit60 = s60 > LINE_RATIO
     any_hit = hit50.any(axis=1) | hit60.any(axis=1)

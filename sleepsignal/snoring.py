@@ -123,9 +123,14 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     nb = -(-len(logy) // block)
     padded = np.full(nb * block, np.nan)
     padded[: len(logy)] = logy
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        q = np.nanpercentile(padded.reshape(nb, block), 20, axis=1)
+    blocks = padded.reshape(nb, block)
+    has_nan = np.isnan(blocks).any(axis=1)
+    q = np.empty(nb)
+    q[~has_nan] = np.percentile(blocks[~has_nan], 20, axis=1)
+    if has_nan.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
+            q[has_nan] = np.nanpercentile(blocks[has_nan], 20, axis=1)
     good = ~np.isnan(q)
     if not good.any():
         return empty
