@@ -59,6 +59,25 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, required=True, help="random seed (same seed, same bytes)")
     s.add_argument("--out", type=Path, required=True, help="output folder")
 
+    b = sub.add_parser("batch", help="analyse every session under INPUT with worker processes")
+    b.add_argument(
+        "inputs",
+        type=Path,
+        nargs="+",
+        metavar="INPUT",
+        help="session JSON files or folders (searched recursively)",
+    )
+    b.add_argument("--out", type=Path, required=True, help="output folder, one folder per session")
+    b.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
+    b.add_argument(
+        "--updated-after",
+        type=float,
+        default=None,
+        metavar="TS",
+        help="only sessions updated after TS (Unix s), as the Beddit query",
+    )
+    _add_identifiers(b)
+
     v = sub.add_parser("validate", help="validate an incoming OCARIoT or Impilo record")
     v.add_argument("--format", choices=["ocariot", "impilo"], required=True)
     v.add_argument("file", type=Path, help="JSON file (an object or a list of them)")
@@ -181,6 +200,25 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    t0 = time.perf_counter()
+    result = run_batch(
+        args.inputs,
+        args.out,
+        workers=args.workers,
+        updated_after=args.updated_after,
+        patient_id=args.patient_id,
+        device_id=args.device_id,
+        device_identifier=args.device_identifier,
+    )
+    print(result.summary() + f"\n  in {time.perf_counter() - t0:.1f} s")
+    return 1 if result.failed else 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     from .records import validate_impilo, validate_ocariot
 
@@ -202,7 +240,13 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-_COMMANDS = {"analyze": _analyze, "demo": _demo, "simulate": _simulate, "validate": _validate}
+_COMMANDS = {
+    "analyze": _analyze,
+    "batch": _batch,
+    "demo": _demo,
+    "simulate": _simulate,
+    "validate": _validate,
+}
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())

@@ -1,0 +1,300 @@
+"""Physiology of a simulated night: stages, events, beat times and breathing cycles.
+
+Private helpers of :mod:`sleepsignal.simulate`. Everything here works on a coarse
+control grid (:data:`GRID_FS`) or on event lists; the sample-rate rendering lives in
+:mod:`sleepsignal._simulate_signal`. All times are float64 seconds from the session start.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d, uniform_filter1d
+
+from .hypnogram import AWAY, DEEP, EPOCH_LENGTH, LIGHT, REM, WAKE
+
+__all__: list[str] = []
+
+#: Rate (Hz) of the control grid on which heart rate and breathing rate are modelled.
+GRID_FS = 20.0
+
+# Stage-dependent physiology, indexed by stage code (wake, light, deep, rem, away).
+_HR_OFFSET = np.array([8.0, 0.0, -4.0, 3.0, 8.0])  # bpm
+_HR_IRREGULAR = np.array([4.0, 1.5, 0.5, 3.0, 4.0])  # bpm, slow random component
+_RSA_BPM = np.array([1.5, 2.5, 3.5, 1.5, 1.5])  # bpm, respiratory sinus arrhythmia
+_BR_OFFSET = np.array([2.0, 0.0, -1.0, 1.5, 2.0])  # breaths/min
+_BR_IRREGULAR = np.array([0.20, 0.08, 0.04, 0.18, 0.20])  # fraction of the rate
+_BR_AMP_SD = np.array([0.30, 0.15, 0.08, 0.30, 0.30])  # log-sd of cycle amplitude
+_MOVE_PER_HOUR = np.array([25.0, 6.0, 1.5, 4.0, 0.0])
+
+
+@dataclass(frozen=True)
+class Events:
+    """Event lists of a night (all ``(n, 2)`` arrays of [start, end] s)."""
+
+    stages: np.ndarray  # int8 per 30 s epoch
+    away: np.ndarray
+    movements_raw: np.ndarray  # (n, 3): start, end, intensity factor (may overlap)
+    posture_times: np.ndarray  # (n,) s, where a new posture starts
+    snoring: np.ndarray
+    mains: np.ndarray
+
+
+def merge_intervals(iv: np.ndarray) -> np.ndarray:
+    """Union of possibly overlapping ``(n, 2)`` intervals, sorted."""
+    if len(iv) == 0:
+        return np.empty((0, 2))
+    iv = iv[np.argsort(iv[:, 0], kind="stable")]
+    out = [list(iv[0, :2])]
+    for s, e in iv[:, :2]:
+        if s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return np.asarray(out, dtype=np.float64)
+
+
+def inside(t: np.ndarray, iv: np.ndarray) -> np.ndarray:
+    """Boolean mask: which times fall in any of the merged, sorted intervals ``iv``."""
+    if len(iv) == 0:
+        return np.zeros(len(t), dtype=bool)
+    k = np.searchsorted(iv[:, 0], t, side="right") - 1
+    ok = k >= 0
+    out = np.zeros(len(t), dtype=bool)
+    out[ok] = t[ok] < iv[k[ok], 1]
+    return out
+
+
+def _stage_cycles(n_epochs: int, onset_epochs: int, rng: np.random.Generator) -> np.ndarray:
+    """Wake until onset, then ~90 min NREM/REM cycles: deep early, REM late."""
+    st = np.full(n_epochs, WAKE, dtype=np.int8)
+    i = min(onset_epochs, n_epochs)
+    k = 0
+    while i < n_epochs:
+        cyc = max(120, round(rng.normal(90.0, 10.0) * 2))
+        deep = max(0.0, 0.40 - 0.11 * k) * rng.uniform(0.8, 1.2)
+        rem = min(0.45, 0.10 + 0.08 * k) * rng.uniform(0.8, 1.2)
+        light = 1.0 - deep - rem
+        n_l1 = int(cyc * light * 0.55)
+        n_d = int(cyc * deep)
+        n_l2 = int(cyc * light) - n_l1
+        n_r = cyc - n_l1 - n_d - n_l2
+        seg = np.repeat(
+            np.array([LIGHT, DEEP, LIGHT, REM], dtype=np.int8), [n_l1, n_d, n_l2, n_r]
+        )
+        m = min(cyc, n_epochs - i)
+        st[i : i + m] = seg[:m]
+        i += cyc
+        k += 1
+    sleep = np.flatnonzero(st[onset_epochs:] != WAKE) + onset_epochs
+    # deep sleep is patchy: a few light epochs inside deep runs
+    flick = sleep[(st[sleep] == DEEP) & (rng.random(len(sleep)) < 0.06)]
+    st[flick] = LIGHT
+    # brief awakenings (1-3 epochs), more likely later in the night and out of REM
+    p = 0.004 + 0.006 * sleep / max(n_epochs, 1) + 0.006 * (st[sleep] == REM)
+    for j in sleep[rng.random(len(sleep)) < p]:
+        st[j : j + int(rng.integers(1, 4))] = WAKE
+    if n_epochs * EPOCH_LENGTH >= 3 * 3600:  # final awakening before getting up
+        st[n_epochs - int(rng.integers(4, 21)) :] = WAKE
+    return st
+
+
+def make_events(
+    duration: float,
+    rng: np.random.Generator,
+    *,
+    onset: float | None,
+    bed_exits: int | None,
+    movement_rate: float,
+    snoring_rate: float,
+    mains_hz: float,
+    mains_rate: float,
+) -> Events:
+    """Stage sequence and the interval events of the night."""
+    n_epochs = max(1, math.ceil(duration / EPOCH_LENGTH - 1e-9))
+    if onset is None:
+        onset = float(rng.lognormal(math.log(12 * 60), 0.5))
+    onset = min(onset, duration)
+    stages = _stage_cycles(n_epochs, int(onset // EPOCH_LENGTH), rng)
+
+    # bed exits: short (1-8 min), apart, after sleep onset
+    if bed_exits is None:
+        bed_exits = int(rng.choice([0, 1, 2], p=[0.45, 0.4, 0.15]))
+    margin = min(20 * 60.0, 0.15 * duration)
+    lo, hi = onset + margin, duration - margin
+    away_list: list[tuple[float, float]] = []
+    for _ in range(bed_exits):
+        for _try in range(50):
+            d = float(rng.uniform(60.0, 480.0))
+            if hi - lo < d:
+                break
+            s = float(rng.uniform(lo, hi - d))
+            if all(s > e0 + 600 or s + d < s0 - 600 for s0, e0 in away_list):
+                away_list.append((s, s + d))
+                break
+    away = merge_intervals(np.asarray(away_list, dtype=np.float64).reshape(-1, 2))
+    ep0 = np.arange(n_epochs) * EPOCH_LENGTH
+    for s, e in away:
+        # awake before getting up and for a while after coming back
+        w0, w1 = s - 60.0, e + float(rng.uniform(120.0, 480.0))
+        stages[(ep0 + EPOCH_LENGTH > w0) & (ep0 < w1)] = WAKE
+        overlap = np.clip(np.minimum(ep0 + EPOCH_LENGTH, e) - np.maximum(ep0, s), 0, None)
+        stages[overlap >= EPOCH_LENGTH / 2] = AWAY
+
+    # movements: Poisson per epoch by stage, plus stage changes, plus bed exits
+    lam = _MOVE_PER_HOUR[stages] * movement_rate * EPOCH_LENGTH / 3600.0
+    counts = rng.poisson(lam)
+    t_mv = np.repeat(ep0, counts) + rng.uniform(0, EPOCH_LENGTH, int(counts.sum()))
+    change = np.flatnonzero(np.diff(stages) != 0) + 1
+    change = change[
+        (stages[change] != AWAY) & (rng.random(len(change)) < min(1.0, 0.3 * movement_rate))
+    ]
+    t_mv = np.concatenate([t_mv, ep0[change] + rng.uniform(-5, 5, len(change))])
+    dur = np.clip(rng.lognormal(math.log(4.0), 0.6, len(t_mv)), 1.0, 40.0)
+    amp = rng.lognormal(math.log(8.0), 0.8, len(t_mv))
+    mv = np.column_stack([t_mv - dur / 2, t_mv + dur / 2, amp])
+    exits = []
+    for s, e in away:
+        d1, d2 = rng.uniform(3.0, 8.0, 2)
+        a1, a2 = 40.0 * rng.uniform(0.8, 1.5, 2)
+        exits += [[s - d1, s, a1], [e, e + d2, a2]]
+    if exits:
+        mv = np.concatenate([mv, np.asarray(exits)])
+    mv[:, 0] = np.clip(mv[:, 0], 0.0, duration)
+    mv[:, 1] = np.clip(mv[:, 1], 0.0, duration)
+    # nothing moves on an empty bed: cut movements at the away intervals
+    keep = (mv[:, 1] - mv[:, 0]) > 0.5
+    for s, e in away:
+        inside_all = (mv[:, 0] >= s) & (mv[:, 1] <= e)
+        keep &= ~inside_all
+        mv[(mv[:, 0] < s) & (mv[:, 1] > s), 1] = s
+        mv[(mv[:, 0] < e) & (mv[:, 1] > e), 0] = e
+    mv = mv[keep & ((mv[:, 1] - mv[:, 0]) > 0.5)]
+    mv = mv[np.argsort(mv[:, 0], kind="stable")]
+
+    # posture changes: a third of the movements and every return to bed
+    mid = (mv[:, 0] + mv[:, 1]) / 2
+    pick = (rng.random(len(mv)) < 0.35) | (mv[:, 2] >= 30.0)
+    posture = np.sort(mid[pick])
+
+    # snoring: runs inside stretches of light/deep sleep
+    snore: list[tuple[float, float]] = []
+    nrem = np.isin(stages, (LIGHT, DEEP)).astype(np.int8)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], nrem, [0]])))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        s0, e0 = a * EPOCH_LENGTH, min(b * EPOCH_LENGTH, duration)
+        n_runs = rng.poisson(snoring_rate * (e0 - s0) / 3600.0 * 1.5)
+        for _ in range(n_runs):
+            d = float(np.clip(rng.lognormal(math.log(240.0), 0.6), 30.0, e0 - s0))
+            s = float(rng.uniform(s0, e0 - d))
+            snore.append((s, s + d))
+    snoring = merge_intervals(np.asarray(snore, dtype=np.float64).reshape(-1, 2))
+    snoring = _subtract(snoring, away)
+
+    mains_list: list[tuple[float, float]] = []
+    if mains_hz > 0 and mains_rate > 0:
+        if rng.random() < 0.15:
+            mains_list.append((0.0, duration))
+        else:
+            for _ in range(1 + rng.poisson(mains_rate * duration / 3600.0 * 0.5)):
+                d = float(np.clip(rng.lognormal(math.log(900.0), 0.8), 30.0, duration))
+                s = float(rng.uniform(0.0, duration - d))
+                mains_list.append((s, s + d))
+    mains = merge_intervals(np.asarray(mains_list, dtype=np.float64).reshape(-1, 2))
+    return Events(stages, away, mv, posture, snoring, mains)
+
+
+def _subtract(iv: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    """Intervals ``iv`` with the parts inside ``cut`` removed (both merged)."""
+    out = []
+    for s, e in iv:
+        pieces = [(s, e)]
+        for c0, c1 in cut:
+            nxt = []
+            for a, b in pieces:
+                if c1 <= a or c0 >= b:
+                    nxt.append((a, b))
+                    continue
+                if a < c0:
+                    nxt.append((a, c0))
+                if c1 < b:
+                    nxt.append((c1, b))
+            pieces = nxt
+        out += [p for p in pieces if p[1] - p[0] > 1.0]
+    return np.asarray(out, dtype=np.float64).reshape(-1, 2)
+
+
+def _slow_noise(n: int, grid_fs: float, tau: float, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance Gaussian noise smoothed over ``tau`` s, on a grid of ``n`` points."""
+    n1 = int(n / grid_fs) + 3  # 1 Hz support
+    w = gaussian_filter1d(rng.standard_normal(n1), sigma=max(tau, 0.5), mode="reflect")
+    w /= max(float(np.std(w)), 1e-12)
+    return np.interp(np.arange(n) / grid_fs, np.arange(n1, dtype=np.float64), w)
+
+
+def stage_on_grid(stages: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Stage code at each time ``t`` (s)."""
+    idx = np.minimum((t // EPOCH_LENGTH).astype(np.int64), len(stages) - 1)
+    return stages[idx]
+
+
+def crossings(phase: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Times at which a strictly increasing ``phase`` passes each integer."""
+    m = np.arange(math.ceil(phase[0]), math.floor(phase[-1]) + 1, dtype=np.float64)
+    return np.interp(m, phase, t)
+
+
+def breathing_builtin(
+    duration: float, stages: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Breathing phase on the grid, cycle starts (s) and per-cycle amplitudes.
+
+    The rate follows the stage (deep: slower, regular; REM/wake: faster, irregular); a
+    cycle starts where the integrated rate (the phase) passes an integer.
+    """
+    n = int(duration * GRID_FS) + 2
+    t = np.arange(n) / GRID_FS
+    sg = stage_on_grid(stages, t)
+    base = rng.uniform(12.5, 16.0)
+    rate = base + uniform_filter1d(_BR_OFFSET[sg], int(60 * GRID_FS), mode="nearest")
+    irr = uniform_filter1d(_BR_IRREGULAR[sg], int(30 * GRID_FS), mode="nearest")
+    rate = rate * (1.0 + irr * _slow_noise(n, GRID_FS, 4.0, rng))
+    f = np.clip(rate, 6.0, 30.0) / 60.0
+    phase = rng.uniform(0, 1) + np.concatenate([[0.0], np.cumsum(f[:-1])]) / GRID_FS
+    starts = crossings(phase, t)
+    n_cyc = math.floor(phase[-1]) + 2
+    cyc_t = np.interp(np.arange(n_cyc, dtype=np.float64), phase, t)
+    sd = _BR_AMP_SD[stage_on_grid(stages, np.clip(cyc_t, 0, duration))]
+    amp = np.exp(rng.standard_normal(n_cyc) * sd)
+    amp[rng.random(n_cyc) < 0.01] *= 2.0  # sighs
+    return phase, starts, amp
+
+
+def heart_rate_grid(
+    duration: float, stages: np.ndarray, breath_phase: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Instantaneous heart rate (bpm) on the control grid."""
+    n = len(breath_phase)
+    t = np.arange(n) / GRID_FS
+    sg = stage_on_grid(stages, t)
+    base = rng.uniform(52.0, 68.0)
+    hr = base + uniform_filter1d(_HR_OFFSET[sg], int(90 * GRID_FS), mode="nearest")
+    hr += -3.0 * t / max(duration, 1.0)  # heart rate falls over the night
+    irr = uniform_filter1d(_HR_IRREGULAR[sg], int(60 * GRID_FS), mode="nearest")
+    hr += irr * _slow_noise(n, GRID_FS, 15.0, rng)
+    lf = 1.5 * (1 + 0.5 * _slow_noise(n, GRID_FS, 120.0, rng))
+    hr += lf * np.sin(2 * np.pi * rng.uniform(0.07, 0.11) * t + rng.uniform(0, 2 * np.pi))
+    rsa = uniform_filter1d(_RSA_BPM[sg], int(60 * GRID_FS), mode="nearest")
+    hr += rsa * np.sin(2 * np.pi * breath_phase - np.pi / 2)  # faster on inspiration
+    return np.clip(hr, 38.0, 140.0)
+
+
+def beats_ipfm(hr: np.ndarray, rng: np.random.Generator, jitter: float = 0.005) -> np.ndarray:
+    """Beat times (s) by integral pulse frequency modulation of ``hr`` (bpm), jittered."""
+    t = np.arange(len(hr)) / GRID_FS
+    phase = rng.uniform(0, 1) + np.concatenate([[0.0], np.cumsum(hr[:-1] / 60.0)]) / GRID_FS
+    beats = crossings(phase, t)
+    beats = beats + rng.normal(0.0, jitter, len(beats))
+    return np.sort(beats)

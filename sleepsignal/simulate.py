@@ -1,0 +1,599 @@
+"""Simulated bed-sensor nights with exact ground truth.
+
+:func:`simulate_night` builds a whole night as a Beddit-style :class:`~sleepsignal.session.Session`
+(140 Hz uint16 ``normal`` BCG, 10 Hz float32 ``noise`` loudness) together with a
+:class:`NightTruth`: J-peak time of every beat, onset of every breath, body movements,
+bed exits, mains-hum intervals, snoring runs and the 30 s sleep stages. Beat and
+breathing timing come from built-in models or from real series
+(:func:`load_li2024_rr`, :func:`load_li2024_resp`). The same seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import numpy as np
+
+from . import _simulate_physio as _ph
+from . import _simulate_signal as _sg
+from .errors import SignalError
+from .hypnogram import STAGES, Hypnogram
+from .session import DEFAULT_FRAME_LENGTH, Session
+
+__all__ = [
+    "DEFAULT_START",
+    "PROFILES",
+    "NightTruth",
+    "Profile",
+    "SimulatedNight",
+    "load_li2024_resp",
+    "load_li2024_rr",
+    "simulate_night",
+    "write_simulated",
+]
+
+#: Default session start: 2026-01-15 22:30 in Europe/Helsinki (Unix seconds).
+DEFAULT_START = 1768509000.0
+
+Profile = Literal["cardiac", "mixed", "respiratory"]
+#: Signal dominance profiles: which component dominates the bed signal.
+PROFILES: tuple[str, ...] = get_args(Profile)
+
+#: Breathing amplitude (peak to trough) relative to the J-wave amplitude, per profile.
+#: Calibrated so that the ratio of the 0.1-0.7 Hz to the 2-15 Hz standard deviation
+#: matches the real recordings (qixiuai-psg-5min ~0.2, sadek-mfos-18min ~2.7).
+_RESP_RATIO = {"cardiac": 0.6, "mixed": 3.0, "respiratory": 8.0}
+#: J-wave amplitude in ADC counts at posture gain 1.
+_J_COUNTS = 300.0
+#: ADC centre, sensor noise (counts rms) and slow drift (counts rms).
+_CENTRE, _SENSOR_NOISE, _DRIFT = 32768.0, 4.0, 300.0
+#: Rate of the ``noise`` track in Hz (2 values per 0.2 s frame).
+NOISE_FS = 10.0
+
+
+@dataclass(frozen=True, eq=False)
+class NightTruth:
+    """Ground truth of a simulated night. Times are s from the session start.
+
+    Attributes
+    ----------
+    beat_times : numpy.ndarray
+        Time of each beat's J peak (float64, increasing). No beat exists while away.
+    rj_delay : float
+        R-peak to J-peak lag in s used by the simulation: ``beat_times - rj_delay`` are
+        the matching ECG R peaks, for scoring against ECG-style references.
+    breath_starts : numpy.ndarray
+        Onset of inspiration of each breathing cycle (float64, increasing), none while away.
+    movements : numpy.ndarray
+        ``(n, 2)`` [start, end] of body movements (merged, sorted).
+    away : numpy.ndarray
+        ``(n, 2)`` [start, end] out of bed.
+    mains : numpy.ndarray
+        ``(n, 2)`` [start, end] with mains hum in the signal.
+    mains_hz : numpy.ndarray
+        ``(n,)`` hum frequency (50.0 or 60.0) of each ``mains`` interval.
+    snoring : numpy.ndarray
+        ``(n, 2)`` [start, end] of snoring runs.
+    stages : numpy.ndarray
+        int8 stage code per 30 s epoch from the session start (0 wake, 1 light, 2 deep,
+        3 rem, 4 away; see :data:`sleepsignal.hypnogram.STAGES`).
+    """
+
+    beat_times: np.ndarray
+    rj_delay: float
+    breath_starts: np.ndarray
+    movements: np.ndarray
+    away: np.ndarray
+    mains: np.ndarray
+    mains_hz: np.ndarray
+    snoring: np.ndarray
+    stages: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in ("beat_times", "breath_starts", "mains_hz"):
+            a = np.array(getattr(self, name), dtype=np.float64).reshape(-1)
+            a.flags.writeable = False
+            object.__setattr__(self, name, a)
+        for name in ("movements", "away", "mains", "snoring"):
+            iv = np.array(getattr(self, name), dtype=np.float64).reshape(-1, 2)
+            iv.flags.writeable = False
+            object.__setattr__(self, name, iv)
+        s = np.array(self.stages, dtype=np.int8).reshape(-1)
+        s.flags.writeable = False
+        object.__setattr__(self, "stages", s)
+        object.__setattr__(self, "rj_delay", float(self.rj_delay))
+        if len(self.mains_hz) != len(self.mains):
+            raise SignalError(
+                f"mains_hz needs one frequency per mains interval: {len(self.mains_hz)} "
+                f"for {len(self.mains)}"
+            )
+
+    # -- derived views ----------------------------------------------------------
+    def true_intervals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Beat-to-beat intervals that a detector can see: both beats present and no
+        movement or bed exit in between.
+
+        Returns
+        -------
+        t_start : numpy.ndarray
+            Time of the first beat of each interval (s).
+        interval_s : numpy.ndarray
+            Interval length (s).
+        """
+        b = self.beat_times
+        if len(b) < 2:
+            return np.empty(0), np.empty(0)
+        ok = np.ones(len(b) - 1, dtype=bool)
+        for iv in (self.away, self.movements):
+            for s, e in iv:
+                ok &= ~((b[:-1] < e) & (b[1:] > s))
+        return b[:-1][ok], np.diff(b)[ok]
+
+    def breath_cycles(self) -> tuple[np.ndarray, np.ndarray]:
+        """Breathing cycles ``(t_start, cycle_length_s)`` not interrupted by a bed exit."""
+        b = self.breath_starts
+        if len(b) < 2:
+            return np.empty(0), np.empty(0)
+        ok = np.ones(len(b) - 1, dtype=bool)
+        for s, e in self.away:
+            ok &= ~((b[:-1] < e) & (b[1:] > s))
+        return b[:-1][ok], np.diff(b)[ok]
+
+    def hypnogram(self, start: float, timezone: str = "UTC") -> Hypnogram:
+        """The true stages as a :class:`~sleepsignal.hypnogram.Hypnogram`.
+
+        Parameters
+        ----------
+        start : float
+            Session start, Unix seconds (``night.session.start_timestamp``).
+        timezone : str
+            IANA time zone.
+        """
+        return Hypnogram(self.stages, start, timezone)
+
+    # -- serialisation ------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (floats kept exactly: Python writes the shortest repr)."""
+        return {
+            "format": "sleepsignal.simulate.NightTruth/1",
+            "time_reference": "seconds from session start",
+            "stage_names": list(STAGES),
+            "rj_delay": self.rj_delay,
+            "beat_times": self.beat_times.tolist(),
+            "breath_starts": self.breath_starts.tolist(),
+            "movements": self.movements.tolist(),
+            "away": self.away.tolist(),
+            "mains": self.mains.tolist(),
+            "mains_hz": self.mains_hz.tolist(),
+            "snoring": self.snoring.tolist(),
+            "stages": self.stages.tolist(),
+        }
+
+    def to_json(self) -> str:
+        """The truth as a JSON string (see :meth:`to_dict`)."""
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> NightTruth:
+        """Read what :meth:`to_json` wrote."""
+        d = json.loads(text)
+        fields = ("beat_times", "rj_delay", "breath_starts", "movements", "away", "mains",
+                  "mains_hz", "snoring", "stages")
+        missing = [f for f in fields if f not in d]
+        if missing:
+            raise SignalError(f"truth JSON lacks {', '.join(missing)}")
+        return cls(**{f: d[f] for f in fields})
+
+    def save(self, path: str | Path) -> Path:
+        """Write :meth:`to_json` to ``path``."""
+        p = Path(path)
+        p.write_text(self.to_json(), encoding="utf-8")
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path) -> NightTruth:
+        """Read a file written by :meth:`save`."""
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True, eq=False)
+class SimulatedNight:
+    """A simulated session and its ground truth.
+
+    Attributes
+    ----------
+    session : Session
+        Beddit-style session: ``normal`` (uint16, ``fs`` Hz) and ``noise`` (float32, 10 Hz).
+    truth : NightTruth
+    """
+
+    session: Session
+    truth: NightTruth
+
+
+def _check_number(
+    name: str, value: Any, *, low: float, high: float, low_open: bool = False
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise SignalError(f"{name} must be a finite number, got {value!r}")
+    v = float(value)
+    if v < low or v > high or (low_open and v == low):
+        lo = "(" if low_open else "["
+        raise SignalError(f"{name} must be in {lo}{low:g}, {high:g}], got {value!r}")
+    return v
+
+
+def _check_series(name: str, a: Any) -> np.ndarray:
+    x = np.asarray(a, dtype=np.float64) if a is not None else np.empty(0)
+    if x.ndim != 1 or len(x) < 2:
+        raise SignalError(f"{name} must be a 1-D array of at least 2 values, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise SignalError(f"{name} holds {int(np.sum(~np.isfinite(x)))} non-finite values")
+    return x
+
+
+def simulate_night(
+    hours: float,
+    *,
+    seed: int,
+    fs: float = 140.0,
+    start: float = DEFAULT_START,
+    timezone: str = "Europe/Helsinki",
+    rr: np.ndarray | None = None,
+    resp: np.ndarray | None = None,
+    resp_fs: float | None = None,
+    mains_hz: float | None = None,
+    profile: Profile = "mixed",
+    bed_exits: int | None = None,
+    sleep_onset: float | None = None,
+    movement_rate: float = 1.0,
+    snoring_rate: float = 1.0,
+    mains_rate: float = 1.0,
+) -> SimulatedNight:
+    """Simulate a night on a bed sensor, with exact ground truth.
+
+    Parameters
+    ----------
+    hours : float
+        Length of the session in hours (0 < hours <= 24); rounded to whole 0.2 s frames.
+    seed : int
+        Seed (>= 0). The same arguments and seed give the same bytes.
+    fs : float
+        BCG sampling rate in Hz: a multiple of 5 Hz (whole samples per 0.2 s frame)
+        between 50 and 2000. Beddit uses 140.
+    start : float
+        Session start, Unix seconds (default 2026-01-15 22:30 Helsinki time).
+    timezone : str
+        IANA time zone written into the session.
+    rr : array_like, optional
+        Real beat-to-beat intervals (s) driving the beat times: the first beat falls in
+        the first second, then ``beat[i + 1] = beat[i] + rr[i]`` exactly. Must cover the
+        night. Default: built-in heart-rate model (stage-dependent, with respiratory sinus
+        arrhythmia, integral pulse frequency modulation).
+    resp : array_like, optional
+        Real breathing-belt signal driving the breathing component (with ``resp_fs``).
+        Its 0.08-1 Hz band, scaled, is the breathing in the BCG, and the cycle onsets are
+        its troughs. Must cover the night. Default: built-in breathing model.
+    resp_fs : float, optional
+        Rate of ``resp`` in Hz; required with ``resp``.
+    mains_hz : float, optional
+        50 or 60 for hum at that frequency, 0 for none; None draws 50, 60 or none.
+    profile : {"cardiac", "mixed", "respiratory"}
+        Which component dominates the bed signal: the heartbeat (like
+        ``qixiuai-psg-5min``), breathing (like ``sadek-mfos-18min``), or in between.
+    bed_exits : int, optional
+        Number of bed exits (1-8 min each); None draws 0, 1 or 2.
+    sleep_onset : float, optional
+        Sleep-onset latency in s; None draws one (median 12 min).
+    movement_rate, snoring_rate, mains_rate : float
+        Multipliers (>= 0) of the built-in event rates; 0 turns the events off.
+
+    Returns
+    -------
+    SimulatedNight
+        ``.session`` (``normal`` uint16 at ``fs``, ``noise`` float32 at 10 Hz) and
+        ``.truth`` (:class:`NightTruth`).
+
+    Raises
+    ------
+    SignalError
+        For an argument outside its range, an unknown profile, or ``rr`` / ``resp``
+        that are not finite 1-D series covering the night.
+
+    Notes
+    -----
+    1. Stages: wake until sleep onset, then ~90 min cycles (light, deep, light, REM)
+       with deep sleep shrinking and REM growing cycle by cycle, brief awakenings, a
+       final awakening, 0-2 bed exits (stage 4 for epochs at least half away).
+    2. Breathing: a stage-dependent rate with stage-dependent irregularity is
+       integrated into a phase; a cycle starts at each integer phase. Per-cycle
+       amplitude varies (more in REM/wake), with rare sighs.
+    3. Heart: a heart-rate curve (stage offsets, slow drift, 0.1 Hz waves, respiratory
+       sinus arrhythmia) drives an integral pulse frequency modulation model [1]_; beat
+       times get 5 ms jitter.
+    4. BCG: each beat is a six-lobe H-I-J-K-L-M complex [2]_ centred on the J peak;
+       lobe sizes, timing and widths, overall gain (x0.3-x3) and polarity change with
+       posture at movements; beat amplitude is modulated by breathing and jittered.
+       Breathing is added as a baseline wave; snoring adds inspiration-locked
+       vibration. Body movements are band-limited bursts (they clip when strong); the
+       bed is empty (sensor noise and drift only) while away; hum is the true 50/60 Hz
+       tone plus harmonics evaluated at the sample instants (aliasing included);
+       drift and sensor noise are added and the sum is rounded to uint16 counts
+       around 32768 and clipped to 0..65535.
+    5. Noise track: room floor in dB, snores on inspiration in snoring runs, rustling
+       during movements, random room noises.
+
+    References
+    ----------
+    .. [1] Bayly E.J. (1968). Spectral analysis of pulse frequency modulation in the
+       nervous systems. Biological Cybernetics 5, 1-7.
+    .. [2] Inan O.T. et al. (2015). Ballistocardiography and seismocardiography: a
+       review of recent advances. IEEE J Biomed Health Inform 19(4), 1414-1427.
+
+    Examples
+    --------
+    >>> night = simulate_night(0.05, seed=1)
+    >>> night.session.signal("normal")[1]
+    140.0
+    >>> bool(np.all(np.diff(night.truth.beat_times) > 0))
+    True
+    """
+    hours = _check_number("hours", hours, low=0.0, high=24.0, low_open=True)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise SignalError(f"seed must be a non-negative integer, got {seed!r}")
+    fs = _check_number("fs", fs, low=50.0, high=2000.0)
+    spf_f = fs * DEFAULT_FRAME_LENGTH
+    if abs(spf_f - round(spf_f)) > 1e-9:
+        raise SignalError(
+            f"fs={fs!r} Hz does not give whole samples per {DEFAULT_FRAME_LENGTH} s frame; "
+            "use a multiple of 5 Hz (Beddit: 140)"
+        )
+    start = _check_number("start", start, low=0.0, high=1e11)
+    if profile not in PROFILES:
+        raise SignalError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
+    if mains_hz is not None and mains_hz not in (0, 50, 60):
+        raise SignalError(f"mains_hz must be None, 0 (no hum), 50 or 60; got {mains_hz!r}")
+    if bed_exits is not None and (
+        isinstance(bed_exits, bool) or not isinstance(bed_exits, numbers.Integral)
+        or not 0 <= bed_exits <= 10
+    ):
+        raise SignalError(f"bed_exits must be None or an integer 0..10, got {bed_exits!r}")
+    if sleep_onset is not None:
+        sleep_onset = _check_number("sleep_onset", sleep_onset, low=0.0, high=24 * 3600.0)
+    rates = {}
+    for name, v in (("movement_rate", movement_rate), ("snoring_rate", snoring_rate),
+                    ("mains_rate", mains_rate)):
+        rates[name] = _check_number(name, v, low=0.0, high=100.0)
+
+    spf = round(spf_f)
+    n_frames = round(hours * 3600.0 / DEFAULT_FRAME_LENGTH)
+    if n_frames < 1:
+        raise SignalError(f"hours={hours!r} is shorter than one 0.2 s frame")
+    n = n_frames * spf
+    duration = n / fs
+
+    rr_a = None if rr is None else _check_series("rr", rr)
+    if rr_a is not None and np.any(rr_a <= 0):
+        raise SignalError("rr intervals must be positive seconds")
+    resp_a = None
+    if resp is not None:
+        resp_a = _check_series("resp", resp)
+        if resp_fs is None:
+            raise SignalError("resp_fs (Hz) is required when resp is given")
+        resp_fs = _check_number("resp_fs", resp_fs, low=1.0, high=10000.0)
+        if len(resp_a) / resp_fs < duration:
+            raise SignalError(
+                f"resp covers {len(resp_a) / resp_fs:.0f} s but the night is {duration:.0f} s; "
+                f"ask for at most hours={len(resp_a) / resp_fs / 3600:.3f}"
+            )
+
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(12)]
+    if mains_hz is None:
+        mains_hz = float(rngs[0].choice([50.0, 60.0, 0.0], p=[0.45, 0.35, 0.2]))
+    ev = _ph.make_events(
+        duration,
+        rngs[1],
+        onset=sleep_onset,
+        bed_exits=None if bed_exits is None else int(bed_exits),
+        movement_rate=rates["movement_rate"], snoring_rate=rates["snoring_rate"],
+        mains_hz=float(mains_hz), mains_rate=rates["mains_rate"],
+    )
+
+    # -- breathing: phase on the control grid, cycle starts, per-sample wave -------
+    t_fs = np.arange(n) / fs
+    if resp_a is None:
+        phase_g, starts, cyc_amp = _ph.breathing_builtin(duration, ev.stages, rngs[2])
+        t_g = np.arange(len(phase_g)) / _ph.GRID_FS
+        ph = np.interp(t_fs, t_g, phase_g)
+        c = np.floor(ph).astype(np.int64)
+        u = ph - c
+        breath = cyc_amp[c - math.floor(phase_g[0])] * _sg.breath_wave(u)
+        breath -= 0.45
+    else:
+        belt, starts = _belt_breathing(resp_a, float(resp_fs), duration)
+        t_b = np.arange(len(belt)) / float(resp_fs)
+        breath = np.interp(t_fs, t_b, belt)
+        n_g = int(duration * _ph.GRID_FS) + 2
+        t_g = np.arange(n_g) / _ph.GRID_FS
+        phase_g = _phase_from_starts(t_g, starts)
+        ph = np.interp(t_fs, t_g, phase_g)
+        u = ph - np.floor(ph)
+
+    # -- heart ---------------------------------------------------------------------
+    if rr_a is None:
+        hr = _ph.heart_rate_grid(duration, ev.stages, phase_g, rngs[3])
+        beats = _ph.beats_ipfm(hr, rngs[4])
+    else:
+        beats = rngs[4].uniform(0.2, 1.0) + np.concatenate([[0.0], np.cumsum(rr_a)])
+        if beats[-1] < duration - 3.0:
+            cover = beats[-1]
+            raise SignalError(
+                f"rr covers {cover:.0f} s but the night is {duration:.0f} s; ask for at most "
+                f"hours={cover / 3600:.3f}"
+            )
+    beats = beats[(beats >= 0) & (beats < duration)]
+    beats = beats[~_ph.inside(beats, ev.away)]
+    starts = starts[(starts >= 0) & (starts < duration)]
+    starts = starts[~_ph.inside(starts, ev.away)]
+
+    # -- render the BCG ------------------------------------------------------------
+    post = _sg.postures(len(ev.posture_times) + 1, rngs[5])
+    seg_b = np.searchsorted(ev.posture_times, beats, side="right")
+    u_b = np.interp(beats, t_fs, u) if n > 1 else np.zeros(len(beats))
+    beat_scale = (1 + 0.07 * rngs[6].standard_normal(len(beats))) * (
+        1 + 0.2 * (_sg.breath_wave(u_b) - 0.5)
+    )
+    card = _sg.render_beats(n, fs, beats, seg_b, post, beat_scale, rngs[6])
+    bounds = np.searchsorted(t_fs, ev.posture_times)
+    seg_s = np.repeat(np.arange(len(bounds) + 1), np.diff(np.concatenate([[0], bounds, [n]])))
+    resp_gain = (post["resp"] * post["gain"])[seg_s]
+    phys = _J_COUNTS * (card + _RESP_RATIO[profile] * resp_gain * breath)
+    # snoring vibration (25-60 Hz) on inspiration
+    for s, e in ev.snoring:
+        i0, i1 = int(s * fs), min(n, math.ceil(e * fs))
+        if i1 - i0 < 10:
+            continue
+        uu = u[i0:i1]
+        env = np.where(uu < _sg.INSPIRATION, np.sin(np.pi * uu / _sg.INSPIRATION), 0.0)
+        vib = _sg.band_noise(i1 - i0, fs, (25.0, 60.0), rngs[7])
+        phys[i0:i1] += 0.25 * _J_COUNTS * post["gain"][seg_s[i0:i1]] * env * vib
+    for s, e in ev.away:  # an empty bed: no heart, no breathing
+        phys[math.ceil(s * fs) : math.ceil(e * fs)] = 0.0
+
+    mv = ev.movements_raw
+    moving = _sg.band_noise(n, fs, (0.3, 8.0), rngs[8]) * _sg.envelope(
+        n, fs, mv[:, :2], mv[:, 2] * _J_COUNTS
+    )
+    hum_amp = rngs[9].uniform(8.0, 40.0, len(ev.mains))
+    mains = _sg.hum(n, fs, ev.mains, float(mains_hz), hum_amp, rngs[9])
+    r10 = rngs[10]
+    drift = _DRIFT * _ph._slow_noise(n, fs, 60.0, r10) + r10.uniform(-1500.0, 1500.0)
+    sensor = _SENSOR_NOISE * r10.standard_normal(n)
+    x = _CENTRE + drift + phys + moving + mains + sensor
+    normal = np.clip(np.rint(x), 0, 65535).astype("<u2")
+
+    n_noise = n_frames * round(NOISE_FS * DEFAULT_FRAME_LENGTH)
+    t_noise = (np.arange(n_noise) + 0.5) / NOISE_FS
+    u_noise = np.interp(t_noise, t_fs, u)
+    noise = _sg.noise_track(n_noise, NOISE_FS, u_noise, ev.snoring, mv, rngs[11])
+
+    session = Session.from_array(
+        normal, fs, start=start, timezone=timezone, noise=noise, noise_fs=NOISE_FS,
+        hardware="sleepsignal simulator", software="sleepsignal.simulate",
+        simulation={"seed": int(seed), "profile": profile, "mains_hz": float(mains_hz),
+                    "driven_by": {"rr": rr is not None, "resp": resp is not None}},
+    )
+    truth = NightTruth(
+        beat_times=beats,
+        rj_delay=float(rngs[0].uniform(0.18, 0.26)),
+        breath_starts=starts,
+        movements=_ph.merge_intervals(mv[:, :2]),
+        away=ev.away,
+        mains=ev.mains,
+        mains_hz=np.full(len(ev.mains), float(mains_hz)),
+        snoring=ev.snoring,
+        stages=ev.stages,
+    )
+    return SimulatedNight(session, truth)
+
+
+def _phase_from_starts(t: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Breathing phase (cycles) at ``t``: integer at each start, linear in between."""
+    k = np.arange(len(starts), dtype=np.float64)
+    if len(starts) < 2:
+        return np.zeros(len(t))
+    period0, period1 = starts[1] - starts[0], starts[-1] - starts[-2]
+    xp = np.concatenate([[starts[0] - 1e3 * period0], starts, [starts[-1] + 1e3 * period1]])
+    fp = np.concatenate([[-1e3], k, [k[-1] + 1e3]])
+    return np.interp(t, xp, fp)
+
+
+def _belt_breathing(
+    resp: np.ndarray, resp_fs: float, duration: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Band-passed, scaled belt signal (about 1 peak to trough) and its trough times (s)."""
+    from scipy import signal as sps
+
+    x = resp[: math.ceil(duration * resp_fs) + 1]
+    sos = sps.butter(2, [0.08, min(1.0, 0.45 * resp_fs)], "bandpass", fs=resp_fs, output="sos")
+    y = sps.sosfiltfilt(sos, x - np.median(x))
+    mad = float(np.median(np.abs(y - np.median(y)))) * 1.4826
+    y = y / max(2 * math.sqrt(2) * mad, 1e-12)
+    troughs, _ = sps.find_peaks(-y, distance=max(1, int(1.5 * resp_fs)), prominence=0.3)
+    return y, troughs / resp_fs
+
+
+def load_li2024_rr(path: str | Path) -> np.ndarray:
+    """Beat-to-beat intervals (s) of one li2024 chest-strap night (``*_RR.csv.gz``).
+
+    Dropouts and ectopic beats are kept as recorded.
+
+    Raises
+    ------
+    SignalError
+        When the file lacks the ``RR Interval in seconds`` column.
+    """
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    col = "RR Interval in seconds"
+    if col not in df.columns:
+        raise SignalError(f"{path}: no {col!r} column (found {list(df.columns)})")
+    return df[col].to_numpy(dtype=np.float64)
+
+
+def load_li2024_resp(path: str | Path) -> tuple[np.ndarray, float]:
+    """Breathing-belt samples and their rate in Hz of one li2024 night (``*_resp.csv.gz``).
+
+    Raises
+    ------
+    SignalError
+        When the file lacks the ``Resp`` or ``fs`` column.
+    """
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    if "Resp" not in df.columns or "fs" not in df.columns:
+        raise SignalError(f"{path}: expected columns Resp, Timestamp, fs; found {list(df.columns)}")
+    return df["Resp"].to_numpy(dtype=np.float64), float(df["fs"].iloc[0])
+
+
+def write_simulated(night: SimulatedNight, out_dir: str | Path) -> Path:
+    """Write a simulated night as a Beddit session folder plus ``truth.json``.
+
+    The layout is the documented Beddit one: ``session.json`` (with ``data_url`` of
+    each sampled track relative to the folder), ``normal.bin`` (little-endian uint16
+    frames) and ``noise.bin`` (little-endian float32), and ``truth.json``
+    (:meth:`NightTruth.to_json`).
+
+    Parameters
+    ----------
+    night : SimulatedNight
+    out_dir : str or Path
+        Folder to create (or reuse).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    s = night.session
+    md = dict(s.metadata)
+    tracks = {}
+    for name, tr in s.sampled_tracks.items():
+        fname = f"{name}.bin"
+        (out / fname).write_bytes(np.ascontiguousarray(tr.data).tobytes())
+        tracks[name] = {"samples_per_frame": tr.samples_per_frame, "data_type": tr.data_type,
+                        "data_url": fname}
+    md["sampled_tracks"] = tracks
+    md["time_value_tracks"] = {}
+    (out / "session.json").write_text(json.dumps(md, indent=1) + "\n", encoding="utf-8")
+    night.truth.save(out / "truth.json")
+    return out
