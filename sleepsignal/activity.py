@@ -48,19 +48,22 @@ ABSENT = 65
 NO_SIGNAL = 78
 
 #: Movement hysteresis, as multiples of the baseline 1 s energy.
-MOVEMENT_ON = 8.0
-MOVEMENT_OFF = 3.0
+MOVEMENT_ON = 60.0
+MOVEMENT_OFF = 5.0
+#: High-pass (Hz) that removes breathing (and its harmonics) before the energy.
+MOVEMENT_HIGHPASS_HZ = 3.0
 #: Bursts closer than this (s) are one movement.
 MOVEMENT_MERGE_S = 5.0
 #: Presence window (s) and the shortest state run kept (windows).
 PRESENCE_WINDOW_S = 10.0
 PRESENCE_MIN_RUN = 6
-#: Presence: a window is "present" when its energy is this many dB above the
-#: empty-bed floor.
-PRESENCE_MARGIN_DB = 10.0
-#: Whiteness (std of the first difference over std) below which a window is
-#: breathing-dominated, used when the night has no clear empty-bed floor.
-PRESENCE_WHITENESS = 0.9
+#: Presence: a window is white (no one in bed) when its breathing-band std is under
+#: this fraction of its first-difference std (white noise: about 0.3).
+PRESENCE_WHITENESS = 0.6
+#: Presence: white windows within this many dB of the empty-bed floor are away.
+PRESENCE_MARGIN_DB = 12.0
+#: Presence: white windows needed to estimate the empty-bed floor.
+PRESENCE_MIN_WHITE = 3
 
 
 class Movements(NamedTuple):
@@ -138,6 +141,14 @@ def _rolling_median_blocks(values: np.ndarray, block: int, span: int) -> np.ndar
     return np.repeat(med, block)[:n]
 
 
+def _movement_band(low: np.ndarray, fs_low: float) -> np.ndarray:
+    """The low-rate view high-passed above :data:`MOVEMENT_HIGHPASS_HZ` (causal)."""
+    from scipy.signal import butter, sosfilt
+
+    sos = butter(2, MOVEMENT_HIGHPASS_HZ, btype="highpass", fs=fs_low, output="sos")
+    return np.asarray(sosfilt(sos, low - low[0]))
+
+
 def _movements_from_low(
     low: np.ndarray, fs_low: float, still: np.ndarray | None = None
 ) -> Movements:
@@ -147,7 +158,7 @@ def _movements_from_low(
     if n_s < 2:
         e = np.empty(0)
         return Movements(e, e.copy(), e.copy())
-    d = np.diff(low)[: n_s * sec]
+    d = _movement_band(low, fs_low)[1 : n_s * sec + 1]
     energy = (d * d).reshape(n_s, sec).sum(axis=1)
     base_in = energy.copy()
     if still is not None:
@@ -219,42 +230,33 @@ def movement_bursts(
 
 
 def _presence_from_low(
-    low: np.ndarray, fs_low: float, flat: np.ndarray | None = None
+    low: np.ndarray, fs_low: float, wave: np.ndarray | None = None, flat: np.ndarray | None = None
 ) -> Presence:
-    """:func:`presence` on the low-rate view; ``flat`` flags 10 s windows with no signal."""
+    """:func:`presence` on the low-rate view; ``wave`` is its breathing band (computed
+    when not given), ``flat`` flags 10 s windows with no signal."""
+    from .respiration import _breathing_wave
+
     w = int(round(PRESENCE_WINDOW_S * fs_low))
     n_w = len(low) // w
     duration = len(low) / fs_low
-    if n_w == 0:
+    if n_w == 0 or len(low) < 2:
         t, v = _change_points(np.empty(0, np.uint8), PRESENCE_WINDOW_S, duration, NO_SIGNAL)
         return Presence(t, v, np.empty(0, np.uint8), PRESENCE_WINDOW_S)
+    if wave is None:
+        wave = _breathing_wave(low, fs_low)
     seg = low[: n_w * w].reshape(n_w, w)
-    seg = seg - seg.mean(axis=1, keepdims=True)
-    sd = seg.std(axis=1)
-    dsd = np.diff(seg, axis=1).std(axis=1)
-    dead = sd <= 0
+    d = np.diff(seg, axis=1).std(axis=1)
+    b = wave[: n_w * w].reshape(n_w, w).std(axis=1)
+    dead = seg.max(axis=1) == seg.min(axis=1)
     if flat is not None:
         dead |= flat[:n_w]
     with np.errstate(divide="ignore", invalid="ignore"):
-        level = 20.0 * np.log10(np.where(dead, np.nan, sd))
-        white = np.where(dead, np.nan, dsd / sd)
-    live = ~dead
-    states = np.full(n_w, NO_SIGNAL, dtype=np.int64)
-    if live.any():
-        lv = level[live]
-        # empty-bed floor: the level of the windows whose spectrum is white (no breathing)
-        empty = live & (white > 1.2)
-        lo, hi = np.percentile(lv, 5), np.percentile(lv, 95)
-        if empty.sum() >= PRESENCE_MIN_RUN:
-            thr = np.median(level[empty]) + PRESENCE_MARGIN_DB
-            present = live & (level > thr)
-        elif hi - lo > 2 * PRESENCE_MARGIN_DB:
-            thr = lo + PRESENCE_MARGIN_DB
-            present = live & (level > thr)
-        else:
-            present = live & (np.nanmedian(white[live]) < PRESENCE_WHITENESS)
-        states[live] = ABSENT
-        states[present] = PRESENT
+        white = ~dead & (b < PRESENCE_WHITENESS * d)
+    states = np.full(n_w, PRESENT, dtype=np.int64)
+    if white.sum() >= PRESENCE_MIN_WHITE:
+        floor = float(np.median(d[white]))
+        states[white & (d < floor * 10 ** (PRESENCE_MARGIN_DB / 20))] = ABSENT
+    states[dead] = NO_SIGNAL
     states = _debounce_kernel(np.ascontiguousarray(states), PRESENCE_MIN_RUN)
     t, v = _change_points(states, PRESENCE_WINDOW_S, duration, NO_SIGNAL)
     return Presence(t, v, states.astype(np.uint8), PRESENCE_WINDOW_S)
@@ -283,19 +285,22 @@ def presence(signal: np.ndarray, fs: float) -> Presence:
 
     Notes
     -----
-    Threshold logic, per 10 s window of the 10 Hz low-rate view (mean removed):
+    Threshold logic, per 10 s window of the 10 Hz low-rate view (mains-free at 140 Hz):
 
-    1. ``level`` = 20 log10 of the standard deviation; ``whiteness`` = std of the first
-       difference over the std (about 1.4 for white sensor noise, well under 1 when
-       breathing dominates).
-    2. A window whose raw samples do not change (or are clipped, see
-       :func:`sleepsignal.mains.mains_interference`) is 78, no signal.
-    3. Empty-bed floor: when at least 6 windows are white (whiteness > 1.2), the floor is
-       their median level and a window is present when its level exceeds the floor by
-       10 dB. Without white windows but with a level spread over 20 dB (5th to 95th
-       percentile), the floor is the 5th percentile. Otherwise the night is one state:
-       present when its median whiteness is below 0.9 (breathing-dominated).
-    4. Runs shorter than 60 s (6 windows) take the state of the run before them.
+    1. ``b`` = standard deviation of the breathing band (0.08-0.9 Hz, the wave of
+       :func:`sleepsignal.respiration.detect_breathing`); ``d`` = standard deviation of
+       the first difference (heartbeat, movement and sensor noise). Slow drift of an
+       empty sensor is in neither.
+    2. An empty bed leaves white sensor noise, for which ``b / d`` is about 0.3; a
+       person (breathing, heartbeat, even a cardiac-dominated signal) gives ``b / d``
+       of 1 or more. A window is *white* when ``b < 0.6 d``.
+    3. When at least 3 windows are white, their median ``d`` is the empty-bed floor,
+       and a window is away (65) when it is white and its ``d`` is within 12 dB of the
+       floor. Movement in bed can be white but is far louder, so it stays present.
+       With fewer white windows the whole recording is present.
+    4. A window whose samples do not change (or that the sensor status marks unclear:
+       clipped or flat) has no signal (78).
+    5. Runs shorter than 60 s (6 windows) take the state of the run before them.
     """
     fs_f = _check_fs(fs)
     x = _coerce_signal(signal)

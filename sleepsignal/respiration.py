@@ -80,13 +80,15 @@ def _breathing_from_low(
     low: np.ndarray,
     fs_low: float,
     exclude: tuple[np.ndarray, np.ndarray] | None = None,
+    wave: np.ndarray | None = None,
 ) -> Breathing:
     """:func:`detect_breathing` on the low-rate view (shared with ``session_tracks``)."""
     from scipy.ndimage import uniform_filter1d
 
     if len(low) < int(4 * MAX_CYCLE_S * fs_low):
         return _empty_breathing()
-    wave = _breathing_wave(low, fs_low)
+    if wave is None:
+        wave = _breathing_wave(low, fs_low)
     rms = np.sqrt(uniform_filter1d(wave * wave, int(RMS_WINDOW_S * fs_low), mode="nearest"))
     hyst = HYSTERESIS * rms
     if not np.any(hyst > 0):
@@ -191,7 +193,7 @@ def respiration_rate(
     start: float,
     end: float,
 ) -> float:
-    """Average respiration rate (breaths/min) of the cycles that start in ``[start, end)``.
+    """Average respiration rate (breaths/min) over ``[start, end)`` from breathing cycles.
 
     Parameters
     ----------
@@ -204,9 +206,12 @@ def respiration_rate(
     Returns
     -------
     float
-        ``60 * n / sum(lengths)``: breaths per minute of breathing time, which is not
-        diluted by the gaps where no cycle was reported (movement, out of bed). NaN, with
-        a :class:`~sleepsignal.errors.SleepSignalWarning`, when no cycle starts in the
+        Breaths per minute of breathing time: ``60 * sum(o_i / L_i) / sum(o_i)`` where
+        ``o_i`` is the part (s) of cycle ``i`` (length ``L_i``) inside the span. A cycle
+        counts by the fraction of it inside the span, so the rate does not depend on
+        where cycle boundaries fall (which fiducial starts a cycle), and it is not
+        diluted by gaps where no cycle was reported (movement, out of bed). NaN, with a
+        :class:`~sleepsignal.errors.SleepSignalWarning`, when no cycle overlaps the
         span.
 
     Raises
@@ -240,12 +245,15 @@ def respiration_rate(
         )
     if not (np.isfinite(start) and np.isfinite(end)) or end < start:
         raise SignalError(f"need finite start <= end (s), got start={start!r}, end={end!r}")
-    sel = (starts >= start) & (starts < end) & np.isfinite(lengths) & (lengths > 0)
-    if not sel.any():
+    ok = np.isfinite(lengths) & (lengths > 0)
+    starts, lengths = starts[ok], lengths[ok]
+    overlap = np.clip(np.minimum(starts + lengths, end) - np.maximum(starts, start), 0, None)
+    covered = overlap.sum()
+    if not covered > 0:
         warnings.warn(
-            f"no breathing cycle starts in [{start}, {end}) s; respiration rate is NaN",
+            f"no breathing cycle overlaps [{start}, {end}) s; respiration rate is NaN",
             SleepSignalWarning,
             stacklevel=2,
         )
         return float("nan")
-    return float(60.0 * sel.sum() / lengths[sel].sum())
+    return float(60.0 * (overlap / lengths).sum() / covered)

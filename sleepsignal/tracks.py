@@ -25,7 +25,7 @@ from .activity import (
 )
 from .errors import SignalError
 from .mains import UNCLEAR, SensorStatus, mains_interference
-from .respiration import Breathing, _breathing_from_low
+from .respiration import Breathing, _breathing_from_low, _breathing_wave
 from .session import Session, TimeValueTrack
 from .snoring import Snoring, detect_snoring
 
@@ -149,7 +149,8 @@ def session_tracks(session: Session) -> SessionTracks:
     flat = np.zeros(n10, dtype=bool)
     if m:
         flat[:m] = (ws[: m * per].reshape(m, per) == UNCLEAR).any(axis=1)
-    pres = _presence_from_low(low, fs_low, flat)
+    wave = _breathing_wave(low, fs_low) if len(low) > 1 else np.zeros(len(low))
+    pres = _presence_from_low(low, fs_low, wave, flat)
 
     sec = int(round(fs_low))
     n_s = max(0, (len(low) - 1) // sec)
@@ -163,7 +164,7 @@ def session_tracks(session: Session) -> SessionTracks:
     keep_gap = gap_e > gap_s
     ex_s = np.concatenate([moves.starts, gap_s[keep_gap]])
     ex_e = np.concatenate([moves.ends, gap_e[keep_gap]])
-    breathing = _breathing_from_low(low, fs_low, (ex_s, ex_e))
+    breathing = _breathing_from_low(low, fs_low, (ex_s, ex_e), wave)
 
     ep, counts = actigram(moves, pres, duration=duration)
 
