@@ -122,7 +122,7 @@ def score_night(night, tracks, *, baseline: bool = True) -> dict[str, float]:
     # away, time weighted (1 s)
     t_sec = np.arange(n) + 0.5
     pres = det.presence
-    away_pred = ~pres.mask(t_sec, 80)
+    away_pred = pres.mask(t_sec, 65)
     out["away_f1"] = _f1(_mask(n, truth.away), away_pred)
     # mains
     st = det.sensor_status

@@ -64,6 +64,10 @@ PRESENCE_WHITENESS = 0.6
 PRESENCE_MARGIN_DB = 12.0
 #: Presence: white windows needed to estimate the empty-bed floor.
 PRESENCE_MIN_WHITE = 3
+#: Presence: the floor must lie this many dB below the median window (else no one left).
+PRESENCE_CONTRAST_DB = 20.0
+#: Presence: share of white windows above which the whole recording is an empty bed.
+PRESENCE_ALL_WHITE = 0.9
 
 
 class Movements(NamedTuple):
@@ -253,9 +257,13 @@ def _presence_from_low(
     with np.errstate(divide="ignore", invalid="ignore"):
         white = ~dead & (b < PRESENCE_WHITENESS * d)
     states = np.full(n_w, PRESENT, dtype=np.int64)
-    if white.sum() >= PRESENCE_MIN_WHITE:
-        floor = float(np.median(d[white]))
-        states[white & (d < floor * 10 ** (PRESENCE_MARGIN_DB / 20))] = ABSENT
+    live = ~dead
+    if live.any() and white[live].mean() >= PRESENCE_ALL_WHITE:
+        states[white] = ABSENT  # an empty bed all along
+    elif white.sum() >= PRESENCE_MIN_WHITE:
+        floor = float(np.percentile(d[white], 5))
+        if np.median(d[live]) >= floor * 10 ** (PRESENCE_CONTRAST_DB / 20):
+            states[white & (d < floor * 10 ** (PRESENCE_MARGIN_DB / 20))] = ABSENT
     states[dead] = NO_SIGNAL
     states = _debounce_kernel(np.ascontiguousarray(states), PRESENCE_MIN_RUN)
     t, v = _change_points(states, PRESENCE_WINDOW_S, duration, NO_SIGNAL)
@@ -294,10 +302,13 @@ def presence(signal: np.ndarray, fs: float) -> Presence:
     2. An empty bed leaves white sensor noise, for which ``b / d`` is about 0.3; a
        person (breathing, heartbeat, even a cardiac-dominated signal) gives ``b / d``
        of 1 or more. A window is *white* when ``b < 0.6 d``.
-    3. When at least 3 windows are white, their median ``d`` is the empty-bed floor,
-       and a window is away (65) when it is white and its ``d`` is within 12 dB of the
-       floor. Movement in bed can be white but is far louder, so it stays present.
-       With fewer white windows the whole recording is present.
+    3. Empty-bed floor: the 5th percentile of ``d`` over the white windows (at least 3).
+       Only when the median ``d`` of the recording lies at least 20 dB above that
+       floor is anyone away: then a window is away (65) when it is white and its ``d``
+       is within 12 dB of the floor. Movement in bed can be white, and a
+       heartbeat-dominated signal can be nearly white, but both are far louder than the
+       empty sensor, so they stay present. When 90 % or more of the windows are white,
+       the bed was empty all along: every white window is away.
     4. A window whose samples do not change (or that the sensor status marks unclear:
        clipped or flat) has no signal (78).
     5. Runs shorter than 60 s (6 windows) take the state of the run before them.

@@ -24,10 +24,10 @@ BREATHING_BAND_HZ = (0.08, 0.9)
 #: Shortest and longest cycle kept (s): 6.7 to 40 breaths/min.
 MIN_CYCLE_S = 1.5
 MAX_CYCLE_S = 10.0
-#: Hysteresis of the extremum tracker, as a fraction of the local RMS of the wave.
-HYSTERESIS = 0.6
-#: Length (s) of the window of the local RMS.
-RMS_WINDOW_S = 20.0
+#: Hysteresis of the extremum tracker, as a multiple of the local median of |wave|.
+HYSTERESIS = 1.2
+#: Length (s) of the running window of the local scale.
+SCALE_WINDOW_S = 300.0
 
 
 class Breathing(NamedTuple):
@@ -76,6 +76,23 @@ def _breathing_wave(low: np.ndarray, fs_low: float) -> np.ndarray:
     return np.asarray(sosfiltfilt(sos, low - np.median(low), padlen=padlen))
 
 
+def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
+    """Median of ``|wave|`` per 30 s block, running median over SCALE_WINDOW_S, per sample."""
+    from scipy.ndimage import median_filter
+
+    block = int(round(30.0 * fs_low))
+    n = len(wave)
+    nb = -(-n // block)
+    a = np.abs(wave)
+    pad = np.empty(nb * block)
+    pad[:n] = a
+    pad[n:] = a[-1] if n else 0.0
+    med = np.median(pad.reshape(nb, block), axis=1)
+    span = max(1, min(nb, int(round(SCALE_WINDOW_S / 30.0))))
+    med = median_filter(med, size=span, mode="nearest")
+    return np.repeat(med, block)[:n]
+
+
 def _breathing_from_low(
     low: np.ndarray,
     fs_low: float,
@@ -83,14 +100,11 @@ def _breathing_from_low(
     wave: np.ndarray | None = None,
 ) -> Breathing:
     """:func:`detect_breathing` on the low-rate view (shared with ``session_tracks``)."""
-    from scipy.ndimage import uniform_filter1d
-
     if len(low) < int(4 * MAX_CYCLE_S * fs_low):
         return _empty_breathing()
     if wave is None:
         wave = _breathing_wave(low, fs_low)
-    rms = np.sqrt(uniform_filter1d(wave * wave, int(RMS_WINDOW_S * fs_low), mode="nearest"))
-    hyst = HYSTERESIS * rms
+    hyst = HYSTERESIS * _local_scale(wave, fs_low)
     if not np.any(hyst > 0):
         return _empty_breathing()
     idx, kind = _extrema_kernel(np.ascontiguousarray(wave), np.ascontiguousarray(hyst))

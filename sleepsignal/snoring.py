@@ -18,11 +18,11 @@ from .respiration import Breathing
 
 __all__ = ["Snoring", "detect_snoring"]
 
-#: A cycle snores when its loudest 100 ms is this many times the quiet baseline and
-#: this many times the quietest part of the same cycle (the burst is locked to the cycle).
-SNORE_RATIO = 2.0
-#: The loud part (above the midpoint, in log loudness) covers at most this fraction of
-#: the cycle: a snore is a burst, not a steady noise.
+#: A cycle snores when its loudest 100 ms is this many dB above the quiet baseline and
+#: above the quietest part of the same cycle (the burst is locked to the cycle).
+SNORE_DB = 6.0
+#: The loud part (above the midpoint level) covers at most this fraction of the cycle:
+#: a snore is a burst, not a steady noise.
 MAX_LOUD_FRACTION = 0.7
 #: An event needs this many snoring cycles; it tolerates this many quiet cycles inside.
 MIN_CYCLES = 3
@@ -58,7 +58,8 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     Parameters
     ----------
     noise : array_like
-        Loudness per window (Beddit ``noise`` track, linear, >= 0), 1-D.
+        Loudness level per window in dB (Beddit ``noise`` track), 1-D. The reference is
+        arbitrary but below the quietest room, so values are >= 0.
     noise_fs : float
         Rate of ``noise`` in Hz (Beddit: 10).
     breathing : Breathing
@@ -83,13 +84,13 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
 
     Notes
     -----
-    1. Loudness goes to log10; missing values stay NaN.
+    1. Loudness is a level in dB; missing values stay NaN.
     2. Quiet baseline: the 20th percentile of each 30 s, then a running median over
        10 such blocks (5 min), so a long snoring run does not lift it.
-    3. For each breathing cycle: its loudest sample must be 2 x the baseline and 2 x
-       the quietest sample of the cycle (the sound swells and falls within the cycle),
-       and the samples above the midpoint (log scale) must cover at most 70 % of the
-       cycle. Such a cycle snores.
+    3. For each breathing cycle: its loudest sample must be 6 dB above the baseline and
+       6 dB above the quietest sample of the cycle (the sound swells and falls within
+       the cycle), and the samples above the midpoint level must cover at most 70 % of
+       the cycle. Such a cycle snores.
     4. An event is a run of at least 3 snoring cycles, in consecutive cycles (no gap of
        more than 1 s between them), tolerating one quiet cycle inside.
     """
@@ -116,9 +117,7 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     empty = Snoring(np.empty(0), np.empty(0), np.zeros(n_cyc, dtype=bool), n_bad)
     if n_cyc == 0 or len(y) == 0 or bad.all():
         return empty
-    pos = y[~bad & (y > 0)]
-    eps = 1e-3 * float(np.median(pos)) if len(pos) else 1.0
-    logy = np.log10(np.where(bad, np.nan, y) + eps)
+    logy = np.where(bad, np.nan, y)  # a level in dB
     block = max(1, int(round(30.0 * nfs)))
     nb = -(-len(logy) // block)
     padded = np.full(nb * block, np.nan)
@@ -139,7 +138,7 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
 
     i0 = np.clip(np.round(breathing.starts * nfs).astype(np.int64), 0, len(logy))
     i1 = np.clip(np.round((breathing.starts + breathing.lengths) * nfs).astype(np.int64), 0, len(logy))
-    thr = np.log10(SNORE_RATIO)
+    thr = SNORE_DB
     snores = np.zeros(n_cyc, dtype=bool)
     ok = (i1 - i0) >= 3
     if ok.any():
