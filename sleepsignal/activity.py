@@ -10,7 +10,7 @@ tracks):
   medians of that energy, i.e. the heartbeat-and-breathing level of the still
   sleeper). A burst starts above ``MOVEMENT_ON`` x baseline, ends below
   ``MOVEMENT_OFF`` x baseline, and bursts less than 5 s apart are one movement.
-- **Presence** (Beddit codes 80 present, 65 away, 78 no signal) is decided per 10 s
+- **Presence** (Beddit codes 80 present, 65 away, 78 no signal) is decided per 5 s
   window; see :func:`presence`.
 """
 
@@ -55,11 +55,11 @@ MOVEMENT_HIGHPASS_HZ = 3.0
 #: Bursts closer than this (s) are one movement.
 MOVEMENT_MERGE_S = 5.0
 #: Presence window (s) and the shortest state run kept (windows).
-PRESENCE_WINDOW_S = 10.0
-PRESENCE_MIN_RUN = 6
-#: Presence: a window is white (no one in bed) when its breathing-band std is under
-#: this fraction of its first-difference std (white noise: about 0.3).
-PRESENCE_WHITENESS = 0.6
+PRESENCE_WINDOW_S = 5.0
+PRESENCE_MIN_RUN = 12
+#: Presence: a window is white (no one in bed) when the std of its residual from a
+#: straight line is under this multiple of its first-difference std (white noise: 0.71).
+PRESENCE_WHITENESS = 1.0
 #: Presence: white windows within this many dB of the empty-bed floor are away.
 PRESENCE_MARGIN_DB = 12.0
 #: Presence: white windows needed to estimate the empty-bed floor.
@@ -97,7 +97,7 @@ class Presence(NamedTuple):
     states : numpy.ndarray
         uint8 codes at each change point: 80 present, 65 away, 78 no signal.
     window_states : numpy.ndarray
-        uint8 code of every 10 s window (window ``k`` starts at ``10 k`` s).
+        uint8 code of every 5 s window (window ``k`` starts at ``5 k`` s).
     window_s : float
         Window length, s.
     """
@@ -234,23 +234,22 @@ def movement_bursts(
 
 
 def _presence_from_low(
-    low: np.ndarray, fs_low: float, wave: np.ndarray | None = None, flat: np.ndarray | None = None
+    low: np.ndarray, fs_low: float, flat: np.ndarray | None = None
 ) -> Presence:
-    """:func:`presence` on the low-rate view; ``wave`` is its breathing band (computed
-    when not given), ``flat`` flags 10 s windows with no signal."""
-    from .respiration import _breathing_wave
-
+    """:func:`presence` on the low-rate view; ``flat`` flags windows with no signal."""
     w = int(round(PRESENCE_WINDOW_S * fs_low))
     n_w = len(low) // w
     duration = len(low) / fs_low
     if n_w == 0 or len(low) < 2:
         t, v = _change_points(np.empty(0, np.uint8), PRESENCE_WINDOW_S, duration, NO_SIGNAL)
         return Presence(t, v, np.empty(0, np.uint8), PRESENCE_WINDOW_S)
-    if wave is None:
-        wave = _breathing_wave(low, fs_low)
     seg = low[: n_w * w].reshape(n_w, w)
     d = np.diff(seg, axis=1).std(axis=1)
-    b = wave[: n_w * w].reshape(n_w, w).std(axis=1)
+    # residual of a straight line per window: slow drift of an empty sensor goes away
+    tc = np.arange(w, dtype=np.float64) - (w - 1) / 2.0
+    centred = seg - seg.mean(axis=1, keepdims=True)
+    slope = centred @ tc / (tc @ tc)
+    b = (centred - slope[:, None] * tc[None, :]).std(axis=1)
     dead = seg.max(axis=1) == seg.min(axis=1)
     if flat is not None:
         dead |= flat[:n_w]
@@ -284,7 +283,7 @@ def presence(signal: np.ndarray, fs: float) -> Presence:
     -------
     Presence
         Change points (first at 0 s, last ``(duration, 78)`` marking the end of data) and
-        the state of every 10 s window. A signal shorter than 10 s is all "no signal".
+        the state of every 5 s window. A signal shorter than 5 s is all "no signal".
 
     Raises
     ------
@@ -293,15 +292,14 @@ def presence(signal: np.ndarray, fs: float) -> Presence:
 
     Notes
     -----
-    Threshold logic, per 10 s window of the 10 Hz low-rate view (mains-free at 140 Hz):
+    Threshold logic, per 5 s window of the 10 Hz low-rate view (mains-free at 140 Hz):
 
-    1. ``b`` = standard deviation of the breathing band (0.08-0.9 Hz, the wave of
-       :func:`sleepsignal.respiration.detect_breathing`); ``d`` = standard deviation of
-       the first difference (heartbeat, movement and sensor noise). Slow drift of an
-       empty sensor is in neither.
-    2. An empty bed leaves white sensor noise, for which ``b / d`` is about 0.3; a
-       person (breathing, heartbeat, even a cardiac-dominated signal) gives ``b / d``
-       of 1 or more. A window is *white* when ``b < 0.6 d``.
+    1. ``b`` = standard deviation of the residual from a straight line fitted to the
+       window (breathing, heartbeat, movement; the slow drift of an empty sensor is
+       removed by the line); ``d`` = standard deviation of the first difference.
+    2. An empty bed leaves white sensor noise, for which ``b / d`` is about 0.71; a
+       breathing person gives ``b / d`` well above 1. A window is *white* when
+       ``b < d``.
     3. Empty-bed floor: the 5th percentile of ``d`` over the white windows (at least 3).
        Only when the median ``d`` of the recording lies at least 20 dB above that
        floor is anyone away: then a window is away (65) when it is white and its ``d``
@@ -311,7 +309,7 @@ def presence(signal: np.ndarray, fs: float) -> Presence:
        the bed was empty all along: every white window is away.
     4. A window whose samples do not change (or that the sensor status marks unclear:
        clipped or flat) has no signal (78).
-    5. Runs shorter than 60 s (6 windows) take the state of the run before them.
+    5. Runs shorter than 60 s (12 windows) take the state of the run before them.
     """
     fs_f = _check_fs(fs)
     x = _coerce_signal(signal)

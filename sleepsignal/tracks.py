@@ -16,6 +16,7 @@ import numpy as np
 
 from ._track_kernels import _coerce_signal, _lowrate
 from .activity import (
+    PRESENCE_WINDOW_S,
     PRESENT,
     Movements,
     Presence,
@@ -25,7 +26,7 @@ from .activity import (
 )
 from .errors import SignalError
 from .mains import UNCLEAR, SensorStatus, mains_interference
-from .respiration import Breathing, _breathing_from_low, _breathing_wave
+from .respiration import Breathing, _breathing_from_low
 from .session import Session, TimeValueTrack
 from .snoring import Snoring, detect_snoring
 
@@ -141,16 +142,16 @@ def session_tracks(session: Session) -> SessionTracks:
 
     status = mains_interference(x, fs)
     low, fs_low, _ = _lowrate(x, fs)
-    # windows of 10 s with any unclear 2 s window have no signal for presence
-    n10 = len(low) // int(round(10.0 * fs_low))
-    per = int(round(10.0 / status.window_s))
-    ws = status.window_status
-    m = min(len(ws) // per, n10)
-    flat = np.zeros(n10, dtype=bool)
-    if m:
-        flat[:m] = (ws[: m * per].reshape(m, per) == UNCLEAR).any(axis=1)
-    wave = _breathing_wave(low, fs_low) if len(low) > 1 else np.zeros(len(low))
-    pres = _presence_from_low(low, fs_low, wave, flat)
+    # presence windows that overlap an unclear status window have no signal
+    n_pw = len(low) // int(round(PRESENCE_WINDOW_S * fs_low))
+    cum = np.concatenate([[0], np.cumsum(status.window_status == UNCLEAR)])
+    k = np.arange(n_pw)
+    lo = np.clip(np.floor(k * PRESENCE_WINDOW_S / status.window_s).astype(np.int64), 0, len(cum) - 1)
+    hi = np.clip(
+        np.ceil((k + 1) * PRESENCE_WINDOW_S / status.window_s).astype(np.int64), 0, len(cum) - 1
+    )
+    flat = (cum[hi] - cum[lo]) > 0
+    pres = _presence_from_low(low, fs_low, flat)
 
     sec = int(round(fs_low))
     n_s = max(0, (len(low) - 1) // sec)
@@ -164,7 +165,7 @@ def session_tracks(session: Session) -> SessionTracks:
     keep_gap = gap_e > gap_s
     ex_s = np.concatenate([moves.starts, gap_s[keep_gap]])
     ex_e = np.concatenate([moves.ends, gap_e[keep_gap]])
-    breathing = _breathing_from_low(low, fs_low, (ex_s, ex_e), wave)
+    breathing = _breathing_from_low(low, fs_low, (ex_s, ex_e))
 
     ep, counts = actigram(moves, pres, duration=duration)
 
