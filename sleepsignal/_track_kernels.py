@@ -166,10 +166,7 @@ def _debounce_kernel(states: np.ndarray, min_run: int) -> np.ndarray:
             while j < n and out[j] == out[i]:
                 j += 1
             if j - i < min_run and not (i == 0 and j == n):
-                if i > 0:
-                    fill = out[i - 1]
-                else:
-                    fill = out[j]
+                fill = out[i - 1] if i > 0 else out[j]
                 for m in range(i, j):
                     out[m] = fill
                 changed = True
@@ -253,9 +250,7 @@ def _coerce_signal(signal: object, name: str = "signal") -> np.ndarray:
     if a.ndim != 1:
         raise SignalError(f"{name} must be a 1-D array of samples, got shape {a.shape}")
     if a.dtype.kind not in "uif":
-        raise SignalError(
-            f"{name} must hold real numbers (integer or float), got dtype {a.dtype}"
-        )
+        raise SignalError(f"{name} must hold real numbers (integer or float), got dtype {a.dtype}")
     if a.dtype.kind == "f":
         finite = np.isfinite(a)
         if not finite.all():
@@ -274,7 +269,7 @@ def _lowrate(x: np.ndarray, fs: float) -> tuple[np.ndarray, float, int]:
     Beddit rate (140 Hz, q = 14) those are the multiples of 10 Hz, which is where every
     harmonic of 50 Hz and 60 Hz mains aliases, so the low-rate view is free of hum.
     """
-    q = max(1, int(round(fs / LOWRATE_HZ)))
+    q = max(1, round(fs / LOWRATE_HZ))
     n = len(x) // q * q
     if n == 0:
         return np.empty(0, dtype=np.float64), fs / q, q

@@ -157,7 +157,7 @@ def _movements_from_low(
     low: np.ndarray, fs_low: float, still: np.ndarray | None = None
 ) -> Movements:
     """:func:`movement_bursts` on the low-rate view; ``still`` masks 1 s blocks to use."""
-    sec = int(round(fs_low))
+    sec = round(fs_low)
     n_s = (len(low) - 1) // sec
     if n_s < 2:
         e = np.empty(0)
@@ -181,14 +181,12 @@ def _movements_from_low(
         int(MOVEMENT_MERGE_S),
     )
     ratio = energy / base
-    peak = np.array([ratio[a:b].max() for a, b in zip(s, e)], dtype=np.float64)
+    peak = np.array([ratio[a:b].max() for a, b in zip(s, e, strict=True)], dtype=np.float64)
     step = sec / fs_low
     return Movements(s * step, e * step, peak)
 
 
-def movement_bursts(
-    signal: np.ndarray, fs: float, *, present: Presence | None = None
-) -> Movements:
+def movement_bursts(signal: np.ndarray, fs: float, *, present: Presence | None = None) -> Movements:
     """Movement bursts of a bed-sensor signal.
 
     Parameters
@@ -227,17 +225,15 @@ def movement_bursts(
     low, fs_low, _ = _lowrate(x, fs_f)
     still = None
     if present is not None:
-        sec = int(round(fs_low))
+        sec = round(fs_low)
         n_s = max(0, (len(low) - 1) // sec)
         still = present.mask(np.arange(n_s) + 0.5)
     return _movements_from_low(low, fs_low, still)
 
 
-def _presence_from_low(
-    low: np.ndarray, fs_low: float, flat: np.ndarray | None = None
-) -> Presence:
+def _presence_from_low(low: np.ndarray, fs_low: float, flat: np.ndarray | None = None) -> Presence:
     """:func:`presence` on the low-rate view; ``flat`` flags windows with no signal."""
-    w = int(round(PRESENCE_WINDOW_S * fs_low))
+    w = round(PRESENCE_WINDOW_S * fs_low)
     n_w = len(low) // w
     duration = len(low) / fs_low
     if n_w == 0 or len(low) < 2:
@@ -352,7 +348,7 @@ def actigram(
     n_ep = int(duration // epoch_s)
     if n_ep == 0:
         return np.empty(0), np.empty(0, dtype=np.float32)
-    per = max(1, int(round(epoch_s / present.window_s)))
+    per = max(1, round(epoch_s / present.window_s))
     ws = present.window_states
     cover = np.zeros(n_ep)
     m = min(len(ws) // per, n_ep)

@@ -88,11 +88,11 @@ def _line_scores(power: np.ndarray, freqs: np.ndarray, lines: np.ndarray) -> np.
     df = freqs[1] - freqs[0]
     out = np.zeros((power.shape[0], len(lines)))
     for j, f in enumerate(lines):
-        c = int(round(f / df))
+        c = round(f / df)
         if c < 2 or c > len(freqs) - 1:
             continue
         peak = power[:, max(c - 1, 0) : c + 2].max(axis=1)
-        h = int(round(NEIGHBOURHOOD_HZ / df))
+        h = round(NEIGHBOURHOOD_HZ / df)
         cols = [i for i in range(c - h, c + h + 1) if abs(i - c) > 2 and 0 < i < len(freqs)]
         if len(cols) < 4:
             continue
@@ -130,8 +130,9 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
     2. For 50 Hz and for 60 Hz, the aliases of harmonics 1-6 at ``fs`` are candidate
        lines (:func:`mains_aliases`). A line is present when its power (highest of the
        3 nearest bins, so a mains drift of +-0.5 Hz is tolerated) exceeds 30 times the
-       mean power of its +-4 Hz neighbourhood (the 5 bins nearest the line left out). Heartbeat, breathing and movement
-       are broadband at these frequencies and do not make such lines.
+       mean power of its +-4 Hz neighbourhood (the 5 bins nearest the line left out).
+       Heartbeat, breathing and movement are broadband at these frequencies and do not
+       make such lines.
     3. A window with any line is interference (code 2); the frequency is the one whose
        lines score higher (lines shared by 50 and 60 Hz, such as 20, 40 and 60 Hz at
        140 Hz, count for both; 10, 30 and 50 Hz only come from 50 Hz).
@@ -144,11 +145,13 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
 
     fs_f = _check_fs(fs, minimum=20.0)
     x = _coerce_signal(signal)
-    w = int(round(WINDOW_S * fs_f))
+    w = round(WINDOW_S * fs_f)
     n_w = len(x) // w
     if n_w == 0:
         e = np.empty(0)
-        return SensorStatus(e, np.empty(0, np.uint8), e.copy(), np.empty(0, np.uint8), e.copy(), WINDOW_S)
+        return SensorStatus(
+            e, np.empty(0, np.uint8), e.copy(), np.empty(0, np.uint8), e.copy(), WINDOW_S
+        )
     seg = x[: n_w * w].reshape(n_w, w)
     lo_v, hi_v = x.min(), x.max()
     w_min, w_max = seg.min(axis=1), seg.max(axis=1)
@@ -185,7 +188,7 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
     if (states == INTERFERENCE).any():
         # one frequency per interference run: the majority of its windows
         edges = np.flatnonzero(np.diff(np.concatenate([[0], states == INTERFERENCE, [0]])))
-        for a, b in zip(edges[::2], edges[1::2]):
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
             run = hz[a:b]
             hz[a:b] = 50.0 if (run == 50.0).sum() >= (run == 60.0).sum() else 60.0
     t, v = _change_points(states, WINDOW_S, n_w * WINDOW_S)

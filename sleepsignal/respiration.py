@@ -80,7 +80,7 @@ def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
     """Median of ``|wave|`` per 30 s block, running median over SCALE_WINDOW_S, per sample."""
     from scipy.ndimage import median_filter
 
-    block = int(round(30.0 * fs_low))
+    block = round(30.0 * fs_low)
     n = len(wave)
     nb = -(-n // block)
     a = np.abs(wave)
@@ -88,7 +88,7 @@ def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
     pad[:n] = a
     pad[n:] = a[-1] if n else 0.0
     med = np.median(pad.reshape(nb, block), axis=1)
-    span = max(1, min(nb, int(round(SCALE_WINDOW_S / 30.0))))
+    span = max(1, min(nb, round(SCALE_WINDOW_S / 30.0)))
     med = median_filter(med, size=span, mode="nearest")
     return np.repeat(med, block)[:n]
 
@@ -182,7 +182,7 @@ def detect_breathing(
     >>> t = np.arange(0, 120, 1 / fs)
     >>> x = 1000 + 50 * np.sin(2 * np.pi * 0.25 * t)
     >>> b = detect_breathing(x, fs)
-    >>> bool(np.allclose(b.lengths, 4.0, atol=0.05))
+    >>> bool(np.allclose(b.lengths[1:-1], 4.0, atol=0.05))
     True
     """
     fs_f = _check_fs(fs)

@@ -118,7 +118,7 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     if n_cyc == 0 or len(y) == 0 or bad.all():
         return empty
     logy = np.where(bad, np.nan, y)  # a level in dB
-    block = max(1, int(round(30.0 * nfs)))
+    block = max(1, round(30.0 * nfs))
     nb = -(-len(logy) // block)
     padded = np.full(nb * block, np.nan)
     padded[: len(logy)] = logy
@@ -137,7 +137,9 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     base = np.repeat(median_filter(q, size=min(10, nb), mode="nearest"), block)[: len(logy)]
 
     i0 = np.clip(np.round(breathing.starts * nfs).astype(np.int64), 0, len(logy))
-    i1 = np.clip(np.round((breathing.starts + breathing.lengths) * nfs).astype(np.int64), 0, len(logy))
+    i1 = np.clip(
+        np.round((breathing.starts + breathing.lengths) * nfs).astype(np.int64), 0, len(logy)
+    )
     thr = SNORE_DB
     snores = np.zeros(n_cyc, dtype=bool)
     ok = (i1 - i0) >= 3
@@ -175,9 +177,9 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     gaps = np.flatnonzero(breathing.starts[1:] - ends[:-1] > CONTIGUITY_S) + 1
     starts_out: list[float] = []
     lengths_out: list[float] = []
-    for lo, hi in zip(np.concatenate([[0], gaps]), np.concatenate([gaps, [n_cyc]])):
+    for lo, hi in zip(np.concatenate([[0], gaps]), np.concatenate([gaps, [n_cyc]]), strict=True):
         f, last = _runs_kernel(np.ascontiguousarray(flags[lo:hi]), MAX_GAP_CYCLES, MIN_CYCLES)
-        for a0, a1 in zip(f + lo, last + lo):
+        for a0, a1 in zip(f + lo, last + lo, strict=True):
             starts_out.append(float(breathing.starts[a0]))
             lengths_out.append(float(ends[a1] - breathing.starts[a0]))
     return Snoring(

@@ -143,17 +143,19 @@ def session_tracks(session: Session) -> SessionTracks:
     status = mains_interference(x, fs)
     low, fs_low, _ = _lowrate(x, fs)
     # presence windows that overlap an unclear status window have no signal
-    n_pw = len(low) // int(round(PRESENCE_WINDOW_S * fs_low))
+    n_pw = len(low) // round(PRESENCE_WINDOW_S * fs_low)
     cum = np.concatenate([[0], np.cumsum(status.window_status == UNCLEAR)])
     k = np.arange(n_pw)
-    lo = np.clip(np.floor(k * PRESENCE_WINDOW_S / status.window_s).astype(np.int64), 0, len(cum) - 1)
+    lo = np.clip(
+        np.floor(k * PRESENCE_WINDOW_S / status.window_s).astype(np.int64), 0, len(cum) - 1
+    )
     hi = np.clip(
         np.ceil((k + 1) * PRESENCE_WINDOW_S / status.window_s).astype(np.int64), 0, len(cum) - 1
     )
     flat = (cum[hi] - cum[lo]) > 0
     pres = _presence_from_low(low, fs_low, flat)
 
-    sec = int(round(fs_low))
+    sec = round(fs_low)
     n_s = max(0, (len(low) - 1) // sec)
     still = pres.mask((np.arange(n_s) + 0.5) * sec / fs_low)
     moves = _movements_from_low(low, fs_low, still)

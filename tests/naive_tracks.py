@@ -104,7 +104,7 @@ def naive_debounce(states: np.ndarray, min_run: int) -> np.ndarray:
             break
         pos = 0
         fixed = False
-        for r, (s, n) in enumerate(runs):
+        for r, (_s, n) in enumerate(runs):
             if n < min_run:
                 fill = runs[r - 1][0] if r > 0 else runs[r + 1][0]
                 out[pos : pos + n] = [fill] * n
