@@ -13,7 +13,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._track_kernels import _change_points, _check_fs, _coerce_signal, _debounce_kernel
+from ._track_kernels import (
+    LOWRATE_HZ,
+    _change_points,
+    _check_fs,
+    _coerce_signal,
+    _debounce_kernel,
+    _scan_kernel,
+)
 
 __all__ = [
     "INTERFERENCE",
@@ -28,9 +35,8 @@ OPERATIONAL = 1
 INTERFERENCE = 2
 UNCLEAR = 3
 
-#: Status window (s), the part of it whose spectrum is analysed (s), and the shortest
-#: status run kept (windows). Hum lasts minutes; analysing half of the time halves the
-#: cost and moves an edge by at most 2 s.
+#: Status window (s), the part of it whose spectrum the FFT detector analyses (s), and
+#: the shortest status run kept (windows).
 WINDOW_S = 4.0
 FFT_S = 2.0
 MIN_RUN = 8
@@ -41,6 +47,11 @@ LINE_RATIO = 30.0
 NEIGHBOURHOOD_HZ = 4.0
 #: Harmonics of each mains frequency that are looked at.
 HARMONICS = 6
+#: Comb detector (``fs`` a multiple of 10 Hz): a line is present when this share of
+#: its bin's power repeats with the 0.1 s mains period (noise alone: 1 / 40 on average).
+COHERENCE = 0.3
+#: Comb detector: the mean power per bin is estimated on every 5th period.
+COHERENCE_STRIDE = 5
 #: Fraction of a window's samples at the recording's extreme values that makes it
 #: "clipped" (status 3).
 CLIPPED_FRACTION = 0.02
@@ -105,6 +116,65 @@ def _line_scores(power: np.ndarray, freqs: np.ndarray, lines: np.ndarray) -> np.
     return out
 
 
+def _fft_scores(
+    seg: np.ndarray,
+    fs: float,
+    w_fft: int,
+    lines50: np.ndarray,
+    lines60: np.ndarray,
+    centre: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Line-to-neighbourhood power ratios of the Hann periodogram of each window's start."""
+    import scipy.fft
+
+    segf = seg[:, :w_fft].astype(np.float32) - np.float32(centre)
+    segf *= np.hanning(w_fft).astype(np.float32)
+    power = np.abs(scipy.fft.rfft(segf, axis=1, workers=1))
+    power *= power
+    freqs = np.fft.rfftfreq(w_fft, 1.0 / fs)
+    uniq, inv = np.unique(np.round(np.concatenate([lines50, lines60]), 6), return_inverse=True)
+    scores = _line_scores(power, freqs, uniq)
+    return scores[:, inv[: len(lines50)]], scores[:, inv[len(lines50) :]]
+
+
+def _comb_scores(
+    seg: np.ndarray,
+    mean_row: np.ndarray,
+    period: int,
+    lines50: np.ndarray,
+    lines60: np.ndarray,
+    centre: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Phase coherence, across the 0.1 s periods of each window, at each line's bin.
+
+    Each window is cut into rows of one 0.1 s period; at the multiples of 10 Hz, the
+    power of the DFT of the mean row (``mean_row``: what repeats with the period, hum)
+    over the mean power of the rows' DFTs (everything; estimated on every 5th row) is
+    about 1 for a pure hum and about 1 / rows for anything not locked to the period.
+    """
+    n_w, w = seg.shape
+    n_rows = w // period
+    k = np.arange(period // 2 + 1)
+    ang = 2.0 * np.pi * np.outer(np.arange(period), k) / period
+    basis = np.concatenate([np.cos(ang), -np.sin(ang)], axis=1).astype(np.float32)
+    mean_row = mean_row.astype(np.float32) - np.float32(centre)
+    fm = mean_row @ basis
+    coherent = fm[:, : len(k)] ** 2 + fm[:, len(k) :] ** 2
+    # mean power per bin over every COHERENCE_STRIDE-th period (8 of the 40 in 4 s)
+    sub = seg.reshape(n_w, n_rows, period)[:, ::COHERENCE_STRIDE, :]
+    fr = (sub.astype(np.float32) - np.float32(centre)) @ basis
+    power = (fr[:, :, : len(k)] ** 2 + fr[:, :, len(k) :] ** 2).mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coh = np.where(power > 0, coherent / power, 0.0)
+    coh[:, 0] = 0.0  # 0 Hz is the baseline, not hum
+
+    def at(lines: np.ndarray) -> np.ndarray:
+        b = np.round(lines / 10.0).astype(np.int64)
+        return coh[:, b]
+
+    return at(lines50), at(lines60)
+
+
 def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
     """Sensor status per 4 s window: operational, mains interference, or unclear.
 
@@ -128,15 +198,21 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
 
     Notes
     -----
-    1. The signal is cut into 4 s status windows; the first 2 s of each get a
-       Hann-windowed periodogram (0.5 Hz resolution, float32 FFT) of the signal minus its
-       overall mean.
-    2. For 50 Hz and for 60 Hz, the aliases of harmonics 1-6 at ``fs`` are candidate
-       lines (:func:`mains_aliases`). A line is present when its power (highest of the
-       3 nearest bins, so a mains drift of +-0.5 Hz is tolerated) exceeds 30 times the
+    1. The signal is cut into 4 s status windows. For 50 Hz and for 60 Hz, the aliases
+       of harmonics 1-6 at ``fs`` are the candidate lines (:func:`mains_aliases`).
+    2. When ``fs`` is a multiple of 10 Hz (Beddit: 140 Hz), every candidate line is a
+       multiple of 10 Hz and the hum repeats exactly every 0.1 s (14 samples). Each
+       window is cut into its 40 periods; per 10 Hz bin, the *coherence* is the power
+       of the DFT of the mean period over the mean power of the periods' DFTs (taken
+       on every 5th period): about 1 for pure hum, about 1/40 for heartbeat,
+       breathing, movement and noise, which do not repeat with the mains period. A
+       line is present when its coherence exceeds 0.3 (hum carries about a third of
+       that bin's power or more). The mean period comes from the one-pass scan, so
+       this costs two small matrix products instead of an FFT per window.
+       Otherwise, the first 2 s of each window get a Hann periodogram (0.5 Hz
+       resolution, float32 FFT) and a line is present when its power (highest of the 3
+       nearest bins, so a mains drift of +-0.5 Hz is tolerated) exceeds 30 times the
        mean power of its +-4 Hz neighbourhood (the 5 bins nearest the line left out).
-       Heartbeat, breathing and movement are broadband at these frequencies and do not
-       make such lines.
     3. A window with any line is interference (code 2); the frequency is the one whose
        lines score higher (lines shared by 50 and 60 Hz, such as 20, 40 and 60 Hz at
        140 Hz, count for both; 10, 30 and 50 Hz only come from 50 Hz).
@@ -145,46 +221,64 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
        (code 3), whatever its spectrum.
     5. Runs shorter than 32 s (8 windows) take the state of the run before them.
     """
-    import scipy.fft
-
     fs_f = _check_fs(fs, minimum=20.0)
     x = _coerce_signal(signal)
-    w = round(WINDOW_S * fs_f)
+    q, w, period = _scan_sizes(fs_f)
+    low, wmin, wmax, phase = _scan_kernel(x, q, w, period)
+    return _status_from_scan(x, fs_f, wmin, wmax, phase, float(np.mean(low)) if len(low) else 0.0)
+
+
+def _scan_sizes(fs: float) -> tuple[int, int, int]:
+    """Block length of the 10 Hz view, status-window length and mains period (samples;
+    period 0 when ``fs`` is not a multiple of 10 Hz) for :func:`_scan_kernel`."""
+    q = max(1, round(fs / LOWRATE_HZ))
+    w = round(WINDOW_S * fs)
+    p = fs / 10.0  # 50 Hz and 60 Hz and all their harmonics repeat every 0.1 s
+    period = round(p) if abs(p - round(p)) < 1e-9 and round(p) >= 4 and w % round(p) == 0 else 0
+    return q, w, period
+
+
+def _status_from_scan(
+    x: np.ndarray,
+    fs_f: float,
+    wmin: np.ndarray,
+    wmax: np.ndarray,
+    phase: np.ndarray,
+    centre: float,
+) -> SensorStatus:
+    """:func:`mains_interference` from the one-pass scan (shared with ``session_tracks``)."""
+    _, w, period = _scan_sizes(fs_f)
     w_fft = round(FFT_S * fs_f)
-    n_w = len(x) // w
+    n_w = len(wmin)
     if n_w == 0:
         e = np.empty(0)
         return SensorStatus(
             e, np.empty(0, np.uint8), e.copy(), np.empty(0, np.uint8), e.copy(), WINDOW_S
         )
     seg = x[: n_w * w].reshape(n_w, w)
-    lo_v, hi_v = x.min(), x.max()
-    w_min, w_max = seg.min(axis=1), seg.max(axis=1)
-    flat = w_max == w_min
+    lo_v, hi_v = wmin.min(), wmax.max()
+    flat = wmax == wmin
     n_ext = np.zeros(n_w, dtype=np.int64)
-    touch = np.flatnonzero((w_min == lo_v) | (w_max == hi_v))
+    touch = np.flatnonzero((wmin == lo_v) | (wmax == hi_v))
     if len(touch):
         st = seg[touch]
         n_ext[touch] = (st == lo_v).sum(axis=1) + (st == hi_v).sum(axis=1)
     unclear = flat | (n_ext > CLIPPED_FRACTION * w)
-    segf = seg[:, :w_fft].astype(np.float32) - np.float32(np.mean(x, dtype=np.float64))
-    segf *= np.hanning(w_fft).astype(np.float32)
-    power = np.abs(scipy.fft.rfft(segf, axis=1, workers=1))
-    power *= power
-    freqs = np.fft.rfftfreq(w_fft, 1.0 / fs_f)
     lines50 = mains_aliases(50.0, fs_f)
     lines60 = mains_aliases(60.0, fs_f)
-    uniq, inv = np.unique(np.round(np.concatenate([lines50, lines60]), 6), return_inverse=True)
-    scores = _line_scores(power, freqs, uniq)
-    s50 = scores[:, inv[: len(lines50)]]
-    s60 = scores[:, inv[len(lines50) :]]
-    hit50 = s50 > LINE_RATIO
-    hit60 = s60 > LINE_RATIO
+    if period:
+        mean_row = phase.reshape(n_w, period)
+        s50, s60 = _comb_scores(seg, mean_row, period, lines50, lines60, centre)
+        hit50 = s50 > COHERENCE
+        hit60 = s60 > COHERENCE
+    else:
+        s50, s60 = _fft_scores(seg, fs_f, w_fft, lines50, lines60, centre)
+        hit50 = s50 > LINE_RATIO
+        hit60 = s60 > LINE_RATIO
     any_hit = hit50.any(axis=1) | hit60.any(axis=1)
-    # evidence: number of lines present, ties broken by summed log strength
-    with np.errstate(divide="ignore"):
-        ev50 = hit50.sum(axis=1) + 1e-3 * np.log10(np.maximum(s50, 1e-12)).clip(0).sum(axis=1)
-        ev60 = hit60.sum(axis=1) + 1e-3 * np.log10(np.maximum(s60, 1e-12)).clip(0).sum(axis=1)
+    # evidence: number of lines present, ties broken by the summed line strength
+    ev50 = hit50.sum(axis=1) + 1e-6 * np.where(hit50, s50, 0.0).sum(axis=1)
+    ev60 = hit60.sum(axis=1) + 1e-6 * np.where(hit60, s60, 0.0).sum(axis=1)
     hz = np.where(any_hit, np.where(ev50 >= ev60, 50.0, 60.0), 0.0)
     states = np.where(any_hit, INTERFERENCE, OPERATIONAL).astype(np.int64)
     states[unclear] = UNCLEAR

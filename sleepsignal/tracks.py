@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._track_kernels import _coerce_signal, _lowrate
+from ._track_kernels import _coerce_signal, _scan_kernel
 from .activity import (
     PRESENCE_WINDOW_S,
     PRESENT,
@@ -25,7 +25,7 @@ from .activity import (
     actigram,
 )
 from .errors import SignalError
-from .mains import UNCLEAR, SensorStatus, mains_interference
+from .mains import UNCLEAR, SensorStatus, _scan_sizes, _status_from_scan
 from .respiration import Breathing, _breathing_from_low
 from .session import Session, TimeValueTrack
 from .snoring import Snoring, detect_snoring
@@ -140,8 +140,10 @@ def session_tracks(session: Session) -> SessionTracks:
     notes: list[str] = []
     duration = len(x) / fs
 
-    status = mains_interference(x, fs)
-    low, fs_low, _ = _lowrate(x, fs)
+    q, w, period = _scan_sizes(fs)
+    low, wmin, wmax, phase = _scan_kernel(x, q, w, period)
+    fs_low = fs / q
+    status = _status_from_scan(x, fs, wmin, wmax, phase, float(np.mean(low)) if len(low) else 0.0)
     # presence windows that overlap an unclear status window have no signal
     n_pw = len(low) // round(PRESENCE_WINDOW_S * fs_low)
     cum = np.concatenate([[0], np.cumsum(status.window_status == UNCLEAR)])

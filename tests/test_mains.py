@@ -77,3 +77,34 @@ def test_mains_short_and_bad_input():
         mains_interference(np.ones(1000), 10.0)  # too slow to hold any mains alias
     with pytest.raises(SignalError):
         mains_interference(np.array([1.0, np.inf] * 500), 140.0)
+
+
+@pytest.mark.parametrize("fs", [125.0, 1000.0])
+@pytest.mark.parametrize("hz", [50.0, 60.0])
+def test_mains_other_rates(fs, hz):
+    """125 Hz is not a multiple of 10 Hz (FFT detector); 1000 Hz is (comb detector)."""
+    rng = np.random.default_rng(2)
+    t = np.arange(int(200 * fs)) / fs
+    x = 10 * rng.standard_normal(len(t)) + 200 * np.sin(2 * np.pi * 0.25 * t)
+    on = (t >= 60) & (t < 140)
+    x[on] += 15 * np.sin(2 * np.pi * hz * t[on]) + 5 * np.sin(2 * np.pi * 2 * hz * t[on])
+    st = mains_interference(x, fs)
+    np.testing.assert_array_equal(st.status, [OPERATIONAL, INTERFERENCE, OPERATIONAL])
+    assert st.mains_hz[1] == hz
+    assert abs(st.times[1] - 60) <= st.window_s and abs(st.times[2] - 140) <= st.window_s
+
+
+def test_scan_kernel_matches_numpy():
+    from naive_tracks import naive_scan
+
+    from sleepsignal._track_kernels import _scan_kernel
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 65535, 140 * 13 + 5).astype(np.uint16)
+    for q, w, period in ((14, 560, 14), (14, 560, 0), (5, 100, 10), (1, 7, 0)):
+        got = _scan_kernel(x, q, w, period)
+        want = naive_scan(x, q, w, period)
+        for g, v in zip(got, want, strict=True):
+            np.testing.assert_allclose(g, v, rtol=1e-12, atol=1e-9)
+    got = _scan_kernel(np.empty(0, np.float32), 14, 560, 14)
+    assert all(len(a) == 0 for a in got)
