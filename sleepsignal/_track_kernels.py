@@ -221,10 +221,8 @@ def _runs_kernel(flags: np.ndarray, max_gap: int, min_len: int) -> tuple[np.ndar
 
 
 @njit
-def _scan_kernel(
-    x: np.ndarray, q: int, w: int, period: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One pass over the raw signal: what every track needs from full-rate samples.
+def _scan_kernel(x: np.ndarray, q: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One pass over the raw signal: the 10 Hz view and the extremes of each window.
 
     Parameters
     ----------
@@ -234,8 +232,6 @@ def _scan_kernel(
         Block length of the low-rate view (block means).
     w : int
         Status-window length (samples); windows are whole, the tail is ignored.
-    period : int
-        Length of one mains period in samples (0: not computed).
 
     Returns
     -------
@@ -243,9 +239,6 @@ def _scan_kernel(
         Mean of each whole block of ``q`` samples.
     wmin, wmax : float64 arrays
         Lowest and highest sample of each whole window of ``w`` samples.
-    phase : float64 array
-        ``(n_windows * period)`` flat: mean over the window of the samples at each phase
-        of the period (the window's mean period); empty when ``period`` is 0.
     """
     n = x.shape[0]
     nb = n // q
@@ -258,8 +251,6 @@ def _scan_kernel(
     nw = n // w
     wmin = np.empty(nw, dtype=np.float64)
     wmax = np.empty(nw, dtype=np.float64)
-    n_phase = nw * period if period > 0 else 0
-    phase = np.zeros(n_phase, dtype=np.float64)
     for k in range(nw):
         lo = np.inf
         hi = -np.inf
@@ -271,18 +262,7 @@ def _scan_kernel(
                 hi = v
         wmin[k] = lo
         wmax[k] = hi
-        if period > 0:
-            base = k * period
-            j = 0
-            for i in range(k * w, k * w + w):
-                phase[base + j] += x[i]
-                j += 1
-                if j == period:
-                    j = 0
-            rows = w // period
-            for j in range(period):
-                phase[base + j] /= rows
-    return low, wmin, wmax, phase
+    return low, wmin, wmax
 
 
 # ---------------------------------------------------------------------------------------

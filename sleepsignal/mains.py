@@ -47,11 +47,6 @@ LINE_RATIO = 30.0
 NEIGHBOURHOOD_HZ = 4.0
 #: Harmonics of each mains frequency that are looked at.
 HARMONICS = 6
-#: Comb detector (``fs`` a multiple of 10 Hz): a line is present when this share of
-#: its bin's power repeats with the 0.1 s mains period (noise alone: 1 / 40 on average).
-COHERENCE = 0.3
-#: Comb detector: the mean power per bin is estimated on every 5th period.
-COHERENCE_STRIDE = 5
 #: Fraction of a window's samples at the recording's extreme values that makes it
 #: "clipped" (status 3).
 CLIPPED_FRACTION = 0.02
@@ -137,44 +132,6 @@ def _fft_scores(
     return scores[:, inv[: len(lines50)]], scores[:, inv[len(lines50) :]]
 
 
-def _comb_scores(
-    seg: np.ndarray,
-    mean_row: np.ndarray,
-    period: int,
-    lines50: np.ndarray,
-    lines60: np.ndarray,
-    centre: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Phase coherence, across the 0.1 s periods of each window, at each line's bin.
-
-    Each window is cut into rows of one 0.1 s period; at the multiples of 10 Hz, the
-    power of the DFT of the mean row (``mean_row``: what repeats with the period, hum)
-    over the mean power of the rows' DFTs (everything; estimated on every 5th row) is
-    about 1 for a pure hum and about 1 / rows for anything not locked to the period.
-    """
-    n_w, w = seg.shape
-    n_rows = w // period
-    k = np.arange(period // 2 + 1)
-    ang = 2.0 * np.pi * np.outer(np.arange(period), k) / period
-    basis = np.concatenate([np.cos(ang), -np.sin(ang)], axis=1).astype(np.float32)
-    mean_row = mean_row.astype(np.float32) - np.float32(centre)
-    fm = mean_row @ basis
-    coherent = fm[:, : len(k)] ** 2 + fm[:, len(k) :] ** 2
-    # mean power per bin over every COHERENCE_STRIDE-th period (8 of the 40 in 4 s)
-    sub = seg.reshape(n_w, n_rows, period)[:, ::COHERENCE_STRIDE, :]
-    fr = (sub.astype(np.float32) - np.float32(centre)) @ basis
-    power = (fr[:, :, : len(k)] ** 2 + fr[:, :, len(k) :] ** 2).mean(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        coh = np.where(power > 0, coherent / power, 0.0)
-    coh[:, 0] = 0.0  # 0 Hz is the baseline, not hum
-
-    def at(lines: np.ndarray) -> np.ndarray:
-        b = np.round(lines / 10.0).astype(np.int64)
-        return coh[:, b]
-
-    return at(lines50), at(lines60)
-
-
 def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
     """Sensor status per 4 s window: operational, mains interference, or unclear.
 
@@ -200,19 +157,12 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
     -----
     1. The signal is cut into 4 s status windows. For 50 Hz and for 60 Hz, the aliases
        of harmonics 1-6 at ``fs`` are the candidate lines (:func:`mains_aliases`).
-    2. When ``fs`` is a multiple of 10 Hz (Beddit: 140 Hz), every candidate line is a
-       multiple of 10 Hz and the hum repeats exactly every 0.1 s (14 samples). Each
-       window is cut into its 40 periods; per 10 Hz bin, the *coherence* is the power
-       of the DFT of the mean period over the mean power of the periods' DFTs (taken
-       on every 5th period): about 1 for pure hum, about 1/40 for heartbeat,
-       breathing, movement and noise, which do not repeat with the mains period. A
-       line is present when its coherence exceeds 0.3 (hum carries about a third of
-       that bin's power or more). The mean period comes from the one-pass scan, so
-       this costs two small matrix products instead of an FFT per window.
-       Otherwise, the first 2 s of each window get a Hann periodogram (0.5 Hz
-       resolution, float32 FFT) and a line is present when its power (highest of the 3
-       nearest bins, so a mains drift of +-0.5 Hz is tolerated) exceeds 30 times the
-       mean power of its +-4 Hz neighbourhood (the 5 bins nearest the line left out).
+    2. The first 2 s of each window get a Hann periodogram (0.5 Hz resolution, float32
+       FFT) of the signal minus its mean. A line is present when its power (highest
+       of the 3 nearest bins, so a mains drift of +-0.5 Hz is tolerated) exceeds 30
+       times the mean power of its +-4 Hz neighbourhood (the 5 bins nearest the line
+       left out). Heartbeat, breathing and movement are broadband at these
+       frequencies and do not make such lines.
     3. A window with any line is interference (code 2); the frequency is the one whose
        lines score higher (lines shared by 50 and 60 Hz, such as 20, 40 and 60 Hz at
        140 Hz, count for both; 10, 30 and 50 Hz only come from 50 Hz).
@@ -223,19 +173,15 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
     """
     fs_f = _check_fs(fs, minimum=20.0)
     x = _coerce_signal(signal)
-    q, w, period = _scan_sizes(fs_f)
-    low, wmin, wmax, phase = _scan_kernel(x, q, w, period)
-    return _status_from_scan(x, fs_f, wmin, wmax, phase, float(np.mean(low)) if len(low) else 0.0)
+    q, w = _scan_sizes(fs_f)
+    low, wmin, wmax = _scan_kernel(x, q, w)
+    return _status_from_scan(x, fs_f, wmin, wmax, float(np.mean(low)) if len(low) else 0.0)
 
 
-def _scan_sizes(fs: float) -> tuple[int, int, int]:
-    """Block length of the 10 Hz view, status-window length and mains period (samples;
-    period 0 when ``fs`` is not a multiple of 10 Hz) for :func:`_scan_kernel`."""
-    q = max(1, round(fs / LOWRATE_HZ))
-    w = round(WINDOW_S * fs)
-    p = fs / 10.0  # 50 Hz and 60 Hz and all their harmonics repeat every 0.1 s
-    period = round(p) if abs(p - round(p)) < 1e-9 and round(p) >= 4 and w % round(p) == 0 else 0
-    return q, w, period
+def _scan_sizes(fs: float) -> tuple[int, int]:
+    """Block length of the 10 Hz view and status-window length (samples) for
+    :func:`_scan_kernel`."""
+    return max(1, round(fs / LOWRATE_HZ)), round(WINDOW_S * fs)
 
 
 def _status_from_scan(
@@ -243,11 +189,10 @@ def _status_from_scan(
     fs_f: float,
     wmin: np.ndarray,
     wmax: np.ndarray,
-    phase: np.ndarray,
     centre: float,
 ) -> SensorStatus:
     """:func:`mains_interference` from the one-pass scan (shared with ``session_tracks``)."""
-    _, w, period = _scan_sizes(fs_f)
+    _, w = _scan_sizes(fs_f)
     w_fft = round(FFT_S * fs_f)
     n_w = len(wmin)
     if n_w == 0:
@@ -266,15 +211,9 @@ def _status_from_scan(
     unclear = flat | (n_ext > CLIPPED_FRACTION * w)
     lines50 = mains_aliases(50.0, fs_f)
     lines60 = mains_aliases(60.0, fs_f)
-    if period:
-        mean_row = phase.reshape(n_w, period)
-        s50, s60 = _comb_scores(seg, mean_row, period, lines50, lines60, centre)
-        hit50 = s50 > COHERENCE
-        hit60 = s60 > COHERENCE
-    else:
-        s50, s60 = _fft_scores(seg, fs_f, w_fft, lines50, lines60, centre)
-        hit50 = s50 > LINE_RATIO
-        hit60 = s60 > LINE_RATIO
+    s50, s60 = _fft_scores(seg, fs_f, w_fft, lines50, lines60, centre)
+    hit50 = s50 > LINE_RATIO
+    hit60 = s60 > LINE_RATIO
     any_hit = hit50.any(axis=1) | hit60.any(axis=1)
     # evidence: number of lines present, ties broken by the summed line strength
     ev50 = hit50.sum(axis=1) + 1e-6 * np.where(hit50, s50, 0.0).sum(axis=1)

@@ -140,10 +140,10 @@ def session_tracks(session: Session) -> SessionTracks:
     notes: list[str] = []
     duration = len(x) / fs
 
-    q, w, period = _scan_sizes(fs)
-    low, wmin, wmax, phase = _scan_kernel(x, q, w, period)
+    q, w = _scan_sizes(fs)
+    low, wmin, wmax = _scan_kernel(x, q, w)
     fs_low = fs / q
-    status = _status_from_scan(x, fs, wmin, wmax, phase, float(np.mean(low)) if len(low) else 0.0)
+    status = _status_from_scan(x, fs, wmin, wmax, float(np.mean(low)) if len(low) else 0.0)
     # presence windows that overlap an unclear status window have no signal
     n_pw = len(low) // round(PRESENCE_WINDOW_S * fs_low)
     cum = np.concatenate([[0], np.cumsum(status.window_status == UNCLEAR)])

@@ -213,20 +213,11 @@ def synthetic_bcg(
     )
 
 
-def naive_scan(
-    x: np.ndarray, q: int, w: int, period: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Block means, window min/max and each window's mean period, with plain loops."""
+def naive_scan(x: np.ndarray, q: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Block means and window min/max, with plain loops."""
     xs = [float(v) for v in x]
     low = [sum(xs[b * q : b * q + q]) / q for b in range(len(xs) // q)]
     nw = len(xs) // w
     wmin = [min(xs[k * w : k * w + w]) for k in range(nw)]
     wmax = [max(xs[k * w : k * w + w]) for k in range(nw)]
-    phase: list[float] = []
-    if period > 0:
-        for k in range(nw):
-            win = xs[k * w : k * w + w]
-            rows = w // period
-            for j in range(period):
-                phase.append(sum(win[r * period + j] for r in range(rows)) / rows)
-    return np.array(low), np.array(wmin), np.array(wmax), np.array(phase)
+    return np.array(low), np.array(wmin), np.array(wmax)
