@@ -56,7 +56,7 @@ MOVEMENT_HIGHPASS_HZ = 3.0
 MOVEMENT_MERGE_S = 5.0
 #: Presence window (s) and the shortest state run kept (windows).
 PRESENCE_WINDOW_S = 5.0
-PRESENCE_MIN_RUN = 12
+PRESENCE_MIN_RUN = 6
 #: Presence: a window is white (no one in bed) when the std of its residual from a
 #: straight line is under this multiple of its first-difference std (white noise: 0.71).
 PRESENCE_WHITENESS = 1.0
@@ -256,7 +256,14 @@ def _presence_from_low(low: np.ndarray, fs_low: float, flat: np.ndarray | None =
     if live.any() and white[live].mean() >= PRESENCE_ALL_WHITE:
         states[white] = ABSENT  # an empty bed all along
     elif white.sum() >= PRESENCE_MIN_WHITE:
-        floor = float(np.percentile(d[white], 5))
+        # quietest stretch of white windows: the lowest 3-window running median of d
+        # (an empty bed lasts minutes; single quiet windows in bed do not count)
+        from scipy.ndimage import median_filter
+
+        d3 = median_filter(np.where(white, d, np.inf), size=PRESENCE_MIN_WHITE, mode="nearest")
+        floor = float(d3.min())
+        if not np.isfinite(floor):
+            floor = float(np.min(d[white]))
         if np.median(d[live]) >= floor * 10 ** (PRESENCE_CONTRAST_DB / 20):
             states[white & (d < floor * 10 ** (PRESENCE_MARGIN_DB / 20))] = ABSENT
     states[dead] = NO_SIGNAL
@@ -296,8 +303,8 @@ def presence(signal: np.ndarray, fs: float) -> Presence:
     2. An empty bed leaves white sensor noise, for which ``b / d`` is about 0.71; a
        breathing person gives ``b / d`` well above 1. A window is *white* when
        ``b < d``.
-    3. Empty-bed floor: the 5th percentile of ``d`` over the white windows (at least 3).
-       Only when the median ``d`` of the recording lies at least 20 dB above that
+    3. Empty-bed floor: the lowest 3-window running median of ``d`` over white windows
+       (an empty bed lasts minutes; an isolated quiet window in bed does not). Only when the median ``d`` of the recording lies at least 20 dB above that
        floor is anyone away: then a window is away (65) when it is white and its ``d``
        is within 12 dB of the floor. Movement in bed can be white, and a
        heartbeat-dominated signal can be nearly white, but both are far louder than the
@@ -305,7 +312,7 @@ def presence(signal: np.ndarray, fs: float) -> Presence:
        the bed was empty all along: every white window is away.
     4. A window whose samples do not change (or that the sensor status marks unclear:
        clipped or flat) has no signal (78).
-    5. Runs shorter than 60 s (12 windows) take the state of the run before them.
+    5. Runs shorter than 30 s (6 windows) take the state of the run before them.
     """
     fs_f = _check_fs(fs)
     x = _coerce_signal(signal)
