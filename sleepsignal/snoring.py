@@ -85,8 +85,9 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     Notes
     -----
     1. Loudness is a level in dB; missing values stay NaN.
-    2. Quiet baseline: the 20th percentile of each 30 s, then a running median over
-       10 such blocks (5 min), so a long snoring run does not lift it.
+    2. Quiet baseline: the 20th percentile of each 30 s (every other sample), then a
+       running median over 10 such blocks (5 min), so a long snoring run does not
+       lift it.
     3. For each breathing cycle: its loudest sample must be 6 dB above the baseline and
        6 dB above the quietest sample of the cycle (the sound swells and falls within
        the cycle), and the samples above the midpoint level must cover at most 70 % of
@@ -125,7 +126,8 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     blocks = padded.reshape(nb, block)
     has_nan = np.isnan(blocks).any(axis=1)
     q = np.empty(nb)
-    q[~has_nan] = np.percentile(blocks[~has_nan], 20, axis=1)
+    # every other sample is plenty for a 20th percentile of 300 values
+    q[~has_nan] = np.percentile(blocks[~has_nan][:, ::2], 20, axis=1)
     if has_nan.any():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
@@ -175,13 +177,17 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     ends = breathing.starts + breathing.lengths
     flags = snores.astype(np.uint8)
     gaps = np.flatnonzero(breathing.starts[1:] - ends[:-1] > CONTIGUITY_S) + 1
-    starts_out: list[float] = []
-    lengths_out: list[float] = []
-    for lo, hi in zip(np.concatenate([[0], gaps]), np.concatenate([gaps, [n_cyc]]), strict=True):
-        f, last = _runs_kernel(np.ascontiguousarray(flags[lo:hi]), MAX_GAP_CYCLES, MIN_CYCLES)
-        for a0, a1 in zip(f + lo, last + lo, strict=True):
-            starts_out.append(float(breathing.starts[a0]))
-            lengths_out.append(float(ends[a1] - breathing.starts[a0]))
+    # one kernel call: MAX_GAP_CYCLES + 1 false items inserted at every break
+    pos = np.arange(n_cyc) + (MAX_GAP_CYCLES + 1) * np.searchsorted(
+        gaps, np.arange(n_cyc), side="right"
+    )
+    spread = np.zeros(int(pos[-1]) + 1, dtype=np.uint8)
+    spread[pos] = flags
+    f, last = _runs_kernel(spread, MAX_GAP_CYCLES, MIN_CYCLES)
+    first_c = np.searchsorted(pos, f)
+    last_c = np.searchsorted(pos, last)
+    starts_out = breathing.starts[first_c]
+    lengths_out = ends[last_c] - starts_out
     return Snoring(
         np.asarray(starts_out, dtype=np.float64),
         np.asarray(lengths_out, dtype=np.float64),
