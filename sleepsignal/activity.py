@@ -304,9 +304,10 @@ def presence(signal: np.ndarray, fs: float) -> Presence:
        breathing person gives ``b / d`` well above 1. A window is *white* when
        ``b < d``.
     3. Empty-bed floor: the lowest 3-window running median of ``d`` over white windows
-       (an empty bed lasts minutes; an isolated quiet window in bed does not). Only when the median ``d`` of the recording lies at least 20 dB above that
-       floor is anyone away: then a window is away (65) when it is white and its ``d``
-       is within 12 dB of the floor. Movement in bed can be white, and a
+       (an empty bed lasts minutes; an isolated quiet window in bed does not). Only
+       when the median ``d`` of the recording lies at least 20 dB above that floor is
+       anyone away: then a window is away (65) when it is white and its ``d`` is
+       within 12 dB of the floor. Movement in bed can be white, and a
        heartbeat-dominated signal can be nearly white, but both are far louder than the
        empty sensor, so they stay present. When 90 % or more of the windows are white,
        the bed was empty all along: every white window is away.

@@ -10,6 +10,7 @@ start).
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -24,7 +25,7 @@ from .activity import (
     _presence_from_low,
     actigram,
 )
-from .errors import SignalError
+from .errors import SignalError, SleepSignalWarning
 from .mains import UNCLEAR, SensorStatus, _scan_sizes, _status_from_scan
 from .respiration import Breathing, _breathing_from_low
 from .session import Session, TimeValueTrack
@@ -180,16 +181,12 @@ def session_tracks(session: Session) -> SessionTracks:
         why = "no noise track" if noise_track is None else "noise track not loaded"
         notes.append(f"snoring_events omitted: {why}")
     else:
-        import warnings
-
-        from .errors import SleepSignalWarning
-
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SleepSignalWarning)
             snoring = detect_snoring(noise_track.data, noise_track.fs, breathing)
-        for w in caught:
-            notes.append(str(w.message))
-            warnings.warn(str(w.message), SleepSignalWarning, stacklevel=2)
+        for caught_warning in caught:
+            notes.append(str(caught_warning.message))
+            warnings.warn(str(caught_warning.message), SleepSignalWarning, stacklevel=2)
         snoring_track = TimeValueTrack(
             "snoring_events", snoring.starts, snoring.lengths.astype(np.float32), "float32"
         )
