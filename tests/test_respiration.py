@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import require_shared
 from hypothesis import given
 from hypothesis import strategies as st
 from naive_tracks import naive_extrema, synthetic_bcg
@@ -12,7 +13,6 @@ from sleepsignal._track_kernels import _extrema_kernel
 from sleepsignal.errors import SignalError, SleepSignalWarning
 from sleepsignal.respiration import Breathing, detect_breathing, respiration_rate
 from sleepsignal.session import TimeValueTrack
-from tests.conftest import require_shared
 
 FS = 140.0
 
