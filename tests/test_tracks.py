@@ -145,3 +145,45 @@ def test_session_tracks_needs_normal():
     ses = Session({"start_timestamp": START, "end_timestamp": START + 10})
     with pytest.raises(SignalError, match="no 'normal'"):
         session_tracks(ses)
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_belt_driven_night_regression_floors():
+    """Two hours driven by a real belt night (li2024 12_20231119, seed 3, cardiac profile,
+    60 Hz hum, one bed exit). Floors = today's values rounded down
+    (``python benchmarks/accuracy_tracks.py`` scores whole nights the same way)."""
+    import sys
+
+    from conftest import ROOT, require_shared
+
+    from sleepsignal.simulate import load_li2024_resp, simulate_night
+
+    path = require_shared("li2024-reference", "resp", "12_20231119_resp.csv.gz")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from accuracy_tracks import score_night
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    resp, rfs = load_li2024_resp(path)
+    night = simulate_night(
+        2.0, seed=3, resp=resp, resp_fs=rfs, profile="cardiac", mains_hz=60.0, bed_exits=1
+    )
+    r = score_night(night, session_tracks(night.session), baseline=False)
+    assert r["breath_within_0.5"] >= FLOORS["breath_within_0.5"]
+    assert r["breath_mae"] <= FLOORS["breath_mae"]
+    assert r["movement_f1"] >= FLOORS["movement_f1"]
+    assert r["away_f1"] >= FLOORS["away_f1"]
+    assert r["mains_f1"] >= FLOORS["mains_f1"]
+    assert r["snoring_f1"] >= FLOORS["snoring_f1"]
+
+
+#: Measured 2026-11-22: 0.827, 0.048, 1.0, 0.996, 0.998, 0.994.
+FLOORS = {
+    "breath_within_0.5": 0.82,
+    "breath_mae": 0.05,
+    "movement_f1": 0.95,
+    "away_f1": 0.99,
+    "mains_f1": 0.99,
+    "snoring_f1": 0.99,
+}
