@@ -81,9 +81,7 @@ def _stage_cycles(n_epochs: int, onset_epochs: int, rng: np.random.Generator) ->
         n_d = int(cyc * deep)
         n_l2 = int(cyc * light) - n_l1
         n_r = cyc - n_l1 - n_d - n_l2
-        seg = np.repeat(
-            np.array([LIGHT, DEEP, LIGHT, REM], dtype=np.int8), [n_l1, n_d, n_l2, n_r]
-        )
+        seg = np.repeat(np.array([LIGHT, DEEP, LIGHT, REM], dtype=np.int8), [n_l1, n_d, n_l2, n_r])
         m = min(cyc, n_epochs - i)
         st[i : i + m] = seg[:m]
         i += cyc

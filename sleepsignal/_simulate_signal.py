@@ -50,8 +50,7 @@ def postures(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     mu[:, 2] = 0.0  # J peak is the fiducial: exactly at the beat time
     width = LOBE_WIDTH * np.exp(rng.normal(0, 0.12, (n, 6)))
     resp = np.exp(rng.normal(0, 0.4, n)) * np.where(rng.random(n) < 0.15, -1.0, 1.0)
-    return {"gain": gain, "polarity": polarity, "amp": amp, "mu": mu, "width": width,
-            "resp": resp}
+    return {"gain": gain, "polarity": polarity, "amp": amp, "mu": mu, "width": width, "resp": resp}
 
 
 def render_beats(
@@ -151,13 +150,13 @@ def noise_track(
     floor = rng.uniform(28.0, 36.0) + 1.0 * _slow(n, nfs, 300.0, rng)
     power = 10 ** ((floor + rng.normal(0, 0.8, n)) / 10)
     # snores: loud on inspiration, one level per run
-    for (s, e) in snoring:
+    for s, e in snoring:
         m = (t >= s) & (t < e)
         u = breath_u[m]
         env = np.where(u < INSPIRATION, np.sin(np.pi * u / INSPIRATION), 0.0)
         level = floor[m] + rng.uniform(12.0, 25.0)
         power[m] += env**2 * 10 ** (level / 10)
-    for (s, e) in movements[:, :2]:
+    for s, e in movements[:, :2]:
         m = (t >= s) & (t < e)
         power[m] += 10 ** ((floor[m] + rng.uniform(3.0, 10.0)) / 10)
     dur = n / nfs

@@ -13,12 +13,13 @@ import json
 import os
 import shutil
 import sys
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+from .errors import SleepSignalError
 
 __all__ = ["BatchResult", "find_session_files", "run_batch"]
 
@@ -30,6 +31,10 @@ WORKER_ENV = {
     "MKL_NUM_THREADS": "1",
     "NUMBA_NUM_THREADS": "1",
 }
+
+
+#: Times a Dask task is retried after its worker died or it raised.
+DASK_RETRIES = 2
 
 
 @dataclass
@@ -103,12 +108,34 @@ def _init_worker() -> None:
         os.environ.setdefault(key, value)
 
 
-def analyze_file(path: str, out: str, index: int, ids: dict[str, str | None]) -> tuple[str, float]:
-    """Worker task: analyse session ``index`` of ``path`` into ``out``/<id> atomically."""
+def analyze_file(
+    path: str, out: str, index: int, ids: dict[str, str | None], store: str | None = None
+) -> str | None:
+    """Worker task: analyse session ``index`` of ``path`` into ``out``/<id> atomically.
+
+    With ``store``, the session's tracks also go into the Parquet track store there.
+
+    Returns
+    -------
+    str or None
+        ``None`` when done, else the reason it failed (``"DecodeError: ..."``). Errors
+        are returned rather than raised so that an executor retries only crashed
+        workers, not sessions that fail the same way every time.
+    """
+    try:
+        _analyze_into(path, out, index, ids, store)
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else ""
+        return f"{type(exc).__name__}: {reason}".rstrip(": ")
+    return None
+
+
+def _analyze_into(
+    path: str, out: str, index: int, ids: dict[str, str | None], store: str | None
+) -> None:
     from .io.beddit import read_sessions
     from .pipeline import analyze, write_analysis
 
-    t0 = time.perf_counter()
     session = read_sessions(path)[index]
     target = Path(out) / str(session.id)
     tmp = Path(out) / f".{session.id}.partial-{os.getpid()}"
@@ -129,10 +156,65 @@ def analyze_file(path: str, out: str, index: int, ids: dict[str, str | None]) ->
             shutil.rmtree(old)
         else:
             tmp.rename(target)
+        if store is not None:
+            from .store import write_tracks
+
+            write_tracks(analysis.session, store)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return str(target), time.perf_counter() - t0
+
+
+#: (session key, None when done or the reason it failed)
+Outcome = Iterator[tuple[str, str | None]]
+
+
+def _reason(fut: Any) -> str | None:
+    """The task's own failure reason, or the executor's (worker crashed, cancelled)."""
+    exc = fut.exception()
+    if exc is None:
+        return fut.result()
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"worker failed: {type(exc).__name__}: {text}".rstrip(": ")
+
+
+def _run_local(
+    calls: list[tuple[str, tuple[Any, ...]]], workers: int, task: Callable[..., Any] | None
+) -> Outcome:
+    import multiprocessing
+
+    fn = task or analyze_file
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(calls)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+    ) as executor:
+        pending: dict[Future[Any], str] = {executor.submit(fn, *args): key for key, args in calls}
+        while pending:
+            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                yield pending.pop(fut), _reason(fut)
+
+
+def _run_dask(
+    calls: list[tuple[str, tuple[Any, ...]]], address: str, task: Callable[..., Any] | None
+) -> Outcome:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise SleepSignalError(
+            "--scheduler needs Dask distributed: pip install 'sleepsignal[dask]'"
+        ) from None
+    fn = task or analyze_file
+    with Client(address, timeout="30s") as client:
+        futures = {
+            client.submit(
+                fn, *args, pure=False, retries=DASK_RETRIES, key=f"sleepsignal-{n}-{key}"
+            ): key
+            for n, (key, args) in enumerate(calls)
+        }
+        for fut in as_completed(list(futures)):
+            yield futures[fut], _reason(fut)
 
 
 def run_batch(
@@ -144,8 +226,10 @@ def run_batch(
     patient_id: str | None = None,
     device_id: str | None = None,
     device_identifier: str | None = None,
+    store: str | os.PathLike[str] | None = None,
     progress: TextIO | None = None,
-    submit: Callable[..., Future[Any]] | None = None,
+    scheduler: str | None = None,
+    _task: Callable[..., Any] | None = None,
 ) -> BatchResult:
     """Analyse every session under ``inputs`` into ``out/<session id>/``.
 
@@ -162,11 +246,16 @@ def run_batch(
         Unix seconds: only sessions whose ``updated`` is later (the Beddit query rule).
     patient_id, device_id, device_identifier : str, optional
         Impilo identifier passed to every session.
+    store : path-like, optional
+        Also write every session's tracks into this Parquet store (one table per
+        track; needs the ``parquet`` extra), see :mod:`sleepsignal.store`.
     progress : text stream, optional
         Where the progress line goes (default: stderr).
-    submit : callable, optional
-        ``submit(fn, *args) -> Future`` of another executor (a Dask client's
-        ``submit``); the default is a local process pool.
+    scheduler : str, optional
+        Address of a Dask distributed scheduler (``tcp://host:8786``): run the sessions
+        on that cluster instead of a local process pool (needs the ``dask`` extra).
+        Tasks are retried when a worker dies, and each session's output is renamed
+        into place whole, so none is lost or written twice.
 
     Returns
     -------
@@ -174,6 +263,10 @@ def run_batch(
     """
     out_path = Path(out)
     out_path.mkdir(parents=True, exist_ok=True)
+    if store is not None:
+        from .store import _require_pyarrow
+
+        _require_pyarrow()
     result = BatchResult()
     ids = {"patient_id": patient_id, "device_id": device_id, "device_identifier": device_identifier}
     tasks: list[tuple[str, Path, int]] = []
@@ -210,35 +303,17 @@ def run_batch(
     if not tasks:
         show(final=True)
         return result
-    executor = None
-    if submit is None:
-        import multiprocessing
-
-        n_workers = workers or os.cpu_count() or 1
-        executor = ProcessPoolExecutor(
-            max_workers=min(n_workers, total),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-        )
-        submit = executor.submit
-    try:
-        pending: dict[Future[Any], str] = {
-            submit(analyze_file, str(path), str(out_path), i, ids): key for key, path, i in tasks
-        }
-        while pending:
-            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for fut in finished:
-                key = pending.pop(fut)
-                try:
-                    fut.result()
-                except Exception as exc:  # a bad session fails alone
-                    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                    result.failed.append((key, f"{type(exc).__name__}: {reason}"))
-                else:
-                    result.done.append(key)
-            show()
-    finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+    store_arg = None if store is None else str(store)
+    calls = [(key, (str(path), str(out_path), i, ids, store_arg)) for key, path, i in tasks]
+    if scheduler is None:
+        outcomes = _run_local(calls, workers or os.cpu_count() or 1, _task)
+    else:
+        outcomes = _run_dask(calls, scheduler, _task)
+    for key, reason in outcomes:
+        if reason is None:
+            result.done.append(key)
+        else:  # a bad session fails alone
+            result.failed.append((key, reason))
+        show()
     show(final=True)
     return result

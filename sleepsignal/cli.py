@@ -211,6 +211,7 @@ def _batch(args: argparse.Namespace) -> int:
         args.out,
         workers=args.workers,
         updated_after=args.updated_after,
+        store=args.out / "tracks" if args.parquet else None,
         patient_id=args.patient_id,
         device_id=args.device_id,
         device_identifier=args.device_identifier,

@@ -182,8 +182,17 @@ class NightTruth:
     def from_json(cls, text: str) -> NightTruth:
         """Read what :meth:`to_json` wrote."""
         d = json.loads(text)
-        fields = ("beat_times", "rj_delay", "breath_starts", "movements", "away", "mains",
-                  "mains_hz", "snoring", "stages")
+        fields = (
+            "beat_times",
+            "rj_delay",
+            "breath_starts",
+            "movements",
+            "away",
+            "mains",
+            "mains_hz",
+            "snoring",
+            "stages",
+        )
         missing = [f for f in fields if f not in d]
         if missing:
             raise SignalError(f"truth JSON lacks {', '.join(missing)}")
@@ -359,15 +368,19 @@ def simulate_night(
     if mains_hz is not None and mains_hz not in (0, 50, 60):
         raise SignalError(f"mains_hz must be None, 0 (no hum), 50 or 60; got {mains_hz!r}")
     if bed_exits is not None and (
-        isinstance(bed_exits, bool) or not isinstance(bed_exits, numbers.Integral)
+        isinstance(bed_exits, bool)
+        or not isinstance(bed_exits, numbers.Integral)
         or not 0 <= bed_exits <= 10
     ):
         raise SignalError(f"bed_exits must be None or an integer 0..10, got {bed_exits!r}")
     if sleep_onset is not None:
         sleep_onset = _check_number("sleep_onset", sleep_onset, low=0.0, high=24 * 3600.0)
     rates = {}
-    for name, v in (("movement_rate", movement_rate), ("snoring_rate", snoring_rate),
-                    ("mains_rate", mains_rate)):
+    for name, v in (
+        ("movement_rate", movement_rate),
+        ("snoring_rate", snoring_rate),
+        ("mains_rate", mains_rate),
+    ):
         rates[name] = _check_number(name, v, low=0.0, high=100.0)
 
     spf = round(spf_f)
@@ -400,8 +413,10 @@ def simulate_night(
         rngs[1],
         onset=sleep_onset,
         bed_exits=None if bed_exits is None else int(bed_exits),
-        movement_rate=rates["movement_rate"], snoring_rate=rates["snoring_rate"],
-        mains_hz=float(mains_hz), mains_rate=rates["mains_rate"],
+        movement_rate=rates["movement_rate"],
+        snoring_rate=rates["snoring_rate"],
+        mains_hz=float(mains_hz),
+        mains_rate=rates["mains_rate"],
     )
 
     # -- breathing: phase on the control grid, cycle starts, per-sample wave -------
@@ -483,10 +498,20 @@ def simulate_night(
     noise = _sg.noise_track(n_noise, NOISE_FS, u_noise, ev.snoring, mv, rngs[11])
 
     session = Session.from_array(
-        normal, fs, start=start, timezone=timezone, noise=noise, noise_fs=NOISE_FS,
-        hardware="sleepsignal simulator", software="sleepsignal.simulate",
-        simulation={"seed": int(seed), "profile": profile, "mains_hz": float(mains_hz),
-                    "driven_by": {"rr": rr is not None, "resp": resp is not None}},
+        normal,
+        fs,
+        start=start,
+        timezone=timezone,
+        noise=noise,
+        noise_fs=NOISE_FS,
+        hardware="sleepsignal simulator",
+        software="sleepsignal.simulate",
+        simulation={
+            "seed": int(seed),
+            "profile": profile,
+            "mains_hz": float(mains_hz),
+            "driven_by": {"rr": rr is not None, "resp": resp is not None},
+        },
     )
     truth = NightTruth(
         beat_times=beats,
@@ -590,8 +615,11 @@ def write_simulated(night: SimulatedNight, out_dir: str | Path) -> Path:
     for name, tr in s.sampled_tracks.items():
         fname = f"{name}.bin"
         (out / fname).write_bytes(np.ascontiguousarray(tr.data).tobytes())
-        tracks[name] = {"samples_per_frame": tr.samples_per_frame, "data_type": tr.data_type,
-                        "data_url": fname}
+        tracks[name] = {
+            "samples_per_frame": tr.samples_per_frame,
+            "data_type": tr.data_type,
+            "data_url": fname,
+        }
     md["sampled_tracks"] = tracks
     md["time_value_tracks"] = {}
     (out / "session.json").write_text(json.dumps(md, indent=1) + "\n", encoding="utf-8")

@@ -1,0 +1,450 @@
+"""Numba kernels of :mod:`sleepsignal.heartbeats` (sequential parts only).
+
+Every kernel takes 1-D contiguous arrays and scalars, allocates its worst-case output and
+returns it; the public wrappers in :mod:`sleepsignal.heartbeats` validate the input.
+A slow reference of each kernel lives in ``tests/naive_heartbeats.py`` and is tested for
+equality.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._numba import njit
+
+__all__: list[str] = []
+
+
+@njit
+def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
+    """Indices ``i`` where ``env[i]`` is the maximum of ``env[i-half : i+half+1]``.
+
+    Ties keep the first index of a plateau; NaN samples are never peaks. ``env`` must be
+    float64. A monotonic deque gives the sliding maximum in O(n).
+    """
+    n = env.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    m = 0
+    if n == 0:
+        return out[:0]
+    dq = np.empty(n, dtype=np.int64)  # indices, values decreasing
+    head = 0
+    tail = 0
+    j = 0  # next index to push; for centre i the window is [i-half, i+half]
+    for i in range(n):
+        hi = min(n - 1, i + half)
+        while j <= hi:
+            v = env[j]
+            if v != v:  # NaN: treat as -inf, never enters the deque
+                j += 1
+                continue
+            while tail > head and env[dq[tail - 1]] < v:
+                tail -= 1
+            dq[tail] = j
+            tail += 1
+            j += 1
+        lo = i - half
+        while tail > head and dq[head] < lo:
+            head += 1
+        # equal values stay in the deque in order, so a plateau yields its first index
+        if tail > head and dq[head] == i and env[i] > 0.0:
+            out[m] = i
+            m += 1
+    return out[:m]
+
+
+@njit
+def _ncc_at(x: np.ndarray, a: np.ndarray, va: float, s: int, w: int) -> float:
+    """Pearson correlation of zero-mean ``a`` (sum of squares ``va``) with ``x[s:s+w]``;
+    NaN when that window is flat."""
+    sb = 0.0
+    sbb = 0.0
+    cab = 0.0
+    for i in range(w):
+        v = x[s + i]
+        sb += v
+        sbb += v * v
+        cab += a[i] * v
+    vb = sbb - sb * sb / w
+    if vb <= 1e-12 * sbb or vb <= 0.0:
+        return np.nan
+    return cab / np.sqrt(va * vb)
+
+
+@njit
+def _pair_alignment(
+    x: np.ndarray,
+    cand: np.ndarray,
+    bad: np.ndarray,
+    max_skip: int,
+    before: int,
+    after: int,
+    max_lag: int,
+    good_enough: float,
+    step: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Align the beat window of each candidate with the next ``max_skip`` candidates.
+
+    For candidate ``k`` and ``d`` in ``1..max_skip``, window ``A = x[c_k-before :
+    c_k+after]`` is compared with ``B(l) = x[c_{k+d}+l-before : c_{k+d}+l+after]`` for
+    every lag ``l`` in ``[-max_lag, max_lag]`` by the Pearson correlation. Returns
+    ``lag[k, d-1]`` (fractional, samples, from a parabola through the best lag and its
+    two neighbours) and ``ncc[k, d-1]`` (the best correlation). Pairs whose windows leave
+    the signal, touch a ``bad`` sample, or are flat get NaN. When the pair with the next
+    candidate already correlates at ``good_enough`` or more, the farther pairs are not
+    computed (NaN): the next candidate is then a beat and nothing is skipped. The lags
+    are searched every ``step`` samples first, then at every lag within ``step - 1`` of
+    the best (``step=1``: exhaustive).
+    """
+    n = x.shape[0]
+    nc = cand.shape[0]
+    lag = np.full((nc, max_skip), np.nan)
+    ncc = np.full((nc, max_skip), np.nan)
+    w = before + after
+    nl = 2 * max_lag + 1
+    r = np.empty(nl)
+    a = np.empty(w)
+    for k in range(nc):
+        a0 = cand[k] - before
+        if a0 < 0 or a0 + w > n or bad[k]:
+            continue
+        sa = 0.0
+        for i in range(w):
+            sa += x[a0 + i]
+        ma = sa / w
+        va = 0.0
+        for i in range(w):
+            a[i] = x[a0 + i] - ma
+            va += a[i] * a[i]
+        if va <= 0.0:
+            continue
+        for d in range(1, max_skip + 1):
+            if k + d >= nc:
+                break
+            if d > 1 and ncc[k, 0] >= good_enough:
+                break
+            if bad[k + d]:
+                continue
+            b0 = cand[k + d] - before - max_lag
+            if b0 < 0 or b0 + w + 2 * max_lag > n:
+                continue
+            # coarse pass every `step` lags, then every lag around the coarse best; the
+            # correlation is smooth in the lag (the band ends far below fs / 2)
+            for li in range(nl):
+                r[li] = np.nan
+            best = -2.0
+            bi = -1
+            for li in range(0, nl, step):
+                r[li] = _ncc_at(x, a, va, b0 + li, w)
+                if r[li] > best:
+                    best = r[li]
+                    bi = li
+            if bi < 0:
+                continue
+            c0 = bi
+            for li in range(max(0, c0 - step + 1), min(nl, c0 + step)):
+                if r[li] != r[li]:
+                    r[li] = _ncc_at(x, a, va, b0 + li, w)
+                if r[li] > best:
+                    best = r[li]
+                    bi = li
+            for li in (bi - 1, bi + 1):  # neighbours for the parabola
+                if 0 <= li < nl and r[li] != r[li]:
+                    r[li] = _ncc_at(x, a, va, b0 + li, w)
+            frac = 0.0
+            if 0 < bi < nl - 1:
+                y0 = r[bi - 1]
+                y1 = r[bi]
+                y2 = r[bi + 1]
+                den = y0 - 2.0 * y1 + y2
+                if den < 0.0:
+                    frac = 0.5 * (y0 - y2) / den
+            lag[k, d - 1] = bi - max_lag + frac
+            ncc[k, d - 1] = best
+    return lag, ncc
+
+
+@njit
+def _local_median(t: np.ndarray, v: np.ndarray, tq: np.ndarray, half_window: float) -> np.ndarray:
+    """Median of the finite ``v[j]`` with ``|t[j] - tq[i]| <= half_window``, for each ``i``.
+
+    ``t`` and ``tq`` must be non-decreasing. NaN where no finite value lies in the window.
+    """
+    n = t.shape[0]
+    nq = tq.shape[0]
+    out = np.full(nq, np.nan)
+    buf = np.empty(n)
+    lo = 0
+    hi = 0
+    for i in range(nq):
+        while lo < n and t[lo] < tq[i] - half_window:
+            lo += 1
+        if hi < lo:
+            hi = lo
+        while hi < n and t[hi] <= tq[i] + half_window:
+            hi += 1
+        m = 0
+        for j in range(lo, hi):
+            if v[j] == v[j]:
+                buf[m] = v[j]
+                m += 1
+        if m > 0:
+            out[i] = np.median(buf[:m])
+    return out
+
+
+@njit
+def _best_chain(
+    cand: np.ndarray,
+    lag: np.ndarray,
+    ncc: np.ndarray,
+    max_skip: int,
+    med: np.ndarray,
+    min_interval: int,
+    max_interval: int,
+    ncc_floor: float,
+    dev_weight: float,
+) -> np.ndarray:
+    """Choose the beats among the candidates by dynamic programming.
+
+    ``lag`` and ``ncc`` are the flattened ``(n, max_skip)`` outputs of
+    :func:`_pair_alignment` (entry ``p * max_skip + d - 1`` pairs ``p`` with ``p + d``).
+    The path visits candidates in time order. An edge ``p -> k`` (``k - p <= max_skip``)
+    scores ``ncc - ncc_floor - dev_weight * |interval / med_p - 1|`` and is allowed only
+    when finite, positive and ``min_interval <= interval <= max_interval`` (samples); a
+    break (``p`` -> any later candidate) scores 0. Returns ``pred``: for each candidate
+    on the optimal path, the index of its predecessor joined by an edge, ``-1`` for the
+    first beat of a run, and ``-2`` for candidates not on the path.
+    """
+    nc = cand.shape[0]
+    score = np.zeros(nc)
+    back = np.full(nc, -1, dtype=np.int64)  # edge predecessor, -1 if break
+    brk = np.full(nc, -1, dtype=np.int64)  # best earlier node for a break
+    best_i = -1
+    best_s = 0.0
+    for k in range(nc):
+        s_k = best_s
+        b_k = -1
+        for d in range(1, max_skip + 1):
+            p = k - d
+            if p < 0:
+                break
+            q = ncc[p * max_skip + d - 1]
+            if q != q:
+                continue
+            iv = cand[k] - cand[p] + lag[p * max_skip + d - 1]
+            if iv < min_interval or iv > max_interval:
+                continue
+            m = med[p]
+            dev = 0.0
+            if m == m and m > 0.0:
+                dev = abs(iv / m - 1.0)
+            wgt = q - ncc_floor - dev_weight * dev
+            if wgt <= 0.0:
+                continue
+            if score[p] + wgt > s_k:
+                s_k = score[p] + wgt
+                b_k = p
+        score[k] = s_k
+        back[k] = b_k
+        brk[k] = best_i
+        if s_k > best_s:
+            best_s = s_k
+            best_i = k
+    pred = np.full(nc, -2, dtype=np.int64)
+    k = best_i
+    while k >= 0:
+        if back[k] >= 0:
+            pred[k] = back[k]
+            k = back[k]
+        else:
+            pred[k] = -1
+            k = brk[k]
+    return pred
+
+
+@njit
+def _run_fiducial(
+    y: np.ndarray, t: np.ndarray, run_start: np.ndarray, left: int, right: int, max_shift: int
+) -> np.ndarray:
+    """Offset (samples) of one common fiducial point from the beats of each run.
+
+    Run ``r`` holds beats ``t[run_start[r] : run_start[r+1]]`` (``run_start`` ends with
+    ``len(t)``). The windows ``y[round(t)-left : round(t)+right+1]`` of a run are
+    averaged (windows leaving the signal are skipped). The run with the most beats is the
+    reference; its fiducial is its largest absolute value (the J wave, either polarity).
+    Every other run's average is aligned to the reference by the largest absolute
+    correlation over shifts within ``+-max_shift`` (so a polarity flip or a new posture
+    keeps the same lobe as fiducial). Offsets are refined by parabolas; 0 for runs
+    without a window.
+    """
+    n = y.shape[0]
+    nr = run_start.shape[0] - 1
+    w = left + right + 1
+    out = np.zeros(nr)
+    avg = np.zeros((nr, w))
+    cnt = np.zeros(nr, dtype=np.int64)
+    for r in range(nr):
+        for b in range(run_start[r], run_start[r + 1]):
+            c = int(np.floor(t[b] + 0.5))
+            if c - left < 0 or c + right + 1 > n:
+                continue
+            for i in range(w):
+                avg[r, i] += y[c - left + i]
+            cnt[r] += 1
+    if nr == 0 or cnt.max() == 0:
+        return out
+    ref = int(np.argmax(cnt))
+    best = -1.0
+    bi = 0
+    for i in range(w):
+        v = abs(avg[ref, i])
+        if v > best:
+            best = v
+            bi = i
+    frac = 0.0
+    if 0 < bi < w - 1:
+        y0 = abs(avg[ref, bi - 1])
+        y2 = abs(avg[ref, bi + 1])
+        den = y0 - 2.0 * best + y2
+        if den < 0.0:
+            frac = 0.5 * (y0 - y2) / den
+    ref_peak = bi - left + frac
+    ns = 2 * max_shift + 1
+    sc = np.empty(ns)
+    for r in range(nr):
+        if cnt[r] == 0:
+            continue
+        if r == ref:
+            out[r] = ref_peak
+            continue
+        best = -1.0
+        bs = -1
+        for si in range(ns):
+            sh = si - max_shift  # run r's lobe at i + sh matches the reference at i
+            sab = 0.0
+            saa = 0.0
+            sbb = 0.0
+            for i in range(w):
+                j = i + sh
+                if 0 <= j < w:
+                    sab += avg[r, j] * avg[ref, i]
+                    saa += avg[r, j] * avg[r, j]
+                    sbb += avg[ref, i] * avg[ref, i]
+            v = abs(sab) / np.sqrt(saa * sbb) if saa > 0.0 and sbb > 0.0 else 0.0
+            sc[si] = v
+            if v > best:
+                best = v
+                bs = si
+        frac = 0.0
+        if 0 < bs < ns - 1:
+            den = sc[bs - 1] - 2.0 * sc[bs] + sc[bs + 1]
+            if den < 0.0:
+                frac = 0.5 * (sc[bs - 1] - sc[bs + 1]) / den
+        out[r] = ref_peak + (bs - max_shift + frac)
+    return out
+
+
+@njit
+def _hidden_beat(
+    x: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    before: int,
+    after: int,
+    lo_frac: float,
+    hi_frac: float,
+    step: int,
+    min_gap: int,
+) -> np.ndarray:
+    """Best correlation of each interval's first beat inside the interval.
+
+    For interval ``i`` from sample ``first[i]`` to ``second[i]``, the window
+    ``x[first-before : first+after]`` is correlated (Pearson) with the windows starting
+    ``before`` samples ahead of every ``step``-th position in ``[first + lo_frac * L,
+    first + hi_frac * L]`` (``L = second - first``), keeping at least ``min_gap``
+    samples from both ends (a beat closer than that is not a heartbeat). A high value
+    means that a beat may hide inside the interval (the interval would span a missed
+    beat). NaN when no position or window fits, or the first window is flat.
+    """
+    n = x.shape[0]
+    m = first.shape[0]
+    out = np.full(m, np.nan)
+    w = before + after
+    a = np.empty(w)
+    for i in range(m):
+        a0 = first[i] - before
+        if a0 < 0 or a0 + w > n:
+            continue
+        sa = 0.0
+        for j in range(w):
+            sa += x[a0 + j]
+        ma = sa / w
+        va = 0.0
+        for j in range(w):
+            a[j] = x[a0 + j] - ma
+            va += a[j] * a[j]
+        if va <= 0.0:
+            continue
+        span = second[i] - first[i]
+        p_lo = first[i] + max(int(lo_frac * span), min_gap)
+        p_hi = first[i] + min(int(hi_frac * span), span - min_gap)
+        best = np.nan
+        for p in range(p_lo, p_hi + 1, step):
+            b0 = p - before
+            if b0 < 0 or b0 + w > n:
+                continue
+            sb = 0.0
+            sbb = 0.0
+            cab = 0.0
+            for j in range(w):
+                v = x[b0 + j]
+                sb += v
+                sbb += v * v
+                cab += a[j] * v
+            vb = sbb - sb * sb / w
+            if vb <= 1e-12 * sbb or vb <= 0.0:
+                continue
+            r = cab / np.sqrt(va * vb)
+            if not (r <= best):  # also replaces NaN
+                best = r
+        out[i] = best
+    return out
+
+
+@njit
+def _bad_samples(x: np.ndarray, min_flat: int) -> np.ndarray:
+    """Samples not to be timed: non-finite, on the signal's rail, or in a flat stretch.
+
+    A sample is bad when it is NaN or infinite; when it equals the finite minimum or
+    maximum of ``x`` and its neighbour holds the same value (clipping: two or more
+    samples stuck on a rail); or when it belongs to a run of at least ``min_flat``
+    identical consecutive samples (a dead or saturated sensor).
+    """
+    n = x.shape[0]
+    bad = np.zeros(n, dtype=np.bool_)
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n):
+        v = x[i]
+        if np.isfinite(v):
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        else:
+            bad[i] = True
+    i = 0
+    while i < n:
+        if not np.isfinite(x[i]):
+            i += 1
+            continue
+        j = i + 1
+        while j < n and x[j] == x[i]:
+            j += 1
+        run = j - i
+        if run >= min_flat or (run >= 2 and (x[i] == lo or x[i] == hi)):
+            for k in range(i, j):
+                bad[k] = True
+        i = j
+    return bad

@@ -1,0 +1,533 @@
+"""Beat-to-beat intervals, 30 s heart rate and the Beddit heart tracks from raw BCG.
+
+The detector works on the local shape of the ballistocardiogram rather than on single
+peaks: each candidate beat is aligned with the next few candidates by correlating whole
+beat complexes (the multi-lobed J-wave), the chain of beats is chosen by dynamic
+programming, and each interval gets a confidence and a reliability decision. Only
+reliable intervals enter the Beddit ``heartbeat`` track, and a 30 s ``heart_rate``
+reading is given only when enough of its window is covered by reliable intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from scipy import signal as sps
+from scipy.linalg import solve_banded
+from scipy.ndimage import uniform_filter1d
+
+from . import _heartbeat_kernels as _k
+from .errors import SignalError
+from .hrv import night_hrv_indices, rmssd
+from .session import Session, TimeValueTrack
+
+__all__ = [
+    "MIN_FS",
+    "Heartbeats",
+    "detect_heartbeats",
+    "heart_rate",
+    "heartbeat_tracks",
+    "night_hrv_indices",
+    "rmssd",
+]
+
+#: Lowest sampling rate (Hz) accepted: below it the J-wave band (up to ~10 Hz) aliases.
+MIN_FS = 25.0
+
+_MAX_SKIP = 3  # a candidate is aligned with the next 3 (skips 2 spurious candidates)
+_GOOD_ENOUGH = 0.9  # next candidate this similar: do not try skipping it
+_NCC_FLOOR = 0.3  # correlation below which an edge never joins the chain
+_DEV_WEIGHT = 2.0  # chain cost per unit relative deviation from the local median
+_ANCHOR = 0.02  # least-squares weight of the energy-peak anchor of each beat
+_MAX_AMP_RATIO = 2.5  # largest beat-to-beat energy ratio (sqrt) of a reliable interval
+_HIDDEN_MAX = 0.65  # a beat hides inside an interval when its shape recurs this well...
+_HIDDEN_MARGIN = 0.1  # ...or within this much of the interval's own correlation
+_HIDDEN_GAP = 0.75  # a hidden beat lies at least 0.75 x the shortest interval from both ends
+_J_REACH = 0.3  # s, search for the J wave of a run's average beat
+_FIDUCIAL_SHIFT = 0.2  # s, largest shift when aligning a run to the reference run
+_NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
+_MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
+
+
+class Heartbeats(NamedTuple):
+    """Beats and beat-to-beat intervals found in a BCG signal.
+
+    Attributes
+    ----------
+    beat_times : numpy.ndarray
+        float64, s from the first sample: sub-sample time of the J wave of every beat
+        that joins at least one interval (the largest lobe of the average beat, the same
+        lobe for every run of beats; successive beats of a run differ by the aligned
+        interval).
+    interval_starts : numpy.ndarray
+        float64, s: start of each interval (the time of its earlier beat).
+    intervals : numpy.ndarray
+        float64, s: beat-to-beat interval, measured by aligning the two whole beat
+        complexes (sub-sample, parabolic interpolation of the correlation peak).
+    confidence : numpy.ndarray
+        float64 in [0, 1] per interval: shape similarity of the two beats times the
+        agreement of the interval with the local median interval.
+    reliable : numpy.ndarray
+        bool per interval: the intervals that go into the Beddit ``heartbeat`` track.
+    """
+
+    beat_times: np.ndarray
+    interval_starts: np.ndarray
+    intervals: np.ndarray
+    confidence: np.ndarray
+    reliable: np.ndarray
+
+
+def _empty() -> Heartbeats:
+    e = np.empty(0, dtype=np.float64)
+    return Heartbeats(e, e.copy(), e.copy(), e.copy(), np.empty(0, dtype=bool))
+
+
+def _check_fs(fs: float) -> float:
+    if isinstance(fs, bool) or not isinstance(fs, (int, float, np.integer, np.floating)):
+        raise SignalError(f"fs must be a sampling rate in Hz (a number), got {fs!r}")
+    fs = float(fs)
+    if not math.isfinite(fs) or fs <= 0:
+        raise SignalError(f"fs must be a positive, finite sampling rate in Hz, got {fs!r}")
+    if fs < MIN_FS:
+        raise SignalError(
+            f"fs={fs:g} Hz is too low to time heartbeats; need at least {MIN_FS:g} Hz "
+            "(the Beddit BCG track is 140 Hz). Check that fs is in Hz, not kHz."
+        )
+    return fs
+
+
+def _as_signal(signal: np.ndarray) -> np.ndarray:
+    a = np.asarray(signal)
+    if a.ndim != 1:
+        raise SignalError(f"signal must be 1-D, got an array of shape {a.shape}")
+    if a.dtype.kind not in "uif":
+        raise SignalError(
+            f"signal must hold real numbers (integer or float), got dtype {a.dtype}"
+        )
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def detect_heartbeats(
+    signal: np.ndarray,
+    fs: float,
+    *,
+    bpm_range: tuple[float, float] = (30.0, 160.0),
+    band: tuple[float, float] = (2.0, 20.0),
+    min_ncc: float = 0.6,
+    max_deviation: float = 0.2,
+    min_confidence: float = 0.4,
+) -> Heartbeats:
+    """Detect heartbeats and beat-to-beat intervals in a raw BCG signal.
+
+    Parameters
+    ----------
+    signal : array_like
+        Raw BCG samples, 1-D (for Beddit: the ``normal`` track). Any offset, polarity
+        and gain; NaN marks missing samples.
+    fs : float
+        Sampling rate in Hz (140 for Beddit). Required; at least :data:`MIN_FS`.
+    bpm_range : (float, float)
+        Heart rates (bpm) an interval may represent; intervals outside are not reported.
+    band : (float, float)
+        Band-pass (Hz) applied before alignment; the upper edge is capped at 0.4 ``fs``.
+    min_ncc : float
+        Lowest beat-to-beat shape correlation of a reliable interval.
+    max_deviation : float
+        Largest relative deviation of a reliable interval from the local median
+        interval (median over +-15 s of the best-matching intervals).
+    min_confidence : float
+        Lowest confidence of a reliable interval.
+
+    Returns
+    -------
+    Heartbeats
+        Beats, intervals, confidence and reliability; empty arrays when the signal holds
+        no detectable beats (flat, all NaN, out-of-bed noise, shorter than two beats).
+
+    Raises
+    ------
+    SignalError
+        For a non-1-D or non-numeric signal, a bad ``fs`` or bad options.
+
+    Notes
+    -----
+    The method follows the idea of local interval estimation on the whole beat complex
+    (Brüser et al. 2013) with a chain model of the beats (Paalasmaa et al. 2015):
+
+    1. Filter: high-pass 2 Hz (2nd order), low-pass 20 Hz (4th order, capped at
+       0.4 ``fs``), and notches (Q = 8) wherever 50/60 Hz mains hum or a harmonic folds
+       into the band at this ``fs`` (at 140 Hz the 150 Hz harmonic lands on 10 Hz).
+       NaN, samples stuck on the signal's rail (clipping) and flat stretches >= 0.25 s
+       are bad samples; no window that touches one (plus 0.3 s of filter ringing) is
+       timed.
+    2. Energy envelope: mean square over blocks of ~1/70 s, moving mean over 0.15 s.
+       Candidate beats: envelope maxima within half the shortest allowed interval.
+    3. Align the window [-0.25 s, +0.35 s] around each candidate with the windows around
+       the next three candidates at every lag within +-0.1 s (coarse-to-fine), by
+       Pearson correlation: gain and offset drop out. The best lag, refined by a
+       parabola, gives the interval to a fraction of a sample, and its correlation
+       ``ncc`` the shape similarity. Farther candidates are tried only when the next one
+       correlates below 0.9.
+    4. Local median interval: median over +-15 s of each candidate's best-matching
+       interval (``ncc >= 0.7``).
+    5. Dynamic programming picks the chain of beats that maximises the summed edge score
+       ``ncc - 0.3 - 2 |interval / median - 1|``; the chain breaks where no edge scores
+       above zero (movement, out of bed) and starts again with the new beat shape, so
+       the shape is re-learnt after every movement or posture change.
+    6. Beat times: least squares that keeps each aligned interval while anchoring the run
+       to its envelope peaks (weight 0.02), so times do not drift; then each run is
+       shifted so that its average beat's J wave (the largest lobe of the run with most
+       beats; other runs aligned to it by correlation, either polarity) is the fiducial.
+       The local median is recomputed from the chain's own intervals (``ncc >=
+       min_ncc``).
+    7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
+       confidence >= ``min_confidence``; inside ``bpm_range``; the two beats' energies
+       within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
+       lobe); no hidden beat (the first beat's shape must not recur at 30-70 % of the
+       interval with a correlation >= min(0.65, ncc - 0.1): the interval might span a
+       missed beat); and part of a streak of at least three consecutive such intervals.
+
+    ``confidence = clip((ncc - 0.3) / 0.7, 0, 1) * clip(1 - dev / (2 max_deviation), 0,
+    1)`` with ``dev`` the relative deviation from the local median.
+
+    References
+    ----------
+    .. [1] C. Brüser, S. Winter, S. Leonhardt, "Robust inter-beat interval estimation in
+       cardiac vibration signals", Physiol. Meas. 34:123-138, 2013.
+    .. [2] J. Paalasmaa, H. Toivonen, M. Partinen, "Adaptive heartbeat modeling for beat-
+       to-beat heart rate measurement in ballistocardiograms", IEEE J. Biomed. Health
+       Inform. 19(6):1945-1952, 2015.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fs = 140.0
+    >>> t = np.arange(int(60 * fs)) / fs
+    >>> beats = np.arange(0.5, 59.5, 0.8)
+    >>> x = sum(np.exp(-((t - b) / 0.03) ** 2) - 0.6 * np.exp(-((t - b - 0.1) / 0.04) ** 2)
+    ...         for b in beats)
+    >>> hb = detect_heartbeats(x, fs)
+    >>> bool(np.allclose(hb.intervals[hb.reliable], 0.8, atol=0.002))
+    True
+    """
+    fs = _check_fs(fs)
+    x = _as_signal(signal)
+    lo_bpm, hi_bpm = (float(v) for v in bpm_range)
+    if not (0 < lo_bpm < hi_bpm <= 300):
+        raise SignalError(
+            f"bpm_range must be (low, high) with 0 < low < high <= 300, got {bpm_range!r}"
+        )
+    f_lo, f_hi = (float(v) for v in band)
+    f_hi = min(f_hi, 0.4 * fs)
+    if not (0 < f_lo < f_hi):
+        raise SignalError(f"band must be (low, high) in Hz with 0 < low < high, got {band!r}")
+    for name, v in (("min_ncc", min_ncc), ("max_deviation", max_deviation),
+                    ("min_confidence", min_confidence)):
+        if not (0.0 <= float(v) <= 1.0):
+            raise SignalError(f"{name} must be within [0, 1], got {v!r}")
+
+    min_iv = 60.0 / hi_bpm * fs  # samples
+    max_iv = 60.0 / lo_bpm * fs
+    before = round(0.25 * fs)
+    after = round(0.35 * fs)
+    max_lag = max(1, round(0.1 * fs))
+    if x.shape[0] < before + after + 2 * max_lag + min_iv:
+        return _empty()
+
+    bad = _k._bad_samples(x, max(2, round(0.25 * fs)))
+    if bad.all():
+        return _empty()
+    sub = x[:: max(1, int(fs))]  # the median of a 1 Hz subsample centres the signal
+    sub = sub[np.isfinite(sub)]
+    centre = float(np.median(sub)) if sub.shape[0] else float(np.median(x[~bad]))
+    x = x - centre
+    if bad.any():
+        x[bad] = 0.0
+    y = sps.sosfilt(_design_filter(fs, f_lo, f_hi), x)
+
+    # energy envelope: mean square over blocks of ~1/70 s (candidates only need to fall
+    # within the +-0.1 s that the alignment searches), then a moving mean over 0.15 s
+    q = max(1, round(fs / 70.0))
+    nb = y.shape[0] // q
+    eb = np.einsum("ij,ij->i", y[: nb * q].reshape(nb, q), y[: nb * q].reshape(nb, q)) / q
+    env = uniform_filter1d(eb, max(1, round(0.15 * fs / q)), mode="constant")
+    cand = _k._candidate_peaks(env, max(1, int(0.5 * min_iv / q))) * q + q // 2
+    env_c = env[(cand - q // 2) // q]
+    if cand.shape[0] < 2:
+        return _empty()
+
+    # a candidate is bad when its aligned windows (plus 0.3 s of filter ringing) touch
+    # a bad sample
+    ring = round(0.3 * fs)
+    lo_i = np.clip(cand - before - max_lag - ring, 0, x.shape[0])
+    hi_i = np.clip(cand + after + max_lag + 1, 0, x.shape[0])
+    if bad.any():
+        bad_idx = np.flatnonzero(bad)
+        cand_bad = np.searchsorted(bad_idx, hi_i) > np.searchsorted(bad_idx, lo_i)
+    else:
+        cand_bad = np.zeros(cand.shape[0], dtype=bool)
+
+    lag, ncc = _k._pair_alignment(
+        y, cand, cand_bad, _MAX_SKIP, before, after, max_lag, _GOOD_ENOUGH,
+        max(1, round(fs / 70.0)),
+    )
+    skip = np.arange(1, _MAX_SKIP + 1)
+    nc = cand.shape[0]
+    nxt = np.minimum(np.arange(nc)[:, None] + skip[None, :], nc - 1)
+    iv_all = (cand[nxt] - cand[:, None]) + lag  # samples
+    ok = np.isfinite(ncc) & (iv_all >= min_iv) & (iv_all <= max_iv)
+    score = np.where(ok, ncc, -np.inf)
+    bi = np.argmax(score, axis=1)
+    best_q = score[np.arange(nc), bi]
+    best_iv = np.where(best_q >= 0.7, iv_all[np.arange(nc), bi], np.nan)
+    med = _median_at(cand.astype(np.float64) / fs, best_iv, cand.astype(np.float64) / fs)
+
+    pred = _k._best_chain(
+        cand, lag.ravel(), ncc.ravel(), _MAX_SKIP, med, math.ceil(min_iv), int(max_iv),
+        _NCC_FLOOR, _DEV_WEIGHT,
+    )
+    kk = np.flatnonzero(pred >= 0)  # later beat of each edge
+    if kk.shape[0] == 0:
+        return _empty()
+    pp = pred[kk]
+    dd = kk - pp
+    e_iv = cand[kk] - cand[pp] + lag[pp, dd - 1]
+    e_q = ncc[pp, dd - 1]
+    e_med = med[pp]
+    with np.errstate(invalid="ignore"):
+        e_dev = np.abs(e_iv / e_med - 1.0)
+    e_dev = np.where(np.isfinite(e_dev), e_dev, np.inf)
+
+    # nodes of the chain (every candidate joined by an edge), in time order
+    on = np.zeros(nc, dtype=bool)
+    on[kk] = True
+    on[pp] = True
+    nodes = np.flatnonzero(on)
+    pos = np.full(nc, -1, dtype=np.int64)
+    pos[nodes] = np.arange(nodes.shape[0])
+    ek = pos[kk]  # edge j joins node ek-1 -> ek (consecutive nodes in the chain)
+    t = _solve_times(nodes.shape[0], ek, e_iv, cand[nodes].astype(np.float64))
+    # one fiducial for every run: the J wave of the run's average beat, aligned to the
+    # run with most beats, so runs locked on different lobes share one time reference
+    joined_nodes = np.zeros(nodes.shape[0], dtype=bool)
+    joined_nodes[ek] = True  # node i is joined to node i-1
+    run_start = np.concatenate((np.flatnonzero(~joined_nodes), [nodes.shape[0]]))
+    reach = round(_J_REACH * fs)
+    shift = _k._run_fiducial(y, t, run_start, reach, reach, round(_FIDUCIAL_SHIFT * fs))
+    t = t + np.repeat(shift, np.diff(run_start))
+    # second pass of the local median: from the chain's own well-matched intervals
+    good = e_q >= min_ncc
+    if good.any():
+        t_edge = cand[pp].astype(np.float64) / fs  # sorted, unlike shifted beat times
+        e_med = _median_at(t_edge[good], e_iv[good], t_edge)
+        with np.errstate(invalid="ignore"):
+            e_dev = np.abs(e_iv / e_med - 1.0)
+        e_dev = np.where(np.isfinite(e_dev), e_dev, np.inf)
+    intervals = (t[ek] - t[ek - 1]) / fs
+    starts = t[ek - 1] / fs
+
+    conf = np.clip((e_q - _NCC_FLOOR) / (1.0 - _NCC_FLOOR), 0.0, 1.0) * np.clip(
+        1.0 - e_dev / (2.0 * max_deviation), 0.0, 1.0
+    )
+    # the two beats must have similar strength: a 10x jump or a polarity flip between
+    # them is a posture change, where the alignment can lock on the wrong lobe
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amp_ratio = np.sqrt(env_c[kk] / env_c[pp])
+    in_range = (intervals >= 60.0 / hi_bpm) & (intervals <= 60.0 / lo_bpm)
+    passes = (
+        (e_q >= min_ncc)
+        & (e_dev <= max_deviation)
+        & (conf >= min_confidence)
+        & (amp_ratio >= 1 / _MAX_AMP_RATIO)
+        & (amp_ratio <= _MAX_AMP_RATIO)
+        & in_range
+    )
+    # an interval that might span a missed beat: the first beat's shape recurs inside it
+    cand_pass = np.flatnonzero(passes)
+    hidden = _k._hidden_beat(
+        y, cand[pp[cand_pass]], cand[kk[cand_pass]], before, after, 0.3, 0.7,
+        max(1, round(fs / 70.0)), int(min_iv * _HIDDEN_GAP),
+    )
+    passes[cand_pass[hidden >= np.minimum(_HIDDEN_MAX, e_q[cand_pass] - _HIDDEN_MARGIN)]] = False
+    reliable = passes & _in_streak(passes, ek, 3)
+    return Heartbeats(
+        beat_times=t / fs,
+        interval_starts=starts,
+        intervals=intervals,
+        confidence=conf,
+        reliable=reliable,
+    )
+
+
+def _in_streak(passes: np.ndarray, ek: np.ndarray, length: int) -> np.ndarray:
+    """True for passing edges inside a streak of ``length`` or more consecutive passing
+    edges of one run (edge ``j+1`` continues edge ``j`` when ``ek[j+1] == ek[j] + 1``)."""
+    if passes.shape[0] == 0:
+        return passes.copy()
+    cont = np.zeros(passes.shape[0], dtype=bool)
+    cont[1:] = (ek[1:] == ek[:-1] + 1) & passes[1:] & passes[:-1]
+    # streak id increments whenever an edge does not continue the previous passing edge
+    sid = np.cumsum(~cont)
+    size = np.bincount(sid)
+    return passes & (size[sid] >= length)
+
+
+def _hum_aliases(fs: float, f_lo: float, f_hi: float) -> list[float]:
+    """Frequencies (Hz) where 50/60 Hz mains hum and its harmonics land after sampling at
+    ``fs``, within the analysis band (plus 25 % above it)."""
+    out: list[float] = []
+    for f0 in (50.0, 60.0):
+        for h in range(1, 8):
+            fa = math.fmod(h * f0, fs)
+            fa = min(fa, fs - fa)  # folded into [0, fs/2]
+            if f_lo < fa < 1.25 * f_hi and all(abs(fa - g) > 0.5 for g in out):
+                out.append(fa)
+    return sorted(out)
+
+
+def _design_filter(fs: float, f_lo: float, f_hi: float) -> np.ndarray:
+    """High-pass (2nd order), low-pass (4th order) and notches at aliased mains lines."""
+    sos = np.concatenate([
+        sps.butter(2, f_lo, btype="highpass", fs=fs, output="sos"),
+        sps.butter(4, f_hi, btype="lowpass", fs=fs, output="sos"),
+    ])
+    notches = [
+        sps.tf2sos(*sps.iirnotch(fa, _NOTCH_Q, fs=fs)) for fa in _hum_aliases(fs, f_lo, f_hi)
+    ]
+    return np.concatenate([sos, *notches]) if notches else sos
+
+
+def _median_at(t: np.ndarray, v: np.ndarray, tq: np.ndarray) -> np.ndarray:
+    """Local median of ``v`` (over +-15 s of ``t``) at the times ``tq``.
+
+    Evaluated on a 2 s grid and interpolated linearly (NaN stays NaN where no value lies
+    within reach): the median moves slowly, and this keeps a night cheap.
+    """
+    if tq.shape[0] == 0 or t.shape[0] == 0:
+        return np.full(tq.shape[0], np.nan)
+    grid = np.arange(tq[0], tq[-1] + 2.0, 2.0)
+    mg = _k._local_median(t, v, grid, _MEDIAN_HALF_WINDOW)
+    idx = np.clip(np.searchsorted(grid, tq) - 1, 0, grid.shape[0] - 1)
+    idx2 = np.minimum(idx + 1, grid.shape[0] - 1)
+    f = np.clip((tq - grid[idx]) / 2.0, 0.0, 1.0)
+    a, b = mg[idx], mg[idx2]
+    both = np.isfinite(a) & np.isfinite(b)
+    return np.where(both, a + f * (b - a), np.where(np.isfinite(a), a, b))
+
+
+def _solve_times(n: int, ek: np.ndarray, iv: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    """Beat times (samples) keeping the aligned intervals, anchored to envelope peaks.
+
+    Minimises ``sum (t[ek] - t[ek-1] - iv)^2 + w sum (t - anchor)^2`` with a
+    tridiagonal solve; runs of beats are independent blocks.
+    """
+    diag = np.full(n, _ANCHOR)
+    upper = np.zeros(n)  # upper[i] couples i and i+1
+    rhs = _ANCHOR * anchor
+    np.add.at(diag, ek, 1.0)
+    np.add.at(diag, ek - 1, 1.0)
+    upper[ek - 1] = -1.0
+    np.add.at(rhs, ek, iv)
+    np.add.at(rhs, ek - 1, -iv)
+    ab = np.zeros((3, n))
+    ab[0, 1:] = upper[:-1]
+    ab[1] = diag
+    ab[2, :-1] = upper[:-1]
+    return solve_banded((1, 1), ab, rhs)
+
+
+def heart_rate(
+    heartbeats: Heartbeats,
+    *,
+    duration: float,
+    window: float = 30.0,
+    min_coverage: float = 0.5,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Heart rate (bpm) per window from the reliable intervals.
+
+    Parameters
+    ----------
+    heartbeats : Heartbeats
+        Output of :func:`detect_heartbeats`.
+    duration : float
+        Length of the recording in s; windows ``[i * window, (i + 1) * window)`` cover it.
+    window : float
+        Window length in s (30 for the Beddit ``heart_rate`` track).
+    min_coverage : float
+        Share of the window that the reliable intervals (assigned to the window of their
+        midpoint) must cover for a reading; windows with less give no reading.
+
+    Returns
+    -------
+    t : numpy.ndarray
+        float64, start of each window that has a reading, s from the signal start.
+    bpm : numpy.ndarray
+        float64, ``60 / mean(reliable intervals)`` of the window, bpm.
+
+    Raises
+    ------
+    SignalError
+        For a negative or non-finite ``duration``, a non-positive ``window`` or a
+        ``min_coverage`` outside (0, 1].
+    """
+    if not (math.isfinite(duration) and duration >= 0):
+        raise SignalError(f"duration must be a finite number of s >= 0, got {duration!r}")
+    if not (math.isfinite(window) and window > 0):
+        raise SignalError(f"window must be a positive number of s, got {window!r}")
+    if not (0 < min_coverage <= 1):
+        raise SignalError(f"min_coverage must be within (0, 1], got {min_coverage!r}")
+    n_win = math.floor(duration / window + 1e-9)
+    iv = np.asarray(heartbeats.intervals, dtype=np.float64)[heartbeats.reliable]
+    st = np.asarray(heartbeats.interval_starts, dtype=np.float64)[heartbeats.reliable]
+    if n_win == 0 or iv.shape[0] == 0:
+        return np.empty(0), np.empty(0)
+    w = np.floor((st + iv / 2) / window).astype(np.int64)
+    keep = (w >= 0) & (w < n_win)
+    total = np.bincount(w[keep], weights=iv[keep], minlength=n_win)
+    count = np.bincount(w[keep], minlength=n_win)
+    has = total >= min_coverage * window
+    idx = np.flatnonzero(has)
+    return idx * window, 60.0 * count[idx] / total[idx]
+
+
+def heartbeat_tracks(session: Session) -> list[TimeValueTrack]:
+    """The Beddit ``heartbeat`` and ``heart_rate`` tracks of a session.
+
+    Parameters
+    ----------
+    session : Session
+        A session with a loaded ``normal`` sampled track.
+
+    Returns
+    -------
+    list of TimeValueTrack
+        ``heartbeat``: ``[t_start, interval_s]`` for each reliable interval;
+        ``heart_rate``: ``[t, bpm]`` per 30 s window with a reading (``t`` is the window
+        start). Times are s relative to the session start, values float32. Empty tracks
+        when no beat is reliable.
+
+    Raises
+    ------
+    KeyError
+        When the session has no ``normal`` track.
+    NotLoadedError
+        When its bytes were not loaded.
+    """
+    samples, fs = session.signal("normal")
+    track = session.sampled_tracks["normal"]
+    offset = track.start - session.start_timestamp
+    hb = detect_heartbeats(samples, fs)
+    t_hr, bpm = heart_rate(hb, duration=len(samples) / fs)
+    rel = hb.reliable
+    return [
+        TimeValueTrack(
+            "heartbeat",
+            hb.interval_starts[rel] + offset,
+            hb.intervals[rel].astype(np.float32),
+            "float32",
+        ),
+        TimeValueTrack("heart_rate", t_hr + offset, bpm.astype(np.float32), "float32"),
+    ]

@@ -1,0 +1,323 @@
+"""Slow, obviously correct references of the heartbeat kernels, and the interval scorer.
+
+Each ``naive_*`` function computes what the matching kernel in
+``sleepsignal._heartbeat_kernels`` computes, with plain loops and numpy, for the
+equality tests. :func:`score_intervals` and :func:`score_heart_rate` are the scoring
+rules shared by the tests and ``benchmarks/accuracy_heartbeats.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def naive_candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
+    out = []
+    n = len(env)
+    for i in range(n):
+        if not np.isfinite(env[i]) or env[i] <= 0:
+            continue
+        lo, hi = max(0, i - half), min(n, i + half + 1)
+        w = np.where(np.isfinite(env[lo:hi]), env[lo:hi], -np.inf)
+        if np.argmax(w) + lo == i:  # argmax: the first of equal maxima
+            out.append(i)
+    return np.array(out, dtype=np.int64)
+
+
+def naive_pair_alignment(x, cand, bad, max_skip, before, after, max_lag, good_enough, step):
+    nc = len(cand)
+    lag = np.full((nc, max_skip), np.nan)
+    ncc = np.full((nc, max_skip), np.nan)
+    n = len(x)
+    w = before + after
+
+    def corr(a, b0):
+        b = x[b0 : b0 + w]
+        if np.var(b) <= 1e-12 * np.mean(b * b) or np.var(b) <= 0:
+            return np.nan
+        return float(np.corrcoef(a, b)[0, 1])
+
+    for k in range(nc):
+        a0 = cand[k] - before
+        if a0 < 0 or a0 + w > n or bad[k]:
+            continue
+        a = x[a0 : a0 + w]
+        if np.var(a) <= 0:
+            continue
+        for d in range(1, max_skip + 1):
+            if k + d >= nc or (d > 1 and ncc[k, 0] >= good_enough):
+                break
+            if bad[k + d]:
+                continue
+            b0 = cand[k + d] - before - max_lag
+            if b0 < 0 or b0 + w + 2 * max_lag > n:
+                continue
+            nl = 2 * max_lag + 1
+            r = np.full(nl, np.nan)
+            coarse = list(range(0, nl, step))
+            for li in coarse:
+                r[li] = corr(a, b0 + li)
+            if np.all(np.isnan(r)):
+                continue
+            c0 = int(np.nanargmax(r))
+            for li in range(max(0, c0 - step + 1), min(nl, c0 + step)):
+                r[li] = corr(a, b0 + li)
+            bi = int(np.nanargmax(r))
+            for li in (bi - 1, bi + 1):
+                if 0 <= li < nl:
+                    r[li] = corr(a, b0 + li)
+            frac = 0.0
+            if 0 < bi < nl - 1:
+                den = r[bi - 1] - 2 * r[bi] + r[bi + 1]
+                if den < 0:
+                    frac = 0.5 * (r[bi - 1] - r[bi + 1]) / den
+            lag[k, d - 1] = bi - max_lag + frac
+            ncc[k, d - 1] = r[bi]
+    return lag, ncc
+
+
+def naive_local_median(t, v, tq, half_window):
+    out = np.full(len(tq), np.nan)
+    for i, q in enumerate(tq):
+        w = v[(np.abs(t - q) <= half_window) & np.isfinite(v)]
+        if len(w):
+            out[i] = np.median(w)
+    return out
+
+
+def naive_best_chain(cand, lag, ncc, med, min_interval, max_interval, floor, dev_weight):
+    """Exhaustive dynamic programme written from the definition (same tie rules)."""
+    nc = len(cand)
+    max_skip = lag.shape[1]
+    score = [0.0] * nc
+    back = [-1] * nc
+    brk = [-1] * nc
+    best_i, best_s = -1, 0.0
+    for k in range(nc):
+        options = [(best_s, -1)]
+        for d in range(1, max_skip + 1):
+            p = k - d
+            if p < 0:
+                break
+            q = ncc[p, d - 1]
+            if np.isnan(q):
+                continue
+            iv = cand[k] - cand[p] + lag[p, d - 1]
+            if not (min_interval <= iv <= max_interval):
+                continue
+            dev = abs(iv / med[p] - 1) if np.isfinite(med[p]) and med[p] > 0 else 0.0
+            w = q - floor - dev_weight * dev
+            if w > 0:
+                options.append((score[p] + w, p))
+        s, b = options[0]
+        for s2, b2 in options[1:]:
+            if s2 > s:
+                s, b = s2, b2
+        score[k], back[k], brk[k] = s, b, best_i
+        if s > best_s:
+            best_s, best_i = s, k
+    pred = np.full(nc, -2, dtype=np.int64)
+    k = best_i
+    while k >= 0:
+        if back[k] >= 0:
+            pred[k] = back[k]
+            k = back[k]
+        else:
+            pred[k] = -1
+            k = brk[k]
+    return pred
+
+
+def _parabola(v: np.ndarray, i: int) -> float:
+    if 0 < i < len(v) - 1:
+        den = v[i - 1] - 2 * v[i] + v[i + 1]
+        if den < 0:
+            return 0.5 * (v[i - 1] - v[i + 1]) / den
+    return 0.0
+
+
+def naive_run_fiducial(y, t, run_start, left, right, max_shift):
+    nr = len(run_start) - 1
+    w = left + right + 1
+    avgs, counts = [], []
+    for r in range(nr):
+        rows = []
+        for b in range(run_start[r], run_start[r + 1]):
+            c = int(np.floor(t[b] + 0.5))
+            if c - left >= 0 and c + right + 1 <= len(y):
+                rows.append(y[c - left : c + right + 1])
+        avgs.append(np.sum(rows, axis=0) if rows else np.zeros(w))
+        counts.append(len(rows))
+    out = np.zeros(nr)
+    if nr == 0 or max(counts) == 0:
+        return out
+    ref = int(np.argmax(counts))
+    a = np.abs(avgs[ref])
+    bi = int(np.argmax(a))
+    ref_peak = bi - left + _parabola(a, bi)
+    for r in range(nr):
+        if counts[r] == 0:
+            continue
+        if r == ref:
+            out[r] = ref_peak
+            continue
+        sc = []
+        for sh in range(-max_shift, max_shift + 1):
+            i = np.arange(w)
+            j = i + sh
+            ok = (j >= 0) & (j < w)
+            ra, rr = avgs[r][j[ok]], avgs[ref][i[ok]]
+            den = np.sqrt(np.sum(ra * ra) * np.sum(rr * rr))
+            sc.append(abs(np.sum(ra * rr)) / den if den > 0 else 0.0)
+        sc = np.array(sc)
+        bs = int(np.argmax(sc))
+        out[r] = ref_peak + bs - max_shift + _parabola(sc, bs)
+    return out
+
+
+def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step, min_gap):
+    out = np.full(len(first), np.nan)
+    w = before + after
+    for i in range(len(first)):
+        a0 = first[i] - before
+        if a0 < 0 or a0 + w > len(x):
+            continue
+        a = x[a0 : a0 + w]
+        if np.var(a) <= 0:
+            continue
+        span = second[i] - first[i]
+        vals = []
+        p_lo = first[i] + max(int(lo_frac * span), min_gap)
+        p_hi = first[i] + min(int(hi_frac * span), span - min_gap)
+        for p in range(p_lo, p_hi + 1, step):
+            b = x[p - before : p - before + w] if p - before >= 0 else np.empty(0)
+            if len(b) == w and np.var(b) > 1e-12 * np.mean(b * b):
+                vals.append(np.corrcoef(a, b)[0, 1])
+        if vals:
+            out[i] = max(vals)
+    return out
+
+
+def naive_bad_samples(x, min_flat):
+    x = np.asarray(x, dtype=np.float64)
+    bad = ~np.isfinite(x)
+    if bad.all():
+        return bad
+    lo, hi = np.min(x[~bad]), np.max(x[~bad])
+    i = 0
+    while i < len(x):
+        j = i
+        while j + 1 < len(x) and np.isfinite(x[i]) and x[j + 1] == x[i]:
+            j += 1
+        run = j - i + 1
+        if np.isfinite(x[i]) and (run >= min_flat or (run >= 2 and x[i] in (lo, hi))):
+            bad[i : j + 1] = True
+        i = j + 1
+    return bad
+
+
+# -- scoring ---------------------------------------------------------------------------
+
+
+def fiducial_lag(beat_times: np.ndarray, ref_beats: np.ndarray) -> float:
+    """Median offset of detected beats from their nearest reference beat (s)."""
+    if len(beat_times) == 0 or len(ref_beats) < 2:
+        return 0.0
+    j = np.clip(np.searchsorted(ref_beats, beat_times), 1, len(ref_beats) - 1)
+    near = np.where(
+        np.abs(beat_times - ref_beats[j - 1]) < np.abs(beat_times - ref_beats[j]),
+        ref_beats[j - 1],
+        ref_beats[j],
+    )
+    d = beat_times - near
+    return float(np.median(d[np.abs(d) < 0.3])) if np.any(np.abs(d) < 0.3) else 0.0
+
+
+def score_intervals(
+    starts: np.ndarray,
+    intervals: np.ndarray,
+    beat_times: np.ndarray,
+    ref_beats: np.ndarray,
+    ref_ok: np.ndarray | None = None,
+    tol: float = 0.1,
+) -> dict[str, float]:
+    """Score reported intervals against reference beats.
+
+    A reported interval (after removing the median fiducial lag) is correct when its
+    start and end both lie within ``tol`` s of two consecutive reference beats.
+    Intervals reported outside the reference span are ignored. ``ref_ok`` marks the
+    reference intervals a detector can see (coverage denominator); default all.
+
+    Returns ``n`` (reported, inside the span), ``coverage`` (share of visible reference
+    intervals matched), ``mae_ms`` (mean absolute interval error of the correct ones),
+    ``wrong`` (share of reported intervals that match no reference interval), ``lag``.
+    """
+    ref = np.asarray(ref_beats, dtype=np.float64)
+    if ref_ok is None:
+        ref_ok = np.ones(len(ref) - 1, dtype=bool)
+    inside = (beat_times >= ref[0] - tol) & (beat_times <= ref[-1] + tol)
+    lag = fiducial_lag(beat_times[inside], ref)
+    s = np.asarray(starts) - lag
+    iv = np.asarray(intervals)
+    e = s + iv
+    span = (s >= ref[0] - tol) & (e <= ref[-1] + tol)
+    s, e, iv = s[span], e[span], iv[span]
+    n = len(s)
+    if n == 0:
+        return {"n": 0, "coverage": 0.0, "mae_ms": float("nan"), "wrong": float("nan"),
+                "lag": lag}
+    j = np.clip(np.searchsorted(ref, s), 1, len(ref) - 1)
+    j = np.where(np.abs(s - ref[j - 1]) < np.abs(s - ref[j]), j - 1, j)
+    j = np.minimum(j, len(ref) - 2)
+    ok = (np.abs(s - ref[j]) < tol) & (np.abs(e - ref[j + 1]) < tol)
+    err = np.abs(iv - (ref[j + 1] - ref[j]))[ok]
+    hit = np.zeros(len(ref) - 1, dtype=bool)
+    hit[j[ok]] = True
+    cov = float(np.sum(hit & ref_ok) / max(1, np.sum(ref_ok)))
+    return {
+        "n": int(n),
+        "coverage": cov,
+        "mae_ms": float(1000 * err.mean()) if len(err) else float("nan"),
+        "wrong": float(1 - ok.mean()),
+        "lag": lag,
+    }
+
+
+def score_heart_rate(
+    t: np.ndarray,
+    bpm: np.ndarray,
+    ref_starts: np.ndarray,
+    ref_intervals: np.ndarray,
+    duration: float,
+    window: float = 30.0,
+    clean_share: float = 0.9,
+    plausible: tuple[float, float] = (60 / 160, 60 / 30),
+) -> dict[str, float]:
+    """Score windowed heart rate against reference intervals.
+
+    A window is clean when visible reference intervals (midpoint inside) cover at least
+    ``clean_share`` of it; its true rate is ``60 / mean(reference intervals)``. Only
+    reference intervals within ``plausible`` (s) count: the li2024 chest-strap series
+    holds dropouts of several seconds that are not heart periods.
+    Returns ``hr_mae`` (bpm, over clean windows with a reading), ``hr_coverage`` (share
+    of clean windows with a reading) and ``n_clean``.
+    """
+    n_win = int(duration // window)
+    keep_iv = (ref_intervals >= plausible[0]) & (ref_intervals <= plausible[1])
+    ref_starts, ref_intervals = ref_starts[keep_iv], ref_intervals[keep_iv]
+    w = np.floor((ref_starts + ref_intervals / 2) / window).astype(int)
+    keep = (w >= 0) & (w < n_win)
+    tot = np.bincount(w[keep], weights=ref_intervals[keep], minlength=n_win)
+    cnt = np.bincount(w[keep], minlength=n_win)
+    clean = tot >= clean_share * window
+    true = np.where(cnt > 0, 60 * cnt / np.where(tot > 0, tot, 1), np.nan)
+    idx = np.round(np.asarray(t) / window).astype(int)
+    ok = (idx >= 0) & (idx < n_win)
+    idx, b = idx[ok], np.asarray(bpm)[ok]
+    sel = clean[idx]
+    err = np.abs(b[sel] - true[idx[sel]])
+    return {
+        "hr_mae": float(err.mean()) if len(err) else float("nan"),
+        "hr_coverage": float(sel.sum() / max(1, clean.sum())),
+        "n_clean": int(clean.sum()),
+    }

@@ -1,0 +1,109 @@
+"""sleepsignal batch: many sessions, failures alone, re-runs, the Parquet store, Dask."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from sleepsignal.batch import analyze_file, run_batch
+from sleepsignal.simulate import simulate_night, write_simulated
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    """Two short simulated nights, one with a truncated blob, and a JSON that is no session."""
+    root = tmp_path_factory.mktemp("cohort")
+    for i, seed in enumerate((11, 12, 13)):
+        night = simulate_night(0.25, seed=seed, start=1.7e9 + i * 86400)
+        path = write_simulated(night, root / f"night{i}")
+        obj = json.loads(path.read_text())
+        obj["updated"] = 1.7e9 + i * 86400 + 40000.0
+        path.write_text(json.dumps(obj))
+    bad = root / "night2"
+    blob = next(p for p in bad.iterdir() if p.name.endswith(".bin") and "normal" in p.name)
+    blob.write_bytes(blob.read_bytes()[:-100])
+    (root / "notes.json").write_text(json.dumps({"hello": "world"}))
+    return root
+
+
+def _files(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+def test_batch_runs_failures_alone_and_reruns_skip(cohort: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    log = io.StringIO()
+    res = run_batch([cohort], out, workers=2, store=out / "tracks", progress=log)
+    assert len(res.done) == 2, res.summary()
+    assert len(res.failed) == 1 and "night2" in res.failed[0][0]
+    assert res.failed[0][1].startswith("DecodeError:") and "bytes" in res.failed[0][1]
+    assert any("notes.json" in key and "not a session" in why for key, why in res.skipped)
+    sessions = sorted(p for p in out.iterdir() if p.is_dir() and p.name != "tracks")
+    assert len(sessions) == 2
+    for folder in sessions:
+        assert {"session.json", "sleep.json", "hypnogram.csv", "ocariot.json", "jawbone.json",
+                "jawbone_snapshot.json"} <= _files(folder)
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "partial output left"
+    assert "[3/3] done 2 failed 1" in log.getvalue()
+
+    from sleepsignal.store import read_track
+
+    hr = read_track(out / "tracks", "heart_rate")
+    assert set(hr.session_id) == {int(p.name) for p in sessions}
+    assert str(hr.time.dt.tz) == "UTC"
+
+    again = run_batch([cohort], out, workers=1, progress=io.StringIO())
+    assert again.done == [] and len(again.failed) == 1
+    assert sum(why == "outputs are newer than the session" for _, why in again.skipped) == 2
+
+
+def test_updated_after_selects_like_the_beddit_query(cohort: Path, tmp_path: Path) -> None:
+    res = run_batch([cohort / "night1"], tmp_path / "o", workers=1,
+                    updated_after=1.7e9 + 86400 + 50000.0, progress=io.StringIO())
+    assert res.done == [] and res.skipped and "not updated after" in res.skipped[0][1]
+
+
+def test_interrupted_output_is_completed_by_a_rerun(cohort: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    # a half-written folder from a killed worker, and the session's final folder missing
+    (out / ".1700000000.partial-999").mkdir()
+    (out / ".1700000000.partial-999" / "session.json").write_text("{")
+    reason = analyze_file(str(next((cohort / "night0").glob("*.json"))), str(out), 0, {})
+    assert reason is None
+    assert "sleep.json" in _files(out / "1700000000")
+
+
+_CRASHED = "SLEEPSIGNAL_TEST_CRASH_MARKER"
+
+
+def crash_once_then_analyze(*args):
+    """Kill the worker process the first time it is called (a worker failing mid-job)."""
+    marker = Path(os.environ[_CRASHED])
+    if not marker.exists():
+        marker.write_text("crashed")
+        os._exit(1)
+    return analyze_file(*args)
+
+
+def test_dask_cluster_with_a_worker_dying_mid_job(cohort: Path, tmp_path: Path, monkeypatch) -> None:
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(__import__(__name__))
+    monkeypatch.setenv(_CRASHED, str(tmp_path / "crashed"))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        res = run_batch([cohort / "night0", cohort / "night1"], tmp_path / "out",
+                        scheduler=cluster.scheduler_address, progress=io.StringIO(),
+                        _task=crash_once_then_analyze)
+    assert (tmp_path / "crashed").exists(), "no worker was killed"
+    assert len(res.done) == 2 and res.failed == [], res.summary()
+    folders = [p.name for p in (tmp_path / "out").iterdir()]
+    assert sorted(folders) == ["1700000000", "1700086400"]  # each once, nothing partial

@@ -1,0 +1,90 @@
+"""The sleepsignal command line: contract file names, errors as one line, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sleepsignal.cli import main
+
+CONTRACT = {"session.json", "sleep.json", "hypnogram.csv", "ocariot.json", "jawbone.json",
+            "jawbone_snapshot.json"}
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sim")
+    assert main(["simulate", "--hours", "0.25", "--seed", "3", "--out", str(out)]) == 0
+    return out
+
+
+def _session_json(folder: Path) -> Path:
+    return next(p for p in folder.glob("*.json") if "truth" not in p.name)
+
+
+def test_analyze_writes_the_contract_files(simulated: Path, tmp_path: Path, capsys) -> None:
+    assert main(["analyze", str(_session_json(simulated)), "--out", str(tmp_path)]) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert CONTRACT <= names and "impilo.json" not in names
+    text = capsys.readouterr().out
+    assert "impilo" in text.lower()  # the summary says why it was not written
+    header = (tmp_path / "hypnogram.csv").read_text().splitlines()[0]
+    assert header == "start,end,stage"
+
+
+def test_analyze_with_impilo_identifier(simulated: Path, tmp_path: Path) -> None:
+    assert main(["analyze", str(_session_json(simulated)), "--out", str(tmp_path),
+                 "--patient-id", "p-1"]) == 0
+    body = json.loads((tmp_path / "impilo.json").read_text())
+    assert body["patientId"] == "p-1"
+
+
+def test_list_of_sessions_gives_one_set_per_session(simulated: Path, tmp_path: Path) -> None:
+    from sleepsignal.io import read_session, write_sessions
+
+    s = read_session(_session_json(simulated))
+    s2 = s.with_metadata(id=s.id + 1)
+    write_sessions([s, s2], tmp_path / "in" / "list.json")
+    assert main(["analyze", str(tmp_path / "in" / "list.json"), "--out", str(tmp_path / "o")]) == 0
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [str(s.id), str(s.id + 1)]
+
+
+def test_time_value_only_session(simulated: Path, tmp_path: Path) -> None:
+    # analyse once, drop the sampled tracks (as an exported session), analyse again
+    assert main(["analyze", str(_session_json(simulated)), "--out", str(tmp_path / "a")]) == 0
+    obj = json.loads((tmp_path / "a" / "session.json").read_text())
+    obj.pop("sampled_tracks")
+    (tmp_path / "tv.json").write_text(json.dumps(obj))
+    assert main(["analyze", str(tmp_path / "tv.json"), "--out", str(tmp_path / "b")]) == 0
+    assert CONTRACT <= {p.name for p in (tmp_path / "b").iterdir()}
+
+
+def test_errors_are_one_line_with_exit_2(tmp_path: Path, capsys) -> None:
+    (tmp_path / "bad.json").write_text("{")
+    assert main(["analyze", str(tmp_path / "bad.json"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sleepsignal: error:") and "not valid JSON" in err
+    assert len(err.strip().splitlines()) == 1
+    assert main(["analyze", str(tmp_path / "missing.json"), "--out", str(tmp_path)]) == 2
+    with pytest.raises(Exception, match="not valid JSON"):
+        main(["--debug", "analyze", str(tmp_path / "bad.json"), "--out", str(tmp_path / "o")])
+    assert main(["simulate", "--hours", "-1", "--seed", "1", "--out", str(tmp_path)]) == 2
+
+
+def test_validate_exit_codes(tmp_path: Path, capsys) -> None:
+    (tmp_path / "bad.json").write_text(json.dumps({"type": "classic"}))
+    assert main(["validate", "--format", "ocariot", str(tmp_path / "bad.json")]) == 1
+    out = capsys.readouterr().out
+    assert '"code": 400' in out
+
+
+def test_demo_as_a_new_process(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "sleepsignal", "demo", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "demo:" in run.stdout and "wrote:" in run.stdout
+    assert CONTRACT <= {p.name for p in tmp_path.iterdir()}

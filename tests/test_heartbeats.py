@@ -1,0 +1,475 @@
+"""Unit tests of sleepsignal.heartbeats, its kernels and sleepsignal.hrv (no real data)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from naive_heartbeats import (
+    naive_bad_samples,
+    naive_best_chain,
+    naive_candidate_peaks,
+    naive_hidden_beat,
+    naive_local_median,
+    naive_pair_alignment,
+    naive_run_fiducial,
+)
+
+from sleepsignal import _heartbeat_kernels as K
+from sleepsignal.errors import SignalError, SleepSignalError, SleepSignalWarning
+from sleepsignal.heartbeats import (
+    MIN_FS,
+    Heartbeats,
+    _hum_aliases,
+    detect_heartbeats,
+    heart_rate,
+    heartbeat_tracks,
+)
+from sleepsignal.hrv import night_hrv_indices, rmssd
+from sleepsignal.session import Session
+
+FS = 140.0
+
+
+def bcg(intervals: np.ndarray, fs: float = FS, *, seed: int = 0, noise: float = 0.02,
+        lead: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """A small synthetic BCG: a three-lobe complex (I, J, K) at each beat, plus noise.
+
+    Returns the signal and the J-peak times (s).
+    """
+    beats = lead + np.concatenate(([0.0], np.cumsum(intervals)))
+    n = int((beats[-1] + 1.0) * fs)
+    t = np.arange(n) / fs
+    x = np.zeros(n)
+    for b in beats:
+        lo, hi = int((b - 0.3) * fs), int((b + 0.4) * fs)
+        tt = t[lo:hi] - b
+        x[lo:hi] += (
+            np.exp(-((tt / 0.025) ** 2))
+            - 0.55 * np.exp(-(((tt + 0.07) / 0.03) ** 2))
+            - 0.7 * np.exp(-(((tt - 0.08) / 0.035) ** 2))
+        )
+    rng = np.random.default_rng(seed)
+    x += noise * rng.standard_normal(n) + 0.3 * np.sin(2 * np.pi * 0.25 * t)
+    return x, beats
+
+
+def rr_series(n: int, *, seed: int = 1, mean: float = 0.85) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    k = np.arange(n)
+    return mean + 0.04 * np.sin(2 * np.pi * k / 4.5) + 0.01 * rng.standard_normal(n)
+
+
+# -- kernels against the naive references ---------------------------------------------
+
+
+@pytest.mark.parametrize("half", [1, 3, 20])
+def test_candidate_peaks_matches_naive(half: int) -> None:
+    rng = np.random.default_rng(half)
+    env = rng.random(400)
+    env[50:60] = 0.7  # plateau
+    env[100:103] = np.nan
+    env[200] = 0.0
+    np.testing.assert_array_equal(K._candidate_peaks(env, half), naive_candidate_peaks(env, half))
+
+
+def test_candidate_peaks_edges() -> None:
+    assert K._candidate_peaks(np.empty(0), 3).shape == (0,)
+    assert K._candidate_peaks(np.zeros(10), 3).shape == (0,)  # flat zero: no peak
+    assert K._candidate_peaks(np.full(10, np.nan), 3).shape == (0,)
+    np.testing.assert_array_equal(K._candidate_peaks(np.array([1.0]), 3), [0])
+    np.testing.assert_array_equal(K._candidate_peaks(np.array([1.0, 2.0, 3.0]), 1), [2])
+
+
+def test_pair_alignment_matches_naive() -> None:
+    x, _ = bcg(rr_series(20))
+    rng = np.random.default_rng(3)
+    x = x + 0.2 * rng.standard_normal(x.shape[0])
+    cand = np.sort(rng.choice(np.arange(x.shape[0]), 40, replace=False)).astype(np.int64)
+    bad = np.zeros(40, dtype=bool)
+    bad[5] = True
+    x[cand[7]: cand[7] + 200] = 1.0  # a flat stretch: NaN correlations
+    for good, step in ((0.9, 2), (2.0, 1), (0.9, 3)):
+        lag, ncc = K._pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step)
+        nlag, nncc = naive_pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step)
+        np.testing.assert_allclose(ncc, nncc, rtol=0, atol=1e-9, equal_nan=True)
+        np.testing.assert_allclose(lag, nlag, rtol=0, atol=1e-6, equal_nan=True)
+
+
+def test_pair_alignment_empty_and_edges() -> None:
+    lag, ncc = K._pair_alignment(np.zeros(10), np.empty(0, np.int64), np.empty(0, bool),
+                                 3, 2, 2, 1, 0.9, 1)
+    assert lag.shape == (0, 3) and ncc.shape == (0, 3)
+    # windows that leave the signal give NaN, never an index error
+    x = np.sin(np.arange(100.0))
+    lag, ncc = K._pair_alignment(x, np.array([0, 50, 99]), np.zeros(3, bool), 3, 10, 10, 5, 0.9, 2)
+    assert np.isnan(ncc[0]).all() and np.isnan(ncc[2]).all()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bad_samples_matches_naive(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 6, 300).astype(np.float64)  # many equal neighbours and rails
+    x[rng.random(300) < 0.05] = np.nan
+    x[100:140] = 3.0
+    for min_flat in (2, 4, 30):
+        np.testing.assert_array_equal(K._bad_samples(x, min_flat), naive_bad_samples(x, min_flat))
+    assert K._bad_samples(np.empty(0), 3).shape == (0,)
+    assert K._bad_samples(np.full(5, np.nan), 3).all()
+    np.testing.assert_array_equal(K._bad_samples(np.array([0.0, 5.0, 5.0, 1.0]), 9),
+                                  [False, True, True, False])  # two samples on the top rail
+
+
+def test_local_median_matches_naive() -> None:
+    rng = np.random.default_rng(4)
+    t = np.sort(rng.uniform(0, 200, 300))
+    v = rng.random(300)
+    v[::7] = np.nan
+    tq = np.linspace(-20, 220, 97)
+    np.testing.assert_allclose(K._local_median(t, v, tq, 15.0),
+                               naive_local_median(t, v, tq, 15.0), equal_nan=True)
+    assert K._local_median(np.empty(0), np.empty(0), tq, 1.0).shape == tq.shape
+
+
+def test_best_chain_matches_naive() -> None:
+    rng = np.random.default_rng(5)
+    for trial in range(20):
+        nc = 60
+        cand = np.sort(rng.choice(np.arange(10_000), nc, replace=False)).astype(np.int64)
+        lag = rng.uniform(-10, 10, (nc, 3))
+        ncc = rng.uniform(-0.2, 1.0, (nc, 3))
+        ncc[rng.random((nc, 3)) < 0.1] = np.nan
+        med = rng.uniform(100, 300, nc)
+        med[rng.random(nc) < 0.1] = np.nan
+        args = (cand, lag, ncc, med, 50, 400, 0.3, 2.0)
+        got = K._best_chain(cand, lag.ravel(), ncc.ravel(), 3, *args[3:])
+        np.testing.assert_array_equal(got, naive_best_chain(*args),
+                                      err_msg=f"trial {trial}")
+
+
+def test_run_fiducial_matches_naive() -> None:
+    x, beats = bcg(rr_series(40))
+    t = beats * FS + 3.3
+    t[20:] += 11.0  # a second run locked on another lobe
+    x[int(beats[25] * FS):] *= -3  # ... and with flipped polarity
+    run_start = np.array([0, 20, 20, 30, 41], dtype=np.int64)  # one empty run
+    got = K._run_fiducial(x, t, run_start, 42, 42, 28)
+    np.testing.assert_allclose(got, naive_run_fiducial(x, t, run_start, 42, 42, 28), atol=1e-9)
+    assert got[1] == 0.0
+    # every run's fiducial lands on the same lobe: the J peak
+    fid = t[run_start[[0, 2, 3]]] + got[[0, 2, 3]]
+    np.testing.assert_allclose(fid, beats[[0, 20, 30]] * FS, atol=0.6)
+
+
+def test_hidden_beat_matches_naive() -> None:
+    x, beats = bcg(rr_series(30))
+    b = np.round(beats * FS).astype(np.int64)
+    first, second = b[:-2], b[2:]  # intervals that span a beat ...
+    for gap in (0, 40):
+        got = K._hidden_beat(x, first, second, 35, 49, 0.3, 0.7, 2, gap)
+        want = naive_hidden_beat(x, first, second, 35, 49, 0.3, 0.7, 2, gap)
+        np.testing.assert_allclose(got, want, equal_nan=True, atol=1e-9)
+        assert np.nanmin(got[1:]) > 0.8  # ... show the hidden beat
+    single = K._hidden_beat(x, b[1:-1], b[2:], 35, 49, 0.3, 0.7, 2, 0)
+    assert np.nanmax(single) < 0.8
+    # no room between the minimum gaps: NaN, not an error
+    assert np.isnan(K._hidden_beat(x, b[1:-1], b[2:], 35, 49, 0.3, 0.7, 2, 100)).all()
+
+
+# -- detect_heartbeats -----------------------------------------------------------------
+
+
+def test_detects_intervals_to_sub_sample_precision() -> None:
+    rr = rr_series(120)
+    x, beats = bcg(rr)
+    hb = detect_heartbeats(x, FS)
+    assert isinstance(hb, Heartbeats)
+    rel = hb.reliable
+    assert rel.sum() >= 0.9 * len(rr)
+    # every reliable interval is one of the true ones, within a fraction of a sample
+    j = np.searchsorted(beats, hb.interval_starts[rel] - 0.2)
+    err = np.abs(hb.intervals[rel] - rr[j])
+    assert np.max(err) < 1.0 / FS
+    assert np.mean(err) < 0.25 / FS
+    assert np.all((hb.confidence >= 0) & (hb.confidence <= 1))
+    # beat times are consistent with the intervals
+    assert np.all(np.diff(hb.beat_times) > 0)
+
+
+@given(
+    scale=st.floats(0.01, 1000.0),
+    offset=st.floats(-1e4, 1e4),
+    sign=st.sampled_from([1.0, -1.0]),
+)
+def test_invariant_to_gain_offset_and_polarity(scale: float, offset: float, sign: float) -> None:
+    x, _ = bcg(rr_series(40), seed=2)
+    ref = detect_heartbeats(x, FS)
+    hb = detect_heartbeats(sign * scale * x + offset, FS)
+    rel_ref = ref.intervals[ref.reliable]
+    rel = hb.intervals[hb.reliable]
+    assert abs(len(rel) - len(rel_ref)) <= 2
+    assert abs(np.median(rel) - np.median(rel_ref)) < 1e-3
+
+
+def test_flat_padding_shifts_beats() -> None:
+    x, _ = bcg(rr_series(40), seed=3)
+    ref = detect_heartbeats(x, FS)
+    pad = int(5 * FS)
+    hb = detect_heartbeats(np.concatenate((np.zeros(pad), x, np.zeros(pad))), FS)
+    # the padding changes the centring offset and the filter's start-up transient: allow
+    # a thousandth of a sample period
+    tol = 1e-3 / FS
+    np.testing.assert_allclose(hb.intervals[hb.reliable], ref.intervals[ref.reliable], atol=tol)
+    np.testing.assert_allclose(hb.interval_starts[hb.reliable] - 5.0,
+                               ref.interval_starts[ref.reliable], atol=tol)
+
+
+def test_resampled_signal_gives_same_intervals() -> None:
+    from scipy.signal import resample_poly
+
+    rr = rr_series(60, seed=4)
+    x, beats = bcg(rr, fs=500.0)
+    a = detect_heartbeats(x, 500.0)
+    b = detect_heartbeats(resample_poly(x, 7, 25), FS)
+    for hb in (a, b):
+        rel = hb.reliable
+        assert rel.sum() >= 50
+        j = np.searchsorted(beats, hb.interval_starts[rel] - 0.2)
+        assert np.mean(np.abs(hb.intervals[rel] - rr[j])) < 0.002
+
+
+@pytest.mark.parametrize("bpm", [35.0, 60.0, 100.0, 150.0])
+def test_heart_rate_range(bpm: float) -> None:
+    n = int(120 * bpm / 60)
+    rr = np.full(n, 60.0 / bpm) + 0.005 * np.random.default_rng(int(bpm)).standard_normal(n)
+    x, _ = bcg(rr, seed=int(bpm))
+    hb = detect_heartbeats(x, FS)
+    rel = hb.intervals[hb.reliable]
+    assert len(rel) >= 0.8 * n
+    assert abs(60.0 / np.mean(rel) - bpm) < 0.5
+
+
+def test_amplitude_jump_of_10x_and_polarity_flip_relearns_shape() -> None:
+    rr = rr_series(150, seed=6)
+    x, beats = bcg(rr, seed=6)
+    cut = int((beats[75] + 0.4) * FS)
+    x[cut:] *= -10.0
+    hb = detect_heartbeats(x, FS)
+    rel = hb.reliable
+    after = hb.interval_starts[rel] > beats[76] + 0.5
+    assert after.sum() >= 60
+    j = np.searchsorted(beats, hb.interval_starts[rel] - 0.2)
+    assert np.max(np.abs(hb.intervals[rel] - rr[j])) < 0.01
+
+
+def test_nan_gap_is_a_gap() -> None:
+    rr = rr_series(100, seed=7)
+    x, _beats = bcg(rr, seed=7)
+    lo, hi = int(30 * FS), int(40 * FS)
+    x[lo:hi] = np.nan
+    hb = detect_heartbeats(x, FS)
+    s, e = hb.interval_starts[hb.reliable], hb.interval_starts[hb.reliable] + hb.intervals[
+        hb.reliable]
+    assert not np.any((e > 30.0 - 0.5) & (s < 40.0 + 0.5))
+    assert hb.reliable.sum() > 60
+
+
+def test_clipping_is_not_timed() -> None:
+    rr = rr_series(100, seed=8)
+    x, _beats = bcg(rr, seed=8)
+    lo, hi = int(30 * FS), int(33 * FS)
+    x[lo:hi] *= 50
+    x = np.clip(x, -5, 5)  # a clipped movement burst
+    hb = detect_heartbeats(x, FS)
+    s = hb.interval_starts[hb.reliable]
+    e = s + hb.intervals[hb.reliable]
+    assert not np.any((e > 30.0) & (s < 33.0))
+
+
+def test_mains_hum_aliased_into_band_gives_no_beats() -> None:
+    # 150 Hz (third harmonic of 50 Hz) sampled at 140 Hz lands on 10 Hz
+    assert 10.0 in _hum_aliases(140.0, 2.0, 20.0)
+    t = np.arange(int(300 * FS)) / FS
+    rng = np.random.default_rng(9)
+    x = 40 * np.sin(2 * np.pi * 150 * t) + 20 * np.sin(2 * np.pi * 50 * t + 1)
+    x += rng.standard_normal(t.shape[0])
+    hb = detect_heartbeats(x, FS)
+    assert hb.reliable.sum() == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_out_of_bed_noise_gives_no_beats(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(int(600 * FS)) * 4 + np.cumsum(rng.standard_normal(int(600 * FS)))
+    hb = detect_heartbeats(x, FS)
+    assert hb.reliable.sum() == 0
+    t, _ = heart_rate(hb, duration=600)
+    assert t.shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "signal",
+    [
+        np.zeros(5000),
+        np.full(5000, 32768.0),
+        np.full(5000, np.nan),
+        np.zeros(0),
+        np.ones(10),
+        np.array([1.0, np.inf, 2.0] * 1000),
+    ],
+    ids=["zeros", "constant", "all-nan", "empty", "shorter-than-a-beat", "inf"],
+)
+def test_degenerate_signals_give_empty_results(signal: np.ndarray) -> None:
+    hb = detect_heartbeats(signal, FS)
+    assert hb.intervals.shape[0] == 0 or hb.reliable.sum() == 0
+    assert hb.reliable.dtype == bool
+
+
+def test_integer_and_float32_inputs() -> None:
+    x, _ = bcg(rr_series(40, seed=10))
+    u = np.round(x * 300 + 32768).astype(np.uint16)
+    a = detect_heartbeats(u, FS)
+    b = detect_heartbeats(u.astype(np.float32), FS)
+    np.testing.assert_array_equal(a.intervals, b.intervals)
+    ro = u.copy()
+    ro.flags.writeable = False
+    assert detect_heartbeats(ro, FS).reliable.sum() == a.reliable.sum()
+
+
+@pytest.mark.parametrize("fs", [0, -140.0, math.nan, math.inf, MIN_FS - 1, "140", True, None])
+def test_bad_fs_raises(fs: object) -> None:
+    with pytest.raises(SignalError, match="fs"):
+        detect_heartbeats(np.zeros(1000), fs)  # type: ignore[arg-type]
+
+
+def test_bad_arguments_raise() -> None:
+    with pytest.raises(SignalError, match="1-D"):
+        detect_heartbeats(np.zeros((10, 10)), FS)
+    with pytest.raises(SignalError, match="dtype"):
+        detect_heartbeats(np.array(["a"] * 100), FS)
+    with pytest.raises(SignalError, match="bpm_range"):
+        detect_heartbeats(np.zeros(1000), FS, bpm_range=(100, 50))
+    with pytest.raises(SignalError, match="band"):
+        detect_heartbeats(np.zeros(1000), FS, band=(30, 10))
+    with pytest.raises(SleepSignalError, match="min_ncc"):
+        detect_heartbeats(np.zeros(1000), FS, min_ncc=2.0)
+
+
+def test_wrong_fs_does_not_invent_a_heart_rate() -> None:
+    """A 140 Hz signal declared as 500 Hz: beats at 3.6x the rate, outside the range."""
+    x, _ = bcg(rr_series(100, seed=11))
+    hb = detect_heartbeats(x, 500.0)
+    _t, bpm = heart_rate(hb, duration=len(x) / 500.0)
+    assert np.all((bpm >= 35) & (bpm <= 160))
+    assert hb.reliable.sum() <= 5
+
+
+# -- heart_rate ------------------------------------------------------------------------
+
+
+def _hb(starts: np.ndarray, iv: np.ndarray, reliable: np.ndarray | None = None) -> Heartbeats:
+    rel = np.ones(len(iv), bool) if reliable is None else reliable
+    return Heartbeats(np.asarray(starts), np.asarray(starts), np.asarray(iv),
+                      np.ones(len(iv)), rel)
+
+
+def test_heart_rate_windows() -> None:
+    iv = np.full(150, 0.8)
+    starts = np.concatenate(([0.0], np.cumsum(iv)[:-1]))
+    rel = np.ones(150, bool)
+    rel[(starts > 35) & (starts < 52)] = False  # window 30-60 keeps < 15 s of evidence
+    t, bpm = heart_rate(_hb(starts, iv, rel), duration=120.0)
+    np.testing.assert_array_equal(t, [0.0, 60.0, 90.0])
+    np.testing.assert_allclose(bpm, 75.0)
+
+
+def test_heart_rate_empty_and_bad_args() -> None:
+    t, bpm = heart_rate(_hb(np.empty(0), np.empty(0)), duration=100.0)
+    assert t.shape == bpm.shape == (0,)
+    for kw in ({"duration": -1.0}, {"duration": math.nan}, {"duration": 10.0, "window": 0.0},
+               {"duration": 10.0, "min_coverage": 0.0}):
+        with pytest.raises(SignalError):
+            heart_rate(_hb(np.empty(0), np.empty(0)), **kw)  # type: ignore[arg-type]
+
+
+# -- heartbeat_tracks ------------------------------------------------------------------
+
+
+def test_heartbeat_tracks_from_session() -> None:
+    x, _ = bcg(rr_series(100, seed=12))
+    u = np.round(x * 300 + 32768).astype(np.uint16)
+    u = u[: len(u) - len(u) % 28]
+    s = Session.from_array(u, FS, start=1.7e9)
+    hbt, hrt = heartbeat_tracks(s)
+    assert (hbt.name, hrt.name) == ("heartbeat", "heart_rate")
+    assert hbt.values.dtype == np.float32 and hrt.values.dtype == np.float32
+    assert len(hbt) >= 80 and len(hrt) >= 2
+    assert np.all((hbt.values > 0.7) & (hbt.values < 1.0))
+    assert np.all(hbt.times >= 0) and np.all(hbt.times < s.duration)
+
+
+def test_heartbeat_tracks_of_an_empty_bed_are_empty() -> None:
+    rng = np.random.default_rng(13)
+    u = (32768 + 4 * rng.standard_normal(28 * 5 * 600)).astype(np.uint16)
+    hbt, hrt = heartbeat_tracks(Session.from_array(u, FS, start=1.7e9))
+    assert len(hrt) == 0 and len(hbt) == 0
+
+
+# -- rmssd and night indices -----------------------------------------------------------
+
+
+def test_rmssd_known_value() -> None:
+    assert rmssd([0.8, 0.82, 0.79, 0.81]) == pytest.approx(math.sqrt((4e-4 + 9e-4 + 4e-4) / 3))
+
+
+def test_rmssd_skips_pairs_across_gaps() -> None:
+    iv = np.array([0.8, 0.9, 0.8, 0.9])
+    starts = np.array([0.0, 0.8, 10.0, 10.8])  # gap between the 2nd and 3rd interval
+    assert rmssd(iv, starts=starts) == pytest.approx(0.1)
+    assert rmssd(iv) == pytest.approx(0.1)
+
+
+def test_rmssd_too_few_pairs_warns_nan() -> None:
+    with pytest.warns(SleepSignalWarning, match="successive"):
+        assert math.isnan(rmssd([0.8]))
+    with pytest.raises(SignalError):
+        rmssd([0.8, -1.0])
+    with pytest.raises(SignalError):
+        rmssd([0.8, 0.9], starts=[0.0])
+
+
+def test_night_hrv_indices() -> None:
+    rng = np.random.default_rng(14)
+    n = 30000
+    iv = 0.9 + 0.03 * rng.standard_normal(n)
+    hr_dip = slice(15000, 16500)
+    iv[hr_dip] += 0.2  # a slow stretch: the resting span
+    iv[hr_dip] = 1.1 + 0.01 * rng.standard_normal(1500)
+    starts = np.concatenate(([0.0], np.cumsum(iv)[:-1]))
+    out = night_hrv_indices(starts, iv, start=0.0, end=float(starts[-1] + iv[-1]))
+    assert set(out) == {"evening_HRV_index", "morning_HRV_index", "all_night_HRV_index",
+                        "resting_HRV_index"}
+    assert out["evening_HRV_index"] == pytest.approx(0.03 * math.sqrt(2), rel=0.15)
+    assert out["resting_HRV_index"] == pytest.approx(0.01 * math.sqrt(2), rel=0.3)
+    # a 10-minute night: no 15-minute span, keys omitted (never None)
+    short = night_hrv_indices(starts[:600], iv[:600], start=0.0, end=600.0)
+    assert "evening_HRV_index" not in short and None not in short.values()
+    with pytest.raises(SignalError):
+        night_hrv_indices(starts, iv, start=10.0, end=5.0)
+
+
+def test_ectopic_beats_are_reported_right_or_not_at_all() -> None:
+    rr = rr_series(200, seed=15)
+    for i in range(20, 200, 25):  # premature beat, then a compensatory pause
+        total = rr[i] + rr[i + 1]
+        rr[i] = 0.6 * rr[i]
+        rr[i + 1] = total - rr[i]
+    x, beats = bcg(rr, seed=15)
+    hb = detect_heartbeats(x, FS)
+    rel = hb.reliable
+    j = np.searchsorted(beats, hb.interval_starts[rel] - 0.2)
+    assert np.max(np.abs(hb.intervals[rel] - rr[j])) < 1.0 / FS
+    assert rel.sum() >= 150
