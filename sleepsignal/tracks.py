@@ -27,11 +27,11 @@ from .activity import (
 )
 from .errors import SignalError, SleepSignalWarning
 from .mains import UNCLEAR, SensorStatus, _scan_sizes, _status_from_scan
-from .respiration import Breathing, _breathing_from_low
+from .respiration import Breathing, _breathing_from_low, respiration_rate
 from .session import Session, TimeValueTrack
 from .snoring import Snoring, detect_snoring
 
-__all__ = ["SessionTracks", "TrackDetails", "session_tracks"]
+__all__ = ["SessionTracks", "TrackDetails", "respiration_rate", "session_tracks"]
 
 
 class TrackDetails(NamedTuple):
