@@ -4,12 +4,13 @@ Definitions used throughout (they are the contract of the ``actigram`` and ``pre
 tracks):
 
 - **A movement** is a burst of signal energy above an adaptive threshold, counted once
-  per burst. The energy is that of the first difference of the 10 Hz low-rate view
-  (mains-free, breathing mostly removed) summed over 1 s; the threshold is
-  :data:`MOVEMENT_ON` times the local baseline (a 2-minute running median of 30 s
-  medians of that energy, i.e. the heartbeat-and-breathing level of the still
-  sleeper). A burst starts above ``MOVEMENT_ON`` x baseline, ends below
-  ``MOVEMENT_OFF`` x baseline, and bursts less than 5 s apart are one movement.
+  per burst. The energy is that of the 10 Hz low-rate view (mains-free at 140 Hz)
+  high-passed at 3 Hz (breathing and its harmonics removed; heartbeat and movement
+  kept), summed over 1 s; the threshold is :data:`MOVEMENT_ON` (60) times the local
+  baseline (a 2.5-minute running median of 30 s medians of that energy, i.e. the
+  heartbeat level of the still sleeper). A burst starts above ``MOVEMENT_ON`` x
+  baseline, ends below ``MOVEMENT_OFF`` (5) x baseline, and bursts less than 5 s apart
+  are one movement.
 - **Presence** (Beddit codes 80 present, 65 away, 78 no signal) is decided per 5 s
   window; see :func:`presence`.
 """
@@ -212,12 +213,13 @@ def movement_bursts(signal: np.ndarray, fs: float, *, present: Presence | None =
     Notes
     -----
     1. The signal is brought to about 10 Hz by block means (mains-free at 140 Hz).
-    2. Energy per 1 s: sum of squared first differences of that view (the first
-       difference suppresses the breathing wave and keeps heartbeat and movement).
+    2. Energy per 1 s: sum of squares of that view high-passed at 3 Hz (2nd-order
+       Butterworth, causal): breathing and its harmonics are gone, heartbeat and
+       movement stay.
     3. Baseline: median of each 30 s, then a running median over 5 such blocks
        (2.5 min). A movement lasting less than about a minute cannot lift it.
-    4. Hysteresis: a burst starts when the energy exceeds 8 x baseline (about 2.8 x
-       the still amplitude) and ends when it falls below 3 x baseline; bursts fewer than
+    4. Hysteresis: a burst starts when the energy exceeds 60 x baseline (about 7.7 x
+       the still amplitude) and ends when it falls below 5 x baseline; bursts fewer than
        5 s apart merge. Each burst is one movement.
     """
     fs_f = _check_fs(fs)

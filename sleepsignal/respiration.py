@@ -164,10 +164,12 @@ def detect_breathing(
        spectral zeros at multiples of 10 Hz remove every mains alias).
     2. A zero-phase 2nd-order Butterworth band-pass of 0.08-0.9 Hz keeps the breathing
        wave.
-    3. The local RMS of the wave over 20 s sets a hysteresis of 0.6 RMS; an alternating
-       extremum tracker confirms a trough (peak) once the wave has risen (fallen) by the
-       hysteresis. The hysteresis follows the breathing depth through the night, so
-       shallow breaths are not missed and heartbeat ripple is not counted.
+    3. Local scale: the median of ``|wave|`` per 30 s, then a running median over
+       5 minutes; the hysteresis is 1.2 x that scale (for a sine, about 0.42 of its
+       peak-to-trough height). An alternating extremum tracker confirms a trough (peak)
+       once the wave has risen (fallen) by the hysteresis. The hysteresis follows the
+       breathing depth and the posture's gain through the night, so shallow breaths
+       are not missed and heartbeat ripple is not counted.
     4. A cycle runs trough to trough with one peak between; troughs are placed with
        sub-sample parabolic interpolation. Cycles shorter than 1.5 s or longer than 10 s
        and cycles overlapping ``exclude`` are dropped.
