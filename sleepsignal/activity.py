@@ -5,12 +5,12 @@ tracks):
 
 - **A movement** is a burst of signal energy above an adaptive threshold, counted once
   per burst. The energy is that of the 10 Hz low-rate view (mains-free at 140 Hz)
-  high-passed at 3 Hz (breathing and its harmonics removed; heartbeat and movement
-  kept), summed over 1 s; the threshold is :data:`MOVEMENT_ON` (60) times the local
-  baseline (a 2.5-minute running median of 30 s medians of that energy, i.e. the
-  heartbeat level of the still sleeper). A burst starts above ``MOVEMENT_ON`` x
-  baseline, ends below ``MOVEMENT_OFF`` (5) x baseline, and bursts less than 5 s apart
-  are one movement.
+  high-passed at 4.5 Hz, summed over 1 s: body movement is broadband, while breathing,
+  its harmonics and slow artefacts stay below a few Hz, so only heartbeat and movement
+  remain. The threshold is :data:`MOVEMENT_ON` (60) times the local baseline (a
+  2.5-minute running median of 30 s medians of that energy, i.e. the heartbeat level of
+  the still sleeper). A burst starts above ``MOVEMENT_ON`` x baseline, ends below
+  ``MOVEMENT_OFF`` (5) x baseline, and bursts less than 5 s apart are one movement.
 - **Presence** (Beddit codes 80 present, 65 away, 78 no signal) is decided per 5 s
   window; see :func:`presence`.
 """
@@ -51,8 +51,9 @@ NO_SIGNAL = 78
 #: Movement hysteresis, as multiples of the baseline 1 s energy.
 MOVEMENT_ON = 60.0
 MOVEMENT_OFF = 5.0
-#: High-pass (Hz) that removes breathing (and its harmonics) before the energy.
-MOVEMENT_HIGHPASS_HZ = 3.0
+#: High-pass (Hz) that removes breathing, its harmonics and slow artefacts before the
+#: energy (the 10 Hz view reaches 5 Hz).
+MOVEMENT_HIGHPASS_HZ = 4.5
 #: Bursts closer than this (s) are one movement.
 MOVEMENT_MERGE_S = 5.0
 #: Presence window (s) and the shortest state run kept (windows).
@@ -213,7 +214,7 @@ def movement_bursts(signal: np.ndarray, fs: float, *, present: Presence | None =
     Notes
     -----
     1. The signal is brought to about 10 Hz by block means (mains-free at 140 Hz).
-    2. Energy per 1 s: sum of squares of that view high-passed at 3 Hz (2nd-order
+    2. Energy per 1 s: sum of squares of that view high-passed at 4.5 Hz (2nd-order
        Butterworth, causal): breathing and its harmonics are gone, heartbeat and
        movement stay.
     3. Baseline: median of each 30 s, then a running median over 5 such blocks
