@@ -30,6 +30,39 @@ _EXPORTS: dict[str, str] = {
     "query_sessions": "sleepsignal.io.beddit",
     "read_bt2": "sleepsignal.io.bt2",
     "write_bt2": "sleepsignal.io.bt2",
+    # heartbeats
+    "Heartbeats": "sleepsignal.heartbeats",
+    "detect_heartbeats": "sleepsignal.heartbeats",
+    "heart_rate": "sleepsignal.heartbeats",
+    "heartbeat_tracks": "sleepsignal.heartbeats",
+    "rmssd": "sleepsignal.hrv",
+    "night_hrv_indices": "sleepsignal.hrv",
+    # simulator
+    "simulate_night": "sleepsignal.simulate",
+    "SimulatedNight": "sleepsignal.simulate",
+    "NightTruth": "sleepsignal.simulate",
+    "write_simulated": "sleepsignal.simulate",
+    "load_li2024_rr": "sleepsignal.simulate",
+    "load_li2024_resp": "sleepsignal.simulate",
+    # stages, statistics, records
+    "Hypnogram": "sleepsignal.hypnogram",
+    "SleepCycles": "sleepsignal.hypnogram",
+    "EpochStages": "sleepsignal.staging",
+    "stage_session": "sleepsignal.staging",
+    "stage_epochs": "sleepsignal.staging",
+    "actigraphy_sleep_wake": "sleepsignal.staging",
+    "hypnogram_csv": "sleepsignal.staging",
+    "write_hypnogram_csv": "sleepsignal.staging",
+    "NightStatistics": "sleepsignal.statistics",
+    "SleepScore": "sleepsignal.statistics",
+    "night_statistics": "sleepsignal.statistics",
+    "sleep_score": "sleepsignal.statistics",
+    "build_records": "sleepsignal.records",
+    # the main job
+    "Analysis": "sleepsignal.pipeline",
+    "analyze": "sleepsignal.pipeline",
+    "write_analysis": "sleepsignal.pipeline",
+    "run_batch": "sleepsignal.batch",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

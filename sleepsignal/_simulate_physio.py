@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import signal as sps
 from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 
 from .hypnogram import AWAY, DEEP, EPOCH_LENGTH, LIGHT, REM, WAKE
@@ -22,10 +23,10 @@ GRID_FS = 20.0
 
 # Stage-dependent physiology, indexed by stage code (wake, light, deep, rem, away).
 _HR_OFFSET = np.array([8.0, 0.0, -4.0, 3.0, 8.0])  # bpm
-_HR_IRREGULAR = np.array([4.0, 1.5, 0.5, 3.0, 4.0])  # bpm, slow random component
-_RSA_BPM = np.array([1.5, 2.5, 3.5, 1.5, 1.5])  # bpm, respiratory sinus arrhythmia
+_HR_IRREGULAR = np.array([5.0, 2.5, 1.0, 4.0, 5.0])  # bpm, slow random component
+_RSA_BPM = np.array([2.0, 3.5, 4.5, 2.0, 2.0])  # bpm, respiratory sinus arrhythmia
 _BR_OFFSET = np.array([2.0, 0.0, -1.0, 1.5, 2.0])  # breaths/min
-_BR_IRREGULAR = np.array([0.20, 0.08, 0.04, 0.18, 0.20])  # fraction of the rate
+_BR_IRREGULAR = np.array([0.35, 0.16, 0.08, 0.32, 0.35])  # fraction of the rate
 _BR_AMP_SD = np.array([0.30, 0.15, 0.08, 0.30, 0.30])  # log-sd of cycle amplitude
 _MOVE_PER_HOUR = np.array([25.0, 6.0, 1.5, 4.0, 0.0])
 
@@ -151,12 +152,12 @@ def make_events(
     ]
     t_mv = np.concatenate([t_mv, ep0[change] + rng.uniform(-5, 5, len(change))])
     dur = np.clip(rng.lognormal(math.log(4.0), 0.6, len(t_mv)), 1.0, 40.0)
-    amp = rng.lognormal(math.log(8.0), 0.8, len(t_mv))
+    amp = rng.lognormal(math.log(8.0), 1.0, len(t_mv))
     mv = np.column_stack([t_mv - dur / 2, t_mv + dur / 2, amp])
     exits = []
     for s, e in away:
         d1, d2 = rng.uniform(3.0, 8.0, 2)
-        a1, a2 = 40.0 * rng.uniform(0.8, 1.5, 2)
+        a1, a2 = 60.0 * rng.uniform(0.8, 1.5, 2)
         exits += [[s - d1, s, a1], [e, e + d2, a2]]
     if exits:
         mv = np.concatenate([mv, np.asarray(exits)])
@@ -224,11 +225,17 @@ def _subtract(iv: np.ndarray, cut: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.float64).reshape(-1, 2)
 
 
-def _slow_noise(n: int, grid_fs: float, tau: float, rng: np.random.Generator) -> np.ndarray:
-    """Unit-variance Gaussian noise smoothed over ``tau`` s, on a grid of ``n`` points."""
+def slow_noise(n: int, grid_fs: float, tau: float, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance Gaussian noise smoothed over ``tau`` s, on a grid of ``n`` points.
+
+    White noise at 1 Hz is smoothed with a Gaussian of ``tau`` s and scaled by the
+    theoretical factor (not the sample std, which is degenerate for short nights),
+    then interpolated to the grid.
+    """
+    tau = max(tau, 0.5)
     n1 = int(n / grid_fs) + 3  # 1 Hz support
-    w = gaussian_filter1d(rng.standard_normal(n1), sigma=max(tau, 0.5), mode="reflect")
-    w /= max(float(np.std(w)), 1e-12)
+    w = gaussian_filter1d(rng.standard_normal(n1), sigma=tau, mode="reflect")
+    w *= math.sqrt(2.0 * math.sqrt(math.pi) * tau)
     return np.interp(np.arange(n) / grid_fs, np.arange(n1, dtype=np.float64), w)
 
 
@@ -258,7 +265,7 @@ def breathing_builtin(
     base = rng.uniform(12.5, 16.0)
     rate = base + uniform_filter1d(_BR_OFFSET[sg], int(60 * GRID_FS), mode="nearest")
     irr = uniform_filter1d(_BR_IRREGULAR[sg], int(30 * GRID_FS), mode="nearest")
-    rate = rate * (1.0 + irr * _slow_noise(n, GRID_FS, 4.0, rng))
+    rate = rate * (1.0 + irr * slow_noise(n, GRID_FS, 2.5, rng))
     f = np.clip(rate, 6.0, 30.0) / 60.0
     phase = rng.uniform(0, 1) + np.concatenate([[0.0], np.cumsum(f[:-1])]) / GRID_FS
     starts = crossings(phase, t)
@@ -277,22 +284,72 @@ def heart_rate_grid(
     n = len(breath_phase)
     t = np.arange(n) / GRID_FS
     sg = stage_on_grid(stages, t)
-    base = rng.uniform(52.0, 68.0)
+    base = rng.uniform(55.0, 70.0)
     hr = base + uniform_filter1d(_HR_OFFSET[sg], int(90 * GRID_FS), mode="nearest")
     hr += -3.0 * t / max(duration, 1.0)  # heart rate falls over the night
     irr = uniform_filter1d(_HR_IRREGULAR[sg], int(60 * GRID_FS), mode="nearest")
-    hr += irr * _slow_noise(n, GRID_FS, 15.0, rng)
-    lf = 1.5 * (1 + 0.5 * _slow_noise(n, GRID_FS, 120.0, rng))
+    hr += irr * slow_noise(n, GRID_FS, 15.0, rng)
+    lf = 2.0 * (1 + 0.5 * slow_noise(n, GRID_FS, 120.0, rng))
     hr += lf * np.sin(2 * np.pi * rng.uniform(0.07, 0.11) * t + rng.uniform(0, 2 * np.pi))
     rsa = uniform_filter1d(_RSA_BPM[sg], int(60 * GRID_FS), mode="nearest")
     hr += rsa * np.sin(2 * np.pi * breath_phase - np.pi / 2)  # faster on inspiration
     return np.clip(hr, 38.0, 140.0)
 
 
-def beats_ipfm(hr: np.ndarray, rng: np.random.Generator, jitter: float = 0.005) -> np.ndarray:
-    """Beat times (s) by integral pulse frequency modulation of ``hr`` (bpm), jittered."""
+def beats_ipfm(hr: np.ndarray, rng: np.random.Generator, jitter: float = 0.006) -> np.ndarray:
+    """Beat times (s) by integral pulse frequency modulation of ``hr`` (bpm), jittered (s)."""
     t = np.arange(len(hr)) / GRID_FS
     phase = rng.uniform(0, 1) + np.concatenate([[0.0], np.cumsum(hr[:-1] / 60.0)]) / GRID_FS
     beats = crossings(phase, t)
     beats = beats + rng.normal(0.0, jitter, len(beats))
     return np.sort(beats)
+
+
+def premature_beats(
+    beats: np.ndarray, per_hour: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move a few beats early (premature contractions) and mark them.
+
+    A chosen beat comes at 60-75 % of its interval after the previous beat; the next
+    beat keeps its time, so a compensatory pause follows, as with ventricular ectopy.
+    Returns the beat times and a boolean mask of the premature ones.
+    """
+    ectopic = np.zeros(len(beats), dtype=bool)
+    if len(beats) < 3 or per_hour <= 0:
+        return beats, ectopic
+    span = (beats[-1] - beats[0]) / 3600.0
+    k = rng.choice(
+        np.arange(1, len(beats) - 1),
+        size=min(len(beats) - 2, rng.poisson(per_hour * span)),
+        replace=False,
+    )
+    k = np.sort(k)
+    k = k[np.concatenate([np.ones(min(len(k), 1), dtype=bool), np.diff(k) > 2])]  # apart
+    out = beats.copy()
+    out[k] = beats[k - 1] + rng.uniform(0.60, 0.75, len(k)) * (beats[k] - beats[k - 1])
+    ectopic[k] = True
+    return out, ectopic
+
+
+def phase_from_starts(t: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Breathing phase (cycles) at ``t``: integer at each start, linear in between."""
+    k = np.arange(len(starts), dtype=np.float64)
+    if len(starts) < 2:
+        return np.zeros(len(t))
+    period0, period1 = starts[1] - starts[0], starts[-1] - starts[-2]
+    xp = np.concatenate([[starts[0] - 1e3 * period0], starts, [starts[-1] + 1e3 * period1]])
+    fp = np.concatenate([[-1e3], k, [k[-1] + 1e3]])
+    return np.interp(t, xp, fp)
+
+
+def belt_breathing(
+    resp: np.ndarray, resp_fs: float, duration: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Band-passed, scaled belt signal (about 1 peak to trough) and its trough times (s)."""
+    x = resp[: math.ceil(duration * resp_fs) + 1]
+    sos = sps.butter(2, [0.08, min(1.0, 0.45 * resp_fs)], "bandpass", fs=resp_fs, output="sos")
+    y = sps.sosfiltfilt(sos, x - np.median(x))
+    mad = float(np.median(np.abs(y - np.median(y)))) * 1.4826
+    y = y / max(2 * math.sqrt(2) * mad, 1e-12)
+    troughs, _ = sps.find_peaks(-y, distance=max(1, int(1.5 * resp_fs)), prominence=0.3)
+    return y, troughs / resp_fs

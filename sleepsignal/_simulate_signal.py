@@ -12,15 +12,24 @@ import math
 import numpy as np
 from scipy import signal as sps
 
+from ._simulate_physio import slow_noise
+
 __all__: list[str] = []
 
-#: J-wave complex (H, I, J, K, L, M lobes): centre (s from the J peak), relative
-#: amplitude and width (s) of each Gaussian lobe, for the reference posture.
+#: J-wave complex as six Gaussian lobes: centre (s from the J peak), amplitude relative
+#: to J, and width (s). "Sharp" is the textbook H-I-J-K-L-M complex of a stiff sensor.
 LOBE_MU = np.array([-0.075, -0.040, 0.0, 0.045, 0.100, 0.165])
 LOBE_AMP = np.array([0.25, -0.55, 1.0, -0.75, 0.35, -0.15])
 LOBE_WIDTH = np.array([0.014, 0.012, 0.013, 0.016, 0.022, 0.030])
-#: Window (s) rendered around each J peak.
-WINDOW = (-0.20, 0.36)
+#: "Damped": fitted (least squares, sign-constrained, J fixed at 0) to the R-locked
+#: average complex of the real mattress recording qixiuai-psg-5min (1-20 Hz band,
+#: correlation 0.999 after the same filter); its J maximum is within 0.2 ms of 0.
+DAMPED_MU = np.array([-0.194, -0.095, 0.0, 0.066, 0.148, 0.307])
+DAMPED_AMP = np.array([0.806, -0.464, 1.0, -0.315, -0.32, 0.796])
+DAMPED_WIDTH = np.array([0.026, 0.024, 0.045, 0.015, 0.045, 0.045])
+#: Each lobe is rendered out to this many widths from its centre (exp(-0.5 * 4.5**2)
+#: = 4e-5 of its height: below one ADC count for any J amplitude used here).
+LOBE_REACH = 4.5
 
 #: Inspiration fraction of a built-in breathing cycle.
 INSPIRATION = 0.4
@@ -37,18 +46,26 @@ def breath_wave(u: np.ndarray) -> np.ndarray:
     return out
 
 
-def postures(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Per posture segment: gain, polarity, lobe shape and breathing coupling."""
+def postures(n: int, damping: float, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Per posture segment: gain, polarity, lobe shape and breathing coupling.
+
+    ``damping`` in [0, 1] blends the night's complex from the sharp textbook shape (0)
+    to the damped mattress shape (1): centres and amplitudes linearly, widths
+    geometrically.
+    """
+    base_mu = LOBE_MU + damping * (DAMPED_MU - LOBE_MU)
+    base_amp = LOBE_AMP + damping * (DAMPED_AMP - LOBE_AMP)
+    base_width = LOBE_WIDTH * (DAMPED_WIDTH / LOBE_WIDTH) ** damping
     gain = np.exp(rng.uniform(math.log(0.3), math.log(3.0), n))
     gain[0] = np.exp(rng.uniform(math.log(0.6), math.log(1.6)))
     flips = rng.random(n) < 0.25
     flips[0] = False
     polarity = np.where(np.cumsum(flips) % 2 == 1, -1.0, 1.0)
-    amp = LOBE_AMP * (1 + 0.25 * rng.standard_normal((n, 6)))
+    amp = base_amp * (1 + 0.25 * rng.standard_normal((n, 6)))
     amp[:, 2] = 1.0  # J stays the reference lobe
-    mu = LOBE_MU + rng.normal(0, 0.006, (n, 6))
+    mu = base_mu + rng.normal(0, 0.004, (n, 6))
     mu[:, 2] = 0.0  # J peak is the fiducial: exactly at the beat time
-    width = LOBE_WIDTH * np.exp(rng.normal(0, 0.12, (n, 6)))
+    width = base_width * np.exp(rng.normal(0, 0.12, (n, 6)))
     resp = np.exp(rng.normal(0, 0.4, n)) * np.where(rng.random(n) < 0.15, -1.0, 1.0)
     return {"gain": gain, "polarity": polarity, "amp": amp, "mu": mu, "width": width, "resp": resp}
 
@@ -70,22 +87,26 @@ def render_beats(
     out = np.zeros(n)
     if len(beats) == 0:
         return out
-    k = np.arange(math.floor(WINDOW[0] * fs), math.ceil(WINDOW[1] * fs) + 1)
-    i0 = np.floor(beats * fs).astype(np.int64)
-    idx = i0[:, None] + k[None, :]
-    rel = idx / fs - beats[:, None]
     nb = len(beats)
-    amp = post["amp"][seg] * (1 + 0.05 * rng.standard_normal((nb, 6)))
+    amp = post["amp"][seg] * (1 + 0.10 * rng.standard_normal((nb, 6)))
     amp[:, 2] = 1.0
-    mu = post["mu"][seg] + rng.normal(0, 0.002, (nb, 6))
+    mu = post["mu"][seg] + rng.normal(0, 0.003, (nb, 6))
     mu[:, 2] = 0.0
     width = post["width"][seg]
-    wave = np.zeros(rel.shape)
+    # one window for all beats, wide enough for every lobe of every beat
+    lo = float(np.min(mu - LOBE_REACH * width))
+    hi = float(np.max(mu + LOBE_REACH * width))
+    k = np.arange(math.floor(lo * fs) - 1, math.ceil(hi * fs) + 2)
+    i0 = np.floor(beats * fs).astype(np.int64)
+    idx = i0[:, None] + k[None, :]
+    # float32 from here: times relative to each beat are small, errors < 1e-7 of J
+    rel = (idx / fs - beats[:, None]).astype(np.float32)
+    wave = np.zeros(rel.shape, dtype=np.float32)
     for j in range(6):
-        z = (rel - mu[:, j : j + 1]) / width[:, j : j + 1]
-        wave += amp[:, j : j + 1] * np.exp(-0.5 * z * z)
+        z = (rel - mu[:, j : j + 1].astype(np.float32)) / width[:, j : j + 1].astype(np.float32)
+        wave += amp[:, j : j + 1].astype(np.float32) * np.exp(np.float32(-0.5) * z * z)
     scale = beat_scale * post["gain"][seg] * post["polarity"][seg]
-    wave *= scale[:, None]
+    wave *= scale[:, None].astype(np.float32)
     ok = (idx >= 0) & (idx < n)
     out += np.bincount(idx[ok], weights=wave[ok], minlength=n)[:n]
     return out
@@ -147,7 +168,7 @@ def noise_track(
     rustling during movements, and occasional room noises.
     """
     t = (np.arange(n) + 0.5) / nfs
-    floor = rng.uniform(28.0, 36.0) + 1.0 * _slow(n, nfs, 300.0, rng)
+    floor = rng.uniform(28.0, 36.0) + 1.0 * slow_noise(n, nfs, 300.0, rng)
     power = 10 ** ((floor + rng.normal(0, 0.8, n)) / 10)
     # snores: loud on inspiration, one level per run
     for s, e in snoring:
@@ -165,12 +186,3 @@ def noise_track(
         m = (t >= s) & (t < s + rng.uniform(0.5, 8.0))
         power[m] += 10 ** ((floor[m] + rng.uniform(8.0, 25.0)) / 10)
     return (10 * np.log10(power)).astype(np.float32)
-
-
-def _slow(n: int, nfs: float, tau: float, rng: np.random.Generator) -> np.ndarray:
-    n1 = int(n / nfs) + 3
-    from scipy.ndimage import gaussian_filter1d
-
-    w = gaussian_filter1d(rng.standard_normal(n1), sigma=tau, mode="reflect")
-    w /= max(float(np.std(w)), 1e-12)
-    return np.interp(np.arange(n) / nfs, np.arange(n1, dtype=np.float64), w)

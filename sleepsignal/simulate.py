@@ -10,9 +10,9 @@ breathing timing come from built-in models or from real series
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -21,9 +21,9 @@ import numpy as np
 
 from . import _simulate_physio as _ph
 from . import _simulate_signal as _sg
-from .errors import SignalError
-from .hypnogram import STAGES, Hypnogram
-from .session import DEFAULT_FRAME_LENGTH, Session
+from ._simulate_truth import NightTruth
+from .errors import SignalError, SleepSignalWarning
+from .session import DEFAULT_FRAME_LENGTH, SampledTrack, Session
 
 __all__ = [
     "DEFAULT_START",
@@ -45,169 +45,22 @@ Profile = Literal["cardiac", "mixed", "respiratory"]
 PROFILES: tuple[str, ...] = get_args(Profile)
 
 #: Breathing amplitude (peak to trough) relative to the J-wave amplitude, per profile.
-#: Calibrated so that the ratio of the 0.1-0.7 Hz to the 2-15 Hz standard deviation
-#: matches the real recordings (qixiuai-psg-5min ~0.2, sadek-mfos-18min ~2.7).
-_RESP_RATIO = {"cardiac": 0.6, "mixed": 3.0, "respiratory": 8.0}
-#: J-wave amplitude in ADC counts at posture gain 1.
-_J_COUNTS = 300.0
+#: Calibrated (benchmarks/accuracy_simulate.py) so that the median over 5-min windows
+#: of the 0.1-0.7 Hz over the 2-15 Hz standard deviation matches the real recordings:
+#: qixiuai-psg-5min 0.18 (cardiac), sadek-mfos-18min 9.6 (respiratory), and about
+#: their geometric mean (1.3) for mixed.
+_RESP_RATIO = {"cardiac": 0.085, "mixed": 2.0, "respiratory": 19.0}
+#: J-wave amplitude in ADC counts at posture gain 1, per profile (smaller where the
+#: breathing dominates, to keep its swing inside the ADC range).
+_J_COUNTS = {"cardiac": 300.0, "mixed": 300.0, "respiratory": 120.0}
+#: Movement burst scale in ADC counts (times a per-movement intensity).
+_MOVE_COUNTS = 300.0
+#: Body noise (0.7-25 Hz) rms relative to the J amplitude, before the per-night spread.
+_BODY_NOISE = 0.6
 #: ADC centre, sensor noise (counts rms) and slow drift (counts rms).
 _CENTRE, _SENSOR_NOISE, _DRIFT = 32768.0, 4.0, 300.0
 #: Rate of the ``noise`` track in Hz (2 values per 0.2 s frame).
 NOISE_FS = 10.0
-
-
-@dataclass(frozen=True, eq=False)
-class NightTruth:
-    """Ground truth of a simulated night. Times are s from the session start.
-
-    Attributes
-    ----------
-    beat_times : numpy.ndarray
-        Time of each beat's J peak (float64, increasing). No beat exists while away.
-    rj_delay : float
-        R-peak to J-peak lag in s used by the simulation: ``beat_times - rj_delay`` are
-        the matching ECG R peaks, for scoring against ECG-style references.
-    breath_starts : numpy.ndarray
-        Onset of inspiration of each breathing cycle (float64, increasing), none while away.
-    movements : numpy.ndarray
-        ``(n, 2)`` [start, end] of body movements (merged, sorted).
-    away : numpy.ndarray
-        ``(n, 2)`` [start, end] out of bed.
-    mains : numpy.ndarray
-        ``(n, 2)`` [start, end] with mains hum in the signal.
-    mains_hz : numpy.ndarray
-        ``(n,)`` hum frequency (50.0 or 60.0) of each ``mains`` interval.
-    snoring : numpy.ndarray
-        ``(n, 2)`` [start, end] of snoring runs.
-    stages : numpy.ndarray
-        int8 stage code per 30 s epoch from the session start (0 wake, 1 light, 2 deep,
-        3 rem, 4 away; see :data:`sleepsignal.hypnogram.STAGES`).
-    """
-
-    beat_times: np.ndarray
-    rj_delay: float
-    breath_starts: np.ndarray
-    movements: np.ndarray
-    away: np.ndarray
-    mains: np.ndarray
-    mains_hz: np.ndarray
-    snoring: np.ndarray
-    stages: np.ndarray
-
-    def __post_init__(self) -> None:
-        for name in ("beat_times", "breath_starts", "mains_hz"):
-            a = np.array(getattr(self, name), dtype=np.float64).reshape(-1)
-            a.flags.writeable = False
-            object.__setattr__(self, name, a)
-        for name in ("movements", "away", "mains", "snoring"):
-            iv = np.array(getattr(self, name), dtype=np.float64).reshape(-1, 2)
-            iv.flags.writeable = False
-            object.__setattr__(self, name, iv)
-        s = np.array(self.stages, dtype=np.int8).reshape(-1)
-        s.flags.writeable = False
-        object.__setattr__(self, "stages", s)
-        object.__setattr__(self, "rj_delay", float(self.rj_delay))
-        if len(self.mains_hz) != len(self.mains):
-            raise SignalError(
-                f"mains_hz needs one frequency per mains interval: {len(self.mains_hz)} "
-                f"for {len(self.mains)}"
-            )
-
-    # -- derived views ----------------------------------------------------------
-    def true_intervals(self) -> tuple[np.ndarray, np.ndarray]:
-        """Beat-to-beat intervals that a detector can see: both beats present and no
-        movement or bed exit in between.
-
-        Returns
-        -------
-        t_start : numpy.ndarray
-            Time of the first beat of each interval (s).
-        interval_s : numpy.ndarray
-            Interval length (s).
-        """
-        b = self.beat_times
-        if len(b) < 2:
-            return np.empty(0), np.empty(0)
-        ok = np.ones(len(b) - 1, dtype=bool)
-        for iv in (self.away, self.movements):
-            for s, e in iv:
-                ok &= ~((b[:-1] < e) & (b[1:] > s))
-        return b[:-1][ok], np.diff(b)[ok]
-
-    def breath_cycles(self) -> tuple[np.ndarray, np.ndarray]:
-        """Breathing cycles ``(t_start, cycle_length_s)`` not interrupted by a bed exit."""
-        b = self.breath_starts
-        if len(b) < 2:
-            return np.empty(0), np.empty(0)
-        ok = np.ones(len(b) - 1, dtype=bool)
-        for s, e in self.away:
-            ok &= ~((b[:-1] < e) & (b[1:] > s))
-        return b[:-1][ok], np.diff(b)[ok]
-
-    def hypnogram(self, start: float, timezone: str = "UTC") -> Hypnogram:
-        """The true stages as a :class:`~sleepsignal.hypnogram.Hypnogram`.
-
-        Parameters
-        ----------
-        start : float
-            Session start, Unix seconds (``night.session.start_timestamp``).
-        timezone : str
-            IANA time zone.
-        """
-        return Hypnogram(self.stages, start, timezone)
-
-    # -- serialisation ------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (floats kept exactly: Python writes the shortest repr)."""
-        return {
-            "format": "sleepsignal.simulate.NightTruth/1",
-            "time_reference": "seconds from session start",
-            "stage_names": list(STAGES),
-            "rj_delay": self.rj_delay,
-            "beat_times": self.beat_times.tolist(),
-            "breath_starts": self.breath_starts.tolist(),
-            "movements": self.movements.tolist(),
-            "away": self.away.tolist(),
-            "mains": self.mains.tolist(),
-            "mains_hz": self.mains_hz.tolist(),
-            "snoring": self.snoring.tolist(),
-            "stages": self.stages.tolist(),
-        }
-
-    def to_json(self) -> str:
-        """The truth as a JSON string (see :meth:`to_dict`)."""
-        return json.dumps(self.to_dict())
-
-    @classmethod
-    def from_json(cls, text: str) -> NightTruth:
-        """Read what :meth:`to_json` wrote."""
-        d = json.loads(text)
-        fields = (
-            "beat_times",
-            "rj_delay",
-            "breath_starts",
-            "movements",
-            "away",
-            "mains",
-            "mains_hz",
-            "snoring",
-            "stages",
-        )
-        missing = [f for f in fields if f not in d]
-        if missing:
-            raise SignalError(f"truth JSON lacks {', '.join(missing)}")
-        return cls(**{f: d[f] for f in fields})
-
-    def save(self, path: str | Path) -> Path:
-        """Write :meth:`to_json` to ``path``."""
-        p = Path(path)
-        p.write_text(self.to_json(), encoding="utf-8")
-        return p
-
-    @classmethod
-    def load(cls, path: str | Path) -> NightTruth:
-        """Read a file written by :meth:`save`."""
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -263,6 +116,8 @@ def simulate_night(
     movement_rate: float = 1.0,
     snoring_rate: float = 1.0,
     mains_rate: float = 1.0,
+    ectopic_rate: float = 1.0,
+    body_noise: float = 1.0,
 ) -> SimulatedNight:
     """Simulate a night on a bed sensor, with exact ground truth.
 
@@ -296,11 +151,19 @@ def simulate_night(
         Which component dominates the bed signal: the heartbeat (like
         ``qixiuai-psg-5min``), breathing (like ``sadek-mfos-18min``), or in between.
     bed_exits : int, optional
-        Number of bed exits (1-8 min each); None draws 0, 1 or 2.
+        Number of bed exits (1-8 min each, at least 10 min apart, after sleep onset);
+        None draws 0, 1 or 2. When fewer fit in the night, a ``SleepSignalWarning``
+        says how many were made.
     sleep_onset : float, optional
         Sleep-onset latency in s; None draws one (median 12 min).
-    movement_rate, snoring_rate, mains_rate : float
-        Multipliers (>= 0) of the built-in event rates; 0 turns the events off.
+    movement_rate, snoring_rate, mains_rate, ectopic_rate : float
+        Multipliers (>= 0) of the built-in event rates; 0 turns the events off. Half
+        the nights have no premature beats, the others a few per hour (built-in
+        heart model only: a real ``rr`` series keeps its own).
+    body_noise : float
+        Multiplier (>= 0) of the body noise in the cardiac band (0.7-25 Hz), whose
+        default level makes single beats as consistent with their average as in a real
+        mattress recording (median r ~0.5). 0 gives textbook-clean beats.
 
     Returns
     -------
@@ -314,6 +177,11 @@ def simulate_night(
         For an argument outside its range, an unknown profile, or ``rr`` / ``resp``
         that are not finite 1-D series covering the night.
 
+    Warns
+    -----
+    SleepSignalWarning
+        When the night is too short for the ``bed_exits`` asked for.
+
     Notes
     -----
     1. Stages: wake until sleep onset, then ~90 min cycles (light, deep, light, REM)
@@ -324,7 +192,8 @@ def simulate_night(
        amplitude varies (more in REM/wake), with rare sighs.
     3. Heart: a heart-rate curve (stage offsets, slow drift, 0.1 Hz waves, respiratory
        sinus arrhythmia) drives an integral pulse frequency modulation model [1]_; beat
-       times get 5 ms jitter.
+       times get 6 ms jitter; a few beats come early (premature, with a compensatory
+       pause and a different amplitude), listed in ``truth.ectopic``.
     4. BCG: each beat is a six-lobe H-I-J-K-L-M complex [2]_ centred on the J peak;
        lobe sizes, timing and widths, overall gain (x0.3-x3) and polarity change with
        posture at movements; beat amplitude is modulated by breathing and jittered.
@@ -380,6 +249,8 @@ def simulate_night(
         ("movement_rate", movement_rate),
         ("snoring_rate", snoring_rate),
         ("mains_rate", mains_rate),
+        ("ectopic_rate", ectopic_rate),
+        ("body_noise", body_noise),
     ):
         rates[name] = _check_number(name, v, low=0.0, high=100.0)
 
@@ -405,7 +276,7 @@ def simulate_night(
                 f"ask for at most hours={len(resp_a) / resp_fs / 3600:.3f}"
             )
 
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(12)]
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(14)]
     if mains_hz is None:
         mains_hz = float(rngs[0].choice([50.0, 60.0, 0.0], p=[0.45, 0.35, 0.2]))
     ev = _ph.make_events(
@@ -419,6 +290,13 @@ def simulate_night(
         mains_rate=rates["mains_rate"],
     )
 
+    if bed_exits is not None and len(ev.away) < bed_exits:
+        warnings.warn(
+            f"only {len(ev.away)} of the {bed_exits} bed exits asked for fit in a "
+            f"{duration / 3600:g} h night (each 1-8 min, 10 min apart, after sleep onset)",
+            SleepSignalWarning,
+            stacklevel=2,
+        )
     # -- breathing: phase on the control grid, cycle starts, per-sample wave -------
     t_fs = np.arange(n) / fs
     if resp_a is None:
@@ -427,22 +305,28 @@ def simulate_night(
         ph = np.interp(t_fs, t_g, phase_g)
         c = np.floor(ph).astype(np.int64)
         u = ph - c
-        breath = cyc_amp[c - math.floor(phase_g[0])] * _sg.breath_wave(u)
+        breath = cyc_amp[c - math.floor(phase_g[0])]
+        del c
+        breath *= _sg.breath_wave(u)
         breath -= 0.45
     else:
-        belt, starts = _belt_breathing(resp_a, float(resp_fs), duration)
+        belt, starts = _ph.belt_breathing(resp_a, float(resp_fs), duration)
         t_b = np.arange(len(belt)) / float(resp_fs)
         breath = np.interp(t_fs, t_b, belt)
         n_g = int(duration * _ph.GRID_FS) + 2
         t_g = np.arange(n_g) / _ph.GRID_FS
-        phase_g = _phase_from_starts(t_g, starts)
+        phase_g = _ph.phase_from_starts(t_g, starts)
         ph = np.interp(t_fs, t_g, phase_g)
         u = ph - np.floor(ph)
+    del ph
 
     # -- heart ---------------------------------------------------------------------
     if rr_a is None:
         hr = _ph.heart_rate_grid(duration, ev.stages, phase_g, rngs[3])
         beats = _ph.beats_ipfm(hr, rngs[4])
+        r12 = rngs[12]
+        per_hour = 0.0 if r12.random() < 0.5 else float(r12.lognormal(math.log(4.0), 0.8))
+        beats, ectopic = _ph.premature_beats(beats, per_hour * rates["ectopic_rate"], r12)
     else:
         beats = rngs[4].uniform(0.2, 1.0) + np.concatenate([[0.0], np.cumsum(rr_a)])
         if beats[-1] < duration - 3.0:
@@ -451,46 +335,81 @@ def simulate_night(
                 f"rr covers {cover:.0f} s but the night is {duration:.0f} s; ask for at most "
                 f"hours={cover / 3600:.3f}"
             )
-    beats = beats[(beats >= 0) & (beats < duration)]
-    beats = beats[~_ph.inside(beats, ev.away)]
+        ectopic = np.zeros(len(beats), dtype=bool)
+    keep = (beats >= 0) & (beats < duration)
+    keep[keep] = ~_ph.inside(beats[keep], ev.away)
+    beats, ectopic = beats[keep], ectopic[keep]
     starts = starts[(starts >= 0) & (starts < duration)]
     starts = starts[~_ph.inside(starts, ev.away)]
 
     # -- render the BCG ------------------------------------------------------------
-    post = _sg.postures(len(ev.posture_times) + 1, rngs[5])
+    lo_d = 0.75 if profile == "cardiac" else 0.0  # the cardiac reference is damped
+    post = _sg.postures(len(ev.posture_times) + 1, float(rngs[5].uniform(lo_d, 1.0)), rngs[5])
     seg_b = np.searchsorted(ev.posture_times, beats, side="right")
     u_b = np.interp(beats, t_fs, u) if n > 1 else np.zeros(len(beats))
     beat_scale = (1 + 0.07 * rngs[6].standard_normal(len(beats))) * (
         1 + 0.2 * (_sg.breath_wave(u_b) - 0.5)
     )
+    beat_scale[ectopic] *= rngs[12].uniform(0.5, 1.5, int(ectopic.sum()))  # other shape
     card = _sg.render_beats(n, fs, beats, seg_b, post, beat_scale, rngs[6])
     bounds = np.searchsorted(t_fs, ev.posture_times)
-    seg_s = np.repeat(np.arange(len(bounds) + 1), np.diff(np.concatenate([[0], bounds, [n]])))
-    resp_gain = (post["resp"] * post["gain"])[seg_s]
-    phys = _J_COUNTS * (card + _RESP_RATIO[profile] * resp_gain * breath)
-    # snoring vibration (25-60 Hz) on inspiration
-    for s, e in ev.snoring:
+    seg_len = np.diff(np.concatenate([[0], bounds, [n]]))
+    # phys = J * (card + ratio * resp_gain * breath), in place (same bits)
+    phys = np.repeat(post["resp"] * post["gain"], seg_len)
+    phys *= _RESP_RATIO[profile]
+    phys *= breath
+    del breath
+    phys += card
+    del card
+    phys *= _J_COUNTS[profile]
+    # snoring vibration (25-60 Hz) on inspiration; a sensor sampled at fs <= 66 Hz
+    # (its anti-alias filter) does not see it
+    for s, e in ev.snoring if 0.45 * fs > 30.0 else ():
         i0, i1 = int(s * fs), min(n, math.ceil(e * fs))
         if i1 - i0 < 10:
             continue
         uu = u[i0:i1]
         env = np.where(uu < _sg.INSPIRATION, np.sin(np.pi * uu / _sg.INSPIRATION), 0.0)
         vib = _sg.band_noise(i1 - i0, fs, (25.0, 60.0), rngs[7])
-        phys[i0:i1] += 0.25 * _J_COUNTS * post["gain"][seg_s[i0:i1]] * env * vib
-    for s, e in ev.away:  # an empty bed: no heart, no breathing
+        seg = np.searchsorted(bounds, np.arange(i0, i1), side="right")
+        phys[i0:i1] += 0.25 * _J_COUNTS[profile] * post["gain"][seg] * env * vib
+    # body noise: what a body on a mattress adds in the cardiac band besides the beat
+    # complex (other vibrations, mattress resonance); its level is calibrated on the
+    # single-beat consistency of a real recording (see benchmarks/accuracy_simulate.py)
+    r13 = rngs[13]
+    level = _BODY_NOISE * rates["body_noise"] * float(r13.lognormal(0.0, 0.35))
+    if level > 0:
+        body = _sg.band_noise(n, fs, (0.7, 25.0), r13)
+        body *= np.repeat(post["gain"], seg_len)
+        body *= level * _J_COUNTS[profile]
+        phys += body
+        del body
+    for s, e in ev.away:  # an empty bed: no heart, no breathing, no body
         phys[math.ceil(s * fs) : math.ceil(e * fs)] = 0.0
 
     mv = ev.movements_raw
-    moving = _sg.band_noise(n, fs, (0.3, 8.0), rngs[8]) * _sg.envelope(
-        n, fs, mv[:, :2], mv[:, 2] * _J_COUNTS
-    )
-    hum_amp = rngs[9].uniform(8.0, 40.0, len(ev.mains))
-    mains = _sg.hum(n, fs, ev.mains, float(mains_hz), hum_amp, rngs[9])
     r10 = rngs[10]
-    drift = _DRIFT * _ph._slow_noise(n, fs, 60.0, r10) + r10.uniform(-1500.0, 1500.0)
-    sensor = _SENSOR_NOISE * r10.standard_normal(n)
-    x = _CENTRE + drift + phys + moving + mains + sensor
-    normal = np.clip(np.rint(x), 0, 65535).astype("<u2")
+    # x = centre + drift + phys + moving + mains + sensor, summed in place in that order
+    x = _ph.slow_noise(n, fs, 60.0, r10)
+    x *= _DRIFT
+    x += r10.uniform(-1500.0, 1500.0)
+    x += _CENTRE
+    x += phys
+    del phys
+    moving = _sg.band_noise(n, fs, (0.3, 8.0), rngs[8])
+    moving *= _sg.envelope(n, fs, mv[:, :2], mv[:, 2] * _MOVE_COUNTS)
+    x += moving
+    del moving
+    hum_amp = rngs[9].uniform(8.0, 40.0, len(ev.mains))
+    x += _sg.hum(n, fs, ev.mains, float(mains_hz), hum_amp, rngs[9])
+    sensor = r10.standard_normal(n)
+    sensor *= _SENSOR_NOISE
+    x += sensor
+    del sensor
+    np.rint(x, out=x)
+    np.clip(x, 0, 65535, out=x)
+    normal = x.astype("<u2")
+    del x
 
     n_noise = n_frames * round(NOISE_FS * DEFAULT_FRAME_LENGTH)
     t_noise = (np.arange(n_noise) + 0.5) / NOISE_FS
@@ -523,34 +442,9 @@ def simulate_night(
         mains_hz=np.full(len(ev.mains), float(mains_hz)),
         snoring=ev.snoring,
         stages=ev.stages,
+        ectopic=beats[ectopic],
     )
     return SimulatedNight(session, truth)
-
-
-def _phase_from_starts(t: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Breathing phase (cycles) at ``t``: integer at each start, linear in between."""
-    k = np.arange(len(starts), dtype=np.float64)
-    if len(starts) < 2:
-        return np.zeros(len(t))
-    period0, period1 = starts[1] - starts[0], starts[-1] - starts[-2]
-    xp = np.concatenate([[starts[0] - 1e3 * period0], starts, [starts[-1] + 1e3 * period1]])
-    fp = np.concatenate([[-1e3], k, [k[-1] + 1e3]])
-    return np.interp(t, xp, fp)
-
-
-def _belt_breathing(
-    resp: np.ndarray, resp_fs: float, duration: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Band-passed, scaled belt signal (about 1 peak to trough) and its trough times (s)."""
-    from scipy import signal as sps
-
-    x = resp[: math.ceil(duration * resp_fs) + 1]
-    sos = sps.butter(2, [0.08, min(1.0, 0.45 * resp_fs)], "bandpass", fs=resp_fs, output="sos")
-    y = sps.sosfiltfilt(sos, x - np.median(x))
-    mad = float(np.median(np.abs(y - np.median(y)))) * 1.4826
-    y = y / max(2 * math.sqrt(2) * mad, 1e-12)
-    troughs, _ = sps.find_peaks(-y, distance=max(1, int(1.5 * resp_fs)), prominence=0.3)
-    return y, troughs / resp_fs
 
 
 def load_li2024_rr(path: str | Path) -> np.ndarray:
@@ -591,10 +485,12 @@ def load_li2024_resp(path: str | Path) -> tuple[np.ndarray, float]:
 def write_simulated(night: SimulatedNight, out_dir: str | Path) -> Path:
     """Write a simulated night as a Beddit session folder plus ``truth.json``.
 
-    The layout is the documented Beddit one: ``session.json`` (with ``data_url`` of
-    each sampled track relative to the folder), ``normal.bin`` (little-endian uint16
-    frames) and ``noise.bin`` (little-endian float32), and ``truth.json``
-    (:meth:`NightTruth.to_json`).
+    The layout is the documented Beddit one, written by
+    :func:`sleepsignal.io.beddit.write_session`: ``session.json`` (with the
+    ``data_url`` of each sampled track relative to the folder), ``normal.bin``
+    (little-endian uint16 frames) and ``noise.bin`` (little-endian float32); plus
+    ``truth.json`` (:meth:`NightTruth.to_json`). Read it back with
+    :func:`sleepsignal.read_session` and :meth:`NightTruth.load`.
 
     Parameters
     ----------
@@ -607,21 +503,23 @@ def write_simulated(night: SimulatedNight, out_dir: str | Path) -> Path:
     Path
         The folder.
     """
+    from .io.beddit import write_session
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     s = night.session
-    md = dict(s.metadata)
-    tracks = {}
-    for name, tr in s.sampled_tracks.items():
-        fname = f"{name}.bin"
-        (out / fname).write_bytes(np.ascontiguousarray(tr.data).tobytes())
-        tracks[name] = {
-            "samples_per_frame": tr.samples_per_frame,
-            "data_type": tr.data_type,
-            "data_url": fname,
-        }
-    md["sampled_tracks"] = tracks
-    md["time_value_tracks"] = {}
-    (out / "session.json").write_text(json.dumps(md, indent=1) + "\n", encoding="utf-8")
+    named = [
+        SampledTrack(
+            t.name,
+            t.data,
+            t.samples_per_frame,
+            t.frame_length,
+            t.start,
+            t.data_type,
+            {**t.extra, "data_url": f"{t.name}.bin"},
+        )
+        for t in s.sampled_tracks.values()
+    ]
+    write_session(s.with_tracks(sampled_tracks=named), out / "session.json")
     night.truth.save(out / "truth.json")
     return out

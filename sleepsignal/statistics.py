@@ -35,7 +35,8 @@ Definitions (all times in s, Unix seconds for instants)
   start in sleep epochs, breaths/min (all cycles in the bed period when there is no
   sleep). Injected value wins (``respiration_rate=``).
 - ``hrv``: RMSSD indices in s (Beddit names). Injected mapping wins (``hrv=``);
-  otherwise a private stand-in (:func:`_night_hrv_indices`) on the ``heartbeat`` track.
+  otherwise :func:`sleepsignal.hrv.night_hrv_indices` on the ``heartbeat`` track over the
+  sleep period.
 - ``snoring_time``: summed ``snoring_events`` lengths, s.
 
 A night with no sleep has ``sleep_onset_latency``, ``sleep_efficiency``,
@@ -54,6 +55,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import SignalError
+from .hrv import night_hrv_indices
 from .hypnogram import AWAY, DEEP, LIGHT, NO_SIGNAL, REM, STAGES, WAKE, Hypnogram
 
 if TYPE_CHECKING:
@@ -77,12 +79,6 @@ JAWBONE_QUALITY_VERSION = "sleepsignal-quality-1"
 
 _SLEEP = (LIGHT, DEEP, REM)
 _HRV_KEYS = ("evening_HRV_index", "morning_HRV_index", "all_night_HRV_index", "resting_HRV_index")
-#: Window of the evening/morning/resting HRV indices, s.
-_HRV_WINDOW = 900.0
-#: Fewest successive-interval differences an RMSSD is computed from.
-_HRV_MIN_DIFFS = 30
-#: Two beats are successive when the next starts within this many s of the previous end.
-_BEAT_GAP_TOL = 0.01
 
 
 @dataclass(frozen=True)
@@ -221,7 +217,7 @@ def night_statistics(
     hrv : mapping, optional
         HRV indices (s) computed elsewhere (for example by
         ``sleepsignal.heartbeats.night_hrv_indices``); replaces the built-in
-        :func:`_night_hrv_indices` stand-in.
+        :func:`sleepsignal.hrv.night_hrv_indices` over the sleep period.
     respiration_rate : float, optional
         Average respiration rate (breaths/min) computed elsewhere (for example by
         ``sleepsignal.tracks.respiration_rate``); replaces the built-in estimate.
@@ -373,7 +369,7 @@ def night_statistics(
             snoring = float(np.sum(sv[np.isfinite(sv) & (sv > 0)]))
         if hrv is None and "heartbeat" in tracks and onset is not None and final is not None:
             hb = tracks["heartbeat"]
-            hrv_out = _night_hrv_indices(
+            hrv_out = night_hrv_indices(
                 hb.times + session.start_timestamp,
                 hb.values.astype(np.float64),
                 start=onset,
@@ -416,88 +412,6 @@ def night_statistics(
         hrv=hrv_out,
         snoring_time=snoring,
     )
-
-
-# -- HRV ------------------------------------------------------------------------------
-
-
-def _successive_diffs(times: np.ndarray, intervals: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Differences of intervals of successive beats (no gap between them) in [lo, hi)."""
-    sel = (times >= lo) & (times + intervals <= hi) & np.isfinite(intervals) & (intervals > 0)
-    t, iv = times[sel], intervals[sel]
-    if len(t) < 2:
-        return np.empty(0)
-    succ = np.abs(t[:-1] + iv[:-1] - t[1:]) <= _BEAT_GAP_TOL
-    return (iv[1:] - iv[:-1])[succ]
-
-
-def _rms(d: np.ndarray) -> float | None:
-    if len(d) < _HRV_MIN_DIFFS:
-        return None
-    return float(np.sqrt(np.mean(d**2)))
-
-
-def _night_hrv_indices(
-    times: np.ndarray, intervals: np.ndarray, *, start: float, end: float
-) -> dict[str, float]:
-    """Beddit HRV indices (RMSSD, s) of a night's beat-to-beat intervals.
-
-    Parameters
-    ----------
-    times : array_like
-        Beat start times, s (any origin shared with ``start``/``end``).
-    intervals : array_like
-        Beat-to-beat intervals, s.
-    start, end : float
-        The sleep period (sleep onset, final awakening), same origin as ``times``.
-
-    Returns
-    -------
-    dict
-        ``evening_HRV_index`` (first 15 min of the sleep period, which must then lie in
-        its first third), ``morning_HRV_index`` (last 15 min, likewise),
-        ``all_night_HRV_index`` (whole period) and ``resting_HRV_index`` (15 min centred
-        on the lowest one-minute mean heart rate). A key is absent when its span holds
-        fewer than 30 successive-interval differences. Only differences of successive
-        beats (the next beat starts where the previous ends, within 10 ms) are used, so a
-        gap in detection is never bridged.
-
-    Notes
-    -----
-    A small stand-in for ``sleepsignal.heartbeats.night_hrv_indices``; pass that one's
-    result to :func:`night_statistics` through ``hrv=`` when it is available.
-    """
-    t = np.asarray(times, dtype=np.float64)
-    iv = np.asarray(intervals, dtype=np.float64)
-    if t.shape != iv.shape or t.ndim != 1:
-        raise SignalError(
-            f"times and intervals must be 1-D of one length, got {t.shape}, {iv.shape}"
-        )
-    out: dict[str, float] = {}
-    if not end > start:
-        return out
-    third = (end - start) / 3.0
-    candidates = {"all_night_HRV_index": (start, end)}
-    if third >= _HRV_WINDOW:
-        candidates["evening_HRV_index"] = (start, start + _HRV_WINDOW)
-        candidates["morning_HRV_index"] = (end - _HRV_WINDOW, end)
-    sel = (t >= start) & (t < end) & np.isfinite(iv) & (iv > 0)
-    if np.any(sel):
-        minute = np.floor((t[sel] - start) / 60.0).astype(np.int64)
-        sums = np.bincount(minute, weights=iv[sel])
-        counts = np.bincount(minute)
-        full = counts >= 20
-        if np.any(full):
-            mean_iv = np.where(full, sums / np.maximum(counts, 1), -np.inf)
-            k = int(np.argmax(mean_iv))  # longest mean interval = lowest heart rate
-            centre = start + (k + 0.5) * 60.0
-            candidates["resting_HRV_index"] = (centre - _HRV_WINDOW / 2, centre + _HRV_WINDOW / 2)
-    for key in _HRV_KEYS:
-        if key in candidates:
-            value = _rms(_successive_diffs(t, iv, *candidates[key]))
-            if value is not None:
-                out[key] = value
-    return out
 
 
 # -- scores ---------------------------------------------------------------------------

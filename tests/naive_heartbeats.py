@@ -264,8 +264,7 @@ def score_intervals(
     s, e, iv = s[span], e[span], iv[span]
     n = len(s)
     if n == 0:
-        return {"n": 0, "coverage": 0.0, "mae_ms": float("nan"), "wrong": float("nan"),
-                "lag": lag}
+        return {"n": 0, "coverage": 0.0, "mae_ms": float("nan"), "wrong": float("nan"), "lag": lag}
     j = np.clip(np.searchsorted(ref, s), 1, len(ref) - 1)
     j = np.where(np.abs(s - ref[j - 1]) < np.abs(s - ref[j]), j - 1, j)
     j = np.minimum(j, len(ref) - 2)

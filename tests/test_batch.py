@@ -47,8 +47,14 @@ def test_batch_runs_failures_alone_and_reruns_skip(cohort: Path, tmp_path: Path)
     sessions = sorted(p for p in out.iterdir() if p.is_dir() and p.name != "tracks")
     assert len(sessions) == 2
     for folder in sessions:
-        assert {"session.json", "sleep.json", "hypnogram.csv", "ocariot.json", "jawbone.json",
-                "jawbone_snapshot.json"} <= _files(folder)
+        assert {
+            "session.json",
+            "sleep.json",
+            "hypnogram.csv",
+            "ocariot.json",
+            "jawbone.json",
+            "jawbone_snapshot.json",
+        } <= _files(folder)
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "partial output left"
     assert "[3/3] done 2 failed 1" in log.getvalue()
 
@@ -64,8 +70,13 @@ def test_batch_runs_failures_alone_and_reruns_skip(cohort: Path, tmp_path: Path)
 
 
 def test_updated_after_selects_like_the_beddit_query(cohort: Path, tmp_path: Path) -> None:
-    res = run_batch([cohort / "night1"], tmp_path / "o", workers=1,
-                    updated_after=1.7e9 + 86400 + 50000.0, progress=io.StringIO())
+    res = run_batch(
+        [cohort / "night1"],
+        tmp_path / "o",
+        workers=1,
+        updated_after=1.7e9 + 86400 + 50000.0,
+        progress=io.StringIO(),
+    )
     assert res.done == [] and res.skipped and "not updated after" in res.skipped[0][1]
 
 
@@ -92,17 +103,24 @@ def crash_once_then_analyze(*args):
     return analyze_file(*args)
 
 
-def test_dask_cluster_with_a_worker_dying_mid_job(cohort: Path, tmp_path: Path, monkeypatch) -> None:
+def test_dask_cluster_with_a_worker_dying_mid_job(
+    cohort: Path, tmp_path: Path, monkeypatch
+) -> None:
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
     import cloudpickle
 
     cloudpickle.register_pickle_by_value(__import__(__name__))
     monkeypatch.setenv(_CRASHED, str(tmp_path / "crashed"))
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
-        res = run_batch([cohort / "night0", cohort / "night1"], tmp_path / "out",
-                        scheduler=cluster.scheduler_address, progress=io.StringIO(),
-                        _task=crash_once_then_analyze)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        res = run_batch(
+            [cohort / "night0", cohort / "night1"],
+            tmp_path / "out",
+            scheduler=cluster.scheduler_address,
+            progress=io.StringIO(),
+            _task=crash_once_then_analyze,
+        )
     assert (tmp_path / "crashed").exists(), "no worker was killed"
     assert len(res.done) == 2 and res.failed == [], res.summary()
     folders = [p.name for p in (tmp_path / "out").iterdir()]

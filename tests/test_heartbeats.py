@@ -34,8 +34,9 @@ from sleepsignal.session import Session
 FS = 140.0
 
 
-def bcg(intervals: np.ndarray, fs: float = FS, *, seed: int = 0, noise: float = 0.02,
-        lead: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def bcg(
+    intervals: np.ndarray, fs: float = FS, *, seed: int = 0, noise: float = 0.02, lead: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """A small synthetic BCG: a three-lobe complex (I, J, K) at each beat, plus noise.
 
     Returns the signal and the J-peak times (s).
@@ -91,7 +92,7 @@ def test_pair_alignment_matches_naive() -> None:
     cand = np.sort(rng.choice(np.arange(x.shape[0]), 40, replace=False)).astype(np.int64)
     bad = np.zeros(40, dtype=bool)
     bad[5] = True
-    x[cand[7]: cand[7] + 200] = 1.0  # a flat stretch: NaN correlations
+    x[cand[7] : cand[7] + 200] = 1.0  # a flat stretch: NaN correlations
     for good, step in ((0.9, 2), (2.0, 1), (0.9, 3)):
         lag, ncc = K._pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step)
         nlag, nncc = naive_pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step)
@@ -100,8 +101,9 @@ def test_pair_alignment_matches_naive() -> None:
 
 
 def test_pair_alignment_empty_and_edges() -> None:
-    lag, ncc = K._pair_alignment(np.zeros(10), np.empty(0, np.int64), np.empty(0, bool),
-                                 3, 2, 2, 1, 0.9, 1)
+    lag, ncc = K._pair_alignment(
+        np.zeros(10), np.empty(0, np.int64), np.empty(0, bool), 3, 2, 2, 1, 0.9, 1
+    )
     assert lag.shape == (0, 3) and ncc.shape == (0, 3)
     # windows that leave the signal give NaN, never an index error
     x = np.sin(np.arange(100.0))
@@ -119,8 +121,9 @@ def test_bad_samples_matches_naive(seed: int) -> None:
         np.testing.assert_array_equal(K._bad_samples(x, min_flat), naive_bad_samples(x, min_flat))
     assert K._bad_samples(np.empty(0), 3).shape == (0,)
     assert K._bad_samples(np.full(5, np.nan), 3).all()
-    np.testing.assert_array_equal(K._bad_samples(np.array([0.0, 5.0, 5.0, 1.0]), 9),
-                                  [False, True, True, False])  # two samples on the top rail
+    np.testing.assert_array_equal(
+        K._bad_samples(np.array([0.0, 5.0, 5.0, 1.0]), 9), [False, True, True, False]
+    )  # two samples on the top rail
 
 
 def test_local_median_matches_naive() -> None:
@@ -129,8 +132,9 @@ def test_local_median_matches_naive() -> None:
     v = rng.random(300)
     v[::7] = np.nan
     tq = np.linspace(-20, 220, 97)
-    np.testing.assert_allclose(K._local_median(t, v, tq, 15.0),
-                               naive_local_median(t, v, tq, 15.0), equal_nan=True)
+    np.testing.assert_allclose(
+        K._local_median(t, v, tq, 15.0), naive_local_median(t, v, tq, 15.0), equal_nan=True
+    )
     assert K._local_median(np.empty(0), np.empty(0), tq, 1.0).shape == tq.shape
 
 
@@ -146,15 +150,14 @@ def test_best_chain_matches_naive() -> None:
         med[rng.random(nc) < 0.1] = np.nan
         args = (cand, lag, ncc, med, 50, 400, 0.3, 2.0)
         got = K._best_chain(cand, lag.ravel(), ncc.ravel(), 3, *args[3:])
-        np.testing.assert_array_equal(got, naive_best_chain(*args),
-                                      err_msg=f"trial {trial}")
+        np.testing.assert_array_equal(got, naive_best_chain(*args), err_msg=f"trial {trial}")
 
 
 def test_run_fiducial_matches_naive() -> None:
     x, beats = bcg(rr_series(40))
     t = beats * FS + 3.3
     t[20:] += 11.0  # a second run locked on another lobe
-    x[int(beats[25] * FS):] *= -3  # ... and with flipped polarity
+    x[int(beats[25] * FS) :] *= -3  # ... and with flipped polarity
     run_start = np.array([0, 20, 20, 30, 41], dtype=np.int64)  # one empty run
     got = K._run_fiducial(x, t, run_start, 42, 42, 28)
     np.testing.assert_allclose(got, naive_run_fiducial(x, t, run_start, 42, 42, 28), atol=1e-9)
@@ -223,8 +226,9 @@ def test_flat_padding_shifts_beats() -> None:
     # a thousandth of a sample period
     tol = 1e-3 / FS
     np.testing.assert_allclose(hb.intervals[hb.reliable], ref.intervals[ref.reliable], atol=tol)
-    np.testing.assert_allclose(hb.interval_starts[hb.reliable] - 5.0,
-                               ref.interval_starts[ref.reliable], atol=tol)
+    np.testing.assert_allclose(
+        hb.interval_starts[hb.reliable] - 5.0, ref.interval_starts[ref.reliable], atol=tol
+    )
 
 
 def test_resampled_signal_gives_same_intervals() -> None:
@@ -271,8 +275,10 @@ def test_nan_gap_is_a_gap() -> None:
     lo, hi = int(30 * FS), int(40 * FS)
     x[lo:hi] = np.nan
     hb = detect_heartbeats(x, FS)
-    s, e = hb.interval_starts[hb.reliable], hb.interval_starts[hb.reliable] + hb.intervals[
-        hb.reliable]
+    s, e = (
+        hb.interval_starts[hb.reliable],
+        hb.interval_starts[hb.reliable] + hb.intervals[hb.reliable],
+    )
     assert not np.any((e > 30.0 - 0.5) & (s < 40.0 + 0.5))
     assert hb.reliable.sum() > 60
 
@@ -372,8 +378,7 @@ def test_wrong_fs_does_not_invent_a_heart_rate() -> None:
 
 def _hb(starts: np.ndarray, iv: np.ndarray, reliable: np.ndarray | None = None) -> Heartbeats:
     rel = np.ones(len(iv), bool) if reliable is None else reliable
-    return Heartbeats(np.asarray(starts), np.asarray(starts), np.asarray(iv),
-                      np.ones(len(iv)), rel)
+    return Heartbeats(np.asarray(starts), np.asarray(starts), np.asarray(iv), np.ones(len(iv)), rel)
 
 
 def test_heart_rate_windows() -> None:
@@ -389,8 +394,12 @@ def test_heart_rate_windows() -> None:
 def test_heart_rate_empty_and_bad_args() -> None:
     t, bpm = heart_rate(_hb(np.empty(0), np.empty(0)), duration=100.0)
     assert t.shape == bpm.shape == (0,)
-    for kw in ({"duration": -1.0}, {"duration": math.nan}, {"duration": 10.0, "window": 0.0},
-               {"duration": 10.0, "min_coverage": 0.0}):
+    for kw in (
+        {"duration": -1.0},
+        {"duration": math.nan},
+        {"duration": 10.0, "window": 0.0},
+        {"duration": 10.0, "min_coverage": 0.0},
+    ):
         with pytest.raises(SignalError):
             heart_rate(_hb(np.empty(0), np.empty(0)), **kw)  # type: ignore[arg-type]
 
@@ -450,8 +459,12 @@ def test_night_hrv_indices() -> None:
     iv[hr_dip] = 1.1 + 0.01 * rng.standard_normal(1500)
     starts = np.concatenate(([0.0], np.cumsum(iv)[:-1]))
     out = night_hrv_indices(starts, iv, start=0.0, end=float(starts[-1] + iv[-1]))
-    assert set(out) == {"evening_HRV_index", "morning_HRV_index", "all_night_HRV_index",
-                        "resting_HRV_index"}
+    assert set(out) == {
+        "evening_HRV_index",
+        "morning_HRV_index",
+        "all_night_HRV_index",
+        "resting_HRV_index",
+    }
     assert out["evening_HRV_index"] == pytest.approx(0.03 * math.sqrt(2), rel=0.15)
     assert out["resting_HRV_index"] == pytest.approx(0.01 * math.sqrt(2), rel=0.3)
     # a 10-minute night: no 15-minute span, keys omitted (never None)

@@ -128,8 +128,9 @@ def test_simulated_night_driven_by_real_rr() -> None:
     ts, tiv = truth.true_intervals()
     visible = np.isin(truth.beat_times[:-1], ts)
     r = hb.reliable
-    sc = score_intervals(hb.interval_starts[r], hb.intervals[r], hb.beat_times,
-                         truth.beat_times, visible)
+    sc = score_intervals(
+        hb.interval_starts[r], hb.intervals[r], hb.beat_times, truth.beat_times, visible
+    )
     assert sc["coverage"] >= 0.85, sc
     assert sc["mae_ms"] <= 8.0, sc
     assert sc["wrong"] <= 0.03, sc
@@ -160,8 +161,11 @@ def test_night_hrv_indices_match_the_normal_to_normal_truth() -> None:
     ts, tiv = night.truth.true_intervals()
     nn = np.abs(tiv / median_filter(tiv, 31, mode="nearest") - 1) <= 0.2
     truth = night_hrv_indices(ts[nn], tiv[nn], start=0.0, end=end)
-    assert set(ours) == set(truth) == {"evening_HRV_index", "morning_HRV_index",
-                                       "all_night_HRV_index", "resting_HRV_index"}
+    assert (
+        set(ours)
+        == set(truth)
+        == {"evening_HRV_index", "morning_HRV_index", "all_night_HRV_index", "resting_HRV_index"}
+    )
     for key, value in truth.items():
         # the resting span is centred on the lowest one-minute heart rate, which can fall
         # on a neighbouring minute when a few intervals are missing: looser tolerance

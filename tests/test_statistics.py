@@ -15,7 +15,6 @@ from sleepsignal.hypnogram import STAGES, Hypnogram
 from sleepsignal.session import Session, TimeValueTrack
 from sleepsignal.statistics import (
     SLEEP_SCORE_VERSION,
-    _night_hrv_indices,
     jawbone_quality,
     night_statistics,
     sleep_score,
@@ -145,40 +144,6 @@ def test_injected_values_win() -> None:
     assert unknown.average_respiration_rate is None and unknown.hrv == {}
     with pytest.raises(SignalError, match="hrv"):
         night_statistics(h, hrv={"all_night_HRV_index": -1.0})
-
-
-# -- HRV stand-in --------------------------------------------------------------------
-
-
-def test_hrv_indices_alternating_intervals() -> None:
-    # intervals alternate 0.9 / 1.1 s: every successive difference is ±0.2 s -> RMSSD 0.2
-    iv = np.tile([0.9, 1.1], 2000)
-    t = np.concatenate(([0.0], np.cumsum(iv)[:-1]))
-    out = _night_hrv_indices(t, iv, start=0.0, end=float(t[-1]))
-    assert set(out) == {
-        "evening_HRV_index",
-        "morning_HRV_index",
-        "all_night_HRV_index",
-        "resting_HRV_index",
-    }
-    for v in out.values():
-        assert v == pytest.approx(0.2)
-
-
-def test_hrv_does_not_bridge_a_gap() -> None:
-    # two runs of constant intervals at different rates, with a gap between them: the
-    # jump between runs is not a successive difference, so RMSSD is 0
-    t1 = np.arange(0, 600, 1.0)
-    t2 = 700 + np.arange(0, 600, 0.8)
-    t = np.concatenate((t1, t2))
-    iv = np.concatenate((np.full(len(t1), 1.0), np.full(len(t2), 0.8)))
-    out = _night_hrv_indices(t, iv, start=0.0, end=1300.0)
-    assert out["all_night_HRV_index"] == pytest.approx(0.0, abs=1e-12)
-    assert "evening_HRV_index" not in out  # 1300 s period: a third is shorter than 15 min
-
-
-def test_hrv_too_few_beats_is_absent() -> None:
-    assert _night_hrv_indices(np.arange(10.0), np.ones(10), start=0.0, end=10.0) == {}
 
 
 # -- property tests against the naive reference --------------------------------------

@@ -1,0 +1,59 @@
+"""Regenerate the committed demo night ``data/fixtures/demo_session/``.
+
+A 30-minute simulated night segment (seed 7) in the Beddit session layout
+(``session.json``, ``normal.bin``, ``noise.bin``) plus its ground truth
+(``truth.json``). The arguments are chosen so that every track has something to find:
+a short bed exit, body movements, 50 Hz hum and snoring.
+
+Run from the repository root::
+
+    python scripts/make_fixture.py            # writes data/fixtures/demo_session
+    python scripts/make_fixture.py OUT_DIR    # writes elsewhere (the tests do this)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from a clone without installing
+    sys.path.insert(0, str(ROOT))
+
+from sleepsignal.simulate import simulate_night, write_simulated  # noqa: E402
+
+#: Where the fixture lives in the repository.
+FIXTURE_DIR = ROOT / "data" / "fixtures" / "demo_session"
+
+#: The exact arguments of the committed fixture.
+FIXTURE_ARGS: dict[str, Any] = {
+    "hours": 0.5,
+    "seed": 7,
+    "profile": "mixed",
+    "sleep_onset": 240.0,
+    "bed_exits": 1,
+    "mains_hz": 50.0,
+    "movement_rate": 1.5,
+    "snoring_rate": 6.0,
+    "mains_rate": 2.0,
+}
+
+
+def make(out_dir: str | Path = FIXTURE_DIR) -> Path:
+    """Simulate the demo night and write it to ``out_dir``; returns the folder."""
+    args = dict(FIXTURE_ARGS)
+    night = simulate_night(args.pop("hours"), **args)
+    return write_simulated(night, out_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    out = make(argv[0] if argv else FIXTURE_DIR)
+    size = sum(p.stat().st_size for p in out.iterdir())
+    print(f"wrote {out} ({size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
