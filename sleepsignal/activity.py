@@ -68,8 +68,10 @@ PRESENCE_MARGIN_DB = 12.0
 PRESENCE_MIN_WHITE = 3
 #: Presence: the floor must lie this many dB below the median window (else no one left).
 PRESENCE_CONTRAST_DB = 20.0
-#: Presence: share of white windows above which the whole recording is an empty bed.
-PRESENCE_ALL_WHITE = 0.9
+#: Presence: without contrast, a recording whose median first-difference std (10 Hz
+#: view, ADC counts) is below this is an empty bed all along (Beddit-like uint16 counts:
+#: an empty sensor gives about 1.5, a person tens to hundreds).
+PRESENCE_EMPTY_COUNTS = 5.0
 
 
 class Movements(NamedTuple):
@@ -256,9 +258,7 @@ def _presence_from_low(low: np.ndarray, fs_low: float, flat: np.ndarray | None =
         white = ~dead & (b < PRESENCE_WHITENESS * d)
     states = np.full(n_w, PRESENT, dtype=np.int64)
     live = ~dead
-    if live.any() and white[live].mean() >= PRESENCE_ALL_WHITE:
-        states[white] = ABSENT  # an empty bed all along
-    elif white.sum() >= PRESENCE_MIN_WHITE:
+    if white.sum() >= PRESENCE_MIN_WHITE:
         # quietest stretch of white windows: the lowest 3-window running median of d
         # (an empty bed lasts minutes; single quiet windows in bed do not count)
         from scipy.ndimage import median_filter
@@ -269,6 +269,8 @@ def _presence_from_low(low: np.ndarray, fs_low: float, flat: np.ndarray | None =
             floor = float(np.min(d[white]))
         if np.median(d[live]) >= floor * 10 ** (PRESENCE_CONTRAST_DB / 20):
             states[white & (d < floor * 10 ** (PRESENCE_MARGIN_DB / 20))] = ABSENT
+        elif np.median(d[live]) < PRESENCE_EMPTY_COUNTS:
+            states[white] = ABSENT  # no contrast and sensor-noise level: empty all along
     states[dead] = NO_SIGNAL
     states = _debounce_kernel(np.ascontiguousarray(states), PRESENCE_MIN_RUN)
     t, v = _change_points(states, PRESENCE_WINDOW_S, duration, NO_SIGNAL)
@@ -312,8 +314,9 @@ def presence(signal: np.ndarray, fs: float) -> Presence:
        anyone away: then a window is away (65) when it is white and its ``d`` is
        within 12 dB of the floor. Movement in bed can be white, and a
        heartbeat-dominated signal can be nearly white, but both are far louder than the
-       empty sensor, so they stay present. When 90 % or more of the windows are white,
-       the bed was empty all along: every white window is away.
+       empty sensor, so they stay present. Without that contrast the recording is
+       one state: away (its white windows) only when its median ``d`` is under 5 ADC
+       counts (an empty Beddit-like uint16 sensor), else present.
     4. A window whose samples do not change (or that the sensor status marks unclear:
        clipped or flat) has no signal (78).
     5. Runs shorter than 30 s (6 windows) take the state of the run before them.

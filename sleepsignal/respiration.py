@@ -20,7 +20,7 @@ from .session import TimeValueTrack
 __all__ = ["Breathing", "detect_breathing", "respiration_rate"]
 
 #: Breathing band (Hz) of the band-pass that isolates the breathing wave.
-BREATHING_BAND_HZ = (0.08, 0.9)
+BREATHING_BAND_HZ = (0.08, 0.6)
 #: Shortest and longest cycle kept (s): 6.7 to 40 breaths/min.
 MIN_CYCLE_S = 1.5
 MAX_CYCLE_S = 10.0
@@ -162,7 +162,7 @@ def detect_breathing(
     -----
     1. Block means bring the signal to about 10 Hz (at 140 Hz, 14-sample blocks: their
        spectral zeros at multiples of 10 Hz remove every mains alias).
-    2. A zero-phase 2nd-order Butterworth band-pass of 0.08-0.9 Hz keeps the breathing
+    2. A zero-phase 2nd-order Butterworth band-pass of 0.08-0.6 Hz keeps the breathing
        wave.
     3. Local scale: the median of ``|wave|`` per 30 s, then a running median over
        5 minutes; the hysteresis is 1.2 x that scale (for a sine, about 0.42 of its

@@ -150,7 +150,7 @@ def test_session_tracks_needs_normal():
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_belt_driven_night_regression_floors():
-    """Two hours driven by a real belt night (li2024 12_20231119, seed 3, cardiac profile,
+    """Two hours driven by a real belt night (li2024 12_20231119, seed 3, mixed profile,
     60 Hz hum, one bed exit). Floors = today's values rounded down
     (``python benchmarks/accuracy_tracks.py`` scores whole nights the same way)."""
     import sys
@@ -167,7 +167,7 @@ def test_belt_driven_night_regression_floors():
         sys.path.remove(str(ROOT / "benchmarks"))
     resp, rfs = load_li2024_resp(path)
     night = simulate_night(
-        2.0, seed=3, resp=resp, resp_fs=rfs, profile="cardiac", mains_hz=60.0, bed_exits=1
+        2.0, seed=3, resp=resp, resp_fs=rfs, profile="mixed", mains_hz=60.0, bed_exits=1
     )
     r = score_night(night, session_tracks(night.session), baseline=False)
     assert r["breath_within_0.5"] >= FLOORS["breath_within_0.5"]
@@ -178,11 +178,12 @@ def test_belt_driven_night_regression_floors():
     assert r["snoring_f1"] >= FLOORS["snoring_f1"]
 
 
-#: Measured 2026-11-22: 0.827, 0.048, 1.0, 0.996, 0.998, 0.994.
+#: Measured 2026-11-22 (simulator of main at be0c1df): 0.817, 0.037, 0.857, 0.996, 0.998,
+#: 0.994.
 FLOORS = {
-    "breath_within_0.5": 0.82,
-    "breath_mae": 0.05,
-    "movement_f1": 0.95,
+    "breath_within_0.5": 0.81,
+    "breath_mae": 0.04,
+    "movement_f1": 0.85,
     "away_f1": 0.99,
     "mains_f1": 0.99,
     "snoring_f1": 0.99,
