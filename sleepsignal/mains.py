@@ -216,10 +216,10 @@ def _status_from_scan(
     s50, s60 = _fft_scores(seg, fs_f, w_fft, lines50, lines60, centre)
     hit50 = s50 > LINE_RATIO
     hit60 = s60 > LINE_RATIO
-    any_hit = hit50.any(axis=1) | hit60.any(axis=1)
+    any_hit: np.ndarray = np.asarray(hit50.any(axis=1) | hit60.any(axis=1))
     # a lone window with a line is chance (< 0.5 % of windows on noise alone): keep a
     # hit only when at least one of its two neighbours has one too
-    if len(any_hit) >= 3:
+    if n_w >= 3:
         from scipy.ndimage import median_filter
 
         any_hit = median_filter(any_hit.astype(np.uint8), size=3, mode="nearest").astype(bool)
