@@ -7,10 +7,10 @@ tracks):
   per burst. The energy is that of the 10 Hz low-rate view (mains-free at 140 Hz)
   high-passed at 4.5 Hz, summed over 1 s: body movement is broadband, while breathing,
   its harmonics and slow artefacts stay below a few Hz, so only heartbeat and movement
-  remain. The threshold is :data:`MOVEMENT_ON` (60) times the local baseline (a
+  remain. The threshold is :data:`MOVEMENT_ON` (20) times the local baseline (a
   2.5-minute running median of 30 s medians of that energy, i.e. the heartbeat level of
   the still sleeper). A burst starts above ``MOVEMENT_ON`` x baseline, ends below
-  ``MOVEMENT_OFF`` (5) x baseline, and bursts less than 5 s apart are one movement.
+  ``MOVEMENT_OFF`` (4) x baseline, and bursts less than 5 s apart are one movement.
 - **Presence** (Beddit codes 80 present, 65 away, 78 no signal) is decided per 5 s
   window; see :func:`presence`.
 """
@@ -49,8 +49,8 @@ ABSENT = 65
 NO_SIGNAL = 78
 
 #: Movement hysteresis, as multiples of the baseline 1 s energy.
-MOVEMENT_ON = 60.0
-MOVEMENT_OFF = 5.0
+MOVEMENT_ON = 20.0
+MOVEMENT_OFF = 4.0
 #: High-pass (Hz) that removes breathing, its harmonics and slow artefacts before the
 #: energy (the 10 Hz view reaches 5 Hz).
 MOVEMENT_HIGHPASS_HZ = 4.5
@@ -221,8 +221,8 @@ def movement_bursts(signal: np.ndarray, fs: float, *, present: Presence | None =
        movement stay.
     3. Baseline: median of each 30 s, then a running median over 5 such blocks
        (2.5 min). A movement lasting less than about a minute cannot lift it.
-    4. Hysteresis: a burst starts when the energy exceeds 60 x baseline (about 7.7 x
-       the still amplitude) and ends when it falls below 5 x baseline; bursts fewer than
+    4. Hysteresis: a burst starts when the energy exceeds 20 x baseline (about 4.5 x
+       the still amplitude) and ends when it falls below 4 x baseline; bursts fewer than
        5 s apart merge. Each burst is one movement.
     """
     fs_f = _check_fs(fs)
