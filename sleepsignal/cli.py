@@ -199,6 +199,10 @@ def _demo(args: argparse.Namespace) -> int:
     for candidate in (Path.cwd() / FIXTURE, here):
         if candidate.is_file():
             print(f"demo: analysing the bundled example night {candidate}")
+            print(
+                "demo: the first run in a new environment compiles the numba kernels "
+                "(about 20 s); later runs load them from numba's cache"
+            )
             session = read_session(candidate)
             break
     else:
