@@ -265,9 +265,16 @@ def _best_chain(
 
 @njit
 def _run_fiducial(
-    y: np.ndarray, t: np.ndarray, run_start: np.ndarray, left: int, right: int, max_shift: int
-) -> np.ndarray:
-    """Offset (samples) of one common fiducial point from the beats of each run.
+    y: np.ndarray,
+    t: np.ndarray,
+    run_start: np.ndarray,
+    left: int,
+    right: int,
+    max_shift: int,
+    min_quality: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Offset (samples) of one common fiducial point from the beats of each run, and
+    how well the run's average beat matched the beat it was aligned to.
 
     Run ``r`` holds beats ``t[run_start[r] : run_start[r+1]]`` (``run_start`` ends with
     ``len(t)``). The windows ``y[round(t)-left : round(t)+right+1]`` of a run are
@@ -275,13 +282,21 @@ def _run_fiducial(
     reference; its fiducial is its largest absolute value (the J wave, either polarity).
     Every other run's average is aligned to the reference by the largest absolute
     correlation over shifts within ``+-max_shift`` (so a polarity flip or a new posture
-    keeps the same lobe as fiducial). Offsets are refined by parabolas; 0 for runs
-    without a window.
+    keeps the same lobe as fiducial). A run that matches the reference below
+    ``min_quality`` is then aligned to its nearest earlier run (a forward pass), then
+    to its nearest later run (a backward pass) that matches at ``min_quality`` or
+    better, when that match is better: a run in the same posture as its neighbour but
+    not as the reference keeps the lobe of its neighbour. Offsets are refined by
+    parabolas; 0 for runs without a window.
+
+    Returns ``(offset, quality)``: quality is the absolute correlation of the
+    alignment that set the offset (1 for the reference, 0 for runs without a window).
     """
     n = y.shape[0]
     nr = run_start.shape[0] - 1
     w = left + right + 1
     out = np.zeros(nr)
+    quality = np.zeros(nr)
     avg = np.zeros((nr, w))
     cnt = np.zeros(nr, dtype=np.int64)
     for r in range(nr):
@@ -293,7 +308,7 @@ def _run_fiducial(
                 avg[r, i] += y[c - left + i]
             cnt[r] += 1
     if nr == 0 or cnt.max() == 0:
-        return out
+        return out, quality
     ref = int(np.argmax(cnt))
     best = -1.0
     bi = 0
@@ -309,40 +324,67 @@ def _run_fiducial(
         den = y0 - 2.0 * best + y2
         if den < 0.0:
             frac = 0.5 * (y0 - y2) / den
-    ref_peak = bi - left + frac
-    ns = 2 * max_shift + 1
-    sc = np.empty(ns)
+    out[ref] = bi - left + frac
+    quality[ref] = 1.0
+    sc = np.empty(2 * max_shift + 1)
     for r in range(nr):
-        if cnt[r] == 0:
+        if cnt[r] == 0 or r == ref:
             continue
-        if r == ref:
-            out[r] = ref_peak
-            continue
-        best = -1.0
-        bs = -1
-        for si in range(ns):
-            sh = si - max_shift  # run r's lobe at i + sh matches the reference at i
-            sab = 0.0
-            saa = 0.0
-            sbb = 0.0
-            for i in range(w):
-                j = i + sh
-                if 0 <= j < w:
-                    sab += avg[r, j] * avg[ref, i]
-                    saa += avg[r, j] * avg[r, j]
-                    sbb += avg[ref, i] * avg[ref, i]
-            v = abs(sab) / np.sqrt(saa * sbb) if saa > 0.0 and sbb > 0.0 else 0.0
-            sc[si] = v
-            if v > best:
-                best = v
-                bs = si
-        frac = 0.0
-        if 0 < bs < ns - 1:
-            den = sc[bs - 1] - 2.0 * sc[bs] + sc[bs + 1]
-            if den < 0.0:
-                frac = 0.5 * (sc[bs - 1] - sc[bs + 1]) / den
-        out[r] = ref_peak + (bs - max_shift + frac)
-    return out
+        sh, q = _align_avg(avg, r, ref, max_shift, sc)
+        out[r] = out[ref] + sh
+        quality[r] = q
+    # runs that do not match the reference: take the lobe of a matching neighbour
+    for direction in (1, -1):
+        anchor = -1
+        r = 0 if direction == 1 else nr - 1
+        for _ in range(nr):
+            if cnt[r] > 0:
+                if quality[r] >= min_quality:
+                    anchor = r
+                elif anchor >= 0:
+                    sh, q = _align_avg(avg, r, anchor, max_shift, sc)
+                    if q > quality[r]:
+                        out[r] = out[anchor] + sh
+                        quality[r] = q
+                        if q >= min_quality:
+                            anchor = r
+            r += direction
+    return out, quality
+
+
+@njit
+def _align_avg(
+    avg: np.ndarray, r: int, ref: int, max_shift: int, sc: np.ndarray
+) -> tuple[float, float]:
+    """Shift (samples, parabola-refined) that best aligns ``avg[r]`` to ``avg[ref]``
+    (run ``r``'s lobe at ``i + shift`` matches the reference at ``i``), by the largest
+    absolute correlation over the overlap, and that correlation."""
+    w = avg.shape[1]
+    ns = 2 * max_shift + 1
+    best = -1.0
+    bs = 0
+    for si in range(ns):
+        sh = si - max_shift
+        sab = 0.0
+        saa = 0.0
+        sbb = 0.0
+        for i in range(w):
+            j = i + sh
+            if 0 <= j < w:
+                sab += avg[r, j] * avg[ref, i]
+                saa += avg[r, j] * avg[r, j]
+                sbb += avg[ref, i] * avg[ref, i]
+        v = abs(sab) / np.sqrt(saa * sbb) if saa > 0.0 and sbb > 0.0 else 0.0
+        sc[si] = v
+        if v > best:
+            best = v
+            bs = si
+    frac = 0.0
+    if 0 < bs < ns - 1:
+        den = sc[bs - 1] - 2.0 * sc[bs] + sc[bs + 1]
+        if den < 0.0:
+            frac = 0.5 * (sc[bs - 1] - sc[bs + 1]) / den
+    return bs - max_shift + frac, best
 
 
 @njit
