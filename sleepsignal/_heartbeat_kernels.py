@@ -271,7 +271,6 @@ def _run_fiducial(
     left: int,
     right: int,
     max_shift: int,
-    min_quality: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Offset (samples) of one common fiducial point from the beats of each run, and
     how well the run's average beat matched the beat it was aligned to.
@@ -282,12 +281,8 @@ def _run_fiducial(
     reference; its fiducial is its largest absolute value (the J wave, either polarity).
     Every other run's average is aligned to the reference by the largest absolute
     correlation over shifts within ``+-max_shift`` (so a polarity flip or a new posture
-    keeps the same lobe as fiducial). A run that matches the reference below
-    ``min_quality`` is then aligned to its nearest earlier run (a forward pass), then
-    to its nearest later run (a backward pass) that matches at ``min_quality`` or
-    better, when that match is better: a run in the same posture as its neighbour but
-    not as the reference keeps the lobe of its neighbour. Offsets are refined by
-    parabolas; 0 for runs without a window.
+    keeps the same lobe as fiducial). Offsets are refined by parabolas; 0 for runs
+    without a window.
 
     Returns ``(offset, quality)``: quality is the absolute correlation of the
     alignment that set the offset (1 for the reference, 0 for runs without a window).
@@ -333,22 +328,6 @@ def _run_fiducial(
         sh, q = _align_avg(avg, r, ref, max_shift, sc)
         out[r] = out[ref] + sh
         quality[r] = q
-    # runs that do not match the reference: take the lobe of a matching neighbour
-    for direction in (1, -1):
-        anchor = -1
-        r = 0 if direction == 1 else nr - 1
-        for _ in range(nr):
-            if cnt[r] > 0:
-                if quality[r] >= min_quality:
-                    anchor = r
-                elif anchor >= 0:
-                    sh, q = _align_avg(avg, r, anchor, max_shift, sc)
-                    if q > quality[r]:
-                        out[r] = out[anchor] + sh
-                        quality[r] = q
-                        if q >= min_quality:
-                            anchor = r
-            r += direction
     return out, quality
 
 

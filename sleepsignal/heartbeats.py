@@ -47,7 +47,7 @@ _HIDDEN_MARGIN = 0.1  # ...or within this much of the interval's own correlation
 _HIDDEN_GAP = 0.75  # a hidden beat lies at least 0.75 x the shortest interval from both ends
 _J_REACH = 0.3  # s, search for the J wave of a run's average beat
 _FIDUCIAL_SHIFT = 0.2  # s, largest shift when aligning a run to the reference run
-_FIDUCIAL_MIN_Q = 0.8  # a run's average beat must match a reference this well (|r|)
+_FIDUCIAL_MIN_Q = 0.8  # a run's average beat must match the reference run this well (|r|)
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
 
@@ -181,15 +181,13 @@ def detect_heartbeats(
     6. Beat times: least squares that keeps each aligned interval while anchoring the run
        to its envelope peaks (weight 0.02), so times do not drift; then each run is
        shifted so that its average beat's J wave (the largest lobe of the run with most
-       beats; other runs aligned to it by correlation, either polarity; a run that
-       matches it with ``|r| < 0.8`` is aligned to its nearest matching neighbour run
-       instead) is the fiducial.
+       beats; other runs aligned to it by correlation, either polarity) is the fiducial.
        The local median is recomputed from the chain's own intervals (``ncc >=
        min_ncc``).
     7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
        confidence >= ``min_confidence``; inside ``bpm_range``; the two beats' energies
        within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
-       lobe); the run's average beat matched its fiducial reference with ``|r| >= 0.8``
+       lobe); the run's average beat matched the reference run with ``|r| >= 0.8``
        (otherwise its beat times might sit on another lobe); no hidden beat (the first
        beat's shape must not recur at 30-70 % of the interval with a correlation >=
        min(0.65, ncc - 0.1): the interval might span a missed beat); and part of a
@@ -321,12 +319,10 @@ def detect_heartbeats(
     joined_nodes[ek] = True  # node i is joined to node i-1
     run_start = np.concatenate((np.flatnonzero(~joined_nodes), [nodes.shape[0]]))
     reach = round(_J_REACH * fs)
-    shift, fid_q = _k._run_fiducial(
-        y, t, run_start, reach, reach, round(_FIDUCIAL_SHIFT * fs), _FIDUCIAL_MIN_Q
-    )
+    shift, fid_q = _k._run_fiducial(y, t, run_start, reach, reach, round(_FIDUCIAL_SHIFT * fs))
     t = t + np.repeat(shift, np.diff(run_start))
-    # a run whose beat shape matches no reference cannot be given the common fiducial
-    # lobe: its intervals may be right but its beat times may sit on another lobe
+    # a run whose beat shape does not match the reference run cannot be given the
+    # common fiducial lobe: its intervals may be right but its times on another lobe
     fid_ok = np.repeat(fid_q >= _FIDUCIAL_MIN_Q, np.diff(run_start))[ek]
     # second pass of the local median: from the chain's own well-matched intervals
     good = e_q >= min_ncc

@@ -136,7 +136,7 @@ def _parabola(v: np.ndarray, i: int) -> float:
     return 0.0
 
 
-def naive_run_fiducial(y, t, run_start, left, right, max_shift, min_quality):
+def naive_run_fiducial(y, t, run_start, left, right, max_shift):
     nr = len(run_start) - 1
     w = left + right + 1
     avgs, counts = [], []
@@ -175,19 +175,6 @@ def naive_run_fiducial(y, t, run_start, left, right, max_shift, min_quality):
         if counts[r] > 0 and r != ref:
             sh, quality[r] = align(r, ref)
             out[r] = out[ref] + sh
-    for order in (range(nr), range(nr - 1, -1, -1)):
-        anchor = None
-        for r in order:
-            if counts[r] == 0:
-                continue
-            if quality[r] >= min_quality:
-                anchor = r
-            elif anchor is not None:
-                sh, q = align(r, anchor)
-                if q > quality[r]:
-                    out[r], quality[r] = out[anchor] + sh, q
-                    if q >= min_quality:
-                        anchor = r
     return out, quality
 
 
