@@ -39,6 +39,7 @@ MIN_FS = 25.0
 _MAX_SKIP = 3  # a candidate is aligned with the next 3 (skips 2 spurious candidates)
 _GOOD_ENOUGH = 0.9  # next candidate this similar: do not try skipping it
 _NCC_FLOOR = 0.3  # correlation below which an edge never joins the chain
+_NEAR_MARGIN = 0.1  # local median: nearest candidate within 0.1 of the best ncc
 _DEV_WEIGHT = 2.0  # chain cost per unit relative deviation from the local median
 _ANCHOR = 0.02  # least-squares weight of the energy-peak anchor of each beat
 _MAX_AMP_RATIO = 2.5  # largest beat-to-beat energy ratio (sqrt) of a reliable interval
@@ -172,8 +173,10 @@ def detect_heartbeats(
        parabola, gives the interval to a fraction of a sample, and its correlation
        ``ncc`` the shape similarity. Farther candidates are tried only when the next one
        correlates below 0.9.
-    4. Local median interval: median over +-15 s of each candidate's best-matching
-       interval (``ncc >= 0.7``).
+    4. Local median interval: median over +-15 s of each candidate's interval to the
+       nearest of the next three candidates that matches within 0.1 of the best one
+       (best ``ncc >= 0.7``); noisy beats match their next few beats about equally
+       well, and the best alone would often span two beats.
     5. Dynamic programming picks the chain of beats that maximises the summed edge score
        ``ncc - 0.3 - 2 |interval / median - 1|``; the chain breaks where no edge scores
        above zero (movement, out of bed) and starts again with the new beat shape, so
@@ -283,8 +286,11 @@ def detect_heartbeats(
     iv_all = (cand[nxt] - cand[:, None]) + lag  # samples
     ok = np.isfinite(ncc) & (iv_all >= min_iv) & (iv_all <= max_iv)
     score = np.where(ok, ncc, -np.inf)
-    bi = np.argmax(score, axis=1)
-    best_q = score[np.arange(nc), bi]
+    best_q = np.max(score, axis=1)
+    # the nearest candidate that matches almost as well as the best: when beats are
+    # noisy, the next beats match about equally well, and the best of them alone would
+    # put the local median at two beats
+    bi = np.argmax(score >= (best_q - _NEAR_MARGIN)[:, None], axis=1)
     best_iv = np.where(best_q >= 0.7, iv_all[np.arange(nc), bi], np.nan)
     med = _median_at(cand.astype(np.float64) / fs, best_iv, cand.astype(np.float64) / fs)
 
