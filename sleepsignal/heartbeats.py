@@ -119,8 +119,8 @@ def detect_heartbeats(
     bpm_range: tuple[float, float] = (30.0, 160.0),
     band: tuple[float, float] = (2.0, 20.0),
     min_ncc: float = 0.6,
-    max_deviation: float = 0.2,
-    min_confidence: float = 0.4,
+    max_deviation: float = 0.25,
+    min_confidence: float = 0.35,
 ) -> Heartbeats:
     """Detect heartbeats and beat-to-beat intervals in a raw BCG signal.
 
