@@ -16,6 +16,8 @@ HRV_SPAN = 900.0
 
 _MIN_PAIRS_SPAN = 100  # successive pairs needed for a 15-minute index
 _MIN_BEATS_MINUTE = 20  # intervals needed for a one-minute mean heart rate
+_NN_NEIGHBOURS = 31  # normal-to-normal: within 20 % of the median of 31 intervals
+_NN_DEVIATION = 0.2
 
 
 def _vectors(
@@ -157,13 +159,22 @@ def night_hrv_indices(
     Beddit did not publish which 15-minute span of each third it uses; the choice made
     here (the span with the most evidence, spans every minute, earliest on ties) is
     sleepsignal's own and versioned with it. Only pairs of intervals that follow each
-    other without a gap count (see :func:`rmssd`).
+    other without a gap count (see :func:`rmssd`). As usual in HRV, only
+    normal-to-normal intervals count: an interval more than 20 % away from the median
+    of the 31 intervals around it (an ectopic beat or its compensatory pause) is left
+    out, which also breaks its pairs.
     """
     iv, st = _vectors(intervals, np.asarray(times, dtype=np.float64))
     if st is None:  # pragma: no cover - times is always given here
         raise SignalError("times are required")
     if not (math.isfinite(start) and math.isfinite(end) and end > start):
         raise SignalError(f"need finite start < end (s), got start={start!r}, end={end!r}")
+    if iv.shape[0] > 0:
+        from scipy.ndimage import median_filter
+
+        med = median_filter(iv, _NN_NEIGHBOURS, mode="nearest")
+        nn = np.abs(iv / med - 1.0) <= _NN_DEVIATION
+        iv, st = iv[nn], st[nn]
     out: dict[str, float] = {}
     third = (end - start) / 3.0
     ev = _best_span(iv, st, start, start + third)

@@ -493,6 +493,29 @@ def test_night_hrv_indices() -> None:
         night_hrv_indices(starts, iv, start=10.0, end=5.0)
 
 
+def test_night_hrv_indices_leave_out_ectopic_intervals() -> None:
+    """Normal-to-normal only: a premature beat and its compensatory pause every 50
+    beats (0.6 s then 1.2 s in a steady 0.9 s rhythm) do not change the indices."""
+    rng = np.random.default_rng(3)
+    iv = 0.9 + 0.01 * rng.standard_normal(6000)
+    steady = night_hrv_indices(
+        np.concatenate(([0.0], np.cumsum(iv)[:-1])), iv, start=0.0, end=float(iv.sum())
+    )
+    ect = iv.copy()
+    ect[25::50] = 0.6
+    ect[26::50] = 1.2
+    keep = np.ones(len(ect), bool)
+    keep[25::50] = keep[26::50] = False
+    starts = np.concatenate(([0.0], np.cumsum(ect)[:-1]))
+    out = night_hrv_indices(starts, ect, start=0.0, end=float(ect.sum()))
+    assert set(out) == set(steady)
+    # the same as leaving them out by hand (which also breaks their pairs)
+    want = night_hrv_indices(starts[keep], ect[keep], start=0.0, end=float(ect.sum()))
+    for key in out:
+        assert out[key] == pytest.approx(want[key], rel=1e-12)
+        assert out[key] == pytest.approx(steady[key], rel=0.1)
+
+
 def test_ectopic_beats_are_reported_right_or_not_at_all() -> None:
     rr = rr_series(200, seed=15)
     for i in range(20, 200, 25):  # premature beat, then a compensatory pause
