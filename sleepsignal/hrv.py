@@ -125,7 +125,12 @@ def _best_span(iv: np.ndarray, st: np.ndarray, lo: float, hi: float) -> float:
 
 
 def night_hrv_indices(
-    times: np.ndarray, intervals: np.ndarray, *, start: float, end: float
+    times: np.ndarray,
+    intervals: np.ndarray,
+    *,
+    start: float,
+    end: float,
+    normal_to_normal: bool = False,
 ) -> dict[str, float]:
     """The Beddit Sleep HRV properties of one night (RMSSD, s).
 
@@ -138,6 +143,12 @@ def night_hrv_indices(
         Reliable beat-to-beat intervals in s (the ``heartbeat`` track values).
     start, end : float
         The night (measurement period) in s.
+    normal_to_normal : bool
+        Keep only normal-to-normal intervals, as usual in HRV: an interval more than
+        20 % away from the median of the 31 intervals around it (an ectopic beat or its
+        compensatory pause, which the ``heartbeat`` track may hold: they are real
+        intervals) is left out, which also breaks its pairs. Default False: every
+        interval counts.
 
     Returns
     -------
@@ -159,17 +170,14 @@ def night_hrv_indices(
     Beddit did not publish which 15-minute span of each third it uses; the choice made
     here (the span with the most evidence, spans every minute, earliest on ties) is
     sleepsignal's own and versioned with it. Only pairs of intervals that follow each
-    other without a gap count (see :func:`rmssd`). As usual in HRV, only
-    normal-to-normal intervals count: an interval more than 20 % away from the median
-    of the 31 intervals around it (an ectopic beat or its compensatory pause) is left
-    out, which also breaks its pairs.
+    other without a gap count (see :func:`rmssd`).
     """
     iv, st = _vectors(intervals, np.asarray(times, dtype=np.float64))
     if st is None:  # pragma: no cover - times is always given here
         raise SignalError("times are required")
     if not (math.isfinite(start) and math.isfinite(end) and end > start):
         raise SignalError(f"need finite start < end (s), got start={start!r}, end={end!r}")
-    if iv.shape[0] > 0:
+    if normal_to_normal and iv.shape[0] > 0:
         from scipy.ndimage import median_filter
 
         med = median_filter(iv, _NN_NEIGHBOURS, mode="nearest")

@@ -494,12 +494,13 @@ def test_night_hrv_indices() -> None:
 
 
 def test_night_hrv_indices_leave_out_ectopic_intervals() -> None:
-    """Normal-to-normal only: a premature beat and its compensatory pause every 50
+    """``normal_to_normal=True``: a premature beat and its compensatory pause every 50
     beats (0.6 s then 1.2 s in a steady 0.9 s rhythm) do not change the indices."""
     rng = np.random.default_rng(3)
     iv = 0.9 + 0.01 * rng.standard_normal(6000)
     steady = night_hrv_indices(
-        np.concatenate(([0.0], np.cumsum(iv)[:-1])), iv, start=0.0, end=float(iv.sum())
+        np.concatenate(([0.0], np.cumsum(iv)[:-1])), iv, start=0.0, end=float(iv.sum()),
+        normal_to_normal=True,
     )
     ect = iv.copy()
     ect[25::50] = 0.6
@@ -507,8 +508,10 @@ def test_night_hrv_indices_leave_out_ectopic_intervals() -> None:
     keep = np.ones(len(ect), bool)
     keep[25::50] = keep[26::50] = False
     starts = np.concatenate(([0.0], np.cumsum(ect)[:-1]))
-    out = night_hrv_indices(starts, ect, start=0.0, end=float(ect.sum()))
+    out = night_hrv_indices(starts, ect, start=0.0, end=float(ect.sum()), normal_to_normal=True)
     assert set(out) == set(steady)
+    plain = night_hrv_indices(starts, ect, start=0.0, end=float(ect.sum()))
+    assert plain["all_night_HRV_index"] > 5 * steady["all_night_HRV_index"]  # default: all
     # the same as leaving them out by hand (which also breaks their pairs)
     want = night_hrv_indices(starts[keep], ect[keep], start=0.0, end=float(ect.sum()))
     for key in out:

@@ -188,7 +188,9 @@ def test_night_hrv_indices_match_the_normal_to_normal_truth() -> None:
     )
     hbt, _ = heartbeat_tracks(night.session)
     end = night.session.duration
-    ours = night_hrv_indices(hbt.times, hbt.values.astype(float), start=0.0, end=end)
+    ours = night_hrv_indices(
+        hbt.times, hbt.values.astype(float), start=0.0, end=end, normal_to_normal=True
+    )
     ts, tiv = night.truth.true_intervals()
     nn = np.abs(tiv / median_filter(tiv, 31, mode="nearest") - 1) <= 0.2
     truth = night_hrv_indices(ts[nn], tiv[nn], start=0.0, end=end)
