@@ -58,6 +58,31 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--hours", type=float, required=True, help="length of the night in hours")
     s.add_argument("--seed", type=int, required=True, help="random seed (same seed, same bytes)")
     s.add_argument("--out", type=Path, required=True, help="output folder")
+    s.add_argument(
+        "--profile",
+        choices=["cardiac", "mixed", "respiratory"],
+        default="mixed",
+        help="which component dominates the bed signal (default: mixed)",
+    )
+    s.add_argument(
+        "--mains-hz",
+        type=float,
+        choices=[0.0, 50.0, 60.0],
+        default=None,
+        help="mains hum frequency (0: none; default: drawn per night)",
+    )
+    s.add_argument(
+        "--rr",
+        type=Path,
+        default=None,
+        help="drive beat timing with a li2024 RR file (*_RR.csv.gz)",
+    )
+    s.add_argument(
+        "--resp",
+        type=Path,
+        default=None,
+        help="drive breathing with a li2024 belt file (*_resp.csv.gz)",
+    )
 
     b = sub.add_parser("batch", help="analyse every session under INPUT with worker processes")
     b.add_argument(
@@ -189,10 +214,20 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .simulate import simulate_night, write_simulated
+    from .simulate import load_li2024_resp, load_li2024_rr, simulate_night, write_simulated
 
     t0 = time.perf_counter()
-    night = simulate_night(args.hours, seed=args.seed)
+    rr = load_li2024_rr(args.rr) if args.rr is not None else None
+    resp, resp_fs = load_li2024_resp(args.resp) if args.resp is not None else (None, None)
+    night = simulate_night(
+        args.hours,
+        seed=args.seed,
+        profile=args.profile,
+        mains_hz=args.mains_hz,
+        rr=rr,
+        resp=resp,
+        resp_fs=resp_fs,
+    )
     path = write_simulated(night, args.out)
     print(
         f"simulated {args.hours:g} h (seed {args.seed}) in {time.perf_counter() - t0:.1f} s: {path}"

@@ -106,9 +106,7 @@ def _as_signal(signal: np.ndarray) -> np.ndarray:
     if a.ndim != 1:
         raise SignalError(f"signal must be 1-D, got an array of shape {a.shape}")
     if a.dtype.kind not in "uif":
-        raise SignalError(
-            f"signal must hold real numbers (integer or float), got dtype {a.dtype}"
-        )
+        raise SignalError(f"signal must hold real numbers (integer or float), got dtype {a.dtype}")
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
@@ -230,8 +228,11 @@ def detect_heartbeats(
     f_hi = min(f_hi, 0.4 * fs)
     if not (0 < f_lo < f_hi):
         raise SignalError(f"band must be (low, high) in Hz with 0 < low < high, got {band!r}")
-    for name, v in (("min_ncc", min_ncc), ("max_deviation", max_deviation),
-                    ("min_confidence", min_confidence)):
+    for name, v in (
+        ("min_ncc", min_ncc),
+        ("max_deviation", max_deviation),
+        ("min_confidence", min_confidence),
+    ):
         if not (0.0 <= float(v) <= 1.0):
             raise SignalError(f"{name} must be within [0, 1], got {v!r}")
 
@@ -277,7 +278,14 @@ def detect_heartbeats(
         cand_bad = np.zeros(cand.shape[0], dtype=bool)
 
     lag, ncc = _k._pair_alignment(
-        y, cand, cand_bad, _MAX_SKIP, before, after, max_lag, _GOOD_ENOUGH,
+        y,
+        cand,
+        cand_bad,
+        _MAX_SKIP,
+        before,
+        after,
+        max_lag,
+        _GOOD_ENOUGH,
         max(1, round(fs / 70.0)),
     )
     skip = np.arange(1, _MAX_SKIP + 1)
@@ -295,8 +303,15 @@ def detect_heartbeats(
     med = _median_at(cand.astype(np.float64) / fs, best_iv, cand.astype(np.float64) / fs)
 
     pred = _k._best_chain(
-        cand, lag.ravel(), ncc.ravel(), _MAX_SKIP, med, math.ceil(min_iv), int(max_iv),
-        _NCC_FLOOR, _DEV_WEIGHT,
+        cand,
+        lag.ravel(),
+        ncc.ravel(),
+        _MAX_SKIP,
+        med,
+        math.ceil(min_iv),
+        int(max_iv),
+        _NCC_FLOOR,
+        _DEV_WEIGHT,
     )
     kk = np.flatnonzero(pred >= 0)  # later beat of each edge
     if kk.shape[0] == 0:
@@ -361,8 +376,15 @@ def detect_heartbeats(
     # an interval that might span a missed beat: the first beat's shape recurs inside it
     cand_pass = np.flatnonzero(passes)
     hidden = _k._hidden_beat(
-        y, cand[pp[cand_pass]], cand[kk[cand_pass]], before, after, 0.3, 0.7,
-        max(1, round(fs / 70.0)), int(min_iv * _HIDDEN_GAP),
+        y,
+        cand[pp[cand_pass]],
+        cand[kk[cand_pass]],
+        before,
+        after,
+        0.3,
+        0.7,
+        max(1, round(fs / 70.0)),
+        int(min_iv * _HIDDEN_GAP),
     )
     passes[cand_pass[hidden >= np.minimum(_HIDDEN_MAX, e_q[cand_pass] - _HIDDEN_MARGIN)]] = False
     reliable = passes & _in_streak(passes, ek, 3)
@@ -403,10 +425,12 @@ def _hum_aliases(fs: float, f_lo: float, f_hi: float) -> list[float]:
 
 def _design_filter(fs: float, f_lo: float, f_hi: float) -> np.ndarray:
     """High-pass (2nd order), low-pass (4th order) and notches at aliased mains lines."""
-    sos = np.concatenate([
-        sps.butter(2, f_lo, btype="highpass", fs=fs, output="sos"),
-        sps.butter(4, f_hi, btype="lowpass", fs=fs, output="sos"),
-    ])
+    sos = np.concatenate(
+        [
+            sps.butter(2, f_lo, btype="highpass", fs=fs, output="sos"),
+            sps.butter(4, f_hi, btype="lowpass", fs=fs, output="sos"),
+        ]
+    )
     notches = [
         sps.tf2sos(*sps.iirnotch(fa, _NOTCH_Q, fs=fs)) for fa in _hum_aliases(fs, f_lo, f_hi)
     ]

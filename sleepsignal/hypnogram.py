@@ -8,14 +8,19 @@ code paths, so a record builder maps stages with one lookup.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from .errors import SignalError
+from .errors import DecodeError, SignalError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AWAY",
@@ -28,9 +33,11 @@ __all__ = [
     "NO_SIGNAL",
     "OCARIOT_STAGE_NAMES",
     "REM",
+    "SLEEP_DEPTH",
     "STAGES",
     "WAKE",
     "Hypnogram",
+    "SleepCycles",
 ]
 
 #: Epoch length in s.
@@ -85,6 +92,33 @@ OCARIOT_STAGE_NAMES: Mapping[str, str | None] = MappingProxyType(
 JAWBONE_PHASES: Mapping[str, int | None] = MappingProxyType(
     {"wake": 1, "light": 2, "deep": 3, "rem": 2, "away": 1, "no_signal": None}
 )
+
+#: Sleep depth (0 lightest .. 1 deepest) of each stage for the ``sleep_cycles`` curve.
+SLEEP_DEPTH: Mapping[str, float] = MappingProxyType(
+    {"wake": 0.0, "rem": 0.25, "light": 0.5, "deep": 1.0}
+)
+#: Spacing of ``sleep_cycles`` points, s (Beddit: every 2 minutes).
+SLEEP_CYCLES_STEP = 120.0
+#: Width of the centred moving average applied to the depth before sampling, s.
+SLEEP_CYCLES_SMOOTHING = 600.0
+#: Version of the JSON layout written by :meth:`Hypnogram.to_json`.
+JSON_VERSION = 1
+
+
+class SleepCycles(NamedTuple):
+    """The Beddit ``sleep_cycles`` curve.
+
+    Attributes
+    ----------
+    times : numpy.ndarray
+        float64 Unix seconds, one point every 120 s from sleep onset to the final
+        awakening (both inclusive of their epoch); empty when there is no sleep.
+    depth : numpy.ndarray
+        float32 sleep depth, 0.0 lightest to 1.0 deepest.
+    """
+
+    times: np.ndarray
+    depth: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,3 +203,184 @@ class Hypnogram:
             key = "restless" if restless and "restless" in table else name
             out.append(table[key])
         return out
+
+    # -- extensions: pandas, JSON, sleep cycles ------------------------------------
+    def _index(self) -> pd.DatetimeIndex:
+        import pandas as pd
+
+        # integer nanoseconds from a microsecond-rounded start: float64 Unix seconds
+        # times 1e9 would lose ~256 ns
+        start_ns = round(self.start * 1e6) * 1000
+        step_ns = round(self.epoch_length * 1e9)
+        ns = start_ns + np.arange(len(self.stages), dtype=np.int64) * step_ns
+        return pd.DatetimeIndex(pd.to_datetime(ns, unit="ns", utc=True), name="start").tz_convert(
+            self.timezone
+        )
+
+    def to_series(self) -> pd.Series:
+        """Stage names (categorical, categories :data:`STAGES`) on a tz-aware index.
+
+        The index holds epoch starts in the hypnogram's time zone.
+        """
+        import pandas as pd
+
+        cat = pd.Categorical.from_codes(
+            self.stages.astype(np.int64), categories=pd.Index(list(STAGES))
+        )
+        return pd.Series(cat, index=self._index(), name="stage")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per epoch on a tz-aware ``DatetimeIndex`` (epoch starts).
+
+        Columns: ``stage`` (categorical name), ``code`` (int8), ``restless`` (bool), and
+        ``p_wake``, ``p_light``, ``p_deep``, ``p_rem`` when probabilities exist.
+        """
+        import pandas as pd
+
+        df = pd.DataFrame({"stage": self.to_series(), "code": self.stages,
+                           "restless": self.restless}, index=self._index())
+        if self.probabilities is not None:
+            for j, name in enumerate(STAGES[:4]):
+                df[f"p_{name}"] = self.probabilities[:, j]
+        return df
+
+    def to_json(self) -> str:
+        """Lossless JSON text (floats written with ``repr``; NaN probabilities as null).
+
+        ``info`` must hold JSON-compatible values; it is written as is.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> h = Hypnogram(np.array([0, 1, 5]), 1700000000.5, "Europe/Helsinki")
+        >>> Hypnogram.from_json(h.to_json()).to_json() == h.to_json()
+        True
+        """
+        doc: dict[str, Any] = {
+            "version": JSON_VERSION,
+            "start": float(self.start),
+            "timezone": self.timezone,
+            "epoch_length": float(self.epoch_length),
+            "stage_names": list(STAGES),
+            "stages": self.stages.tolist(),
+            "restless": [int(r) for r in np.asarray(self.restless)],
+            "probabilities": None if self.probabilities is None else [
+                [None if math.isnan(v) else v for v in row] for row in self.probabilities.tolist()
+            ],
+            "info": dict(self.info),
+        }
+        try:
+            return json.dumps(doc, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise SignalError(f"hypnogram info is not JSON-compatible: {exc}") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Hypnogram:
+        """Inverse of :meth:`to_json`.
+
+        Raises
+        ------
+        DecodeError
+            Not JSON, a missing field, an unknown version, or stage names that differ
+            from :data:`STAGES`.
+        """
+        try:
+            doc = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise DecodeError(f"hypnogram JSON could not be parsed: {exc}") from None
+        if not isinstance(doc, dict):
+            raise DecodeError(f"hypnogram JSON must be an object, got {type(doc).__name__}")
+        missing = [k for k in ("version", "start", "timezone", "stages") if k not in doc]
+        if missing:
+            raise DecodeError(f"hypnogram JSON lacks {', '.join(missing)}")
+        if doc["version"] != JSON_VERSION:
+            raise DecodeError(
+                f"hypnogram JSON version {doc['version']!r} is not supported (only {JSON_VERSION})"
+            )
+        if list(doc.get("stage_names", STAGES)) != list(STAGES):
+            raise DecodeError(
+                f"hypnogram JSON stage_names {doc.get('stage_names')!r} differ from {list(STAGES)}"
+            )
+        known = {"version", "start", "timezone", "epoch_length", "stage_names", "stages",
+                 "restless", "probabilities", "info"}
+        unknown = sorted(set(doc) - known)
+        if unknown:
+            raise DecodeError(
+                f"hypnogram JSON has unknown fields {unknown}; allowed {sorted(known)}"
+            )
+        probs = doc.get("probabilities")
+        p = None if probs is None else np.array(
+            [[np.nan if v is None else v for v in row] for row in probs], dtype=np.float64
+        ).reshape(-1, 4)
+        return cls(
+            np.array(doc["stages"], dtype=np.int64),
+            float(doc["start"]),
+            str(doc["timezone"]),
+            restless=None if doc.get("restless") is None else np.array(doc["restless"], bool),
+            probabilities=p,
+            epoch_length=float(doc.get("epoch_length", EPOCH_LENGTH)),
+            info=doc.get("info") or {},
+        )
+
+    def sleep_depth(self) -> np.ndarray:
+        """Sleep depth 0..1 per epoch (NaN on away / no-signal epochs).
+
+        From the probabilities when present (expected :data:`SLEEP_DEPTH`), else from
+        the stage of each epoch.
+        """
+        depth_of = np.array([SLEEP_DEPTH[s] for s in STAGES[:4]])
+        if self.probabilities is not None:
+            d = self.probabilities @ depth_of
+        else:
+            d = np.full(len(self.stages), np.nan)
+            scored = self.stages < 4
+            d[scored] = depth_of[self.stages[scored]]
+        d = np.where(self.stages >= 4, np.nan, d)
+        return d
+
+    def sleep_cycles(self) -> SleepCycles:
+        """The Beddit ``sleep_cycles`` curve: depth 0..1 every 2 min, onset to final awakening.
+
+        Returns
+        -------
+        SleepCycles
+            Empty arrays when the hypnogram has no sleep epoch.
+
+        Notes
+        -----
+        1. Depth per epoch from :meth:`sleep_depth` (wake 0, REM 0.25, light 0.5,
+           deep 1; expectation under the model probabilities when present).
+        2. Centred moving average over 10 minutes, ignoring away/no-signal epochs
+           (a stretch with no scored epoch in the window stays NaN -> depth 0).
+        3. Sampled every 120 s from the start of the first sleep epoch to the end of
+           the last sleep epoch (the final awakening), by linear interpolation between
+           epoch centres; clipped to 0..1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> h = Hypnogram(np.r_[[0] * 4, [2] * 40, [0] * 4], 1700000000.0)
+        >>> c = h.sleep_cycles()
+        >>> float(c.times[0] - h.start), len(c.times), float(c.depth.max())
+        (120.0, 11, 1.0)
+        """
+        sleep = np.isin(self.stages, SLEEP_CODES)
+        if not sleep.any():
+            return SleepCycles(np.zeros(0), np.zeros(0, np.float32))
+        idx = np.flatnonzero(sleep)
+        first, last = int(idx[0]), int(idx[-1])
+        d = self.sleep_depth()
+        k = max(1, round(SLEEP_CYCLES_SMOOTHING / self.epoch_length))
+        k += (k + 1) % 2
+        ok = np.isfinite(d)
+        n, half = len(d), k // 2
+        num = np.convolve(np.where(ok, d, 0.0), np.ones(k))[half : half + n]
+        den = np.convolve(ok.astype(np.float64), np.ones(k))[half : half + n]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sm = np.where(den > 0, num / np.maximum(den, 1), 0.0)
+        onset = self.start + first * self.epoch_length
+        end = self.start + (last + 1) * self.epoch_length
+        times = onset + np.arange(0.0, end - onset + 1e-9, SLEEP_CYCLES_STEP)
+        centres = self.epoch_starts() + self.epoch_length / 2
+        depth = np.clip(np.interp(times, centres, sm), 0.0, 1.0).astype(np.float32)
+        return SleepCycles(times, depth)

@@ -129,15 +129,16 @@ def write_analysis(analysis: Analysis, out_dir: str | os.PathLike[str]) -> list[
     """
     import json
 
-    from .io.beddit import _atomic_write, write_session
+    from ._files import atomic_write
+    from .io.beddit import write_session
     from .staging import hypnogram_csv
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = [write_session(analysis.session, out / "session.json")]
-    _atomic_write(out / "hypnogram.csv", hypnogram_csv(analysis.hypnogram).encode("utf-8"))
+    atomic_write(out / "hypnogram.csv", hypnogram_csv(analysis.hypnogram).encode("utf-8"))
     written.append(out / "hypnogram.csv")
     for name, obj in analysis.records.items():
-        _atomic_write(out / name, (json.dumps(obj, indent=1, allow_nan=False) + "\n").encode())
+        atomic_write(out / name, (json.dumps(obj, indent=1, allow_nan=False) + "\n").encode())
         written.append(out / name)
     return written

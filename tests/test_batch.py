@@ -21,7 +21,7 @@ def cohort(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("cohort")
     for i, seed in enumerate((11, 12, 13)):
         night = simulate_night(0.25, seed=seed, start=1.7e9 + i * 86400)
-        path = write_simulated(night, root / f"night{i}")
+        path = write_simulated(night, root / f"night{i}") / "session.json"
         obj = json.loads(path.read_text())
         obj["updated"] = 1.7e9 + i * 86400 + 40000.0
         path.write_text(json.dumps(obj))
@@ -60,9 +60,10 @@ def test_batch_runs_failures_alone_and_reruns_skip(cohort: Path, tmp_path: Path)
 
     from sleepsignal.store import read_track
 
-    hr = read_track(out / "tracks", "heart_rate")
-    assert set(hr.session_id) == {int(p.name) for p in sessions}
-    assert str(hr.time.dt.tz) == "UTC"
+    presence = read_track(out / "tracks", "presence")
+    assert set(presence.session_id) == {int(p.name) for p in sessions}
+    assert str(presence.time.dt.tz) == "UTC"
+    assert set(presence.value) <= {65.0, 78.0, 80.0}
 
     again = run_batch([cohort], out, workers=1, progress=io.StringIO())
     assert again.done == [] and len(again.failed) == 1

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 
+from .._files import atomic_write
 from ..errors import DecodeError, QueryError, SleepSignalWarning
 from ..session import DATA_TYPES, DEFAULT_FRAME_LENGTH, SampledTrack, Session, TimeValueTrack
 
@@ -460,26 +461,15 @@ def write_sessions(
             if len(sessions) > 1 and not track.extra.get("data_url"):
                 rel = f"{session.id}_{name}.bin"
             names[name] = rel
-            _atomic_write(
+            atomic_write(
                 p.parent / rel, track.data.astype(track.data.dtype.newbyteorder("<")).tobytes()
             )
         objs.append(session_to_dict(session, names))
     payload: Any = objs if as_list else objs[0]
-    _atomic_write(
+    atomic_write(
         p, (json.dumps(payload, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
     )
     return p
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def query_sessions(

@@ -1,0 +1,363 @@
+"""Per-epoch features for sleep staging (private; used by :mod:`sleepsignal.staging`).
+
+Everything here works on plain arrays of seconds relative to the session start and on
+the 30 s epoch grid that starts at 0. One numba kernel (:func:`_nn_mask_kernel`) does
+the only sequential step, the beat-to-beat (NN) interval filter; the rest is vectorised
+numpy. The same functions build the training features (``scripts/train_staging.py``)
+and the run-time features, so the shipped model sees what it was trained on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._numba import njit
+
+__all__ = [
+    "HEARTBEAT_FEATURES",
+    "HEART_RATE_FEATURES",
+    "actigraphy_counts",
+    "heart_rate_features",
+    "heartbeat_features",
+    "nn_mask",
+]
+
+EPOCH = 30.0
+
+#: Acceptable beat-to-beat interval, s (200 to 30 bpm).
+RR_MIN, RR_MAX = 0.3, 2.0
+#: An interval is an NN interval if within this fraction of the running reference.
+RR_TOLERANCE = 0.25
+#: After this gap (s) with no accepted interval the reference restarts.
+RR_MAX_GAP = 10.0
+#: Consecutive rejections after which the reference restarts at the current interval.
+RR_MAX_REJECT = 4
+
+#: Resampling rate (Hz) of the NN series for spectral features, and window (samples).
+SPECTRAL_FS = 4.0
+SPECTRAL_WINDOW = 1024  # 256 s, centred on the epoch
+VLF_BAND = (0.01, 0.04)
+LF_BAND = (0.04, 0.15)
+HF_BAND = (0.15, 0.40)
+
+HEARTBEAT_FEATURES: tuple[str, ...] = (
+    "hr",            # mean HR of the epoch, z-scored within the night
+    "hr_10min",      # HR smoothed over 10 min (z)
+    "hr_rel_low",    # 10 min HR minus the night's 5th percentile of HR, bpm / night IQR
+    "hr_local",      # epoch HR minus 10 min HR (bpm / night IQR)
+    "hr_max_jump",   # max HR in +-1 epoch minus 5 min median HR (z of bpm)
+    "rmssd_90s",     # log RMSSD over 3 epochs (z)
+    "rmssd_270s",    # log RMSSD over 9 epochs (z)
+    "sdnn_270s",     # log SDNN over 9 epochs (z)
+    "sd_ratio",      # log(SDNN / RMSSD) over 9 epochs (z)
+    "pnn50_270s",    # fraction of successive differences > 50 ms over 9 epochs
+    "log_vlf",       # log VLF power (cyclic variation, apnoea) over 256 s (z)
+    "log_lf",        # log LF power (z)
+    "log_hf",        # log HF power (z)
+    "lf_hf",         # log LF/HF (z)
+    "hf_norm",       # HF / (LF + HF)
+    "hf_norm_10min", # HF / (LF + HF) smoothed over 10 min
+    "coverage",      # fraction of the epoch covered by NN intervals
+    "hours",         # time since session start, h (clipped to 10)
+)
+
+_MASKED_HB = np.array(
+    [i for i, k in enumerate(HEARTBEAT_FEATURES) if k not in ("hours", "coverage")]
+)
+
+HEART_RATE_FEATURES: tuple[str, ...] = (
+    "hr",
+    "hr_10min",
+    "hr_rel_low",
+    "hr_local",
+    "hr_std_5",      # SD of epoch HR over 5 epochs (z of log)
+    "hr_10min_slope",  # slope of 10 min HR, bpm per 10 min / night IQR
+    "hours",
+)
+
+_MASKED_HR = np.array([i for i, k in enumerate(HEART_RATE_FEATURES) if k != "hours"])
+
+
+@njit
+def _nn_mask_kernel(
+    starts: np.ndarray, rr: np.ndarray, lo: float, hi: float, tol: float, max_gap: float,
+    max_reject: int,
+) -> np.ndarray:
+    n = len(rr)
+    out = np.zeros(n, dtype=np.bool_)
+    ref = np.nan
+    last_end = -np.inf
+    rejects = 0
+    for i in range(n):
+        x = rr[i]
+        if not (x >= lo and x <= hi):
+            continue
+        restart = (ref != ref) or (starts[i] - last_end > max_gap) or rejects >= max_reject
+        if restart or abs(x - ref) <= tol * ref:
+            out[i] = True
+            ref = x if restart else 0.75 * ref + 0.25 * x
+            last_end = starts[i] + x
+            rejects = 0
+        else:
+            rejects += 1
+    return out
+
+
+def nn_mask(starts: np.ndarray, rr: np.ndarray) -> np.ndarray:
+    """Boolean mask of the intervals kept as normal-to-normal (NN) intervals.
+
+    Parameters
+    ----------
+    starts : numpy.ndarray
+        Interval start times, s, sorted.
+    rr : numpy.ndarray
+        Beat-to-beat intervals, s.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``True`` where the interval is in 0.3..2.0 s and within 25 % of a running
+        reference (0.75/0.25 exponential average of kept intervals; it restarts after a
+        10 s gap or 4 rejections in a row).
+    """
+    s = np.ascontiguousarray(starts, dtype=np.float64)
+    r = np.ascontiguousarray(rr, dtype=np.float64)
+    return np.asarray(
+        _nn_mask_kernel(s, r, RR_MIN, RR_MAX, RR_TOLERANCE, RR_MAX_GAP, RR_MAX_REJECT)
+    )
+
+
+# ---------------------------------------------------------------------------------
+# helpers
+def _window_sum(x: np.ndarray, k: int) -> np.ndarray:
+    """Centred moving sum over ``k`` (odd) epochs, zero padding."""
+    if len(x) == 0:
+        return np.zeros(0)
+    return np.convolve(x, np.ones(k))[k // 2 : k // 2 + len(x)]
+
+
+def _nan_smooth(x: np.ndarray, k: int) -> np.ndarray:
+    """Centred moving mean over ``k`` epochs ignoring NaN; NaN where no value."""
+    ok = np.isfinite(x)
+    s = _window_sum(np.where(ok, x, 0.0), k)
+    c = _window_sum(ok.astype(np.float64), k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(c > 0, s / np.maximum(c, 1), np.nan)
+
+
+def _robust_z(x: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """(x - median) / IQR-based SD over the night's epochs that have data of their own.
+
+    Epochs outside ``own`` get NaN, so that values that moving windows spread into a
+    gap neither appear nor shift the normalisation.
+    """
+    x = np.where(own, x, np.nan)
+    ok = np.isfinite(x)
+    if ok.sum() < 3:
+        return np.full_like(x, np.nan)
+    q25, q50, q75 = np.percentile(x[ok], [25, 50, 75])
+    scale = (q75 - q25) / 1.349
+    if not scale > 0:
+        scale = float(np.std(x[ok])) or 1.0
+    return (x - q50) / scale
+
+
+def _iqr(x: np.ndarray) -> float:
+    ok = np.isfinite(x)
+    if ok.sum() < 3:
+        return np.nan
+    q25, q75 = np.percentile(x[ok], [25, 75])
+    return float(q75 - q25) if q75 > q25 else 1.0
+
+
+def _hours(n_epochs: int) -> np.ndarray:
+    return np.minimum((np.arange(n_epochs) + 0.5) * EPOCH / 3600.0, 10.0)
+
+
+def _hr_block(hr: np.ndarray) -> dict[str, np.ndarray]:
+    """Features from the per-epoch HR (bpm, NaN where unknown)."""
+    n = len(hr)
+    own = np.isfinite(hr)
+    hr10 = np.where(own, _nan_smooth(hr, 21), np.nan)
+    iqr = _iqr(hr)
+    finite = hr[np.isfinite(hr)]
+    low = np.percentile(finite, 5) if len(finite) >= 3 else np.nan
+    slope = np.full(n, np.nan)
+    if n > 20:
+        slope[10:-10] = hr10[20:] - hr10[:-20]
+    return {
+        "hr": _robust_z(hr, own),
+        "hr_10min": _robust_z(hr10, own),
+        "hr_rel_low": (hr10 - low) / iqr,
+        "hr_local": (hr - hr10) / iqr,
+        "hr_10min_slope": slope / iqr,
+        "hours": _hours(n),
+    }
+
+
+# ---------------------------------------------------------------------------------
+def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.ndarray:
+    """Feature matrix ``(n_epochs, len(HEARTBEAT_FEATURES))`` from beat intervals.
+
+    Parameters
+    ----------
+    starts : numpy.ndarray
+        Interval start times, s relative to the session start, sorted.
+    rr : numpy.ndarray
+        Beat-to-beat intervals, s.
+    n_epochs : int
+        Number of 30 s epochs from time 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 features, NaN where an epoch has too few beats for a feature.
+    """
+    starts = np.asarray(starts, dtype=np.float64)
+    rr = np.asarray(rr, dtype=np.float64)
+    keep = nn_mask(starts, rr)
+    t, x = starts[keep], rr[keep]
+    mid = t + x / 2
+    ep = np.floor(mid / EPOCH).astype(np.int64)
+    inside = (ep >= 0) & (ep < n_epochs)
+    # successive differences between consecutive kept intervals that touch
+    touch = np.abs(t[1:] - (t[:-1] + x[:-1])) < 0.05
+    d = np.diff(x)
+    dep = ep[1:]
+    d_in = touch & (dep >= 0) & (dep < n_epochs)
+
+    cnt = np.bincount(ep[inside], minlength=n_epochs).astype(np.float64)
+    s1 = np.bincount(ep[inside], weights=x[inside], minlength=n_epochs)
+    s2 = np.bincount(ep[inside], weights=x[inside] ** 2, minlength=n_epochs)
+    dcnt = np.bincount(dep[d_in], minlength=n_epochs).astype(np.float64)
+    d2 = np.bincount(dep[d_in], weights=d[d_in] ** 2, minlength=n_epochs)
+    d50 = np.bincount(dep[d_in], weights=(np.abs(d[d_in]) > 0.05).astype(float),
+                      minlength=n_epochs)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hr = np.where(cnt >= 5, 60.0 / (s1 / np.maximum(cnt, 1)), np.nan)
+        feats = _hr_block(hr)
+        own = np.isfinite(hr)
+        # max HR jump: max of epoch HR over +-1 epoch minus 5 min median
+        hr_pad = np.pad(hr, 1, constant_values=np.nan)
+        hrmax = np.fmax(np.fmax(hr_pad[:-2], hr_pad[1:-1]), hr_pad[2:])
+        feats["hr_max_jump"] = (hrmax - _nan_smooth(hr, 11)) / _iqr(hr)
+
+        def rmssd(k: int) -> np.ndarray:
+            c = _window_sum(dcnt, k)
+            return np.where(c >= 5 * k, np.log(np.sqrt(_window_sum(d2, k) / c) + 1e-3), np.nan)
+
+        c9 = _window_sum(cnt, 9)
+        m9 = _window_sum(s1, 9) / c9
+        var9 = _window_sum(s2, 9) / c9 - m9**2
+        sdnn9 = np.where(c9 >= 45, np.log(np.sqrt(np.maximum(var9, 0)) + 1e-3), np.nan)
+        r3, r9 = rmssd(3), rmssd(9)
+        feats["rmssd_90s"] = _robust_z(r3, own)
+        feats["rmssd_270s"] = _robust_z(r9, own)
+        feats["sdnn_270s"] = _robust_z(sdnn9, own)
+        feats["sd_ratio"] = _robust_z(sdnn9 - r9, own)
+        dc9 = _window_sum(dcnt, 9)
+        feats["pnn50_270s"] = np.where(dc9 >= 45, _window_sum(d50, 9) / dc9, np.nan)
+        feats["coverage"] = np.minimum(s1 / EPOCH, 1.0)
+
+    own = np.isfinite(hr)
+    spec = _spectral(t + x, x, n_epochs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vlf, lf, hf = spec
+        feats["log_vlf"] = _robust_z(np.log(vlf), own)
+        feats["log_lf"] = _robust_z(np.log(lf), own)
+        feats["log_hf"] = _robust_z(np.log(hf), own)
+        feats["lf_hf"] = _robust_z(np.log(lf / hf), own)
+        hfn = hf / (lf + hf)
+        feats["hf_norm"] = hfn
+        feats["hf_norm_10min"] = _nan_smooth(hfn, 21)
+    if not n_epochs:
+        return np.zeros((0, len(HEARTBEAT_FEATURES)))
+    x = np.column_stack([feats[k] for k in HEARTBEAT_FEATURES])
+    # an epoch without beats of its own gets no windowed feature either: otherwise the
+    # windows would leak values into gaps and shift the night's normalisation
+    no_beats = ~np.isfinite(hr)
+    x[np.ix_(no_beats, _MASKED_HB)] = np.nan
+    return x
+
+
+def _spectral(ends: np.ndarray, rr: np.ndarray, n_epochs: int) -> tuple[np.ndarray, ...]:
+    """VLF, LF, HF power (s^2) of the NN series in a 256 s window centred on each epoch."""
+    out = tuple(np.full(n_epochs, np.nan) for _ in range(3))
+    if len(rr) < 10 or n_epochs == 0:
+        return out
+    half = SPECTRAL_WINDOW // 2
+    grid = np.arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half) / SPECTRAL_FS
+    y = np.interp(grid, ends, rr)
+    # a grid point is valid when an NN interval ends within 3 s of it
+    pos = np.searchsorted(ends, grid)
+    near = np.full(len(grid), np.inf)
+    lo_i = np.clip(pos - 1, 0, len(ends) - 1)
+    hi_i = np.clip(pos, 0, len(ends) - 1)
+    near = np.minimum(np.abs(grid - ends[lo_i]), np.abs(ends[hi_i] - grid))
+    valid = near <= 3.0
+    centres = ((np.arange(n_epochs) + 0.5) * EPOCH * SPECTRAL_FS).astype(np.int64)  # index
+    idx = centres[:, None] + np.arange(SPECTRAL_WINDOW)[None, :]  # grid offset = -half
+    seg = y[idx]
+    ok = valid[idx].mean(axis=1) >= 0.8
+    seg = seg - seg.mean(axis=1, keepdims=True)
+    win = np.hanning(SPECTRAL_WINDOW)
+    p = np.abs(np.fft.rfft(seg * win, axis=1)) ** 2
+    f = np.fft.rfftfreq(SPECTRAL_WINDOW, 1 / SPECTRAL_FS)
+    res = []
+    for lo, hi in (VLF_BAND, LF_BAND, HF_BAND):
+        band = (f >= lo) & (f < hi)
+        res.append(np.where(ok, p[:, band].sum(axis=1) + 1e-12, np.nan))
+    return tuple(res)
+
+
+def heart_rate_features(times: np.ndarray, bpm: np.ndarray, n_epochs: int) -> np.ndarray:
+    """Feature matrix ``(n_epochs, len(HEART_RATE_FEATURES))`` from a heart-rate track.
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        Sample times, s relative to the session start.
+    bpm : numpy.ndarray
+        Heart rate, bpm; values outside 25..220 bpm are ignored.
+    n_epochs : int
+        Number of 30 s epochs from time 0.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    bpm = np.asarray(bpm, dtype=np.float64)
+    ok = np.isfinite(bpm) & (bpm >= 25) & (bpm <= 220) & np.isfinite(times)
+    ep = np.floor(times[ok] / EPOCH).astype(np.int64)
+    inside = (ep >= 0) & (ep < n_epochs)
+    c = np.bincount(ep[inside], minlength=n_epochs)
+    s = np.bincount(ep[inside], weights=bpm[ok][inside], minlength=n_epochs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hr = np.where(c > 0, s / np.maximum(c, 1), np.nan)
+        feats = _hr_block(hr)
+        own = np.isfinite(hr)
+        lhr = np.log(hr)
+        m = _nan_smooth(lhr, 5)
+        m2 = _nan_smooth(lhr**2, 5)
+        feats["hr_std_5"] = _robust_z(np.log(np.sqrt(np.maximum(m2 - m**2, 0)) + 1e-4), own)
+    if not n_epochs:
+        return np.zeros((0, len(HEART_RATE_FEATURES)))
+    x = np.column_stack([feats[k] for k in HEART_RATE_FEATURES])
+    x[np.ix_(~np.isfinite(hr), _MASKED_HR)] = np.nan
+    return x
+
+
+def actigraphy_counts(times: np.ndarray, counts: np.ndarray, n_epochs: int) -> np.ndarray:
+    """Movement count per 30 s epoch from a 60 s ``actigram`` track (half per epoch).
+
+    NaN for epochs no actigram item covers.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    counts = np.asarray(counts, dtype=np.float64)
+    total = np.zeros(n_epochs)
+    seen = np.zeros(n_epochs, dtype=bool)
+    ok = np.isfinite(times) & np.isfinite(counts)
+    for half in (0.0, EPOCH):
+        ep = np.floor((times[ok] + half) / EPOCH).astype(np.int64)
+        inside = (ep >= 0) & (ep < n_epochs)
+        np.add.at(total, ep[inside], counts[ok][inside] / 2)
+        seen[ep[inside]] = True
+    return np.where(seen, total, np.nan)
