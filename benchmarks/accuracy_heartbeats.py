@@ -58,8 +58,9 @@ def peer_row(name: str, x: np.ndarray, fs: float, ref: np.ndarray, ok=None) -> d
     t0 = time.perf_counter()
     bt, st, iv = scipy_peaks(x, fs)
     secs = time.perf_counter() - t0
-    return _row(f"{name} [peer: scipy find_peaks]", score_intervals(st, iv, bt, ref, ok),
-                None, secs)
+    return _row(
+        f"{name} [peer: scipy find_peaks]", score_intervals(st, iv, bt, ref, ok), None, secs
+    )
 
 
 def _row(name: str, sc: dict[str, float], hr: dict[str, float] | None, secs: float) -> dict:
@@ -106,9 +107,13 @@ def sadek() -> dict:
     i = (tt // 30).astype(int)
     m = i < n30
     err = np.abs(bpm[m] - ref30[i[m]])
-    return {"recording": "sadek-mfos-18min @ 50 Hz (vs oximeter)", "n": int(hb.reliable.sum()),
-            "hr_mae": float(err.mean()) if len(err) else float("nan"),
-            "hr_coverage": float(m.sum() / n30), "secs": secs}
+    return {
+        "recording": "sadek-mfos-18min @ 50 Hz (vs oximeter)",
+        "n": int(hb.reliable.sum()),
+        "hr_mae": float(err.mean()) if len(err) else float("nan"),
+        "hr_coverage": float(m.sum() / n30),
+        "secs": secs,
+    }
 
 
 def rwth() -> dict:
@@ -158,8 +163,10 @@ def _fmt(v: object, spec: str) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    print("| recording | reported | coverage | interval MAE (ms) | wrong | HR MAE (bpm) "
-          "| HR windows | detect (s) |")
+    print(
+        "| recording | reported | coverage | interval MAE (ms) | wrong | HR MAE (bpm) "
+        "| HR windows | detect (s) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
@@ -173,8 +180,12 @@ def print_table(rows: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--nights", type=int, default=None, help="simulated nights (default all)")
-    p.add_argument("--body-noise", type=float, default=1.0,
-                   help="simulate_night body_noise of the simulated nights (default 1.0)")
+    p.add_argument(
+        "--body-noise",
+        type=float,
+        default=1.0,
+        help="simulate_night body_noise of the simulated nights (default 1.0)",
+    )
     args = p.parse_args(argv)
     if not DATA.is_dir():
         print(f"real data not found at {DATA}; nothing to measure", file=sys.stderr)

@@ -499,7 +499,10 @@ def test_night_hrv_indices_leave_out_ectopic_intervals() -> None:
     rng = np.random.default_rng(3)
     iv = 0.9 + 0.01 * rng.standard_normal(6000)
     steady = night_hrv_indices(
-        np.concatenate(([0.0], np.cumsum(iv)[:-1])), iv, start=0.0, end=float(iv.sum()),
+        np.concatenate(([0.0], np.cumsum(iv)[:-1])),
+        iv,
+        start=0.0,
+        end=float(iv.sum()),
         normal_to_normal=True,
     )
     ect = iv.copy()

@@ -183,9 +183,7 @@ def test_night_hrv_indices_match_the_normal_to_normal_truth() -> None:
     from sleepsignal.simulate import load_li2024_rr, simulate_night
 
     rr = load_li2024_rr(require_shared("li2024-reference", "rr", "09_20231110_RR.csv.gz"))
-    night = simulate_night(
-        1.5, seed=16, rr=rr, profile="mixed", body_noise=REALISTIC_BODY_NOISE
-    )
+    night = simulate_night(1.5, seed=16, rr=rr, profile="mixed", body_noise=REALISTIC_BODY_NOISE)
     hbt, _ = heartbeat_tracks(night.session)
     end = night.session.duration
     ours = night_hrv_indices(
