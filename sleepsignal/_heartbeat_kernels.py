@@ -54,17 +54,15 @@ def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
 
 
 @njit
-def _ncc_at(x: np.ndarray, a: np.ndarray, va: float, s: int, w: int) -> float:
-    """Pearson correlation of zero-mean ``a`` (sum of squares ``va``) with ``x[s:s+w]``;
-    NaN when that window is flat."""
-    sb = 0.0
-    sbb = 0.0
+def _ncc_sums(
+    x: np.ndarray, a: np.ndarray, va: float, s: int, w: int, sb: float, sbb: float
+) -> float:
+    """Pearson correlation of zero-mean ``a`` (sum of squares ``va``) with ``x[s:s+w]``,
+    whose sum ``sb`` and sum of squares ``sbb`` are given (the caller slides them from
+    lag to lag); NaN when that window is flat."""
     cab = 0.0
     for i in range(w):
-        v = x[s + i]
-        sb += v
-        sbb += v * v
-        cab += a[i] * v
+        cab += a[i] * x[s + i]
     vb = sbb - sb * sb / w
     if vb <= 1e-12 * sbb or vb <= 0.0:
         return np.nan
@@ -104,6 +102,8 @@ def _pair_alignment(
     nl = 2 * max_lag + 1
     r = np.empty(nl)
     a = np.empty(w)
+    wsb = np.empty(nl)  # sum and sum of squares of the window at every lag
+    wsbb = np.empty(nl)
     for k in range(nc):
         a0 = cand[k] - before
         if a0 < 0 or a0 + w > n or bad[k]:
@@ -128,6 +128,22 @@ def _pair_alignment(
             b0 = cand[k + d] - before - max_lag
             if b0 < 0 or b0 + w + 2 * max_lag > n:
                 continue
+            # window sums at every lag by sliding (2 updates per lag instead of w adds)
+            s1 = 0.0
+            s2 = 0.0
+            for i in range(w):
+                v = x[b0 + i]
+                s1 += v
+                s2 += v * v
+            wsb[0] = s1
+            wsbb[0] = s2
+            for li in range(1, nl):
+                vo = x[b0 + li - 1]
+                vi = x[b0 + li - 1 + w]
+                s1 += vi - vo
+                s2 += vi * vi - vo * vo
+                wsb[li] = s1
+                wsbb[li] = s2
             # coarse pass every `step` lags, then every lag around the coarse best; the
             # correlation is smooth in the lag (the band ends far below fs / 2)
             for li in range(nl):
@@ -135,7 +151,7 @@ def _pair_alignment(
             best = -2.0
             bi = -1
             for li in range(0, nl, step):
-                r[li] = _ncc_at(x, a, va, b0 + li, w)
+                r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
                 if r[li] > best:
                     best = r[li]
                     bi = li
@@ -144,13 +160,13 @@ def _pair_alignment(
             c0 = bi
             for li in range(max(0, c0 - step + 1), min(nl, c0 + step)):
                 if r[li] != r[li]:
-                    r[li] = _ncc_at(x, a, va, b0 + li, w)
+                    r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
                 if r[li] > best:
                     best = r[li]
                     bi = li
             for li in (bi - 1, bi + 1):  # neighbours for the parabola
                 if 0 <= li < nl and r[li] != r[li]:
-                    r[li] = _ncc_at(x, a, va, b0 + li, w)
+                    r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
             frac = 0.0
             if 0 < bi < nl - 1:
                 y0 = r[bi - 1]
