@@ -16,7 +16,7 @@ Scoring (``tests/naive_heartbeats.py``): a reported interval is correct when, af
 removing the median fiducial lag (J peak vs reference beat), its start and end lie
 within 100 ms of two consecutive reference beats. Heart rate: windows where plausible
 reference intervals (0.375-2 s) cover >= 90 % are clean; truth is 60 / their mean.
-Simulated nights use the simulator's default ``body_noise`` (1.0) unless ``--body-noise``
+Simulated nights use the simulator's default ``body_noise`` (0.25) unless ``--body-noise``
 is given; ``benchmarks/realism_heartbeats.py`` shows which level makes neighbouring
 simulated beats as alike as the real recording's (about 0.25 for the cardiac profile).
 Real data are read from ``../shared/data`` and never copied.
@@ -183,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--body-noise",
         type=float,
-        default=1.0,
-        help="simulate_night body_noise of the simulated nights (default 1.0)",
+        default=0.25,
+        help="simulate_night body_noise of the simulated nights (default 0.25)",
     )
     args = p.parse_args(argv)
     if not DATA.is_dir():

@@ -113,7 +113,7 @@ def test_dask_cluster_with_a_worker_dying_mid_job(
     cloudpickle.register_pickle_by_value(__import__(__name__))
     monkeypatch.setenv(_CRASHED, str(tmp_path / "crashed"))
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
     ) as cluster:
         res = run_batch(
             [cohort / "night0", cohort / "night1"],
@@ -126,3 +126,16 @@ def test_dask_cluster_with_a_worker_dying_mid_job(
     assert len(res.done) == 2 and res.failed == [], res.summary()
     folders = [p.name for p in (tmp_path / "out").iterdir()]
     assert sorted(folders) == ["1700000000", "1700086400"]  # each once, nothing partial
+
+
+def test_sessions_sharing_an_id_fail_instead_of_overwriting(cohort: Path, tmp_path: Path) -> None:
+    src = next((cohort / "night0").glob("session.json"))
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    for p in (cohort / "night0").iterdir():
+        (twin / p.name).write_bytes(p.read_bytes())
+    res = run_batch(
+        [src, twin / "session.json"], tmp_path / "out", workers=1, progress=io.StringIO()
+    )
+    assert len(res.done) == 1 and len(res.failed) == 1
+    assert "outputs would collide" in res.failed[0][1]
