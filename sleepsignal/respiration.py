@@ -28,6 +28,19 @@ MAX_CYCLE_S = 10.0
 HYSTERESIS = 1.2
 #: Length (s) of the running window of the local scale.
 SCALE_WINDOW_S = 300.0
+#: Low-pass (Hz) of the smoothed candidate wave (see ``_smooth_wave``).
+SMOOTH_LOWPASS_HZ = 0.5
+#: Beat-envelope wave: high-pass (Hz) isolating the beat, clip (x median energy),
+#: smoothing low-pass (Hz).
+ENVELOPE_HIGHPASS_HZ = 1.0
+ENVELOPE_CLIP = 20.0
+ENVELOPE_LOWPASS_HZ = 0.7
+#: Source selection: frame (s), span of the periodicity estimate (s), and the handicap
+#: subtracted from each candidate's autocorrelation (on a tie the least filtered wave
+#: wins; the envelope, the noisiest, must be clearly more periodic).
+SELECT_FRAME_S = 30.0
+SELECT_SPAN_S = 90.0
+SOURCE_HANDICAP = {"baseline": 0.0, "smooth": 0.01, "envelope": 0.1}
 
 
 class Breathing(NamedTuple):
@@ -93,17 +106,143 @@ def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
     return np.repeat(med, block)[:n]
 
 
+def _envelope_wave(low: np.ndarray, fs_low: float) -> np.ndarray:
+    """Breathing wave of the beat envelope (respiratory-induced amplitude variation).
+
+    The heartbeat complex (above :data:`ENVELOPE_HIGHPASS_HZ`, 4th-order zero-phase
+    high-pass of the low-rate view, steep enough that a breathing swing 20x the beat does
+    not leak in) is squared, clipped at :data:`ENVELOPE_CLIP` x its median (a movement
+    does not smear over its neighbours), smoothed below the heart rate (4th-order
+    low-pass at :data:`ENVELOPE_LOWPASS_HZ`) and band-passed like the baseline.
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    hp = min(ENVELOPE_HIGHPASS_HZ, 0.4 * fs_low)
+    sos = butter(4, hp, btype="highpass", fs=fs_low, output="sos")
+    h = np.asarray(sosfiltfilt(sos, low - np.median(low)))
+    e = h * h
+    med = float(np.median(e))
+    if med > 0:
+        np.minimum(e, ENVELOPE_CLIP * med, out=e)
+    sos = butter(4, ENVELOPE_LOWPASS_HZ, btype="lowpass", fs=fs_low, output="sos")
+    e = np.asarray(sosfiltfilt(sos, e))
+    return _breathing_wave(e, fs_low)
+
+
+def _periodicity(wave: np.ndarray, fs_low: float, frame: int, span: int) -> np.ndarray:
+    """Per frame of ``frame`` samples: the highest normalised autocorrelation at a lag of
+    MIN_CYCLE_S..MAX_CYCLE_S of the ``span`` samples centred on the frame (0 when flat)."""
+    n = len(wave)
+    nf = -(-n // frame)
+    half = (span - frame) // 2
+    pad = np.zeros(nf * frame + 2 * half)
+    pad[half : half + n] = wave
+    idx = np.arange(nf)[:, None] * frame + np.arange(span)[None, :]
+    seg = pad[idx]
+    seg = seg - seg.mean(axis=1, keepdims=True)
+    nfft = 1 << int(np.ceil(np.log2(2 * span)))
+    f = np.fft.rfft(seg, nfft, axis=1)
+    ac = np.fft.irfft(f.real**2 + f.imag**2, nfft, axis=1)
+    lo, hi = int(MIN_CYCLE_S * fs_low), int(MAX_CYCLE_S * fs_low) + 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = ac[:, lo:hi].max(axis=1) / ac[:, 0]
+    return np.where(ac[:, 0] > 0, r, 0.0)
+
+
+def _smooth_wave(wave: np.ndarray, fs_low: float) -> np.ndarray:
+    """The breathing wave through a further 4th-order zero-phase low-pass at
+    :data:`SMOOTH_LOWPASS_HZ`: removes the heart-rate fundamental (0.7-1.5 Hz) that the
+    2nd-order band edge lets through when the heartbeat dominates the signal."""
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(4, min(SMOOTH_LOWPASS_HZ, 0.4 * fs_low), "lowpass", fs=fs_low, output="sos")
+    return np.asarray(sosfiltfilt(sos, wave))
+
+
 def _breathing_from_low(
     low: np.ndarray,
     fs_low: float,
     exclude: tuple[np.ndarray, np.ndarray] | None = None,
-    wave: np.ndarray | None = None,
+    sources: tuple[str, ...] = ("baseline", "smooth", "envelope"),
 ) -> Breathing:
-    """:func:`detect_breathing` on the low-rate view (shared with ``session_tracks``)."""
+    """:func:`detect_breathing` on the low-rate view (shared with ``session_tracks``).
+
+    Candidate breathing waves (``sources``): the band-passed baseline, the same through
+    a steeper low-pass (:func:`_smooth_wave`), and the beat envelope
+    (:func:`_envelope_wave`). Per frame of :data:`SELECT_FRAME_S` the candidate whose
+    wave is most periodic (:func:`_periodicity`, minus the candidate's handicap in
+    :data:`SOURCE_HANDICAP`) wins; a cycle belongs to the frame holding its midpoint;
+    where chosen cycles of different candidates overlap, the later one is dropped. The
+    amplitude of a cycle is always measured on the baseline wave.
+    """
     if len(low) < int(4 * MAX_CYCLE_S * fs_low):
         return _empty_breathing()
-    if wave is None:
-        wave = _breathing_wave(low, fs_low)
+    base_wave = _breathing_wave(low, fs_low)
+    waves = []
+    for name in sources:
+        if name == "baseline":
+            waves.append(base_wave)
+        elif name == "smooth":
+            waves.append(_smooth_wave(base_wave, fs_low))
+        elif name == "envelope":
+            waves.append(_envelope_wave(low, fs_low))
+        else:  # private helper: a programming error, not user input
+            raise ValueError(f"unknown breathing source {name!r}")
+    if len(waves) == 1:
+        return _cycles_from_wave(waves[0], fs_low, exclude)
+    frame = max(1, round(SELECT_FRAME_S * fs_low))
+    span = max(frame, round(SELECT_SPAN_S * fs_low))
+    score = np.vstack(
+        [
+            _periodicity(w, fs_low, frame, span) - SOURCE_HANDICAP[name]
+            for w, name in zip(waves, sources, strict=True)
+        ]
+    )
+    choice = np.argmax(score, axis=0)
+    parts = []
+    for k, w in enumerate(waves):
+        if not np.any(choice == k):
+            continue
+        b = _cycles_from_wave(w, fs_low, exclude)
+        f = ((b.starts + 0.5 * b.lengths) * fs_low / frame).astype(np.int64)
+        m = choice[np.clip(f, 0, len(choice) - 1)] == k
+        parts.append(Breathing(b.starts[m], b.lengths[m], b.amplitudes[m], b.peaks[m]))
+    starts = np.concatenate([p.starts for p in parts])
+    order = np.argsort(starts, kind="stable")
+    starts = starts[order]
+    lengths = np.concatenate([p.lengths for p in parts])[order]
+    peaks = np.concatenate([p.peaks for p in parts])[order]
+    keep = _no_overlap(starts, lengths)
+    starts, lengths, peaks = starts[keep], lengths[keep], peaks[keep]
+    # amplitude on the baseline wave: its peak-to-trough over the cycle
+    n = len(base_wave)
+    i0 = np.clip(np.round(starts * fs_low).astype(np.int64), 0, n - 1)
+    i1 = np.clip(np.round((starts + lengths) * fs_low).astype(np.int64) + 1, i0 + 1, n)
+    # even slots are the cycles; odd slots (between cycles, possibly backwards) are dropped
+    bounds = np.column_stack([i0, i1]).reshape(-1)
+    ext = np.append(base_wave, 0.0)  # reduceat needs every index < len
+    amps = (np.maximum.reduceat(ext, bounds) - np.minimum.reduceat(ext, bounds))[0::2]
+    return Breathing(starts, lengths, amps, peaks)
+
+
+def _no_overlap(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Keep mask: a cycle starting before the end of the last kept one is dropped."""
+    keep = np.ones(len(starts), dtype=bool)
+    last_end = -np.inf
+    for i in range(len(starts)):
+        if starts[i] < last_end - 1e-9:
+            keep[i] = False
+        else:
+            last_end = starts[i] + lengths[i]
+    return keep
+
+
+def _cycles_from_wave(
+    wave: np.ndarray,
+    fs_low: float,
+    exclude: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Breathing:
+    """Trough-peak-trough cycles of one breathing wave (steps 3-4 of the notes)."""
     hyst = HYSTERESIS * _local_scale(wave, fs_low)
     if not np.any(hyst > 0):
         return _empty_breathing()
