@@ -25,7 +25,7 @@ BREATHING_BAND_HZ = (0.08, 0.6)
 MIN_CYCLE_S = 1.5
 MAX_CYCLE_S = 10.0
 #: Hysteresis of the extremum tracker, as a multiple of the local median of |wave|.
-HYSTERESIS = 1.2
+HYSTERESIS = 0.9
 #: Length (s) of the running window of the local scale.
 SCALE_WINDOW_S = 300.0
 #: Candidate breathing waves used by default. The beat envelope ("envelope") is
@@ -58,8 +58,8 @@ class Breathing(NamedTuple):
     lengths : numpy.ndarray
         Cycle length (trough to next trough), s, float64.
     amplitudes : numpy.ndarray
-        Peak-to-trough height of each cycle in signal units (the peak minus the mean of
-        the two troughs, on the band-passed wave), float64.
+        Peak-to-trough height of each cycle in signal units: the range (max - min) of
+        the 0.08-0.6 Hz band-passed wave over the cycle, float64.
     peaks : numpy.ndarray
         Time of the peak inside each cycle, s, float64.
     """
@@ -324,16 +324,25 @@ def detect_breathing(
     1. Block means bring the signal to about 10 Hz (at 140 Hz, 14-sample blocks: their
        spectral zeros at multiples of 10 Hz remove every mains alias).
     2. A zero-phase 2nd-order Butterworth band-pass of 0.08-0.6 Hz keeps the breathing
-       wave.
+       wave. A second candidate wave passes it through a further zero-phase 4th-order
+       low-pass at 0.5 Hz: when the heartbeat dominates the signal (a "cardiac"
+       sensor position), the heart-rate fundamental (0.7-1.5 Hz) leaks through the
+       gentle band edge and is tracked instead of the breath.
     3. Local scale: the median of ``|wave|`` per 30 s, then a running median over
-       5 minutes; the hysteresis is 1.2 x that scale (for a sine, about 0.42 of its
+       5 minutes; the hysteresis is 0.9 x that scale (for a sine, about 0.32 of its
        peak-to-trough height). An alternating extremum tracker confirms a trough (peak)
        once the wave has risen (fallen) by the hysteresis. The hysteresis follows the
-       breathing depth and the posture's gain through the night, so shallow breaths
-       are not missed and heartbeat ripple is not counted.
+       breathing depth and the posture's gain through the night.
     4. A cycle runs trough to trough with one peak between; troughs are placed with
        sub-sample parabolic interpolation. Cycles shorter than 1.5 s or longer than 10 s
        and cycles overlapping ``exclude`` are dropped.
+    5. Per 30 s frame, the cycles of the candidate with the higher score are kept:
+       the highest autocorrelation of its wave at a lag of 1.5-10 s over the 90 s
+       around the frame, times the share of those 90 s covered by its kept cycles (a
+       wave that follows the heartbeat is periodic but yields cycles too short to
+       keep). On a tie the plain band-pass wins. Where cycles of the two candidates
+       overlap at a frame boundary the later one is dropped, so cycles never overlap.
+       The amplitude is the peak to trough of the band-passed wave over the cycle.
 
     The trough is the start of inhalation when the sensor's polarity makes inhalation
     raise the signal; for the cycle lengths and the rate the polarity does not matter.
