@@ -136,19 +136,28 @@ def _envelope_wave(low: np.ndarray, fs_low: float) -> np.ndarray:
 
 def _periodicity(wave: np.ndarray, fs_low: float, frame: int, span: int) -> np.ndarray:
     """Per frame of ``frame`` samples: the highest normalised autocorrelation at a lag of
-    MIN_CYCLE_S..MAX_CYCLE_S of the ``span`` samples centred on the frame (0 when flat)."""
-    n = len(wave)
-    nf = -(-n // frame)
-    half = (span - frame) // 2
-    pad = np.zeros(nf * frame + 2 * half)
-    pad[half : half + n] = wave
-    idx = np.arange(nf)[:, None] * frame + np.arange(span)[None, :]
+    MIN_CYCLE_S..MAX_CYCLE_S of the ``span`` samples centred on the frame (0 when flat).
+
+    Computed on pair means (about 5 Hz at the 10 Hz low rate; the wave is band-limited
+    to 0.6 Hz), with an FFT just long enough for the longest lag (no circular wrap).
+    """
+    d = max(1, int(fs_low // 4.0))
+    n = len(wave) // d
+    w = wave[: n * d].reshape(n, d).mean(axis=1)
+    fs_d = fs_low / d
+    nf = -(-len(wave) // frame)
+    frame_d, span_d = frame / d, max(1, span // d)
+    lo, hi = int(MIN_CYCLE_S * fs_d), int(MAX_CYCLE_S * fs_d) + 1
+    half = span_d // 2
+    pad = np.zeros(n + 2 * span_d)
+    pad[span_d : span_d + n] = w
+    mid = np.round((np.arange(nf) + 0.5) * frame_d).astype(np.int64)  # frame centres
+    idx = (mid + span_d - half)[:, None] + np.arange(span_d)[None, :]
     seg = pad[idx]
     seg = seg - seg.mean(axis=1, keepdims=True)
-    nfft = 1 << int(np.ceil(np.log2(2 * span)))
+    nfft = 1 << int(np.ceil(np.log2(span_d + hi)))
     f = np.fft.rfft(seg, nfft, axis=1)
     ac = np.fft.irfft(f.real**2 + f.imag**2, nfft, axis=1)
-    lo, hi = int(MIN_CYCLE_S * fs_low), int(MAX_CYCLE_S * fs_low) + 1
     with np.errstate(divide="ignore", invalid="ignore"):
         r = ac[:, lo:hi].max(axis=1) / ac[:, 0]
     return np.where(ac[:, 0] > 0, r, 0.0)
