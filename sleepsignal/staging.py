@@ -26,9 +26,9 @@ loaded with numpy only):
    leave-one-subject-out, see ``benchmarks/accuracy_staging.py``);
    forward-backward gives the per-epoch probabilities, their argmax the stage.
 4. ``away`` and ``no_signal`` come from the ``presence`` track (65 / 78), from
-   ``sensor_status`` (2 interference or 3 unclear -> ``no_signal``, but only on epochs
-   that no heart, breathing or movement item falls in: a status alone does not discard
-   beats the tracks module still found), and, without
+   ``sensor_status`` (3 unclear -> ``no_signal``, but only on epochs that no heart,
+   breathing or movement item falls in; 2 mains interference is hum that the kernels
+   filter, so it never makes an epoch ``no_signal`` by itself), and, without
    ``presence``, from stretches of more than :data:`NO_DATA_GAP` s without any track
    data (``no_signal``). The HMM runs separately on each stretch of present epochs.
 5. Without heart data, the actigraphy rule :func:`actigraphy_sleep_wake` (Cole-Kripke
@@ -326,8 +326,9 @@ def stage_epochs(
     presence : (times, codes), optional
         Change points: 80 present, 65 away, 78 no signal.
     sensor_status : (times, codes), optional
-        Change points: 1 operational, 2 mains interference, 3 unclear. Epochs under 2
-        or 3 with no item of any data track are ``no_signal``.
+        Change points: 1 operational, 2 mains interference, 3 unclear. Epochs under 3
+        with no item of any data track are ``no_signal``; 2 alone changes nothing (the
+        kernels filter the hum, and what they found is used).
     method : {"auto", "heartbeat", "heart_rate", "actigraphy"}
         ``"auto"`` picks the richest input available (heartbeat > heart_rate >
         actigraphy). Asking for a method whose track is missing raises.
@@ -377,8 +378,10 @@ def stage_epochs(
         away = np.zeros(n, dtype=bool)
         nosig = ~_data_coverage(data_pairs, n)
     if ss is not None and len(ss[0]):
-        bad = np.isin(_step_state(*ss, n, default=1.0), (2, 3))
-        nosig |= bad & ~_data_coverage(data_pairs, n, spread=False)
+        # 2 (mains interference) is hum the kernels filter out: it never discards an
+        # epoch by itself. 3 (unclear) does, but only where no track item gives evidence.
+        unclear = _step_state(*ss, n, default=1.0) == 3
+        nosig |= unclear & ~_data_coverage(data_pairs, n, spread=False)
     nosig &= ~away
     present = ~away & ~nosig
     stages[away] = AWAY

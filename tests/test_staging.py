@@ -174,6 +174,35 @@ def test_stage_epochs_heartbeat_presence_and_sensor_status() -> None:
     np.testing.assert_allclose(r.probabilities[other].sum(axis=1), 1.0)
 
 
+def test_mains_interference_alone_never_makes_no_signal() -> None:
+    """Regression (demo night): sensor_status 2 epochs became no_signal although beats,
+    heart rate and breaths were found there. Status 2 is hum the kernels filter: with
+    presence 80 an epoch under status 2 is staged even when one epoch has no item at
+    all; status 3 with no item is no_signal."""
+    t, rr = _beats(2.0)
+    # a 60 s hole in the beats inside the interference stretch (e.g. a movement)
+    keep = ~((t > 2400) & (t < 2460))
+    t, rr = t[keep], rr[keep]
+    bt = np.arange(0.0, 7200.0, 4.0)
+    breaths = (bt[(bt < 2400) | (bt > 2460)], np.full(((bt < 2400) | (bt > 2460)).sum(), 4.0))
+    presence = (np.array([0.0]), np.array([80]))
+    mains = (np.array([0.0, 1200.0, 4800.0]), np.array([1, 2, 1]))
+    r = stage_epochs(240, heartbeat=(t, rr), respiration_cycles=breaths,
+                     presence=presence, sensor_status=mains)
+    assert (r.stages != NO_SIGNAL).all()
+    assert np.isin(r.stages, [0, 1, 2, 3]).all() and r.message == ""
+    # the same without presence: only the long-gap rule applies, a 60 s hole is staged
+    r2 = stage_epochs(240, heartbeat=(t, rr), sensor_status=mains)
+    assert (r2.stages != NO_SIGNAL).all()
+    # the same stretch marked unclear (3): the hole without any item is no_signal
+    unclear = (mains[0], np.array([1, 3, 1]))
+    r3 = stage_epochs(240, heartbeat=(t, rr), respiration_cycles=breaths,
+                      presence=presence, sensor_status=unclear)
+    assert (r3.stages[81:82] == NO_SIGNAL).all()
+    assert (np.flatnonzero(r3.stages == NO_SIGNAL) >= 80).all()
+    assert (np.flatnonzero(r3.stages == NO_SIGNAL) <= 82).all()
+
+
 def test_stage_epochs_without_presence_long_gap_is_no_signal() -> None:
     t, rr = _beats(2.0)
     keep = (t < 1800) | (t > 3600)
