@@ -15,9 +15,14 @@ loaded with numpy only):
 
 1. Features per 30 s epoch from what the tracks give (see
    :mod:`sleepsignal._staging_features`): with ``heartbeat``, heart-rate level and
-   10-minute trend normalised within the night, RMSSD over 90 s and 270 s, SDNN,
-   SDNN/RMSSD, pNN50, VLF/LF/HF power and LF/HF over 256 s, time since start; with only
-   ``heart_rate``, the heart-rate subset.
+   10-minute trend, RMSSD over 90 s and 270 s, SDNN, SDNN/RMSSD, pNN50, VLF/LF/HF
+   power and LF/HF over 256 s, time since start, and ECG-derived respiration from the
+   beat intervals (respiratory sinus arrhythmia over 32 s: breathing rate, spectral
+   entropy and peak share as irregularity/regularity, rate variability); with only
+   ``heart_rate``, the heart-rate subset. Every base feature is rank-normalised
+   within the night (percentiles) and taken at several scales: the epoch, centred
+   means over 5.5 and 10.5 min, the difference to the centred 1-hour median, and
+   trailing means over 5.5 and 10.5 min.
 2. A multinomial logistic regression (4 classes wake/light/deep/rem) trained on the 13
    slpdb nights gives ``p(stage | features)``.
 3. A hidden Markov model smooths the epochs: the transition matrix between the 4 stages
@@ -321,8 +326,9 @@ def stage_epochs(
     actigram : (times, counts), optional
         Movements per 60 s epoch starting at ``times`` (s).
     respiration_cycles : (times, lengths), optional
-        Breath starts and lengths (s). Used only to decide where data exists (the
-        shipped model has no breathing features: the training nights carry no breathing).
+        Breath starts and lengths (s). Used only to decide where data exists: the
+        model's breathing features come from the beat intervals (sinus arrhythmia),
+        because the training nights carry no breathing track.
     presence : (times, codes), optional
         Change points: 80 present, 65 away, 78 no signal.
     sensor_status : (times, codes), optional
@@ -475,8 +481,9 @@ def stage_session(session: Any, *, method: Method = "auto") -> Hypnogram:
     Hypnogram
         Epochs from the session start to its end (last partial epoch included);
         ``info`` holds ``model``, ``inputs``, ``training_checksum`` (sha256 of
-        the data the shipped model was trained on) and ``message`` (empty when all went well). A session that cannot be
-        staged gets ``no_signal`` epochs and a message, never an exception.
+        the data the shipped model was trained on) and ``message`` (empty when all
+        went well). A session that cannot be staged gets ``no_signal`` epochs and a
+        message, never an exception.
     """
     start = float(session.start_timestamp)
     try:

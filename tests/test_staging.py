@@ -93,16 +93,50 @@ def test_heartbeat_features_shape_and_nan_where_no_beats() -> None:
     hr = x[:, F.HEARTBEAT_FEATURES.index("hr")]
     assert np.isnan(hr[45:75]).all()
     assert np.isfinite(hr[5:35]).all()
-    assert F.heartbeat_features(np.zeros(0), np.zeros(0), 0).shape == (0, 18)
+    assert F.heartbeat_features(np.zeros(0), np.zeros(0), 0).shape == (
+        0, len(F.HEARTBEAT_BASE) * len(F.SCALES))
+    for name in ("resp_rate", "resp_entropy", "resp_peak"):
+        assert np.isnan(x[45:75, F.HEARTBEAT_FEATURES.index(name)]).all()
 
 
 def test_heartbeat_features_invariant_to_time_shift_by_whole_epochs() -> None:
     t, rr = _beats(1.0)
     a = F.heartbeat_features(t, rr, 120)
     b = F.heartbeat_features(t + 300.0, rr, 130)
-    hours = F.HEARTBEAT_FEATURES.index("hours")
-    cols = [j for j in range(a.shape[1]) if j != hours]
+    # "hours" depends on the shift; "coverage" is 0 (not NaN) on the 10 added empty
+    # epochs, which enter its per-night rank
+    cols = [j for j, k in enumerate(F.HEARTBEAT_FEATURES)
+            if not k.startswith(("hours", "coverage"))]
     np.testing.assert_allclose(a[30:90, cols], b[40:100, cols], rtol=1e-9, atol=1e-9)
+
+
+def test_edr_finds_the_breathing_rate_of_sinus_arrhythmia() -> None:
+    # RR modulated at 0.25 Hz (15 breaths/min), little noise: rate 0.25 Hz, regular
+    n = 4000
+    t = np.cumsum(np.full(n, 0.9))
+    rr = 0.9 + 0.04 * np.sin(2 * np.pi * 0.25 * t)
+    starts = np.r_[0.0, np.cumsum(rr)[:-1]]
+    x = F.heartbeat_features(starts, rr, 100)
+    rate = F._edr(starts + rr, rr, 100)[0]
+    assert np.nanmedian(np.abs(rate[2:-2] - 0.25)) <= 0.04
+    ent, peak = F._edr(starts + rr, rr, 100)[1:3]
+    noisy = rr + np.random.default_rng(0).normal(0, 0.04, n)
+    ent2, peak2 = F._edr(starts + noisy, noisy, 100)[1:3]
+    assert np.nanmedian(ent[2:-2]) < np.nanmedian(ent2[2:-2])
+    assert np.nanmedian(peak[2:-2]) > np.nanmedian(peak2[2:-2])
+    assert x.shape == (100, len(F.HEARTBEAT_FEATURES))
+
+
+@given(st.lists(st.one_of(st.floats(-5, 5), st.just(float("nan")), st.just(1.0)),
+                max_size=60), st.sampled_from([1, 3, 5, 121]))
+def test_rank_and_running_median_equal_naive(xs: list[float], k: int) -> None:
+    x = np.array(xs, dtype=np.float64)
+    np.testing.assert_allclose(F._rank_night(x[:, None])[:, 0], naive.rank_night(x),
+                               equal_nan=True)
+    np.testing.assert_allclose(F._running_median(x, k), naive.running_median(x, k),
+                               equal_nan=True)
+    np.testing.assert_allclose(F._trailing_mean(x, k), naive.trailing_mean(x, k),
+                               equal_nan=True, rtol=1e-9, atol=1e-9)
 
 
 def test_actigraphy_counts_splits_minutes() -> None:
