@@ -12,11 +12,12 @@ stage prior come from the HMC hypnograms, which contain none of the slpdb nights
 
 ``--sweep`` prints the LOSO grid over (L2, prior exponent) from which the shipped
 hyperparameters were chosen: choosing on these same nights makes the shipped score
-optimistic, so ``--nested`` repeats the whole selection inside each outer fold (slow,
-~10 min) and prints the honest estimate of the procedure. ``--simulated`` stages a
-simulated night from the
-simulator's true beats/movements/bed exits and prints its agreement with the simulated
-stages (a plumbing sanity check, not an accuracy).
+optimistic, so ``--nested`` repeats the whole selection inside each outer fold and
+prints the honest estimate of the procedure (slow, ~20 min on the shared machine: each
+L2 of the grid needs 10 inner fits per outer fold; the prior exponent needs no refit).
+``--simulated`` stages a simulated night from the simulator's true beats/movements/bed
+exits and prints its agreement with the simulated stages (a plumbing sanity check, not
+an accuracy).
 """
 
 from __future__ import annotations
