@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/accuracy_heartbeats.py            # all 27 li2024 nights, ~5-10 min
     python benchmarks/accuracy_heartbeats.py --nights 3 # quicker
+    python benchmarks/accuracy_heartbeats.py --body-noise 0.25  # see realism_heartbeats.py
 
 Prints markdown tables: per recording the reported (reliable) intervals, coverage of the
 true intervals, mean absolute interval error (ms), share of reported intervals that are
@@ -15,6 +16,9 @@ Scoring (``tests/naive_heartbeats.py``): a reported interval is correct when, af
 removing the median fiducial lag (J peak vs reference beat), its start and end lie
 within 100 ms of two consecutive reference beats. Heart rate: windows where plausible
 reference intervals (0.375-2 s) cover >= 90 % are clean; truth is 60 / their mean.
+Simulated nights use the simulator's default ``body_noise`` (0.25) unless ``--body-noise``
+is given; ``benchmarks/realism_heartbeats.py`` shows which level makes neighbouring
+simulated beats as alike as the real recording's (about 0.25 for the cardiac profile).
 Real data are read from ``../shared/data`` and never copied.
 """
 
@@ -54,8 +58,9 @@ def peer_row(name: str, x: np.ndarray, fs: float, ref: np.ndarray, ok=None) -> d
     t0 = time.perf_counter()
     bt, st, iv = scipy_peaks(x, fs)
     secs = time.perf_counter() - t0
-    return _row(f"{name} [peer: scipy find_peaks]", score_intervals(st, iv, bt, ref, ok),
-                None, secs)
+    return _row(
+        f"{name} [peer: scipy find_peaks]", score_intervals(st, iv, bt, ref, ok), None, secs
+    )
 
 
 def _row(name: str, sc: dict[str, float], hr: dict[str, float] | None, secs: float) -> dict:
@@ -102,9 +107,13 @@ def sadek() -> dict:
     i = (tt // 30).astype(int)
     m = i < n30
     err = np.abs(bpm[m] - ref30[i[m]])
-    return {"recording": "sadek-mfos-18min @ 50 Hz (vs oximeter)", "n": int(hb.reliable.sum()),
-            "hr_mae": float(err.mean()) if len(err) else float("nan"),
-            "hr_coverage": float(m.sum() / n30), "secs": secs}
+    return {
+        "recording": "sadek-mfos-18min @ 50 Hz (vs oximeter)",
+        "n": int(hb.reliable.sum()),
+        "hr_mae": float(err.mean()) if len(err) else float("nan"),
+        "hr_coverage": float(m.sum() / n30),
+        "secs": secs,
+    }
 
 
 def rwth() -> dict:
@@ -122,13 +131,13 @@ def rwth() -> dict:
     return _row("rwth-chair-20s @ 1000 Hz (seated)", sc, None, secs)
 
 
-def simulated(path: Path, k: int) -> dict:
+def simulated(path: Path, k: int, body_noise: float) -> dict:
     from sleepsignal.simulate import load_li2024_rr, simulate_night
 
     rr = load_li2024_rr(path)
     hours = min(8.0, float(np.sum(rr)) / 3600.0 - 0.05)
     profile = PROFILES[k % 3]
-    night = simulate_night(hours, seed=k, rr=rr, profile=profile)
+    night = simulate_night(hours, seed=k, rr=rr, profile=profile, body_noise=body_noise)
     x, fs = night.session.signal("normal")
     t0 = time.perf_counter()
     hb = detect_heartbeats(x, fs)
@@ -154,8 +163,10 @@ def _fmt(v: object, spec: str) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    print("| recording | reported | coverage | interval MAE (ms) | wrong | HR MAE (bpm) "
-          "| HR windows | detect (s) |")
+    print(
+        "| recording | reported | coverage | interval MAE (ms) | wrong | HR MAE (bpm) "
+        "| HR windows | detect (s) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
@@ -169,6 +180,12 @@ def print_table(rows: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--nights", type=int, default=None, help="simulated nights (default all)")
+    p.add_argument(
+        "--body-noise",
+        type=float,
+        default=0.25,
+        help="simulate_night body_noise of the simulated nights (default 0.25)",
+    )
     args = p.parse_args(argv)
     if not DATA.is_dir():
         print(f"real data not found at {DATA}; nothing to measure", file=sys.stderr)
@@ -182,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         files = files[: args.nights]
     sims = []
     for k, f in enumerate(files):
-        sims.append(simulated(f, k))
+        sims.append(simulated(f, k, args.body_noise))
         print(f"  done {sims[-1]['recording']}", file=sys.stderr, flush=True)
     print_table(sims)
     print()
@@ -192,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         med = {k: float(np.nanmedian([s[k] for s in sims])) for k in keys}
         tot_n = sum(s["n"] for s in sims)
         print(
-            f"\nMedian over {len(sims)} simulated nights: coverage {med['coverage']:.1%}, "
+            f"\nMedian over {len(sims)} simulated nights (body_noise={args.body_noise:g}): "
+            f"coverage {med['coverage']:.1%}, "
             f"interval MAE {med['mae_ms']:.2f} ms, wrong {med['wrong']:.2%}, "
             f"HR MAE {med['hr_mae']:.2f} bpm, HR windows {med['hr_coverage']:.1%} "
             f"({tot_n} reported intervals in total; worst wrong "

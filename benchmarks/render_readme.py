@@ -27,7 +27,8 @@ def table(results: dict) -> str:
         m = re.match(r"(?P<name>[^\[]+)(\[(?P<param>[^\]]+)\])?", b["name"])
         assert m is not None
         group = Path(b["fullname"].split("::")[0]).stem.removeprefix("bench_")
-        rows[f"{group}: {m['name'].removeprefix('test_')}"][m["param"] or "-"] = b["stats"]["median"]
+        name = f"{group}: {m['name'].removeprefix('test_')}"
+        rows[name][m["param"] or "-"] = b["stats"]["median"]
     params = sorted({p for r in rows.values() for p in r}, key=_param_order)
     machine = results.get("machine_info", {})
     lines = [
@@ -59,7 +60,8 @@ def _fmt(x: float | None) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("json", type=Path)
-    ap.add_argument("--readme", type=Path, default=Path(__file__).resolve().parents[1] / "README.md")
+    default = Path(__file__).resolve().parents[1] / "README.md"
+    ap.add_argument("--readme", type=Path, default=default)
     args = ap.parse_args()
     text = table(json.loads(args.json.read_text()))
     readme = args.readme.read_text()

@@ -15,36 +15,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a clone without installing
     sys.path.insert(0, str(ROOT))
 
-from sleepsignal.simulate import simulate_night, write_simulated  # noqa: E402
+from sleepsignal.simulate import demo_night, write_simulated  # noqa: E402
 
 #: Where the fixture lives in the repository.
 FIXTURE_DIR = ROOT / "data" / "fixtures" / "demo_session"
 
-#: The exact arguments of the committed fixture.
-FIXTURE_ARGS: dict[str, Any] = {
-    "hours": 0.5,
-    "seed": 7,
-    "profile": "mixed",
-    "sleep_onset": 240.0,
-    "bed_exits": 1,
-    "mains_hz": 50.0,
-    "movement_rate": 1.5,
-    "snoring_rate": 6.0,
-    "mains_rate": 2.0,
-}
-
 
 def make(out_dir: str | Path = FIXTURE_DIR) -> Path:
     """Simulate the demo night and write it to ``out_dir``; returns the folder."""
-    args = dict(FIXTURE_ARGS)
-    night = simulate_night(args.pop("hours"), **args)
-    return write_simulated(night, out_dir)
+    return write_simulated(demo_night(), out_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,17 +54,15 @@ def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
 
 
 @njit
-def _ncc_at(x: np.ndarray, a: np.ndarray, va: float, s: int, w: int) -> float:
-    """Pearson correlation of zero-mean ``a`` (sum of squares ``va``) with ``x[s:s+w]``;
-    NaN when that window is flat."""
-    sb = 0.0
-    sbb = 0.0
+def _ncc_sums(
+    x: np.ndarray, a: np.ndarray, va: float, s: int, w: int, sb: float, sbb: float
+) -> float:
+    """Pearson correlation of zero-mean ``a`` (sum of squares ``va``) with ``x[s:s+w]``,
+    whose sum ``sb`` and sum of squares ``sbb`` are given (the caller slides them from
+    lag to lag); NaN when that window is flat."""
     cab = 0.0
     for i in range(w):
-        v = x[s + i]
-        sb += v
-        sbb += v * v
-        cab += a[i] * v
+        cab += a[i] * x[s + i]
     vb = sbb - sb * sb / w
     if vb <= 1e-12 * sbb or vb <= 0.0:
         return np.nan
@@ -104,6 +102,8 @@ def _pair_alignment(
     nl = 2 * max_lag + 1
     r = np.empty(nl)
     a = np.empty(w)
+    wsb = np.empty(nl)  # sum and sum of squares of the window at every lag
+    wsbb = np.empty(nl)
     for k in range(nc):
         a0 = cand[k] - before
         if a0 < 0 or a0 + w > n or bad[k]:
@@ -128,6 +128,22 @@ def _pair_alignment(
             b0 = cand[k + d] - before - max_lag
             if b0 < 0 or b0 + w + 2 * max_lag > n:
                 continue
+            # window sums at every lag by sliding (2 updates per lag instead of w adds)
+            s1 = 0.0
+            s2 = 0.0
+            for i in range(w):
+                v = x[b0 + i]
+                s1 += v
+                s2 += v * v
+            wsb[0] = s1
+            wsbb[0] = s2
+            for li in range(1, nl):
+                vo = x[b0 + li - 1]
+                vi = x[b0 + li - 1 + w]
+                s1 += vi - vo
+                s2 += vi * vi - vo * vo
+                wsb[li] = s1
+                wsbb[li] = s2
             # coarse pass every `step` lags, then every lag around the coarse best; the
             # correlation is smooth in the lag (the band ends far below fs / 2)
             for li in range(nl):
@@ -135,7 +151,7 @@ def _pair_alignment(
             best = -2.0
             bi = -1
             for li in range(0, nl, step):
-                r[li] = _ncc_at(x, a, va, b0 + li, w)
+                r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
                 if r[li] > best:
                     best = r[li]
                     bi = li
@@ -144,13 +160,13 @@ def _pair_alignment(
             c0 = bi
             for li in range(max(0, c0 - step + 1), min(nl, c0 + step)):
                 if r[li] != r[li]:
-                    r[li] = _ncc_at(x, a, va, b0 + li, w)
+                    r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
                 if r[li] > best:
                     best = r[li]
                     bi = li
             for li in (bi - 1, bi + 1):  # neighbours for the parabola
                 if 0 <= li < nl and r[li] != r[li]:
-                    r[li] = _ncc_at(x, a, va, b0 + li, w)
+                    r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
             frac = 0.0
             if 0 < bi < nl - 1:
                 y0 = r[bi - 1]
@@ -265,9 +281,15 @@ def _best_chain(
 
 @njit
 def _run_fiducial(
-    y: np.ndarray, t: np.ndarray, run_start: np.ndarray, left: int, right: int, max_shift: int
-) -> np.ndarray:
-    """Offset (samples) of one common fiducial point from the beats of each run.
+    y: np.ndarray,
+    t: np.ndarray,
+    run_start: np.ndarray,
+    left: int,
+    right: int,
+    max_shift: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Offset (samples) of one common fiducial point from the beats of each run, and
+    how well the run's average beat matched the beat it was aligned to.
 
     Run ``r`` holds beats ``t[run_start[r] : run_start[r+1]]`` (``run_start`` ends with
     ``len(t)``). The windows ``y[round(t)-left : round(t)+right+1]`` of a run are
@@ -277,11 +299,15 @@ def _run_fiducial(
     correlation over shifts within ``+-max_shift`` (so a polarity flip or a new posture
     keeps the same lobe as fiducial). Offsets are refined by parabolas; 0 for runs
     without a window.
+
+    Returns ``(offset, quality)``: quality is the absolute correlation of the
+    alignment that set the offset (1 for the reference, 0 for runs without a window).
     """
     n = y.shape[0]
     nr = run_start.shape[0] - 1
     w = left + right + 1
     out = np.zeros(nr)
+    quality = np.zeros(nr)
     avg = np.zeros((nr, w))
     cnt = np.zeros(nr, dtype=np.int64)
     for r in range(nr):
@@ -293,7 +319,7 @@ def _run_fiducial(
                 avg[r, i] += y[c - left + i]
             cnt[r] += 1
     if nr == 0 or cnt.max() == 0:
-        return out
+        return out, quality
     ref = int(np.argmax(cnt))
     best = -1.0
     bi = 0
@@ -309,40 +335,51 @@ def _run_fiducial(
         den = y0 - 2.0 * best + y2
         if den < 0.0:
             frac = 0.5 * (y0 - y2) / den
-    ref_peak = bi - left + frac
-    ns = 2 * max_shift + 1
-    sc = np.empty(ns)
+    out[ref] = bi - left + frac
+    quality[ref] = 1.0
+    sc = np.empty(2 * max_shift + 1)
     for r in range(nr):
-        if cnt[r] == 0:
+        if cnt[r] == 0 or r == ref:
             continue
-        if r == ref:
-            out[r] = ref_peak
-            continue
-        best = -1.0
-        bs = -1
-        for si in range(ns):
-            sh = si - max_shift  # run r's lobe at i + sh matches the reference at i
-            sab = 0.0
-            saa = 0.0
-            sbb = 0.0
-            for i in range(w):
-                j = i + sh
-                if 0 <= j < w:
-                    sab += avg[r, j] * avg[ref, i]
-                    saa += avg[r, j] * avg[r, j]
-                    sbb += avg[ref, i] * avg[ref, i]
-            v = abs(sab) / np.sqrt(saa * sbb) if saa > 0.0 and sbb > 0.0 else 0.0
-            sc[si] = v
-            if v > best:
-                best = v
-                bs = si
-        frac = 0.0
-        if 0 < bs < ns - 1:
-            den = sc[bs - 1] - 2.0 * sc[bs] + sc[bs + 1]
-            if den < 0.0:
-                frac = 0.5 * (sc[bs - 1] - sc[bs + 1]) / den
-        out[r] = ref_peak + (bs - max_shift + frac)
-    return out
+        sh, q = _align_avg(avg, r, ref, max_shift, sc)
+        out[r] = out[ref] + sh
+        quality[r] = q
+    return out, quality
+
+
+@njit
+def _align_avg(
+    avg: np.ndarray, r: int, ref: int, max_shift: int, sc: np.ndarray
+) -> tuple[float, float]:
+    """Shift (samples, parabola-refined) that best aligns ``avg[r]`` to ``avg[ref]``
+    (run ``r``'s lobe at ``i + shift`` matches the reference at ``i``), by the largest
+    absolute correlation over the overlap, and that correlation."""
+    w = avg.shape[1]
+    ns = 2 * max_shift + 1
+    best = -1.0
+    bs = 0
+    for si in range(ns):
+        sh = si - max_shift
+        sab = 0.0
+        saa = 0.0
+        sbb = 0.0
+        for i in range(w):
+            j = i + sh
+            if 0 <= j < w:
+                sab += avg[r, j] * avg[ref, i]
+                saa += avg[r, j] * avg[r, j]
+                sbb += avg[ref, i] * avg[ref, i]
+        v = abs(sab) / np.sqrt(saa * sbb) if saa > 0.0 and sbb > 0.0 else 0.0
+        sc[si] = v
+        if v > best:
+            best = v
+            bs = si
+    frac = 0.0
+    if 0 < bs < ns - 1:
+        den = sc[bs - 1] - 2.0 * sc[bs] + sc[bs + 1]
+        if den < 0.0:
+            frac = 0.5 * (sc[bs - 1] - sc[bs + 1]) / den
+    return bs - max_shift + frac, best
 
 
 @njit

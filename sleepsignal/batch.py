@@ -89,9 +89,16 @@ def _peek(path: Path) -> list[dict[str, Any]] | str:
     return items
 
 
+def _session_id(session_obj: dict[str, Any]) -> int:
+    """The id :attr:`Session.id` will have (``int(start_timestamp)`` when absent)."""
+    try:
+        return int(session_obj.get("id", session_obj["start_timestamp"]))
+    except (TypeError, ValueError):
+        return -1  # not a number: reading the session reports it
+
+
 def _output_dir(out: Path, session_obj: dict[str, Any]) -> Path:
-    sid = session_obj.get("id", int(float(session_obj["start_timestamp"])))
-    return out / str(sid)
+    return out / str(_session_id(session_obj))
 
 
 def _up_to_date(out_dir: Path, session_obj: dict[str, Any], source: Path) -> bool:
@@ -270,6 +277,7 @@ def run_batch(
     result = BatchResult()
     ids = {"patient_id": patient_id, "device_id": device_id, "device_identifier": device_identifier}
     tasks: list[tuple[str, Path, int]] = []
+    claimed: dict[int, str] = {}  # session id -> the session that writes out/<id>
     for path in find_session_files(inputs):
         if out_path.resolve() in path.resolve().parents:
             continue  # our own outputs
@@ -278,18 +286,24 @@ def run_batch(
             result.skipped.append((str(path), items))
             continue
         for i, obj in enumerate(items):
-            key = f"{path}#{obj.get('id', i)}"
+            sid = _session_id(obj)
+            key = f"{path}#{sid}"
             upd = obj.get("updated")
             if updated_after is not None and not (
                 isinstance(upd, (int, float)) and upd > updated_after
             ):
                 result.skipped.append((key, f"not updated after {updated_after}"))
+            elif sid in claimed and sid != -1:
+                result.failed.append(
+                    (key, f"session id {sid} also comes from {claimed[sid]}; outputs would collide")
+                )
             elif _up_to_date(_output_dir(out_path, obj), obj, path):
                 result.skipped.append((key, "outputs are newer than the session"))
             else:
+                claimed[sid] = key
                 tasks.append((key, path, i))
     stream = progress if progress is not None else sys.stderr
-    total = len(tasks)
+    total = len(tasks) + len(result.failed)  # pre-dispatch failures count as finished
 
     def show(final: bool = False) -> None:
         n = len(result.done) + len(result.failed)

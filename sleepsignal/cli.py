@@ -16,15 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import SleepSignalError
+from .errors import DecodeError, SleepSignalError
 
 __all__ = ["main"]
 
 #: Where the committed demo night lives in a source checkout.
 FIXTURE = Path("data") / "fixtures" / "demo_session" / "session.json"
-#: Seed and length of the demo night (the fixture is this simulation, see scripts/).
-DEMO_SEED = 7
-DEMO_HOURS = 0.5
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,6 +98,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="TS",
         help="only sessions updated after TS (Unix s), as the Beddit query",
     )
+    b.add_argument(
+        "--parquet",
+        action="store_true",
+        help="also write every track into OUT/tracks/<track>/<id>.parquet (parquet extra)",
+    )
+    b.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on a Dask distributed scheduler, e.g. tcp://host:8786 (dask extra)",
+    )
     _add_identifiers(b)
 
     v = sub.add_parser("validate", help="validate an incoming OCARIoT or Impilo record")
@@ -132,6 +140,16 @@ def _analyze(args: argparse.Namespace) -> int:
     from .io.beddit import read_sessions
 
     sessions = read_sessions(args.session, trim_partial_frames=args.trim_partial_frames)
+    if not sessions:
+        raise DecodeError(f"{args.session}: holds no sessions (an empty list)")
+    if len({s.id for s in sessions}) != len(sessions):
+        raise DecodeError(f"{args.session}: two sessions share an id; outputs would collide")
+    for session in sessions:
+        out = args.out if len(sessions) == 1 else args.out / str(session.id)
+        if (out / "session.json").resolve() == Path(args.session).resolve():
+            raise ValueError(
+                f"--out {args.out} would overwrite the input {args.session}; choose another folder"
+            )
     ids = dict(
         patient_id=args.patient_id,
         device_id=args.device_id,
@@ -199,16 +217,20 @@ def _demo(args: argparse.Namespace) -> int:
     for candidate in (Path.cwd() / FIXTURE, here):
         if candidate.is_file():
             print(f"demo: analysing the bundled example night {candidate}")
+            print(
+                "demo: the first run in a new environment compiles the numba kernels "
+                "(about 20 s); later runs load them from numba's cache"
+            )
             session = read_session(candidate)
             break
     else:
-        from .simulate import simulate_night
+        from .simulate import demo_night
 
         print(
-            f"demo: the bundled example is not beside this installation; simulating the "
-            f"same night (seed {DEMO_SEED}, {DEMO_HOURS} h)"
+            "demo: the bundled example is not beside this installation; simulating the "
+            "same night (sleepsignal.simulate.DEMO_NIGHT)"
         )
-        session = simulate_night(DEMO_HOURS, seed=DEMO_SEED).session
+        session = demo_night().session
     _analyze_one(session, args.out, {})
     return 0
 
@@ -247,6 +269,7 @@ def _batch(args: argparse.Namespace) -> int:
         workers=args.workers,
         updated_after=args.updated_after,
         store=args.out / "tracks" if args.parquet else None,
+        scheduler=args.scheduler,
         patient_id=args.patient_id,
         device_id=args.device_id,
         device_identifier=args.device_identifier,

@@ -6,14 +6,20 @@ backend job can catch one class; the subclasses say which layer refused the inpu
 
 from __future__ import annotations
 
+import sys
+import warnings
+from pathlib import Path
+
 __all__ = [
     "DecodeError",
+    "MissingTrackError",
     "NotLoadedError",
     "QueryError",
     "RecordValidationError",
     "SignalError",
     "SleepSignalError",
     "SleepSignalWarning",
+    "warn_user",
 ]
 
 
@@ -23,6 +29,13 @@ class SleepSignalError(Exception):
 
 class DecodeError(SleepSignalError, ValueError):
     """Raw input (JSON, blob, packet stream) does not match what its format declares."""
+
+
+class MissingTrackError(SleepSignalError, KeyError):
+    """A session has no track of the name asked for (the message lists those it has)."""
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0]) if self.args else ""
 
 
 class NotLoadedError(SleepSignalError, LookupError):
@@ -49,13 +62,32 @@ class RecordValidationError(SleepSignalError, ValueError):
 
     def __init__(self, errors: list[dict[str, object]]) -> None:
         self.errors = errors
-        first = errors[0] if errors else {}
-        text = (
-            "; ".join(str(e.get("description") or e.get("message") or e) for e in errors)
-            or "invalid record"
-        )
-        super().__init__(f"{first.get('message', 'invalid record')}: {text}" if first else text)
+        parts = []
+        for e in errors:
+            message = str(e.get("message", "")) or str(e)
+            description = str(e.get("description", ""))
+            same = not description or description == message
+            parts.append(message if same else f"{message}: {description}")
+        super().__init__("; ".join(parts) or "invalid record")
 
 
 class SleepSignalWarning(UserWarning):
     """Category of every warning sleepsignal emits (filter it as one class)."""
+
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+
+
+def warn_user(message: str) -> None:
+    """Emit a :class:`SleepSignalWarning` pointing at the first caller outside the package.
+
+    A fixed ``stacklevel`` is right for one entry point only; a decoder warning reached
+    through ``read_session`` and through ``read_sessions`` must blame the user's line both
+    times.
+    """
+    level = 2  # 1 is this function, 2 its caller
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, SleepSignalWarning, stacklevel=level)

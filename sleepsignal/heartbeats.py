@@ -39,6 +39,7 @@ MIN_FS = 25.0
 _MAX_SKIP = 3  # a candidate is aligned with the next 3 (skips 2 spurious candidates)
 _GOOD_ENOUGH = 0.9  # next candidate this similar: do not try skipping it
 _NCC_FLOOR = 0.3  # correlation below which an edge never joins the chain
+_NEAR_MARGIN = 0.1  # local median: nearest candidate within 0.1 of the best ncc
 _DEV_WEIGHT = 2.0  # chain cost per unit relative deviation from the local median
 _ANCHOR = 0.02  # least-squares weight of the energy-peak anchor of each beat
 _MAX_AMP_RATIO = 2.5  # largest beat-to-beat energy ratio (sqrt) of a reliable interval
@@ -47,6 +48,7 @@ _HIDDEN_MARGIN = 0.1  # ...or within this much of the interval's own correlation
 _HIDDEN_GAP = 0.75  # a hidden beat lies at least 0.75 x the shortest interval from both ends
 _J_REACH = 0.3  # s, search for the J wave of a run's average beat
 _FIDUCIAL_SHIFT = 0.2  # s, largest shift when aligning a run to the reference run
+_FIDUCIAL_MIN_Q = 0.8  # a run's average beat must match the reference run this well (|r|)
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
 
@@ -115,8 +117,8 @@ def detect_heartbeats(
     bpm_range: tuple[float, float] = (30.0, 160.0),
     band: tuple[float, float] = (2.0, 20.0),
     min_ncc: float = 0.6,
-    max_deviation: float = 0.2,
-    min_confidence: float = 0.4,
+    max_deviation: float = 0.25,
+    min_confidence: float = 0.35,
 ) -> Heartbeats:
     """Detect heartbeats and beat-to-beat intervals in a raw BCG signal.
 
@@ -169,8 +171,10 @@ def detect_heartbeats(
        parabola, gives the interval to a fraction of a sample, and its correlation
        ``ncc`` the shape similarity. Farther candidates are tried only when the next one
        correlates below 0.9.
-    4. Local median interval: median over +-15 s of each candidate's best-matching
-       interval (``ncc >= 0.7``).
+    4. Local median interval: median over +-15 s of each candidate's interval to the
+       nearest of the next three candidates that matches within 0.1 of the best one
+       (best ``ncc >= 0.7``); noisy beats match their next few beats about equally
+       well, and the best alone would often span two beats.
     5. Dynamic programming picks the chain of beats that maximises the summed edge score
        ``ncc - 0.3 - 2 |interval / median - 1|``; the chain breaks where no edge scores
        above zero (movement, out of bed) and starts again with the new beat shape, so
@@ -184,9 +188,11 @@ def detect_heartbeats(
     7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
        confidence >= ``min_confidence``; inside ``bpm_range``; the two beats' energies
        within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
-       lobe); no hidden beat (the first beat's shape must not recur at 30-70 % of the
-       interval with a correlation >= min(0.65, ncc - 0.1): the interval might span a
-       missed beat); and part of a streak of at least three consecutive such intervals.
+       lobe); the run's average beat matched the reference run with ``|r| >= 0.8``
+       (otherwise its beat times might sit on another lobe); no hidden beat (the first
+       beat's shape must not recur at 30-70 % of the interval with a correlation >=
+       min(0.65, ncc - 0.1): the interval might span a missed beat); and part of a
+       streak of at least three consecutive such intervals.
 
     ``confidence = clip((ncc - 0.3) / 0.7, 0, 1) * clip(1 - dev / (2 max_deviation), 0,
     1)`` with ``dev`` the relative deviation from the local median.
@@ -288,8 +294,11 @@ def detect_heartbeats(
     iv_all = (cand[nxt] - cand[:, None]) + lag  # samples
     ok = np.isfinite(ncc) & (iv_all >= min_iv) & (iv_all <= max_iv)
     score = np.where(ok, ncc, -np.inf)
-    bi = np.argmax(score, axis=1)
-    best_q = score[np.arange(nc), bi]
+    best_q = np.max(score, axis=1)
+    # the nearest candidate that matches almost as well as the best: when beats are
+    # noisy, the next beats match about equally well, and the best of them alone would
+    # put the local median at two beats
+    bi = np.argmax(score >= (best_q - _NEAR_MARGIN)[:, None], axis=1)
     best_iv = np.where(best_q >= 0.7, iv_all[np.arange(nc), bi], np.nan)
     med = _median_at(cand.astype(np.float64) / fs, best_iv, cand.astype(np.float64) / fs)
 
@@ -331,8 +340,11 @@ def detect_heartbeats(
     joined_nodes[ek] = True  # node i is joined to node i-1
     run_start = np.concatenate((np.flatnonzero(~joined_nodes), [nodes.shape[0]]))
     reach = round(_J_REACH * fs)
-    shift = _k._run_fiducial(y, t, run_start, reach, reach, round(_FIDUCIAL_SHIFT * fs))
+    shift, fid_q = _k._run_fiducial(y, t, run_start, reach, reach, round(_FIDUCIAL_SHIFT * fs))
     t = t + np.repeat(shift, np.diff(run_start))
+    # a run whose beat shape does not match the reference run cannot be given the
+    # common fiducial lobe: its intervals may be right but its times on another lobe
+    fid_ok = np.repeat(fid_q >= _FIDUCIAL_MIN_Q, np.diff(run_start))[ek]
     # second pass of the local median: from the chain's own well-matched intervals
     good = e_q >= min_ncc
     if good.any():
@@ -359,6 +371,7 @@ def detect_heartbeats(
         & (amp_ratio >= 1 / _MAX_AMP_RATIO)
         & (amp_ratio <= _MAX_AMP_RATIO)
         & in_range
+        & fid_ok
     )
     # an interval that might span a missed beat: the first beat's shape recurs inside it
     cand_pass = np.flatnonzero(passes)

@@ -16,6 +16,8 @@ HRV_SPAN = 900.0
 
 _MIN_PAIRS_SPAN = 100  # successive pairs needed for a 15-minute index
 _MIN_BEATS_MINUTE = 20  # intervals needed for a one-minute mean heart rate
+_NN_NEIGHBOURS = 31  # normal-to-normal: within 20 % of the median of 31 intervals
+_NN_DEVIATION = 0.2
 
 
 def _vectors(
@@ -123,7 +125,12 @@ def _best_span(iv: np.ndarray, st: np.ndarray, lo: float, hi: float) -> float:
 
 
 def night_hrv_indices(
-    times: np.ndarray, intervals: np.ndarray, *, start: float, end: float
+    times: np.ndarray,
+    intervals: np.ndarray,
+    *,
+    start: float,
+    end: float,
+    normal_to_normal: bool = False,
 ) -> dict[str, float]:
     """The Beddit Sleep HRV properties of one night (RMSSD, s).
 
@@ -136,6 +143,12 @@ def night_hrv_indices(
         Reliable beat-to-beat intervals in s (the ``heartbeat`` track values).
     start, end : float
         The night (measurement period) in s.
+    normal_to_normal : bool
+        Keep only normal-to-normal intervals, as usual in HRV: an interval more than
+        20 % away from the median of the 31 intervals around it (an ectopic beat or its
+        compensatory pause, which the ``heartbeat`` track may hold: they are real
+        intervals) is left out, which also breaks its pairs. Default False: every
+        interval counts.
 
     Returns
     -------
@@ -164,6 +177,12 @@ def night_hrv_indices(
         raise SignalError("times are required")
     if not (math.isfinite(start) and math.isfinite(end) and end > start):
         raise SignalError(f"need finite start < end (s), got start={start!r}, end={end!r}")
+    if normal_to_normal and iv.shape[0] > 0:
+        from scipy.ndimage import median_filter
+
+        med = median_filter(iv, _NN_NEIGHBOURS, mode="nearest")
+        nn = np.abs(iv / med - 1.0) <= _NN_DEVIATION
+        iv, st = iv[nn], st[nn]
     out: dict[str, float] = {}
     third = (end - start) / 3.0
     ev = _best_span(iv, st, start, start + third)

@@ -19,18 +19,6 @@ from .session import Session
 
 __all__ = ["Analysis", "analyze", "write_analysis"]
 
-#: Tracks the kernels derive; a session that already carries them (exported) keeps its own.
-DERIVED_TRACKS = (
-    "heartbeat",
-    "heart_rate",
-    "respiration_cycles",
-    "respiration_cycle_amplitudes",
-    "actigram",
-    "presence",
-    "sensor_status",
-    "snoring_events",
-)
-
 
 @dataclass(frozen=True)
 class Analysis:
@@ -66,6 +54,7 @@ def analyze(
     device_id: str | None = None,
     device_identifier: str | None = None,
     updated: float | None = None,
+    replace_tracks: bool = False,
 ) -> Analysis:
     """Derive tracks, stages, statistics and records for one session.
 
@@ -78,6 +67,10 @@ def analyze(
     updated : float, optional
         Unix seconds stamped as ``updated`` in the records; the session's own
         ``updated`` (or its end) when not given, so that outputs are reproducible.
+    replace_tracks : bool
+        When the session already carries a track the kernels derive (a vendor's own
+        ``heart_rate``, say), it is kept and the derived one is left out, with a note;
+        ``True`` replaces it instead.
 
     Returns
     -------
@@ -95,7 +88,15 @@ def analyze(
 
         derived = session_tracks(session)
         notes.extend(derived.notes)
-        session = session.with_tracks([*heartbeat_tracks(session), *derived.as_list()])
+        new = [*heartbeat_tracks(session), *derived.as_list()]
+        own = [t.name for t in new if t.name in session.time_value_tracks]
+        if own and not replace_tracks:
+            notes.append(
+                f"kept the session's own {', '.join(own)} track(s); the ones derived from the "
+                "raw BCG were not written over them (replace_tracks=True replaces them)"
+            )
+            new = [t for t in new if t.name not in own]
+        session = session.with_tracks(new)
     elif normal is not None:
         notes.append(
             f"raw BCG not loaded ({normal.not_loaded_reason}); staged from the "
@@ -129,15 +130,16 @@ def write_analysis(analysis: Analysis, out_dir: str | os.PathLike[str]) -> list[
     """
     import json
 
-    from .io.beddit import _atomic_write, write_session
+    from ._files import atomic_write
+    from .io.beddit import write_session
     from .staging import hypnogram_csv
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = [write_session(analysis.session, out / "session.json")]
-    _atomic_write(out / "hypnogram.csv", hypnogram_csv(analysis.hypnogram).encode("utf-8"))
+    atomic_write(out / "hypnogram.csv", hypnogram_csv(analysis.hypnogram).encode("utf-8"))
     written.append(out / "hypnogram.csv")
     for name, obj in analysis.records.items():
-        _atomic_write(out / name, (json.dumps(obj, indent=1, allow_nan=False) + "\n").encode())
+        atomic_write(out / name, (json.dumps(obj, indent=1, allow_nan=False) + "\n").encode())
         written.append(out / name)
     return written

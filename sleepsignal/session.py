@@ -16,7 +16,6 @@ session start (the Beddit Session convention). The pandas views (:meth:`SampledT
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -24,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import DecodeError, NotLoadedError, SignalError, SleepSignalWarning
+from .errors import (
+    DecodeError,
+    MissingTrackError,
+    NotLoadedError,
+    SignalError,
+    warn_user,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,21 +70,49 @@ def _dtype_of(data_type: str, where: str) -> np.dtype[Any]:
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only array with a's data: a itself when it already is read-only, else a copy
+    (never freeze or alias the caller's writeable array)."""
     if a.flags.writeable:
-        a = a.copy() if a.base is not None and a.base.flags.writeable else a
+        a = a.copy()
         a.flags.writeable = False
     return a
 
 
-def _tz_index(start: float, offsets: np.ndarray, timezone: str) -> pd.DatetimeIndex:
-    """Absolute times ``start + offsets`` (s) at ns precision, start and offsets kept apart
-    so that a Unix start near 1.7e9 s does not eat the sub-microsecond part."""
-    import pandas as pd
-
+def epoch_ns(start: float, offsets: np.ndarray) -> np.ndarray:
+    """Unix nanoseconds of ``start + offsets`` (s), start and offsets kept apart so that a
+    Unix start near 1.7e9 s does not eat the sub-microsecond part (int64)."""
     whole = math.floor(start)
-    ns = whole * 1_000_000_000 + np.round(
+    return whole * 1_000_000_000 + np.round(
         (np.asarray(offsets, dtype=np.float64) + (start - whole)) * 1e9
     ).astype("int64")
+
+
+def check_timezone(tz: object, where: str) -> str:
+    """``tz`` if it is a known IANA time zone name, else a :class:`DecodeError`."""
+    import zoneinfo
+
+    if not isinstance(tz, str):
+        raise DecodeError(f"{where}: timezone must be an IANA name, got {tz!r}")
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise DecodeError(
+            f"{where}: unknown time zone {tz!r}; use an IANA name such as 'Europe/Helsinki'"
+        ) from None
+    return tz
+
+
+def _real(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _tz_index(start: float, offsets: np.ndarray, timezone: str) -> pd.DatetimeIndex:
+    """Absolute times ``start + offsets`` (s) as a tz-aware index at ns precision."""
+    import pandas as pd
+
+    ns = epoch_ns(start, offsets)
     return pd.DatetimeIndex(pd.to_datetime(ns, unit="ns", utc=True)).tz_convert(timezone)
 
 
@@ -206,6 +239,11 @@ class TimeValueTrack:
         Declared type of the values, one of :data:`DATA_TYPES`.
     extra : mapping
         Other JSON fields of the track, kept for writing it back.
+    source_items : list, optional
+        The items as read from JSON (written back verbatim while the track is unchanged).
+    type_declared : bool
+        False when the JSON gave no ``value_data_type`` (float32 was assumed and the key
+        is not added when writing back).
 
     Notes
     -----
@@ -219,6 +257,7 @@ class TimeValueTrack:
     value_data_type: str = "float32"
     extra: Mapping[str, Any] = field(default_factory=dict)
     source_items: list[Any] | None = field(default=None, repr=False)
+    type_declared: bool = True
 
     def __post_init__(self) -> None:
         dtype = _dtype_of(self.value_data_type, f"time-value track {self.name!r}")
@@ -255,8 +294,19 @@ class TimeValueTrack:
                     f"time-value track {self.name!r}: values outside the "
                     f"{self.value_data_type} range [{info.min}, {info.max}]"
                 )
-        object.__setattr__(self, "times", _readonly(np.array(t, dtype=np.float64)))
-        object.__setattr__(self, "values", _readonly(np.array(v, dtype=dtype)))
+        elif dtype.itemsize < 8 and v.dtype.kind in "fiu" and len(v):
+            big = np.abs(v[np.isfinite(v)]) if v.dtype.kind == "f" else np.abs(v)
+            if len(big) and big.max() > np.finfo(dtype).max:
+                raise DecodeError(
+                    f"time-value track {self.name!r}: values beyond the "
+                    f"{self.value_data_type} range (largest {float(big.max())!r})"
+                )
+        times = np.array(t, dtype=np.float64)
+        values = np.array(v, dtype=dtype)
+        times.flags.writeable = False
+        values.flags.writeable = False
+        object.__setattr__(self, "times", times)
+        object.__setattr__(self, "values", values)
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 
     def __len__(self) -> int:
@@ -329,11 +379,7 @@ class Session:
             if key not in md:
                 raise DecodeError(f"session: required field {key!r} is missing")
             value = md[key]
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-            ):
+            if not (_real(value) and math.isfinite(value)):
                 raise DecodeError(
                     f"session: {key} must be a finite number of Unix seconds, got {value!r}"
                 )
@@ -342,9 +388,10 @@ class Session:
                 f"session: end_timestamp {md['end_timestamp']!r} is before start_timestamp "
                 f"{md['start_timestamp']!r}"
             )
-        tz = md.get("timezone", "UTC")
-        if not isinstance(tz, str):
-            raise DecodeError(f"session: timezone must be an IANA name, got {tz!r}")
+        check_timezone(md.get("timezone", "UTC"), "session")
+        for key in ("id", "updated", "frame_length", "error_code"):
+            if key in md and md[key] is not None and not _real(md[key]):
+                raise DecodeError(f"session: {key} must be a number, got {md[key]!r}")
         object.__setattr__(self, "metadata", MappingProxyType(md))
         object.__setattr__(self, "sampled_tracks", MappingProxyType(dict(self.sampled_tracks)))
         object.__setattr__(
@@ -460,18 +507,19 @@ class Session:
         if a.dtype == np.float16 or a.dtype.kind == "b":
             a = a.astype(np.float32)
         dt_name = _dtype_name(a.dtype)
-        if not (isinstance(fs, (int, float)) and math.isfinite(fs) and fs > 0):
+        if not (_real(fs) and math.isfinite(fs) and fs > 0):
             raise SignalError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
+        if not (_real(start) and math.isfinite(start)):
+            raise SignalError(f"start must be a finite Unix time in s, got {start!r}")
+        fs, start = float(fs), float(start)
+        check_timezone(timezone, "from_array")
         spf, frame_length = _framing(float(fs))
         if len(a) % spf:
-            pad = spf - len(a) % spf
-            warnings.warn(
+            warn_user(
                 f"{len(a)} samples are not a whole number of {spf}-sample frames; the last "
-                f"{len(a) % spf} samples are dropped",
-                SleepSignalWarning,
-                stacklevel=2,
+                f"{len(a) % spf} samples are dropped"
             )
-            a = a[: len(a) - (spf - pad)]
+            a = a[: len(a) - len(a) % spf]
         duration = len(a) / fs
         tracks = {
             name: SampledTrack(
@@ -479,8 +527,10 @@ class Session:
             )
         }
         if noise is not None:
-            if noise_fs is None:
-                raise SignalError("noise_fs (Hz) is required when noise is given")
+            if noise_fs is None or not (
+                _real(noise_fs) and math.isfinite(noise_fs) and noise_fs > 0
+            ):
+                raise SignalError(f"noise_fs must be a positive rate in Hz, got {noise_fs!r}")
             n = np.asarray(noise, dtype="<f4")
             nspf = noise_fs * frame_length
             if abs(nspf - round(nspf)) > 1e-9 or round(nspf) < 1:
@@ -489,7 +539,20 @@ class Session:
                     "it must be a whole number"
                 )
             nspf_i = round(nspf)
-            n = n[: len(n) - len(n) % nspf_i]
+            n_frames = len(a) // spf
+            if abs(len(n) // nspf_i - n_frames) > 1:
+                raise SignalError(
+                    f"noise holds {len(n) / noise_fs:.3f} s at {noise_fs} Hz but samples hold "
+                    f"{duration:.3f} s; they must cover the same time"
+                )
+            if len(n) != n_frames * nspf_i:
+                warn_user(
+                    f"noise has {len(n)} values, {n_frames * nspf_i} fit the {n_frames} frames "
+                    "of samples; it was cut or padded with NaN (a gap) to match"
+                )
+                fitted = np.full(n_frames * nspf_i, np.nan, dtype="<f4")
+                fitted[: min(len(n), len(fitted))] = n[: len(fitted)]
+                n = fitted
             tracks["noise"] = SampledTrack(
                 "noise", n, nspf_i, frame_length, float(start), "float32"
             )
@@ -518,11 +581,22 @@ class Session:
         return Session(self.metadata, st, tv, self.key_order)
 
     def with_metadata(self, **fields: Any) -> Session:
-        """A new session with metadata fields set."""
+        """A new session with metadata fields set.
+
+        Changing ``start_timestamp`` or ``frame_length`` moves or reframes the sampled
+        tracks with it, so that the session and its tracks never disagree.
+        """
         md = dict(self.metadata)
         md.update(fields)
         order = self.key_order + tuple(k for k in fields if k not in self.key_order)
-        return Session(md, self.sampled_tracks, self.time_value_tracks, order)
+        sampled = dict(self.sampled_tracks)
+        if "start_timestamp" in fields or "frame_length" in fields:
+            from dataclasses import replace
+
+            start = float(md["start_timestamp"])
+            frame = float(md.get("frame_length", DEFAULT_FRAME_LENGTH))
+            sampled = {n: replace(t, start=start, frame_length=frame) for n, t in sampled.items()}
+        return Session(md, sampled, self.time_value_tracks, order)
 
     # -- views -----------------------------------------------------------------
     def signal(self, name: str = "normal") -> tuple[np.ndarray, float]:
@@ -530,18 +604,25 @@ class Session:
 
         Raises
         ------
-        KeyError
+        MissingTrackError
             When the session has no such track.
         NotLoadedError
             When the track's bytes were not loaded.
         """
+        track = self._sampled(name)
+        return track.data.astype(np.float32), track.fs
+
+    def _sampled(self, name: str) -> SampledTrack:
         if name not in self.sampled_tracks:
-            raise KeyError(
+            raise MissingTrackError(
                 f"session {self.id} has no sampled track {name!r}; it has "
                 f"{sorted(self.sampled_tracks) or 'none'}"
             )
-        track = self.sampled_tracks[name]
-        return track.data.astype(np.float32), track.fs
+        return self.sampled_tracks[name]
+
+    def to_series(self, name: str = "normal") -> pd.Series:
+        """A sampled track as a pandas Series indexed in the session's time zone."""
+        return self._sampled(name).to_series(self.timezone)
 
     def to_frame(self, name: str | None = None) -> pd.DataFrame:
         """Time-value tracks as one tidy DataFrame.

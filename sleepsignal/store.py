@@ -15,11 +15,13 @@ seconds from the session start), ``value`` (float64; uint8 state tracks keep the
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._files import atomic_write_with
 from .errors import SleepSignalError
 from .session import Session
 
@@ -71,13 +73,7 @@ def write_tracks(session: Session, root: str | os.PathLike[str]) -> list[Path]:
             }
         )
         target = folder / f"{session.id}.parquet"
-        tmp = folder / f".{session.id}.parquet.tmp{os.getpid()}"
-        try:
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        atomic_write_with(target, partial(frame.to_parquet, index=False))
         written.append(target)
     return written
 

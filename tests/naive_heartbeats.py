@@ -149,18 +149,11 @@ def naive_run_fiducial(y, t, run_start, left, right, max_shift):
         avgs.append(np.sum(rows, axis=0) if rows else np.zeros(w))
         counts.append(len(rows))
     out = np.zeros(nr)
+    quality = np.zeros(nr)
     if nr == 0 or max(counts) == 0:
-        return out
-    ref = int(np.argmax(counts))
-    a = np.abs(avgs[ref])
-    bi = int(np.argmax(a))
-    ref_peak = bi - left + _parabola(a, bi)
-    for r in range(nr):
-        if counts[r] == 0:
-            continue
-        if r == ref:
-            out[r] = ref_peak
-            continue
+        return out, quality
+
+    def align(r, ref):
         sc = []
         for sh in range(-max_shift, max_shift + 1):
             i = np.arange(w)
@@ -171,8 +164,18 @@ def naive_run_fiducial(y, t, run_start, left, right, max_shift):
             sc.append(abs(np.sum(ra * rr)) / den if den > 0 else 0.0)
         sc = np.array(sc)
         bs = int(np.argmax(sc))
-        out[r] = ref_peak + bs - max_shift + _parabola(sc, bs)
-    return out
+        return bs - max_shift + _parabola(sc, bs), sc[bs]
+
+    ref = int(np.argmax(counts))
+    a = np.abs(avgs[ref])
+    bi = int(np.argmax(a))
+    out[ref] = bi - left + _parabola(a, bi)
+    quality[ref] = 1.0
+    for r in range(nr):
+        if counts[r] > 0 and r != ref:
+            sh, quality[r] = align(r, ref)
+            out[r] = out[ref] + sh
+    return out, quality
 
 
 def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step, min_gap):

@@ -21,7 +21,7 @@ def cohort(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("cohort")
     for i, seed in enumerate((11, 12, 13)):
         night = simulate_night(0.25, seed=seed, start=1.7e9 + i * 86400)
-        path = write_simulated(night, root / f"night{i}")
+        path = write_simulated(night, root / f"night{i}") / "session.json"
         obj = json.loads(path.read_text())
         obj["updated"] = 1.7e9 + i * 86400 + 40000.0
         path.write_text(json.dumps(obj))
@@ -60,9 +60,10 @@ def test_batch_runs_failures_alone_and_reruns_skip(cohort: Path, tmp_path: Path)
 
     from sleepsignal.store import read_track
 
-    hr = read_track(out / "tracks", "heart_rate")
-    assert set(hr.session_id) == {int(p.name) for p in sessions}
-    assert str(hr.time.dt.tz) == "UTC"
+    presence = read_track(out / "tracks", "presence")
+    assert set(presence.session_id) == {int(p.name) for p in sessions}
+    assert str(presence.time.dt.tz) == "UTC"
+    assert set(presence.value) <= {65.0, 78.0, 80.0}
 
     again = run_batch([cohort], out, workers=1, progress=io.StringIO())
     assert again.done == [] and len(again.failed) == 1
@@ -112,7 +113,7 @@ def test_dask_cluster_with_a_worker_dying_mid_job(
     cloudpickle.register_pickle_by_value(__import__(__name__))
     monkeypatch.setenv(_CRASHED, str(tmp_path / "crashed"))
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
     ) as cluster:
         res = run_batch(
             [cohort / "night0", cohort / "night1"],
@@ -125,3 +126,16 @@ def test_dask_cluster_with_a_worker_dying_mid_job(
     assert len(res.done) == 2 and res.failed == [], res.summary()
     folders = [p.name for p in (tmp_path / "out").iterdir()]
     assert sorted(folders) == ["1700000000", "1700086400"]  # each once, nothing partial
+
+
+def test_sessions_sharing_an_id_fail_instead_of_overwriting(cohort: Path, tmp_path: Path) -> None:
+    src = next((cohort / "night0").glob("session.json"))
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    for p in (cohort / "night0").iterdir():
+        (twin / p.name).write_bytes(p.read_bytes())
+    res = run_batch(
+        [src, twin / "session.json"], tmp_path / "out", workers=1, progress=io.StringIO()
+    )
+    assert len(res.done) == 1 and len(res.failed) == 1
+    assert "outputs would collide" in res.failed[0][1]

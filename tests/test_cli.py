@@ -51,13 +51,13 @@ def test_analyze_with_impilo_identifier(simulated: Path, tmp_path: Path) -> None
                 "--out",
                 str(tmp_path),
                 "--patient-id",
-                "p-1",
+                "17",
             ]
         )
         == 0
     )
     body = json.loads((tmp_path / "impilo.json").read_text())
-    assert body["patientId"] == "p-1"
+    assert body["patientId"] == 17
 
 
 def test_list_of_sessions_gives_one_set_per_session(simulated: Path, tmp_path: Path) -> None:
@@ -109,3 +109,49 @@ def test_demo_as_a_new_process(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert "demo:" in run.stdout and "wrote:" in run.stdout
     assert {p.name for p in tmp_path.iterdir()} >= CONTRACT
+
+
+def test_non_numeric_impilo_id_is_a_one_line_error(simulated: Path, tmp_path: Path, capsys) -> None:
+    args = ["analyze", str(_session_json(simulated)), "--out", str(tmp_path), "--patient-id", "p-1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sleepsignal: error:") and "patientId" in err
+
+
+def test_analyze_refuses_to_overwrite_its_input(simulated: Path, capsys) -> None:
+    source = _session_json(simulated)
+    before = source.read_bytes()
+    assert main(["analyze", str(source), "--out", str(simulated)]) == 2
+    assert "would overwrite the input" in capsys.readouterr().err
+    assert source.read_bytes() == before
+
+
+def test_empty_list_is_an_error(tmp_path: Path, capsys) -> None:
+    (tmp_path / "empty.json").write_text("[]")
+    assert main(["analyze", str(tmp_path / "empty.json"), "--out", str(tmp_path / "o")]) == 2
+    assert "holds no sessions" in capsys.readouterr().err
+
+
+def test_vendor_tracks_are_kept(simulated: Path, tmp_path: Path) -> None:
+    from sleepsignal.io import read_session, write_session
+    from sleepsignal.pipeline import analyze
+    from sleepsignal.session import TimeValueTrack
+
+    s = read_session(_session_json(simulated))
+    vendor = TimeValueTrack("heart_rate", [0.0, 30.0], [55.5, 56.0])
+    s = s.with_tracks([vendor])
+    result = analyze(s)
+    assert result.session.time_value_tracks["heart_rate"].values.tolist() == [55.5, 56.0]
+    assert any("kept the session's own heart_rate" in n for n in result.notes)
+    replaced = analyze(s, replace_tracks=True)
+    assert replaced.session.time_value_tracks["heart_rate"].values.tolist() != [55.5, 56.0]
+    write_session(result.session, tmp_path / "s.json")
+
+
+def test_batch_command(simulated: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["batch", str(simulated), "--out", str(out), "--workers", "1", "--parquet"]) == 0
+    text = capsys.readouterr().out
+    assert "done 1, failed 0" in text
+    assert (out / "tracks" / "presence").is_dir()
+    assert main(["batch", str(simulated), "--out", str(out), "--workers", "0"]) == 2

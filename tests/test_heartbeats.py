@@ -159,12 +159,31 @@ def test_run_fiducial_matches_naive() -> None:
     t[20:] += 11.0  # a second run locked on another lobe
     x[int(beats[25] * FS) :] *= -3  # ... and with flipped polarity
     run_start = np.array([0, 20, 20, 30, 41], dtype=np.int64)  # one empty run
-    got = K._run_fiducial(x, t, run_start, 42, 42, 28)
-    np.testing.assert_allclose(got, naive_run_fiducial(x, t, run_start, 42, 42, 28), atol=1e-9)
-    assert got[1] == 0.0
+    got, quality = K._run_fiducial(x, t, run_start, 42, 42, 28)
+    want, want_q = naive_run_fiducial(x, t, run_start, 42, 42, 28)
+    np.testing.assert_allclose(got, want, atol=1e-9)
+    np.testing.assert_allclose(quality, want_q, atol=1e-12)
+    assert got[1] == 0.0 and quality[1] == 0.0
+    assert np.all(quality[[0, 2, 3]] > 0.9)
     # every run's fiducial lands on the same lobe: the J peak
     fid = t[run_start[[0, 2, 3]]] + got[[0, 2, 3]]
     np.testing.assert_allclose(fid, beats[[0, 20, 30]] * FS, atol=0.6)
+
+
+def test_run_fiducial_quality_of_noise_runs_matches_naive() -> None:
+    """Runs of noise match the reference poorly: their quality is low, and equal."""
+    rng = np.random.default_rng(5)
+    for trial in range(5):
+        y = rng.standard_normal(4000)
+        y[1000:1500] += np.sin(np.arange(500) / 3.0) * 4  # the reference run's shape
+        t = np.concatenate((np.linspace(1050, 1400, 12), np.sort(rng.uniform(1600, 3900, 48))))
+        # the 12 beats on the shape are the longest run: the reference
+        run_start = np.concatenate(([0], np.arange(12, 60, 5), [60])).astype(np.int64)
+        got = K._run_fiducial(y, t, run_start, 30, 30, 20)
+        want = naive_run_fiducial(y, t, run_start, 30, 30, 20)
+        np.testing.assert_allclose(got[0], want[0], atol=1e-9, err_msg=f"trial {trial}")
+        np.testing.assert_allclose(got[1], want[1], atol=1e-12, err_msg=f"trial {trial}")
+        assert got[1][0] == 1.0 and np.median(got[1][1:]) < 0.8
 
 
 def test_hidden_beat_matches_naive() -> None:
@@ -472,6 +491,35 @@ def test_night_hrv_indices() -> None:
     assert "evening_HRV_index" not in short and None not in short.values()
     with pytest.raises(SignalError):
         night_hrv_indices(starts, iv, start=10.0, end=5.0)
+
+
+def test_night_hrv_indices_leave_out_ectopic_intervals() -> None:
+    """``normal_to_normal=True``: a premature beat and its compensatory pause every 50
+    beats (0.6 s then 1.2 s in a steady 0.9 s rhythm) do not change the indices."""
+    rng = np.random.default_rng(3)
+    iv = 0.9 + 0.01 * rng.standard_normal(6000)
+    steady = night_hrv_indices(
+        np.concatenate(([0.0], np.cumsum(iv)[:-1])),
+        iv,
+        start=0.0,
+        end=float(iv.sum()),
+        normal_to_normal=True,
+    )
+    ect = iv.copy()
+    ect[25::50] = 0.6
+    ect[26::50] = 1.2
+    keep = np.ones(len(ect), bool)
+    keep[25::50] = keep[26::50] = False
+    starts = np.concatenate(([0.0], np.cumsum(ect)[:-1]))
+    out = night_hrv_indices(starts, ect, start=0.0, end=float(ect.sum()), normal_to_normal=True)
+    assert set(out) == set(steady)
+    plain = night_hrv_indices(starts, ect, start=0.0, end=float(ect.sum()))
+    assert plain["all_night_HRV_index"] > 5 * steady["all_night_HRV_index"]  # default: all
+    # the same as leaving them out by hand (which also breaks their pairs)
+    want = night_hrv_indices(starts[keep], ect[keep], start=0.0, end=float(ect.sum()))
+    for key in out:
+        assert out[key] == pytest.approx(want[key], rel=1e-12)
+        assert out[key] == pytest.approx(steady[key], rel=0.1)
 
 
 def test_ectopic_beats_are_reported_right_or_not_at_all() -> None:

@@ -27,11 +27,12 @@ def qixiuai() -> tuple[np.ndarray, np.ndarray]:
     return bcg, beats[beats < len(bcg) / 500.0]
 
 
-# measured 2026-11-22: 140 Hz: coverage 87.8 %, MAE 5.20 ms, wrong 1.27 %;
-# 500 Hz: 86.7 %, 4.81 ms, 0.00 %
+# measured 2026-11-22 (fiducial gate, max_deviation 0.25): 140 Hz: coverage 87.5 %,
+# MAE 5.39 ms, wrong 0.00 % (309 intervals); 500 Hz: 88.7 %, 5.11 ms, 0.00 % (313);
+# max_wrong 0.005 allows one wrong interval
 @pytest.mark.parametrize(
     ("fs", "min_coverage", "max_mae_ms", "max_wrong"),
-    [(140.0, 0.85, 6.0, 0.02), (500.0, 0.84, 5.5, 0.01)],
+    [(140.0, 0.85, 6.0, 0.005), (500.0, 0.86, 5.5, 0.005)],
 )
 def test_qixiuai_interval_floors(
     qixiuai: tuple[np.ndarray, np.ndarray],
@@ -112,16 +113,19 @@ def test_rwth_chair_reports_nothing_wrong() -> None:
     assert sc["n"] == 0 or sc["wrong"] == 0.0, sc
 
 
-def test_simulated_night_driven_by_real_rr() -> None:
-    """1.5 h of a simulated night driven by real chest-strap intervals (li2024).
+#: Simulator body noise at which neighbouring simulated beats are as alike as the real
+#: qixiuai-psg-5min beats (consecutive-beat correlation 0.92 vs 0.92 real, single beat
+#: vs its 16 neighbours 0.96 vs 0.97; ``python benchmarks/realism_heartbeats.py``). The
+#: simulator's default (1.0) makes consecutive beats correlate 0.45: noise independent
+#: from beat to beat, unlike the real morphology drift shared by neighbouring beats.
+REALISTIC_BODY_NOISE = 0.25
 
-    Whole nights are measured by the accuracy script; the floors here are the task's
-    targets for whole nights.
-    """
+
+def _simulated_scores(body_noise: float) -> tuple[dict[str, float], dict[str, float], int]:
     from sleepsignal.simulate import load_li2024_rr, simulate_night
 
     rr = load_li2024_rr(require_shared("li2024-reference", "rr", "03_20231103_RR.csv.gz"))
-    night = simulate_night(1.5, seed=7, rr=rr, profile="mixed")
+    night = simulate_night(1.5, seed=7, rr=rr, profile="mixed", body_noise=body_noise)
     x, fs = night.session.signal("normal")
     hb = detect_heartbeats(x, fs)
     truth = night.truth
@@ -131,21 +135,46 @@ def test_simulated_night_driven_by_real_rr() -> None:
     sc = score_intervals(
         hb.interval_starts[r], hb.intervals[r], hb.beat_times, truth.beat_times, visible
     )
-    assert sc["coverage"] >= 0.85, sc
-    assert sc["mae_ms"] <= 8.0, sc
-    assert sc["wrong"] <= 0.03, sc
     t, bpm = heart_rate(hb, duration=len(x) / fs)
     hr = score_heart_rate(t, bpm, ts, tiv, len(x) / fs)
-    assert hr["hr_mae"] <= 1.0 and hr["hr_coverage"] >= 0.9, hr
+    return sc, hr, int(visible.sum())
+
+
+def test_simulated_night_driven_by_real_rr() -> None:
+    """1.5 h of a simulated night driven by real chest-strap intervals (li2024), with
+    beats as alike as the real recording's (:data:`REALISTIC_BODY_NOISE`).
+
+    Measured 2026-11-22: coverage 96.4 %, MAE 2.87 ms, wrong 0.05 %, HR MAE 0.21 bpm
+    with readings for 98.7 % of clean windows. Whole nights: accuracy script.
+    """
+    sc, hr, _ = _simulated_scores(REALISTIC_BODY_NOISE)
+    assert sc["coverage"] >= 0.94, sc
+    assert sc["mae_ms"] <= 3.5, sc
+    assert sc["wrong"] <= 0.005, sc
+    assert hr["hr_mae"] <= 0.4 and hr["hr_coverage"] >= 0.95, hr
+
+
+def test_simulated_night_with_beats_drowned_in_noise_stays_silent() -> None:
+    """At the simulator's default body noise single beats cannot be timed reliably (a
+    perfect 16-beat template times them to 6.7 ms median, 18 ms at the 90th percentile):
+    the detector must then report (almost) nothing rather than guess.
+
+    Measured 2026-11-22: 4 intervals reported for 5 900 true ones, no heart-rate reading.
+    """
+    sc, hr, n_true = _simulated_scores(1.0)
+    assert sc["n"] <= 0.005 * n_true, sc
+    assert hr["hr_coverage"] <= 0.02, hr
 
 
 def test_night_hrv_indices_match_the_normal_to_normal_truth() -> None:
     """RMSSD from the Beddit ``heartbeat`` track of a simulated night driven by real RR
     equals the RMSSD of the true normal-to-normal intervals (ectopic and strap-dropout
-    intervals, more than 20 % off the local median, excluded as in HRV practice).
+    intervals, more than 20 % off the local median, excluded as in HRV practice) within
+    10 %: the timing noise of realistic beats (interval MAE ~3 ms) adds to RMSSD.
 
-    Measured 2026-11-22 on 8 h nights 04_20231103 and 09_20231110: all four indices within
-    1.1 ms of the truth (e.g. all-night 30.3 vs 30.5 ms and 25.5 vs 25.6 ms).
+    Measured 2026-11-22 on this 1.5 h night (body noise 0.25): evening 25.2 vs 24.8 ms,
+    morning 20.7 vs 20.3, all-night 23.1 vs 21.6 (+7 %), resting 22.9 vs 22.2.
+    (On clean simulated beats, body_noise=0, all four were within 1.1 ms on 8 h nights.)
     """
     from scipy.ndimage import median_filter
 
@@ -154,10 +183,12 @@ def test_night_hrv_indices_match_the_normal_to_normal_truth() -> None:
     from sleepsignal.simulate import load_li2024_rr, simulate_night
 
     rr = load_li2024_rr(require_shared("li2024-reference", "rr", "09_20231110_RR.csv.gz"))
-    night = simulate_night(1.5, seed=16, rr=rr, profile="mixed")
+    night = simulate_night(1.5, seed=16, rr=rr, profile="mixed", body_noise=REALISTIC_BODY_NOISE)
     hbt, _ = heartbeat_tracks(night.session)
     end = night.session.duration
-    ours = night_hrv_indices(hbt.times, hbt.values.astype(float), start=0.0, end=end)
+    ours = night_hrv_indices(
+        hbt.times, hbt.values.astype(float), start=0.0, end=end, normal_to_normal=True
+    )
     ts, tiv = night.truth.true_intervals()
     nn = np.abs(tiv / median_filter(tiv, 31, mode="nearest") - 1) <= 0.2
     truth = night_hrv_indices(ts[nn], tiv[nn], start=0.0, end=end)
@@ -167,8 +198,4 @@ def test_night_hrv_indices_match_the_normal_to_normal_truth() -> None:
         == {"evening_HRV_index", "morning_HRV_index", "all_night_HRV_index", "resting_HRV_index"}
     )
     for key, value in truth.items():
-        # the resting span is centred on the lowest one-minute heart rate, which can fall
-        # on a neighbouring minute when a few intervals are missing: looser tolerance
-        # (measured 20.8 vs 22.2 ms on this 1.5 h night)
-        rel = 0.1 if key == "resting_HRV_index" else 0.05
-        assert ours[key] == pytest.approx(value, rel=rel), (key, ours, truth)
+        assert ours[key] == pytest.approx(value, rel=0.1), (key, ours, truth)

@@ -51,8 +51,7 @@ def test_to_series_tz_aware_index_on_epoch_starts() -> None:
 def test_to_frame_columns_and_probabilities() -> None:
     h = _hyp()
     df = h.to_frame()
-    assert list(df.columns) == ["stage", "code", "restless", "p_wake", "p_light", "p_deep",
-                                "p_rem"]
+    assert list(df.columns) == ["stage", "code", "restless", "p_wake", "p_light", "p_deep", "p_rem"]
     np.testing.assert_array_equal(df["code"].to_numpy(), h.stages)
     np.testing.assert_array_equal(df["restless"].to_numpy(), h.restless)
     assert df["p_deep"].iloc[3] == 0.6
@@ -97,8 +96,13 @@ def test_json_round_trip_is_lossless() -> None:
 def test_json_round_trip_property(codes: list[int], start: float, p: float) -> None:
     n = len(codes)
     probs = np.tile([p, 1 - p, 0.0, 0.0], (n, 1))
-    h = Hypnogram(np.array(codes, dtype=np.int64), start, "UTC",
-                  restless=np.arange(n) % 3 == 0, probabilities=probs)
+    h = Hypnogram(
+        np.array(codes, dtype=np.int64),
+        start,
+        "UTC",
+        restless=np.arange(n) % 3 == 0,
+        probabilities=probs,
+    )
     _same(h, Hypnogram.from_json(h.to_json()))
 
 
@@ -126,8 +130,9 @@ def test_to_json_refuses_non_json_info() -> None:
 
 
 # -- vendor tables still map every stage --------------------------------------------------------
-@pytest.mark.parametrize("table", [BEDDIT_SLEEP_STAGE_CODES, CLASSIC_NAMES, OCARIOT_STAGE_NAMES,
-                                   JAWBONE_PHASES])
+@pytest.mark.parametrize(
+    "table", [BEDDIT_SLEEP_STAGE_CODES, CLASSIC_NAMES, OCARIOT_STAGE_NAMES, JAWBONE_PHASES]
+)
 def test_vendor_tables_cover_every_stage(table: object) -> None:
     h = _hyp()
     labels = h.vendor_labels(table)  # type: ignore[arg-type]

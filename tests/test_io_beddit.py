@@ -280,3 +280,62 @@ def test_golden_blob_layout(tmp_path: Path) -> None:
     write_session(s, tmp_path / "s.json")
     blob = (tmp_path / f"{s.id}_normal.bin").read_bytes()
     assert blob == struct.pack("<56H", *range(56))
+
+
+def test_round_trip_keeps_absent_keys_absent_and_file_urls(tmp_path: Path) -> None:
+    obj = json.loads(json.dumps(DOC_EXAMPLE))
+    obj["sampled_tracks"]["normal"]["data_url"] = "file:normal.bin"
+    del obj["time_value_tracks"]["heart_rate"]["value_data_type"]
+    (tmp_path / "a").mkdir()
+    src = _write_example(tmp_path / "a", obj)
+    out = write_session(read_session(src), tmp_path / "b" / "session.json")
+    assert json.loads(out.read_text()) == obj
+    bare = {"start_timestamp": 1e9, "end_timestamp": 1e9 + 1, "sampled_tracks": {}}
+    (tmp_path / "bare.json").write_text(json.dumps(bare))
+    out = write_session(read_session(tmp_path / "bare.json"), tmp_path / "c" / "s.json")
+    assert json.loads(out.read_text()) == bare
+
+
+def test_nan_in_json_is_a_decode_error(tmp_path: Path) -> None:
+    (tmp_path / "nan.json").write_text('{"start_timestamp": 1, "end_timestamp": NaN}')
+    with pytest.raises(DecodeError, match="NaN"):
+        read_session(tmp_path / "nan.json")
+
+
+@pytest.mark.parametrize("url", ["", ".", "sub", "file://evilhost/normal.bin"])
+def test_data_url_must_name_a_local_file(tmp_path: Path, url: str) -> None:
+    (tmp_path / "sub").mkdir()
+    obj = json.loads(json.dumps(DOC_EXAMPLE))
+    obj["sampled_tracks"]["normal"]["data_url"] = url
+    with pytest.raises(DecodeError, match="not a file|outside|host"):
+        read_session(_write_example(tmp_path, obj))
+
+
+def test_list_with_blobs_keyed_by_name_is_refused(tmp_path: Path) -> None:
+    _write_example(tmp_path)
+    (tmp_path / "list.json").write_text(json.dumps([DOC_EXAMPLE, dict(DOC_EXAMPLE, id=2)]))
+    with pytest.raises(DecodeError, match="keyed by data_url"):
+        read_sessions(tmp_path / "list.json", blobs={"normal": b""})
+
+
+def test_sessions_sharing_a_data_url_get_their_own_blobs(tmp_path: Path) -> None:
+    from sleepsignal.io import write_sessions
+
+    sessions = []
+    for i, value in enumerate((111, 222)):
+        folder = tmp_path / f"in{i}"
+        folder.mkdir()
+        normal = np.full(300 * 28, value, "<u2").tobytes()
+        sessions.append(read_session(_write_example(folder, normal=normal)))
+    write_sessions(sessions, tmp_path / "out" / "list.json")
+    back = read_sessions(tmp_path / "out" / "list.json")
+    assert [int(s.sampled_tracks["normal"].data[0]) for s in back] == [111, 222]
+
+
+def test_warnings_point_at_the_callers_line(tmp_path: Path) -> None:
+    noise = np.ones(600, "<f4")
+    noise[0] = np.nan
+    path = _write_example(tmp_path, noise=noise.tobytes())
+    with pytest.warns(SleepSignalWarning) as record:
+        read_session(path)
+    assert record[0].filename == __file__

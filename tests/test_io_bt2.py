@@ -139,3 +139,41 @@ def test_any_corruption_is_reported_never_a_crash(n, spp, edits, cut, drop) -> N
         assert s.issues or np.array_equal(good, x[: len(good)])
     else:
         assert s.issues == () and np.array_equal(s.samples, x)
+
+
+def test_loss_across_the_packet_number_wrap() -> None:
+    x = _samples(28 * 8)
+    raw = write_bt2(x, first_packet_number=0xFFFFFFFC)  # numbers FFFFFFFC..3
+    cut = raw[: 2 * PACKET] + raw[4 * PACKET :]  # FFFFFFFE and FFFFFFFF lost
+    s = read_bt2(cut)
+    assert [i.kind for i in s.issues] == ["lost"]
+    assert s.gaps[0] == (56, 56, 0xFFFFFFFE, 2)
+    assert s.valid.sum() == 28 * 6 and np.array_equal(s.samples[112:], x[112:])
+
+
+def test_sensor_restart_is_a_discontinuity_not_a_loss() -> None:
+    a, b = _samples(28 * 5, seed=1), _samples(28 * 5, seed=2)
+    raw = write_bt2(a, first_packet_number=100000) + write_bt2(b)  # restart at 0
+    s = read_bt2(raw)
+    assert [i.kind for i in s.issues] == ["discontinuity"]
+    assert s.valid.all() and len(s.samples) == 280  # everything that arrived is kept
+    assert s.segments() == [(0, 140), (140, 280)]
+    with pytest.raises(DecodeError, match="segments"):
+        s.to_session(140.0, start=0.0)
+    with pytest.raises(DecodeError, match="jump"):
+        read_bt2(raw, strict=True)
+
+
+def test_late_duplicate_packet_is_dropped_and_decoding_goes_on() -> None:
+    x = _samples(28 * 6)
+    raw = write_bt2(x)
+    dup = raw[: 4 * PACKET] + raw[2 * PACKET : 3 * PACKET] + raw[4 * PACKET :]
+    s = read_bt2(dup)
+    assert [i.kind for i in s.issues] == ["out_of_order"]
+    assert np.array_equal(s.samples, x) and s.valid.all()
+
+
+def test_garbage_tail_is_unreadable() -> None:
+    raw = write_bt2(_samples(56)) + bytes(40)  # zero length field, CRC mismatch
+    s = read_bt2(raw)
+    assert s.issues[-1].kind == "unreadable" and len(s.samples) == 56

@@ -92,3 +92,49 @@ def test_with_tracks_and_metadata_are_new_objects() -> None:
     assert s2.updated == 5.0 and s2.metadata["custom"] == 1 and s.updated is None
     with pytest.raises(KeyError, match="no sampled track 'normal'"):
         s.signal()
+
+
+def test_unknown_timezone_and_non_numeric_fields() -> None:
+    with pytest.raises(DecodeError, match="unknown time zone 'Mars/Olympus'"):
+        ss.Session({"start_timestamp": 1.0, "end_timestamp": 2.0, "timezone": "Mars/Olympus"})
+    with pytest.raises(DecodeError, match="updated must be a number"):
+        ss.Session({"start_timestamp": 1.0, "end_timestamp": 2.0, "updated": "yesterday"})
+    with pytest.raises(DecodeError, match="id must be a number"):
+        ss.Session({"start_timestamp": 1.0, "end_timestamp": 2.0, "id": "abc"})
+    with pytest.raises(SignalError, match="start must be a finite"):
+        ss.Session.from_array(np.zeros(28), 140.0, start=float("nan"))
+    s = ss.Session.from_array(np.zeros(28), np.float32(140.0), start=np.int64(5))
+    assert s.sampled_tracks["normal"].fs == pytest.approx(140.0)
+    with pytest.raises(DecodeError, match="beyond the float32 range"):
+        ss.TimeValueTrack("x", [1.0], [1e40])
+
+
+def test_callers_array_is_neither_frozen_nor_shared() -> None:
+    mine = np.arange(28, dtype=np.uint16)
+    s = ss.Session.from_array(mine, 140.0, start=0.0)
+    assert mine.flags.writeable
+    mine[0] = 999
+    assert s.sampled_tracks["normal"].data[0] == 0
+
+
+def test_with_metadata_moves_the_sampled_tracks() -> None:
+    s = ss.Session.from_array(np.zeros(280, np.uint16), 140.0, start=1e9)
+    moved = s.with_metadata(start_timestamp=2e9, end_timestamp=2e9 + 2)
+    assert moved.sampled_tracks["normal"].start == 2e9
+
+
+def test_noise_must_cover_the_samples() -> None:
+    with pytest.raises(SignalError, match="same time"):
+        ss.Session.from_array(np.zeros(280), 140.0, start=0.0, noise=np.ones(100), noise_fs=10.0)
+    with pytest.warns(SleepSignalWarning, match="padded with NaN"):
+        s = ss.Session.from_array(np.zeros(280), 140.0, start=0.0, noise=np.ones(19), noise_fs=10.0)
+    assert np.isnan(s.sampled_tracks["noise"].data[-1])
+    with pytest.raises(SignalError, match="noise_fs"):
+        ss.Session.from_array(np.zeros(28), 140.0, start=0.0, noise=np.ones(2), noise_fs=np.nan)
+
+
+def test_missing_track_error_lists_what_there_is() -> None:
+    s = ss.Session.from_array(np.zeros(28), 140.0, start=0.0)
+    with pytest.raises(ss.SleepSignalError, match=r"no sampled track 'noise'; it has \['normal'\]"):
+        s.signal("noise")
+    assert str(s.to_series().index.tz) == "UTC"

@@ -50,7 +50,7 @@ def test_nn_mask_equals_naive_on_ectopics_and_gaps() -> None:
     rr[bad[:20]] *= 0.6  # premature beats
     rr[bad[20:30]] = np.nan
     rr[bad[30:]] = 2.5  # out of range
-    t[len(t) // 2:] += 60.0  # a gap
+    t[len(t) // 2 :] += 60.0  # a gap
     np.testing.assert_array_equal(F.nn_mask(t, rr), naive.nn_mask(t, rr))
     assert not F.nn_mask(t, rr)[bad].any()
 
@@ -275,8 +275,11 @@ def test_restless_marks_sleep_epochs_with_movement_only() -> None:
 # -- stage_session and the CSV contract ------------------------------------------------------
 def _session(tracks: list[TimeValueTrack], duration: float) -> Session:
     base = Session(
-        metadata={"start_timestamp": 1.7e9, "end_timestamp": 1.7e9 + duration,
-                  "timezone": "Europe/Helsinki"},
+        metadata={
+            "start_timestamp": 1.7e9,
+            "end_timestamp": 1.7e9 + duration,
+            "timezone": "Europe/Helsinki",
+        },
     )
     return base.with_tracks(tracks)
 
@@ -284,10 +287,13 @@ def _session(tracks: list[TimeValueTrack], duration: float) -> Session:
 def test_stage_session_exported_session_with_heartbeat_and_heart_rate() -> None:
     t, rr = _beats(1.5)
     hr_t = np.arange(15.0, 5400, 30.0)
-    s = _session([
-        TimeValueTrack("heartbeat", t, rr.astype(np.float32), "float32"),
-        TimeValueTrack("heart_rate", hr_t, np.full(len(hr_t), 60, np.float32), "float32"),
-    ], 5400.0)
+    s = _session(
+        [
+            TimeValueTrack("heartbeat", t, rr.astype(np.float32), "float32"),
+            TimeValueTrack("heart_rate", hr_t, np.full(len(hr_t), 60, np.float32), "float32"),
+        ],
+        5400.0,
+    )
     h = stage_session(s)
     assert isinstance(h, Hypnogram) and len(h) == 180
     assert h.start == 1.7e9 and h.timezone == "Europe/Helsinki"
@@ -296,8 +302,14 @@ def test_stage_session_exported_session_with_heartbeat_and_heart_rate() -> None:
 
 
 def test_stage_session_without_usable_tracks_is_no_signal_not_failure() -> None:
-    s = _session([TimeValueTrack("snoring_events", np.array([10.0]), np.array([3.0],
-                  np.float32), "float32")], 3600.0)
+    s = _session(
+        [
+            TimeValueTrack(
+                "snoring_events", np.array([10.0]), np.array([3.0], np.float32), "float32"
+            )
+        ],
+        3600.0,
+    )
     h = stage_session(s)
     assert len(h) == 120 and (h.stages == NO_SIGNAL).all()
     assert "no heartbeat" in h.info["message"] or "nothing to stage" in h.info["message"]

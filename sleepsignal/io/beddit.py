@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,8 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 
-from ..errors import DecodeError, QueryError, SleepSignalWarning
+from .._files import atomic_write
+from ..errors import DecodeError, QueryError, warn_user
 from ..session import DATA_TYPES, DEFAULT_FRAME_LENGTH, SampledTrack, Session, TimeValueTrack
 
 __all__ = [
@@ -84,10 +84,20 @@ def read_sessions(
     except (OSError, UnicodeDecodeError) as exc:
         raise DecodeError(f"{p}: cannot read the session file ({exc})") from None
     try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
+        obj = json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        if not isinstance(exc, json.JSONDecodeError):
+            raise DecodeError(f"{p}: {exc}") from None
         raise DecodeError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     items = obj if isinstance(obj, list) else [obj]
+    if blobs is not None and len(items) > 1:
+        names = {n for i in items if isinstance(i, dict) for n in i.get("sampled_tracks", {}) or {}}
+        by_name = sorted(k for k in blobs if k in names)
+        if by_name:
+            raise DecodeError(
+                f"{p}: holds {len(items)} sessions, so blobs must be keyed by data_url, not by "
+                f"track name ({', '.join(map(repr, by_name))} would go to every session)"
+            )
     sessions = []
     for i, item in enumerate(items):
         where = f"{p}" if not isinstance(obj, list) else f"{p}[{i}]"
@@ -101,6 +111,10 @@ def read_sessions(
             )
         )
     return sessions
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"JSON holds {name}, which is not valid JSON (use null or a number)")
 
 
 def read_session(
@@ -219,7 +233,15 @@ def _read_time_value(name: str, spec: Any, *, start: float, where: str) -> TimeV
         # original items are kept, so writing the track back reproduces them).
         times = times - start
     try:
-        return TimeValueTrack(name, times, values, data_type, extra=extra, source_items=items)
+        return TimeValueTrack(
+            name,
+            times,
+            values,
+            data_type,
+            extra=extra,
+            source_items=items,
+            type_declared="value_data_type" in spec,
+        )
     except DecodeError as exc:
         raise DecodeError(f"{where}: {exc}") from None
 
@@ -233,14 +255,14 @@ def _resolve_blob(
 ) -> tuple[bytes | None, str, str]:
     """Bytes of a track (or None), where they came from, and why they are missing."""
     url = spec.get("data_url")
+    if url is not None and not isinstance(url, str):
+        raise DecodeError(f"{where}: sampled track {name!r}: data_url must be a string")
     if blobs is not None:
         for key in (url, name):
             if key is not None and key in blobs:
                 return bytes(blobs[key]), f"bytes passed for {key!r}", ""
     if url is None:
         return None, "", "the track has no data_url and no bytes were passed"
-    if not isinstance(url, str):
-        raise DecodeError(f"{where}: sampled track {name!r}: data_url must be a string")
     parsed = urlparse(url)
     if parsed.scheme in ("http", "https"):
         return (
@@ -261,20 +283,33 @@ def _resolve_blob(
             url,
             "the session was not read from a file, so relative data_url cannot be resolved",
         )
+    if parsed.scheme == "file" and parsed.netloc not in ("", "localhost"):
+        raise DecodeError(
+            f"{where}: sampled track {name!r}: data_url {url!r} names host "
+            f"{parsed.netloc!r}; only local files are read"
+        )
     base = Path(base_dir).resolve()
-    rel = unquote(parsed.path) if parsed.scheme == "file" else url
-    target = (base / rel).resolve()
-    if target != base and base not in target.parents:
+    target = (base / _relative_path(url)).resolve()
+    if base not in target.parents:
         raise DecodeError(
             f"{where}: sampled track {name!r}: data_url {url!r} points outside the session's "
             f"folder {base}; refused"
         )
+    if not target.is_file():
+        what = "is not a file" if target.exists() else "does not exist"
+        raise DecodeError(f"{where}: sampled track {name!r}: blob file {target} {what}")
     try:
         return target.read_bytes(), str(target), ""
-    except FileNotFoundError:
+    except OSError as exc:
         raise DecodeError(
-            f"{where}: sampled track {name!r}: blob file {target} does not exist"
+            f"{where}: sampled track {name!r}: cannot read blob file {target} ({exc})"
         ) from None
+
+
+def _relative_path(url: str) -> str:
+    """The path part of a relative path or ``file:`` URL (percent-decoded for URLs)."""
+    parsed = urlparse(url)
+    return unquote(parsed.path) if parsed.scheme == "file" else url
 
 
 def _read_sampled(
@@ -338,9 +373,7 @@ def _read_sampled(
         )
         if not trim:
             raise DecodeError(msg + "; pass trim_partial_frames=True to drop the partial frame")
-        warnings.warn(
-            msg + "; the partial last frame was dropped", SleepSignalWarning, stacklevel=4
-        )
+        warn_user(msg + "; the partial last frame was dropped")
         raw = raw[: whole * frame_bytes]
     n_frames = len(raw) // frame_bytes
     if abs(n_frames - expected_frames) > FRAME_COUNT_TOLERANCE:
@@ -358,79 +391,79 @@ def _read_sampled(
     if dtype.kind == "f":
         bad = ~np.isfinite(data)
         if bad.any():
-            warnings.warn(
+            warn_user(
                 f"{here}: {int(bad.sum())} of {len(data)} samples are NaN or infinite; they are "
-                "kept and treated as gaps by the analysis",
-                SleepSignalWarning,
-                stacklevel=4,
+                "kept and treated as gaps by the analysis"
             )
     return SampledTrack(name, data, spf, frame_length, start, data_type, extra)
 
 
-def session_to_dict(
-    session: Session, blob_names: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """The Session JSON object of a session (``data_url`` per ``blob_names``)."""
+def session_to_dict(session: Session, blob_urls: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The Session JSON object of a session.
+
+    Keys come in the order they were read (new ones last); track keys that the source did
+    not have are written only when there are tracks to put in them. ``blob_urls``
+    replaces the ``data_url`` of the named sampled tracks.
+    """
+    urls = blob_urls or {}
+    sections = {
+        "sampled_tracks": lambda: {
+            n: _sampled_to_dict(t, urls.get(n)) for n, t in session.sampled_tracks.items()
+        },
+        "time_value_tracks": lambda: {
+            n: _tv_to_dict(t) for n, t in session.time_value_tracks.items()
+        },
+    }
     out: dict[str, Any] = {}
-    blob_names = blob_names or {}
-    for key in session.key_order:
-        if key == "sampled_tracks":
-            if session.sampled_tracks or "sampled_tracks" in session.metadata:
-                out[key] = {
-                    name: _sampled_to_dict(t, blob_names.get(name))
-                    for name, t in session.sampled_tracks.items()
-                }
-        elif key == "time_value_tracks":
-            out[key] = {name: _tv_to_dict(t) for name, t in session.time_value_tracks.items()}
+    order = [*session.key_order, *(k for k in session.metadata if k not in session.key_order)]
+    for key in order:
+        if key in sections:
+            out[key] = sections[key]()
         elif key in session.metadata:
             out[key] = session.metadata[key]
-    for key, value in session.metadata.items():
-        out.setdefault(key, value)
-    if session.sampled_tracks and "sampled_tracks" not in out:
-        out["sampled_tracks"] = {
-            name: _sampled_to_dict(t, blob_names.get(name))
-            for name, t in session.sampled_tracks.items()
-        }
-    out.setdefault("time_value_tracks", {})
+    for key, tracks in (
+        ("sampled_tracks", session.sampled_tracks),
+        ("time_value_tracks", session.time_value_tracks),
+    ):
+        if tracks and key not in out:
+            out[key] = sections[key]()
     return out
 
 
 def _sampled_to_dict(track: SampledTrack, data_url: str | None) -> dict[str, Any]:
     d: dict[str, Any] = {"samples_per_frame": track.samples_per_frame}
-    extra = dict(track.extra)
+    d.update(track.extra)
     if data_url is not None:
-        extra["data_url"] = data_url
-    d.update(extra)
+        d["data_url"] = data_url
     d["data_type"] = track.data_type
     return d
 
 
 def _tv_to_dict(track: TimeValueTrack) -> dict[str, Any]:
-    d: dict[str, Any] = {"value_data_type": track.value_data_type}
+    d: dict[str, Any] = {"value_data_type": track.value_data_type} if track.type_declared else {}
     d.update(track.extra)
     d["items"] = track.items()
     return d
 
 
-def _safe_blob_name(session: Session, name: str) -> str:
-    track = session.sampled_tracks[name]
-    url = track.extra.get("data_url")
-    if isinstance(url, str):
-        parsed = urlparse(url)
-        rel = (
-            unquote(parsed.path) if parsed.scheme == "file" else (url if not parsed.scheme else "")
-        )
-        if rel and not Path(rel).is_absolute() and ".." not in Path(rel).parts:
-            return rel
-    return f"{session.id}_{name}.bin"
+def _local_blob_path(url: object) -> str | None:
+    """The relative path a local ``data_url`` names, if it is safe to write there."""
+    if not isinstance(url, str) or urlparse(url).scheme not in ("", "file"):
+        return None
+    rel = _relative_path(url)
+    path = Path(rel)
+    if not rel or path.is_absolute() or ".." in path.parts or rel.endswith("/"):
+        return None
+    return rel
 
 
 def write_session(session: Session, path: str | os.PathLike[str]) -> Path:
     """Write a session as JSON plus one blob per loaded sampled track.
 
     Blobs are written beside the JSON file under the relative ``data_url`` the track was
-    read with (or ``<id>_<track>.bin``), little-endian, frames back to back. Remote
-    ``data_url`` values of tracks that were not loaded are written back unchanged.
+    read with (kept as it was, ``file:`` URLs included), or ``<id>_<track>.bin``;
+    little-endian, frames back to back. Remote ``data_url`` values of tracks that were
+    not loaded are written back unchanged.
 
     Returns
     -------
@@ -445,41 +478,40 @@ def write_sessions(
 ) -> Path:
     """Write several sessions into one JSON list (the GET endpoint's shape) plus blobs.
 
-    Files are written under temporary names and renamed, so an interrupted write never
-    leaves a half-written JSON or blob behind.
+    Two tracks never share a blob file: a track whose ``data_url`` another track of the
+    call already uses is written as ``<id>_<track>.bin`` (and its ``data_url`` says so).
+    The JSON is serialised before any file is written, and every file is written under a
+    temporary name and renamed, so a failure never leaves a mixed folder behind.
     """
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    blobs: list[tuple[str, SampledTrack]] = []
     objs = []
     for session in sessions:
-        names: dict[str, str] = {}
+        urls: dict[str, str] = {}
         for name, track in session.sampled_tracks.items():
             if not track.loaded:
                 continue
-            rel = _safe_blob_name(session, name)
-            if len(sessions) > 1 and not track.extra.get("data_url"):
-                rel = f"{session.id}_{name}.bin"
-            names[name] = rel
-            _atomic_write(
-                p.parent / rel, track.data.astype(track.data.dtype.newbyteorder("<")).tobytes()
-            )
-        objs.append(session_to_dict(session, names))
+            rel = _local_blob_path(track.extra.get("data_url"))
+            if rel is None or rel in used:
+                rel, k = f"{session.id}_{name}.bin", 1
+                while rel in used:
+                    rel, k = f"{session.id}_{name}_{k}.bin", k + 1
+                urls[name] = rel
+            used.add(rel)
+            blobs.append((rel, track))
+        objs.append(session_to_dict(session, urls))
     payload: Any = objs if as_list else objs[0]
-    _atomic_write(
-        p, (json.dumps(payload, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
-    )
-    return p
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        text = json.dumps(payload, separators=(",", ":"), allow_nan=False) + "\n"
+    except ValueError as exc:
+        raise DecodeError(f"{p}: the session cannot be written as JSON ({exc})") from None
+    for rel, track in blobs:
+        atomic_write(
+            p.parent / rel, track.data.astype(track.data.dtype.newbyteorder("<")).tobytes()
+        )
+    atomic_write(p, text.encode("utf-8"))
+    return p
 
 
 def query_sessions(

@@ -17,6 +17,7 @@ problem instead.
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 import zlib
@@ -42,8 +43,10 @@ class Bt2Issue(NamedTuple):
 
     Attributes
     ----------
-    kind : {"crc", "truncated", "lost", "out_of_order", "bad_length"}
-        What went wrong.
+    kind : {"crc", "truncated", "lost", "out_of_order", "bad_length", "discontinuity", \
+"unreadable"}
+        What went wrong: ``discontinuity`` is a jump in packet numbers too large to be a
+        loss (a sensor restart); ``unreadable`` is a tail with no valid packet in it.
     byte_offset : int
         Offset in the stream where the problem starts.
     packet_number : int or None
@@ -52,7 +55,9 @@ class Bt2Issue(NamedTuple):
         Human-readable description.
     """
 
-    kind: Literal["crc", "truncated", "lost", "out_of_order", "bad_length"]
+    kind: Literal[
+        "crc", "truncated", "lost", "out_of_order", "bad_length", "discontinuity", "unreadable"
+    ]
     byte_offset: int
     packet_number: int | None
     message: str
@@ -70,14 +75,16 @@ class Bt2Gap(NamedTuple):
         before the loss: packet sizes are assumed steady across a loss).
     first_packet : int
         Number of the first packet missing.
-    n_packets : int
-        Packets missing.
+    n_packets : int or None
+        Packets missing; None for a discontinuity (sensor restart), whose length is
+        unknown: then ``n_samples`` is 0 and the samples before and after it are not on
+        one time base (see :meth:`Bt2Stream.segments`).
     """
 
     sample_start: int
     n_samples: int
     first_packet: int
-    n_packets: int
+    n_packets: int | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,6 +123,16 @@ class Bt2Stream:
         out[~self.valid] = np.nan
         return out
 
+    def segments(self) -> list[tuple[int, int]]:
+        """``(start, stop)`` sample ranges that share one time base.
+
+        One range unless the packet numbers jumped too far to place (a sensor restart):
+        each discontinuity starts a new range.
+        """
+        cuts = [g.sample_start for g in self.gaps if g.n_packets is None]
+        bounds = [0, *cuts, len(self.samples)]
+        return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
     def to_session(
         self, fs: float, *, start: float, timezone: str = "UTC", channel: int = 0
     ) -> Session:
@@ -123,7 +140,19 @@ class Bt2Stream:
 
         Without gaps the track keeps the uint16 samples; with gaps it is float32 with
         NaN in the gaps, so that no analysis reads across a loss.
+
+        Raises
+        ------
+        DecodeError
+            When the stream has a discontinuity: its parts have no common time base, so
+            build one session per range of :meth:`segments`.
         """
+        if any(g.n_packets is None for g in self.gaps):
+            raise DecodeError(
+                "the BT2 stream restarts (packet numbers jump) at samples "
+                f"{[g.sample_start for g in self.gaps if g.n_packets is None]}; its parts have "
+                "no common time base: make one session per range of stream.segments()"
+            )
         data = self.samples[:, channel] if not self.gaps else self.channel(channel)
         return Session.from_array(np.ascontiguousarray(data), fs, start=start, timezone=timezone)
 
@@ -305,7 +334,7 @@ def read_bt2(
             if resync is None:
                 report(
                     Bt2Issue(
-                        "truncated",
+                        "unreadable",
                         pos,
                         None,
                         f"no valid packet after byte {pos}; {len(buf) - pos} bytes dropped",
@@ -315,32 +344,45 @@ def read_bt2(
             pos = resync
             continue
         if expected is not None and number != expected:
-            if number < expected or number - expected > MAX_RESYNC_JUMP:
+            delta = (number - expected) & 0xFFFFFFFF  # packet numbers wrap at 2**32
+            if delta > 0xFFFFFFFF - MAX_RESYNC_JUMP:
                 report(
                     Bt2Issue(
                         "out_of_order",
                         pos,
                         number,
-                        f"packet {number} arrived when {expected} was expected; dropped",
+                        f"packet {number} arrived when {expected} was expected (late or "
+                        "duplicate); dropped",
                     )
                 )
                 pos += _OVERHEAD + length
                 continue
-            lost = number - expected
-            gap_len = lost * (last_len or length) // frame
-            report(
-                Bt2Issue(
-                    "lost",
-                    pos,
-                    expected,
-                    f"{lost} packet(s) lost ({expected}..{number - 1}): a gap of "
-                    f"{gap_len} samples per channel",
+            if delta > MAX_RESYNC_JUMP:
+                report(
+                    Bt2Issue(
+                        "discontinuity",
+                        pos,
+                        number,
+                        f"packet numbers jump from {expected} to {number} (sensor restart or "
+                        "a loss too long to place): a break of unknown length in the time base",
+                    )
                 )
-            )
-            gaps.append(Bt2Gap(n_samples, gap_len, expected, lost))
-            chunks.append(np.zeros((gap_len, channels), "<u2"))
-            valid_chunks.append(np.zeros(gap_len, bool))
-            n_samples += gap_len
+                gaps.append(Bt2Gap(n_samples, 0, expected, None))
+            else:
+                gap_len = delta * (last_len or length) // frame
+                report(
+                    Bt2Issue(
+                        "lost",
+                        pos,
+                        expected,
+                        f"{delta} packet(s) lost ({expected}..{(number - 1) & 0xFFFFFFFF}): a "
+                        f"gap of {gap_len} samples per channel",
+                    )
+                )
+                gaps.append(Bt2Gap(n_samples, gap_len, expected, delta))
+                chunks.append(np.zeros((gap_len, channels), "<u2"))
+                valid_chunks.append(np.zeros(gap_len, bool))
+                n_samples += gap_len
         if first is None:
             first = number
         start = pos + _HEADER.size
@@ -361,11 +403,19 @@ def read_bt2(
 
 
 def _find_next(buf: memoryview, start: int, frame: int, expected: int | None) -> int | None:
-    """Offset of the next CRC-valid packet with a plausible number, or None."""
-    for p in range(start, len(buf) - _OVERHEAD + 1):
-        number, _ = _HEADER.unpack_from(buf, p)
-        if expected is not None and not (expected <= number <= expected + MAX_RESYNC_JUMP):
-            continue
+    """Offset of the next CRC-valid packet, or None.
+
+    Packets whose number follows ``expected`` (within :data:`MAX_RESYNC_JUMP`, modulo
+    2**32) are looked for first; failing that, any CRC-valid packet (a sensor restart
+    during the corruption), which the caller reports as a discontinuity.
+    """
+    last = len(buf) - _OVERHEAD + 1
+    if expected is not None:
+        for p in range(start, last):
+            number, _ = _HEADER.unpack_from(buf, p)
+            if (number - expected) & 0xFFFFFFFF <= MAX_RESYNC_JUMP and _packet_at(buf, p, frame):
+                return p
+    for p in range(start, last):
         if _packet_at(buf, p, frame) is not None:
             return p
     return None

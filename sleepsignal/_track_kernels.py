@@ -1,0 +1,353 @@
+"""Numba kernels of the session tracks (breathing, movement, presence, snoring).
+
+Private: the public wrappers in :mod:`sleepsignal.respiration`, :mod:`sleepsignal.activity`,
+:mod:`sleepsignal.mains` and :mod:`sleepsignal.snoring` validate and coerce their input;
+these kernels take 1-D contiguous arrays and scalars only. Each has a slow, obviously
+correct twin in ``tests/naive_tracks.py`` that the tests compare it with.
+
+Only the sequential state machines live here (extremum tracking with hysteresis, burst
+hysteresis, run debouncing, run grouping); everything that vectorises stays numpy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._numba import njit
+
+__all__: list[str] = []
+
+
+@njit
+def _extrema_kernel(x: np.ndarray, hyst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Alternating extrema of ``x`` confirmed by a per-sample hysteresis ``hyst``.
+
+    A maximum is confirmed when the signal has fallen ``hyst[i]`` below the running
+    maximum, a minimum when it has risen ``hyst[i]`` above the running minimum. The
+    first extremum found decides the phase. Samples where ``x`` or ``hyst`` is NaN reset
+    the tracker (no extremum spans a NaN gap).
+
+    Returns
+    -------
+    idx : int64 array
+        Sample indices of the confirmed extrema, increasing.
+    kind : int8 array
+        +1 for a maximum, -1 for a minimum; kinds alternate except across NaN gaps.
+    """
+    n = x.shape[0]
+    idx = np.empty(n, dtype=np.int64)
+    kind = np.empty(n, dtype=np.int8)
+    k = 0
+    state = 0  # 0 unknown, 1 looking for a max, -1 looking for a min
+    hi = 0.0
+    lo = 0.0
+    hi_i = -1
+    lo_i = -1
+    started = False
+    for i in range(n):
+        v = x[i]
+        h = hyst[i]
+        if np.isnan(v) or np.isnan(h):
+            started = False
+            state = 0
+            continue
+        if not started:
+            hi = v
+            lo = v
+            hi_i = i
+            lo_i = i
+            started = True
+            continue
+        if state == 0:
+            if v > hi:
+                hi = v
+                hi_i = i
+            if v < lo:
+                lo = v
+                lo_i = i
+            if v < hi - h:
+                idx[k] = hi_i
+                kind[k] = 1
+                k += 1
+                state = -1
+                lo = v
+                lo_i = i
+            elif v > lo + h:
+                idx[k] = lo_i
+                kind[k] = -1
+                k += 1
+                state = 1
+                hi = v
+                hi_i = i
+        elif state == 1:
+            if v > hi:
+                hi = v
+                hi_i = i
+            elif v < hi - h:
+                idx[k] = hi_i
+                kind[k] = 1
+                k += 1
+                state = -1
+                lo = v
+                lo_i = i
+        else:
+            if v < lo:
+                lo = v
+                lo_i = i
+            elif v > lo + h:
+                idx[k] = lo_i
+                kind[k] = -1
+                k += 1
+                state = 1
+                hi = v
+                hi_i = i
+    return idx[:k].copy(), kind[:k].copy()
+
+
+@njit
+def _bursts_kernel(
+    energy: np.ndarray, on: np.ndarray, off: np.ndarray, min_gap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bursts of ``energy`` by hysteresis: start above ``on``, end below ``off``.
+
+    A burst starts at the first frame with ``energy > on`` and ends (exclusive) at the
+    first later frame with ``energy <= off``. Bursts separated by fewer than ``min_gap``
+    quiet frames are merged into one. NaN energy counts as quiet.
+
+    Returns
+    -------
+    starts, ends : int64 arrays
+        Frame index of each burst start, and one past its last frame.
+    """
+    n = energy.shape[0]
+    starts = np.empty(n // 2 + 1, dtype=np.int64)
+    ends = np.empty(n // 2 + 1, dtype=np.int64)
+    k = 0
+    inside = False
+    for i in range(n):
+        e = energy[i]
+        if not inside:
+            if e > on[i]:
+                if k > 0 and i - ends[k - 1] < min_gap:
+                    k -= 1  # reopen the previous burst
+                else:
+                    starts[k] = i
+                inside = True
+        else:
+            if not (e > off[i]):
+                ends[k] = i
+                k += 1
+                inside = False
+    if inside:
+        ends[k] = n
+        k += 1
+    return starts[:k].copy(), ends[:k].copy()
+
+
+@njit
+def _debounce_kernel(states: np.ndarray, min_run: int) -> np.ndarray:
+    """Remove runs shorter than ``min_run`` items from a state sequence.
+
+    Runs are visited left to right; a short run takes the state of the run before it
+    (the first run, if short, takes the state of the run after it). Runs that become
+    adjacent with one state merge, so the output has no run shorter than ``min_run``
+    unless the whole sequence is shorter.
+    """
+    n = states.shape[0]
+    out = states.copy()
+    if n == 0:
+        return out
+    changed = True
+    while changed:
+        changed = False
+        i = 0
+        while i < n:
+            j = i
+            while j < n and out[j] == out[i]:
+                j += 1
+            if j - i < min_run and not (i == 0 and j == n):
+                fill = out[i - 1] if i > 0 else out[j]
+                for m in range(i, j):
+                    out[m] = fill
+                changed = True
+                break
+            i = j
+    return out
+
+
+@njit
+def _runs_kernel(flags: np.ndarray, max_gap: int, min_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of true ``flags`` that tolerate up to ``max_gap`` false items inside.
+
+    A run starts at a true item and ends after its last true item; it goes on through at
+    most ``max_gap`` consecutive false items. Runs with fewer than ``min_len`` true items
+    are dropped.
+
+    Returns
+    -------
+    first, last : int64 arrays
+        Index of the first and of the last true item of each kept run.
+    """
+    n = flags.shape[0]
+    first = np.empty(n // 2 + 1, dtype=np.int64)
+    last = np.empty(n // 2 + 1, dtype=np.int64)
+    k = 0
+    i = 0
+    while i < n:
+        if not flags[i]:
+            i += 1
+            continue
+        start = i
+        end = i
+        count = 1
+        gap = 0
+        j = i + 1
+        while j < n:
+            if flags[j]:
+                end = j
+                count += 1
+                gap = 0
+            else:
+                gap += 1
+                if gap > max_gap:
+                    break
+            j += 1
+        if count >= min_len:
+            first[k] = start
+            last[k] = end
+            k += 1
+        i = end + 1
+    return first[:k].copy(), last[:k].copy()
+
+
+@njit
+def _scan_kernel(x: np.ndarray, q: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One pass over the raw signal: the 10 Hz view and the extremes of each window.
+
+    Parameters
+    ----------
+    x : 1-D array
+        Raw samples.
+    q : int
+        Block length of the low-rate view (block means).
+    w : int
+        Status-window length (samples); windows are whole, the tail is ignored.
+
+    Returns
+    -------
+    low : float64 array
+        Mean of each whole block of ``q`` samples.
+    wmin, wmax : float64 arrays
+        Lowest and highest sample of each whole window of ``w`` samples.
+    """
+    n = x.shape[0]
+    nb = n // q
+    low = np.empty(nb, dtype=np.float64)
+    for b in range(nb):
+        acc = 0.0
+        for i in range(b * q, b * q + q):
+            acc += x[i]
+        low[b] = acc / q
+    nw = n // w
+    wmin = np.empty(nw, dtype=np.float64)
+    wmax = np.empty(nw, dtype=np.float64)
+    for k in range(nw):
+        lo = np.inf
+        hi = -np.inf
+        for i in range(k * w, k * w + w):
+            v = float(x[i])
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        wmin[k] = lo
+        wmax[k] = hi
+    return low, wmin, wmax
+
+
+# ---------------------------------------------------------------------------------------
+# Plain-numpy helpers shared by the track modules (validation and the 10 Hz view).
+# ---------------------------------------------------------------------------------------
+
+#: Target rate (Hz) of the low-rate view used for breathing, movement and presence.
+LOWRATE_HZ = 10.0
+
+
+def _check_fs(fs: object, *, minimum: float = 5.0) -> float:
+    """``fs`` as a float, or :class:`~sleepsignal.errors.SignalError`."""
+    from .errors import SignalError
+
+    if isinstance(fs, bool) or not isinstance(fs, (int, float, np.integer, np.floating)):
+        raise SignalError(f"fs must be a sampling rate in Hz (a number), got {fs!r}")
+    f = float(fs)
+    if not (np.isfinite(f) and f >= minimum):
+        raise SignalError(
+            f"fs must be a finite sampling rate of at least {minimum:g} Hz, got {fs!r}"
+        )
+    return f
+
+
+def _coerce_signal(signal: object, name: str = "signal") -> np.ndarray:
+    """A 1-D, contiguous, real, finite array (dtype kept), or ``SignalError``."""
+    from .errors import SignalError
+
+    a = np.asarray(signal)
+    if a.ndim != 1:
+        raise SignalError(f"{name} must be a 1-D array of samples, got shape {a.shape}")
+    if a.dtype.kind not in "uif":
+        raise SignalError(f"{name} must hold real numbers (integer or float), got dtype {a.dtype}")
+    if a.dtype.kind == "f":
+        finite = np.isfinite(a)
+        if not finite.all():
+            bad = int(np.flatnonzero(~finite)[0])
+            raise SignalError(
+                f"{name} has a non-finite value {a[bad]!r} at sample {bad}; gaps must be "
+                "cut out (split the recording) or filled before analysis"
+            )
+    return np.ascontiguousarray(a)
+
+
+def _lowrate(x: np.ndarray, fs: float) -> tuple[np.ndarray, float, int]:
+    """Block means of ``x`` at about :data:`LOWRATE_HZ` (float64), their rate and block.
+
+    A block mean of ``q`` samples has spectral zeros at multiples of ``fs / q``; at the
+    Beddit rate (140 Hz, q = 14) those are the multiples of 10 Hz, which is where every
+    harmonic of 50 Hz and 60 Hz mains aliases, so the low-rate view is free of hum.
+    """
+    q = max(1, round(fs / LOWRATE_HZ))
+    n = len(x) // q * q
+    if n == 0:
+        return np.empty(0, dtype=np.float64), fs / q, q
+    low = x[:n].reshape(-1, q).mean(axis=1, dtype=np.float64)
+    return low, fs / q, q
+
+
+def _intervals_mask(n: int, fs: float, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Boolean mask of ``n`` samples at ``fs`` that fall inside any [start, end) s."""
+    mask = np.zeros(n + 1, dtype=np.int64)
+    a = np.clip(np.floor(np.asarray(starts) * fs).astype(np.int64), 0, n)
+    b = np.clip(np.ceil(np.asarray(ends) * fs).astype(np.int64), 0, n)
+    np.add.at(mask, a, 1)
+    np.add.at(mask, b, -1)
+    return np.cumsum(mask[:n]) > 0
+
+
+def _change_points(
+    states: np.ndarray, window_s: float, end_s: float, end_state: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Change points ``(t_s, state)`` of per-window states (window k starts at k * window_s).
+
+    With ``end_state``, a last item ``(end_s, end_state)`` marks where the data end.
+    """
+    if len(states) == 0:
+        t = np.empty(0) if end_state is None else np.array([0.0])
+        v = np.empty(0, dtype=np.uint8) if end_state is None else np.array([end_state], np.uint8)
+        return t, v
+    change = np.flatnonzero(np.diff(states)) + 1
+    idx = np.concatenate([[0], change])
+    t = idx.astype(np.float64) * window_s
+    v = states[idx].astype(np.uint8)
+    if end_state is not None and end_s > t[-1]:
+        t = np.append(t, end_s)
+        v = np.append(v, np.uint8(end_state))
+    return t, v

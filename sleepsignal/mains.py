@@ -1,0 +1,243 @@
+"""Sensor status: operational, mains interference (50 Hz or 60 Hz), or unclear.
+
+The Beddit ``sensor_status`` track holds change points ``[t, code]``: 1 operational,
+2 interference, 3 unclear. :func:`mains_interference` finds both mains frequencies
+without being told which, through their harmonics and their aliases at the sensor rate
+(at 140 Hz: 50 Hz harmonics fall at 50, 40, 10, 60, 30, 20 Hz; 60 Hz harmonics at 60,
+20, 40 Hz).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._track_kernels import (
+    LOWRATE_HZ,
+    _change_points,
+    _check_fs,
+    _coerce_signal,
+    _debounce_kernel,
+    _scan_kernel,
+)
+
+__all__ = [
+    "INTERFERENCE",
+    "OPERATIONAL",
+    "UNCLEAR",
+    "SensorStatus",
+    "mains_aliases",
+    "mains_interference",
+]
+
+OPERATIONAL = 1
+INTERFERENCE = 2
+UNCLEAR = 3
+
+#: Status window (s), the part of it whose spectrum the FFT detector analyses (s), and
+#: the shortest status run kept (windows).
+WINDOW_S = 4.0
+FFT_S = 4.0
+MIN_RUN = 8
+#: A spectral line counts when its power is this many times the mean of its
+#: neighbourhood (10 dB; with the 3-window majority, no false window on a hum-free
+#: simulated 8 h night).
+LINE_RATIO = 10.0
+#: Half-width (Hz) of the neighbourhood of a line.
+NEIGHBOURHOOD_HZ = 4.0
+#: Harmonics of each mains frequency that are looked at.
+HARMONICS = 6
+#: Fraction of a window's samples at the recording's extreme values that makes it
+#: "clipped" (status 3).
+CLIPPED_FRACTION = 0.02
+
+
+class SensorStatus(NamedTuple):
+    """Result of :func:`mains_interference`.
+
+    Attributes
+    ----------
+    times : numpy.ndarray
+        Change points, s from the first sample (float64); the first is at 0.
+    status : numpy.ndarray
+        uint8 code at each change point: 1 operational, 2 interference, 3 unclear.
+    mains_hz : numpy.ndarray
+        Mains frequency at each change point: 50.0 or 60.0 for interference, else 0.0.
+    window_status : numpy.ndarray
+        uint8 code of every 4 s window (window ``k`` starts at ``4 k`` s).
+    window_hz : numpy.ndarray
+        Mains frequency found in every window (0.0 when none).
+    window_s : float
+        Window length, s.
+    """
+
+    times: np.ndarray
+    status: np.ndarray
+    mains_hz: np.ndarray
+    window_status: np.ndarray
+    window_hz: np.ndarray
+    window_s: float
+
+
+def mains_aliases(mains_hz: float, fs: float, harmonics: int = HARMONICS) -> np.ndarray:
+    """Where harmonics 1..``harmonics`` of ``mains_hz`` appear when sampled at ``fs`` (Hz).
+
+    Examples
+    --------
+    >>> mains_aliases(50.0, 140.0).tolist()
+    [50.0, 40.0, 10.0, 60.0, 30.0, 20.0]
+    """
+    k = np.arange(1, harmonics + 1, dtype=np.float64)
+    f = np.mod(k * mains_hz, fs)
+    return np.where(f > fs / 2, fs - f, f)
+
+
+def _line_scores(power: np.ndarray, freqs: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Line-to-neighbourhood power ratio of each window at each line frequency."""
+    df = freqs[1] - freqs[0]
+    out = np.zeros((power.shape[0], len(lines)))
+    for j, f in enumerate(lines):
+        c = round(f / df)
+        if c < 2 or c > len(freqs) - 1:
+            continue
+        peak = power[:, max(c - 1, 0) : c + 2].max(axis=1)
+        h = round(NEIGHBOURHOOD_HZ / df)
+        cols = [i for i in range(c - h, c + h + 1) if abs(i - c) > 2 and 0 < i < len(freqs)]
+        if len(cols) < 4:
+            continue
+        ref = power[:, cols].mean(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[:, j] = np.where(ref > 0, peak / ref, np.where(peak > 0, np.inf, 0.0))
+    return out
+
+
+def _fft_scores(
+    seg: np.ndarray,
+    fs: float,
+    w_fft: int,
+    lines50: np.ndarray,
+    lines60: np.ndarray,
+    centre: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Line-to-neighbourhood power ratios of the Hann periodogram of each window's start."""
+    import scipy.fft
+
+    segf = seg[:, :w_fft].astype(np.float32) - np.float32(centre)
+    segf *= np.hanning(w_fft).astype(np.float32)
+    power = np.abs(scipy.fft.rfft(segf, axis=1, workers=1))
+    power *= power
+    freqs = np.fft.rfftfreq(w_fft, 1.0 / fs)
+    uniq, inv = np.unique(np.round(np.concatenate([lines50, lines60]), 6), return_inverse=True)
+    scores = _line_scores(power, freqs, uniq)
+    return scores[:, inv[: len(lines50)]], scores[:, inv[len(lines50) :]]
+
+
+def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
+    """Sensor status per 4 s window: operational, mains interference, or unclear.
+
+    Parameters
+    ----------
+    signal : array_like
+        Raw sensor samples (BCG ``normal``), 1-D, finite.
+    fs : float
+        Sampling rate in Hz (at least 20 Hz: the lowest mains alias looked at is 10 Hz).
+
+    Returns
+    -------
+    SensorStatus
+        Change points and per-window codes. A signal shorter than one window gives
+        empty arrays.
+
+    Raises
+    ------
+    SignalError
+        For a non-1-D or non-real signal, a non-finite sample, or a bad ``fs``.
+
+    Notes
+    -----
+    1. The signal is cut into 4 s status windows. For 50 Hz and for 60 Hz, the aliases
+       of harmonics 1-6 at ``fs`` are the candidate lines (:func:`mains_aliases`).
+    2. Each window gets a Hann periodogram (0.25 Hz resolution, float32 FFT) of the
+       signal minus its mean. A line is present when its power (highest of the 3
+       nearest bins, so a mains drift of +-0.25 Hz is tolerated) exceeds 10
+       times the mean power of its +-4 Hz neighbourhood (the 5 bins nearest the line
+       left out). Heartbeat, breathing and movement are broadband at these
+       frequencies and do not make such lines.
+    3. A window with any line is interference (code 2); the frequency is the one whose
+       lines score higher (lines shared by 50 and 60 Hz, such as 20, 40 and 60 Hz at
+       140 Hz, count for both; 10, 30 and 50 Hz only come from 50 Hz).
+    4. A window whose samples are constant, or with more than 2 % of its samples at the
+       recording's lowest or highest value (a clipped, saturated sensor), is unclear
+       (code 3), whatever its spectrum.
+    5. A window keeps its line only when a neighbouring window has one too (majority
+       of 3: lone chance lines are about 2 % of noise-only windows); then runs shorter
+       than 32 s (8 windows) take the state of the run before them.
+    """
+    fs_f = _check_fs(fs, minimum=20.0)
+    x = _coerce_signal(signal)
+    q, w = _scan_sizes(fs_f)
+    low, wmin, wmax = _scan_kernel(x, q, w)
+    return _status_from_scan(x, fs_f, wmin, wmax, float(np.mean(low)) if len(low) else 0.0)
+
+
+def _scan_sizes(fs: float) -> tuple[int, int]:
+    """Block length of the 10 Hz view and status-window length (samples) for
+    :func:`_scan_kernel`."""
+    return max(1, round(fs / LOWRATE_HZ)), round(WINDOW_S * fs)
+
+
+def _status_from_scan(
+    x: np.ndarray,
+    fs_f: float,
+    wmin: np.ndarray,
+    wmax: np.ndarray,
+    centre: float,
+) -> SensorStatus:
+    """:func:`mains_interference` from the one-pass scan (shared with ``session_tracks``)."""
+    _, w = _scan_sizes(fs_f)
+    w_fft = round(FFT_S * fs_f)
+    n_w = len(wmin)
+    if n_w == 0:
+        e = np.empty(0)
+        return SensorStatus(
+            e, np.empty(0, np.uint8), e.copy(), np.empty(0, np.uint8), e.copy(), WINDOW_S
+        )
+    seg = x[: n_w * w].reshape(n_w, w)
+    lo_v, hi_v = wmin.min(), wmax.max()
+    flat = wmax == wmin
+    n_ext = np.zeros(n_w, dtype=np.int64)
+    touch = np.flatnonzero((wmin == lo_v) | (wmax == hi_v))
+    if len(touch):
+        st = seg[touch]
+        n_ext[touch] = (st == lo_v).sum(axis=1) + (st == hi_v).sum(axis=1)
+    unclear = flat | (n_ext > CLIPPED_FRACTION * w)
+    lines50 = mains_aliases(50.0, fs_f)
+    lines60 = mains_aliases(60.0, fs_f)
+    s50, s60 = _fft_scores(seg, fs_f, w_fft, lines50, lines60, centre)
+    hit50 = s50 > LINE_RATIO
+    hit60 = s60 > LINE_RATIO
+    any_hit: np.ndarray = np.asarray(hit50.any(axis=1) | hit60.any(axis=1))
+    # a lone window with a line is chance (~2 % of windows on noise alone): keep a
+    # hit only when at least one of its two neighbours has one too
+    if n_w >= 3:
+        from scipy.ndimage import median_filter
+
+        any_hit = median_filter(any_hit.astype(np.uint8), size=3, mode="nearest").astype(bool)
+    # evidence: number of lines present, ties broken by the summed line strength
+    ev50 = hit50.sum(axis=1) + 1e-6 * np.where(hit50, s50, 0.0).sum(axis=1)
+    ev60 = hit60.sum(axis=1) + 1e-6 * np.where(hit60, s60, 0.0).sum(axis=1)
+    hz = np.where(any_hit, np.where(ev50 >= ev60, 50.0, 60.0), 0.0)
+    states = np.where(any_hit, INTERFERENCE, OPERATIONAL).astype(np.int64)
+    states[unclear] = UNCLEAR
+    states = _debounce_kernel(np.ascontiguousarray(states), MIN_RUN)
+    hz = np.where(states == INTERFERENCE, hz, 0.0)
+    if (states == INTERFERENCE).any():
+        # one frequency per interference run: the majority of its windows
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], states == INTERFERENCE, [0]])))
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            run = hz[a:b]
+            hz[a:b] = 50.0 if (run == 50.0).sum() >= (run == 60.0).sum() else 60.0
+    t, v = _change_points(states, WINDOW_S, n_w * WINDOW_S)
+    idx = np.round(t / WINDOW_S).astype(np.int64)
+    return SensorStatus(t, v, hz[idx], states.astype(np.uint8), hz, WINDOW_S)

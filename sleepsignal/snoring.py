@@ -1,0 +1,196 @@
+"""Snoring events from the Beddit ``noise`` track (loudness per 100 ms), locked to breathing.
+
+Snoring is loud sound that repeats with the breathing cycle: a burst in each cycle, quiet
+in between. A snoring event (``snoring_events`` item ``[t, length_s]``) is a run of such
+cycles.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+from ._track_kernels import _check_fs, _runs_kernel
+from .errors import SignalError, SleepSignalWarning
+from .respiration import Breathing
+
+__all__ = ["Snoring", "detect_snoring"]
+
+#: A cycle snores when its loudest 100 ms is this many dB above the quiet baseline and
+#: above the quietest part of the same cycle (the burst is locked to the cycle).
+SNORE_DB = 6.0
+#: The loud part (above the midpoint level) covers at most this fraction of the cycle:
+#: a snore is a burst, not a steady noise.
+MAX_LOUD_FRACTION = 0.7
+#: An event needs this many snoring cycles; it tolerates this many quiet cycles inside.
+MIN_CYCLES = 3
+MAX_GAP_CYCLES = 1
+#: Two cycles are consecutive when the second starts within this many s of the first's end.
+CONTIGUITY_S = 1.0
+
+
+class Snoring(NamedTuple):
+    """Result of :func:`detect_snoring`.
+
+    Attributes
+    ----------
+    starts : numpy.ndarray
+        Event start (start of its first snoring cycle), s from the first sample.
+    lengths : numpy.ndarray
+        Event length (to the end of its last snoring cycle), s.
+    cycle_snores : numpy.ndarray
+        Bool per input breathing cycle: whether that cycle snored.
+    invalid_samples : int
+        Number of noise samples that were NaN, infinite or negative (treated as missing).
+    """
+
+    starts: np.ndarray
+    lengths: np.ndarray
+    cycle_snores: np.ndarray
+    invalid_samples: int
+
+
+def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> Snoring:
+    """Snoring events: runs of breathing cycles that each carry a loud burst.
+
+    Parameters
+    ----------
+    noise : array_like
+        Loudness level per window in dB (Beddit ``noise`` track), 1-D. The reference is
+        arbitrary but below the quietest room, so values are >= 0.
+    noise_fs : float
+        Rate of ``noise`` in Hz (Beddit: 10).
+    breathing : Breathing
+        Cycles from :func:`sleepsignal.respiration.detect_breathing`, in the same time
+        base as ``noise`` (s from its first sample).
+
+    Returns
+    -------
+    Snoring
+        Events in time order (empty when there are no cycles or no snoring).
+
+    Raises
+    ------
+    SignalError
+        For a non-1-D or non-real ``noise`` or a bad ``noise_fs``.
+
+    Warns
+    -----
+    SleepSignalWarning
+        When ``noise`` holds NaN, infinite or negative values: they are treated as
+        missing, and a cycle touching a missing value cannot snore.
+
+    Notes
+    -----
+    1. Loudness is a level in dB; missing values stay NaN.
+    2. Quiet baseline: the 20th percentile of each 30 s (every other sample), then a
+       running median over 10 such blocks (5 min), so a long snoring run does not
+       lift it.
+    3. For each breathing cycle: its loudest sample must be 6 dB above the baseline and
+       6 dB above the quietest sample of the cycle (the sound swells and falls within
+       the cycle), and the samples above the midpoint level must cover at most 70 % of
+       the cycle. Such a cycle snores.
+    4. An event is a run of at least 3 snoring cycles, in consecutive cycles (no gap of
+       more than 1 s between them), tolerating one quiet cycle inside.
+    """
+    from scipy.ndimage import median_filter
+
+    nfs = _check_fs(noise_fs, minimum=1.0)
+    a = np.asarray(noise)
+    if a.ndim != 1 or a.dtype.kind not in "uif":
+        raise SignalError(
+            f"noise must be a 1-D array of real loudness values, got shape {a.shape} "
+            f"and dtype {a.dtype}"
+        )
+    y = a.astype(np.float64)
+    bad = ~np.isfinite(y) | (y < 0)
+    n_bad = int(bad.sum())
+    if n_bad:
+        warnings.warn(
+            f"noise track: {n_bad} of {len(y)} values are NaN, infinite or negative; they "
+            "are treated as missing and no snoring is reported across them",
+            SleepSignalWarning,
+            stacklevel=2,
+        )
+    n_cyc = len(breathing.starts)
+    empty = Snoring(np.empty(0), np.empty(0), np.zeros(n_cyc, dtype=bool), n_bad)
+    if n_cyc == 0 or len(y) == 0 or bad.all():
+        return empty
+    logy = np.where(bad, np.nan, y)  # a level in dB
+    block = max(1, round(30.0 * nfs))
+    nb = -(-len(logy) // block)
+    padded = np.full(nb * block, np.nan)
+    padded[: len(logy)] = logy
+    blocks = padded.reshape(nb, block)
+    has_nan = np.isnan(blocks).any(axis=1)
+    q = np.empty(nb)
+    # every other sample is plenty for a 20th percentile of 300 values
+    q[~has_nan] = np.percentile(blocks[~has_nan][:, ::2], 20, axis=1)
+    if has_nan.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
+            q[has_nan] = np.nanpercentile(blocks[has_nan], 20, axis=1)
+    good = ~np.isnan(q)
+    if not good.any():
+        return empty
+    q = np.interp(np.arange(nb), np.flatnonzero(good), q[good])
+    base = np.repeat(median_filter(q, size=min(10, nb), mode="nearest"), block)[: len(logy)]
+
+    i0 = np.clip(np.round(breathing.starts * nfs).astype(np.int64), 0, len(logy))
+    i1 = np.clip(
+        np.round((breathing.starts + breathing.lengths) * nfs).astype(np.int64), 0, len(logy)
+    )
+    thr = SNORE_DB
+    snores = np.zeros(n_cyc, dtype=bool)
+    ok = (i1 - i0) >= 3
+    if ok.any():
+        c0, c1 = i0[ok], i1[ok]
+        # cycles do not overlap, so [c0, c1) pairs interleave into one increasing index
+        ext = np.append(logy, 0.0)
+        filled = np.where(np.isnan(ext), -np.inf, ext)
+        edges = np.empty(2 * len(c0), dtype=np.int64)
+        edges[0::2], edges[1::2] = c0, c1
+        top = np.maximum.reduceat(filled, edges)[0::2]
+        bottom = np.minimum.reduceat(np.where(np.isnan(ext), np.inf, ext), edges)[0::2]
+        nan_in = np.add.reduceat(np.isnan(ext).astype(np.int64), edges)[0::2] > 0
+        length = c1 - c0
+        cyc = np.repeat(np.arange(len(c0)), length)
+        sample = np.repeat(c0 - np.concatenate([[0], np.cumsum(length)[:-1]]), length) + np.arange(
+            length.sum()
+        )
+        mid = 0.5 * (top + bottom)
+        loud = np.bincount(cyc, weights=(ext[sample] > mid[cyc]), minlength=len(c0)) / length
+        # baseline at the loudest sample of each cycle
+        arg = np.full(len(c0), -1, dtype=np.int64)
+        is_top = filled[sample] == top[cyc]
+        arg[cyc[is_top][::-1]] = sample[is_top][::-1]
+        snore = (
+            ~nan_in
+            & (top - base[np.clip(arg, 0, len(base) - 1)] >= thr)
+            & (top - bottom >= thr)
+            & (loud <= MAX_LOUD_FRACTION)
+        )
+        snores[np.flatnonzero(ok)] = snore
+    # runs of consecutive cycles: break the sequence where cycles are not contiguous
+    ends = breathing.starts + breathing.lengths
+    flags = snores.astype(np.uint8)
+    gaps = np.flatnonzero(breathing.starts[1:] - ends[:-1] > CONTIGUITY_S) + 1
+    # one kernel call: MAX_GAP_CYCLES + 1 false items inserted at every break
+    pos = np.arange(n_cyc) + (MAX_GAP_CYCLES + 1) * np.searchsorted(
+        gaps, np.arange(n_cyc), side="right"
+    )
+    spread = np.zeros(int(pos[-1]) + 1, dtype=np.uint8)
+    spread[pos] = flags
+    f, last = _runs_kernel(spread, MAX_GAP_CYCLES, MIN_CYCLES)
+    first_c = np.searchsorted(pos, f)
+    last_c = np.searchsorted(pos, last)
+    starts_out = breathing.starts[first_c]
+    lengths_out = ends[last_c] - starts_out
+    return Snoring(
+        np.asarray(starts_out, dtype=np.float64),
+        np.asarray(lengths_out, dtype=np.float64),
+        snores,
+        n_bad,
+    )

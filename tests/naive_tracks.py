@@ -1,0 +1,223 @@
+"""Slow, obviously correct references of the track kernels, and a small synthetic BCG.
+
+Each ``naive_*`` function does what its kernel in ``sleepsignal._track_kernels`` does,
+written as plainly as possible; the tests check that both agree exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+
+def naive_extrema(x: np.ndarray, hyst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Alternating extrema confirmed by hysteresis (see ``_extrema_kernel``)."""
+    idx: list[int] = []
+    kind: list[int] = []
+    state = None  # None: not started; 0: unknown; 1: seeking max; -1: seeking min
+    hi = lo = 0.0
+    hi_i = lo_i = -1
+    for i in range(len(x)):
+        v, h = float(x[i]), float(hyst[i])
+        if math.isnan(v) or math.isnan(h):
+            state = None
+            continue
+        if state is None:
+            hi = lo = v
+            hi_i = lo_i = i
+            state = 0
+            continue
+        if state == 0:
+            if v > hi:
+                hi, hi_i = v, i
+            if v < lo:
+                lo, lo_i = v, i
+            if v < hi - h:
+                idx.append(hi_i)
+                kind.append(1)
+                state, lo, lo_i = -1, v, i
+            elif v > lo + h:
+                idx.append(lo_i)
+                kind.append(-1)
+                state, hi, hi_i = 1, v, i
+        elif state == 1:
+            if v > hi:
+                hi, hi_i = v, i
+            elif v < hi - h:
+                idx.append(hi_i)
+                kind.append(1)
+                state, lo, lo_i = -1, v, i
+        else:
+            if v < lo:
+                lo, lo_i = v, i
+            elif v > lo + h:
+                idx.append(lo_i)
+                kind.append(-1)
+                state, hi, hi_i = 1, v, i
+    return np.array(idx, dtype=np.int64), np.array(kind, dtype=np.int8)
+
+
+def naive_bursts(
+    energy: np.ndarray, on: np.ndarray, off: np.ndarray, min_gap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hysteresis bursts, then merge those fewer than ``min_gap`` frames apart."""
+    raw: list[list[int]] = []
+    inside = False
+    for i in range(len(energy)):
+        e = energy[i]
+        if not inside and e > on[i]:
+            raw.append([i, len(energy)])
+            inside = True
+        elif inside and not (e > off[i]):
+            raw[-1][1] = i
+            inside = False
+    merged: list[list[int]] = []
+    for s, e in raw:
+        if merged and s - merged[-1][1] < min_gap:
+            merged[-1][1] = e
+        else:
+            merged.append([s, e])
+    return (
+        np.array([m[0] for m in merged], dtype=np.int64),
+        np.array([m[1] for m in merged], dtype=np.int64),
+    )
+
+
+def _runs_of(states: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []  # [state, length]
+    for s in states:
+        if runs and runs[-1][0] == s:
+            runs[-1][1] += 1
+        else:
+            runs.append([s, 1])
+    return runs
+
+
+def naive_debounce(states: np.ndarray, min_run: int) -> np.ndarray:
+    """Repeatedly give the first short run the state of its left (else right) neighbour."""
+    out = [int(s) for s in states]
+    while True:
+        runs = _runs_of(out)
+        if len(runs) <= 1:
+            break
+        pos = 0
+        fixed = False
+        for r, (_s, n) in enumerate(runs):
+            if n < min_run:
+                fill = runs[r - 1][0] if r > 0 else runs[r + 1][0]
+                out[pos : pos + n] = [fill] * n
+                fixed = True
+                break
+            pos += n
+        if not fixed:
+            break
+    return np.array(out, dtype=states.dtype)
+
+
+def naive_runs(flags: np.ndarray, max_gap: int, min_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group true items separated by at most ``max_gap`` false ones; keep big groups."""
+    trues = [i for i in range(len(flags)) if flags[i]]
+    groups: list[list[int]] = []
+    for i in trues:
+        if groups and i - groups[-1][-1] - 1 <= max_gap:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    kept = [g for g in groups if len(g) >= min_len]
+    return (
+        np.array([g[0] for g in kept], dtype=np.int64),
+        np.array([g[-1] for g in kept], dtype=np.int64),
+    )
+
+
+class Synthetic(NamedTuple):
+    """A small synthetic BCG with its truth (times in s from the first sample)."""
+
+    signal: np.ndarray  # uint16 at fs
+    fs: float
+    noise: np.ndarray  # float32 loudness at 10 Hz
+    breath_starts: np.ndarray
+    movements: list[tuple[float, float]]
+    away: list[tuple[float, float]]
+    mains: list[tuple[float, float, float]]  # (start, end, hz)
+    snoring: list[tuple[float, float]]
+
+
+def synthetic_bcg(
+    seconds: float,
+    *,
+    seed: int,
+    fs: float = 140.0,
+    rate_bpm: float = 15.0,
+    movements: tuple[tuple[float, float], ...] = (),
+    away: tuple[tuple[float, float], ...] = (),
+    mains: tuple[tuple[float, float, float], ...] = (),
+    snoring: tuple[tuple[float, float], ...] = (),
+    breath_amp: float = 300.0,
+    beat_amp: float = 60.0,
+    noise_sd: float = 8.0,
+) -> Synthetic:
+    """Breathing (rate wandering around ``rate_bpm``), heartbeats, sensor noise, and
+    optional movement, away, mains and snoring intervals."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    # breathing: phase integrates a slowly wandering rate
+    rate = rate_bpm / 60.0 * (1 + 0.1 * np.sin(2 * np.pi * t / 300.0 + rng.uniform(0, 6)))
+    phase = np.cumsum(rate) / fs
+    wave = -np.cos(2 * np.pi * phase)  # trough at integer phase: start of inhalation
+    cyc = np.floor(phase)
+    starts = t[np.flatnonzero(np.diff(cyc) > 0) + 1]
+    amp = breath_amp * (1 + 0.2 * rng.standard_normal(int(cyc[-1]) + 2))
+    x = amp[cyc.astype(int)] * wave
+    # heartbeats at ~62 bpm: a damped wavelet per beat
+    hr = 62 / 60.0
+    beats = np.cumsum(rng.normal(1 / hr, 0.03, int(seconds * hr) + 5))
+    k = np.arange(int(0.6 * fs)) / fs
+    wavelet = np.exp(-k / 0.08) * np.sin(2 * np.pi * 6 * k)
+    for b in beats[beats < seconds - 0.7]:
+        i = int(b * fs)
+        x[i : i + len(wavelet)] += beat_amp * wavelet
+    for a, b in movements:
+        i0, i1 = int(a * fs), int(b * fs)
+        x[i0:i1] += 8 * breath_amp * np.cumsum(rng.standard_normal(i1 - i0)) / np.sqrt(fs) * 3
+    for a, b in away:
+        x[int(a * fs) : int(b * fs)] = 0.0
+    x += noise_sd * rng.standard_normal(n)
+    for a, b, hz in mains:
+        i0, i1 = int(a * fs), int(b * fs)
+        tt = t[i0:i1]
+        for h, g in ((1, 40.0), (2, 12.0), (3, 20.0)):
+            x[i0:i1] += g * np.sin(2 * np.pi * h * hz * tt + h)
+    sig = np.clip(np.round(32768 + x), 0, 65535).astype(np.uint16)
+    # loudness at 10 Hz: quiet room noise, plus a burst at each inhalation while snoring
+    m = int(seconds * 10)
+    tn = np.arange(m) / 10.0
+    loud = np.abs(rng.normal(1.0, 0.15, m)).astype(np.float64)
+    ph10 = np.interp(tn, t, phase)
+    for a, b in snoring:
+        sel = (tn >= a) & (tn < b)
+        frac = ph10[sel] % 1.0
+        loud[sel] += 6.0 * np.exp(-(((frac - 0.3) / 0.08) ** 2))
+    return Synthetic(
+        sig,
+        fs,
+        loud.astype(np.float32),
+        starts,
+        list(movements),
+        list(away),
+        list(mains),
+        list(snoring),
+    )
+
+
+def naive_scan(x: np.ndarray, q: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Block means and window min/max, with plain loops."""
+    xs = [float(v) for v in x]
+    low = [sum(xs[b * q : b * q + q]) / q for b in range(len(xs) // q)]
+    nw = len(xs) // w
+    wmin = [min(xs[k * w : k * w + w]) for k in range(nw)]
+    wmax = [max(xs[k * w : k * w + w]) for k in range(nw)]
+    return np.array(low), np.array(wmin), np.array(wmax)

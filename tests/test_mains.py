@@ -1,0 +1,110 @@
+"""Sensor status: mains interference at 50 and 60 Hz (aliases at 140 Hz), unclear."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from naive_tracks import synthetic_bcg
+
+from sleepsignal.errors import SignalError
+from sleepsignal.mains import (
+    INTERFERENCE,
+    OPERATIONAL,
+    UNCLEAR,
+    SensorStatus,
+    mains_aliases,
+    mains_interference,
+)
+
+
+def test_mains_aliases_at_140_hz():
+    # spec: harmonics of 50 and 60 Hz alias into 0..70 Hz at the Beddit rate
+    assert mains_aliases(50.0, 140.0).tolist() == [50.0, 40.0, 10.0, 60.0, 30.0, 20.0]
+    assert mains_aliases(60.0, 140.0).tolist() == [60.0, 20.0, 40.0, 40.0, 20.0, 60.0]
+    assert mains_aliases(50.0, 1000.0, harmonics=2).tolist() == [50.0, 100.0]
+
+
+@pytest.mark.parametrize("hz", [50.0, 60.0])
+def test_mains_found_without_being_told_which(hz):
+    s = synthetic_bcg(400, seed=20, mains=((100.0, 300.0, hz),))
+    st = mains_interference(s.signal, s.fs)
+    assert isinstance(st, SensorStatus)
+    np.testing.assert_array_equal(st.status, [OPERATIONAL, INTERFERENCE, OPERATIONAL])
+    assert abs(st.times[1] - 100) <= st.window_s and abs(st.times[2] - 300) <= st.window_s
+    assert st.mains_hz[1] == hz
+    assert set(st.window_hz[st.window_status == INTERFERENCE].tolist()) == {hz}
+
+
+@pytest.mark.parametrize("harmonic", [1, 2, 3])
+def test_mains_single_aliased_harmonic_is_enough(harmonic):
+    fs = 140.0
+    rng = np.random.default_rng(1)
+    t = np.arange(int(120 * fs)) / fs
+    # a tone of the same amplitude as the white noise sd: ~19 dB over the noise per bin
+    x = 10 * rng.standard_normal(len(t)) + 10 * np.sin(2 * np.pi * 50.0 * harmonic * t)
+    st = mains_interference(x, fs)
+    np.testing.assert_array_equal(st.status, [INTERFERENCE])
+
+
+def test_mains_hum_all_night():
+    s = synthetic_bcg(300, seed=21, mains=((0.0, 300.0, 60.0),))
+    st = mains_interference(s.signal, s.fs)
+    np.testing.assert_array_equal(st.status, [INTERFERENCE])
+    assert st.mains_hz.tolist() == [60.0]
+
+
+def test_mains_clean_signal_and_movement_are_operational():
+    s = synthetic_bcg(400, seed=22, movements=((100.0, 110.0), (250.0, 256.0)))
+    st = mains_interference(s.signal, s.fs)
+    np.testing.assert_array_equal(st.status, [OPERATIONAL])
+    assert st.mains_hz.tolist() == [0.0]
+
+
+def test_clipped_and_flat_sensor_are_unclear():
+    s = synthetic_bcg(300, seed=23)
+    x = s.signal.astype(np.int64)
+    x[140 * 100 : 140 * 160] = 65535  # saturated for a minute
+    st = mains_interference(x.astype(np.uint16), s.fs)
+    np.testing.assert_array_equal(st.status, [OPERATIONAL, UNCLEAR, OPERATIONAL])
+    flat = np.full(140 * 60, 1234, dtype=np.uint16)
+    np.testing.assert_array_equal(mains_interference(flat, 140.0).status, [UNCLEAR])
+
+
+def test_mains_short_and_bad_input():
+    st = mains_interference(np.ones(10), 140.0)
+    assert len(st.times) == 0 and len(st.window_status) == 0
+    with pytest.raises(SignalError):
+        mains_interference(np.ones(1000), 10.0)  # too slow to hold any mains alias
+    with pytest.raises(SignalError):
+        mains_interference(np.array([1.0, np.inf] * 500), 140.0)
+
+
+@pytest.mark.parametrize("fs", [125.0, 1000.0])
+@pytest.mark.parametrize("hz", [50.0, 60.0])
+def test_mains_other_rates(fs, hz):
+    """125 Hz is not a multiple of 10 Hz (FFT detector); 1000 Hz is (comb detector)."""
+    rng = np.random.default_rng(2)
+    t = np.arange(int(200 * fs)) / fs
+    x = 10 * rng.standard_normal(len(t)) + 200 * np.sin(2 * np.pi * 0.25 * t)
+    on = (t >= 60) & (t < 140)
+    x[on] += 15 * np.sin(2 * np.pi * hz * t[on]) + 5 * np.sin(2 * np.pi * 2 * hz * t[on])
+    st = mains_interference(x, fs)
+    np.testing.assert_array_equal(st.status, [OPERATIONAL, INTERFERENCE, OPERATIONAL])
+    assert st.mains_hz[1] == hz
+    assert abs(st.times[1] - 60) <= st.window_s and abs(st.times[2] - 140) <= st.window_s
+
+
+def test_scan_kernel_matches_naive():
+    from naive_tracks import naive_scan
+
+    from sleepsignal._track_kernels import _scan_kernel
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 65535, 140 * 13 + 5).astype(np.uint16)
+    for q, w in ((14, 560), (5, 100), (1, 7), (3, 10**6)):
+        got = _scan_kernel(x, q, w)
+        want = naive_scan(x, q, w)
+        for g, v in zip(got, want, strict=True):
+            np.testing.assert_allclose(g, v, rtol=1e-12, atol=1e-9)
+    got = _scan_kernel(np.empty(0, np.float32), 14, 560)
+    assert all(len(a) == 0 for a in got)

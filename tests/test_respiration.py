@@ -1,0 +1,211 @@
+"""Breathing cycles (detect_breathing), respiration_rate and the extremum kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import require_shared
+from hypothesis import given
+from hypothesis import strategies as st
+from naive_tracks import naive_extrema, synthetic_bcg
+
+from sleepsignal._track_kernels import _extrema_kernel
+from sleepsignal.errors import SignalError, SleepSignalWarning
+from sleepsignal.respiration import Breathing, detect_breathing, respiration_rate
+from sleepsignal.session import TimeValueTrack
+
+FS = 140.0
+
+
+# -- _extrema_kernel against its naive twin ---------------------------------------------
+@given(
+    st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=0, max_size=200),
+    st.floats(0.0, 50.0),
+)
+def test_extrema_kernel_matches_naive(values, h):
+    x = np.asarray(values, dtype=np.float64)
+    hyst = np.full(len(x), h)
+    got = _extrema_kernel(x, hyst)
+    want = naive_extrema(x, hyst)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_extrema_kernel_nan_resets_and_matches_naive():
+    rng = np.random.default_rng(0)
+    x = np.cumsum(rng.standard_normal(500))
+    x[100:110] = np.nan
+    x[300] = np.nan
+    hyst = np.full(len(x), 2.0)
+    hyst[400] = np.nan
+    got = _extrema_kernel(x, hyst)
+    want = naive_extrema(x, hyst)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    # no extremum is placed inside the NaN gap
+    assert not np.any((got[0] >= 100) & (got[0] < 110))
+
+
+def test_extrema_kernel_empty_and_flat():
+    e = np.empty(0)
+    idx, kind = _extrema_kernel(e, e)
+    assert len(idx) == 0 and len(kind) == 0
+    flat = np.zeros(50)
+    idx, _ = _extrema_kernel(flat, np.full(50, 0.1))
+    assert len(idx) == 0
+
+
+def test_extrema_kernel_alternates():
+    x = np.sin(np.linspace(0, 20 * np.pi, 2000))
+    idx, kind = _extrema_kernel(x, np.full(len(x), 0.5))
+    assert np.all(kind[1:] != kind[:-1])
+    # the start (a trough of the rising sine), then 10 peaks and 10 troughs
+    assert idx[0] == 0 and kind[0] == -1
+    assert len(idx) == 21
+
+
+# -- detect_breathing --------------------------------------------------------------------
+def _sine(seconds: float, period: float, fs: float = FS, amp: float = 50.0) -> np.ndarray:
+    t = np.arange(0, seconds, 1 / fs)
+    return 1000 + amp * np.sin(2 * np.pi * t / period)
+
+
+@pytest.mark.parametrize("period", [2.5, 4.0, 6.0, 9.0])
+def test_detect_breathing_sine_period(period):
+    b = detect_breathing(_sine(180, period), FS)
+    # interior cycles: exact to within one 10 Hz sample (0.1 s) of the low-rate view
+    inner = b.lengths[2:-2]
+    assert len(inner) > 5
+    np.testing.assert_allclose(inner, period, atol=0.1)
+    assert isinstance(b, Breathing)
+
+
+def test_detect_breathing_synthetic_counts_cycles():
+    s = synthetic_bcg(300, seed=3, rate_bpm=15.0)
+    b = detect_breathing(s.signal, s.fs)
+    true_n = np.sum((s.breath_starts > 20) & (s.breath_starts < 280))
+    got_n = np.sum((b.starts > 20) & (b.starts < 280))
+    assert abs(int(got_n) - int(true_n)) <= 1
+    rate_true = 60 / np.median(np.diff(s.breath_starts))
+    assert respiration_rate(b, start=20, end=280) == pytest.approx(rate_true, abs=0.5)
+
+
+def test_detect_breathing_amplitude_scales_with_signal():
+    x = _sine(120, 4.0, amp=50.0)
+    b1 = detect_breathing(x, FS)
+    b2 = detect_breathing(1000 + 3 * (x - 1000), FS)
+    np.testing.assert_allclose(b2.starts, b1.starts, atol=1e-9)
+    np.testing.assert_allclose(b2.amplitudes, 3 * b1.amplitudes, rtol=1e-9)
+    # peak-to-trough of a 50-count sine is 100 counts (band-pass shrinks it a little)
+    assert np.median(b1.amplitudes) == pytest.approx(100, rel=0.1)
+
+
+def test_detect_breathing_exclude_drops_overlapping_cycles():
+    x = _sine(120, 4.0)
+    full = detect_breathing(x, FS)
+    cut = detect_breathing(x, FS, exclude=(np.array([50.0]), np.array([60.0])))
+    ends = cut.starts + cut.lengths
+    assert not np.any((cut.starts < 60) & (ends > 50))
+    assert len(cut.starts) < len(full.starts)
+
+
+def test_detect_breathing_float32_and_readonly_and_uint16_agree():
+    x = _sine(120, 4.0)
+    a = detect_breathing(x, FS)
+    x16 = np.round(x).astype(np.uint16)
+    x16.flags.writeable = False
+    b = detect_breathing(x16, FS)
+    c = detect_breathing(x16.astype(np.float32), FS)
+    np.testing.assert_allclose(b.starts, c.starts, atol=1e-6)
+    np.testing.assert_allclose(a.lengths[2:-2], b.lengths[2:-2], atol=0.05)
+
+
+def test_detect_breathing_flat_short_and_empty_give_empty():
+    for x in (np.full(140 * 100, 500.0), np.zeros(0), _sine(20, 4.0)):
+        b = detect_breathing(x, FS)
+        assert len(b.starts) == 0 and len(b.lengths) == 0 and len(b.amplitudes) == 0
+
+
+def test_detect_breathing_other_rate_same_answer():
+    t50 = np.arange(0, 120, 1 / 50)
+    b = detect_breathing(1000 + 50 * np.sin(2 * np.pi * t50 / 4.0), 50.0)
+    np.testing.assert_allclose(b.lengths[2:-2], 4.0, atol=0.1)
+
+
+@pytest.mark.parametrize(
+    "bad, fs",
+    [
+        (np.zeros((10, 10)), FS),
+        (np.array(["a", "b"]), FS),
+        (np.array([1.0, np.nan, 2.0]), FS),
+        (np.ones(100), 0.0),
+        (np.ones(100), float("nan")),
+        (np.ones(100), "140"),
+        (np.ones(100), 2.0),
+    ],
+)
+def test_detect_breathing_bad_input(bad, fs):
+    with pytest.raises(SignalError):
+        detect_breathing(bad, fs)
+
+
+def test_detect_breathing_bad_exclude():
+    with pytest.raises(SignalError, match="one length"):
+        detect_breathing(_sine(60, 4), FS, exclude=(np.array([1.0, 2.0]), np.array([3.0])))
+
+
+# -- respiration_rate ----------------------------------------------------------------------
+def test_respiration_rate_counts_partial_cycles_by_fraction():
+    starts = np.array([0.0, 4.0, 8.0, 12.0])
+    lengths = np.array([4.0, 4.0, 4.0, 4.0])
+    assert respiration_rate((starts, lengths), start=2.0, end=14.0) == pytest.approx(15.0)
+    # uneven cycles: 2 s and 6 s cycles give 2 breaths in 8 s
+    assert respiration_rate((np.array([0.0, 2.0]), np.array([2.0, 6.0])), start=0, end=8) == (
+        pytest.approx(15.0)
+    )
+
+
+def test_respiration_rate_accepts_track_and_breathing():
+    tr = TimeValueTrack("respiration_cycles", [0.0, 5.0], np.array([5.0, 5.0], np.float32))
+    assert respiration_rate(tr, start=0, end=10) == pytest.approx(12.0)
+    b = Breathing(np.array([0.0, 3.0]), np.array([3.0, 3.0]), np.ones(2), np.array([1.0, 4.0]))
+    assert respiration_rate(b, start=0, end=6) == pytest.approx(20.0)
+
+
+def test_respiration_rate_gap_does_not_dilute():
+    starts = np.array([0.0, 4.0, 100.0, 104.0])
+    lengths = np.full(4, 4.0)
+    assert respiration_rate((starts, lengths), start=0, end=108) == pytest.approx(15.0)
+
+
+def test_respiration_rate_none_is_nan_with_warning():
+    with pytest.warns(SleepSignalWarning, match="NaN"):
+        r = respiration_rate((np.array([100.0]), np.array([4.0])), start=0, end=60)
+    assert np.isnan(r)
+
+
+def test_respiration_rate_bad_arguments():
+    with pytest.raises(SignalError):
+        respiration_rate((np.zeros(2), np.zeros(3)), start=0, end=1)
+    with pytest.raises(SignalError):
+        respiration_rate((np.zeros(2), np.ones(2)), start=5, end=1)
+    with pytest.raises(SignalError):
+        respiration_rate(42, start=0, end=1)  # type: ignore[arg-type]
+
+
+# -- real data -----------------------------------------------------------------------------
+@pytest.mark.realdata
+def test_sadek_breathing_floor():
+    """sadek-mfos-18min (apnoea patient, 50 Hz): a plausible breathing night section.
+
+    No breathing reference exists; the floors hold what the detector gives today
+    (``python benchmarks/accuracy_tracks.py`` prints it): about 290 cycles, 16 breaths/min.
+    """
+    pd = pytest.importorskip("pandas")
+    path = require_shared("sadek-mfos-18min", "sample_data.csv")
+    x = pd.read_csv(path)["raw_data_sleepMat"].to_numpy()
+    b = detect_breathing(x, 50.0)
+    assert len(b.starts) >= 260
+    rate = respiration_rate(b, start=0, end=len(x) / 50.0)
+    assert 12.0 <= rate <= 20.0
+    assert np.all((b.lengths >= 1.5) & (b.lengths <= 10.0))

@@ -1,0 +1,190 @@
+"""session_tracks: the one entry point, on short simulated nights and on bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from naive_tracks import synthetic_bcg
+
+from sleepsignal.errors import SignalError, SleepSignalWarning
+from sleepsignal.session import Session
+from sleepsignal.tracks import SessionTracks, session_tracks
+
+START = 1_700_000_000.0
+
+
+def _session(s, noise=True) -> Session:
+    return Session.from_array(
+        s.signal,
+        s.fs,
+        start=START,
+        timezone="UTC",
+        noise=s.noise if noise else None,
+        noise_fs=10.0 if noise else None,
+    )
+
+
+@pytest.fixture(scope="module")
+def night():
+    from sleepsignal.simulate import simulate_night
+
+    return simulate_night(
+        0.4, seed=4, bed_exits=1, sleep_onset=60.0, mains_hz=60.0, snoring_rate=6.0
+    )
+
+
+def test_session_tracks_names_types_and_list(night):
+    r = session_tracks(night.session)
+    assert isinstance(r, SessionTracks)
+    names = [t.name for t in r.as_list()]
+    assert names == [
+        "respiration_cycles",
+        "respiration_cycle_amplitudes",
+        "actigram",
+        "presence",
+        "sensor_status",
+        "snoring_events",
+    ]
+    assert r.respiration_cycles.values.dtype == np.float32
+    assert r.actigram.values.dtype == np.float32
+    assert r.presence.values.dtype == np.uint8
+    assert r.sensor_status.values.dtype == np.uint8
+    assert set(r.presence.values.tolist()) <= {80, 65, 78}
+    assert set(r.sensor_status.values.tolist()) <= {1, 2, 3}
+    assert r.presence.values[-1] == 78 and r.presence.times[-1] == pytest.approx(
+        night.session.duration
+    )
+    # the tracks drop straight into the session
+    s2 = night.session.with_tracks(r.as_list())
+    assert "respiration_cycles" in s2.time_value_tracks
+
+
+def test_session_tracks_follow_the_truth(night):
+    r = session_tracks(night.session)
+    truth = night.truth
+    # cycles: about as many as the truth has where the sleeper is still and in bed
+    ts, _ = truth.breath_cycles()
+    assert abs(len(r.respiration_cycles) - len(ts)) < 0.2 * len(ts)
+    # the bed exit is found
+    ((a, b),) = truth.away
+    d = r.details.presence
+    t = np.arange(int(night.session.duration)) + 0.5
+    away_pred = d.mask(t, 65)
+    away_true = (t > a) & (t < b)
+    assert np.mean(away_pred == away_true) > 0.98
+    # nothing while away: no cycles, no actigram epochs
+    cyc = r.respiration_cycles.times
+    assert not np.any((cyc > a + 10) & (cyc < b - 10))
+    ep = r.actigram.times
+    assert not np.any((ep > a + 60) & (ep + 60 < b))
+    # hum at 60 Hz was flagged as such
+    st = r.details.sensor_status
+    if len(truth.mains):
+        assert 60.0 in st.mains_hz.tolist()
+
+
+def test_session_tracks_without_noise_track():
+    s = synthetic_bcg(300, seed=30)
+    r = session_tracks(_session(s, noise=False))
+    assert r.snoring_events is None
+    assert any("no noise track" in n for n in r.notes)
+    assert [t.name for t in r.as_list()][-1] == "sensor_status"
+    assert len(r.respiration_cycles) > 50
+
+
+def test_session_tracks_bad_noise_values_note_and_warning():
+    s = synthetic_bcg(300, seed=31)
+    noise = s.noise.copy()
+    noise[10] = np.nan
+    noise[20] = -5.0
+    ses = Session.from_array(
+        s.signal, s.fs, start=START, timezone="UTC", noise=noise, noise_fs=10.0
+    )
+    with pytest.warns(SleepSignalWarning, match="NaN, infinite or negative"):
+        r = session_tracks(ses)
+    assert r.snoring_events is not None
+    assert any("NaN, infinite or negative" in n for n in r.notes)
+
+
+def test_session_tracks_entirely_out_of_bed():
+    s = synthetic_bcg(600, seed=32, away=((0.0, 600.0),))
+    r = session_tracks(_session(s))
+    assert r.presence.values.tolist() == [65, 78]
+    assert len(r.respiration_cycles) == 0 and len(r.actigram) == 0
+    assert len(r.snoring_events) == 0
+    assert any("no time in bed" in n for n in r.notes)
+
+
+def test_session_tracks_hum_all_night_keeps_other_tracks():
+    s = synthetic_bcg(600, seed=33, mains=((0.0, 600.0, 50.0),))
+    clean = synthetic_bcg(600, seed=33)
+    r = session_tracks(_session(s))
+    r0 = session_tracks(_session(clean))
+    assert r.sensor_status.values.tolist() == [2]
+    assert r.presence.values.tolist() == [80, 78]
+    # the 10 Hz view is mains-free: the same cycles with and without hum
+    assert abs(len(r.respiration_cycles) - len(r0.respiration_cycles)) <= 1
+
+
+def test_session_tracks_clipped_sensor():
+    s = synthetic_bcg(600, seed=34)
+    x = s.signal.copy()
+    x[140 * 200 : 140 * 300] = 65535
+    ses = Session.from_array(x, s.fs, start=START, timezone="UTC")
+    r = session_tracks(ses)
+    st = r.details.sensor_status
+    assert 3 in r.sensor_status.values.tolist()
+    p = r.details.presence
+    assert p.mask(np.array([250.0]), 78)[0]
+    cyc = r.respiration_cycles.times
+    assert not np.any((cyc > 205) & (cyc < 295))
+    assert st.window_status[int(250 // st.window_s)] == 3
+
+
+def test_session_tracks_needs_normal():
+    ses = Session({"start_timestamp": START, "end_timestamp": START + 10})
+    with pytest.raises(SignalError, match="no 'normal'"):
+        session_tracks(ses)
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_belt_driven_night_regression_floors():
+    """Two hours driven by a real belt night (li2024 12_20231119, seed 3, mixed profile,
+    60 Hz hum, one bed exit). Floors = today's values rounded down
+    (``python benchmarks/accuracy_tracks.py`` scores whole nights the same way)."""
+    import sys
+
+    from conftest import ROOT, require_shared
+
+    from sleepsignal.simulate import load_li2024_resp, simulate_night
+
+    path = require_shared("li2024-reference", "resp", "12_20231119_resp.csv.gz")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from accuracy_tracks import score_night
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    resp, rfs = load_li2024_resp(path)
+    night = simulate_night(
+        2.0, seed=3, resp=resp, resp_fs=rfs, profile="mixed", mains_hz=60.0, bed_exits=1
+    )
+    r = score_night(night, session_tracks(night.session), baseline=False)
+    assert r["breath_within_0.5"] >= FLOORS["breath_within_0.5"]
+    assert r["breath_mae"] <= FLOORS["breath_mae"]
+    assert r["movement_f1"] >= FLOORS["movement_f1"]
+    assert r["away_f1"] >= FLOORS["away_f1"]
+    assert r["mains_f1"] >= FLOORS["mains_f1"]
+    assert r["snoring_f1"] >= FLOORS["snoring_f1"]
+
+
+#: Measured 2026-11-22 (simulator of main at be0c1df): 0.817, 0.037, 0.857, 0.996, 0.998,
+#: 0.994.
+FLOORS = {
+    "breath_within_0.5": 0.81,
+    "breath_mae": 0.04,
+    "movement_f1": 0.85,
+    "away_f1": 0.99,
+    "mains_f1": 0.99,
+    "snoring_f1": 0.99,
+}
