@@ -209,3 +209,53 @@ def test_sadek_breathing_floor():
     rate = respiration_rate(b, start=0, end=len(x) / 50.0)
     assert 12.0 <= rate <= 20.0
     assert np.all((b.lengths >= 1.5) & (b.lengths <= 10.0))
+
+
+# -- heartbeat-dominated signals: the source selection ------------------------------------
+def _cardiac_like(seconds: float, *, hr_hz: float = 0.8, breath_hz: float = 0.25) -> np.ndarray:
+    """Narrow heartbeat pulses (1000 counts) at ``hr_hz`` over a breathing sine of
+    40 counts peak to trough: the heart-rate fundamental dominates the breathing band."""
+    t = np.arange(0, seconds, 1 / FS)
+    beats = np.arange(0.3, seconds, 1 / hr_hz)
+    x = 2000 + 20 * np.sin(2 * np.pi * breath_hz * t)
+    k = np.clip(np.round(beats * FS).astype(np.int64), 0, len(t) - 1)
+    pulse = 1000 * np.exp(-0.5 * (np.arange(-21, 22) / 7.0) ** 2)
+    spikes = np.zeros(len(t))
+    spikes[k] = 1.0
+    return x + np.convolve(spikes, pulse, mode="same")
+
+
+def test_heart_rate_leak_is_rejected_by_the_smoothed_source():
+    """With the heartbeat at 48/min dominating, the plain band-pass wave follows the
+    beats (cycles too short to keep); the detector must pick the smoothed wave and find
+    15 breaths/min."""
+    from sleepsignal._track_kernels import _lowrate
+    from sleepsignal.respiration import _breathing_from_low
+
+    x = _cardiac_like(300.0)
+    low, fs_low, _ = _lowrate(x, FS)
+    plain = _breathing_from_low(low, fs_low, None, ("baseline",))
+    assert len(plain.starts) < 10  # the trap is real: heart-rate cycles, all too short
+    b = detect_breathing(x, FS)
+    assert respiration_rate(b, start=30, end=270) == pytest.approx(15.0, abs=0.3)
+    inner = (b.starts > 30) & (b.starts < 260)
+    np.testing.assert_allclose(b.lengths[inner], 4.0, atol=0.25)
+
+
+def test_selected_cycles_are_sorted_and_never_overlap():
+    rng = np.random.default_rng(1)
+    x = _cardiac_like(600.0) + 30 * rng.standard_normal(int(600 * FS))
+    b = detect_breathing(x, FS)
+    assert len(b.starts) > 50
+    assert np.all(np.diff(b.starts) > 0)
+    assert np.all(b.starts[1:] >= b.starts[:-1] + b.lengths[:-1] - 1e-9)
+    assert np.all(b.amplitudes > 0)
+    assert np.all((b.peaks > b.starts) & (b.peaks < b.starts + b.lengths))
+
+
+def test_no_overlap_helper_keeps_first_of_overlapping():
+    from sleepsignal.respiration import _no_overlap
+
+    starts = np.array([0.0, 3.0, 4.0, 7.5, 8.0])
+    lengths = np.array([4.0, 4.0, 4.0, 1.0, 4.0])
+    np.testing.assert_array_equal(_no_overlap(starts, lengths), [True, False, True, False, True])
