@@ -12,11 +12,12 @@ stage prior come from the HMC hypnograms, which contain none of the slpdb nights
 
 ``--sweep`` prints the LOSO grid over (L2, prior exponent) from which the shipped
 hyperparameters were chosen: choosing on these same nights makes the shipped score
-optimistic, so ``--nested`` repeats the whole selection inside each outer fold (slow,
-~10 min) and prints the honest estimate of the procedure. ``--simulated`` stages a
-simulated night from the
-simulator's true beats/movements/bed exits and prints its agreement with the simulated
-stages (a plumbing sanity check, not an accuracy).
+optimistic, so ``--nested`` repeats the whole selection inside each outer fold and
+prints the honest estimate of the procedure (slow, ~20 min on the shared machine: each
+L2 of the grid needs 10 inner fits per outer fold; the prior exponent needs no refit).
+``--simulated`` stages a simulated night from the simulator's true beats/movements/bed
+exits and prints its agreement with the simulated stages (a plumbing sanity check, not
+an accuracy).
 """
 
 from __future__ import annotations
@@ -87,15 +88,16 @@ def _criterion(y: np.ndarray, p: np.ndarray) -> float:
     return (r["kappa_wake_sleep"] + r["kappa_wake_nrem_rem"]) / 2
 
 
-def nested(kind: str) -> dict[str, object]:
+def nested(kind: str, data: list[dict] | None = None,
+           xs: list[np.ndarray] | None = None) -> dict[str, object]:
     """Nested LOSO: the (L2, prior exponent) grid is searched by an inner LOSO on the
     training subjects of each outer fold; the outer held-out subject is never seen by
     either the fit or the selection. Scores the selection procedure honestly."""
     from sleepsignal.staging import _classify
 
-    data = T.load_slpdb()
+    data = T.load_slpdb() if data is None else data
     hmc = T.hmc_statistics()
-    xs = T.features(data, kind)
+    xs = T.features(data, kind) if xs is None else xs
     subjects = sorted({d["subject"] for d in data})
     ys, ps, chosen = [], [], {}
     for subj in subjects:
@@ -103,9 +105,10 @@ def nested(kind: str) -> dict[str, object]:
         te = [i for i, d in enumerate(data) if d["subject"] == subj]
         best, best_c = None, -np.inf
         for l2 in T.GRID_L2:
+            yi, pa, _ = T.loso_exponents([data[i] for i in tr], kind, hmc, l2,
+                                         T.GRID_PRIOR_EXPONENT, [xs[i] for i in tr])
             for a in T.GRID_PRIOR_EXPONENT:
-                yi, pi_, _ = T.loso([data[i] for i in tr], kind, hmc, l2, a, [xs[i] for i in tr])
-                c = _criterion(yi, pi_)
+                c = _criterion(yi, pa[a])
                 if c > best_c:
                     best, best_c = (l2, a), c
         assert best is not None
@@ -228,11 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.sweep:
         print("LOSO grid (pooled): model, L2, prior exponent, kappa W/S, W/NREM/REM, 4-class")
         data = T.load_slpdb()
+        hmc = T.hmc_statistics()
         for kind in ("heartbeat", "heart_rate"):
             xs = T.features(data, kind)
             for l2 in T.GRID_L2:
+                y, pa, _ = T.loso_exponents(data, kind, hmc, l2, T.GRID_PRIOR_EXPONENT, xs)
                 for a in T.GRID_PRIOR_EXPONENT:
-                    r = evaluate(kind, l2, a, data, xs)
+                    r = scores(y, pa[a])
                     print(f"  {kind:10s} {l2:7.0f} {a:.2f} {r['kappa_wake_sleep']:.3f} "
                           f"{r['kappa_wake_nrem_rem']:.3f} {r['kappa_4class']:.3f}", flush=True)
     if args.nested:

@@ -14,7 +14,9 @@ import numpy as np
 from ._numba import njit
 
 __all__ = [
+    "HEARTBEAT_BASE",
     "HEARTBEAT_FEATURES",
+    "HEART_RATE_BASE",
     "HEART_RATE_FEATURES",
     "actigraphy_counts",
     "heart_rate_features",
@@ -40,7 +42,7 @@ VLF_BAND = (0.01, 0.04)
 LF_BAND = (0.04, 0.15)
 HF_BAND = (0.15, 0.40)
 
-HEARTBEAT_FEATURES: tuple[str, ...] = (
+HEARTBEAT_BASE: tuple[str, ...] = (
     "hr",            # mean HR of the epoch, z-scored within the night
     "hr_10min",      # HR smoothed over 10 min (z)
     "hr_rel_low",    # 10 min HR minus the night's 5th percentile of HR, bpm / night IQR
@@ -59,13 +61,21 @@ HEARTBEAT_FEATURES: tuple[str, ...] = (
     "hf_norm_10min", # HF / (LF + HF) smoothed over 10 min
     "coverage",      # fraction of the epoch covered by NN intervals
     "hours",         # time since session start, h (clipped to 10)
+    # ECG-derived respiration (respiratory sinus arrhythmia) over 32 s windows:
+    "resp_rate",     # peak frequency of the RR series in 0.1-0.5 Hz, Hz
+    "resp_entropy",  # spectral entropy in 0.1-0.5 Hz (0 one line .. 1 flat): irregularity
+    "resp_peak",     # share of 0.1-0.5 Hz power within one bin of the peak: regularity
+    "resp_centroid", # power-weighted mean frequency in 0.1-0.5 Hz, Hz
+    "resp_entropy_4.5min",  # resp_entropy smoothed over 9 epochs
+    "resp_peak_4.5min",     # resp_peak smoothed over 9 epochs
+    "resp_rate_sd_4.5min",  # SD of resp_rate over 9 epochs (epoch-to-epoch variability)
 )
 
 _MASKED_HB = np.array(
-    [i for i, k in enumerate(HEARTBEAT_FEATURES) if k not in ("hours", "coverage")]
+    [i for i, k in enumerate(HEARTBEAT_BASE) if k not in ("hours", "coverage")]
 )
 
-HEART_RATE_FEATURES: tuple[str, ...] = (
+HEART_RATE_BASE: tuple[str, ...] = (
     "hr",
     "hr_10min",
     "hr_rel_low",
@@ -75,7 +85,18 @@ HEART_RATE_FEATURES: tuple[str, ...] = (
     "hours",
 )
 
-_MASKED_HR = np.array([i for i, k in enumerate(HEART_RATE_FEATURES) if k != "hours"])
+_MASKED_HR = np.array([i for i, k in enumerate(HEART_RATE_BASE) if k != "hours"])
+
+#: Scales added to every base feature after per-night rank normalisation (epochs):
+#: centred means over 11 and 21 epochs (5.5 and 10.5 min), the difference to the
+#: centred 121-epoch (1 h) median, trailing means over 11 and 21 epochs.
+SCALES: tuple[str, ...] = ("", "_c11", "_c21", "_d1h", "_t11", "_t21")
+HEARTBEAT_FEATURES: tuple[str, ...] = tuple(b + s for s in SCALES for b in HEARTBEAT_BASE)
+HEART_RATE_FEATURES: tuple[str, ...] = tuple(b + s for s in SCALES for b in HEART_RATE_BASE)
+
+#: Window (samples at SPECTRAL_FS) and band (Hz) of the ECG-derived respiration.
+EDR_WINDOW = 128  # 32 s
+EDR_BAND = (0.1, 0.5)
 
 
 @njit
@@ -160,6 +181,60 @@ def _robust_z(x: np.ndarray, own: np.ndarray) -> np.ndarray:
     if not scale > 0:
         scale = float(np.std(x[ok])) or 1.0
     return (x - q50) / scale
+
+
+def _rank_night(x: np.ndarray) -> np.ndarray:
+    """Per-column percentile rank (average rank of ties, (r + 0.5) / n) over the finite
+    values of the night; NaN stays NaN."""
+    out = np.full(x.shape, np.nan)
+    for j in range(x.shape[1]):
+        ok = np.isfinite(x[:, j])
+        if ok.sum() < 3:
+            continue
+        v = x[ok, j]
+        _, inv, cnt = np.unique(v, return_inverse=True, return_counts=True)
+        first = np.cumsum(cnt) - cnt
+        out[ok, j] = (first[inv] + (cnt[inv] - 1) / 2 + 0.5) / len(v)
+    return out
+
+
+def _running_median(x: np.ndarray, k: int) -> np.ndarray:
+    """Centred median over ``k`` (odd) epochs ignoring NaN; NaN where none."""
+    n = len(x)
+    if n == 0:
+        return x.copy()
+    pad = np.concatenate([np.full(k // 2, np.nan), x, np.full(k // 2, np.nan)])
+    w = np.sort(np.lib.stride_tricks.sliding_window_view(pad, k), axis=1)  # NaN last
+    c = np.isfinite(w).sum(axis=1)
+    lo = np.maximum((c - 1) // 2, 0)
+    hi = np.maximum(c // 2, 0)
+    rows = np.arange(n)
+    med = (w[rows, lo] + w[rows, hi]) / 2
+    return np.where(c > 0, med, np.nan)
+
+
+def _trailing_mean(x: np.ndarray, k: int) -> np.ndarray:
+    """Mean over the epoch and the ``k - 1`` before it, ignoring NaN; NaN where none."""
+    if len(x) == 0:
+        return x.copy()
+    ok = np.isfinite(x)
+    s = np.convolve(np.where(ok, x, 0.0), np.ones(k))[: len(x)]
+    c = np.convolve(ok.astype(np.float64), np.ones(k))[: len(x)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(c > 0, s / np.maximum(c, 1), np.nan)
+
+
+def _multiscale(base: np.ndarray) -> np.ndarray:
+    """Rank-normalise each base column within the night, then add the :data:`SCALES`."""
+    r = _rank_night(base)
+    cols = [r]
+    cols.append(np.column_stack([_nan_smooth(r[:, j], 11) for j in range(r.shape[1])]))
+    cols.append(np.column_stack([_nan_smooth(r[:, j], 21) for j in range(r.shape[1])]))
+    cols.append(np.column_stack([r[:, j] - _running_median(r[:, j], 121)
+                                 for j in range(r.shape[1])]))
+    cols.append(np.column_stack([_trailing_mean(r[:, j], 11) for j in range(r.shape[1])]))
+    cols.append(np.column_stack([_trailing_mean(r[:, j], 21) for j in range(r.shape[1])]))
+    return np.hstack(cols)
 
 
 def _iqr(x: np.ndarray) -> float:
@@ -273,12 +348,63 @@ def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.
         feats["hf_norm_10min"] = _nan_smooth(hfn, 21)
     if not n_epochs:
         return np.zeros((0, len(HEARTBEAT_FEATURES)))
-    x = np.column_stack([feats[k] for k in HEARTBEAT_FEATURES])
+    rate, entropy, peak, centroid = _edr(t + x, x, n_epochs)
+    feats["resp_rate"] = rate
+    feats["resp_entropy"] = entropy
+    feats["resp_peak"] = peak
+    feats["resp_centroid"] = centroid
+    feats["resp_entropy_4.5min"] = _nan_smooth(entropy, 9)
+    feats["resp_peak_4.5min"] = _nan_smooth(peak, 9)
+    with np.errstate(invalid="ignore"):
+        var = _nan_smooth(rate**2, 9) - _nan_smooth(rate, 9) ** 2
+    feats["resp_rate_sd_4.5min"] = np.sqrt(np.maximum(var, 0.0))
+    base = np.column_stack([feats[k] for k in HEARTBEAT_BASE])
     # an epoch without beats of its own gets no windowed feature either: otherwise the
     # windows would leak values into gaps and shift the night's normalisation
     no_beats = ~np.isfinite(hr)
-    x[np.ix_(no_beats, _MASKED_HB)] = np.nan
-    return x
+    base[np.ix_(no_beats, _MASKED_HB)] = np.nan
+    return _multiscale(base)
+
+
+def _edr(ends: np.ndarray, rr: np.ndarray, n_epochs: int) -> tuple[np.ndarray, ...]:
+    """ECG-derived respiration per epoch from the NN series (respiratory sinus arrhythmia).
+
+    The NN series resampled at :data:`SPECTRAL_FS` is cut in :data:`EDR_WINDOW`-sample
+    windows centred on each epoch, detrended, Hann-windowed; in :data:`EDR_BAND` it
+    returns the peak frequency (breathing rate, Hz), the normalised spectral entropy,
+    the share of power within one bin of the peak, and the centroid frequency. NaN
+    where less than 80 % of the window has an NN interval ending within 3 s.
+    """
+    out = tuple(np.full(n_epochs, np.nan) for _ in range(4))
+    if len(rr) < 10 or n_epochs == 0:
+        return out
+    win = EDR_WINDOW
+    half = win // 2
+    grid = np.arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half) / SPECTRAL_FS
+    y = np.interp(grid, ends, rr)
+    pos = np.searchsorted(ends, grid)
+    lo_i = np.clip(pos - 1, 0, len(ends) - 1)
+    hi_i = np.clip(pos, 0, len(ends) - 1)
+    valid = np.minimum(np.abs(grid - ends[lo_i]), np.abs(ends[hi_i] - grid)) <= 3.0
+    centres = ((np.arange(n_epochs) + 0.5) * EPOCH * SPECTRAL_FS).astype(np.int64)
+    idx = centres[:, None] + np.arange(win)[None, :]
+    seg = y[idx]
+    ok = valid[idx].mean(axis=1) >= 0.8
+    tt = np.arange(win) - (win - 1) / 2
+    seg = seg - seg.mean(axis=1, keepdims=True)
+    seg = seg - np.outer(seg @ tt / (tt @ tt), tt)
+    p = np.abs(np.fft.rfft(seg * np.hanning(win), axis=1)) ** 2
+    f = np.fft.rfftfreq(win, 1 / SPECTRAL_FS)
+    band = (f >= EDR_BAND[0]) & (f < EDR_BAND[1])
+    pb = p[:, band] + 1e-15
+    fb = f[band]
+    q = pb / pb.sum(axis=1, keepdims=True)
+    entropy = -(q * np.log(q)).sum(axis=1) / np.log(band.sum())
+    k = pb.argmax(axis=1)
+    near = np.clip(k[:, None] + np.arange(-1, 2)[None, :], 0, band.sum() - 1)
+    peak = np.take_along_axis(q, near, axis=1).sum(axis=1)
+    res = (fb[k], entropy, peak, q @ fb)
+    return tuple(np.where(ok, r, np.nan) for r in res)
 
 
 def _spectral(ends: np.ndarray, rr: np.ndarray, n_epochs: int) -> tuple[np.ndarray, ...]:
@@ -340,9 +466,9 @@ def heart_rate_features(times: np.ndarray, bpm: np.ndarray, n_epochs: int) -> np
         feats["hr_std_5"] = _robust_z(np.log(np.sqrt(np.maximum(m2 - m**2, 0)) + 1e-4), own)
     if not n_epochs:
         return np.zeros((0, len(HEART_RATE_FEATURES)))
-    x = np.column_stack([feats[k] for k in HEART_RATE_FEATURES])
+    x = np.column_stack([feats[k] for k in HEART_RATE_BASE])
     x[np.ix_(~np.isfinite(hr), _MASKED_HR)] = np.nan
-    return x
+    return _multiscale(x)
 
 
 def actigraphy_counts(times: np.ndarray, counts: np.ndarray, n_epochs: int) -> np.ndarray:

@@ -15,9 +15,14 @@ loaded with numpy only):
 
 1. Features per 30 s epoch from what the tracks give (see
    :mod:`sleepsignal._staging_features`): with ``heartbeat``, heart-rate level and
-   10-minute trend normalised within the night, RMSSD over 90 s and 270 s, SDNN,
-   SDNN/RMSSD, pNN50, VLF/LF/HF power and LF/HF over 256 s, time since start; with only
-   ``heart_rate``, the heart-rate subset.
+   10-minute trend, RMSSD over 90 s and 270 s, SDNN, SDNN/RMSSD, pNN50, VLF/LF/HF
+   power and LF/HF over 256 s, time since start, and ECG-derived respiration from the
+   beat intervals (respiratory sinus arrhythmia over 32 s: breathing rate, spectral
+   entropy and peak share as irregularity/regularity, rate variability); with only
+   ``heart_rate``, the heart-rate subset. Every base feature is rank-normalised
+   within the night (percentiles) and taken at several scales: the epoch, centred
+   means over 5.5 and 10.5 min, the difference to the centred 1-hour median, and
+   trailing means over 5.5 and 10.5 min.
 2. A multinomial logistic regression (4 classes wake/light/deep/rem) trained on the 13
    slpdb nights gives ``p(stage | features)``.
 3. A hidden Markov model smooths the epochs: the transition matrix between the 4 stages
@@ -26,9 +31,9 @@ loaded with numpy only):
    leave-one-subject-out, see ``benchmarks/accuracy_staging.py``);
    forward-backward gives the per-epoch probabilities, their argmax the stage.
 4. ``away`` and ``no_signal`` come from the ``presence`` track (65 / 78), from
-   ``sensor_status`` (2 interference or 3 unclear -> ``no_signal``, but only on epochs
-   that no heart, breathing or movement item falls in: a status alone does not discard
-   beats the tracks module still found), and, without
+   ``sensor_status`` (3 unclear -> ``no_signal``, but only on epochs that no heart,
+   breathing or movement item falls in; 2 mains interference is hum that the kernels
+   filter, so it never makes an epoch ``no_signal`` by itself), and, without
    ``presence``, from stretches of more than :data:`NO_DATA_GAP` s without any track
    data (``no_signal``). The HMM runs separately on each stretch of present epochs.
 5. Without heart data, the actigraphy rule :func:`actigraphy_sleep_wake` (Cole-Kripke
@@ -321,13 +326,15 @@ def stage_epochs(
     actigram : (times, counts), optional
         Movements per 60 s epoch starting at ``times`` (s).
     respiration_cycles : (times, lengths), optional
-        Breath starts and lengths (s). Used only to decide where data exists (the
-        shipped model has no breathing features: the training nights carry no breathing).
+        Breath starts and lengths (s). Used only to decide where data exists: the
+        model's breathing features come from the beat intervals (sinus arrhythmia),
+        because the training nights carry no breathing track.
     presence : (times, codes), optional
         Change points: 80 present, 65 away, 78 no signal.
     sensor_status : (times, codes), optional
-        Change points: 1 operational, 2 mains interference, 3 unclear. Epochs under 2
-        or 3 with no item of any data track are ``no_signal``.
+        Change points: 1 operational, 2 mains interference, 3 unclear. Epochs under 3
+        with no item of any data track are ``no_signal``; 2 alone changes nothing (the
+        kernels filter the hum, and what they found is used).
     method : {"auto", "heartbeat", "heart_rate", "actigraphy"}
         ``"auto"`` picks the richest input available (heartbeat > heart_rate >
         actigraphy). Asking for a method whose track is missing raises.
@@ -377,8 +384,10 @@ def stage_epochs(
         away = np.zeros(n, dtype=bool)
         nosig = ~_data_coverage(data_pairs, n)
     if ss is not None and len(ss[0]):
-        bad = np.isin(_step_state(*ss, n, default=1.0), (2, 3))
-        nosig |= bad & ~_data_coverage(data_pairs, n, spread=False)
+        # 2 (mains interference) is hum the kernels filter out: it never discards an
+        # epoch by itself. 3 (unclear) does, but only where no track item gives evidence.
+        unclear = _step_state(*ss, n, default=1.0) == 3
+        nosig |= unclear & ~_data_coverage(data_pairs, n, spread=False)
     nosig &= ~away
     present = ~away & ~nosig
     stages[away] = AWAY
@@ -472,8 +481,9 @@ def stage_session(session: Any, *, method: Method = "auto") -> Hypnogram:
     Hypnogram
         Epochs from the session start to its end (last partial epoch included);
         ``info`` holds ``model``, ``inputs``, ``training_checksum`` (sha256 of
-        the data the shipped model was trained on) and ``message`` (empty when all went well). A session that cannot be
-        staged gets ``no_signal`` epochs and a message, never an exception.
+        the data the shipped model was trained on) and ``message`` (empty when all
+        went well). A session that cannot be staged gets ``no_signal`` epochs and a
+        message, never an exception.
     """
     start = float(session.start_timestamp)
     try:

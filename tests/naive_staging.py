@@ -42,3 +42,37 @@ def hmm_posteriors(lik, trans, init):
         for i, s in enumerate(path):
             post[i, s] += p
     return post / post.sum(axis=1, keepdims=True)
+
+
+def rank_night(x):
+    """Percentile rank (r + 0.5) / n with ties averaged, over the finite values."""
+    out = np.full(len(x), np.nan)
+    vals = [v for v in x if math.isfinite(v)]
+    if len(vals) < 3:
+        return out
+    for i, v in enumerate(x):
+        if math.isfinite(v):
+            below = sum(1 for u in vals if u < v)
+            equal = sum(1 for u in vals if u == v)
+            out[i] = (below + (equal - 1) / 2 + 0.5) / len(vals)
+    return out
+
+
+def running_median(x, k):
+    """Centred median of the finite values within k // 2 epochs."""
+    out = np.full(len(x), np.nan)
+    for i in range(len(x)):
+        w = [v for v in x[max(0, i - k // 2): i + k // 2 + 1] if math.isfinite(v)]
+        if w:
+            out[i] = float(np.median(w))
+    return out
+
+
+def trailing_mean(x, k):
+    """Mean of the finite values among the epoch and the k - 1 before it."""
+    out = np.full(len(x), np.nan)
+    for i in range(len(x)):
+        w = [v for v in x[max(0, i - k + 1): i + 1] if math.isfinite(v)]
+        if w:
+            out[i] = sum(w) / len(w)
+    return out
