@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from ..errors import SignalError
-from ..hypnogram import AWAY, BEDDIT_SLEEP_STAGE_CODES, DEEP, LIGHT, NO_SIGNAL, REM, Hypnogram
+from ..hypnogram import BEDDIT_SLEEP_STAGE_CODES, Hypnogram
 from ..session import Session
 from ..statistics import NightStatistics, SleepScore, sleep_score
 
@@ -48,10 +48,6 @@ _TRACK_TYPES = {
     "snoring_episodes": "float32",
     "nap_periods": "uint8",
 }
-#: Sleep depth per stage for ``sleep_cycles`` (0 lightest, 1 deepest).
-_DEPTH = {LIGHT: 0.5, DEEP: 1.0, REM: 0.25}
-_CYCLE_STEP = 120.0
-_CYCLE_SMOOTH_EPOCHS = 21  # 10.5 min centred moving average
 _HR_CURVE_STEP = 300.0
 _SNORING_STEP = 600.0
 #: A sleep is a nap when its bed period is shorter than this (s); same rule as Jawbone.
@@ -121,30 +117,10 @@ def _stage_intervals(
     return lo, hi, codes
 
 
-def _sleep_cycles(hypnogram: Hypnogram, stats: NightStatistics) -> list[list[Any]]:
-    if stats.sleep_onset is None or stats.final_awakening is None:
-        return []
-    st = np.asarray(hypnogram.stages)
-    if hypnogram.probabilities is not None:
-        p = np.asarray(hypnogram.probabilities)
-        depth = p[:, 1] * _DEPTH[LIGHT] + p[:, 2] * _DEPTH[DEEP] + p[:, 3] * _DEPTH[REM]
-        depth = np.where((st == AWAY) | (st == NO_SIGNAL), 0.0, depth)
-    else:
-        depth = np.zeros(len(st))
-        for code, d in _DEPTH.items():
-            depth[st == code] = d
-    k = _CYCLE_SMOOTH_EPOCHS
-    padded = np.pad(depth, k // 2, mode="edge")
-    smooth = np.convolve(padded, np.ones(k) / k, mode="valid")
-    times = np.arange(stats.sleep_onset, stats.final_awakening + 1e-9, _CYCLE_STEP)
-    idx = np.clip(
-        np.floor((times - hypnogram.start) / hypnogram.epoch_length).astype(np.int64),
-        0,
-        len(st) - 1,
-    )
-    return [
-        [_num(t), _f32(min(1.0, max(0.0, v)))] for t, v in zip(times, smooth[idx], strict=False)
-    ]
+def _sleep_cycles(hypnogram: Hypnogram) -> list[list[Any]]:
+    """The hypnogram's own sleep-depth curve (:meth:`Hypnogram.sleep_cycles`)."""
+    cycles = hypnogram.sleep_cycles()
+    return [[_num(t), _f32(d)] for t, d in zip(cycles.times, cycles.depth, strict=True)]
 
 
 def _heart_rate_curve(session: Session, start: float, end: float) -> list[list[Any]]:
@@ -249,9 +225,9 @@ def beddit_sleep(
       code and add up to ``end_timestamp - start_timestamp``.
     - ``sleep_efficiency`` (Beddit): total sleep time over the time from the session start
       to the final awakening. ``sleep_latency``: :attr:`NightStatistics.sleep_onset_latency`.
-    - ``sleep_cycles``: depth per epoch (light 0.5, deep 1, REM 0.25, else 0; the model's
-      expected depth when the hypnogram has probabilities), 10.5 min moving average,
-      sampled every 120 s from sleep onset to the final awakening.
+    - ``sleep_cycles``: :meth:`Hypnogram.sleep_cycles` (depth 0..1 every 120 s from
+      sleep onset to the final awakening; away and no-signal epochs are not wake, so
+      they are left out of the smoothing rather than counted as depth 0).
     - ``heart_rate_curve``: median of ``heart_rate`` per 5 min bin at its centre, -1 for
       a bin without values (a gap).
     - ``snoring_episodes``: ``[bin start, snoring s]`` per 10 min bin with snoring.
@@ -324,7 +300,7 @@ def beddit_sleep(
         "sleep_stages": _track("sleep_stages", stage_items),
         "presence": _track("presence", _presence(session, hypnogram, start, end)),
         "actigram_epochwise": _track("actigram_epochwise", actigram),
-        "sleep_cycles": _track("sleep_cycles", _sleep_cycles(hypnogram, stats)),
+        "sleep_cycles": _track("sleep_cycles", _sleep_cycles(hypnogram)),
         "heart_rate_curve": _track("heart_rate_curve", _heart_rate_curve(session, start, end)),
         "snoring_episodes": _track("snoring_episodes", _snoring_episodes(session, start)),
         "nap_periods": _track("nap_periods", nap),
