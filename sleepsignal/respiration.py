@@ -143,7 +143,12 @@ def _periodicity(wave: np.ndarray, fs_low: float, frame: int, span: int) -> np.n
     """
     d = max(1, int(fs_low // 4.0))
     n = len(wave) // d
-    w = wave[: n * d].reshape(n, d).mean(axis=1)
+    # pair sums by strided slices (a reshape(n, d).mean(axis=1) over a tiny axis is ~10x
+    # slower; for d < 8 the sum is the same left-to-right sum, so the values are identical)
+    w = wave[0 : n * d : d].copy()
+    for i in range(1, d):
+        w += wave[i : n * d : d]
+    w /= d
     fs_d = fs_low / d
     nf = -(-len(wave) // frame)
     frame_d, span_d = frame / d, max(1, span // d)
@@ -156,8 +161,10 @@ def _periodicity(wave: np.ndarray, fs_low: float, frame: int, span: int) -> np.n
     seg = pad[idx]
     seg = seg - seg.mean(axis=1, keepdims=True)
     nfft = 1 << int(np.ceil(np.log2(span_d + hi)))
-    f = np.fft.rfft(seg, nfft, axis=1)
-    ac = np.fft.irfft(f.real**2 + f.imag**2, nfft, axis=1)
+    import scipy.fft
+
+    f = scipy.fft.rfft(seg, nfft, axis=1, workers=1)
+    ac = scipy.fft.irfft(f.real**2 + f.imag**2, nfft, axis=1, workers=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = ac[:, lo:hi].max(axis=1) / ac[:, 0]
     return np.where(ac[:, 0] > 0, r, 0.0)
