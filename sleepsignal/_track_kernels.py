@@ -244,7 +244,8 @@ def _scan_kernel(x: np.ndarray, q: int, w: int) -> tuple[np.ndarray, np.ndarray,
     nb = n // q
     low = np.empty(nb, dtype=np.float64)
     for b in range(nb):
-        acc = 0.0
+        # integer samples sum exactly in int64 (vectorisable); float samples in float64
+        acc = 0
         for i in range(b * q, b * q + q):
             acc += x[i]
         low[b] = acc / q
@@ -252,14 +253,13 @@ def _scan_kernel(x: np.ndarray, q: int, w: int) -> tuple[np.ndarray, np.ndarray,
     wmin = np.empty(nw, dtype=np.float64)
     wmax = np.empty(nw, dtype=np.float64)
     for k in range(nw):
-        lo = np.inf
-        hi = -np.inf
-        for i in range(k * w, k * w + w):
-            v = float(x[i])
-            if v < lo:
-                lo = v
-            if v > hi:
-                hi = v
+        # in the samples' own dtype: integer min/max vectorise (the samples are finite)
+        lo = x[k * w]
+        hi = x[k * w]
+        for i in range(k * w + 1, k * w + w):
+            v = x[i]
+            lo = min(lo, v)
+            hi = max(hi, v)
         wmin[k] = lo
         wmax[k] = hi
     return low, wmin, wmax

@@ -40,6 +40,10 @@ UNCLEAR = 3
 WINDOW_S = 4.0
 FFT_S = 4.0
 MIN_RUN = 8
+#: The spectrum is computed for one status window in every ``FFT_EVERY`` (hum is
+#: stationary over seconds); the windows in between take the result of the analysed
+#: window before them. Clipping and flatness are still checked in every window.
+FFT_EVERY = 2
 #: A spectral line counts when its power is this many times the mean of its
 #: neighbourhood (10 dB; with the 3-window majority, no false window on a hum-free
 #: simulated 8 h night).
@@ -158,20 +162,23 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
     -----
     1. The signal is cut into 4 s status windows. For 50 Hz and for 60 Hz, the aliases
        of harmonics 1-6 at ``fs`` are the candidate lines (:func:`mains_aliases`).
-    2. Each window gets a Hann periodogram (0.25 Hz resolution, float32 FFT) of the
+    2. One window in every 2 (the even ones; hum is stationary over seconds) gets a
+       Hann periodogram (0.25 Hz resolution, float32 FFT) of the
        signal minus its mean. A line is present when its power (highest of the 3
        nearest bins, so a mains drift of +-0.25 Hz is tolerated) exceeds 10
        times the mean power of its +-4 Hz neighbourhood (the 5 bins nearest the line
        left out). Heartbeat, breathing and movement are broadband at these
-       frequencies and do not make such lines.
+       frequencies and do not make such lines. The window after an analysed one takes
+       its result.
     3. A window with any line is interference (code 2); the frequency is the one whose
        lines score higher (lines shared by 50 and 60 Hz, such as 20, 40 and 60 Hz at
        140 Hz, count for both; 10, 30 and 50 Hz only come from 50 Hz).
     4. A window whose samples are constant, or with more than 2 % of its samples at the
        recording's lowest or highest value (a clipped, saturated sensor), is unclear
        (code 3), whatever its spectrum.
-    5. A window keeps its line only when a neighbouring window has one too (majority
-       of 3: lone chance lines are about 2 % of noise-only windows); then runs shorter
+    5. An analysed window keeps its line only when a neighbouring analysed window has
+       one too (majority of 3: lone chance lines are about 2 % of noise-only windows);
+       then runs shorter
        than 32 s (8 windows) take the state of the run before them.
     """
     fs_f = _check_fs(fs, minimum=20.0)
@@ -214,19 +221,25 @@ def _status_from_scan(
     unclear = flat | (n_ext > CLIPPED_FRACTION * w)
     lines50 = mains_aliases(50.0, fs_f)
     lines60 = mains_aliases(60.0, fs_f)
-    s50, s60 = _fft_scores(seg, fs_f, w_fft, lines50, lines60, centre)
+    seg_a = seg[::FFT_EVERY]
+    n_a = len(seg_a)
+    s50, s60 = _fft_scores(seg_a, fs_f, w_fft, lines50, lines60, centre)
     hit50 = s50 > LINE_RATIO
     hit60 = s60 > LINE_RATIO
     any_hit: np.ndarray = np.asarray(hit50.any(axis=1) | hit60.any(axis=1))
-    # a lone window with a line is chance (~2 % of windows on noise alone): keep a
-    # hit only when at least one of its two neighbours has one too
-    if n_w >= 3:
+    # a lone analysed window with a line is chance (~2 % of windows on noise alone):
+    # keep a hit only when at least one of its two analysed neighbours has one too
+    if n_a >= 3:
         from scipy.ndimage import median_filter
 
         any_hit = median_filter(any_hit.astype(np.uint8), size=3, mode="nearest").astype(bool)
     # evidence: number of lines present, ties broken by the summed line strength
     ev50 = hit50.sum(axis=1) + 1e-6 * np.where(hit50, s50, 0.0).sum(axis=1)
     ev60 = hit60.sum(axis=1) + 1e-6 * np.where(hit60, s60, 0.0).sum(axis=1)
+    # every window takes the result of the analysed window that starts its group
+    any_hit = np.repeat(any_hit, FFT_EVERY)[:n_w]
+    ev50 = np.repeat(ev50, FFT_EVERY)[:n_w]
+    ev60 = np.repeat(ev60, FFT_EVERY)[:n_w]
     hz = np.where(any_hit, np.where(ev50 >= ev60, 50.0, 60.0), 0.0)
     states = np.where(any_hit, INTERFERENCE, OPERATIONAL).astype(np.int64)
     states[unclear] = UNCLEAR

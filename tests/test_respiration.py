@@ -7,7 +7,7 @@ import pytest
 from conftest import require_shared
 from hypothesis import given
 from hypothesis import strategies as st
-from naive_tracks import naive_extrema, synthetic_bcg
+from naive_tracks import naive_extrema, naive_periodicity, synthetic_bcg
 
 from sleepsignal._track_kernels import _extrema_kernel
 from sleepsignal.errors import SignalError, SleepSignalWarning
@@ -15,6 +15,22 @@ from sleepsignal.respiration import Breathing, detect_breathing, respiration_rat
 from sleepsignal.session import TimeValueTrack
 
 FS = 140.0
+
+
+def test_periodicity_matches_naive():
+    """The blocked FFT autocorrelation equals direct sums, across block boundaries (more
+    frames than one block) and with a flat stretch (ratio 0)."""
+    from sleepsignal import respiration as R
+
+    rng = np.random.default_rng(3)
+    t = np.arange(6000) / 10.0
+    wave = np.sin(2 * np.pi * 0.25 * t) + 0.5 * rng.standard_normal(len(t))
+    wave[4000:5000] = 0.0
+    frame, span = 60, 180  # 100 frames: two blocks of PERIODICITY_BLOCK = 64
+    got = R._periodicity(wave, 10.0, frame, span)
+    want = naive_periodicity(wave, 10.0, frame, span, R.MIN_CYCLE_S, R.MAX_CYCLE_S)
+    assert len(got) == 100 > R.PERIODICITY_BLOCK
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
 
 
 # -- _extrema_kernel against its naive twin ---------------------------------------------
