@@ -123,7 +123,9 @@ def session_tracks(session: Session) -> SessionTracks:
        not present.
     4. :func:`~sleepsignal.snoring.detect_snoring` on the noise track, when there is one.
 
-    Bad input, each with a defined output: no noise track -> ``snoring_events`` is None
+    Bad input, each with a defined output: NaN or infinite samples in the ``normal``
+    track (gaps) -> held flat, so presence is 78 (no signal) there and no item of any
+    track falls inside, with a note; no noise track -> ``snoring_events`` is None
     and a note says so; noise with NaN/inf/negative values -> those values are missing
     (a note and a warning); a session entirely out of bed -> presence 65, no cycles, an
     empty actigram; hum all night -> sensor status 2 throughout, the other tracks are
@@ -136,9 +138,22 @@ def session_tracks(session: Session) -> SessionTracks:
             f"{sorted(session.sampled_tracks) or 'none'}); the tracks need the raw BCG"
         )
     raw = session.sampled_tracks["normal"]
-    x = _coerce_signal(raw.data, "normal track")
     fs = raw.fs
     notes: list[str] = []
+    x = raw.data
+    if x.dtype.kind == "f":
+        bad = ~np.isfinite(x)
+        if bad.any():
+            # A gap (a lost BT2 packet, NaN in a float blob) is held flat: the flat-window
+            # rule of the sensor status then makes it "no signal" for presence, so no
+            # cycle, movement or actigram item is found inside it.
+            fill = float(np.median(x[~bad])) if not bad.all() else 0.0
+            x = np.where(bad, np.asarray(fill, dtype=x.dtype), x)
+            notes.append(
+                f"{int(bad.sum())} samples of the normal track are NaN or infinite (gaps, "
+                f"{bad.sum() / fs:.1f} s): reported as no signal (78), no track items inside"
+            )
+    x = _coerce_signal(x, "normal track")
     duration = len(x) / fs
 
     q, w = _scan_sizes(fs)

@@ -217,3 +217,28 @@ FLOORS = {
     "mains_f1": 0.99,
     "snoring_f1": 0.99,
 }
+
+
+def test_nan_gap_in_the_raw_signal_is_no_signal_not_a_crash() -> None:
+    """A lost stretch (NaN, as a BT2 packet loss decodes) stays a gap in every track."""
+    from sleepsignal.pipeline import analyze
+    from sleepsignal.session import Session
+    from sleepsignal.simulate import simulate_night
+    from sleepsignal.tracks import session_tracks
+
+    night = simulate_night(0.2, seed=5, bed_exits=0, movement_rate=0.0)
+    x, fs = night.session.signal("normal")
+    x = x.copy()
+    gap = slice(int(300 * fs), int(420 * fs))
+    x[gap] = np.nan
+    s = Session.from_array(x, fs, start=night.session.start_timestamp)
+    tracks = session_tracks(s)
+    assert any("NaN or infinite" in n for n in tracks.notes)
+    p = tracks.presence
+    state_at = p.values[np.searchsorted(p.times, [330.0, 360.0, 400.0], side="right") - 1]
+    assert (state_at == 78).all()
+    starts = tracks.respiration_cycles.times
+    assert not ((starts > 300) & (starts < 420)).any()
+    assert len(starts) > 50  # the rest of the night still has its breaths
+    result = analyze(s)
+    assert "sleep.json" in result.records
