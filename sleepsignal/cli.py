@@ -285,6 +285,14 @@ def _validate(args: argparse.Namespace) -> int:
         obj = json.loads(Path(args.file).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{args.file}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if args.format == "ocariot" and isinstance(obj, list):
+        # A list is what OCARIoT answers with 207 Multi-Status: each item validated, and
+        # an item that repeats an earlier one (same child and times) is a 409 conflict.
+        from .records import ocariot_multi_status
+
+        body = ocariot_multi_status(obj)
+        print(json.dumps({"code": 207, **body}, indent=1))
+        return 1 if body["error"] else 0
     check = validate_ocariot if args.format == "ocariot" else validate_impilo
     items = obj if isinstance(obj, list) else [obj]
     failed = False

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sleepsignal.cli import main
@@ -155,3 +156,19 @@ def test_batch_command(simulated: Path, tmp_path: Path, capsys) -> None:
     assert "done 1, failed 0" in text
     assert (out / "tracks" / "presence").is_dir()
     assert main(["batch", str(simulated), "--out", str(out), "--workers", "0"]) == 2
+
+
+def test_validate_ocariot_list_is_a_multi_status_with_conflicts(tmp_path: Path, capsys) -> None:
+    from sleepsignal.hypnogram import Hypnogram
+    from sleepsignal.records import ocariot_record
+    from sleepsignal.statistics import night_statistics
+
+    h = Hypnogram(np.r_[[0] * 10, [1] * 600, [2] * 200, [3] * 100, [0] * 10], 1.7e9)
+    rec = ocariot_record(h, night_statistics(h), child_id="5a62be07d6f33400146c9b61")
+    (tmp_path / "list.json").write_text(json.dumps([rec, rec]))
+    assert main(["validate", "--format", "ocariot", str(tmp_path / "list.json")]) == 1
+    body = json.loads(capsys.readouterr().out)
+    assert body["code"] == 207 and len(body["success"]) == 1
+    assert body["error"][0]["code"] == 409
+    (tmp_path / "one.json").write_text(json.dumps([rec]))
+    assert main(["validate", "--format", "ocariot", str(tmp_path / "one.json")]) == 0
