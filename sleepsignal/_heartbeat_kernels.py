@@ -20,36 +20,44 @@ def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
     """Indices ``i`` where ``env[i]`` is the maximum of ``env[i-half : i+half+1]``.
 
     Ties keep the first index of a plateau; NaN samples are never peaks. ``env`` must be
-    float64. A monotonic deque gives the sliding maximum in O(n).
+    float64. ``i`` is a peak when ``env[i] > 0``, ``env[i]`` exceeds every finite value
+    to its left within ``half`` and is not exceeded to its right. Only samples that pass
+    that test against their two neighbours scan their window, and after a peak the next
+    ``half`` samples are skipped (each has the peak in its window and is not above it),
+    so a smooth envelope costs about one comparison per sample.
     """
     n = env.shape[0]
     out = np.empty(n, dtype=np.int64)
     m = 0
-    if n == 0:
-        return out[:0]
-    dq = np.empty(n, dtype=np.int64)  # indices, values decreasing
-    head = 0
-    tail = 0
-    j = 0  # next index to push; for centre i the window is [i-half, i+half]
-    for i in range(n):
-        hi = min(n - 1, i + half)
-        while j <= hi:
-            v = env[j]
-            if v != v:  # NaN: treat as -inf, never enters the deque
-                j += 1
+    i = 0
+    while i < n:
+        v = env[i]
+        if not (v > 0.0):  # also NaN
+            i += 1
+            continue
+        if half >= 1:  # quick rejection by the two neighbours (NaN compares False)
+            if i + 1 < n and env[i + 1] > v:
+                i += 1
                 continue
-            while tail > head and env[dq[tail - 1]] < v:
-                tail -= 1
-            dq[tail] = j
-            tail += 1
-            j += 1
-        lo = i - half
-        while tail > head and dq[head] < lo:
-            head += 1
-        # equal values stay in the deque in order, so a plateau yields its first index
-        if tail > head and dq[head] == i and env[i] > 0.0:
+            if i > 0 and env[i - 1] >= v:
+                i += 1
+                continue
+        ok = True
+        for j in range(max(0, i - half), i):
+            if env[j] >= v:
+                ok = False
+                break
+        if ok:
+            for j in range(i + 1, min(n, i + half + 1)):
+                if env[j] > v:
+                    ok = False
+                    break
+        if ok:
             out[m] = i
             m += 1
+            i += half + 1
+        else:
+            i += 1
     return out[:m]
 
 
@@ -427,18 +435,30 @@ def _hidden_beat(
         p_lo = first[i] + max(int(lo_frac * span), min_gap)
         p_hi = first[i] + min(int(hi_frac * span), span - min_gap)
         best = np.nan
+        sb = 0.0
+        sbb = 0.0
+        prev = -1  # start of the window whose sums sb, sbb hold; -1: none
         for p in range(p_lo, p_hi + 1, step):
             b0 = p - before
             if b0 < 0 or b0 + w > n:
                 continue
-            sb = 0.0
-            sbb = 0.0
+            if prev < 0 or b0 - prev >= w:
+                sb = 0.0
+                sbb = 0.0
+                for j in range(w):
+                    v = x[b0 + j]
+                    sb += v
+                    sbb += v * v
+            else:  # slide the window sums from prev to b0
+                for j in range(prev, b0):
+                    vo = x[j]
+                    vi = x[j + w]
+                    sb += vi - vo
+                    sbb += vi * vi - vo * vo
+            prev = b0
             cab = 0.0
             for j in range(w):
-                v = x[b0 + j]
-                sb += v
-                sbb += v * v
-                cab += a[j] * v
+                cab += a[j] * x[b0 + j]
             vb = sbb - sb * sb / w
             if vb <= 1e-12 * sbb or vb <= 0.0:
                 continue

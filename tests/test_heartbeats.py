@@ -67,13 +67,25 @@ def rr_series(n: int, *, seed: int = 1, mean: float = 0.85) -> np.ndarray:
 # -- kernels against the naive references ---------------------------------------------
 
 
-@pytest.mark.parametrize("half", [1, 3, 20])
+@pytest.mark.parametrize("half", [0, 1, 2, 3, 20])
 def test_candidate_peaks_matches_naive(half: int) -> None:
     rng = np.random.default_rng(half)
     env = rng.random(400)
     env[50:60] = 0.7  # plateau
     env[100:103] = np.nan
     env[200] = 0.0
+    np.testing.assert_array_equal(K._candidate_peaks(env, half), naive_candidate_peaks(env, half))
+
+
+@pytest.mark.parametrize("half", [1, 5, 13])
+def test_candidate_peaks_matches_naive_on_smooth_envelope(half: int) -> None:
+    # a smooth envelope with plateaus and ties: exercises the neighbour shortcut and
+    # the skip of ``half`` samples after each peak
+    rng = np.random.default_rng(10 + half)
+    env = np.convolve(rng.random(3000) ** 4, np.ones(9) / 9, mode="same")
+    env = np.round(env, 2)  # many equal values
+    env[700:720] = np.nan
+    env[1500:1520] = 0.0
     np.testing.assert_array_equal(K._candidate_peaks(env, half), naive_candidate_peaks(env, half))
 
 
