@@ -254,24 +254,49 @@ def _local_median(t: np.ndarray, v: np.ndarray, tq: np.ndarray, half_window: flo
     n = t.shape[0]
     nq = tq.shape[0]
     out = np.full(nq, np.nan)
-    buf = np.empty(n)
+    buf = np.empty(n)  # the finite values of the current window, kept sorted
+    m = 0
     lo = 0
     hi = 0
     for i in range(nq):
+        # windows only move forward: drop the values that left, insert the new ones
         while lo < n and t[lo] < tq[i] - half_window:
+            if lo < hi and v[lo] == v[lo]:
+                m = _sorted_remove(buf, m, v[lo])
             lo += 1
         if hi < lo:
             hi = lo
         while hi < n and t[hi] <= tq[i] + half_window:
+            if v[hi] == v[hi]:
+                m = _sorted_insert(buf, m, v[hi])
             hi += 1
-        m = 0
-        for j in range(lo, hi):
-            if v[j] == v[j]:
-                buf[m] = v[j]
-                m += 1
         if m > 0:
-            out[i] = np.median(buf[:m])
+            h = m // 2
+            if m % 2 == 1:
+                out[i] = buf[h]
+            else:
+                out[i] = (buf[h - 1] + buf[h]) / 2
     return out
+
+
+@njit
+def _sorted_insert(buf: np.ndarray, m: int, val: float) -> int:
+    """Insert ``val`` into the sorted ``buf[:m]``; returns the new length."""
+    j = m
+    while j > 0 and buf[j - 1] > val:
+        buf[j] = buf[j - 1]
+        j -= 1
+    buf[j] = val
+    return m + 1
+
+
+@njit
+def _sorted_remove(buf: np.ndarray, m: int, val: float) -> int:
+    """Remove one copy of ``val`` from the sorted ``buf[:m]``; returns the new length."""
+    j = np.searchsorted(buf[:m], val)
+    for k in range(j, m - 1):
+        buf[k] = buf[k + 1]
+    return m - 1
 
 
 @njit

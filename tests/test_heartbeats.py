@@ -150,6 +150,25 @@ def test_local_median_matches_naive() -> None:
     assert K._local_median(np.empty(0), np.empty(0), tq, 1.0).shape == tq.shape
 
 
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_local_median_matches_naive_with_ties_and_gaps(seed: int) -> None:
+    # repeated values (removal of one copy), even and odd counts, query steps wider
+    # than the window (values that leave before they were ever inserted), NaN values
+    rng = np.random.default_rng(seed)
+    t = np.sort(np.concatenate([rng.uniform(0, 100, 200), rng.uniform(300, 400, 200)]))
+    v = np.round(rng.random(400), 1)
+    v[rng.random(400) < 0.1] = np.nan
+    tq = np.sort(np.concatenate([np.linspace(-10, 120, 40), [150.0, 290.0, 305.0, 500.0]]))
+    for hw in (0.5, 3.0, 15.0):
+        np.testing.assert_allclose(
+            K._local_median(t, v, tq, hw),
+            naive_local_median(t, v, tq, hw),
+            rtol=0,
+            atol=0,
+            equal_nan=True,
+        )
+
+
 def test_best_chain_matches_naive() -> None:
     rng = np.random.default_rng(5)
     for trial in range(20):
