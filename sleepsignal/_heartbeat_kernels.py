@@ -20,37 +20,56 @@ def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
     """Indices ``i`` where ``env[i]`` is the maximum of ``env[i-half : i+half+1]``.
 
     Ties keep the first index of a plateau; NaN samples are never peaks. ``env`` must be
-    float64. A monotonic deque gives the sliding maximum in O(n).
+    float64. ``i`` is a peak when ``env[i] > 0``, ``env[i]`` exceeds every finite value
+    to its left within ``half`` and is not exceeded to its right. Only samples that pass
+    that test against their two neighbours scan their window, and after a peak the next
+    ``half`` samples are skipped (each has the peak in its window and is not above it),
+    so a smooth envelope costs about one comparison per sample.
     """
     n = env.shape[0]
     out = np.empty(n, dtype=np.int64)
     m = 0
-    if n == 0:
-        return out[:0]
-    dq = np.empty(n, dtype=np.int64)  # indices, values decreasing
-    head = 0
-    tail = 0
-    j = 0  # next index to push; for centre i the window is [i-half, i+half]
-    for i in range(n):
-        hi = min(n - 1, i + half)
-        while j <= hi:
-            v = env[j]
-            if v != v:  # NaN: treat as -inf, never enters the deque
-                j += 1
+    i = 0
+    while i < n:
+        v = env[i]
+        if not (v > 0.0):  # also NaN
+            i += 1
+            continue
+        if half >= 1:  # quick rejection by the two neighbours (NaN compares False)
+            if i + 1 < n and env[i + 1] > v:
+                i += 1
                 continue
-            while tail > head and env[dq[tail - 1]] < v:
-                tail -= 1
-            dq[tail] = j
-            tail += 1
-            j += 1
-        lo = i - half
-        while tail > head and dq[head] < lo:
-            head += 1
-        # equal values stay in the deque in order, so a plateau yields its first index
-        if tail > head and dq[head] == i and env[i] > 0.0:
+            if i > 0 and env[i - 1] >= v:
+                i += 1
+                continue
+        ok = True
+        for j in range(max(0, i - half), i):
+            if env[j] >= v:
+                ok = False
+                break
+        if ok:
+            for j in range(i + 1, min(n, i + half + 1)):
+                if env[j] > v:
+                    ok = False
+                    break
+        if ok:
             out[m] = i
             m += 1
+            i += half + 1
+        else:
+            i += 1
     return out[:m]
+
+
+@njit
+def _ncc_from(cab: float, va: float, w: int, sb: float, sbb: float) -> float:
+    """Pearson correlation from the cross sum ``cab`` of a zero-mean window (sum of
+    squares ``va``) with a window of sum ``sb`` and sum of squares ``sbb``; NaN when that
+    window is flat."""
+    vb = sbb - sb * sb / w
+    if vb <= 1e-12 * sbb or vb <= 0.0:
+        return np.nan
+    return cab / np.sqrt(va * vb)
 
 
 @njit
@@ -60,13 +79,11 @@ def _ncc_sums(
     """Pearson correlation of zero-mean ``a`` (sum of squares ``va``) with ``x[s:s+w]``,
     whose sum ``sb`` and sum of squares ``sbb`` are given (the caller slides them from
     lag to lag); NaN when that window is flat."""
+    xs = x[s : s + w]  # a view indexed by the loop counter: no wraparound check
     cab = 0.0
     for i in range(w):
-        cab += a[i] * x[s + i]
-    vb = sbb - sb * sb / w
-    if vb <= 1e-12 * sbb or vb <= 0.0:
-        return np.nan
-    return cab / np.sqrt(va * vb)
+        cab += a[i] * xs[i]
+    return _ncc_from(cab, va, w, sb, sbb)
 
 
 @njit
@@ -150,17 +167,65 @@ def _pair_alignment(
                 r[li] = np.nan
             best = -2.0
             bi = -1
-            for li in range(0, nl, step):
-                r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
-                if r[li] > best:
-                    best = r[li]
-                    bi = li
+            # four coarse lags per pass over the window: four independent sums (each
+            # in the same order as a single dot product) keep the adds overlapping
+            nco = (nl - 1) // step + 1
+            for g in range(0, nco, 4):
+                l0 = g * step
+                l1 = min(g + 1, nco - 1) * step
+                l2 = min(g + 2, nco - 1) * step
+                l3 = min(g + 3, nco - 1) * step
+                c0 = 0.0
+                c1 = 0.0
+                c2 = 0.0
+                c3 = 0.0
+                # views indexed by the loop counter: no negative-index wraparound check
+                x0 = x[b0 + l0 : b0 + l0 + w]
+                x1 = x[b0 + l1 : b0 + l1 + w]
+                x2 = x[b0 + l2 : b0 + l2 + w]
+                x3 = x[b0 + l3 : b0 + l3 + w]
+                for i in range(w):
+                    ai = a[i]
+                    c0 += ai * x0[i]
+                    c1 += ai * x1[i]
+                    c2 += ai * x2[i]
+                    c3 += ai * x3[i]
+                for j in range(min(4, nco - g)):
+                    li = (g + j) * step
+                    cab = c0 if j == 0 else (c1 if j == 1 else (c2 if j == 2 else c3))
+                    r[li] = _ncc_from(cab, va, w, wsb[li], wsbb[li])
+                    if r[li] > best:
+                        best = r[li]
+                        bi = li
             if bi < 0:
                 continue
             c0 = bi
-            for li in range(max(0, c0 - step + 1), min(nl, c0 + step)):
-                if r[li] != r[li]:
+            f_lo = max(0, c0 - step + 1)
+            f_hi = min(nl, c0 + step)
+            li = f_lo
+            while li < f_hi:  # the missing fine lags, two per pass over the window
+                if r[li] == r[li]:
+                    li += 1
+                    continue
+                lj = li + 1
+                while lj < f_hi and r[lj] == r[lj]:
+                    lj += 1
+                if lj < f_hi:
+                    ca = 0.0
+                    cb = 0.0
+                    xa = x[b0 + li : b0 + li + w]
+                    xb = x[b0 + lj : b0 + lj + w]
+                    for i in range(w):
+                        ai = a[i]
+                        ca += ai * xa[i]
+                        cb += ai * xb[i]
+                    r[li] = _ncc_from(ca, va, w, wsb[li], wsbb[li])
+                    r[lj] = _ncc_from(cb, va, w, wsb[lj], wsbb[lj])
+                    li = lj + 1
+                else:
                     r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
+                    li += 1
+            for li in range(f_lo, f_hi):
                 if r[li] > best:
                     best = r[li]
                     bi = li
@@ -189,24 +254,49 @@ def _local_median(t: np.ndarray, v: np.ndarray, tq: np.ndarray, half_window: flo
     n = t.shape[0]
     nq = tq.shape[0]
     out = np.full(nq, np.nan)
-    buf = np.empty(n)
+    buf = np.empty(n)  # the finite values of the current window, kept sorted
+    m = 0
     lo = 0
     hi = 0
     for i in range(nq):
+        # windows only move forward: drop the values that left, insert the new ones
         while lo < n and t[lo] < tq[i] - half_window:
+            if lo < hi and v[lo] == v[lo]:
+                m = _sorted_remove(buf, m, v[lo])
             lo += 1
         if hi < lo:
             hi = lo
         while hi < n and t[hi] <= tq[i] + half_window:
+            if v[hi] == v[hi]:
+                m = _sorted_insert(buf, m, v[hi])
             hi += 1
-        m = 0
-        for j in range(lo, hi):
-            if v[j] == v[j]:
-                buf[m] = v[j]
-                m += 1
         if m > 0:
-            out[i] = np.median(buf[:m])
+            h = m // 2
+            if m % 2 == 1:
+                out[i] = buf[h]
+            else:
+                out[i] = (buf[h - 1] + buf[h]) / 2
     return out
+
+
+@njit
+def _sorted_insert(buf: np.ndarray, m: int, val: float) -> int:
+    """Insert ``val`` into the sorted ``buf[:m]``; returns the new length."""
+    j = m
+    while j > 0 and buf[j - 1] > val:
+        buf[j] = buf[j - 1]
+        j -= 1
+    buf[j] = val
+    return m + 1
+
+
+@njit
+def _sorted_remove(buf: np.ndarray, m: int, val: float) -> int:
+    """Remove one copy of ``val`` from the sorted ``buf[:m]``; returns the new length."""
+    j = np.searchsorted(buf[:m], val)
+    for k in range(j, m - 1):
+        buf[k] = buf[k + 1]
+    return m - 1
 
 
 @njit
@@ -409,6 +499,7 @@ def _hidden_beat(
     out = np.full(m, np.nan)
     w = before + after
     a = np.empty(w)
+    cabs = np.empty(64)  # cross sums per position, grown when an interval needs more
     for i in range(m):
         a0 = first[i] - before
         if a0 < 0 or a0 + w > n:
@@ -427,22 +518,68 @@ def _hidden_beat(
         p_lo = first[i] + max(int(lo_frac * span), min_gap)
         p_hi = first[i] + min(int(hi_frac * span), span - min_gap)
         best = np.nan
-        for p in range(p_lo, p_hi + 1, step):
-            b0 = p - before
-            if b0 < 0 or b0 + w > n:
-                continue
-            sb = 0.0
-            sbb = 0.0
-            cab = 0.0
+        # positions whose window lies inside the signal: k0 <= k < k1 (b0 grows with k)
+        npos = (p_hi - p_lo) // step + 1 if p_hi >= p_lo else 0
+        k0 = 0
+        while k0 < npos and p_lo + k0 * step - before < 0:
+            k0 += 1
+        k1 = npos
+        while k1 > k0 and p_lo + (k1 - 1) * step - before + w > n:
+            k1 -= 1
+        if k1 - k0 > cabs.shape[0]:
+            cabs = np.empty(k1 - k0)
+        # cross sums, four positions per pass over the window (four independent sums,
+        # each in the same order as a single dot product, keep the adds overlapping)
+        nk = k1 - k0
+        for g in range(0, nk, 4):
+            s0 = p_lo + (k0 + g) * step - before
+            s1 = p_lo + (k0 + min(g + 1, nk - 1)) * step - before
+            s2 = p_lo + (k0 + min(g + 2, nk - 1)) * step - before
+            s3 = p_lo + (k0 + min(g + 3, nk - 1)) * step - before
+            x0 = x[s0 : s0 + w]  # views indexed by the loop counter: no wraparound check
+            x1 = x[s1 : s1 + w]
+            x2 = x[s2 : s2 + w]
+            x3 = x[s3 : s3 + w]
+            c0 = 0.0
+            c1 = 0.0
+            c2 = 0.0
+            c3 = 0.0
             for j in range(w):
-                v = x[b0 + j]
-                sb += v
-                sbb += v * v
-                cab += a[j] * v
+                aj = a[j]
+                c0 += aj * x0[j]
+                c1 += aj * x1[j]
+                c2 += aj * x2[j]
+                c3 += aj * x3[j]
+            cabs[g] = c0
+            if g + 1 < nk:
+                cabs[g + 1] = c1
+            if g + 2 < nk:
+                cabs[g + 2] = c2
+            if g + 3 < nk:
+                cabs[g + 3] = c3
+        sb = 0.0
+        sbb = 0.0
+        prev = -1  # start of the window whose sums sb, sbb hold; -1: none
+        for kk in range(nk):
+            b0 = p_lo + (k0 + kk) * step - before
+            if prev < 0 or b0 - prev >= w:
+                sb = 0.0
+                sbb = 0.0
+                for j in range(w):
+                    v = x[b0 + j]
+                    sb += v
+                    sbb += v * v
+            else:  # slide the window sums from prev to b0
+                for j in range(prev, b0):
+                    vo = x[j]
+                    vi = x[j + w]
+                    sb += vi - vo
+                    sbb += vi * vi - vo * vo
+            prev = b0
             vb = sbb - sb * sb / w
             if vb <= 1e-12 * sbb or vb <= 0.0:
                 continue
-            r = cab / np.sqrt(va * vb)
+            r = cabs[kk] / np.sqrt(va * vb)
             if not (r <= best):  # also replaces NaN
                 best = r
         out[i] = best

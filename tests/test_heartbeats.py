@@ -67,13 +67,25 @@ def rr_series(n: int, *, seed: int = 1, mean: float = 0.85) -> np.ndarray:
 # -- kernels against the naive references ---------------------------------------------
 
 
-@pytest.mark.parametrize("half", [1, 3, 20])
+@pytest.mark.parametrize("half", [0, 1, 2, 3, 20])
 def test_candidate_peaks_matches_naive(half: int) -> None:
     rng = np.random.default_rng(half)
     env = rng.random(400)
     env[50:60] = 0.7  # plateau
     env[100:103] = np.nan
     env[200] = 0.0
+    np.testing.assert_array_equal(K._candidate_peaks(env, half), naive_candidate_peaks(env, half))
+
+
+@pytest.mark.parametrize("half", [1, 5, 13])
+def test_candidate_peaks_matches_naive_on_smooth_envelope(half: int) -> None:
+    # a smooth envelope with plateaus and ties: exercises the neighbour shortcut and
+    # the skip of ``half`` samples after each peak
+    rng = np.random.default_rng(10 + half)
+    env = np.convolve(rng.random(3000) ** 4, np.ones(9) / 9, mode="same")
+    env = np.round(env, 2)  # many equal values
+    env[700:720] = np.nan
+    env[1500:1520] = 0.0
     np.testing.assert_array_equal(K._candidate_peaks(env, half), naive_candidate_peaks(env, half))
 
 
@@ -136,6 +148,25 @@ def test_local_median_matches_naive() -> None:
         K._local_median(t, v, tq, 15.0), naive_local_median(t, v, tq, 15.0), equal_nan=True
     )
     assert K._local_median(np.empty(0), np.empty(0), tq, 1.0).shape == tq.shape
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_local_median_matches_naive_with_ties_and_gaps(seed: int) -> None:
+    # repeated values (removal of one copy), even and odd counts, query steps wider
+    # than the window (values that leave before they were ever inserted), NaN values
+    rng = np.random.default_rng(seed)
+    t = np.sort(np.concatenate([rng.uniform(0, 100, 200), rng.uniform(300, 400, 200)]))
+    v = np.round(rng.random(400), 1)
+    v[rng.random(400) < 0.1] = np.nan
+    tq = np.sort(np.concatenate([np.linspace(-10, 120, 40), [150.0, 290.0, 305.0, 500.0]]))
+    for hw in (0.5, 3.0, 15.0):
+        np.testing.assert_allclose(
+            K._local_median(t, v, tq, hw),
+            naive_local_median(t, v, tq, hw),
+            rtol=0,
+            atol=0,
+            equal_nan=True,
+        )
 
 
 def test_best_chain_matches_naive() -> None:
