@@ -205,9 +205,11 @@ def _summary(analysis: Any, files: list[Path], seconds: float) -> str:
 
 
 def _local(ts: float, tz: str) -> str:
-    import pandas as pd
+    """Local wall-clock time of a Unix time (zoneinfo: no pandas import for one line)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
-    return str(pd.Timestamp(ts, unit="s", tz="UTC").tz_convert(tz).strftime("%Y-%m-%d %H:%M"))
+    return datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def _demo(args: argparse.Namespace) -> int:
