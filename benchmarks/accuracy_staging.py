@@ -66,16 +66,25 @@ def confusion(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return c
 
 
-def evaluate(kind: str, l2: float | None = None, prior_exponent: float | None = None,
-             data: list[dict] | None = None, xs: list[np.ndarray] | None = None,
-             ) -> dict[str, object]:
+def evaluate(
+    kind: str,
+    l2: float | None = None,
+    prior_exponent: float | None = None,
+    data: list[dict] | None = None,
+    xs: list[np.ndarray] | None = None,
+) -> dict[str, object]:
     """LOSO scores of one model (hyperparameters default to the shipped ones)."""
     d_l2, d_a = T.HYPER[kind]
     data = T.load_slpdb() if data is None else data
-    y, p, s = T.loso(data, kind, T.hmc_statistics(), d_l2 if l2 is None else l2,
-                     d_a if prior_exponent is None else prior_exponent, xs)
-    out: dict[str, object] = {**scores(y, p), "n_epochs": len(y),
-                              "confusion": confusion(y, p)}
+    y, p, s = T.loso(
+        data,
+        kind,
+        T.hmc_statistics(),
+        d_l2 if l2 is None else l2,
+        d_a if prior_exponent is None else prior_exponent,
+        xs,
+    )
+    out: dict[str, object] = {**scores(y, p), "n_epochs": len(y), "confusion": confusion(y, p)}
     out["per_subject_kappa_wake_sleep"] = {
         subj: cohen_kappa((y[s == subj] > 0).astype(int), (p[s == subj] > 0).astype(int), 2)
         for subj in sorted(set(s))
@@ -88,8 +97,9 @@ def _criterion(y: np.ndarray, p: np.ndarray) -> float:
     return (r["kappa_wake_sleep"] + r["kappa_wake_nrem_rem"]) / 2
 
 
-def nested(kind: str, data: list[dict] | None = None,
-           xs: list[np.ndarray] | None = None) -> dict[str, object]:
+def nested(
+    kind: str, data: list[dict] | None = None, xs: list[np.ndarray] | None = None
+) -> dict[str, object]:
     """Nested LOSO: the (L2, prior exponent) grid is searched by an inner LOSO on the
     training subjects of each outer fold; the outer held-out subject is never seen by
     either the fit or the selection. Scores the selection procedure honestly."""
@@ -105,24 +115,27 @@ def nested(kind: str, data: list[dict] | None = None,
         te = [i for i, d in enumerate(data) if d["subject"] == subj]
         best, best_c = None, -np.inf
         for l2 in T.GRID_L2:
-            yi, pa, _ = T.loso_exponents([data[i] for i in tr], kind, hmc, l2,
-                                         T.GRID_PRIOR_EXPONENT, [xs[i] for i in tr])
+            yi, pa, _ = T.loso_exponents(
+                [data[i] for i in tr], kind, hmc, l2, T.GRID_PRIOR_EXPONENT, [xs[i] for i in tr]
+            )
             for a in T.GRID_PRIOR_EXPONENT:
                 c = _criterion(yi, pa[a])
                 if c > best_c:
                     best, best_c = (l2, a), c
         assert best is not None
         chosen[subj] = best
-        params = {"transition": hmc["transition"], "time_prior": hmc["time_prior"],
-                  **T.fit_kind([xs[i] for i in tr], [data[i]["y"] for i in tr], kind, *best)}
+        params = {
+            "transition": hmc["transition"],
+            "time_prior": hmc["time_prior"],
+            **T.fit_kind([xs[i] for i in tr], [data[i]["y"] for i in tr], kind, *best),
+        }
         for i in te:
             post = _classify(kind, xs[i], np.ones(data[i]["n"], dtype=bool), params)
             scored = data[i]["y"] >= 0
             ys.append(data[i]["y"][scored])
             ps.append(post[scored].argmax(axis=1))
     y, p = np.concatenate(ys), np.concatenate(ps)
-    return {**scores(y, p), "n_epochs": len(y), "chosen": chosen,
-            "confusion": confusion(y, p)}
+    return {**scores(y, p), "n_epochs": len(y), "chosen": chosen, "confusion": confusion(y, p)}
 
 
 def simulated_sanity(hours: float = 8.0, seed: int = 1) -> dict[str, float]:
@@ -191,28 +204,34 @@ def truth_session(night):  # type: ignore[no-untyped-def]
         pc += [65, 80]
     edges = np.arange(0.0, dur, 60.0)
     counts = np.histogram(np.asarray(tr.movements)[:, 0], np.r_[edges, dur])[0]
-    return night.session.with_tracks([
-        TimeValueTrack("heartbeat", bt[:-1][ok], rr[ok].astype(np.float32), "float32"),
-        TimeValueTrack("presence", np.array(pt), np.array(pc, np.uint8), "uint8"),
-        TimeValueTrack("actigram", edges, counts.astype(np.float32), "float32"),
-    ])
+    return night.session.with_tracks(
+        [
+            TimeValueTrack("heartbeat", bt[:-1][ok], rr[ok].astype(np.float32), "float32"),
+            TimeValueTrack("presence", np.array(pt), np.array(pc, np.uint8), "uint8"),
+            TimeValueTrack("actigram", edges, counts.astype(np.float32), "float32"),
+        ]
+    )
 
 
 def _table(name: str, r: dict[str, object]) -> str:
-    lines = [f"{name}: {r['n_epochs']} epochs, LOSO over 11 subjects",
-             "| kappa wake/sleep | kappa wake/NREM/REM | kappa 4-class | acc 4-class |",
-             "|---|---|---|---|",
-             f"| {r['kappa_wake_sleep']:.3f} | {r['kappa_wake_nrem_rem']:.3f} | "
-             f"{r['kappa_4class']:.3f} | {r['accuracy_4class']:.3f} |",
-             "", "confusion (rows true, columns predicted): wake light deep rem"]
+    lines = [
+        f"{name}: {r['n_epochs']} epochs, LOSO over 11 subjects",
+        "| kappa wake/sleep | kappa wake/NREM/REM | kappa 4-class | acc 4-class |",
+        "|---|---|---|---|",
+        f"| {r['kappa_wake_sleep']:.3f} | {r['kappa_wake_nrem_rem']:.3f} | "
+        f"{r['kappa_4class']:.3f} | {r['accuracy_4class']:.3f} |",
+        "",
+        "confusion (rows true, columns predicted): wake light deep rem",
+    ]
     c = r["confusion"]
     assert isinstance(c, np.ndarray)
     for name_, row in zip(CLASS_NAMES, c, strict=True):
         lines.append(f"  {name_:>5} " + " ".join(f"{v:5d}" for v in row))
     per = r["per_subject_kappa_wake_sleep"]
     assert isinstance(per, dict)
-    lines.append("per-subject kappa wake/sleep: "
-                 + ", ".join(f"{k} {v:.2f}" for k, v in per.items()))
+    lines.append(
+        "per-subject kappa wake/sleep: " + ", ".join(f"{k} {v:.2f}" for k, v in per.items())
+    )
     return "\n".join(lines)
 
 
@@ -221,8 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sweep", action="store_true")
     ap.add_argument("--simulated", action="store_true")
     ap.add_argument("--nested", action="store_true", help="nested LOSO of the grid search")
-    ap.add_argument("--actigraphy", action="store_true",
-                    help="threshold grid of the movement-only rule on simulated nights")
+    ap.add_argument(
+        "--actigraphy",
+        action="store_true",
+        help="threshold grid of the movement-only rule on simulated nights",
+    )
     args = ap.parse_args(argv)
     warnings.simplefilter("error")
     t0 = time.perf_counter()
@@ -238,17 +260,25 @@ def main(argv: list[str] | None = None) -> int:
                 y, pa, _ = T.loso_exponents(data, kind, hmc, l2, T.GRID_PRIOR_EXPONENT, xs)
                 for a in T.GRID_PRIOR_EXPONENT:
                     r = scores(y, pa[a])
-                    print(f"  {kind:10s} {l2:7.0f} {a:.2f} {r['kappa_wake_sleep']:.3f} "
-                          f"{r['kappa_wake_nrem_rem']:.3f} {r['kappa_4class']:.3f}", flush=True)
+                    print(
+                        f"  {kind:10s} {l2:7.0f} {a:.2f} {r['kappa_wake_sleep']:.3f} "
+                        f"{r['kappa_wake_nrem_rem']:.3f} {r['kappa_4class']:.3f}",
+                        flush=True,
+                    )
     if args.nested:
         for kind in ("heartbeat", "heart_rate"):
             r = nested(kind)
-            print(f"nested LOSO {kind}: kappa W/S {r['kappa_wake_sleep']:.3f}, W/NREM/REM "
-                  f"{r['kappa_wake_nrem_rem']:.3f}, 4-class {r['kappa_4class']:.3f}, "
-                  f"acc {r['accuracy_4class']:.3f}; chosen {r['chosen']}", flush=True)
+            print(
+                f"nested LOSO {kind}: kappa W/S {r['kappa_wake_sleep']:.3f}, W/NREM/REM "
+                f"{r['kappa_wake_nrem_rem']:.3f}, 4-class {r['kappa_4class']:.3f}, "
+                f"acc {r['accuracy_4class']:.3f}; chosen {r['chosen']}",
+                flush=True,
+            )
     if args.actigraphy:
-        print("actigraphy rule on simulated nights (true movement counts): threshold, "
-              "kappa W/S on seeds 10-13 (choice), seeds 14-15 (check)")
+        print(
+            "actigraphy rule on simulated nights (true movement counts): threshold, "
+            "kappa W/S on seeds 10-13 (choice), seeds 14-15 (check)"
+        )
         for th, fit, check in actigraphy_grid():
             print(f"  {th:.2f} {fit:.3f} {check:.3f}")
     if args.simulated:

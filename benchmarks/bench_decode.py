@@ -45,8 +45,9 @@ def night_dir(request, tmp_path_factory) -> Path:
 
 def test_read_bytes_floor(benchmark, night_dir: Path) -> None:
     """The floor: reading the blob bytes and nothing else."""
-    benchmark(lambda: ((night_dir / "normal.bin").read_bytes(),
-                       (night_dir / "noise.bin").read_bytes()))
+    benchmark(
+        lambda: ((night_dir / "normal.bin").read_bytes(), (night_dir / "noise.bin").read_bytes())
+    )
 
 
 def test_read_session(benchmark, night_dir: Path) -> None:

@@ -120,12 +120,12 @@ def test_cold_start(benchmark, cache: str) -> None:
     with tempfile.TemporaryDirectory() as cache_dir:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
         if cache == "warm":
-            subprocess.run([sys.executable, "-c", COLD], env=env, check=True,
-                           capture_output=True)
+            subprocess.run([sys.executable, "-c", COLD], env=env, check=True, capture_output=True)
 
         def run() -> float:
-            out = subprocess.run([sys.executable, "-c", COLD], env=env, check=True,
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, "-c", COLD], env=env, check=True, capture_output=True, text=True
+            )
             return float(out.stdout.strip().splitlines()[-1])
 
         first_call = benchmark.pedantic(run, rounds=1, iterations=1)

@@ -85,8 +85,16 @@ def load_slpdb(root: Path = SLPDB) -> list[dict]:
         lab = np.array([AASM_TO_CLASS.get(s, -1) for s in epochs.stage_aasm])
         ok = (k >= 0) & (k < n)
         y[k[ok]] = lab[ok]
-        out.append({"record": rec, "subject": subject_of(rec), "starts": t[:-1],
-                    "rr": np.diff(t), "y": y, "n": n})
+        out.append(
+            {
+                "record": rec,
+                "subject": subject_of(rec),
+                "starts": t[:-1],
+                "rr": np.diff(t),
+                "y": y,
+                "n": n,
+            }
+        )
     return out
 
 
@@ -104,8 +112,10 @@ def hr_track_from_beats(starts: np.ndarray, rr: np.ndarray, n: int) -> tuple[np.
 def features(data: list[dict], kind: str) -> list[np.ndarray]:
     if kind == "heartbeat":
         return [heartbeat_features(d["starts"], d["rr"], d["n"]) for d in data]
-    return [heart_rate_features(*hr_track_from_beats(d["starts"], d["rr"], d["n"]), d["n"])
-            for d in data]
+    return [
+        heart_rate_features(*hr_track_from_beats(d["starts"], d["rr"], d["n"]), d["n"])
+        for d in data
+    ]
 
 
 # ---------------------------------------------------------------------------------
@@ -115,8 +125,9 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float,
-                 class_weight: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float, class_weight: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Multinomial logistic regression with L2, standardised features, NaN -> median."""
     impute = np.nanmedian(x, axis=0)
     impute = np.where(np.isfinite(impute), impute, 0.0)
@@ -133,17 +144,27 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float,
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w = theta[: d * k].reshape(d, k)
-        b = theta[d * k:]
+        b = theta[d * k :]
         p = _softmax(z @ w + b)
         ll = -np.sum(w_s * np.log(np.sum(p * onehot, axis=1) + 1e-300)) / n
         g = (p - onehot) * w_s[:, None] / n
         gw = z.T @ g + 2 * l2 * w / n
         return ll + l2 * np.sum(w**2) / n, np.concatenate([gw.ravel(), g.sum(axis=0)])
 
-    res = minimize(loss, np.zeros(d * k + k), jac=True, method="L-BFGS-B",
-                   options={"maxiter": 2000, "gtol": 1e-6, "ftol": 1e-9})
-    return {"impute": impute, "mean": mean, "scale": scale,
-            "weights": res.x[: d * k].reshape(d, k), "bias": res.x[d * k:]}
+    res = minimize(
+        loss,
+        np.zeros(d * k + k),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 2000, "gtol": 1e-6, "ftol": 1e-9},
+    )
+    return {
+        "impute": impute,
+        "mean": mean,
+        "scale": scale,
+        "weights": res.x[: d * k].reshape(d, k),
+        "bias": res.x[d * k :],
+    }
 
 
 def predict_logistic(model: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
@@ -161,8 +182,7 @@ def hmc_statistics(path: Path = HMC) -> dict[str, np.ndarray]:
     for _, g in h.groupby("patient", sort=True):
         s = np.array([AASM_TO_CLASS[x] for x in g.stage])
         np.add.at(counts, (s[:-1], s[1:]), 1)
-        b = np.minimum((np.arange(len(s)) * 30 / 3600 / PRIOR_BIN_H).astype(int),
-                       PRIOR_N_BINS - 1)
+        b = np.minimum((np.arange(len(s)) * 30 / 3600 / PRIOR_BIN_H).astype(int), PRIOR_N_BINS - 1)
         np.add.at(prior, (b, s), 1)
     trans = (counts + 1) / (counts + 1).sum(axis=1, keepdims=True)
     prior = (prior + 1) / (prior + 1).sum(axis=1, keepdims=True)
@@ -205,24 +225,33 @@ def fit_all(data: list[dict], hmc: dict[str, np.ndarray]) -> dict[str, np.ndarra
 KINDS = {"heartbeat": HEARTBEAT_FEATURES, "heart_rate": HEART_RATE_FEATURES}
 
 
-def fit_kind(xs: list[np.ndarray], ys: list[np.ndarray], kind: str, l2: float,
-             prior_exponent: float) -> dict[str, np.ndarray]:
+def fit_kind(
+    xs: list[np.ndarray], ys: list[np.ndarray], kind: str, l2: float, prior_exponent: float
+) -> dict[str, np.ndarray]:
     """Parameters ``<kind>_*`` of one logistic model fitted on the given nights."""
     x = np.vstack(xs)
     y = np.concatenate(ys)
     keep = y >= 0
     m = fit_logistic(x[keep], y[keep], l2)
-    out = {f"{kind}_features": np.array(KINDS[kind]),
-           f"{kind}_l2": np.array(l2), f"{kind}_prior_exponent": np.array(prior_exponent)}
+    out = {
+        f"{kind}_features": np.array(KINDS[kind]),
+        f"{kind}_l2": np.array(l2),
+        f"{kind}_prior_exponent": np.array(prior_exponent),
+    }
     for key, v in m.items():
         out[f"{kind}_{key}"] = v
     out[f"{kind}_class_prior"] = np.bincount(y[keep], minlength=4) / keep.sum()
     return out
 
 
-def loso(data: list[dict], kind: str, hmc: dict[str, np.ndarray], l2: float,
-         prior_exponent: float, xs: list[np.ndarray] | None = None,
-         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def loso(
+    data: list[dict],
+    kind: str,
+    hmc: dict[str, np.ndarray],
+    l2: float,
+    prior_exponent: float,
+    xs: list[np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Leave-one-subject-out predictions with the run-time code path.
 
     For each subject, the logistic model is fitted on the other subjects' nights only;
@@ -234,9 +263,14 @@ def loso(data: list[dict], kind: str, hmc: dict[str, np.ndarray], l2: float,
     return y, preds[prior_exponent], s
 
 
-def loso_exponents(data: list[dict], kind: str, hmc: dict[str, np.ndarray], l2: float,
-                   exponents: tuple[float, ...], xs: list[np.ndarray] | None = None,
-                   ) -> tuple[np.ndarray, dict[float, np.ndarray], np.ndarray]:
+def loso_exponents(
+    data: list[dict],
+    kind: str,
+    hmc: dict[str, np.ndarray],
+    l2: float,
+    exponents: tuple[float, ...],
+    xs: list[np.ndarray] | None = None,
+) -> tuple[np.ndarray, dict[float, np.ndarray], np.ndarray]:
     """:func:`loso` for several prior exponents at once (they do not change the fit)."""
     from sleepsignal.staging import _classify
 
@@ -247,8 +281,12 @@ def loso_exponents(data: list[dict], kind: str, hmc: dict[str, np.ndarray], l2: 
     ps: dict[float, list[np.ndarray]] = {a: [] for a in exponents}
     for subj in sorted({d["subject"] for d in data}):
         train = [i for i, d in enumerate(data) if d["subject"] != subj]
-        params = {**base, **fit_kind([xs[i] for i in train], [data[i]["y"] for i in train],
-                                     kind, l2, exponents[0])}
+        params = {
+            **base,
+            **fit_kind(
+                [xs[i] for i in train], [data[i]["y"] for i in train], kind, l2, exponents[0]
+            ),
+        }
         for i, d in enumerate(data):
             if d["subject"] != subj:
                 continue
@@ -259,8 +297,7 @@ def loso_exponents(data: list[dict], kind: str, hmc: dict[str, np.ndarray], l2: 
                 params[f"{kind}_prior_exponent"] = np.array(a)
                 post = _classify(kind, xs[i], np.ones(d["n"], dtype=bool), params)
                 ps[a].append(post[scored].argmax(axis=1))
-    return (np.concatenate(ys), {a: np.concatenate(p) for a, p in ps.items()},
-            np.concatenate(ss))
+    return (np.concatenate(ys), {a: np.concatenate(p) for a, p in ps.items()}, np.concatenate(ss))
 
 
 def training_checksum(data: list[dict]) -> str:
@@ -286,8 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     params = fit_all(data, hmc_statistics())
     if args.check:
         shipped = dict(np.load(args.out))
-        bad = [k for k in params if k not in shipped
-               or not np.array_equal(np.asarray(params[k]), shipped[k])]
+        bad = [
+            k
+            for k in params
+            if k not in shipped or not np.array_equal(np.asarray(params[k]), shipped[k])
+        ]
         print("identical" if not bad else f"differs in {bad}")
         return 1 if bad else 0
     save(params, args.out)

@@ -43,44 +43,42 @@ LF_BAND = (0.04, 0.15)
 HF_BAND = (0.15, 0.40)
 
 HEARTBEAT_BASE: tuple[str, ...] = (
-    "hr",            # mean HR of the epoch, z-scored within the night
-    "hr_10min",      # HR smoothed over 10 min (z)
-    "hr_rel_low",    # 10 min HR minus the night's 5th percentile of HR, bpm / night IQR
-    "hr_local",      # epoch HR minus 10 min HR (bpm / night IQR)
-    "hr_max_jump",   # max HR in +-1 epoch minus 5 min median HR (z of bpm)
-    "rmssd_90s",     # log RMSSD over 3 epochs (z)
-    "rmssd_270s",    # log RMSSD over 9 epochs (z)
-    "sdnn_270s",     # log SDNN over 9 epochs (z)
-    "sd_ratio",      # log(SDNN / RMSSD) over 9 epochs (z)
-    "pnn50_270s",    # fraction of successive differences > 50 ms over 9 epochs
-    "log_vlf",       # log VLF power (cyclic variation, apnoea) over 256 s (z)
-    "log_lf",        # log LF power (z)
-    "log_hf",        # log HF power (z)
-    "lf_hf",         # log LF/HF (z)
-    "hf_norm",       # HF / (LF + HF)
-    "hf_norm_10min", # HF / (LF + HF) smoothed over 10 min
-    "coverage",      # fraction of the epoch covered by NN intervals
-    "hours",         # time since session start, h (clipped to 10)
+    "hr",  # mean HR of the epoch, z-scored within the night
+    "hr_10min",  # HR smoothed over 10 min (z)
+    "hr_rel_low",  # 10 min HR minus the night's 5th percentile of HR, bpm / night IQR
+    "hr_local",  # epoch HR minus 10 min HR (bpm / night IQR)
+    "hr_max_jump",  # max HR in +-1 epoch minus 5 min median HR (z of bpm)
+    "rmssd_90s",  # log RMSSD over 3 epochs (z)
+    "rmssd_270s",  # log RMSSD over 9 epochs (z)
+    "sdnn_270s",  # log SDNN over 9 epochs (z)
+    "sd_ratio",  # log(SDNN / RMSSD) over 9 epochs (z)
+    "pnn50_270s",  # fraction of successive differences > 50 ms over 9 epochs
+    "log_vlf",  # log VLF power (cyclic variation, apnoea) over 256 s (z)
+    "log_lf",  # log LF power (z)
+    "log_hf",  # log HF power (z)
+    "lf_hf",  # log LF/HF (z)
+    "hf_norm",  # HF / (LF + HF)
+    "hf_norm_10min",  # HF / (LF + HF) smoothed over 10 min
+    "coverage",  # fraction of the epoch covered by NN intervals
+    "hours",  # time since session start, h (clipped to 10)
     # ECG-derived respiration (respiratory sinus arrhythmia) over 32 s windows:
-    "resp_rate",     # peak frequency of the RR series in 0.1-0.5 Hz, Hz
+    "resp_rate",  # peak frequency of the RR series in 0.1-0.5 Hz, Hz
     "resp_entropy",  # spectral entropy in 0.1-0.5 Hz (0 one line .. 1 flat): irregularity
-    "resp_peak",     # share of 0.1-0.5 Hz power within one bin of the peak: regularity
-    "resp_centroid", # power-weighted mean frequency in 0.1-0.5 Hz, Hz
+    "resp_peak",  # share of 0.1-0.5 Hz power within one bin of the peak: regularity
+    "resp_centroid",  # power-weighted mean frequency in 0.1-0.5 Hz, Hz
     "resp_entropy_4.5min",  # resp_entropy smoothed over 9 epochs
-    "resp_peak_4.5min",     # resp_peak smoothed over 9 epochs
+    "resp_peak_4.5min",  # resp_peak smoothed over 9 epochs
     "resp_rate_sd_4.5min",  # SD of resp_rate over 9 epochs (epoch-to-epoch variability)
 )
 
-_MASKED_HB = np.array(
-    [i for i, k in enumerate(HEARTBEAT_BASE) if k not in ("hours", "coverage")]
-)
+_MASKED_HB = np.array([i for i, k in enumerate(HEARTBEAT_BASE) if k not in ("hours", "coverage")])
 
 HEART_RATE_BASE: tuple[str, ...] = (
     "hr",
     "hr_10min",
     "hr_rel_low",
     "hr_local",
-    "hr_std_5",      # SD of epoch HR over 5 epochs (z of log)
+    "hr_std_5",  # SD of epoch HR over 5 epochs (z of log)
     "hr_10min_slope",  # slope of 10 min HR, bpm per 10 min / night IQR
     "hours",
 )
@@ -101,7 +99,12 @@ EDR_BAND = (0.1, 0.5)
 
 @njit
 def _nn_mask_kernel(
-    starts: np.ndarray, rr: np.ndarray, lo: float, hi: float, tol: float, max_gap: float,
+    starts: np.ndarray,
+    rr: np.ndarray,
+    lo: float,
+    hi: float,
+    tol: float,
+    max_gap: float,
     max_reject: int,
 ) -> np.ndarray:
     n = len(rr)
@@ -230,8 +233,9 @@ def _multiscale(base: np.ndarray) -> np.ndarray:
     cols = [r]
     cols.append(np.column_stack([_nan_smooth(r[:, j], 11) for j in range(r.shape[1])]))
     cols.append(np.column_stack([_nan_smooth(r[:, j], 21) for j in range(r.shape[1])]))
-    cols.append(np.column_stack([r[:, j] - _running_median(r[:, j], 121)
-                                 for j in range(r.shape[1])]))
+    cols.append(
+        np.column_stack([r[:, j] - _running_median(r[:, j], 121) for j in range(r.shape[1])])
+    )
     cols.append(np.column_stack([_trailing_mean(r[:, j], 11) for j in range(r.shape[1])]))
     cols.append(np.column_stack([_trailing_mean(r[:, j], 21) for j in range(r.shape[1])]))
     return np.hstack(cols)
@@ -306,8 +310,7 @@ def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.
     s2 = np.bincount(ep[inside], weights=x[inside] ** 2, minlength=n_epochs)
     dcnt = np.bincount(dep[d_in], minlength=n_epochs).astype(np.float64)
     d2 = np.bincount(dep[d_in], weights=d[d_in] ** 2, minlength=n_epochs)
-    d50 = np.bincount(dep[d_in], weights=(np.abs(d[d_in]) > 0.05).astype(float),
-                      minlength=n_epochs)
+    d50 = np.bincount(dep[d_in], weights=(np.abs(d[d_in]) > 0.05).astype(float), minlength=n_epochs)
 
     with np.errstate(invalid="ignore", divide="ignore"):
         hr = np.where(cnt >= 5, 60.0 / (s1 / np.maximum(cnt, 1)), np.nan)

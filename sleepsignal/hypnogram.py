@@ -237,8 +237,10 @@ class Hypnogram:
         """
         import pandas as pd
 
-        df = pd.DataFrame({"stage": self.to_series(), "code": self.stages,
-                           "restless": self.restless}, index=self._index())
+        df = pd.DataFrame(
+            {"stage": self.to_series(), "code": self.stages, "restless": self.restless},
+            index=self._index(),
+        )
         if self.probabilities is not None:
             for j, name in enumerate(STAGES[:4]):
                 df[f"p_{name}"] = self.probabilities[:, j]
@@ -264,7 +266,9 @@ class Hypnogram:
             "stage_names": list(STAGES),
             "stages": self.stages.tolist(),
             "restless": [int(r) for r in np.asarray(self.restless)],
-            "probabilities": None if self.probabilities is None else [
+            "probabilities": None
+            if self.probabilities is None
+            else [
                 [None if math.isnan(v) else v for v in row] for row in self.probabilities.tolist()
             ],
             "info": dict(self.info),
@@ -301,17 +305,30 @@ class Hypnogram:
             raise DecodeError(
                 f"hypnogram JSON stage_names {doc.get('stage_names')!r} differ from {list(STAGES)}"
             )
-        known = {"version", "start", "timezone", "epoch_length", "stage_names", "stages",
-                 "restless", "probabilities", "info"}
+        known = {
+            "version",
+            "start",
+            "timezone",
+            "epoch_length",
+            "stage_names",
+            "stages",
+            "restless",
+            "probabilities",
+            "info",
+        }
         unknown = sorted(set(doc) - known)
         if unknown:
             raise DecodeError(
                 f"hypnogram JSON has unknown fields {unknown}; allowed {sorted(known)}"
             )
         probs = doc.get("probabilities")
-        p = None if probs is None else np.array(
-            [[np.nan if v is None else v for v in row] for row in probs], dtype=np.float64
-        ).reshape(-1, 4)
+        p = (
+            None
+            if probs is None
+            else np.array(
+                [[np.nan if v is None else v for v in row] for row in probs], dtype=np.float64
+            ).reshape(-1, 4)
+        )
         return cls(
             np.array(doc["stages"], dtype=np.int64),
             float(doc["start"]),

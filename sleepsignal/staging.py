@@ -138,8 +138,9 @@ def _pair(value: Any, name: str) -> Pair | None:
     try:
         t, v = value
     except (TypeError, ValueError):
-        raise SignalError(f"{name} must be a (times, values) pair of arrays, got {type(value)}")\
-            from None
+        raise SignalError(
+            f"{name} must be a (times, values) pair of arrays, got {type(value)}"
+        ) from None
     try:
         t = np.asarray(t, dtype=np.float64)
         v = np.asarray(v, dtype=np.float64)
@@ -219,8 +220,9 @@ def actigraphy_sleep_wake(counts: np.ndarray) -> np.ndarray:
 
 
 @njit
-def _forward_backward_kernel(lik: np.ndarray, trans: np.ndarray, init: np.ndarray,
-                             k: int) -> np.ndarray:
+def _forward_backward_kernel(
+    lik: np.ndarray, trans: np.ndarray, init: np.ndarray, k: int
+) -> np.ndarray:
     """Scaled forward-backward on flat row-major ``lik`` (n*k) and ``trans`` (k*k)."""
     n = len(lik) // k
     alpha = np.empty(n * k)
@@ -268,8 +270,10 @@ def _forward_backward(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> n
     if n == 0:
         return np.zeros((0, k))
     post = _forward_backward_kernel(
-        lik.ravel(), np.ascontiguousarray(trans, dtype=np.float64).ravel(),
-        np.ascontiguousarray(init, dtype=np.float64), k,
+        lik.ravel(),
+        np.ascontiguousarray(trans, dtype=np.float64).ravel(),
+        np.ascontiguousarray(init, dtype=np.float64),
+        k,
     )
     return np.asarray(post).reshape(n, k)
 
@@ -280,8 +284,9 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
 
 
-def _classify(kind: str, x: np.ndarray, present: np.ndarray,
-              params: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+def _classify(
+    kind: str, x: np.ndarray, present: np.ndarray, params: Mapping[str, np.ndarray] | None = None
+) -> np.ndarray:
     """HMM posteriors ``(n, 4)`` of one model on a feature matrix; NaN where not present.
 
     ``params`` defaults to the shipped model; the accuracy script passes the
@@ -407,8 +412,10 @@ def stage_epochs(
         covered = np.zeros(n, dtype=bool)
         covered[ep] = True
         hb_ok = (covered & present).sum() >= MIN_HEART_COVERAGE * present.sum()
-    hr_ok = hr is not None and bool(present.any()) and bool(
-        np.isfinite(hr[1]).sum() >= MIN_HEART_COVERAGE * present.sum()
+    hr_ok = (
+        hr is not None
+        and bool(present.any())
+        and bool(np.isfinite(hr[1]).sum() >= MIN_HEART_COVERAGE * present.sum())
     )
     ac_ok = counts is not None and bool(np.isfinite(counts[present]).any())
 
@@ -426,8 +433,10 @@ def stage_epochs(
     probabilities: np.ndarray | None = None
     if not data_pairs and not (pr is not None and len(pr[0])):
         chosen = "none"
-        message = ("the session has no heartbeat, heart_rate, actigram or respiration_cycles "
-                   "data: every epoch is no_signal")
+        message = (
+            "the session has no heartbeat, heart_rate, actigram or respiration_cycles "
+            "data: every epoch is no_signal"
+        )
         present = np.zeros(n, dtype=bool)
     elif not present.any():
         chosen = "none"
@@ -444,12 +453,13 @@ def stage_epochs(
         wake = actigraphy_sleep_wake(counts)
         stages[present] = np.where(wake[present], WAKE, LIGHT)
         inputs.append("actigram")
-        message = ("staged from movement only (actigraphy rule): wake/sleep, sleep shown "
-                   "as light")
+        message = "staged from movement only (actigraphy rule): wake/sleep, sleep shown as light"
     else:
         chosen = "none"
-        message = ("the session has no heartbeat, heart_rate or actigram data while present: "
-                   "every epoch is no_signal")
+        message = (
+            "the session has no heartbeat, heart_rate or actigram data while present: "
+            "every epoch is no_signal"
+        )
         present = np.zeros(n, dtype=bool)
     if probabilities is not None:
         stages[present] = np.argmax(probabilities[present], axis=1).astype(np.int8)

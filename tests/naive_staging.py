@@ -62,7 +62,7 @@ def running_median(x, k):
     """Centred median of the finite values within k // 2 epochs."""
     out = np.full(len(x), np.nan)
     for i in range(len(x)):
-        w = [v for v in x[max(0, i - k // 2): i + k // 2 + 1] if math.isfinite(v)]
+        w = [v for v in x[max(0, i - k // 2) : i + k // 2 + 1] if math.isfinite(v)]
         if w:
             out[i] = float(np.median(w))
     return out
@@ -72,7 +72,7 @@ def trailing_mean(x, k):
     """Mean of the finite values among the epoch and the k - 1 before it."""
     out = np.full(len(x), np.nan)
     for i in range(len(x)):
-        w = [v for v in x[max(0, i - k + 1): i + 1] if math.isfinite(v)]
+        w = [v for v in x[max(0, i - k + 1) : i + 1] if math.isfinite(v)]
         if w:
             out[i] = sum(w) / len(w)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import math
 from pathlib import Path
@@ -388,7 +389,7 @@ def test_realism_floor_against_qixiuai() -> None:
     b = night.truth.beat_times
     b = b[(b > 1) & (b < night.session.duration - 2)]
     segs = y[np.rint(b * fs).astype(int)[:, None] + k[None, :]]
-    neighbour_r = np.median([np.corrcoef(a, c)[0, 1] for a, c in zip(segs[:-1], segs[1:])])
+    neighbour_r = np.median([np.corrcoef(a, c)[0, 1] for a, c in itertools.pairwise(segs)])
     assert 0.8 < neighbour_r < 0.97
     lo = sps.sosfiltfilt(sps.butter(2, [0.1, 0.7], "bandpass", fs=fs, output="sos"), x)
     hi = sps.sosfiltfilt(sps.butter(2, [2.0, 15.0], "bandpass", fs=fs, output="sos"), x)

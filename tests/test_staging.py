@@ -94,7 +94,9 @@ def test_heartbeat_features_shape_and_nan_where_no_beats() -> None:
     assert np.isnan(hr[45:75]).all()
     assert np.isfinite(hr[5:35]).all()
     assert F.heartbeat_features(np.zeros(0), np.zeros(0), 0).shape == (
-        0, len(F.HEARTBEAT_BASE) * len(F.SCALES))
+        0,
+        len(F.HEARTBEAT_BASE) * len(F.SCALES),
+    )
     for name in ("resp_rate", "resp_entropy", "resp_peak"):
         assert np.isnan(x[45:75, F.HEARTBEAT_FEATURES.index(name)]).all()
 
@@ -105,8 +107,9 @@ def test_heartbeat_features_invariant_to_time_shift_by_whole_epochs() -> None:
     b = F.heartbeat_features(t + 300.0, rr, 130)
     # "hours" depends on the shift; "coverage" is 0 (not NaN) on the 10 added empty
     # epochs, which enter its per-night rank
-    cols = [j for j, k in enumerate(F.HEARTBEAT_FEATURES)
-            if not k.startswith(("hours", "coverage"))]
+    cols = [
+        j for j, k in enumerate(F.HEARTBEAT_FEATURES) if not k.startswith(("hours", "coverage"))
+    ]
     np.testing.assert_allclose(a[30:90, cols], b[40:100, cols], rtol=1e-9, atol=1e-9)
 
 
@@ -127,16 +130,17 @@ def test_edr_finds_the_breathing_rate_of_sinus_arrhythmia() -> None:
     assert x.shape == (100, len(F.HEARTBEAT_FEATURES))
 
 
-@given(st.lists(st.one_of(st.floats(-5, 5), st.just(float("nan")), st.just(1.0)),
-                max_size=60), st.sampled_from([1, 3, 5, 121]))
+@given(
+    st.lists(st.one_of(st.floats(-5, 5), st.just(float("nan")), st.just(1.0)), max_size=60),
+    st.sampled_from([1, 3, 5, 121]),
+)
 def test_rank_and_running_median_equal_naive(xs: list[float], k: int) -> None:
     x = np.array(xs, dtype=np.float64)
-    np.testing.assert_allclose(F._rank_night(x[:, None])[:, 0], naive.rank_night(x),
-                               equal_nan=True)
-    np.testing.assert_allclose(F._running_median(x, k), naive.running_median(x, k),
-                               equal_nan=True)
-    np.testing.assert_allclose(F._trailing_mean(x, k), naive.trailing_mean(x, k),
-                               equal_nan=True, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(F._rank_night(x[:, None])[:, 0], naive.rank_night(x), equal_nan=True)
+    np.testing.assert_allclose(F._running_median(x, k), naive.running_median(x, k), equal_nan=True)
+    np.testing.assert_allclose(
+        F._trailing_mean(x, k), naive.trailing_mean(x, k), equal_nan=True, rtol=1e-9, atol=1e-9
+    )
 
 
 def test_actigraphy_counts_splits_minutes() -> None:
@@ -221,8 +225,9 @@ def test_mains_interference_alone_never_makes_no_signal() -> None:
     breaths = (bt[(bt < 2400) | (bt > 2460)], np.full(((bt < 2400) | (bt > 2460)).sum(), 4.0))
     presence = (np.array([0.0]), np.array([80]))
     mains = (np.array([0.0, 1200.0, 4800.0]), np.array([1, 2, 1]))
-    r = stage_epochs(240, heartbeat=(t, rr), respiration_cycles=breaths,
-                     presence=presence, sensor_status=mains)
+    r = stage_epochs(
+        240, heartbeat=(t, rr), respiration_cycles=breaths, presence=presence, sensor_status=mains
+    )
     assert (r.stages != NO_SIGNAL).all()
     assert np.isin(r.stages, [0, 1, 2, 3]).all() and r.message == ""
     # the same without presence: only the long-gap rule applies, a 60 s hole is staged
@@ -230,8 +235,9 @@ def test_mains_interference_alone_never_makes_no_signal() -> None:
     assert (r2.stages != NO_SIGNAL).all()
     # the same stretch marked unclear (3): the hole without any item is no_signal
     unclear = (mains[0], np.array([1, 3, 1]))
-    r3 = stage_epochs(240, heartbeat=(t, rr), respiration_cycles=breaths,
-                      presence=presence, sensor_status=unclear)
+    r3 = stage_epochs(
+        240, heartbeat=(t, rr), respiration_cycles=breaths, presence=presence, sensor_status=unclear
+    )
     assert (r3.stages[81:82] == NO_SIGNAL).all()
     assert (np.flatnonzero(r3.stages == NO_SIGNAL) >= 80).all()
     assert (np.flatnonzero(r3.stages == NO_SIGNAL) <= 82).all()
