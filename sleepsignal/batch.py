@@ -140,10 +140,15 @@ def analyze_file(
 def _analyze_into(
     path: str, out: str, index: int, ids: dict[str, str | None], store: str | None
 ) -> None:
-    from .io.beddit import read_sessions
+    from .io.beddit import load_json, session_from_dict
     from .pipeline import analyze, write_analysis
 
-    session = read_sessions(path)[index]
+    # decode only this session's blobs (read_sessions would decode every session of a
+    # list file for each of its sessions)
+    obj = load_json(Path(path))
+    item = obj[index] if isinstance(obj, list) else obj
+    where = f"{path}[{index}]" if isinstance(obj, list) else path
+    session = session_from_dict(item, base_dir=Path(path).parent, where=where)
     target = Path(out) / str(session.id)
     tmp = Path(out) / f".{session.id}.partial-{os.getpid()}"
     if tmp.exists():

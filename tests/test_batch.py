@@ -139,3 +139,14 @@ def test_sessions_sharing_an_id_fail_instead_of_overwriting(cohort: Path, tmp_pa
     )
     assert len(res.done) == 1 and len(res.failed) == 1
     assert "outputs would collide" in res.failed[0][1]
+
+
+def test_list_file_gives_one_output_per_session(cohort: Path, tmp_path: Path) -> None:
+    from sleepsignal.io import read_session, write_sessions
+
+    a = read_session(cohort / "night0" / "session.json")
+    b = read_session(cohort / "night1" / "session.json")
+    write_sessions([a, b], tmp_path / "in" / "list.json")
+    res = run_batch([tmp_path / "in"], tmp_path / "out", workers=1, progress=io.StringIO())
+    assert len(res.done) == 2 and res.failed == [], res.summary()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([str(a.id), str(b.id)])

@@ -77,18 +77,7 @@ def read_sessions(
         declared type, framing or session span, unsafe paths.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DecodeError(f"{p}: no such session file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DecodeError(f"{p}: cannot read the session file ({exc})") from None
-    try:
-        obj = json.loads(text, parse_constant=_refuse_constant)
-    except ValueError as exc:
-        if not isinstance(exc, json.JSONDecodeError):
-            raise DecodeError(f"{p}: {exc}") from None
-        raise DecodeError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    obj = load_json(p)
     items = obj if isinstance(obj, list) else [obj]
     if blobs is not None and len(items) > 1:
         names = {n for i in items if isinstance(i, dict) for n in i.get("sampled_tracks", {}) or {}}
@@ -111,6 +100,22 @@ def read_sessions(
             )
         )
     return sessions
+
+
+def load_json(path: Path) -> Any:
+    """Parse a session file; every failure is a :class:`DecodeError` naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DecodeError(f"{path}: no such session file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"{path}: cannot read the session file ({exc})") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        if not isinstance(exc, json.JSONDecodeError):
+            raise DecodeError(f"{path}: {exc}") from None
+        raise DecodeError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
 def _refuse_constant(name: str) -> Any:
