@@ -62,6 +62,20 @@ def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
 
 
 @njit
+def _centre_window(x: np.ndarray, a0: int, w: int, out: np.ndarray) -> float:
+    """``out[:w] = x[a0:a0+w] - mean``; returns the sum of squares of ``out[:w]``."""
+    sa = 0.0
+    for i in range(w):
+        sa += x[a0 + i]
+    ma = sa / w
+    va = 0.0
+    for i in range(w):
+        out[i] = x[a0 + i] - ma
+        va += out[i] * out[i]
+    return va
+
+
+@njit
 def _ncc_from(cab: float, va: float, w: int, sb: float, sbb: float) -> float:
     """Pearson correlation from the cross sum ``cab`` of a zero-mean window (sum of
     squares ``va``) with a window of sum ``sb`` and sum of squares ``sbb``; NaN when that
@@ -125,14 +139,7 @@ def _pair_alignment(
         a0 = cand[k] - before
         if a0 < 0 or a0 + w > n or bad[k]:
             continue
-        sa = 0.0
-        for i in range(w):
-            sa += x[a0 + i]
-        ma = sa / w
-        va = 0.0
-        for i in range(w):
-            a[i] = x[a0 + i] - ma
-            va += a[i] * a[i]
+        va = _centre_window(x, a0, w, a)
         if va <= 0.0:
             continue
         for d in range(1, max_skip + 1):
@@ -504,14 +511,7 @@ def _hidden_beat(
         a0 = first[i] - before
         if a0 < 0 or a0 + w > n:
             continue
-        sa = 0.0
-        for j in range(w):
-            sa += x[a0 + j]
-        ma = sa / w
-        va = 0.0
-        for j in range(w):
-            a[j] = x[a0 + j] - ma
-            va += a[j] * a[j]
+        va = _centre_window(x, a0, w, a)
         if va <= 0.0:
             continue
         span = second[i] - first[i]
