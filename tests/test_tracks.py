@@ -147,12 +147,8 @@ def test_session_tracks_needs_normal():
         session_tracks(ses)
 
 
-@pytest.mark.realdata
-@pytest.mark.slow
-def test_belt_driven_night_regression_floors():
-    """Two hours driven by a real belt night (li2024 12_20231119, seed 3, mixed profile,
-    60 Hz hum, one bed exit). Floors = today's values rounded down
-    (``python benchmarks/accuracy_tracks.py`` scores whole nights the same way)."""
+def _belt_night_scores(profile: str) -> dict[str, float]:
+    """Scores (accuracy script's scorer) of two simulated hours driven by a real belt."""
     import sys
 
     from conftest import ROOT, require_shared
@@ -167,9 +163,18 @@ def test_belt_driven_night_regression_floors():
         sys.path.remove(str(ROOT / "benchmarks"))
     resp, rfs = load_li2024_resp(path)
     night = simulate_night(
-        2.0, seed=3, resp=resp, resp_fs=rfs, profile="mixed", mains_hz=60.0, bed_exits=1
+        2.0, seed=3, resp=resp, resp_fs=rfs, profile=profile, mains_hz=60.0, bed_exits=1
     )
-    r = score_night(night, session_tracks(night.session), baseline=False)
+    return score_night(night, session_tracks(night.session), baseline=False)
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_belt_driven_night_regression_floors():
+    """Two hours driven by a real belt night (li2024 12_20231119, seed 3, mixed profile,
+    60 Hz hum, one bed exit). Floors = today's values rounded down
+    (``python benchmarks/accuracy_tracks.py`` scores whole nights the same way)."""
+    r = _belt_night_scores("mixed")
     assert r["breath_within_0.5"] >= FLOORS["breath_within_0.5"]
     assert r["breath_mae"] <= FLOORS["breath_mae"]
     assert r["movement_f1"] >= FLOORS["movement_f1"]
@@ -185,23 +190,7 @@ def test_cardiac_profile_night_breathing_floor():
     breathing must come from the smoothed wave, not the heart-rate leak. Measured
     2026-11-22: 0.510 of clean minutes within 0.5 breaths/min, median error 0.37
     (the band-pass-only detector before: 0.038 and 3.95)."""
-    import sys
-
-    from conftest import ROOT, require_shared
-
-    from sleepsignal.simulate import load_li2024_resp, simulate_night
-
-    path = require_shared("li2024-reference", "resp", "12_20231119_resp.csv.gz")
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from accuracy_tracks import score_night
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    resp, rfs = load_li2024_resp(path)
-    night = simulate_night(
-        2.0, seed=3, resp=resp, resp_fs=rfs, profile="cardiac", mains_hz=60.0, bed_exits=1
-    )
-    r = score_night(night, session_tracks(night.session), baseline=False)
+    r = _belt_night_scores("cardiac")
     assert r["breath_within_0.5"] >= 0.50
     assert r["breath_mae"] <= 0.40
 
