@@ -91,13 +91,18 @@ class SessionTracks(NamedTuple):
         return out
 
 
-def session_tracks(session: Session) -> SessionTracks:
+def session_tracks(session: Session, *, beat_times: np.ndarray | None = None) -> SessionTracks:
     """Breathing, movement, presence, sensor status and snoring tracks of a session.
 
     Parameters
     ----------
     session : Session
         Needs a loaded ``normal`` sampled track; a ``noise`` track is used when present.
+    beat_times : array_like, optional
+        Heartbeat times in s from the first ``normal`` sample
+        (``detect_heartbeats(...).beat_times``), when the caller has run the heartbeat
+        detector (``pipeline.analyze`` does): breathing then also uses the beat
+        intervals (see :func:`~sleepsignal.respiration.detect_breathing`).
 
     Returns
     -------
@@ -185,7 +190,11 @@ def session_tracks(session: Session) -> SessionTracks:
     keep_gap = gap_e > gap_s
     ex_s = np.concatenate([moves.starts, gap_s[keep_gap]])
     ex_e = np.concatenate([moves.ends, gap_e[keep_gap]])
-    breathing = _breathing_from_low(low, fs_low, (ex_s, ex_e))
+    bt = None
+    if beat_times is not None:
+        bt = np.asarray(beat_times, dtype=np.float64).reshape(-1)
+        bt = np.sort(bt[np.isfinite(bt)])
+    breathing = _breathing_from_low(low, fs_low, (ex_s, ex_e), beat_times=bt)
 
     ep, counts = actigram(moves, pres, duration=duration)
 
