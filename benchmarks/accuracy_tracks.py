@@ -8,7 +8,10 @@ Run from the repository root::
 Each night: :func:`sleepsignal.simulate.simulate_night` driven by one real belt signal of
 ``../shared/data/li2024-reference/resp`` (profiles cycle cardiac / mixed / respiratory,
 mains alternates 50 Hz / 60 Hz, seed = night index), then
-:func:`sleepsignal.tracks.session_tracks`, scored against the simulator's truth:
+:func:`sleepsignal.tracks.session_tracks` with the beat times of
+:func:`sleepsignal.heartbeats.detect_heartbeats` (as ``pipeline.analyze`` runs it; also
+scored without them), scored against the simulator's truth (breath starts: belt troughs
+by depth simplification, see ``_truth_checks``):
 
 - breathing: the rate in a minute is ``60 * sum(o_i / L_i) / sum(o_i)`` breaths/min over
   the cycles overlapping the minute, ``o_i`` the part (s) of cycle ``i`` (length ``L_i``)

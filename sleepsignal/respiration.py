@@ -43,6 +43,11 @@ ENVELOPE_CLIP = 20.0
 ENVELOPE_LOWPASS_HZ = 0.7
 #: Handicap of the beat-interval candidate in the source selection.
 RSA_HANDICAP = 0.05
+#: The beat-interval candidate competes only in frames where the heartbeat buries the
+#: breath: the rms slope of the band-passed breathing wave is below this share of the
+#: rms slope of the 10 Hz view (median over a 30 s frame: about 0.02-0.03 when the
+#: heartbeat dominates, 0.3-0.9 when the breathing swing does).
+RSA_MAX_SLOPE_RATIO = 0.1
 #: Source selection: frame (s), span of the periodicity estimate (s), and the handicap
 #: subtracted from each candidate's autocorrelation (on a tie the least filtered wave
 #: wins; the envelope, the noisiest, must be clearly more periodic).
@@ -250,6 +255,21 @@ def _rsa_wave(beat_times: np.ndarray, n: int, fs_low: float) -> tuple[np.ndarray
     return np.asarray(sosfiltfilt(sos, wave, padlen=padlen)), fs_r
 
 
+def _heartbeat_dominates(low: np.ndarray, wave: np.ndarray, frame: int, nf: int) -> np.ndarray:
+    """Per frame: the breathing wave's rms slope is below RSA_MAX_SLOPE_RATIO x the rms
+    slope of the low-rate view (the heartbeat, not the breath, shapes the signal)."""
+    n = len(low) - 1
+    a = np.zeros(nf * frame)
+    b = np.zeros(nf * frame)
+    dw = np.diff(wave)
+    dl = np.diff(low)
+    a[:n] = dw * dw
+    b[:n] = dl * dl
+    sa = a.reshape(nf, frame).sum(axis=1)
+    sb = b.reshape(nf, frame).sum(axis=1)
+    return sa < (RSA_MAX_SLOPE_RATIO**2) * sb
+
+
 def _coverage(b: Breathing, n: int, fs_low: float, frame: int, span: int) -> np.ndarray:
     """Per frame: the share of the ``span`` samples centred on it covered by cycles."""
     cov = np.zeros(n + 1)
@@ -321,6 +341,8 @@ def _breathing_from_low(
         sc = _periodicity(w, r, fr, sp) * _coverage(b, len(w), r, fr, sp)
         m = min(nf, len(sc))
         score[k, :m] = sc[:m] - SOURCE_HANDICAP[name]
+    if names[-1] == "rsa":
+        score[-1, ~_heartbeat_dominates(low, base_wave, frame, nf)] = -np.inf
     choice = np.argmax(score, axis=0)
     parts = []
     for k, b in enumerate(cands):
@@ -452,10 +474,12 @@ def detect_breathing(
        of 15 (ectopic, missed and extra beats dropped), at their midpoints, are
        interpolated onto a 2.5 Hz grid (zero across gaps over 2.5 s), band-passed and
        smoothed like the wave of step 2, and compete in step 5 as a third candidate
-       with a handicap of 0.05 on its score. When the heartbeat dominates the signal the
-       breathing swing can be lost under body noise while the heart rate still follows
-       the breath (respiratory sinus arrhythmia). The cycle amplitude is still measured
-       on the band-passed signal.
+       with a handicap of 0.05 on its score, only in frames where the heartbeat buries
+       the breath (rms slope of the breathing wave < 0.1 x that of the 10 Hz view;
+       elsewhere the signal's own breath is the better reference). When the heartbeat
+       dominates the signal the breathing swing can be lost under body noise while the
+       heart rate still follows the breath (respiratory sinus arrhythmia). The cycle
+       amplitude is still measured on the band-passed signal.
 
     The trough is the start of inhalation when the sensor's polarity makes inhalation
     raise the signal; for the cycle lengths and the rate the polarity does not matter.

@@ -330,13 +330,18 @@ def test_beat_intervals_drop_ectopic_and_missed_beats():
 
 
 def test_beat_intervals_do_not_override_a_clear_breath():
-    """A clear breathing swing at 15/min with steady beats (no RSA): the beat-interval
-    candidate (flat) must not replace it."""
-    x = _cardiac_like(300.0)
-    beats = np.arange(0.3, 300.0, 1 / 0.8)
+    """A clear breathing swing at 15/min shapes the signal: beat intervals that swing at
+    10/min (here a deliberate conflict) are not consulted, the answer is the signal's."""
+    t = np.arange(0, 600.0, 1 / FS)
+    beats = _rsa_beats(600.0, breath_hz=1 / 6)
+    x = _beats_in_noise(beats, 600.0) + 400 * np.sin(2 * np.pi * 0.25 * t)
     a = detect_breathing(x, FS)
     b = detect_breathing(x, FS, beat_times=beats)
     np.testing.assert_array_equal(a.starts, b.starts)
+    assert respiration_rate(b, start=60, end=540) == pytest.approx(15.0, abs=0.3)
+    # and the conflicting intervals alone would say 10/min (the test can fail)
+    quiet = detect_breathing(_beats_in_noise(beats, 600.0), FS, beat_times=beats)
+    assert respiration_rate(quiet, start=60, end=540) == pytest.approx(10.0, abs=0.3)
 
 
 def test_beat_times_few_or_empty_change_nothing_and_bad_ones_are_refused():
