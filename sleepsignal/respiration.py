@@ -322,17 +322,20 @@ def _breathing_from_low(
             raise ValueError(f"unknown breathing source {name!r}")
     rates = [fs_low] * len(waves)
     names = list(sources)
-    if beat_times is not None:
-        w_r, fs_r = _rsa_wave(beat_times, len(low), fs_low)
-        if np.any(w_r != 0):
-            waves.append(w_r)
-            rates.append(fs_r)
-            names.append("rsa")
-    if len(waves) == 1:
-        return _cycles_from_wave(waves[0], fs_low, exclude)
     frame_s = SELECT_FRAME_S
     frame = max(1, round(frame_s * fs_low))
     nf = -(-len(low) // frame)
+    buried = None
+    if beat_times is not None:
+        buried = _heartbeat_dominates(low, base_wave, frame, nf)
+        if buried.any():  # else the interval wave is never consulted: not computed
+            w_r, fs_r = _rsa_wave(beat_times, len(low), fs_low)
+            if np.any(w_r != 0):
+                waves.append(w_r)
+                rates.append(fs_r)
+                names.append("rsa")
+    if len(waves) == 1:
+        return _cycles_from_wave(waves[0], fs_low, exclude)
     cands = [_cycles_from_wave(w, r, exclude) for w, r in zip(waves, rates, strict=True)]
     score = np.full((len(waves), nf), -np.inf)
     for k, (w, r, b, name) in enumerate(zip(waves, rates, cands, names, strict=True)):
@@ -341,8 +344,8 @@ def _breathing_from_low(
         sc = _periodicity(w, r, fr, sp) * _coverage(b, len(w), r, fr, sp)
         m = min(nf, len(sc))
         score[k, :m] = sc[:m] - SOURCE_HANDICAP[name]
-    if names[-1] == "rsa":
-        score[-1, ~_heartbeat_dominates(low, base_wave, frame, nf)] = -np.inf
+    if names[-1] == "rsa" and buried is not None:
+        score[-1, ~buried] = -np.inf
     choice = np.argmax(score, axis=0)
     parts = []
     for k, b in enumerate(cands):
