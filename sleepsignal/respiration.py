@@ -233,14 +233,15 @@ def _rsa_wave(beat_times: np.ndarray, n: int, fs_low: float) -> tuple[np.ndarray
         return wave, fs_r
     tm = (bt[:-1] + 0.5 * ibi)[ok]
     v = ibi[ok] - np.median(ibi[ok])
-    t = np.arange(n_r) / fs_r
-    wave = np.interp(t, tm, v)
-    k = np.searchsorted(tm, t, side="right") - 1
-    inside = (k >= 0) & (k < len(tm) - 1)
-    gap = np.diff(tm) > RSA_MAX_GAP_S
-    bad = ~inside
-    bad[inside] = gap[k[inside]]
-    wave[bad] = 0.0
+    # zero across a gap: a zero knot just after its first and before its last midpoint
+    g = np.flatnonzero(np.diff(tm) > RSA_MAX_GAP_S)
+    if len(g):
+        eps = 1e-6
+        at = np.concatenate([tm, tm[g] + eps, tm[g + 1] - eps])
+        order = np.argsort(at, kind="stable")
+        tm = at[order]
+        v = np.concatenate([v, np.zeros(2 * len(g))])[order]
+    wave = np.interp(np.arange(n_r) / fs_r, tm, v, left=0.0, right=0.0)
     if n_r < int(4 * MAX_CYCLE_S * fs_r):
         return np.zeros(n_r), fs_r
     # the band-pass of _breathing_wave and the low-pass of _smooth_wave in one pass

@@ -381,3 +381,17 @@ def test_analyze_runs_the_heartbeat_detector_once_and_feeds_breathing(monkeypatc
     analyze(session)
     assert calls["detect"] == 1
     assert calls["beats"] is not None and len(calls["beats"]) > 1000  # 30 min of beats
+
+
+def test_rsa_wave_is_zero_across_a_beat_gap_and_outside_the_beats():
+    from sleepsignal.respiration import _rsa_wave
+
+    beats = _rsa_beats(600.0)
+    gap = (beats > 200) & (beats < 230)  # 30 s without beats (a movement, say)
+    w, fs_r = _rsa_wave(beats[~gap] + 50.0, 700 * 10, 10.0)
+    assert fs_r == 2.5 and len(w) == 1750
+    t = np.arange(len(w)) / fs_r
+    # the filters smear the step edges by a few seconds; well inside, nothing
+    assert np.abs(w[(t > 258) & (t < 276)]).max() < 0.05 * np.abs(w).max()
+    assert np.abs(w[t < 40]).max() < 0.05 * np.abs(w).max()
+    assert np.abs(w[(t > 150) & (t < 240)]).max() > 0.5 * np.abs(w).max()  # breathing there
