@@ -14,7 +14,13 @@ from typing import NamedTuple
 import numpy as np
 
 from ._filters import butter_sos, sosfiltfilt
-from ._track_kernels import _check_fs, _coerce_signal, _extrema_kernel, _lowrate
+from ._track_kernels import (
+    _check_fs,
+    _coerce_signal,
+    _extrema_kernel,
+    _lowrate,
+    _no_overlap_kernel,
+)
 from .errors import SignalError, SleepSignalWarning
 from .session import TimeValueTrack
 
@@ -259,16 +265,19 @@ def _rsa_wave(beat_times: np.ndarray, n: int, fs_low: float) -> tuple[np.ndarray
 def _heartbeat_dominates(low: np.ndarray, wave: np.ndarray, frame: int, nf: int) -> np.ndarray:
     """Per frame: the breathing wave's rms slope is below RSA_MAX_SLOPE_RATIO x the rms
     slope of the low-rate view (the heartbeat, not the breath, shapes the signal)."""
-    n = len(low) - 1
-    a = np.zeros(nf * frame)
-    b = np.zeros(nf * frame)
+    at = np.arange(nf) * frame
+    at = at[at < len(low) - 1]
+    out = np.zeros(nf, dtype=bool)
+    if len(at) == 0:
+        return out
     dw = np.diff(wave)
+    dw *= dw
     dl = np.diff(low)
-    a[:n] = dw * dw
-    b[:n] = dl * dl
-    sa = a.reshape(nf, frame).sum(axis=1)
-    sb = b.reshape(nf, frame).sum(axis=1)
-    return sa < (RSA_MAX_SLOPE_RATIO**2) * sb
+    dl *= dl
+    sa = np.add.reduceat(dw, at)
+    sb = np.add.reduceat(dl, at)
+    out[: len(at)] = sa < (RSA_MAX_SLOPE_RATIO**2) * sb
+    return out
 
 
 def _coverage(b: Breathing, n: int, fs_low: float, frame: int, span: int) -> np.ndarray:
@@ -373,14 +382,10 @@ def _breathing_from_low(
 
 def _no_overlap(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Keep mask: a cycle starting before the end of the last kept one is dropped."""
-    keep = np.ones(len(starts), dtype=bool)
-    last_end = -np.inf
-    for i in range(len(starts)):
-        if starts[i] < last_end - 1e-9:
-            keep[i] = False
-        else:
-            last_end = starts[i] + lengths[i]
-    return keep
+    return _no_overlap_kernel(
+        np.ascontiguousarray(starts, dtype=np.float64),
+        np.ascontiguousarray(lengths, dtype=np.float64),
+    )
 
 
 def _cycles_from_wave(

@@ -9,7 +9,7 @@ import pytest
 from conftest import require_shared
 from hypothesis import given
 from hypothesis import strategies as st
-from naive_tracks import naive_extrema, naive_periodicity, synthetic_bcg
+from naive_tracks import naive_extrema, naive_no_overlap, naive_periodicity, synthetic_bcg
 
 from sleepsignal._track_kernels import _extrema_kernel
 from sleepsignal.errors import SignalError, SleepSignalWarning
@@ -395,3 +395,32 @@ def test_rsa_wave_is_zero_across_a_beat_gap_and_outside_the_beats():
     assert np.abs(w[(t > 258) & (t < 276)]).max() < 0.05 * np.abs(w).max()
     assert np.abs(w[t < 40]).max() < 0.05 * np.abs(w).max()
     assert np.abs(w[(t > 150) & (t < 240)]).max() > 0.5 * np.abs(w).max()  # breathing there
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 100, allow_nan=False), st.floats(0.0, 12.0, allow_nan=False)),
+        max_size=60,
+    )
+)
+def test_no_overlap_kernel_matches_naive(cycles):
+    from sleepsignal._track_kernels import _no_overlap_kernel
+
+    c = sorted(cycles)
+    starts = np.array([a for a, _ in c], dtype=np.float64)
+    lengths = np.array([b for _, b in c], dtype=np.float64)
+    np.testing.assert_array_equal(
+        _no_overlap_kernel(starts, lengths), naive_no_overlap(starts, lengths)
+    )
+
+
+def test_heartbeat_dominates_frames():
+    from sleepsignal.respiration import _heartbeat_dominates
+
+    fs = 10.0
+    t = np.arange(int(120 * fs)) / fs
+    wave = np.sin(2 * np.pi * 0.25 * t)
+    beat = np.where(t < 60, 20.0, 0.0) * np.sin(2 * np.pi * 4.0 * t)
+    got = _heartbeat_dominates(wave + beat, wave, 300, 4)
+    np.testing.assert_array_equal(got, [True, True, False, False])
+    assert not _heartbeat_dominates(wave[:1], wave[:1], 300, 1).any()
