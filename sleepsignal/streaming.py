@@ -84,6 +84,8 @@ HEARTBEAT_CORE_S = 3600.0
 #: Context on each side of a heartbeat core, s (longer than the detector's +-15 s local
 #: median, its filter transients and its 3-interval streaks).
 HEARTBEAT_OVERLAP_S = 60.0
+#: Beat pairs needed in a seam's shared stretch to carry the fiducial across it.
+SEAM_MIN_PAIRS = 10
 
 
 class StreamedTracks(NamedTuple):
@@ -202,6 +204,7 @@ class _HeartbeatStream:
         self.buf0 = 0  # sample index of buf[0]
         self.k = 0  # next segment
         self.pieces: list[Heartbeats] = []
+        self.seam_beats = np.empty(0)  # the previous segment's beats past its core - overlap
 
     def feed(self, x: np.ndarray) -> None:
         self.buf = np.concatenate([self.buf, x.astype(np.float32)])
@@ -219,21 +222,41 @@ class _HeartbeatStream:
         hi = min(self.buf0 + len(self.buf), b + self.overlap)
         seg = self.buf[lo - self.buf0 : hi - self.buf0]
         hb = detect_heartbeats(seg, self.fs)
-        t0 = lo / self.fs
         ta, tb = a / self.fs, b / self.fs
-        bt = hb.beat_times + t0
-        st = hb.interval_starts + t0
+        bt = hb.beat_times + lo / self.fs
+        st = hb.interval_starts + lo / self.fs
+        # one fiducial for the recording: shift the segment so that its beats in the
+        # stretch both segments saw coincide with the previous segment's beats
+        shift = _fiducial_shift(self.seam_beats, bt, ta - self.overlap / self.fs, ta)
+        bt = bt - shift
+        st = st - shift
         kb = (bt >= ta) & (bt < tb)
         ki = (st >= ta) & (st < tb)
         self.pieces.append(
             Heartbeats(bt[kb], st[ki], hb.intervals[ki], hb.confidence[ki], hb.reliable[ki])
         )
+        self.seam_beats = bt[bt >= tb - self.overlap / self.fs]
 
     def finish(self) -> Heartbeats:
         n = self.buf0 + len(self.buf)
         if n > self.k * self.core or not self.pieces:
             self._run(self.k * self.core, n)
         return Heartbeats(*(np.concatenate(f) for f in zip(*self.pieces, strict=True)))
+
+
+def _fiducial_shift(prev: np.ndarray, cur: np.ndarray, t_lo: float, t_hi: float) -> float:
+    """Median time (s) by which the beats ``cur`` lie after the beats ``prev`` of the
+    previous segment within ``[t_lo, t_hi)`` (nearest beat within 0.25 s; at least 10
+    pairs), else 0: the previous segment's fiducial is kept across the seam."""
+    p = prev[(prev >= t_lo) & (prev < t_hi)]
+    c = cur[(cur >= t_lo) & (cur < t_hi)]
+    if len(p) < SEAM_MIN_PAIRS or len(c) < SEAM_MIN_PAIRS:
+        return 0.0
+    i = np.clip(np.searchsorted(p, c), 1, len(p) - 1)
+    near = np.where(np.abs(p[i] - c) < np.abs(p[i - 1] - c), p[i], p[i - 1])
+    d = c - near
+    d = d[np.abs(d) <= 0.25]
+    return float(np.median(d)) if len(d) >= SEAM_MIN_PAIRS else 0.0
 
 
 def _as_chunk(a: object, i: int, dtype: np.dtype | None) -> np.ndarray:
