@@ -219,7 +219,7 @@ def test_heartbeats_on_many_segments_agree_with_whole_signal(long_night, monkeyp
     assert dv <= 0.001
     assert dt <= 0.01  # the fiducial reference differs per segment
     assert len(hr_s.times) >= len(hr_w.times) - 2
-    common, ia, ib = np.intersect1d(hr_w.times, hr_s.times, return_indices=True)
+    _, ia, ib = np.intersect1d(hr_w.times, hr_s.times, return_indices=True)
     assert np.max(np.abs(hr_w.values[ia] - hr_s.values[ib])) <= 0.5  # bpm
 
 
