@@ -202,13 +202,18 @@ class _HeartbeatStream:
         self.overlap = round(HEARTBEAT_OVERLAP_S * fs)
         self.buf = np.empty(0, dtype=np.float32)
         self.buf0 = 0  # sample index of buf[0]
+        self.pending: list[np.ndarray] = []  # chunks not yet joined to buf
+        self.n_pending = 0
         self.k = 0  # next segment
         self.pieces: list[Heartbeats] = []
         self.seam_beats = np.empty(0)  # the previous segment's beats past its core - overlap
 
     def feed(self, x: np.ndarray) -> None:
-        self.buf = np.concatenate([self.buf, x.astype(np.float32)])
+        self.pending.append(x.astype(np.float32))
+        self.n_pending += len(x)
         # segment k is run once it cannot be the last one: a whole core follows it
+        if self.buf0 + len(self.buf) + self.n_pending >= (self.k + 2) * self.core + self.overlap:
+            self._gather()
         while self.buf0 + len(self.buf) >= (self.k + 2) * self.core + self.overlap:
             a = self.k * self.core
             self._run(a, a + self.core)
@@ -216,6 +221,12 @@ class _HeartbeatStream:
             drop = max(0, self.k * self.core - self.overlap - self.buf0)
             self.buf = self.buf[drop:]
             self.buf0 += drop
+
+    def _gather(self) -> None:
+        """Join the chunks received since the last segment (one copy per segment)."""
+        if self.pending:
+            self.buf = np.concatenate([self.buf, *self.pending])
+            self.pending, self.n_pending = [], 0
 
     def _run(self, a: int, b: int) -> None:
         lo = max(0, a - self.overlap)
@@ -238,6 +249,7 @@ class _HeartbeatStream:
         self.seam_beats = bt[bt >= tb - self.overlap / self.fs]
 
     def finish(self) -> Heartbeats:
+        self._gather()
         n = self.buf0 + len(self.buf)
         if n > self.k * self.core or not self.pieces:
             self._run(self.k * self.core, n)
