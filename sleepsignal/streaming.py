@@ -190,7 +190,9 @@ class _TrackScanner:
         if not self.parts:
             self._scan(np.empty(0, dtype=self.dtype or np.float64))
         notes = [_gap_note(self.n_bad, self.fs)] if self.n_bad else []
-        return _join_parts(self.parts), self.n, notes
+        joined = _join_parts(self.parts)
+        self.parts = []  # pass 2 holds the joined copy only
+        return joined, self.n, notes
 
 
 class _HeartbeatStream:
