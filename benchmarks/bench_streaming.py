@@ -12,6 +12,9 @@ for the ratio.
   (it writes a 190 MB session to the temporary folder and takes about a minute per
   round); without it, it is skipped with a message. In the default smoke run
   (``--benchmark-disable``) the 5-minute and 1-hour cases run once.
+- ``python benchmarks/bench_streaming.py --agreement`` prints how equal the streamed
+  heartbeat tracks are to the whole-signal ones on three simulated 8 h nights (1 h
+  segments, so 7 seams each; the other tracks are identical and tested so).
 - ``python benchmarks/bench_streaming.py HOURS [HOURS ...]`` prints, per length, the wall
   time and the peak resident memory of a fresh process that streams the session
   (``resource.getrusage`` of the child), and of one that only imports the package and
@@ -123,8 +126,46 @@ def _child(args: list[str]) -> tuple[float, float]:
     return wall, rss_kb / 1024
 
 
+def agreement() -> None:
+    """Streamed vs whole-signal heartbeat tracks on three simulated 8 h nights."""
+    import numpy as np
+
+    from sleepsignal.heartbeats import heartbeat_tracks
+    from sleepsignal.simulate import simulate_night
+    from sleepsignal.streaming import stream_tracks
+
+    def match(a_t, a_v, b_t, b_v, reach=0.05):
+        i = np.clip(np.searchsorted(b_t, a_t), 1, len(b_t) - 1)
+        k = np.where(np.abs(b_t[i] - a_t) < np.abs(b_t[i - 1] - a_t), i, i - 1)
+        dt = np.abs(b_t[k] - a_t)
+        near = dt <= reach
+        dv = np.abs(b_v[k] - a_v)[near]
+        return near.mean(), (dv <= 1e-6).mean(), dv.max(), dt[near].max()
+
+    for seed, profile in ((3, "mixed"), (21, "cardiac"), (22, "respiratory")):
+        night = simulate_night(8, seed=seed, profile=profile)
+        hb, hr = heartbeat_tracks(night.session)
+        out = stream_tracks(night.session.sampled_tracks["normal"].data, FS)
+        assert out.heartbeat is not None and out.heart_rate is not None
+        sb, sr = out.heartbeat, out.heart_rate
+        found, same, dv, dt = match(hb.times, hb.values, sb.times, sb.values)
+        back = match(sb.times, sb.values, hb.times, hb.values)[0]
+        _, ia, ib = np.intersect1d(hr.times, sr.times, return_indices=True)
+        print(
+            f"seed {seed} {profile}: intervals whole {len(hb)} streamed {len(sb)}; found "
+            f"{found:.4f}, streamed found in whole {back:.4f}; same value {same:.4f}; largest "
+            f"value difference {dv * 1000:.3f} ms; largest start difference {dt * 1000:.1f} ms; "
+            f"heart-rate windows {len(hr)} / {len(sr)}, largest difference "
+            f"{np.max(np.abs(hr.values[ia] - sr.values[ib])):.2f} bpm"
+        )
+
+
 def main(argv: list[str]) -> None:
     import tempfile
+
+    if argv == ["--agreement"]:
+        agreement()
+        return
 
     floor = (
         "import numpy as np, sleepsignal.streaming as s, sleepsignal.io.beddit as b;"
