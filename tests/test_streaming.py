@@ -270,3 +270,42 @@ def test_open_blob_reads_chunks_and_checks_like_read_session(night, tmp_path):
     path.write_text(json.dumps(obj))
     with pytest.raises(DecodeError, match="not a local file"):
         open_blob(path)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(streaming)
+    assert result.attempted >= 2 and result.failed == 0
+
+
+def test_noise_not_loaded_is_said(night, whole, tmp_path):
+    path = write_session(night.session, tmp_path / "s" / "session.json")
+    obj = json.loads(path.read_text())
+    obj["sampled_tracks"]["noise"]["data_url"] = "https://example.org/noise.bin"
+    path.write_text(json.dumps(obj))
+    out = stream_session_tracks(path, heartbeats=False)
+    assert out.tracks.snoring_events is None
+    assert "snoring_events omitted: noise track not loaded" in out.tracks.notes
+    ref = session_tracks(read_session(path))
+    assert ref.notes == out.tracks.notes
+    np.testing.assert_array_equal(ref.presence.values, out.tracks.presence.values)
+
+
+def test_window_counts_rule_equals_mains_interference_rule():
+    # session_tracks (and so streaming) decides "clipped" from each window's extremes and
+    # their counts; mains_interference from the recording's extremes: same windows
+    from sleepsignal.mains import mains_interference
+
+    rng = np.random.default_rng(3)
+    x = (32768 + 40 * rng.standard_normal(140 * 600)).astype(np.uint16)
+    x[10_000:16_000] = 65535  # clipped high for 43 s (runs under 32 s are debounced)
+    x[30_000:30_005] = 0  # a few samples on the low rail: under 2 % of a window
+    x[40_000:46_000] = 0  # clipped low
+    x[60_000:66_000] = 32768  # flat
+    ref = mains_interference(x, FS)
+    got = session_tracks(Session.from_array(x, FS, start=1.7e9, timezone="UTC"))
+    st = got.details.sensor_status
+    np.testing.assert_array_equal(ref.window_status, st.window_status)
+    np.testing.assert_array_equal(ref.times, st.times)
+    assert (ref.window_status == 3).sum() >= 27
