@@ -40,9 +40,9 @@ Design (the answers to "what is streamed, what is exact"):
    multi-day recording gives tracks; cut it at long absences into nights and stage
    each (``sleepsignal.analyze`` on each night's session).
 5. **Memory** is bounded by the chunk (``chunk_s`` of raw samples), two heartbeat cores
-   plus overlap, and the 10 Hz features of the whole recording (about 70 bytes per
-   second of recording: 42 MB for a week); pass 2 on a week of features peaks higher
-   (see the README for measured numbers).
+   plus overlap, and the features of the whole recording (about 100 bytes per second
+   of recording: 60 MB for a week). Pass 2 runs the whole-signal code on a week of
+   10 Hz features and peaks far higher (breathing about 260 MB; see the README).
 """
 
 from __future__ import annotations
