@@ -309,3 +309,29 @@ def test_window_counts_rule_equals_mains_interference_rule():
     np.testing.assert_array_equal(ref.window_status, st.window_status)
     np.testing.assert_array_equal(ref.times, st.times)
     assert (ref.window_status == 3).sum() >= 27
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    ("folder", "fs"), [("qixiuai-psg-5min", 500.0), ("sadek-mfos-18min", 50.0)]
+)
+def test_real_recordings_at_their_own_rates_stream_identically(folder, fs):
+    # other rates cut chunks at other quanta (500 Hz: 50-sample blocks, 2000-sample
+    # windows; 50 Hz: 5 and 200): the equality must hold there too, on real signals
+    from conftest import require_shared
+
+    d = require_shared(folder)
+    if folder.startswith("qixiuai"):
+        x = np.loadtxt(d / "bcg_500hz.txt")
+    else:
+        import pandas as pd
+
+        x = pd.read_csv(d / "sample_data.csv")["raw_data_sleepMat"].to_numpy(dtype=float)
+    frame = round(0.2 * fs)
+    x = x[: len(x) // frame * frame].astype(np.float32)
+    ref = session_tracks(Session.from_array(x, fs, start=1.7e9, timezone="UTC"))
+    rng = np.random.default_rng(0)
+    cuts = np.sort(rng.integers(0, len(x), 9))
+    out = stream_tracks(iter(np.split(x, cuts)), fs, chunk_s=37.0, heartbeats=False)
+    _assert_tracks_equal(ref, out.tracks)
+    assert len(ref.respiration_cycles) > 20
