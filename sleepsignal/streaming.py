@@ -417,6 +417,7 @@ def stream_session_tracks(
     *,
     chunk_s: float = DEFAULT_CHUNK_S,
     heartbeats: bool = True,
+    trim_partial_frames: bool = False,
 ) -> StreamedTracks:
     """:func:`stream_tracks` of a Beddit session file, its ``normal`` blob read in chunks.
 
@@ -429,6 +430,9 @@ def stream_session_tracks(
         Raw samples read at a time, s.
     heartbeats : bool
         Also compute the heartbeat tracks.
+    trim_partial_frames : bool
+        As in :func:`~sleepsignal.io.beddit.read_session`: drop a blob's partial last
+        frame with a warning instead of raising.
 
     Returns
     -------
@@ -445,8 +449,8 @@ def stream_session_tracks(
     """
     from .io.beddit import open_blob, read_session
 
-    session = read_session(path, lazy=("normal",))
-    blob = open_blob(path, "normal")
+    session = read_session(path, lazy=("normal",), trim_partial_frames=trim_partial_frames)
+    blob = open_blob(path, "normal", trim_partial_frames=trim_partial_frames)
     noise_track = session.sampled_tracks.get("noise")
     noise_arg: tuple[np.ndarray, float] | str
     if noise_track is None or not noise_track.loaded:

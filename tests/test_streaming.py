@@ -335,3 +335,16 @@ def test_real_recordings_at_their_own_rates_stream_identically(folder, fs):
     out = stream_tracks(iter(np.split(x, cuts)), fs, chunk_s=37.0, heartbeats=False)
     _assert_tracks_equal(ref, out.tracks)
     assert len(ref.respiration_cycles) > 20
+
+
+def test_partial_last_frame_is_refused_or_trimmed_like_read_session(night, tmp_path):
+    from sleepsignal.errors import SleepSignalWarning
+
+    path = write_session(night.session, tmp_path / "s" / "session.json")
+    blob = open_blob(path).path
+    blob.write_bytes(blob.read_bytes() + b"\x00\x80" * 5)  # 5 samples of a partial frame
+    with pytest.raises(DecodeError, match="trim_partial_frames=True"):
+        stream_session_tracks(path)
+    with pytest.warns(SleepSignalWarning, match="partial last frame"):
+        out = stream_session_tracks(path, heartbeats=False, trim_partial_frames=True)
+    assert out.n_samples == len(night.session.sampled_tracks["normal"].data)
