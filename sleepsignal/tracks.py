@@ -171,7 +171,7 @@ def session_tracks(session: Session, *, beat_times: np.ndarray | None = None) ->
         noise = "no noise track" if noise_track is None else "noise track not loaded"
     else:
         noise = (noise_track.data, noise_track.fs)
-    return _tracks_from_scan(_scan_part(x, fs, 0), fs, len(x), noise, notes)
+    return _tracks_from_scan(_scan_part(x, fs, 0), fs, len(x), noise, notes, beat_times=beat_times)
 
 
 class _ScanPart(NamedTuple):
@@ -241,9 +241,11 @@ def _tracks_from_scan(
     n_samples: int,
     noise: tuple[np.ndarray, float] | str,
     notes: list[str],
+    beat_times: np.ndarray | None = None,
 ) -> SessionTracks:
     """Every track from the scan of the raw samples and the noise track (or why there is
-    none); shared by :func:`session_tracks` and :mod:`sleepsignal.streaming`."""
+    none); shared by :func:`session_tracks` and :mod:`sleepsignal.streaming`. With
+    ``beat_times`` (s from the first sample) breathing also weighs the beat intervals."""
     duration = n_samples / fs
     q, w = _scan_sizes(fs)
     low = scan.low
