@@ -419,6 +419,19 @@ def _cycles_from_wave(
     return Breathing(tr0[keep], lengths[keep], amp[keep].astype(np.float64), pk[keep])
 
 
+def _check_beat_times(beat_times: object) -> np.ndarray:
+    """Beat times as sorted finite float64 s (non-finite ones dropped), or SignalError."""
+    try:
+        bt = np.asarray(beat_times, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SignalError(
+            f"beat_times must be a 1-D array of real times in s, got {type(beat_times).__name__}"
+        ) from None
+    if bt.ndim != 1:
+        raise SignalError(f"beat_times must be 1-D, got shape {bt.shape}")
+    return np.sort(bt[np.isfinite(bt)])
+
+
 def detect_breathing(
     signal: np.ndarray,
     fs: float,
@@ -515,18 +528,7 @@ def detect_breathing(
                 f"exclude must be (starts, ends) of one length, got {len(exclude[0])} "
                 f"starts and {len(exclude[1])} ends"
             )
-    bt = None
-    if beat_times is not None:
-        try:
-            bt = np.asarray(beat_times, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise SignalError(
-                "beat_times must be a 1-D array of real times in s, got "
-                f"{type(beat_times).__name__}"
-            ) from None
-        if bt.ndim != 1:
-            raise SignalError(f"beat_times must be 1-D, got shape {bt.shape}")
-        bt = np.sort(bt[np.isfinite(bt)])
+    bt = None if beat_times is None else _check_beat_times(beat_times)
     low, fs_low, _ = _lowrate(x, fs_f)
     return _breathing_from_low(low, fs_low, exclude, beat_times=bt)
 

@@ -37,7 +37,7 @@ from .mains import (
     _unclear_from_counts,
     _window_scores,
 )
-from .respiration import Breathing, _breathing_from_low, respiration_rate
+from .respiration import Breathing, _breathing_from_low, _check_beat_times, respiration_rate
 from .session import Session, TimeValueTrack
 from .snoring import Snoring, detect_snoring
 
@@ -277,10 +277,7 @@ def _tracks_from_scan(
     keep_gap = gap_e > gap_s
     ex_s = np.concatenate([moves.starts, gap_s[keep_gap]])
     ex_e = np.concatenate([moves.ends, gap_e[keep_gap]])
-    bt = None
-    if beat_times is not None:
-        bt = np.asarray(beat_times, dtype=np.float64).reshape(-1)
-        bt = np.sort(bt[np.isfinite(bt)])
+    bt = None if beat_times is None else _check_beat_times(beat_times)
     breathing = _breathing_from_low(low, fs_low, (ex_s, ex_e), beat_times=bt)
 
     ep, counts = actigram(moves, pres, duration=duration)

@@ -424,3 +424,14 @@ def test_heartbeat_dominates_frames():
     got = _heartbeat_dominates(wave + beat, wave, 300, 4)
     np.testing.assert_array_equal(got, [True, True, False, False])
     assert not _heartbeat_dominates(wave[:1], wave[:1], 300, 1).any()
+
+
+def test_session_tracks_refuses_bad_beat_times():
+    from sleepsignal.session import Session
+    from sleepsignal.tracks import session_tracks
+
+    ses = Session.from_array(_cardiac_like(120.0), FS, start=1.7e9, timezone="UTC")
+    with pytest.raises(SignalError, match="beat_times must be 1-D"):
+        session_tracks(ses, beat_times=np.ones((2, 2)))
+    with pytest.raises(SignalError, match="beat_times must be a 1-D array of real times"):
+        session_tracks(ses, beat_times=["x"])  # type: ignore[arg-type]
