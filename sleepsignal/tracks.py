@@ -37,7 +37,7 @@ from .mains import (
     _unclear_from_counts,
     _window_scores,
 )
-from .respiration import Breathing, _breathing_from_low, respiration_rate
+from .respiration import Breathing, _breathing_from_low, _check_beat_times, respiration_rate
 from .session import Session, TimeValueTrack
 from .snoring import Snoring, detect_snoring
 
@@ -101,13 +101,18 @@ class SessionTracks(NamedTuple):
         return out
 
 
-def session_tracks(session: Session) -> SessionTracks:
+def session_tracks(session: Session, *, beat_times: np.ndarray | None = None) -> SessionTracks:
     """Breathing, movement, presence, sensor status and snoring tracks of a session.
 
     Parameters
     ----------
     session : Session
         Needs a loaded ``normal`` sampled track; a ``noise`` track is used when present.
+    beat_times : array_like, optional
+        Heartbeat times in s from the first ``normal`` sample
+        (``detect_heartbeats(...).beat_times``), when the caller has run the heartbeat
+        detector (``pipeline.analyze`` does): breathing then also uses the beat
+        intervals (see :func:`~sleepsignal.respiration.detect_breathing`).
 
     Returns
     -------
@@ -166,7 +171,7 @@ def session_tracks(session: Session) -> SessionTracks:
         noise = "no noise track" if noise_track is None else "noise track not loaded"
     else:
         noise = (noise_track.data, noise_track.fs)
-    return _tracks_from_scan(_scan_part(x, fs, 0), fs, len(x), noise, notes)
+    return _tracks_from_scan(_scan_part(x, fs, 0), fs, len(x), noise, notes, beat_times=beat_times)
 
 
 class _ScanPart(NamedTuple):
@@ -236,9 +241,11 @@ def _tracks_from_scan(
     n_samples: int,
     noise: tuple[np.ndarray, float] | str,
     notes: list[str],
+    beat_times: np.ndarray | None = None,
 ) -> SessionTracks:
     """Every track from the scan of the raw samples and the noise track (or why there is
-    none); shared by :func:`session_tracks` and :mod:`sleepsignal.streaming`."""
+    none); shared by :func:`session_tracks` and :mod:`sleepsignal.streaming`. With
+    ``beat_times`` (s from the first sample) breathing also weighs the beat intervals."""
     duration = n_samples / fs
     q, w = _scan_sizes(fs)
     low = scan.low
@@ -270,7 +277,8 @@ def _tracks_from_scan(
     keep_gap = gap_e > gap_s
     ex_s = np.concatenate([moves.starts, gap_s[keep_gap]])
     ex_e = np.concatenate([moves.ends, gap_e[keep_gap]])
-    breathing = _breathing_from_low(low, fs_low, (ex_s, ex_e))
+    bt = None if beat_times is None else _check_beat_times(beat_times)
+    breathing = _breathing_from_low(low, fs_low, (ex_s, ex_e), beat_times=bt)
 
     ep, counts = actigram(moves, pres, duration=duration)
 
