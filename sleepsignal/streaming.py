@@ -394,12 +394,16 @@ def _stream(
         if beats is not None:
             beats.feed(x)
     scan, n, notes = scanner.finish()
-    tracks = _tracks_from_scan(scan, fs_f, n, noise_arg, notes)
     hb_track: TimeValueTrack | None = None
     hr_track: TimeValueTrack | None = None
     hb: Heartbeats | None = None
     if beats is not None:
         hb = beats.finish()
+    # as analyze does: the beats also give breathing its beat-interval candidate
+    tracks = _tracks_from_scan(
+        scan, fs_f, n, noise_arg, notes, beat_times=None if hb is None else hb.beat_times
+    )
+    if hb is not None:
         t_hr, bpm = heart_rate(hb, duration=n / fs_f)
         rel = hb.reliable
         hb_track = TimeValueTrack(

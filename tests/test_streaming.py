@@ -13,7 +13,7 @@ from naive_streaming import naive_extreme_counts
 
 import sleepsignal.streaming as streaming
 from sleepsignal.errors import DecodeError, SignalError
-from sleepsignal.heartbeats import heartbeat_tracks
+from sleepsignal.heartbeats import detect_heartbeats, heartbeat_tracks
 from sleepsignal.io.beddit import open_blob, read_session, write_session
 from sleepsignal.session import Session
 from sleepsignal.streaming import StreamedTracks, stream_session_tracks, stream_tracks
@@ -34,7 +34,14 @@ def _night():
 
 @functools.cache
 def _whole():
-    return session_tracks(_night().session), heartbeat_tracks(_night().session)
+    """(tracks without beats, heartbeat tracks, tracks with the beats as analyze runs it)."""
+    session = _night().session
+    hb = detect_heartbeats(*session.signal("normal"))
+    return (
+        session_tracks(session),
+        heartbeat_tracks(session, heartbeats=hb),
+        session_tracks(session, beat_times=hb.beat_times),
+    )
 
 
 # plain functions rather than fixtures for the hypothesis tests: a failing example then
@@ -113,7 +120,11 @@ def test_heartbeats_equal_whole_signal_below_two_segments(fractions):
     night, whole = _night(), _whole()
     # 25 min < 2 heartbeat cores: one segment, so the detector sees the whole signal
     x = night.session.sampled_tracks["normal"].data
-    out = stream_tracks(iter(np.split(x, _cuts(len(x), fractions))), FS, chunk_s=300.0)
+    noise = night.session.sampled_tracks["noise"].data
+    pieces = iter(np.split(x, _cuts(len(x), fractions)))
+    out = stream_tracks(pieces, FS, noise=noise, noise_fs=10.0, chunk_s=300.0)
+    # with heartbeats, breathing weighs the beat intervals, as in analyze
+    _assert_tracks_equal(whole[2], out.tracks)
     for ta, tb in zip(whole[1], [out.heartbeat, out.heart_rate], strict=True):
         assert tb is not None
         np.testing.assert_array_equal(ta.times, tb.times)
@@ -137,7 +148,7 @@ def test_session_file_read_in_chunks_equals_whole(night, whole, tmp_path):
     path = write_session(night.session, tmp_path / "s" / "session.json")
     out = stream_session_tracks(path, chunk_s=97.0)
     assert isinstance(out, StreamedTracks)
-    _assert_tracks_equal(whole[0], out.tracks)
+    _assert_tracks_equal(whole[2], out.tracks)
     assert [t.name for t in out.as_list()][:2] == ["heartbeat", "heart_rate"]
     for ta, tb in zip(whole[1], out.as_list()[:2], strict=True):
         np.testing.assert_array_equal(ta.times, tb.times)
