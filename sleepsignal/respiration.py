@@ -60,6 +60,10 @@ RSA_MAX_SLOPE_RATIO = 0.1
 SELECT_FRAME_S = 30.0
 SELECT_SPAN_S = 90.0
 SOURCE_HANDICAP = {"baseline": 0.0, "smooth": 0.01, "envelope": 0.1, "rsa": RSA_HANDICAP}
+#: Bytes of ``|wave|`` rows per median call in the local scale (bounds its temporary).
+SCALE_ROWS_BYTES = 1 << 20
+#: Frames per block of the slope sums of ``_heartbeat_dominates``.
+DOMINATES_BLOCK = 512
 #: Frames per block of the periodicity FFTs (keeps the temporaries in cache).
 PERIODICITY_BLOCK = 64
 #: Beat-interval (respiratory sinus arrhythmia) candidate, used when beat times are
@@ -120,17 +124,25 @@ def _breathing_wave(low: np.ndarray, fs_low: float) -> np.ndarray:
 
 
 def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
-    """Median of ``|wave|`` per 30 s block, running median over SCALE_WINDOW_S, per sample."""
+    """Median of ``|wave|`` per 30 s block, running median over SCALE_WINDOW_S, per sample.
+
+    The block medians are taken a few thousand blocks at a time (each row's median is
+    the same whatever the other rows), so the only whole-length temporary is ``|wave|``.
+    """
     from scipy.ndimage import median_filter
 
     block = round(30.0 * fs_low)
     n = len(wave)
     nb = -(-n // block)
-    a = np.abs(wave)
     pad = np.empty(nb * block)
-    pad[:n] = a
-    pad[n:] = a[-1] if n else 0.0
-    med = np.median(pad.reshape(nb, block), axis=1)
+    np.abs(wave, out=pad[:n])
+    pad[n:] = pad[n - 1] if n else 0.0
+    rows = pad.reshape(nb, block)
+    med = np.empty(nb)
+    step = max(1, SCALE_ROWS_BYTES // (8 * block))
+    for r0 in range(0, nb, step):
+        med[r0 : r0 + step] = np.median(rows[r0 : r0 + step], axis=1)
+    del pad, rows
     span = max(1, min(nb, round(SCALE_WINDOW_S / 30.0)))
     med = median_filter(med, size=span, mode="nearest")
     return np.repeat(med, block)[:n]
@@ -168,17 +180,19 @@ def _periodicity(wave: np.ndarray, fs_low: float, frame: int, span: int) -> np.n
     n = len(wave) // d
     # pair sums by strided slices (a reshape(n, d).mean(axis=1) over a tiny axis is ~10x
     # slower; for d < 8 the sum is the same left-to-right sum, so the values are identical)
-    w = wave[0 : n * d : d].copy()
-    for i in range(1, d):
-        w += wave[i : n * d : d]
-    w /= d
     fs_d = fs_low / d
     nf = -(-len(wave) // frame)
     frame_d, span_d = frame / d, max(1, span // d)
     lo, hi = int(MIN_CYCLE_S * fs_d), int(MAX_CYCLE_S * fs_d) + 1
     half = span_d // 2
+    # the pair means are built in place inside the zero-padded array (no separate copy)
     pad = np.zeros(n + 2 * span_d)
-    pad[span_d : span_d + n] = w
+    w = pad[span_d : span_d + n]
+    w[:] = wave[0 : n * d : d]
+    for i in range(1, d):
+        w += wave[i : n * d : d]
+    w /= d
+    del w
     mid = np.round((np.arange(nf) + 0.5) * frame_d).astype(np.int64)  # frame centres
     nfft = 1 << int(np.ceil(np.log2(span_d + hi)))
     import scipy.fft
@@ -270,29 +284,57 @@ def _heartbeat_dominates(low: np.ndarray, wave: np.ndarray, frame: int, nf: int)
     out = np.zeros(nf, dtype=bool)
     if len(at) == 0:
         return out
-    dw = np.diff(wave)
-    dw *= dw
-    dl = np.diff(low)
-    dl *= dl
-    sa = np.add.reduceat(dw, at)
-    sb = np.add.reduceat(dl, at)
+    # a few hundred frames at a time (the segment sums of reduceat do not depend on
+    # what else is in the array, so the values are those of one whole-length pass)
+    sa = np.empty(len(at))
+    sb = np.empty(len(at))
+    step = DOMINATES_BLOCK
+    for f0 in range(0, len(at), step):
+        a = at[f0]
+        e = at[f0 + step] if f0 + step < len(at) else len(low) - 1
+        dw = np.diff(wave[a : e + 1])
+        dw *= dw
+        dl = np.diff(low[a : e + 1])
+        dl *= dl
+        sa[f0 : f0 + step] = np.add.reduceat(dw, at[f0 : f0 + step] - a)
+        sb[f0 : f0 + step] = np.add.reduceat(dl, at[f0 : f0 + step] - a)
     out[: len(at)] = sa < (RSA_MAX_SLOPE_RATIO**2) * sb
     return out
 
 
 def _coverage(b: Breathing, n: int, fs_low: float, frame: int, span: int) -> np.ndarray:
-    """Per frame: the share of the ``span`` samples centred on it covered by cycles."""
-    cov = np.zeros(n + 1)
+    """Per frame: the share of the ``span`` samples centred on it covered by cycles.
+
+    A sample ``j`` is covered when some cycle has ``i0 <= j < i1`` (its start and end
+    rounded to samples); the covered count before any point comes from the merged
+    cycle intervals, so no per-sample array is built.
+    """
     i0 = np.clip(np.round(b.starts * fs_low).astype(np.int64), 0, n)
     i1 = np.clip(np.round((b.starts + b.lengths) * fs_low).astype(np.int64), 0, n)
-    np.add.at(cov, i0, 1.0)
-    np.add.at(cov, i1, -1.0)
-    c = np.concatenate([[0.0], np.cumsum(np.cumsum(cov)[:n] > 0.5)])
+    nonempty = i1 > i0
+    i0, i1 = i0[nonempty], i1[nonempty]
+    order = np.argsort(i0, kind="stable")
+    i0, i1 = i0[order], i1[order]
     nf = -(-n // frame)
     mid = np.arange(nf) * frame + frame // 2
     lo = np.clip(mid - span // 2, 0, n)
     hi = np.clip(mid + span // 2, 0, n)
-    return (c[hi] - c[lo]) / span
+    if len(i0) == 0:
+        return np.zeros(nf)
+    # merge into disjoint runs [ms, me): a cycle starting after every earlier end opens one
+    ends = np.maximum.accumulate(i1)
+    first = np.flatnonzero(np.concatenate([[True], i0[1:] > ends[:-1]]))
+    ms = i0[first]
+    me = ends[np.concatenate([first[1:] - 1, [len(i0) - 1]])]
+    cum = np.concatenate([[0], np.cumsum(me - ms)])
+
+    def covered_before(p: np.ndarray) -> np.ndarray:
+        k = np.searchsorted(ms, p, side="left")  # runs starting before p
+        j = np.maximum(k - 1, 0)
+        part = np.clip(np.minimum(p, me[j]) - ms[j], 0, None)
+        return np.where(k > 0, cum[j] + part, 0).astype(np.float64)
+
+    return (covered_before(hi) - covered_before(lo)) / span
 
 
 def _breathing_from_low(
@@ -374,10 +416,23 @@ def _breathing_from_low(
     i0 = np.clip(np.round(starts * fs_low).astype(np.int64), 0, n - 1)
     i1 = np.clip(np.round((starts + lengths) * fs_low).astype(np.int64) + 1, i0 + 1, n)
     # even slots are the cycles; odd slots (between cycles, possibly backwards) are dropped
-    bounds = np.column_stack([i0, i1]).reshape(-1)
-    ext = np.append(base_wave, 0.0)  # reduceat needs every index < len
-    amps = (np.maximum.reduceat(ext, bounds) - np.minimum.reduceat(ext, bounds))[0::2]
-    return Breathing(starts, lengths, amps, peaks)
+    return Breathing(starts, lengths, _ranges(base_wave, i0, i1), peaks)
+
+
+def _ranges(x: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
+    """``x[i0:i1].max() - x[i0:i1].min()`` per pair (``i0 < i1 <= len(x)``, pairs in
+    order and not overlapping by more than one sample)."""
+    n = len(x)
+    out = np.empty(len(i0))
+    tail = i1 >= n  # reduceat needs every index < len: those few are done one by one
+    if np.any(~tail):
+        # even slots are the pairs; odd slots (between pairs, possibly backwards) dropped
+        bounds = np.column_stack([i0[~tail], i1[~tail]]).reshape(-1)
+        out[~tail] = (np.maximum.reduceat(x, bounds) - np.minimum.reduceat(x, bounds))[0::2]
+    for k in np.flatnonzero(tail):
+        seg = x[i0[k] : i1[k]]
+        out[k] = seg.max() - seg.min()
+    return out
 
 
 def _no_overlap(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -394,10 +449,12 @@ def _cycles_from_wave(
     exclude: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Breathing:
     """Trough-peak-trough cycles of one breathing wave (steps 3-4 of the notes)."""
-    hyst = HYSTERESIS * _local_scale(wave, fs_low)
+    hyst = _local_scale(wave, fs_low)
+    hyst *= HYSTERESIS
     if not np.any(hyst > 0):
         return _empty_breathing()
     idx, kind = _extrema_kernel(np.ascontiguousarray(wave), np.ascontiguousarray(hyst))
+    del hyst
     # cycles: trough, peak, trough consecutive in the extremum sequence
     if len(idx) < 3:
         return _empty_breathing()
