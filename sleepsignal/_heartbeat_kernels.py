@@ -622,3 +622,196 @@ def _bad_samples(x: np.ndarray, min_flat: int) -> np.ndarray:
                 bad[k] = True
         i = j
     return bad
+
+
+@njit
+def _biquad(
+    u: float, z0: float, z1: float, b0: float, b1: float, b2: float, a1: float, a2: float
+) -> tuple[float, float, float]:
+    """One sample through one second-order section (direct form II transposed, the
+    operations of ``scipy.signal.sosfilt``): returns the output and the new state."""
+    v = b0 * u + z0
+    return v, b1 * u - a1 * v + z1, b2 * u - a2 * v
+
+
+@njit
+def _bad_runs(x: np.ndarray, min_flat: int) -> tuple[np.ndarray, np.ndarray]:
+    """The bad samples of :func:`_bad_samples` as sorted, disjoint half-open runs
+    ``[start[i], stop[i])`` (adjacent runs merged), in one pass over ``x`` plus a pass
+    over its runs of repeated or non-finite samples."""
+    n = x.shape[0]
+    # runs of >= 2 equal finite samples and runs of non-finite samples (worst case n/2)
+    rs = np.empty(n // 2 + 1, dtype=np.int64)
+    rstop = np.empty(n // 2 + 1, dtype=np.int64)
+    lo = np.inf
+    hi = -np.inf
+    m = 0
+    i = 0
+    while i < n:
+        v = x[i]
+        if i + 1 < n and x[i + 1] != v and v - v == 0.0:  # a lone finite sample
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+            i += 1
+            continue
+        j = i + 1
+        if v - v == 0.0:  # finite
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+            while j < n and x[j] == v:
+                j += 1
+            if j - i >= 2:
+                rs[m] = i
+                rstop[m] = j
+                m += 1
+        else:
+            while j < n and not np.isfinite(x[j]):
+                j += 1
+            rs[m] = i
+            rstop[m] = j
+            m += 1
+        i = j
+    start = np.empty(m, dtype=np.int64)
+    stop = np.empty(m, dtype=np.int64)
+    nb = 0
+    for r in range(m):
+        v = x[rs[r]]
+        if v - v == 0.0 and rstop[r] - rs[r] < min_flat and v != lo and v != hi:
+            continue
+        if nb > 0 and stop[nb - 1] == rs[r]:
+            stop[nb - 1] = rstop[r]
+        else:
+            start[nb] = rs[r]
+            stop[nb] = rstop[r]
+            nb += 1
+    return start[:nb], stop[:nb]
+
+
+@njit
+def _sections5(sos: np.ndarray, first: int) -> np.ndarray:
+    """Sections ``first .. first + 4`` of ``sos`` as a ``(5, 6)`` array, padded with
+    identity sections (``b0 = 1``, all else 0: output = input exactly)."""
+    c = np.zeros((5, 6))
+    for k in range(5):
+        if first + k < sos.shape[0]:
+            c[k] = sos[first + k]
+        else:
+            c[k, 0] = 1.0
+    return c
+
+
+@njit
+def _cascade5(y: np.ndarray, c: np.ndarray) -> None:
+    """Filter ``y`` in place by the five sections ``c`` (zero initial state)."""
+    b00, b10, b20, a10, a20 = c[0, 0], c[0, 1], c[0, 2], c[0, 4], c[0, 5]
+    b01, b11, b21, a11, a21 = c[1, 0], c[1, 1], c[1, 2], c[1, 4], c[1, 5]
+    b02, b12, b22, a12, a22 = c[2, 0], c[2, 1], c[2, 2], c[2, 4], c[2, 5]
+    b03, b13, b23, a13, a23 = c[3, 0], c[3, 1], c[3, 2], c[3, 4], c[3, 5]
+    b04, b14, b24, a14, a24 = c[4, 0], c[4, 1], c[4, 2], c[4, 4], c[4, 5]
+    z0a = z0b = z1a = z1b = z2a = z2b = z3a = z3b = z4a = z4b = 0.0
+    for k in range(y.shape[0]):
+        u = y[k]
+        u, z0a, z0b = _biquad(u, z0a, z0b, b00, b10, b20, a10, a20)
+        u, z1a, z1b = _biquad(u, z1a, z1b, b01, b11, b21, a11, a21)
+        u, z2a, z2b = _biquad(u, z2a, z2b, b02, b12, b22, a12, a22)
+        u, z3a, z3b = _biquad(u, z3a, z3b, b03, b13, b23, a13, a23)
+        u, z4a, z4b = _biquad(u, z4a, z4b, b04, b14, b24, a14, a24)
+        y[k] = u
+
+
+@njit
+def _front_end(
+    x: np.ndarray, centre: float, sos: np.ndarray, bad_start: np.ndarray, bad_stop: np.ndarray
+) -> np.ndarray:
+    """Centre, blank and band-pass ``x``: ``sosfilt(sos, where(bad, 0, x - centre))``.
+
+    ``x`` is float32 or float64 (values taken as float64); the bad samples are the
+    half-open runs ``[bad_start[i], bad_stop[i])`` (sorted, disjoint). The filter does
+    the operations of ``scipy.signal.sosfilt`` (direct form II transposed, zero initial
+    state; ``sos`` is ``(n_sections, 6)`` with ``a0 = 1``) in the same order, so the
+    result is identical. The sections run five at a time with their states in
+    registers (straight-line code; a missing section is an exact identity): the first
+    five in the same pass as the centring, any further five in one more pass each.
+    """
+    n = x.shape[0]
+    y = np.empty(n)
+    c = _sections5(sos, 0)
+    b00, b10, b20, a10, a20 = c[0, 0], c[0, 1], c[0, 2], c[0, 4], c[0, 5]
+    b01, b11, b21, a11, a21 = c[1, 0], c[1, 1], c[1, 2], c[1, 4], c[1, 5]
+    b02, b12, b22, a12, a22 = c[2, 0], c[2, 1], c[2, 2], c[2, 4], c[2, 5]
+    b03, b13, b23, a13, a23 = c[3, 0], c[3, 1], c[3, 2], c[3, 4], c[3, 5]
+    b04, b14, b24, a14, a24 = c[4, 0], c[4, 1], c[4, 2], c[4, 4], c[4, 5]
+    z0a = z0b = z1a = z1b = z2a = z2b = z3a = z3b = z4a = z4b = 0.0
+    seg = 0
+    nbad = bad_start.shape[0]
+    while seg <= nbad:  # good samples up to the next bad run, then that run
+        g0 = 0 if seg == 0 else bad_stop[seg - 1]
+        g1 = bad_start[seg] if seg < nbad else n
+        for k in range(g0, g1):
+            u = np.float64(x[k]) - centre
+            u, z0a, z0b = _biquad(u, z0a, z0b, b00, b10, b20, a10, a20)
+            u, z1a, z1b = _biquad(u, z1a, z1b, b01, b11, b21, a11, a21)
+            u, z2a, z2b = _biquad(u, z2a, z2b, b02, b12, b22, a12, a22)
+            u, z3a, z3b = _biquad(u, z3a, z3b, b03, b13, b23, a13, a23)
+            u, z4a, z4b = _biquad(u, z4a, z4b, b04, b14, b24, a14, a24)
+            y[k] = u
+        if seg < nbad:
+            for k in range(bad_start[seg], bad_stop[seg]):
+                u = 0.0
+                u, z0a, z0b = _biquad(u, z0a, z0b, b00, b10, b20, a10, a20)
+                u, z1a, z1b = _biquad(u, z1a, z1b, b01, b11, b21, a11, a21)
+                u, z2a, z2b = _biquad(u, z2a, z2b, b02, b12, b22, a12, a22)
+                u, z3a, z3b = _biquad(u, z3a, z3b, b03, b13, b23, a13, a23)
+                u, z4a, z4b = _biquad(u, z4a, z4b, b04, b14, b24, a14, a24)
+                y[k] = u
+        seg += 1
+    for first in range(5, sos.shape[0], 5):
+        _cascade5(y, _sections5(sos, first))
+    return y
+
+
+@njit
+def _block_energy(y: np.ndarray, q: int) -> np.ndarray:
+    """Mean square of ``y`` over consecutive blocks of ``q`` samples (an incomplete
+    last block is dropped)."""
+    nb = y.shape[0] // q
+    out = np.empty(nb)
+    for b in range(nb):
+        e = 0.0
+        for k in range(b * q, b * q + q):
+            e += y[k] * y[k]
+        out[b] = e / q
+    return out
+
+
+@njit
+def _moving_mean(v: np.ndarray, size: int) -> np.ndarray:
+    """Mean of ``v`` over ``size`` samples centred on each sample, zeros outside.
+
+    Equals ``scipy.ndimage.uniform_filter1d(v, size, mode="constant")`` operation for
+    operation (window ``[i - size // 2, i + (size - 1) // 2]``, a running sum updated by
+    ``entering - leaving`` and divided by ``size`` at each output).
+    """
+    n = v.shape[0]
+    out = np.empty(n)
+    if n == 0:
+        return out
+    s1 = size // 2
+    # the padded line: ext[k] = v[k - s1] inside, 0 outside; ext has n + size - 1 samples
+    tmp = 0.0
+    for k in range(size):
+        idx = k - s1
+        tmp += v[idx] if 0 <= idx < n else 0.0
+    out[0] = tmp / size
+    for k in range(n - 1):
+        i_in = k + size - s1
+        i_out = k - s1
+        vin = v[i_in] if i_in < n else 0.0
+        vout = v[i_out] if i_out >= 0 else 0.0
+        tmp += vin - vout
+        out[k + 1] = tmp / size
+    return out

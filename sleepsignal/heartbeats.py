@@ -16,7 +16,6 @@ from typing import NamedTuple
 import numpy as np
 from scipy import signal as sps
 from scipy.linalg import solve_banded
-from scipy.ndimage import uniform_filter1d
 
 from . import _heartbeat_kernels as _k
 from .errors import SignalError
@@ -107,7 +106,9 @@ def _as_signal(signal: np.ndarray) -> np.ndarray:
         raise SignalError(f"signal must be 1-D, got an array of shape {a.shape}")
     if a.dtype.kind not in "uif":
         raise SignalError(f"signal must hold real numbers (integer or float), got dtype {a.dtype}")
-    return np.ascontiguousarray(a, dtype=np.float64)
+    # float32 (the decoded Beddit track) and float64 go to the kernels as they are
+    dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float64
+    return np.ascontiguousarray(a, dtype=dtype)
 
 
 def detect_heartbeats(
@@ -244,23 +245,27 @@ def detect_heartbeats(
     if x.shape[0] < before + after + 2 * max_lag + min_iv:
         return _empty()
 
-    bad = _k._bad_samples(x, max(2, round(0.25 * fs)))
-    if bad.all():
-        return _empty()
-    sub = x[:: max(1, int(fs))]  # the median of a 1 Hz subsample centres the signal
+    min_flat = max(2, round(0.25 * fs))
+    # the median of a 1 Hz subsample centres the signal (in float64, like the filter)
+    sub = x[:: max(1, int(fs))].astype(np.float64)
     sub = sub[np.isfinite(sub)]
-    centre = float(np.median(sub)) if sub.shape[0] else float(np.median(x[~bad]))
-    x = x - centre
-    if bad.any():
-        x[bad] = 0.0
-    y = sps.sosfilt(_design_filter(fs, f_lo, f_hi), x)
-
+    if sub.shape[0]:
+        centre = float(np.median(sub))
+    else:  # rare: the median of the good samples (needs the bad samples first)
+        x64 = x.astype(np.float64)
+        bad = _k._bad_samples(x64, min_flat)
+        if bad.all():
+            return _empty()
+        centre = float(np.median(x64[~bad]))
     # energy envelope: mean square over blocks of ~1/70 s (candidates only need to fall
     # within the +-0.1 s that the alignment searches), then a moving mean over 0.15 s
     q = max(1, round(fs / 70.0))
-    nb = y.shape[0] // q
-    eb = np.einsum("ij,ij->i", y[: nb * q].reshape(nb, q), y[: nb * q].reshape(nb, q)) / q
-    env = uniform_filter1d(eb, max(1, round(0.15 * fs / q)), mode="constant")
+    bad_start, bad_stop = _k._bad_runs(x, min_flat)
+    if int(np.sum(bad_stop - bad_start)) == x.shape[0]:
+        return _empty()
+    y = _k._front_end(x, centre, _design_filter(fs, f_lo, f_hi), bad_start, bad_stop)
+    eb = _k._block_energy(y, q)
+    env = _k._moving_mean(eb, max(1, round(0.15 * fs / q)))
     cand = _k._candidate_peaks(env, max(1, int(0.5 * min_iv / q))) * q + q // 2
     env_c = env[(cand - q // 2) // q]
     if cand.shape[0] < 2:
@@ -271,11 +276,11 @@ def detect_heartbeats(
     ring = round(0.3 * fs)
     lo_i = np.clip(cand - before - max_lag - ring, 0, x.shape[0])
     hi_i = np.clip(cand + after + max_lag + 1, 0, x.shape[0])
-    if bad.any():
-        bad_idx = np.flatnonzero(bad)
-        cand_bad = np.searchsorted(bad_idx, hi_i) > np.searchsorted(bad_idx, lo_i)
-    else:
-        cand_bad = np.zeros(cand.shape[0], dtype=bool)
+    # runs [bad_start, bad_stop) are sorted and disjoint: one meets [lo, hi) when it
+    # starts before hi and more runs start before hi than stop at or before lo
+    cand_bad = np.searchsorted(bad_stop, lo_i, side="right") < np.searchsorted(
+        bad_start, hi_i, side="left"
+    )
 
     lag, ncc = _k._pair_alignment(
         y,

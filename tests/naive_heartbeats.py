@@ -219,6 +219,39 @@ def naive_bad_samples(x, min_flat):
     return bad
 
 
+def naive_bad_runs(x, min_flat):
+    """The bad samples of :func:`naive_bad_samples` as half-open runs (start, stop)."""
+    bad = np.concatenate(([False], naive_bad_samples(x, min_flat), [False]))
+    edges = np.flatnonzero(np.diff(bad.astype(np.int8)))
+    return edges[0::2], edges[1::2]
+
+
+def naive_front_end(x, centre, sos, bad):
+    """``scipy.signal.sosfilt`` of the centred signal with the bad samples set to 0."""
+    from scipy.signal import sosfilt
+
+    u = np.asarray(x, dtype=np.float64) - centre
+    u[bad] = 0.0
+    return sosfilt(sos, u)
+
+
+def naive_block_energy(y, q):
+    out = []
+    for b in range(len(y) // q):
+        s = 0.0
+        for v in y[b * q : (b + 1) * q]:
+            s += v * v
+        out.append(s / q)
+    return np.array(out, dtype=np.float64)
+
+
+def naive_moving_mean(v, size):
+    """Mean over ``v[i - size // 2 : i - size // 2 + size]``, zeros outside ``v``."""
+    pad = np.concatenate((np.zeros(size), np.asarray(v, dtype=np.float64), np.zeros(size)))
+    s1 = size // 2
+    return np.array([pad[size + i - s1 : size + i - s1 + size].mean() for i in range(len(v))])
+
+
 # -- scoring ---------------------------------------------------------------------------
 
 
