@@ -815,3 +815,30 @@ def _moving_mean(v: np.ndarray, size: int) -> np.ndarray:
         tmp += vin - vout
         out[k + 1] = tmp / size
     return out
+
+
+@njit
+def _solve_tridiagonal(off: np.ndarray, diag: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve the symmetric tridiagonal system ``A t = rhs`` with ``A[i, i] = diag[i]``
+    and ``A[i, i+1] = A[i+1, i] = off[i]`` (``off`` has ``n - 1`` entries).
+
+    Thomas algorithm (Gaussian elimination without pivoting): exact in exact arithmetic
+    and stable when ``A`` is diagonally dominant, as the beat-time system is.
+    """
+    n = diag.shape[0]
+    out = np.empty(n)
+    if n == 0:
+        return out
+    c = np.empty(n)  # modified upper diagonal
+    d = np.empty(n)  # modified right-hand side
+    piv = diag[0]
+    c[0] = off[0] / piv if n > 1 else 0.0
+    d[0] = rhs[0] / piv
+    for i in range(1, n):
+        piv = diag[i] - off[i - 1] * c[i - 1]
+        c[i] = off[i] / piv if i < n - 1 else 0.0
+        d[i] = (rhs[i] - off[i - 1] * d[i - 1]) / piv
+    out[n - 1] = d[n - 1]
+    for i in range(n - 2, -1, -1):
+        out[i] = d[i] - c[i] * out[i + 1]
+    return out

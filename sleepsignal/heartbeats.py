@@ -14,10 +14,9 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy import signal as sps
-from scipy.linalg import solve_banded
 
 from . import _heartbeat_kernels as _k
+from ._filters import butter_sos, iirnotch_sos
 from .errors import SignalError
 from .hrv import night_hrv_indices, rmssd
 from .session import Session, TimeValueTrack
@@ -430,15 +429,8 @@ def _hum_aliases(fs: float, f_lo: float, f_hi: float) -> list[float]:
 
 def _design_filter(fs: float, f_lo: float, f_hi: float) -> np.ndarray:
     """High-pass (2nd order), low-pass (4th order) and notches at aliased mains lines."""
-    sos = np.concatenate(
-        [
-            sps.butter(2, f_lo, btype="highpass", fs=fs, output="sos"),
-            sps.butter(4, f_hi, btype="lowpass", fs=fs, output="sos"),
-        ]
-    )
-    notches = [
-        sps.tf2sos(*sps.iirnotch(fa, _NOTCH_Q, fs=fs)) for fa in _hum_aliases(fs, f_lo, f_hi)
-    ]
+    sos = np.concatenate([butter_sos(2, f_lo, "highpass", fs), butter_sos(4, f_hi, "lowpass", fs)])
+    notches = [iirnotch_sos(fa, _NOTCH_Q, fs) for fa in _hum_aliases(fs, f_lo, f_hi)]
     return np.concatenate([sos, *notches]) if notches else sos
 
 
@@ -469,16 +461,14 @@ def _solve_times(n: int, ek: np.ndarray, iv: np.ndarray, anchor: np.ndarray) -> 
     diag = np.full(n, _ANCHOR)
     upper = np.zeros(n)  # upper[i] couples i and i+1
     rhs = _ANCHOR * anchor
-    np.add.at(diag, ek, 1.0)
-    np.add.at(diag, ek - 1, 1.0)
+    # each node is the later end of at most one edge and the earlier end of at most
+    # one: the indices are unique, so fancy-index updates add like np.add.at
+    diag[ek] += 1.0
+    diag[ek - 1] += 1.0
     upper[ek - 1] = -1.0
-    np.add.at(rhs, ek, iv)
-    np.add.at(rhs, ek - 1, -iv)
-    ab = np.zeros((3, n))
-    ab[0, 1:] = upper[:-1]
-    ab[1] = diag
-    ab[2, :-1] = upper[:-1]
-    return solve_banded((1, 1), ab, rhs)
+    rhs[ek] += iv
+    rhs[ek - 1] -= iv
+    return _k._solve_tridiagonal(upper[:-1].copy(), diag, rhs)
 
 
 def heart_rate(

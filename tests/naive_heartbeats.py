@@ -252,6 +252,12 @@ def naive_moving_mean(v, size):
     return np.array([pad[size + i - s1 : size + i - s1 + size].mean() for i in range(len(v))])
 
 
+def naive_solve_tridiagonal(off, diag, rhs):
+    a = np.diag(np.asarray(diag, dtype=np.float64))
+    a += np.diag(off, 1) + np.diag(off, -1)
+    return np.linalg.solve(a, rhs)
+
+
 # -- scoring ---------------------------------------------------------------------------
 
 

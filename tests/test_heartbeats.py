@@ -20,6 +20,7 @@ from naive_heartbeats import (
     naive_moving_mean,
     naive_pair_alignment,
     naive_run_fiducial,
+    naive_solve_tridiagonal,
 )
 
 from sleepsignal import _heartbeat_kernels as K
@@ -196,6 +197,17 @@ def test_moving_mean_matches_naive_and_scipy(size: int) -> None:
     np.testing.assert_allclose(got, naive_moving_mean(v, size), rtol=0, atol=1e-13)
     np.testing.assert_allclose(K._moving_mean(v[:3], 10), naive_moving_mean(v[:3], 10))
     assert K._moving_mean(np.empty(0), size).shape == (0,)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 50])
+def test_solve_tridiagonal_matches_dense_solve(n: int) -> None:
+    rng = np.random.default_rng(n)
+    off = -(rng.random(n - 1) < 0.8).astype(np.float64)  # chains broken at random
+    diag = 0.02 + np.concatenate(([0.0], -off)) + np.concatenate((-off, [0.0]))
+    rhs = rng.normal(size=n) * 100.0
+    got = K._solve_tridiagonal(off, diag, rhs)
+    np.testing.assert_allclose(got, naive_solve_tridiagonal(off, diag, rhs), rtol=1e-10)
+    assert K._solve_tridiagonal(off[:0], diag[:0], rhs[:0]).shape == (0,)
 
 
 def test_local_median_matches_naive() -> None:
