@@ -775,49 +775,6 @@ def _front_end(
 
 
 @njit
-def _block_energy(y: np.ndarray, q: int) -> np.ndarray:
-    """Mean square of ``y`` over consecutive blocks of ``q`` samples (an incomplete
-    last block is dropped)."""
-    nb = y.shape[0] // q
-    out = np.empty(nb)
-    for b in range(nb):
-        e = 0.0
-        for k in range(b * q, b * q + q):
-            e += y[k] * y[k]
-        out[b] = e / q
-    return out
-
-
-@njit
-def _moving_mean(v: np.ndarray, size: int) -> np.ndarray:
-    """Mean of ``v`` over ``size`` samples centred on each sample, zeros outside.
-
-    Equals ``scipy.ndimage.uniform_filter1d(v, size, mode="constant")`` operation for
-    operation (window ``[i - size // 2, i + (size - 1) // 2]``, a running sum updated by
-    ``entering - leaving`` and divided by ``size`` at each output).
-    """
-    n = v.shape[0]
-    out = np.empty(n)
-    if n == 0:
-        return out
-    s1 = size // 2
-    # the padded line: ext[k] = v[k - s1] inside, 0 outside; ext has n + size - 1 samples
-    tmp = 0.0
-    for k in range(size):
-        idx = k - s1
-        tmp += v[idx] if 0 <= idx < n else 0.0
-    out[0] = tmp / size
-    for k in range(n - 1):
-        i_in = k + size - s1
-        i_out = k - s1
-        vin = v[i_in] if i_in < n else 0.0
-        vout = v[i_out] if i_out >= 0 else 0.0
-        tmp += vin - vout
-        out[k + 1] = tmp / size
-    return out
-
-
-@njit
 def _solve_tridiagonal(off: np.ndarray, diag: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """Solve the symmetric tridiagonal system ``A t = rhs`` with ``A[i, i] = diag[i]``
     and ``A[i, i+1] = A[i+1, i] = off[i]`` (``off`` has ``n - 1`` entries).
@@ -841,4 +798,52 @@ def _solve_tridiagonal(off: np.ndarray, diag: np.ndarray, rhs: np.ndarray) -> np
     out[n - 1] = d[n - 1]
     for i in range(n - 2, -1, -1):
         out[i] = d[i] - c[i] * out[i + 1]
+    return out
+
+
+@njit
+def _envelope(y: np.ndarray, q: int, size: int) -> np.ndarray:
+    """Moving mean over ``size`` blocks of the mean square of ``y`` over blocks of ``q``
+    samples, in one pass over ``y``.
+
+    The block energies (incomplete last block dropped) are averaged over the window
+    ``[b - size // 2, b + (size - 1) // 2]`` with zeros outside, exactly as
+    ``scipy.ndimage.uniform_filter1d(energy, size, mode="constant")`` does it (a running
+    sum updated by ``entering - leaving`` and divided by ``size`` at each output), so
+    the result is identical. The energies live in a ring of ``size`` values, long
+    enough to remove each from the running sum.
+    """
+    nb = y.shape[0] // q
+    out = np.empty(nb)
+    if nb == 0:
+        return out
+    s1 = size // 2
+    ring = np.zeros(size)  # energies of blocks k - size + 1 .. k, slot k % size
+    tmp = 0.0
+    for k in range(size - s1):  # blocks 0 .. size - s1 - 1 form the first window
+        if k < nb:
+            e = 0.0
+            for i in range(k * q, k * q + q):
+                e += y[i] * y[i]
+            e = e / q
+            ring[k % size] = e
+            tmp += e
+    # (the first window also holds s1 zeros ahead of block 0, and zeros past the end:
+    # adding them changes nothing)
+    out[0] = tmp / size
+    for k in range(nb - 1):
+        b_in = k + size - s1
+        b_out = k - s1
+        if b_in < nb:
+            e = 0.0
+            for i in range(b_in * q, b_in * q + q):
+                e += y[i] * y[i]
+            vin = e / q
+        else:
+            vin = 0.0
+        vout = ring[b_out % size] if b_out >= 0 else 0.0
+        if b_in < nb:
+            ring[b_in % size] = vin
+        tmp += vin - vout
+        out[k + 1] = tmp / size
     return out
