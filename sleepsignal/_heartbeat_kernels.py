@@ -818,22 +818,27 @@ def _envelope(y: np.ndarray, q: int, size: int) -> np.ndarray:
     if nb == 0:
         return out
     s1 = size // 2
-    ring = np.zeros(size)  # energies of blocks k - size + 1 .. k, slot k % size
+    ring = np.zeros(size)  # the energies of the blocks inside the window
     tmp = 0.0
+    pos = 0  # ring slot of the next block to enter
     for k in range(size - s1):  # blocks 0 .. size - s1 - 1 form the first window
         if k < nb:
             e = 0.0
             for i in range(k * q, k * q + q):
                 e += y[i] * y[i]
             e = e / q
-            ring[k % size] = e
+            ring[pos] = e
             tmp += e
+        pos += 1
+        if pos == size:
+            pos = 0
     # (the first window also holds s1 zeros ahead of block 0, and zeros past the end:
-    # adding them changes nothing)
+    # adding them changes nothing; the ring starts as zeros, so they leave as zeros)
     out[0] = tmp / size
+    # the block entering the window (b_in = k + size - s1) takes the ring slot of the
+    # block leaving it (b_out = b_in - size), read just before it is overwritten
     for k in range(nb - 1):
         b_in = k + size - s1
-        b_out = k - s1
         if b_in < nb:
             e = 0.0
             for i in range(b_in * q, b_in * q + q):
@@ -841,9 +846,11 @@ def _envelope(y: np.ndarray, q: int, size: int) -> np.ndarray:
             vin = e / q
         else:
             vin = 0.0
-        vout = ring[b_out % size] if b_out >= 0 else 0.0
-        if b_in < nb:
-            ring[b_in % size] = vin
+        vout = ring[pos]
+        ring[pos] = vin
+        pos += 1
+        if pos == size:
+            pos = 0
         tmp += vin - vout
         out[k + 1] = tmp / size
     return out
