@@ -35,7 +35,7 @@ __all__ = [
 MIN_FS = 25.0
 
 _MAX_SKIP = 3  # a candidate is aligned with the next 3 (skips 2 spurious candidates)
-_GOOD_ENOUGH = 0.9  # next candidate this similar: do not try skipping it
+_GOOD_ENOUGH = 0.8  # next candidate this similar: do not try skipping it
 _NCC_FLOOR = 0.3  # correlation below which an edge never joins the chain
 _NEAR_MARGIN = 0.1  # local median: nearest candidate within 0.1 of the best ncc
 _DEV_WEIGHT = 2.0  # chain cost per unit relative deviation from the local median
@@ -170,7 +170,7 @@ def detect_heartbeats(
        Pearson correlation: gain and offset drop out. The best lag, refined by a
        parabola, gives the interval to a fraction of a sample, and its correlation
        ``ncc`` the shape similarity. Farther candidates are tried only when the next one
-       correlates below 0.9.
+       correlates below 0.8.
     4. Local median interval: median over +-15 s of each candidate's interval to the
        nearest of the next three candidates that matches within 0.1 of the best one
        (best ``ncc >= 0.7``); noisy beats match their next few beats about equally
