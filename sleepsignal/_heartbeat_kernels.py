@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba import njit
+from ._numba import REASSOC_MATH, njit
 
 __all__: list[str] = []
 
@@ -61,9 +61,34 @@ def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
     return out[:m]
 
 
-@njit
+@njit(fastmath=REASSOC_MATH)
+def _dot(a: np.ndarray, b: np.ndarray, w: int) -> float:
+    """``sum(a[:w] * b[:w])``, summed in SIMD lanes (:data:`REASSOC_MATH`: the order of
+    the additions is the compiler's, so the result may differ from a sequential sum by
+    rounding; NaN propagates)."""
+    s = 0.0
+    for i in range(w):
+        s += a[i] * b[i]
+    return s
+
+
+@njit(fastmath=REASSOC_MATH)
+def _sums(x: np.ndarray, s0: int, w: int) -> tuple[float, float]:
+    """Sum and sum of squares of ``x[s0 : s0 + w]``, in SIMD lanes like :func:`_dot`."""
+    xs = x[s0 : s0 + w]
+    s1 = 0.0
+    s2 = 0.0
+    for i in range(w):
+        v = xs[i]
+        s1 += v
+        s2 += v * v
+    return s1, s2
+
+
+@njit(fastmath=REASSOC_MATH)
 def _centre_window(x: np.ndarray, a0: int, w: int, out: np.ndarray) -> float:
-    """``out[:w] = x[a0:a0+w] - mean``; returns the sum of squares of ``out[:w]``."""
+    """``out[:w] = x[a0:a0+w] - mean``; returns the sum of squares of ``out[:w]``
+    (sums in SIMD lanes, see :func:`_dot`)."""
     sa = 0.0
     for i in range(w):
         sa += x[a0 + i]
@@ -93,11 +118,7 @@ def _ncc_sums(
     """Pearson correlation of zero-mean ``a`` (sum of squares ``va``) with ``x[s:s+w]``,
     whose sum ``sb`` and sum of squares ``sbb`` are given (the caller slides them from
     lag to lag); NaN when that window is flat."""
-    xs = x[s : s + w]  # a view indexed by the loop counter: no wraparound check
-    cab = 0.0
-    for i in range(w):
-        cab += a[i] * xs[i]
-    return _ncc_from(cab, va, w, sb, sbb)
+    return _ncc_from(_dot(a, x[s : s + w], w), va, w, sb, sbb)
 
 
 @njit
@@ -153,12 +174,7 @@ def _pair_alignment(
             if b0 < 0 or b0 + w + 2 * max_lag > n:
                 continue
             # window sums at every lag by sliding (2 updates per lag instead of w adds)
-            s1 = 0.0
-            s2 = 0.0
-            for i in range(w):
-                v = x[b0 + i]
-                s1 += v
-                s2 += v * v
+            s1, s2 = _sums(x, b0, w)
             wsb[0] = s1
             wsbb[0] = s2
             for li in range(1, nl):
@@ -174,64 +190,21 @@ def _pair_alignment(
                 r[li] = np.nan
             best = -2.0
             bi = -1
-            # four coarse lags per pass over the window: four independent sums (each
-            # in the same order as a single dot product) keep the adds overlapping
             nco = (nl - 1) // step + 1
-            for g in range(0, nco, 4):
-                l0 = g * step
-                l1 = min(g + 1, nco - 1) * step
-                l2 = min(g + 2, nco - 1) * step
-                l3 = min(g + 3, nco - 1) * step
-                c0 = 0.0
-                c1 = 0.0
-                c2 = 0.0
-                c3 = 0.0
-                # views indexed by the loop counter: no negative-index wraparound check
-                x0 = x[b0 + l0 : b0 + l0 + w]
-                x1 = x[b0 + l1 : b0 + l1 + w]
-                x2 = x[b0 + l2 : b0 + l2 + w]
-                x3 = x[b0 + l3 : b0 + l3 + w]
-                for i in range(w):
-                    ai = a[i]
-                    c0 += ai * x0[i]
-                    c1 += ai * x1[i]
-                    c2 += ai * x2[i]
-                    c3 += ai * x3[i]
-                for j in range(min(4, nco - g)):
-                    li = (g + j) * step
-                    cab = c0 if j == 0 else (c1 if j == 1 else (c2 if j == 2 else c3))
-                    r[li] = _ncc_from(cab, va, w, wsb[li], wsbb[li])
-                    if r[li] > best:
-                        best = r[li]
-                        bi = li
+            for g in range(nco):
+                li = g * step
+                r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
+                if r[li] > best:
+                    best = r[li]
+                    bi = li
             if bi < 0:
                 continue
             c0 = bi
             f_lo = max(0, c0 - step + 1)
             f_hi = min(nl, c0 + step)
-            li = f_lo
-            while li < f_hi:  # the missing fine lags, two per pass over the window
-                if r[li] == r[li]:
-                    li += 1
-                    continue
-                lj = li + 1
-                while lj < f_hi and r[lj] == r[lj]:
-                    lj += 1
-                if lj < f_hi:
-                    ca = 0.0
-                    cb = 0.0
-                    xa = x[b0 + li : b0 + li + w]
-                    xb = x[b0 + lj : b0 + lj + w]
-                    for i in range(w):
-                        ai = a[i]
-                        ca += ai * xa[i]
-                        cb += ai * xb[i]
-                    r[li] = _ncc_from(ca, va, w, wsb[li], wsbb[li])
-                    r[lj] = _ncc_from(cb, va, w, wsb[lj], wsbb[lj])
-                    li = lj + 1
-                else:
+            for li in range(f_lo, f_hi):  # the missing fine lags
+                if r[li] != r[li]:
                     r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
-                    li += 1
             for li in range(f_lo, f_hi):
                 if r[li] > best:
                     best = r[li]
@@ -506,7 +479,6 @@ def _hidden_beat(
     out = np.full(m, np.nan)
     w = before + after
     a = np.empty(w)
-    cabs = np.empty(64)  # cross sums per position, grown when an interval needs more
     for i in range(m):
         a0 = first[i] - before
         if a0 < 0 or a0 + w > n:
@@ -526,49 +498,14 @@ def _hidden_beat(
         k1 = npos
         while k1 > k0 and p_lo + (k1 - 1) * step - before + w > n:
             k1 -= 1
-        if k1 - k0 > cabs.shape[0]:
-            cabs = np.empty(k1 - k0)
-        # cross sums, four positions per pass over the window (four independent sums,
-        # each in the same order as a single dot product, keep the adds overlapping)
         nk = k1 - k0
-        for g in range(0, nk, 4):
-            s0 = p_lo + (k0 + g) * step - before
-            s1 = p_lo + (k0 + min(g + 1, nk - 1)) * step - before
-            s2 = p_lo + (k0 + min(g + 2, nk - 1)) * step - before
-            s3 = p_lo + (k0 + min(g + 3, nk - 1)) * step - before
-            x0 = x[s0 : s0 + w]  # views indexed by the loop counter: no wraparound check
-            x1 = x[s1 : s1 + w]
-            x2 = x[s2 : s2 + w]
-            x3 = x[s3 : s3 + w]
-            c0 = 0.0
-            c1 = 0.0
-            c2 = 0.0
-            c3 = 0.0
-            for j in range(w):
-                aj = a[j]
-                c0 += aj * x0[j]
-                c1 += aj * x1[j]
-                c2 += aj * x2[j]
-                c3 += aj * x3[j]
-            cabs[g] = c0
-            if g + 1 < nk:
-                cabs[g + 1] = c1
-            if g + 2 < nk:
-                cabs[g + 2] = c2
-            if g + 3 < nk:
-                cabs[g + 3] = c3
         sb = 0.0
         sbb = 0.0
         prev = -1  # start of the window whose sums sb, sbb hold; -1: none
         for kk in range(nk):
             b0 = p_lo + (k0 + kk) * step - before
             if prev < 0 or b0 - prev >= w:
-                sb = 0.0
-                sbb = 0.0
-                for j in range(w):
-                    v = x[b0 + j]
-                    sb += v
-                    sbb += v * v
+                sb, sbb = _sums(x, b0, w)
             else:  # slide the window sums from prev to b0
                 for j in range(prev, b0):
                     vo = x[j]
@@ -579,7 +516,7 @@ def _hidden_beat(
             vb = sbb - sb * sb / w
             if vb <= 1e-12 * sbb or vb <= 0.0:
                 continue
-            r = cabs[kk] / np.sqrt(va * vb)
+            r = _dot(a, x[b0 : b0 + w], w) / np.sqrt(va * vb)
             if not (r <= best):  # also replaces NaN
                 best = r
         out[i] = best
