@@ -740,22 +740,20 @@ def _solve_tridiagonal(off: np.ndarray, diag: np.ndarray, rhs: np.ndarray) -> np
 
 @njit
 def _envelope(y: np.ndarray, q: int, size: int) -> np.ndarray:
-    """Moving mean over ``size`` blocks of the mean square of ``y`` over blocks of ``q``
-    samples, in one pass over ``y``.
+    """Energy of ``y`` over ``size`` blocks of ``q`` samples around each block.
 
-    The block energies (incomplete last block dropped) are averaged over the window
-    ``[b - size // 2, b + (size - 1) // 2]`` with zeros outside, exactly as
-    ``scipy.ndimage.uniform_filter1d(energy, size, mode="constant")`` does it (a running
-    sum updated by ``entering - leaving`` and divided by ``size`` at each output), so
-    the result is identical. The energies live in a ring of ``size`` values, long
-    enough to remove each from the running sum.
+    ``out[b]`` is the sum of ``y**2`` over the blocks ``b - size // 2`` to
+    ``b + (size - 1) // 2`` (blocks outside count as 0; an incomplete last block is
+    dropped), in one pass over ``y``: a running sum of the block sums, updated by
+    ``entering - leaving``. The block sums wait in a ring of ``size`` values until
+    they leave the window.
     """
     nb = y.shape[0] // q
     out = np.empty(nb)
     if nb == 0:
         return out
     s1 = size // 2
-    ring = np.zeros(size)  # the energies of the blocks inside the window
+    ring = np.zeros(size)  # the block sums inside the window
     tmp = 0.0
     pos = 0  # ring slot of the next block to enter
     for k in range(size - s1):  # blocks 0 .. size - s1 - 1 form the first window
@@ -763,31 +761,25 @@ def _envelope(y: np.ndarray, q: int, size: int) -> np.ndarray:
             e = 0.0
             for i in range(k * q, k * q + q):
                 e += y[i] * y[i]
-            e = e / q
             ring[pos] = e
             tmp += e
         pos += 1
         if pos == size:
             pos = 0
-    # (the first window also holds s1 zeros ahead of block 0, and zeros past the end:
-    # adding them changes nothing; the ring starts as zeros, so they leave as zeros)
-    out[0] = tmp / size
+    out[0] = tmp
     # the block entering the window (b_in = k + size - s1) takes the ring slot of the
-    # block leaving it (b_out = b_in - size), read just before it is overwritten
+    # block leaving it (b_out = b_in - size, or one of the zeros ahead of block 0)
     for k in range(nb - 1):
         b_in = k + size - s1
+        vin = 0.0
         if b_in < nb:
-            e = 0.0
             for i in range(b_in * q, b_in * q + q):
-                e += y[i] * y[i]
-            vin = e / q
-        else:
-            vin = 0.0
+                vin += y[i] * y[i]
         vout = ring[pos]
         ring[pos] = vin
         pos += 1
         if pos == size:
             pos = 0
         tmp += vin - vout
-        out[k + 1] = tmp / size
+        out[k + 1] = tmp
     return out

@@ -163,7 +163,7 @@ def detect_heartbeats(
        NaN, samples stuck on the signal's rail (clipping) and flat stretches >= 0.25 s
        are bad samples; no window that touches one (plus 0.3 s of filter ringing) is
        timed.
-    2. Energy envelope: mean square over blocks of ~1/70 s, moving mean over 0.15 s.
+    2. Energy envelope: sum of squares over 0.15 s, every ~1/70 s.
        Candidate beats: envelope maxima within half the shortest allowed interval.
     3. Align the window [-0.25 s, +0.35 s] around each candidate with the windows around
        the next three candidates at every lag within +-0.1 s (coarse-to-fine), by
@@ -256,8 +256,8 @@ def detect_heartbeats(
         if bad.all():
             return _empty()
         centre = float(np.median(x64[~bad]))
-    # energy envelope: mean square over blocks of ~1/70 s (candidates only need to fall
-    # within the +-0.1 s that the alignment searches), then a moving mean over 0.15 s
+    # energy envelope: sum of squares over 0.15 s, evaluated every ~1/70 s (candidates
+    # only need to fall within the +-0.1 s that the alignment searches)
     q = max(1, round(fs / 70.0))
     bad_start, bad_stop = _k._bad_runs(x, min_flat)
     if int(np.sum(bad_stop - bad_start)) == x.shape[0]:

@@ -235,21 +235,16 @@ def naive_front_end(x, centre, sos, bad):
     return sosfilt(sos, u)
 
 
-def naive_block_energy(y, q):
-    out = []
-    for b in range(len(y) // q):
-        s = 0.0
-        for v in y[b * q : (b + 1) * q]:
-            s += v * v
-        out.append(s / q)
-    return np.array(out, dtype=np.float64)
-
-
-def naive_moving_mean(v, size):
-    """Mean over ``v[i - size // 2 : i - size // 2 + size]``, zeros outside ``v``."""
-    pad = np.concatenate((np.zeros(size), np.asarray(v, dtype=np.float64), np.zeros(size)))
+def naive_envelope(y, q, size):
+    """Sum of ``y**2`` over the blocks ``b - size // 2 .. b + (size - 1) // 2`` of ``q``
+    samples (an incomplete last block dropped)."""
+    nb = len(y) // q
+    blocks = [float(np.sum(np.asarray(y[b * q : (b + 1) * q]) ** 2)) for b in range(nb)]
     s1 = size // 2
-    return np.array([pad[size + i - s1 : size + i - s1 + size].mean() for i in range(len(v))])
+    return np.array(
+        [sum(blocks[j] for j in range(b - s1, b - s1 + size) if 0 <= j < nb) for b in range(nb)],
+        dtype=np.float64,
+    )
 
 
 def naive_solve_tridiagonal(off, diag, rhs):
