@@ -22,9 +22,10 @@ def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
     Ties keep the first index of a plateau; NaN samples are never peaks. ``env`` must be
     float64. ``i`` is a peak when ``env[i] > 0``, ``env[i]`` exceeds every finite value
     to its left within ``half`` and is not exceeded to its right. Only samples that pass
-    that test against their two neighbours scan their window, and after a peak the next
-    ``half`` samples are skipped (each has the peak in its window and is not above it),
-    so a smooth envelope costs about one comparison per sample.
+    that test against their two neighbours scan their window (right side first: a larger
+    value there is where the search goes on, as nothing before it can be a peak), and
+    after a peak the next ``half`` samples are skipped (each has the peak in its window
+    and is not above it), so a smooth envelope costs about one comparison per sample.
     """
     n = env.shape[0]
     out = np.empty(n, dtype=np.int64)
@@ -42,16 +43,21 @@ def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
             if i > 0 and env[i - 1] >= v:
                 i += 1
                 continue
+        # right side first: the first larger value j ends the scan, and every sample
+        # between i and j (<= v, or NaN) has j in its window, so none is a peak
+        nxt = -1
+        for j in range(i + 1, min(n, i + half + 1)):
+            if env[j] > v:
+                nxt = j
+                break
+        if nxt >= 0:
+            i = nxt
+            continue
         ok = True
         for j in range(max(0, i - half), i):
             if env[j] >= v:
                 ok = False
                 break
-        if ok:
-            for j in range(i + 1, min(n, i + half + 1)):
-                if env[j] > v:
-                    ok = False
-                    break
         if ok:
             out[m] = i
             m += 1
