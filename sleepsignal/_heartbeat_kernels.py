@@ -436,15 +436,14 @@ def _align_avg(
     bs = 0
     for si in range(ns):
         sh = si - max_shift
-        sab = 0.0
-        saa = 0.0
-        sbb = 0.0
-        for i in range(w):
-            j = i + sh
-            if 0 <= j < w:
-                sab += avg[r, j] * avg[ref, i]
-                saa += avg[r, j] * avg[r, j]
-                sbb += avg[ref, i] * avg[ref, i]
+        i0 = max(0, -sh)  # the overlap: i in [i0, i1) with j = i + sh in [0, w)
+        i1 = min(w, w - sh)
+        ra = avg[r, i0 + sh : i1 + sh]
+        rb = avg[ref, i0:i1]
+        m = max(0, i1 - i0)
+        sab = _dot(ra, rb, m)
+        saa = _dot(ra, ra, m)
+        sbb = _dot(rb, rb, m)
         v = abs(sab) / np.sqrt(saa * sbb) if saa > 0.0 and sbb > 0.0 else 0.0
         sc[si] = v
         if v > best:
