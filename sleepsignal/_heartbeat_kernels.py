@@ -668,9 +668,16 @@ def _cascade5(y: np.ndarray, c: np.ndarray) -> None:
 
 @njit(fastmath=REASSOC_MATH)
 def _front_end(
-    x: np.ndarray, centre: float, sos: np.ndarray, bad_start: np.ndarray, bad_stop: np.ndarray
-) -> np.ndarray:
-    """Centre, blank and band-pass ``x``: ``sosfilt(sos, where(bad, 0, x - centre))``.
+    x: np.ndarray,
+    centre: float,
+    sos: np.ndarray,
+    bad_start: np.ndarray,
+    bad_stop: np.ndarray,
+    q: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Centre, blank and band-pass ``x``: ``y = sosfilt(sos, where(bad, 0, x - centre))``,
+    and the sum of ``y**2`` over each block of ``q`` samples (incomplete last block
+    dropped).
 
     ``x`` is float32 or float64 (values taken as float64); the bad samples are the
     half-open runs ``[bad_start[i], bad_stop[i])`` (sorted, disjoint). The filter is
@@ -679,7 +686,10 @@ def _front_end(
     (:data:`~sleepsignal._numba.REASSOC_MATH`), so it equals scipy's to rounding
     (~1e-14 relative). The sections run five at a time with their states in registers
     (straight-line code; a missing section is an exact identity): the first five in the
-    same pass as the centring, any further five in one more pass each.
+    same pass as the centring, any further five in one more pass each. The block sums
+    come from the last pass, so ``y`` is not read again for the envelope.
+
+    Returns ``(y, block_sums)``.
     """
     n = x.shape[0]
     y = np.empty(n)
@@ -690,6 +700,12 @@ def _front_end(
     b03, b13, b23, a13, a23 = c[3, 0], c[3, 1], c[3, 2], c[3, 4], c[3, 5]
     b04, b14, b24, a14, a24 = c[4, 0], c[4, 1], c[4, 2], c[4, 4], c[4, 5]
     z0a = z0b = z1a = z1b = z2a = z2b = z3a = z3b = z4a = z4b = 0.0
+    nb = n // q
+    eb = np.empty(nb)
+    last = sos.shape[0] <= 5  # the first pass is the only one: block sums on the fly
+    e = 0.0
+    cnt = 0
+    b = 0
     seg = 0
     nbad = bad_start.shape[0]
     while seg <= nbad:  # good samples up to the next bad run, then that run
@@ -703,6 +719,15 @@ def _front_end(
             u, z3a, z3b = _biquad(u, z3a, z3b, b03, b13, b23, a13, a23)
             u, z4a, z4b = _biquad(u, z4a, z4b, b04, b14, b24, a14, a24)
             y[k] = u
+            if last:
+                e += u * u
+                cnt += 1
+                if cnt == q:
+                    if b < nb:
+                        eb[b] = e
+                    b += 1
+                    e = 0.0
+                    cnt = 0
         if seg < nbad:
             for k in range(bad_start[seg], bad_stop[seg]):
                 u = 0.0
@@ -712,10 +737,25 @@ def _front_end(
                 u, z3a, z3b = _biquad(u, z3a, z3b, b03, b13, b23, a13, a23)
                 u, z4a, z4b = _biquad(u, z4a, z4b, b04, b14, b24, a14, a24)
                 y[k] = u
+                if last:
+                    e += u * u
+                    cnt += 1
+                    if cnt == q:
+                        if b < nb:
+                            eb[b] = e
+                        b += 1
+                        e = 0.0
+                        cnt = 0
         seg += 1
     for first in range(5, sos.shape[0], 5):
         _cascade5(y, _sections5(sos, first))
-    return y
+    if not last:
+        for b in range(nb):
+            e = 0.0
+            for k in range(b * q, b * q + q):
+                e += y[k] * y[k]
+            eb[b] = e
+    return y, eb
 
 
 @njit
@@ -746,47 +786,27 @@ def _solve_tridiagonal(off: np.ndarray, diag: np.ndarray, rhs: np.ndarray) -> np
 
 
 @njit
-def _envelope(y: np.ndarray, q: int, size: int) -> np.ndarray:
-    """Energy of ``y`` over ``size`` blocks of ``q`` samples around each block.
+def _envelope(eb: np.ndarray, size: int) -> np.ndarray:
+    """Energy over ``size`` blocks around each block, from the block sums ``eb``.
 
-    ``out[b]`` is the sum of ``y**2`` over the blocks ``b - size // 2`` to
-    ``b + (size - 1) // 2`` (blocks outside count as 0; an incomplete last block is
-    dropped), in one pass over ``y``: a running sum of the block sums, updated by
-    ``entering - leaving``. The block sums wait in a ring of ``size`` values until
-    they leave the window.
+    ``out[b]`` is the sum of ``eb`` over the blocks ``b - size // 2`` to
+    ``b + (size - 1) // 2`` (blocks outside count as 0): a running sum updated by
+    ``entering - leaving``.
     """
-    nb = y.shape[0] // q
+    nb = eb.shape[0]
     out = np.empty(nb)
     if nb == 0:
         return out
     s1 = size // 2
-    ring = np.zeros(size)  # the block sums inside the window
     tmp = 0.0
-    pos = 0  # ring slot of the next block to enter
-    for k in range(size - s1):  # blocks 0 .. size - s1 - 1 form the first window
-        if k < nb:
-            e = 0.0
-            for i in range(k * q, k * q + q):
-                e += y[i] * y[i]
-            ring[pos] = e
-            tmp += e
-        pos += 1
-        if pos == size:
-            pos = 0
+    for k in range(min(nb, size - s1)):  # blocks 0 .. size - s1 - 1: the first window
+        tmp += eb[k]
     out[0] = tmp
-    # the block entering the window (b_in = k + size - s1) takes the ring slot of the
-    # block leaving it (b_out = b_in - size, or one of the zeros ahead of block 0)
     for k in range(nb - 1):
         b_in = k + size - s1
-        vin = 0.0
-        if b_in < nb:
-            for i in range(b_in * q, b_in * q + q):
-                vin += y[i] * y[i]
-        vout = ring[pos]
-        ring[pos] = vin
-        pos += 1
-        if pos == size:
-            pos = 0
+        b_out = k - s1
+        vin = eb[b_in] if b_in < nb else 0.0
+        vout = eb[b_out] if b_out >= 0 else 0.0
         tmp += vin - vout
         out[k + 1] = tmp
     return out

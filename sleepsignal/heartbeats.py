@@ -262,8 +262,8 @@ def detect_heartbeats(
     bad_start, bad_stop = _k._bad_runs(x, min_flat)
     if int(np.sum(bad_stop - bad_start)) == x.shape[0]:
         return _empty()
-    y = _k._front_end(x, centre, _design_filter(fs, f_lo, f_hi), bad_start, bad_stop)
-    env = _k._envelope(y, q, max(1, round(0.15 * fs / q)))
+    y, eb = _k._front_end(x, centre, _design_filter(fs, f_lo, f_hi), bad_start, bad_stop, q)
+    env = _k._envelope(eb, max(1, round(0.15 * fs / q)))
     cand = _k._candidate_peaks(env, max(1, int(0.5 * min_iv / q))) * q + q // 2
     env_c = env[(cand - q // 2) // q]
     if cand.shape[0] < 2:

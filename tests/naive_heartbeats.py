@@ -235,14 +235,20 @@ def naive_front_end(x, centre, sos, bad):
     return sosfilt(sos, u)
 
 
-def naive_envelope(y, q, size):
-    """Sum of ``y**2`` over the blocks ``b - size // 2 .. b + (size - 1) // 2`` of ``q``
-    samples (an incomplete last block dropped)."""
-    nb = len(y) // q
-    blocks = [float(np.sum(np.asarray(y[b * q : (b + 1) * q]) ** 2)) for b in range(nb)]
+def naive_block_sums(y, q):
+    """Sum of ``y**2`` over each block of ``q`` samples (an incomplete last block dropped)."""
+    return np.array(
+        [float(np.sum(np.asarray(y[b * q : (b + 1) * q]) ** 2)) for b in range(len(y) // q)],
+        dtype=np.float64,
+    )
+
+
+def naive_envelope(eb, size):
+    """Sum of ``eb`` over the blocks ``b - size // 2 .. b + (size - 1) // 2``."""
+    nb = len(eb)
     s1 = size // 2
     return np.array(
-        [sum(blocks[j] for j in range(b - s1, b - s1 + size) if 0 <= j < nb) for b in range(nb)],
+        [sum(eb[j] for j in range(b - s1, b - s1 + size) if 0 <= j < nb) for b in range(nb)],
         dtype=np.float64,
     )
 

@@ -12,6 +12,7 @@ from naive_heartbeats import (
     naive_bad_runs,
     naive_bad_samples,
     naive_best_chain,
+    naive_block_sums,
     naive_candidate_peaks,
     naive_envelope,
     naive_front_end,
@@ -178,11 +179,15 @@ def test_front_end_matches_scipy_sosfilt(n_notch: int) -> None:
         xd = x.astype(dtype)
         start, stop = K._bad_runs(xd, 35)
         bad = naive_bad_samples(xd, 35)
-        y = K._front_end(xd, 480.5, sos, start, stop)
         want = naive_front_end(xd, 480.5, sos, bad)
-        # fused multiply-adds: equal to rounding, relative to the signal's scale
-        np.testing.assert_allclose(y, want, rtol=0, atol=1e-11 * np.abs(want).max())
-    assert K._front_end(np.empty(0), 0.0, sos, start[:0], stop[:0]).shape == (0,)
+        for q in (1, 2, 3, 7):
+            y, eb = K._front_end(xd, 480.5, sos, start, stop, q)
+            # fused multiply-adds: equal to rounding, relative to the signal's scale
+            np.testing.assert_allclose(y, want, rtol=0, atol=1e-11 * np.abs(want).max())
+            eb_want = naive_block_sums(want, q)
+            np.testing.assert_allclose(eb, eb_want, rtol=0, atol=1e-11 * eb_want.max())
+    y, eb = K._front_end(np.empty(0), 0.0, sos, start[:0], stop[:0], 2)
+    assert y.shape == (0,) and eb.shape == (0,)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 50])
@@ -198,13 +203,12 @@ def test_solve_tridiagonal_matches_dense_solve(n: int) -> None:
 
 @pytest.mark.parametrize("n", [0, 1, 5, 37, 400])
 def test_envelope_matches_naive(n: int) -> None:
-    y = np.random.default_rng(n).normal(size=n)
-    for q in (1, 2, 3):
-        for size in (1, 2, 5, 10, 11):
-            want = naive_envelope(y, q, size)
-            # a running sum: rounding relative to the largest value, not to each sum
-            atol = 1e-13 * max(1.0, float(want.max(initial=0.0)))
-            np.testing.assert_allclose(K._envelope(y, q, size), want, rtol=0, atol=atol)
+    eb = np.random.default_rng(n).random(n) ** 4
+    for size in (1, 2, 5, 10, 11, 2 * n + 3):
+        want = naive_envelope(eb, size)
+        # a running sum: rounding relative to the largest value, not to each sum
+        atol = 1e-13 * max(1.0, float(want.max(initial=0.0)))
+        np.testing.assert_allclose(K._envelope(eb, size), want, rtol=0, atol=atol)
 
 
 def test_local_median_matches_naive() -> None:
