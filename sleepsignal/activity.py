@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._rank_filter import median_filter
 from ._track_kernels import (
     _bursts_kernel,
     _change_points,
@@ -132,8 +133,6 @@ class Presence(NamedTuple):
 def _rolling_median_blocks(values: np.ndarray, block: int, span: int) -> np.ndarray:
     """Median of ``block``-sized blocks, then a running median over ``span`` blocks,
     repeated back to the length of ``values`` (NaN-aware)."""
-    from scipy.ndimage import median_filter
-
     n = len(values)
     nb = max(1, -(-n // block))
     pad = np.full(nb * block, np.nan)
@@ -145,7 +144,7 @@ def _rolling_median_blocks(values: np.ndarray, block: int, span: int) -> np.ndar
         return np.full(n, np.nan)
     good = ~np.isnan(med)
     med = np.interp(np.arange(nb), np.flatnonzero(good), med[good])
-    med = median_filter(med, size=min(span, nb), mode="nearest")
+    med = median_filter(med, min(span, nb))
     return np.repeat(med, block)[:n]
 
 
@@ -261,9 +260,7 @@ def _presence_from_low(low: np.ndarray, fs_low: float, flat: np.ndarray | None =
     if white.sum() >= PRESENCE_MIN_WHITE:
         # quietest stretch of white windows: the lowest 3-window running median of d
         # (an empty bed lasts minutes; single quiet windows in bed do not count)
-        from scipy.ndimage import median_filter
-
-        d3 = median_filter(np.where(white, d, np.inf), size=PRESENCE_MIN_WHITE, mode="nearest")
+        d3 = median_filter(np.where(white, d, np.inf), PRESENCE_MIN_WHITE)
         floor = float(d3.min())
         if not np.isfinite(floor):
             floor = float(np.min(d[white]))
