@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._filters import butter_sos, sosfilt
 from ._rank_filter import median_filter
 from ._track_kernels import (
     _bursts_kernel,
@@ -150,9 +151,7 @@ def _rolling_median_blocks(values: np.ndarray, block: int, span: int) -> np.ndar
 
 def _movement_band(low: np.ndarray, fs_low: float) -> np.ndarray:
     """The low-rate view high-passed above :data:`MOVEMENT_HIGHPASS_HZ` (causal)."""
-    from scipy.signal import butter, sosfilt
-
-    sos = butter(2, MOVEMENT_HIGHPASS_HZ, btype="highpass", fs=fs_low, output="sos")
+    sos = butter_sos(2, MOVEMENT_HIGHPASS_HZ, "highpass", fs_low)
     return np.asarray(sosfilt(sos, low - low[0]))
 
 
