@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numba import njit
+from ._rank_filter import nan_running_median
 
 __all__ = [
     "HEARTBEAT_BASE",
@@ -203,17 +204,7 @@ def _rank_night(x: np.ndarray) -> np.ndarray:
 
 def _running_median(x: np.ndarray, k: int) -> np.ndarray:
     """Centred median over ``k`` (odd) epochs ignoring NaN; NaN where none."""
-    n = len(x)
-    if n == 0:
-        return x.copy()
-    pad = np.concatenate([np.full(k // 2, np.nan), x, np.full(k // 2, np.nan)])
-    w = np.sort(np.lib.stride_tricks.sliding_window_view(pad, k), axis=1)  # NaN last
-    c = np.isfinite(w).sum(axis=1)
-    lo = np.maximum((c - 1) // 2, 0)
-    hi = np.maximum(c // 2, 0)
-    rows = np.arange(n)
-    med = (w[rows, lo] + w[rows, hi]) / 2
-    return np.where(c > 0, med, np.nan)
+    return nan_running_median(x, k)
 
 
 def _trailing_mean(x: np.ndarray, k: int) -> np.ndarray:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from naive_rank_filter import naive_median_filter
+from naive_rank_filter import naive_running_median
 
-from sleepsignal._rank_filter import _median_filter_kernel, median_filter
+from sleepsignal._rank_filter import _running_median_kernel, median_filter, nan_running_median
 from sleepsignal.errors import SignalError
 
 ndimage = pytest.importorskip("scipy.ndimage")
@@ -23,10 +23,28 @@ values = st.lists(
 )
 
 
-@given(values, st.integers(1, 12))
-def test_kernel_matches_naive(xs, size):
+def naive_median_filter(x, size):
+    return naive_running_median(x, size, True, True)
+
+
+@given(values, st.integers(1, 12), st.booleans(), st.booleans())
+def test_kernel_matches_naive(xs, size, nearest, upper):
     x = np.array(xs, dtype=np.float64)
-    np.testing.assert_array_equal(_median_filter_kernel(x, size), naive_median_filter(x, size))
+    np.testing.assert_array_equal(
+        _running_median_kernel(x, size, nearest, upper),
+        naive_running_median(x, size, nearest, upper),
+    )
+
+
+@given(st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(np.nan)), max_size=60), st.integers(1, 12))
+def test_kernel_with_nan_matches_naive(xs, size):
+    x = np.array(xs, dtype=np.float64)
+    for nearest in (False, True):
+        for upper in (False, True):
+            np.testing.assert_array_equal(
+                _running_median_kernel(x, size, nearest, upper),
+                naive_running_median(x, size, nearest, upper),
+            )
 
 
 @given(values, st.integers(1, 12))
@@ -91,3 +109,35 @@ def test_non_contiguous_input():
 def test_bad_input(x, size, match):
     with pytest.raises(SignalError, match=match):
         median_filter(x, size)
+
+
+def sorted_window_median(x: np.ndarray, k: int) -> np.ndarray:
+    """The sort-every-window NaN-aware median that staging used before (odd ``k``)."""
+    n = len(x)
+    pad = np.concatenate([np.full(k // 2, np.nan), x, np.full(k // 2, np.nan)])
+    w = np.sort(np.lib.stride_tricks.sliding_window_view(pad, k), axis=1)  # NaN last
+    c = np.isfinite(w).sum(axis=1)
+    lo = np.maximum((c - 1) // 2, 0)
+    hi = np.maximum(c // 2, 0)
+    rows = np.arange(n)
+    med = (w[rows, lo] + w[rows, hi]) / 2
+    return np.where(c > 0, med, np.nan)
+
+
+@pytest.mark.parametrize("k", [1, 3, 11, 121])
+def test_nan_running_median_equals_sorted_windows(k):
+    rng = np.random.default_rng(k)
+    x = (rng.integers(1, 400, 960) + 0.5) / 960  # percentile ranks, ties included
+    x[rng.random(960) < 0.2] = np.nan
+    x[100:260] = np.nan  # a long gap: windows with no value at all
+    np.testing.assert_array_equal(nan_running_median(x, k), sorted_window_median(x, k))
+
+
+def test_nan_running_median_edges_and_bad_input():
+    np.testing.assert_array_equal(nan_running_median(np.array([1.0, 3.0]), 5), [2.0, 2.0])
+    assert np.isnan(nan_running_median(np.full(4, np.nan), 3)).all()
+    assert nan_running_median(np.empty(0), 3).shape == (0,)
+    with pytest.raises(SignalError, match="1-D"):
+        nan_running_median(np.ones((2, 2)), 3)
+    with pytest.raises(SignalError, match="size"):
+        nan_running_median(np.ones(3), 0)
