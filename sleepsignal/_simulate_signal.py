@@ -31,6 +31,15 @@ DAMPED_WIDTH = np.array([0.026, 0.024, 0.045, 0.015, 0.045, 0.045])
 #: = 4e-5 of its height: below one ADC count for any J amplitude used here).
 LOBE_REACH = 4.5
 
+#: Slow beat-shape drift at ``beat_drift=1`` (standard deviations across beats): every
+#: lobe but J moves its amplitude by DRIFT_AMP x its own size, its centre by DRIFT_MU s
+#: and its width by a factor exp(+-DRIFT_WIDTH); each follows its own AR(1) process over
+#: beats with a correlation of DRIFT_BEATS beats, so neighbouring beats share the drift.
+DRIFT_AMP = 2.0
+DRIFT_MU = 0.040
+DRIFT_WIDTH = 0.7
+DRIFT_BEATS = 100.0
+
 #: Inspiration fraction of a built-in breathing cycle.
 INSPIRATION = 0.4
 
@@ -78,11 +87,14 @@ def render_beats(
     post: dict[str, np.ndarray],
     beat_scale: np.ndarray,
     rng: np.random.Generator,
+    drift: float = 0.0,
+    drift_rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """Sum of one J-wave complex per beat, sampled at ``fs`` (float64, J amplitude 1).
 
     ``seg`` is each beat's posture segment, ``beat_scale`` its amplitude (respiratory
-    modulation and beat-to-beat jitter included).
+    modulation and beat-to-beat jitter included), ``drift`` the multiplier of the slow
+    beat-shape drift (:data:`DRIFT_AMP` ...), drawn from ``drift_rng``.
     """
     out = np.zeros(n)
     if len(beats) == 0:
@@ -93,6 +105,12 @@ def render_beats(
     mu = post["mu"][seg] + rng.normal(0, 0.003, (nb, 6))
     mu[:, 2] = 0.0
     width = post["width"][seg]
+    if drift > 0 and drift_rng is not None:
+        amp = amp + drift * DRIFT_AMP * np.abs(amp) * slow_walk(nb, drift_rng)
+        mu = mu + drift * DRIFT_MU * slow_walk(nb, drift_rng)
+        width = width * np.exp(drift * DRIFT_WIDTH * slow_walk(nb, drift_rng))
+        amp[:, 2] = 1.0  # J stays the reference lobe and the fiducial
+        mu[:, 2] = 0.0
     # one window for all beats, wide enough for every lobe of every beat
     lo = float(np.min(mu - LOBE_REACH * width))
     hi = float(np.max(mu + LOBE_REACH * width))
@@ -109,6 +127,21 @@ def render_beats(
     wave *= scale[:, None].astype(np.float32)
     ok = (idx >= 0) & (idx < n)
     out += np.bincount(idx[ok], weights=wave[ok], minlength=n)[:n]
+    return out
+
+
+def slow_walk(nb: int, rng: np.random.Generator) -> np.ndarray:
+    """Six unit-variance AR(1) series over ``nb`` beats (shape (nb, 6)), correlation
+    exp(-1 / DRIFT_BEATS) from one beat to the next."""
+    phi = math.exp(-1.0 / DRIFT_BEATS)
+    e = rng.standard_normal((nb, 6))
+    e[1:] *= math.sqrt(1.0 - phi * phi)
+    out = np.empty_like(e)
+    if nb:
+        # y[i] = phi * y[i - 1] + e[i], by a one-pole filter along the beats
+        from scipy.signal import lfilter
+
+        out[:] = lfilter([1.0], [1.0, -phi], e, axis=0)
     return out
 
 

@@ -243,11 +243,16 @@ def score_intervals(
     ref_beats: np.ndarray,
     ref_ok: np.ndarray | None = None,
     tol: float = 0.1,
+    lag_window: float | None = None,
 ) -> dict[str, float]:
     """Score reported intervals against reference beats.
 
     A reported interval (after removing the median fiducial lag) is correct when its
     start and end both lie within ``tol`` s of two consecutive reference beats.
+    With ``lag_window`` (s), the lag removed from each interval is instead the median
+    offset of the reported interval starts within +-lag_window/2 of it from their
+    nearest reference beats: for beats whose shape drifts, the point of the complex the
+    detector times (and so its lag behind the reference) moves over the night.
     Intervals reported outside the reference span are ignored. ``ref_ok`` marks the
     reference intervals a detector can see (coverage denominator); default all.
 
@@ -261,6 +266,18 @@ def score_intervals(
     inside = (beat_times >= ref[0] - tol) & (beat_times <= ref[-1] + tol)
     lag = fiducial_lag(beat_times[inside], ref)
     s = np.asarray(starts) - lag
+    if lag_window is not None and len(s):
+        s0 = np.asarray(starts, dtype=np.float64)
+        k = np.clip(np.searchsorted(ref, s0), 1, len(ref) - 1)
+        near = np.where(np.abs(s0 - ref[k - 1]) < np.abs(s0 - ref[k]), ref[k - 1], ref[k])
+        d = s0 - near
+        order = np.argsort(s0, kind="stable")
+        so, do = s0[order], d[order]
+        lo = np.searchsorted(so, so - lag_window / 2)
+        hi = np.searchsorted(so, so + lag_window / 2, side="right")
+        local = np.array([np.median(do[a:b]) for a, b in zip(lo, hi, strict=True)])
+        s = np.empty_like(s0)
+        s[order] = so - local
     iv = np.asarray(intervals)
     e = s + iv
     span = (s >= ref[0] - tol) & (e <= ref[-1] + tol)
