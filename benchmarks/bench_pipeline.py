@@ -216,3 +216,16 @@ def test_process_peer_scipy(benchmark, session_file: Path, tmp_path: Path) -> No
     out = tmp_path / "peer.json"
     _time_process(benchmark, [sys.executable, str(PEER_SCRIPT), str(session_file), str(out)])
     assert json.loads(out.read_text())["beat_intervals"]
+
+
+def test_profile_process_script(session_file: Path, tmp_path: Path) -> None:
+    """``benchmarks/profile_process.py`` (the phase table of the README) runs and reports."""
+    script = Path(__file__).resolve().parent / "profile_process.py"
+    out = subprocess.run(
+        [sys.executable, str(script), str(session_file), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "kernels loaded from cache" in out.stdout
+    assert (tmp_path / "sleep.json").is_file()
