@@ -172,3 +172,18 @@ def test_validate_ocariot_list_is_a_multi_status_with_conflicts(tmp_path: Path, 
     assert body["error"][0]["code"] == 409
     (tmp_path / "one.json").write_text(json.dumps([rec]))
     assert main(["validate", "--format", "ocariot", str(tmp_path / "one.json")]) == 0
+
+
+def test_analysis_imports_leave_the_collector_on_with_imports_frozen():
+    """``analyze``/``demo`` pause the cyclic GC for the heavy imports only."""
+    import gc
+
+    from sleepsignal import cli
+
+    try:
+        cli._load_analysis()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+        assert "sleepsignal.heartbeats" in sys.modules
+    finally:
+        gc.unfreeze()
