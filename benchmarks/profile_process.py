@@ -71,21 +71,23 @@ def main() -> None:
     sessions = read_sessions(args.session)
     hours = sum(s.duration for s in sessions) / 3600
     clock.mark(f"read_sessions ({len(sessions)} session(s), {hours:.2f} h)")
+    import gc
+
+    gc.disable()  # as in the CLI's _load_analysis, which imports numba first
     import numba
 
     clock.mark("import numba")
-    from sleepsignal.heartbeats import heartbeat_tracks  # noqa: F401
+    from sleepsignal.cli import _load_analysis
+
+    _load_analysis()  # as the CLI: imports with the cyclic GC paused, then gc.freeze()
     from sleepsignal.pipeline import analyze, write_analysis
-    from sleepsignal.records import build_records  # noqa: F401
-    from sleepsignal.staging import stage_session  # noqa: F401
-    from sleepsignal.tracks import session_tracks  # noqa: F401
 
     heavy = sorted(
         m
         for m in ("scipy.signal", "scipy.ndimage", "scipy.fft", "scipy.linalg", "scipy.stats")
         if m in sys.modules
     )
-    clock.mark("import analysis modules")
+    clock.mark("import analysis modules (then gc.freeze)")
     print(f"  imported by the analysis: {', '.join(heavy) or 'no scipy submodule'}")
     from numba.core.dispatcher import Dispatcher
     from numba.core.registry import cpu_target
