@@ -129,6 +129,7 @@ COLD = (
 )
 
 
+@pytest.mark.slow  # compiles every kernel into an empty cache: 20-30 s per case
 @pytest.mark.parametrize("cache", ["cold", "warm"])
 def test_cold_start(benchmark, cache: str) -> None:
     """A new process analysing 3 minutes: compile (cold cache) vs load (warm cache)."""
@@ -206,7 +207,8 @@ def _time_process(benchmark, argv: list[str]) -> None:
 def test_process_analyze(benchmark, session_file: Path, tmp_path: Path) -> None:
     """``sleepsignal analyze`` as a whole process: startup, imports, cache load, JSON out."""
     argv = [sys.executable, "-m", "sleepsignal", "analyze", str(session_file), "--out"]
-    _child([*argv, str(tmp_path / "warm")])  # numba cache filled/loaded once, untimed
+    if not benchmark.disabled:  # numba cache filled once, untimed (not in smoke runs)
+        _child([*argv, str(tmp_path / "warm")])
     _time_process(benchmark, [*argv, str(tmp_path / "out")])
     assert (tmp_path / "out" / "sleep.json").is_file()
 
