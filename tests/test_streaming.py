@@ -258,6 +258,10 @@ def test_open_blob_reads_chunks_and_checks_like_read_session(night, tmp_path):
     assert not lazy.sampled_tracks["normal"].loaded
     assert "open_blob" in lazy.sampled_tracks["normal"].not_loaded_reason
     assert lazy.sampled_tracks["noise"].loaded
+    # writing it back elsewhere would name a blob that is not written: refused, loudly
+    with pytest.raises(DecodeError, match="'normal' is not loaded"):
+        write_session(lazy, tmp_path / "copy" / "session.json")
+    assert not (tmp_path / "copy" / "session.json").exists()
     with pytest.raises(DecodeError, match="no sampled track 'bogus'"):
         open_blob(path, "bogus")
     # a truncated blob is refused by open_blob as by read_session, naming the sizes

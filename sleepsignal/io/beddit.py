@@ -643,7 +643,9 @@ def write_session(session: Session, path: str | os.PathLike[str]) -> Path:
     Blobs are written beside the JSON file under the relative ``data_url`` the track was
     read with (kept as it was, ``file:`` URLs included), or ``<id>_<track>.bin``;
     little-endian, frames back to back. Remote ``data_url`` values of tracks that were
-    not loaded are written back unchanged.
+    not loaded are written back unchanged; a local track left on disk by
+    ``read_session(..., lazy=...)`` raises :class:`DecodeError` (its blob would not be
+    written).
 
     Returns
     -------
@@ -671,6 +673,16 @@ def write_sessions(
         urls: dict[str, str] = {}
         for name, track in session.sampled_tracks.items():
             if not track.loaded:
+                url = track.extra.get("data_url")
+                if isinstance(url, str) and _is_local(url):
+                    # a lazily read track: its blob stays where it was read, and a
+                    # data_url written elsewhere would name a blob that is not there
+                    raise DecodeError(
+                        f"{p}: session {session.id}: sampled track {name!r} is not loaded "
+                        f"({track.not_loaded_reason}); writing the session would leave its "
+                        f"data_url {url!r} naming a blob that is not written. Read the "
+                        "session without lazy= to write it."
+                    )
                 continue
             rel = _local_blob_path(track.extra.get("data_url"))
             if rel is None or rel in used:
