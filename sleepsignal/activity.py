@@ -165,7 +165,7 @@ def _movements_from_low(
         e = np.empty(0)
         return Movements(e, e.copy(), e.copy())
     d = _movement_band(low, fs_low)[1 : n_s * sec + 1]
-    energy = (d * d).reshape(n_s, sec).sum(axis=1)
+    energy = np.square(d, out=d).reshape(n_s, sec).sum(axis=1)  # d is our own copy
     base_in = energy.copy()
     if still is not None:
         base_in[~still[:n_s]] = np.nan
