@@ -667,6 +667,10 @@ def detect_breathing(
        dominates the signal the breathing swing can be lost under body noise while the
        heart rate still follows the breath (respiratory sinus arrhythmia). The cycle
        amplitude is still measured on the band-passed signal.
+    7. A recording longer than 24 h goes through steps 2-6 in overlapping slices (24 h
+       cores with 1 h of context on each side, each keeping the cycles that start in its
+       core), so memory does not grow with its length; the cycles equal those of one
+       piece to rounding (about 1e-10 s). Up to 24 h it is one piece.
 
     The trough is the start of inhalation when the sensor's polarity makes inhalation
     raise the signal; for the cycle lengths and the rate the polarity does not matter.
