@@ -60,6 +60,16 @@ RSA_MAX_SLOPE_RATIO = 0.1
 SELECT_FRAME_S = 30.0
 SELECT_SPAN_S = 90.0
 SOURCE_HANDICAP = {"baseline": 0.0, "smooth": 0.01, "envelope": 0.1, "rsa": RSA_HANDICAP}
+#: Recordings longer than SLICE_CORE_S are processed in overlapping slices (bounded
+#: memory): cores of SLICE_CORE_S (the last takes the rest) with SLICE_MARGIN_S of
+#: context on each side, far beyond the reach of the filters (~40 s), the 5-minute
+#: running median of the scale and the 90 s periodicity span. See ``_breathing_sliced``.
+SLICE_CORE_S = 24 * 3600.0
+SLICE_MARGIN_S = 3600.0
+#: Bytes of ``|wave|`` rows per median call in the local scale (bounds its temporary).
+SCALE_ROWS_BYTES = 1 << 20
+#: Frames per block of the slope sums of ``_heartbeat_dominates``.
+DOMINATES_BLOCK = 512
 #: Frames per block of the periodicity FFTs (keeps the temporaries in cache).
 PERIODICITY_BLOCK = 64
 #: Beat-interval (respiratory sinus arrhythmia) candidate, used when beat times are
@@ -116,21 +126,30 @@ def _breathing_wave(low: np.ndarray, fs_low: float) -> np.ndarray:
     hi = min(BREATHING_BAND_HZ[1], 0.45 * fs_low)
     sos = butter_sos(2, (BREATHING_BAND_HZ[0], hi), "bandpass", fs_low)
     padlen = min(len(low) - 1, int(3 * fs_low / BREATHING_BAND_HZ[0]))
-    return np.asarray(sosfiltfilt(sos, low - np.median(low), padlen=padlen))
+    centred = low - np.median(low)
+    return np.asarray(sosfiltfilt(sos, centred, padlen=padlen))
 
 
 def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
-    """Median of ``|wave|`` per 30 s block, running median over SCALE_WINDOW_S, per sample."""
+    """Median of ``|wave|`` per 30 s block, running median over SCALE_WINDOW_S, per sample.
+
+    The block medians are taken a few thousand blocks at a time (each row's median is
+    the same whatever the other rows), so the only whole-length temporary is ``|wave|``.
+    """
     from scipy.ndimage import median_filter
 
     block = round(30.0 * fs_low)
     n = len(wave)
     nb = -(-n // block)
-    a = np.abs(wave)
     pad = np.empty(nb * block)
-    pad[:n] = a
-    pad[n:] = a[-1] if n else 0.0
-    med = np.median(pad.reshape(nb, block), axis=1)
+    np.abs(wave, out=pad[:n])
+    pad[n:] = pad[n - 1] if n else 0.0
+    rows = pad.reshape(nb, block)
+    med = np.empty(nb)
+    step = max(1, SCALE_ROWS_BYTES // (8 * block))
+    for r0 in range(0, nb, step):
+        med[r0 : r0 + step] = np.median(rows[r0 : r0 + step], axis=1)
+    del pad, rows
     span = max(1, min(nb, round(SCALE_WINDOW_S / 30.0)))
     med = median_filter(med, size=span, mode="nearest")
     return np.repeat(med, block)[:n]
@@ -168,17 +187,19 @@ def _periodicity(wave: np.ndarray, fs_low: float, frame: int, span: int) -> np.n
     n = len(wave) // d
     # pair sums by strided slices (a reshape(n, d).mean(axis=1) over a tiny axis is ~10x
     # slower; for d < 8 the sum is the same left-to-right sum, so the values are identical)
-    w = wave[0 : n * d : d].copy()
-    for i in range(1, d):
-        w += wave[i : n * d : d]
-    w /= d
     fs_d = fs_low / d
     nf = -(-len(wave) // frame)
     frame_d, span_d = frame / d, max(1, span // d)
     lo, hi = int(MIN_CYCLE_S * fs_d), int(MAX_CYCLE_S * fs_d) + 1
     half = span_d // 2
+    # the pair means are built in place inside the zero-padded array (no separate copy)
     pad = np.zeros(n + 2 * span_d)
-    pad[span_d : span_d + n] = w
+    w = pad[span_d : span_d + n]
+    w[:] = wave[0 : n * d : d]
+    for i in range(1, d):
+        w += wave[i : n * d : d]
+    w /= d
+    del w
     mid = np.round((np.arange(nf) + 0.5) * frame_d).astype(np.int64)  # frame centres
     nfft = 1 << int(np.ceil(np.log2(span_d + hi)))
     import scipy.fft
@@ -222,21 +243,25 @@ def _rsa_wave(beat_times: np.ndarray, n: int, fs_low: float) -> tuple[np.ndarray
     linearly, zero across gaps, band-passed like the baseline wave and smoothed like the
     "smooth" candidate. All zeros when fewer than 3 intervals are kept.
     """
+    return _rsa_grid(_rsa_knots(beat_times), n, fs_low, 0)
+
+
+def _rsa_knots(beat_times: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Knots (times s, values s) of the interval wave of :func:`_rsa_wave`, or None
+    when fewer than 3 intervals are kept. Cheap (one entry per beat), so a sliced
+    recording computes them once over the whole recording."""
     from scipy.ndimage import median_filter
 
-    fs_r = fs_low / RSA_DECIMATE
-    n_r = -(-n // RSA_DECIMATE)
     bt = np.asarray(beat_times, dtype=np.float64)
     bt = bt[np.isfinite(bt)]
-    wave = np.zeros(n_r)
     if len(bt) < 4:
-        return wave, fs_r
+        return None
     ibi = np.diff(bt)
     med = median_filter(ibi, size=min(RSA_MEDIAN_BEATS, len(ibi)), mode="nearest")
     ok = (np.abs(ibi - med) < RSA_MAX_DEVIATION * med) & (ibi >= RSA_INTERVAL_S[0])
     ok &= ibi <= RSA_INTERVAL_S[1]
     if ok.sum() < 3:
-        return wave, fs_r
+        return None
     tm = (bt[:-1] + 0.5 * ibi)[ok]
     v = ibi[ok] - np.median(ibi[ok])
     # zero across a gap: a zero knot just after its first and before its last midpoint
@@ -247,9 +272,20 @@ def _rsa_wave(beat_times: np.ndarray, n: int, fs_low: float) -> tuple[np.ndarray
         order = np.argsort(at, kind="stable")
         tm = at[order]
         v = np.concatenate([v, np.zeros(2 * len(g))])[order]
-    wave = np.interp(np.arange(n_r) / fs_r, tm, v, left=0.0, right=0.0)
-    if n_r < int(4 * MAX_CYCLE_S * fs_r):
+    return tm, v
+
+
+def _rsa_grid(
+    knots: tuple[np.ndarray, np.ndarray] | None, n: int, fs_low: float, s0: int
+) -> tuple[np.ndarray, float]:
+    """:func:`_rsa_wave` from its knots, for ``n`` low-rate samples starting at low-rate
+    sample ``s0`` (a multiple of RSA_DECIMATE) of the recording."""
+    fs_r = fs_low / RSA_DECIMATE
+    n_r = -(-n // RSA_DECIMATE)
+    if knots is None or n_r < int(4 * MAX_CYCLE_S * fs_r):
         return np.zeros(n_r), fs_r
+    tm, v = knots
+    wave = np.interp((np.arange(n_r) + s0 // RSA_DECIMATE) / fs_r, tm, v, left=0.0, right=0.0)
     # the band-pass of _breathing_wave and the low-pass of _smooth_wave in one pass
     hi = min(BREATHING_BAND_HZ[1], 0.45 * fs_r)
     sos = np.vstack(
@@ -270,29 +306,57 @@ def _heartbeat_dominates(low: np.ndarray, wave: np.ndarray, frame: int, nf: int)
     out = np.zeros(nf, dtype=bool)
     if len(at) == 0:
         return out
-    dw = np.diff(wave)
-    dw *= dw
-    dl = np.diff(low)
-    dl *= dl
-    sa = np.add.reduceat(dw, at)
-    sb = np.add.reduceat(dl, at)
+    # a few hundred frames at a time (the segment sums of reduceat do not depend on
+    # what else is in the array, so the values are those of one whole-length pass)
+    sa = np.empty(len(at))
+    sb = np.empty(len(at))
+    step = DOMINATES_BLOCK
+    for f0 in range(0, len(at), step):
+        a = at[f0]
+        e = at[f0 + step] if f0 + step < len(at) else len(low) - 1
+        dw = np.diff(wave[a : e + 1])
+        dw *= dw
+        dl = np.diff(low[a : e + 1])
+        dl *= dl
+        sa[f0 : f0 + step] = np.add.reduceat(dw, at[f0 : f0 + step] - a)
+        sb[f0 : f0 + step] = np.add.reduceat(dl, at[f0 : f0 + step] - a)
     out[: len(at)] = sa < (RSA_MAX_SLOPE_RATIO**2) * sb
     return out
 
 
 def _coverage(b: Breathing, n: int, fs_low: float, frame: int, span: int) -> np.ndarray:
-    """Per frame: the share of the ``span`` samples centred on it covered by cycles."""
-    cov = np.zeros(n + 1)
+    """Per frame: the share of the ``span`` samples centred on it covered by cycles.
+
+    A sample ``j`` is covered when some cycle has ``i0 <= j < i1`` (its start and end
+    rounded to samples); the covered count before any point comes from the merged
+    cycle intervals, so no per-sample array is built.
+    """
     i0 = np.clip(np.round(b.starts * fs_low).astype(np.int64), 0, n)
     i1 = np.clip(np.round((b.starts + b.lengths) * fs_low).astype(np.int64), 0, n)
-    np.add.at(cov, i0, 1.0)
-    np.add.at(cov, i1, -1.0)
-    c = np.concatenate([[0.0], np.cumsum(np.cumsum(cov)[:n] > 0.5)])
+    nonempty = i1 > i0
+    i0, i1 = i0[nonempty], i1[nonempty]
+    order = np.argsort(i0, kind="stable")
+    i0, i1 = i0[order], i1[order]
     nf = -(-n // frame)
     mid = np.arange(nf) * frame + frame // 2
     lo = np.clip(mid - span // 2, 0, n)
     hi = np.clip(mid + span // 2, 0, n)
-    return (c[hi] - c[lo]) / span
+    if len(i0) == 0:
+        return np.zeros(nf)
+    # merge into disjoint runs [ms, me): a cycle starting after every earlier end opens one
+    ends = np.maximum.accumulate(i1)
+    first = np.flatnonzero(np.concatenate([[True], i0[1:] > ends[:-1]]))
+    ms = i0[first]
+    me = ends[np.concatenate([first[1:] - 1, [len(i0) - 1]])]
+    cum = np.concatenate([[0], np.cumsum(me - ms)])
+
+    def covered_before(p: np.ndarray) -> np.ndarray:
+        k = np.searchsorted(ms, p, side="left")  # runs starting before p
+        j = np.maximum(k - 1, 0)
+        part = np.clip(np.minimum(p, me[j]) - ms[j], 0, None)
+        return np.where(k > 0, cum[j] + part, 0).astype(np.float64)
+
+    return (covered_before(hi) - covered_before(lo)) / span
 
 
 def _breathing_from_low(
@@ -316,7 +380,30 @@ def _breathing_from_low(
     belongs to the frame holding its midpoint; where chosen cycles of different
     candidates overlap, the later one is dropped. The amplitude of a cycle is always
     measured on the baseline wave (its peak to trough over the cycle).
+
+    A recording longer than :data:`SLICE_CORE_S` (24 h) is processed in overlapping
+    day-long slices (:func:`_breathing_sliced`) so that memory does not grow with its
+    length; up to 24 h it is one piece.
     """
+    if len(low) < int(4 * MAX_CYCLE_S * fs_low):
+        return _empty_breathing()
+    knots = None if beat_times is None else _rsa_knots(beat_times)
+    if len(low) > round(SLICE_CORE_S * fs_low):
+        return _breathing_sliced(low, fs_low, exclude, sources, knots)
+    return _breathing_part(low, fs_low, exclude, sources, knots, 0)
+
+
+def _breathing_part(
+    low: np.ndarray,
+    fs_low: float,
+    exclude: tuple[np.ndarray, np.ndarray] | None,
+    sources: tuple[str, ...],
+    knots: tuple[np.ndarray, np.ndarray] | None,
+    s0: int,
+) -> Breathing:
+    """:func:`_breathing_from_low` of ``low`` in one piece; ``knots`` are those of the
+    beat-interval wave (None: no such candidate), ``low`` starts at low-rate sample
+    ``s0`` of the recording (times in and out are from ``low[0]``)."""
     if len(low) < int(4 * MAX_CYCLE_S * fs_low):
         return _empty_breathing()
     base_wave = _breathing_wave(low, fs_low)
@@ -336,10 +423,10 @@ def _breathing_from_low(
     frame = max(1, round(frame_s * fs_low))
     nf = -(-len(low) // frame)
     buried = None
-    if beat_times is not None:
+    if knots is not None:
         buried = _heartbeat_dominates(low, base_wave, frame, nf)
         if buried.any():  # else the interval wave is never consulted: not computed
-            w_r, fs_r = _rsa_wave(beat_times, len(low), fs_low)
+            w_r, fs_r = _rsa_grid(knots, len(low), fs_low, s0)
             if np.any(w_r != 0):
                 waves.append(w_r)
                 rates.append(fs_r)
@@ -374,10 +461,86 @@ def _breathing_from_low(
     i0 = np.clip(np.round(starts * fs_low).astype(np.int64), 0, n - 1)
     i1 = np.clip(np.round((starts + lengths) * fs_low).astype(np.int64) + 1, i0 + 1, n)
     # even slots are the cycles; odd slots (between cycles, possibly backwards) are dropped
-    bounds = np.column_stack([i0, i1]).reshape(-1)
-    ext = np.append(base_wave, 0.0)  # reduceat needs every index < len
-    amps = (np.maximum.reduceat(ext, bounds) - np.minimum.reduceat(ext, bounds))[0::2]
-    return Breathing(starts, lengths, amps, peaks)
+    return Breathing(starts, lengths, _ranges(base_wave, i0, i1), peaks)
+
+
+def _slice_unit(fs_low: float) -> int:
+    """Slice starts are multiples of this many low-rate samples, so every frame, scale
+    block, pair mean and beat-interval grid sample of a slice is one of the recording."""
+    frame = max(1, round(SELECT_FRAME_S * fs_low))
+    block = round(30.0 * fs_low)
+    d = max(1, int(fs_low // 4.0))
+    return int(np.lcm.reduce([frame, block, d, RSA_DECIMATE]))
+
+
+def _breathing_sliced(
+    low: np.ndarray,
+    fs_low: float,
+    exclude: tuple[np.ndarray, np.ndarray] | None,
+    sources: tuple[str, ...],
+    knots: tuple[np.ndarray, np.ndarray] | None,
+) -> Breathing:
+    """:func:`_breathing_part` on overlapping slices of a long recording.
+
+    Cores of SLICE_CORE_S (the last one shorter), each processed with SLICE_MARGIN_S of
+    context on both sides; a slice keeps the cycles that start in its core, and where a
+    kept cycle of one slice overlaps the next slice's first one, the later is dropped.
+    Memory is that of one slice (26 h), whatever the length. The beat-interval knots
+    are the recording's (computed once); each slice centres its own low-rate view
+    (a constant the band-pass removes). What differs from one piece: the filters' edge
+    transients and the running medians near a slice edge (all inside the margins), the
+    extremum tracker's state entering a core (it locks on within a few breaths), and
+    rounding (times are computed from the slice start); the README section "Streaming"
+    gives the measured agreement.
+    """
+    n = len(low)
+    unit = _slice_unit(fs_low)
+    core = max(unit, round(SLICE_CORE_S * fs_low) // unit * unit)
+    margin = -(-round(SLICE_MARGIN_S * fs_low) // unit) * unit
+    parts: list[Breathing] = []
+    for c0 in range(0, n, core):
+        c1 = min(n, c0 + core)
+        a, b = max(0, c0 - margin), min(n, c1 + margin)
+        t0 = a / fs_low
+        ex = None
+        if exclude is not None:
+            ex = (exclude[0] - t0, exclude[1] - t0)
+        part = _breathing_part(low[a:b], fs_low, ex, sources, knots, a)
+        mine = (part.starts >= (c0 - a) / fs_low) & (part.starts < (c1 - a) / fs_low)
+        parts.append(
+            Breathing(
+                part.starts[mine] + t0,
+                part.lengths[mine],
+                part.amplitudes[mine],
+                part.peaks[mine] + t0,
+            )
+        )
+        del part
+    starts = np.concatenate([p.starts for p in parts])
+    lengths = np.concatenate([p.lengths for p in parts])
+    keep = _no_overlap(starts, lengths)
+    return Breathing(
+        starts[keep],
+        lengths[keep],
+        np.concatenate([p.amplitudes for p in parts])[keep],
+        np.concatenate([p.peaks for p in parts])[keep],
+    )
+
+
+def _ranges(x: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
+    """``x[i0:i1].max() - x[i0:i1].min()`` per pair (``i0 < i1 <= len(x)``, pairs in
+    order and not overlapping by more than one sample)."""
+    n = len(x)
+    out = np.empty(len(i0))
+    tail = i1 >= n  # reduceat needs every index < len: those few are done one by one
+    if np.any(~tail):
+        # even slots are the pairs; odd slots (between pairs, possibly backwards) dropped
+        bounds = np.column_stack([i0[~tail], i1[~tail]]).reshape(-1)
+        out[~tail] = (np.maximum.reduceat(x, bounds) - np.minimum.reduceat(x, bounds))[0::2]
+    for k in np.flatnonzero(tail):
+        seg = x[i0[k] : i1[k]]
+        out[k] = seg.max() - seg.min()
+    return out
 
 
 def _no_overlap(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -394,10 +557,12 @@ def _cycles_from_wave(
     exclude: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Breathing:
     """Trough-peak-trough cycles of one breathing wave (steps 3-4 of the notes)."""
-    hyst = HYSTERESIS * _local_scale(wave, fs_low)
+    hyst = _local_scale(wave, fs_low)
+    hyst *= HYSTERESIS
     if not np.any(hyst > 0):
         return _empty_breathing()
     idx, kind = _extrema_kernel(np.ascontiguousarray(wave), np.ascontiguousarray(hyst))
+    del hyst
     # cycles: trough, peak, trough consecutive in the extremum sequence
     if len(idx) < 3:
         return _empty_breathing()
@@ -502,6 +667,10 @@ def detect_breathing(
        dominates the signal the breathing swing can be lost under body noise while the
        heart rate still follows the breath (respiratory sinus arrhythmia). The cycle
        amplitude is still measured on the band-passed signal.
+    7. A recording longer than 24 h goes through steps 2-6 in overlapping slices (24 h
+       cores with 1 h of context on each side, each keeping the cycles that start in its
+       core), so memory does not grow with its length; the cycles equal those of one
+       piece to rounding (about 1e-10 s). Up to 24 h it is one piece.
 
     The trough is the start of inhalation when the sensor's polarity makes inhalation
     raise the signal; for the cycle lengths and the rate the polarity does not matter.

@@ -42,7 +42,9 @@ Design (the answers to "what is streamed, what is exact"):
 5. **Memory** is bounded by the chunk (``chunk_s`` of raw samples), two heartbeat cores
    plus overlap, and the features of the whole recording (about 100 bytes per second
    of recording: 60 MB for a week). Pass 2 runs the whole-signal code on a week of
-   10 Hz features and peaks far higher (breathing about 260 MB; see the README).
+   10 Hz features; breathing goes through recordings over 24 h in overlapping day-long
+   slices (46 MB above its input for a week), the other tracks still peak higher (see
+   the README).
 """
 
 from __future__ import annotations

@@ -1,0 +1,187 @@
+"""Breathing in bounded memory: the temporaries removed give the same values, and a
+recording over SLICE_CORE_S is processed in overlapping slices that give the cycles of
+one piece (to rounding) in memory that does not grow with the length."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sleepsignal.respiration as resp
+from sleepsignal._track_kernels import _lowrate
+from sleepsignal.respiration import Breathing, _breathing_from_low
+
+FS = 140.0
+
+
+@pytest.fixture(scope="module")
+def cardiac_hour() -> tuple[np.ndarray, float, tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """One simulated hour where the heartbeat dominates (every candidate competes, the
+    beat-interval one included), its exclusions, and its true beat times."""
+    from sleepsignal.simulate import simulate_night
+
+    night = simulate_night(1.0, seed=21, profile="cardiac", sleep_onset=60.0)
+    low, fs_low, _ = _lowrate(night.session.sampled_tracks["normal"].data, FS)
+    mv = night.truth.movements
+    exclude = (np.asarray(mv[:, 0], dtype=np.float64), np.asarray(mv[:, 1], dtype=np.float64))
+    return low, fs_low, exclude, np.asarray(night.truth.beat_times, dtype=np.float64)
+
+
+def _slices(monkeypatch: pytest.MonkeyPatch, core_s: float, margin_s: float) -> list[int]:
+    """Shrink the slices; returns the list that records each piece's start sample."""
+    starts: list[int] = []
+    part = resp._breathing_part
+
+    def spy(low, fs_low, exclude, sources, knots, s0):  # type: ignore[no-untyped-def]
+        starts.append(s0)
+        return part(low, fs_low, exclude, sources, knots, s0)
+
+    monkeypatch.setattr(resp, "SLICE_CORE_S", core_s)
+    monkeypatch.setattr(resp, "SLICE_MARGIN_S", margin_s)
+    monkeypatch.setattr(resp, "_breathing_part", spy)
+    return starts
+
+
+def _assert_same_cycles(a: Breathing, b: Breathing) -> None:
+    assert len(a.starts) == len(b.starts)
+    np.testing.assert_allclose(b.starts, a.starts, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(b.lengths, a.lengths, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(b.peaks, a.peaks, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(b.amplitudes, a.amplitudes, rtol=1e-9)
+
+
+def test_slices_give_the_cycles_of_one_piece(cardiac_hour, monkeypatch):
+    """Spec (issue 7): a long recording is processed in pieces and gives the whole-signal
+    cycles. 15-minute cores with 10 minutes of margin over one hour: 4 slices, 3 seams
+    inside breathing; every cycle is there, times to 1e-8 s."""
+    low, fs_low, exclude, beats = cardiac_hour
+    whole = _breathing_from_low(low, fs_low, exclude, beat_times=beats)
+    assert len(whole.starts) > 500
+    starts = _slices(monkeypatch, 900.0, 600.0)
+    sliced = _breathing_from_low(low, fs_low, exclude, beat_times=beats)
+    assert starts == [0, 3000, 12000, 21000]  # the sliced path ran: 4 slices, 1 h
+    _assert_same_cycles(whole, sliced)
+    near_seam = np.abs(((whole.starts + 450.0) % 900.0) - 450.0) < 60.0
+    assert near_seam.sum() > 40  # cycles around the seams exist, so they were compared
+
+
+def test_slices_without_margin_differ(cardiac_hour, monkeypatch):
+    """The margin is what makes the slices agree: without it the filters' edge transients
+    and the scale's edge medians change cycles at the seams (the test above is not
+    vacuous)."""
+    low, fs_low, exclude, beats = cardiac_hour
+    whole = _breathing_from_low(low, fs_low, exclude, beat_times=beats)
+    _slices(monkeypatch, 900.0, 0.0)
+    bare = _breathing_from_low(low, fs_low, exclude, beat_times=beats)
+    same = len(bare.starts) == len(whole.starts) and np.allclose(
+        bare.starts, whole.starts, rtol=0, atol=1e-8
+    )
+    assert not same
+
+
+def test_a_night_is_one_piece(cardiac_hour, monkeypatch):
+    """Up to SLICE_CORE_S the recording is never sliced (nights are bit for bit the
+    whole-signal result)."""
+    low, fs_low, exclude, beats = cardiac_hour
+    starts = _slices(monkeypatch, 3600.0, 600.0)
+    _breathing_from_low(low, fs_low, exclude, beat_times=beats)
+    assert starts == [0]
+
+
+def test_slice_starts_keep_the_frame_grid():
+    assert resp._slice_unit(10.0) == 300  # 30 s frames and scale blocks, pairs, 4:1 grid
+    assert resp._slice_unit(7.0) % 4 == 0
+    assert resp._slice_unit(7.0) % round(30 * 7.0) == 0
+
+
+def _breathing_sine(seconds: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * 10.0)) / 10.0
+    rate = 0.25 + 0.03 * np.sin(2 * np.pi * t / 1800.0)
+    return 2000 + 40 * np.sin(2 * np.pi * np.cumsum(rate) / 10.0) + rng.standard_normal(len(t))
+
+
+def _peak_mb(low: np.ndarray) -> float:
+    _breathing_from_low(low[:6000], 10.0)  # compiled outside the measurement
+    tracemalloc.start()
+    try:
+        out = _breathing_from_low(low, 10.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(out.starts) > 0.2 * len(low) / 10.0  # about 15 breaths/min found
+    return peak / 1e6
+
+
+def test_sliced_memory_does_not_grow_with_length(monkeypatch):
+    """Spec (issue 7): memory bounded independently of length. With 15-minute cores the
+    traced peak of 6 h is about that of 3 h (one slice's temporaries plus the cycles:
+    measured 1.97 and 2.07 MB), while one piece grows with the length (4.0 and 7.4 MB)."""
+    short, long = _breathing_sine(3 * 3600.0, 1), _breathing_sine(6 * 3600.0, 2)
+    whole_short, whole_long = _peak_mb(short), _peak_mb(long)
+    assert whole_long > 1.6 * whole_short  # one piece: about proportional to the length
+    _slices(monkeypatch, 900.0, 600.0)
+    sliced_short, sliced_long = _peak_mb(short), _peak_mb(long)
+    assert sliced_long < 1.15 * sliced_short
+    assert sliced_long < 0.4 * whole_long
+
+
+def _coverage_per_sample(b: Breathing, n: int, fs_low: float, frame: int, span: int):
+    """The per-sample coverage the run-based ``_coverage`` replaces (kept as reference)."""
+    cov = np.zeros(n + 1)
+    i0 = np.clip(np.round(b.starts * fs_low).astype(np.int64), 0, n)
+    i1 = np.clip(np.round((b.starts + b.lengths) * fs_low).astype(np.int64), 0, n)
+    np.add.at(cov, i0, 1.0)
+    np.add.at(cov, i1, -1.0)
+    c = np.concatenate([[0.0], np.cumsum(np.cumsum(cov)[:n] > 0.5)])
+    nf = -(-n // frame)
+    mid = np.arange(nf) * frame + frame // 2
+    lo = np.clip(mid - span // 2, 0, n)
+    hi = np.clip(mid + span // 2, 0, n)
+    return (c[hi] - c[lo]) / span
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-5.0, 400.0), st.floats(0.01, 30.0)), min_size=0, max_size=40),
+    st.integers(50, 4000),
+)
+def test_coverage_from_runs_equals_per_sample(cycles, n):
+    """Overlapping, touching, empty-after-rounding and out-of-range cycles alike."""
+    cycles = sorted(cycles)
+    s = np.array([c[0] for c in cycles], dtype=np.float64)
+    ln = np.array([c[1] for c in cycles], dtype=np.float64)
+    b = Breathing(s, ln, np.ones(len(s)), s + 0.5 * ln)
+    got = resp._coverage(b, n, 10.0, 300, 900)
+    np.testing.assert_array_equal(got, _coverage_per_sample(b, n, 10.0, 300, 900))
+
+
+def test_ranges_equals_a_loop_up_to_the_last_sample():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(500)
+    i0 = np.array([0, 10, 25, 25, 100, 450, 499])
+    i1 = np.array([10, 26, 26, 60, 101, 500, 500])  # touching, one-sample, to the end
+    want = np.array([x[a:b].max() - x[a:b].min() for a, b in zip(i0, i1, strict=True)])
+    np.testing.assert_array_equal(resp._ranges(x, i0, i1), want)
+    assert len(resp._ranges(x, i0[:0], i1[:0])) == 0
+
+
+def test_blockwise_temporaries_give_identical_values(monkeypatch):
+    """The slope sums and the scale medians taken in blocks equal one whole pass."""
+    rng = np.random.default_rng(4)
+    low = np.cumsum(rng.standard_normal(20_000))
+    wave = np.sin(np.arange(20_000) / 7.0) * (1 + rng.random(20_000))
+    dom = resp._heartbeat_dominates(low, wave, 300, 67)
+    scale = resp._local_scale(wave, 10.0)
+    monkeypatch.setattr(resp, "DOMINATES_BLOCK", 5)
+    monkeypatch.setattr(resp, "SCALE_ROWS_BYTES", 3 * 300 * 8)
+    np.testing.assert_array_equal(resp._heartbeat_dominates(low, wave, 300, 67), dom)
+    np.testing.assert_array_equal(resp._local_scale(wave, 10.0), scale)
+    monkeypatch.setattr(resp, "DOMINATES_BLOCK", 10**6)
+    monkeypatch.setattr(resp, "SCALE_ROWS_BYTES", 1 << 40)
+    np.testing.assert_array_equal(resp._heartbeat_dominates(low, wave, 300, 67), dom)
+    np.testing.assert_array_equal(resp._local_scale(wave, 10.0), scale)
