@@ -136,7 +136,7 @@ def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
     The block medians are taken a few thousand blocks at a time (each row's median is
     the same whatever the other rows), so the only whole-length temporary is ``|wave|``.
     """
-    from scipy.ndimage import median_filter
+    from ._rank_filter import median_filter
 
     block = round(30.0 * fs_low)
     n = len(wave)
@@ -151,7 +151,7 @@ def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
         med[r0 : r0 + step] = np.median(rows[r0 : r0 + step], axis=1)
     del pad, rows
     span = max(1, min(nb, round(SCALE_WINDOW_S / 30.0)))
-    med = median_filter(med, size=span, mode="nearest")
+    med = median_filter(med, span)
     return np.repeat(med, block)[:n]
 
 
@@ -202,7 +202,6 @@ def _periodicity(wave: np.ndarray, fs_low: float, frame: int, span: int) -> np.n
     del w
     mid = np.round((np.arange(nf) + 0.5) * frame_d).astype(np.int64)  # frame centres
     nfft = 1 << int(np.ceil(np.log2(span_d + hi)))
-    import scipy.fft
 
     # in blocks of PERIODICITY_BLOCK frames: the same row-wise FFTs, but temporaries of
     # ~0.25 MB stay in cache and are reused instead of fresh multi-MB arrays that page
@@ -216,8 +215,8 @@ def _periodicity(wave: np.ndarray, fs_low: float, frame: int, span: int) -> np.n
         k = len(m)
         seg = pad[(m + span_d - half)[:, None] + offsets[None, :]]
         np.subtract(seg, seg.mean(axis=1, keepdims=True), out=buf[:k, :span_d])
-        f = scipy.fft.rfft(buf[:k], axis=1, workers=1)
-        ac = scipy.fft.irfft(f.real**2 + f.imag**2, nfft, axis=1, workers=1)
+        f = np.fft.rfft(buf[:k], axis=1)
+        ac = np.fft.irfft(f.real**2 + f.imag**2, nfft, axis=1)
         peak[b0 : b0 + k] = ac[:, lo:hi].max(axis=1)
         zero[b0 : b0 + k] = ac[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -250,14 +249,14 @@ def _rsa_knots(beat_times: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Knots (times s, values s) of the interval wave of :func:`_rsa_wave`, or None
     when fewer than 3 intervals are kept. Cheap (one entry per beat), so a sliced
     recording computes them once over the whole recording."""
-    from scipy.ndimage import median_filter
+    from ._rank_filter import median_filter
 
     bt = np.asarray(beat_times, dtype=np.float64)
     bt = bt[np.isfinite(bt)]
     if len(bt) < 4:
         return None
     ibi = np.diff(bt)
-    med = median_filter(ibi, size=min(RSA_MEDIAN_BEATS, len(ibi)), mode="nearest")
+    med = median_filter(ibi, min(RSA_MEDIAN_BEATS, len(ibi)))
     ok = (np.abs(ibi - med) < RSA_MAX_DEVIATION * med) & (ibi >= RSA_INTERVAL_S[0])
     ok &= ibi <= RSA_INTERVAL_S[1]
     if ok.sum() < 3:
