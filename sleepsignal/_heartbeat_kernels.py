@@ -708,11 +708,12 @@ def _front_end(
     b = 0
     seg = 0
     nbad = bad_start.shape[0]
-    while seg <= nbad:  # good samples up to the next bad run, then that run
+    while seg <= nbad:  # good samples up to the next bad run (centred), then that run (0)
         g0 = 0 if seg == 0 else bad_stop[seg - 1]
         g1 = bad_start[seg] if seg < nbad else n
-        for k in range(g0, g1):
-            u = np.float64(x[k]) - centre
+        g2 = bad_stop[seg] if seg < nbad else n
+        for k in range(g0, g2):
+            u = np.float64(x[k]) - centre if k < g1 else 0.0
             u, z0a, z0b = _biquad(u, z0a, z0b, b00, b10, b20, a10, a20)
             u, z1a, z1b = _biquad(u, z1a, z1b, b01, b11, b21, a11, a21)
             u, z2a, z2b = _biquad(u, z2a, z2b, b02, b12, b22, a12, a22)
@@ -728,24 +729,6 @@ def _front_end(
                     b += 1
                     e = 0.0
                     cnt = 0
-        if seg < nbad:
-            for k in range(bad_start[seg], bad_stop[seg]):
-                u = 0.0
-                u, z0a, z0b = _biquad(u, z0a, z0b, b00, b10, b20, a10, a20)
-                u, z1a, z1b = _biquad(u, z1a, z1b, b01, b11, b21, a11, a21)
-                u, z2a, z2b = _biquad(u, z2a, z2b, b02, b12, b22, a12, a22)
-                u, z3a, z3b = _biquad(u, z3a, z3b, b03, b13, b23, a13, a23)
-                u, z4a, z4b = _biquad(u, z4a, z4b, b04, b14, b24, a14, a24)
-                y[k] = u
-                if last:
-                    e += u * u
-                    cnt += 1
-                    if cnt == q:
-                        if b < nb:
-                            eb[b] = e
-                        b += 1
-                        e = 0.0
-                        cnt = 0
         seg += 1
     for first in range(5, sos.shape[0], 5):
         _cascade5(y, _sections5(sos, first))
