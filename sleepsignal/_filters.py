@@ -220,16 +220,21 @@ def sosfilt_zi(sos: np.ndarray) -> np.ndarray:
 
 
 @njit
-def _filter_into(sos: np.ndarray, x: np.ndarray, out: np.ndarray, zi: np.ndarray) -> None:
+def _filter_into(
+    sos: np.ndarray, x: np.ndarray, out: np.ndarray, zi: np.ndarray, reverse: bool
+) -> None:
     """``out`` = ``x`` filtered by the sections ``sos`` (flattened (n, 6)) from the
-    state ``zi`` (flattened (n, 2), updated to the final state).
+    state ``zi`` (flattened (n, 2), updated to the final state), front to back or, with
+    ``reverse``, back to front.
 
     Per sample, every section in turn: the direct-form-II transposed update of scipy's
     ``sosfilt``, the same arithmetic in the same order. Sample-major order lets the
     sections' recursions overlap in the CPU pipeline; ``out`` may be ``x`` itself.
     """
     n_sec = sos.shape[0] // 6
-    for i in range(x.shape[0]):
+    n = x.shape[0]
+    for j in range(n):
+        i = n - 1 - j if reverse else j
         v = np.float64(x[i])
         for s in range(n_sec):
             y = sos[6 * s] * v + zi[2 * s]
@@ -237,20 +242,6 @@ def _filter_into(sos: np.ndarray, x: np.ndarray, out: np.ndarray, zi: np.ndarray
             zi[2 * s + 1] = sos[6 * s + 2] * v - sos[6 * s + 5] * y
             v = y
         out[i] = v
-
-
-@njit
-def _filter_reversed(sos: np.ndarray, buf: np.ndarray, zi: np.ndarray) -> None:
-    """:func:`_filter_into` of ``buf`` in place, from its last sample to its first."""
-    n_sec = sos.shape[0] // 6
-    for i in range(buf.shape[0] - 1, -1, -1):
-        v = buf[i]
-        for s in range(n_sec):
-            y = sos[6 * s] * v + zi[2 * s]
-            zi[2 * s] = sos[6 * s + 1] * v - sos[6 * s + 4] * y + zi[2 * s + 1]
-            zi[2 * s + 1] = sos[6 * s + 2] * v - sos[6 * s + 5] * y
-            v = y
-        buf[i] = v
 
 
 @njit
@@ -291,7 +282,7 @@ def sosfilt(
     x = _check_x(x)
     state = np.zeros(sos.shape[0] * 2) if zi is None else _check_zi(zi, sos)
     y = np.empty(x.shape[0])
-    _filter_into(sos.ravel(), x, y, state)
+    _filter_into(sos.ravel(), x, y, state, False)
     if zi is None:
         return y
     return y, state.reshape(-1, 2)
@@ -334,6 +325,6 @@ def sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int | None = None) -> np
     zi = sosfilt_zi(sos).ravel()
     buf = np.empty(n + 2 * padlen)
     _odd_extend(x, padlen, buf)
-    _filter_into(sos.ravel(), buf, buf, zi * buf[0])
-    _filter_reversed(sos.ravel(), buf, zi * buf[-1])
+    _filter_into(sos.ravel(), buf, buf, zi * buf[0], False)
+    _filter_into(sos.ravel(), buf, buf, zi * buf[-1], True)
     return buf[padlen : padlen + n]
