@@ -70,6 +70,21 @@ def test_bench_session_tracks(benchmark, hours):
 
 
 @pytest.mark.parametrize("hours", HOURS)
+def test_bench_session_tracks_with_beats(benchmark, hours):
+    """As ``pipeline.analyze`` calls it: with the heartbeat detector's beat times, so
+    breathing also weighs the beat intervals (the detector's own time is not counted:
+    analyze pays it for the heartbeat track anyway)."""
+    from sleepsignal.heartbeats import detect_heartbeats
+
+    ses = _cached(hours)
+    x, fs = ses.signal("normal")
+    bt = detect_heartbeats(x, fs).beat_times
+    session_tracks(ses, beat_times=bt)
+    r = benchmark(session_tracks, ses, beat_times=bt)
+    assert len(r.respiration_cycles) > 100 * hours
+
+
+@pytest.mark.parametrize("hours", HOURS)
 def test_bench_plain_scipy_peer(benchmark, hours):
     ses = _cached(hours)
     x, fs = ses.signal("normal")

@@ -40,6 +40,9 @@ _EXPORTS: dict[str, str] = {
     # breathing, movement, presence, sensor status, snoring
     "SessionTracks": "sleepsignal.tracks",
     "session_tracks": "sleepsignal.tracks",
+    "stream_tracks": "sleepsignal.streaming",
+    "stream_session_tracks": "sleepsignal.streaming",
+    "StreamedTracks": "sleepsignal.streaming",
     "Breathing": "sleepsignal.respiration",
     "detect_breathing": "sleepsignal.respiration",
     "respiration_rate": "sleepsignal.respiration",

@@ -342,14 +342,93 @@ def phase_from_starts(t: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.interp(t, xp, fp)
 
 
+#: Belt reference breaths: a trough-peak-trough counts when its depth (what is left
+#: after every shallower wiggle has been removed) is at least this share of the local
+#: breath size (the peak-to-trough height of a typical breath nearby).
+BELT_DEPTH_FRACTION = 0.3
+#: Belt reference: the local breath size is 2 sqrt(2) x the median of |belt| per
+#: 30 s block (the peak to trough of a sine with that median), running median over
+#: this many seconds.
+BELT_SIZE_WINDOW_S = 300.0
+
+
+def belt_breath_size(y: np.ndarray, fs: float, window_s: float = BELT_SIZE_WINDOW_S) -> np.ndarray:
+    """Local breath size of a zero-mean belt wave ``y`` per sample (see BELT_SIZE_WINDOW_S)."""
+    from scipy.ndimage import median_filter
+
+    n = len(y)
+    blk = max(1, round(30.0 * fs))
+    nb = -(-n // blk)
+    a = np.full(nb * blk, np.nan)
+    a[:n] = np.abs(y)
+    med = np.nanmedian(a.reshape(nb, blk), axis=1)
+    med = median_filter(med, size=max(1, round(window_s / 30.0)), mode="nearest")
+    return np.repeat(2.0 * math.sqrt(2.0) * med, blk)[:n]
+
+
+def belt_troughs(
+    y: np.ndarray, fs: float, fraction: float = BELT_DEPTH_FRACTION, size: np.ndarray | None = None
+) -> np.ndarray:
+    """Breath starts (s): troughs of the belt wave ``y`` that survive depth simplification.
+
+    All local extrema of ``y``; repeatedly the adjacent (trough, peak) pair with the
+    smallest height difference is removed while that difference is below ``fraction`` x
+    the local breath size (:func:`belt_breath_size`, mean over the pair), as in the
+    "count-adv" method of Schafer & Kratky (2008), with the threshold relative to the
+    local breath size instead of the third quartile of all extremum differences. What
+    remains alternates trough/peak; the troughs start the breaths.
+    """
+    import heapq
+
+    if len(y) < 3:
+        return np.empty(0)
+    if size is None:
+        size = belt_breath_size(y, fs)
+    d = np.sign(np.diff(y))
+    nz = np.flatnonzero(d != 0)
+    if len(nz) == 0:
+        return np.empty(0)
+    # a flat step takes the slope before it (plateaus are not extrema)
+    d = d[nz[np.clip(np.searchsorted(nz, np.arange(len(d)), "right") - 1, 0, None)]]
+    idx = np.flatnonzero(d[1:] != d[:-1]) + 1
+    is_trough = d[idx - 1] < 0
+    v = y[idx]
+    thr = fraction * size[idx]
+    n = len(idx)
+    prev = list(range(-1, n - 1))
+    nxt = list(range(1, n + 1))
+    alive = np.ones(n, dtype=bool)
+    vl, tl = v.tolist(), thr.tolist()
+    heap = [(abs(vl[i + 1] - vl[i]), i, i + 1) for i in range(n - 1)]
+    heapq.heapify(heap)
+    while heap:
+        dv, i, j = heapq.heappop(heap)
+        if not (alive[i] and alive[j] and nxt[i] == j):
+            continue  # stale entry
+        if dv >= 0.5 * (tl[i] + tl[j]):
+            continue
+        alive[i] = alive[j] = False
+        p, q = prev[i], nxt[j]
+        if p >= 0:
+            nxt[p] = q
+        if q < n:
+            prev[q] = p
+        if p >= 0 and q < n:
+            heapq.heappush(heap, (abs(vl[q] - vl[p]), p, q))
+    k = np.flatnonzero(alive)
+    return idx[k[is_trough[k]]] / fs
+
+
 def belt_breathing(
     resp: np.ndarray, resp_fs: float, duration: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Band-passed, scaled belt signal (about 1 peak to trough) and its trough times (s)."""
+    """Band-passed, scaled belt signal (about 1 peak to trough) and its breath starts (s).
+
+    The starts are :func:`belt_troughs` of the 0.08-1 Hz band-passed belt.
+    """
     x = resp[: math.ceil(duration * resp_fs) + 1]
     sos = sps.butter(2, [0.08, min(1.0, 0.45 * resp_fs)], "bandpass", fs=resp_fs, output="sos")
     y = sps.sosfiltfilt(sos, x - np.median(x))
     mad = float(np.median(np.abs(y - np.median(y)))) * 1.4826
     y = y / max(2 * math.sqrt(2) * mad, 1e-12)
-    troughs, _ = sps.find_peaks(-y, distance=max(1, int(1.5 * resp_fs)), prominence=0.3)
-    return y, troughs / resp_fs
+    return y, belt_troughs(y, resp_fs)

@@ -351,3 +351,18 @@ def _change_points(
         t = np.append(t, end_s)
         v = np.append(v, np.uint8(end_state))
     return t, v
+
+
+@njit
+def _no_overlap_kernel(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Keep mask over cycles sorted by start: a cycle that starts before the end of the
+    last kept one (by more than 1e-9 s) is dropped."""
+    n = starts.shape[0]
+    keep = np.ones(n, dtype=np.bool_)
+    last_end = -np.inf
+    for i in range(n):
+        if starts[i] < last_end - 1e-9:
+            keep[i] = False
+        else:
+            last_end = starts[i] + lengths[i]
+    return keep

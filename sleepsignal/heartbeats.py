@@ -561,13 +561,19 @@ def heart_rate(
     return idx * window, 60.0 * count[idx] / total[idx]
 
 
-def heartbeat_tracks(session: Session) -> list[TimeValueTrack]:
+def heartbeat_tracks(
+    session: Session, *, heartbeats: Heartbeats | None = None
+) -> list[TimeValueTrack]:
     """The Beddit ``heartbeat`` and ``heart_rate`` tracks of a session.
 
     Parameters
     ----------
     session : Session
         A session with a loaded ``normal`` sampled track.
+    heartbeats : Heartbeats, optional
+        The result of :func:`detect_heartbeats` on that track, when the caller already
+        has it (``pipeline.analyze`` also passes its beat times to the breathing
+        detector); by default the detector runs here.
 
     Returns
     -------
@@ -587,7 +593,7 @@ def heartbeat_tracks(session: Session) -> list[TimeValueTrack]:
     samples, fs = session.signal("normal")
     track = session.sampled_tracks["normal"]
     offset = track.start - session.start_timestamp
-    hb = detect_heartbeats(samples, fs)
+    hb = detect_heartbeats(samples, fs) if heartbeats is None else heartbeats
     t_hr, bpm = heart_rate(hb, duration=len(samples) / fs)
     rel = hb.reliable
     return [

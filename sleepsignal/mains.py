@@ -122,12 +122,16 @@ def _fft_scores(
     w_fft: int,
     lines50: np.ndarray,
     lines60: np.ndarray,
-    centre: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Line-to-neighbourhood power ratios of the Hann periodogram of each window's start."""
+    """Line-to-neighbourhood power ratios of the Hann periodogram of each window's start.
+
+    Each window is centred on its own mean (float32), so a window's scores depend on its
+    samples only: the chunked path (:mod:`sleepsignal.streaming`) gets the same numbers.
+    """
     import scipy.fft
 
-    segf = seg[:, :w_fft].astype(np.float32) - np.float32(centre)
+    segf = seg[:, :w_fft].astype(np.float32)
+    segf -= segf.mean(axis=1, keepdims=True)
     segf *= np.hanning(w_fft).astype(np.float32)
     power = np.abs(scipy.fft.rfft(segf, axis=1, workers=1))
     power *= power
@@ -164,7 +168,7 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
        of harmonics 1-6 at ``fs`` are the candidate lines (:func:`mains_aliases`).
     2. One window in every 2 (the even ones; hum is stationary over seconds) gets a
        Hann periodogram (0.25 Hz resolution, float32 FFT) of the
-       signal minus its mean. A line is present when its power (highest of the 3
+       window minus its own mean. A line is present when its power (highest of the 3
        nearest bins, so a mains drift of +-0.25 Hz is tolerated) exceeds 10
        times the mean power of its +-4 Hz neighbourhood (the 5 bins nearest the line
        left out). Heartbeat, breathing and movement are broadband at these
@@ -184,8 +188,8 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
     fs_f = _check_fs(fs, minimum=20.0)
     x = _coerce_signal(signal)
     q, w = _scan_sizes(fs_f)
-    low, wmin, wmax = _scan_kernel(x, q, w)
-    return _status_from_scan(x, fs_f, wmin, wmax, float(np.mean(low)) if len(low) else 0.0)
+    _, wmin, wmax = _scan_kernel(x, q, w)
+    return _status_from_scan(x, fs_f, wmin, wmax)
 
 
 def _scan_sizes(fs: float) -> tuple[int, int]:
@@ -194,22 +198,24 @@ def _scan_sizes(fs: float) -> tuple[int, int]:
     return max(1, round(fs / LOWRATE_HZ)), round(WINDOW_S * fs)
 
 
+def _empty_status() -> SensorStatus:
+    e = np.empty(0)
+    return SensorStatus(
+        e, np.empty(0, np.uint8), e.copy(), np.empty(0, np.uint8), e.copy(), WINDOW_S
+    )
+
+
 def _status_from_scan(
     x: np.ndarray,
     fs_f: float,
     wmin: np.ndarray,
     wmax: np.ndarray,
-    centre: float,
 ) -> SensorStatus:
-    """:func:`mains_interference` from the one-pass scan (shared with ``session_tracks``)."""
+    """:func:`mains_interference` from the one-pass scan of the whole signal."""
     _, w = _scan_sizes(fs_f)
-    w_fft = round(FFT_S * fs_f)
     n_w = len(wmin)
     if n_w == 0:
-        e = np.empty(0)
-        return SensorStatus(
-            e, np.empty(0, np.uint8), e.copy(), np.empty(0, np.uint8), e.copy(), WINDOW_S
-        )
+        return _empty_status()
     seg = x[: n_w * w].reshape(n_w, w)
     lo_v, hi_v = wmin.min(), wmax.max()
     flat = wmax == wmin
@@ -219,11 +225,42 @@ def _status_from_scan(
         st = seg[touch]
         n_ext[touch] = (st == lo_v).sum(axis=1) + (st == hi_v).sum(axis=1)
     unclear = flat | (n_ext > CLIPPED_FRACTION * w)
+    s50, s60 = _window_scores(seg[::FFT_EVERY], fs_f)
+    return _status_from_features(fs_f, unclear, s50, s60)
+
+
+def _unclear_from_counts(
+    wmin: np.ndarray, wmax: np.ndarray, nmin: np.ndarray, nmax: np.ndarray, w: int
+) -> np.ndarray:
+    """Unclear windows (flat or clipped) from each window's extremes and how many of its
+    samples sit on them; equal to the rule of :func:`_status_from_scan`, which needs the
+    recording's extremes before it looks at a window (the chunked path cannot)."""
+    if len(wmin) == 0:
+        return np.zeros(0, dtype=bool)
+    lo_v, hi_v = wmin.min(), wmax.max()
+    n_ext = np.where(wmin == lo_v, nmin, 0) + np.where(wmax == hi_v, nmax, 0)
+    return (wmax == wmin) | (n_ext > CLIPPED_FRACTION * w)
+
+
+def _window_scores(seg_a: np.ndarray, fs_f: float) -> tuple[np.ndarray, np.ndarray]:
+    """Line scores (50 Hz lines, 60 Hz lines) of the analysed windows ``seg_a`` (rows)."""
+    w_fft = round(FFT_S * fs_f)
     lines50 = mains_aliases(50.0, fs_f)
     lines60 = mains_aliases(60.0, fs_f)
-    seg_a = seg[::FFT_EVERY]
-    n_a = len(seg_a)
-    s50, s60 = _fft_scores(seg_a, fs_f, w_fft, lines50, lines60, centre)
+    if len(seg_a) == 0:
+        return np.zeros((0, len(lines50))), np.zeros((0, len(lines60)))
+    return _fft_scores(seg_a, fs_f, w_fft, lines50, lines60)
+
+
+def _status_from_features(
+    fs_f: float, unclear: np.ndarray, s50: np.ndarray, s60: np.ndarray
+) -> SensorStatus:
+    """The status of every window from its unclear flag and the line scores of the
+    analysed windows (every ``FFT_EVERY``-th); shared by the whole and chunked paths."""
+    n_w = len(unclear)
+    if n_w == 0:
+        return _empty_status()
+    n_a = len(s50)
     hit50 = s50 > LINE_RATIO
     hit60 = s60 > LINE_RATIO
     any_hit: np.ndarray = np.asarray(hit50.any(axis=1) | hit60.any(axis=1))

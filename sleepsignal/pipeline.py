@@ -83,12 +83,16 @@ def analyze(
     notes: list[str] = []
     normal = session.sampled_tracks.get("normal")
     if normal is not None and normal.loaded:
-        from .heartbeats import heartbeat_tracks
+        from .heartbeats import detect_heartbeats, heartbeat_tracks
         from .tracks import session_tracks
 
-        derived = session_tracks(session)
+        # the heartbeat detector runs once: its beats give the heartbeat tracks and
+        # the beat-interval candidate of the breathing detector
+        hb = detect_heartbeats(*session.signal("normal"))
+        hb_tracks = heartbeat_tracks(session, heartbeats=hb)
+        derived = session_tracks(session, beat_times=hb.beat_times)
         notes.extend(derived.notes)
-        new = [*heartbeat_tracks(session), *derived.as_list()]
+        new = [*hb_tracks, *derived.as_list()]
         own = [t.name for t in new if t.name in session.time_value_tracks]
         if own and not replace_tracks:
             notes.append(

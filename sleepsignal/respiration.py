@@ -13,7 +13,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._track_kernels import _check_fs, _coerce_signal, _extrema_kernel, _lowrate
+from ._filters import butter_sos, sosfiltfilt
+from ._track_kernels import (
+    _check_fs,
+    _coerce_signal,
+    _extrema_kernel,
+    _lowrate,
+    _no_overlap_kernel,
+)
 from .errors import SignalError, SleepSignalWarning
 from .session import TimeValueTrack
 
@@ -40,14 +47,32 @@ SMOOTH_LOWPASS_HZ = 0.5
 ENVELOPE_HIGHPASS_HZ = 1.0
 ENVELOPE_CLIP = 20.0
 ENVELOPE_LOWPASS_HZ = 0.7
+#: Handicap of the beat-interval candidate in the source selection.
+RSA_HANDICAP = 0.05
+#: The beat-interval candidate competes only in frames where the heartbeat buries the
+#: breath: the rms slope of the band-passed breathing wave is below this share of the
+#: rms slope of the 10 Hz view (median over a 30 s frame: about 0.02-0.03 when the
+#: heartbeat dominates, 0.3-0.9 when the breathing swing does).
+RSA_MAX_SLOPE_RATIO = 0.1
 #: Source selection: frame (s), span of the periodicity estimate (s), and the handicap
 #: subtracted from each candidate's autocorrelation (on a tie the least filtered wave
 #: wins; the envelope, the noisiest, must be clearly more periodic).
 SELECT_FRAME_S = 30.0
 SELECT_SPAN_S = 90.0
-SOURCE_HANDICAP = {"baseline": 0.0, "smooth": 0.01, "envelope": 0.1}
+SOURCE_HANDICAP = {"baseline": 0.0, "smooth": 0.01, "envelope": 0.1, "rsa": RSA_HANDICAP}
 #: Frames per block of the periodicity FFTs (keeps the temporaries in cache).
 PERIODICITY_BLOCK = 64
+#: Beat-interval (respiratory sinus arrhythmia) candidate, used when beat times are
+#: given: an interval is kept when within RSA_MAX_DEVIATION of the running median of
+#: RSA_MEDIAN_BEATS intervals and within RSA_INTERVAL_S; the kept intervals, at their
+#: midpoints, are interpolated onto a grid at 1 / RSA_DECIMATE of the low rate (2.5 Hz
+#: at the 10 Hz low rate; the breathing band ends at 0.6 Hz) and are zero across a gap
+#: longer than RSA_MAX_GAP_S between kept midpoints.
+RSA_MEDIAN_BEATS = 15
+RSA_MAX_DEVIATION = 0.2
+RSA_INTERVAL_S = (0.3, 2.0)
+RSA_DECIMATE = 4
+RSA_MAX_GAP_S = 2.5
 
 
 class Breathing(NamedTuple):
@@ -88,10 +113,8 @@ def _parabolic(y: np.ndarray, i: np.ndarray) -> np.ndarray:
 
 
 def _breathing_wave(low: np.ndarray, fs_low: float) -> np.ndarray:
-    from scipy.signal import butter, sosfiltfilt
-
     hi = min(BREATHING_BAND_HZ[1], 0.45 * fs_low)
-    sos = butter(2, [BREATHING_BAND_HZ[0], hi], btype="bandpass", fs=fs_low, output="sos")
+    sos = butter_sos(2, (BREATHING_BAND_HZ[0], hi), "bandpass", fs_low)
     padlen = min(len(low) - 1, int(3 * fs_low / BREATHING_BAND_HZ[0]))
     return np.asarray(sosfiltfilt(sos, low - np.median(low), padlen=padlen))
 
@@ -122,16 +145,14 @@ def _envelope_wave(low: np.ndarray, fs_low: float) -> np.ndarray:
     does not smear over its neighbours), smoothed below the heart rate (4th-order
     low-pass at :data:`ENVELOPE_LOWPASS_HZ`) and band-passed like the baseline.
     """
-    from scipy.signal import butter, sosfiltfilt
-
     hp = min(ENVELOPE_HIGHPASS_HZ, 0.4 * fs_low)
-    sos = butter(4, hp, btype="highpass", fs=fs_low, output="sos")
+    sos = butter_sos(4, hp, "highpass", fs_low)
     h = np.asarray(sosfiltfilt(sos, low - np.median(low)))
     e = h * h
     med = float(np.median(e))
     if med > 0:
         np.minimum(e, ENVELOPE_CLIP * med, out=e)
-    sos = butter(4, ENVELOPE_LOWPASS_HZ, btype="lowpass", fs=fs_low, output="sos")
+    sos = butter_sos(4, ENVELOPE_LOWPASS_HZ, "lowpass", fs_low)
     e = np.asarray(sosfiltfilt(sos, e))
     return _breathing_wave(e, fs_low)
 
@@ -187,10 +208,76 @@ def _smooth_wave(wave: np.ndarray, fs_low: float) -> np.ndarray:
     """The breathing wave through a further 4th-order zero-phase low-pass at
     :data:`SMOOTH_LOWPASS_HZ`: removes the heart-rate fundamental (0.7-1.5 Hz) that the
     2nd-order band edge lets through when the heartbeat dominates the signal."""
-    from scipy.signal import butter, sosfiltfilt
-
-    sos = butter(4, min(SMOOTH_LOWPASS_HZ, 0.4 * fs_low), "lowpass", fs=fs_low, output="sos")
+    sos = butter_sos(4, min(SMOOTH_LOWPASS_HZ, 0.4 * fs_low), "lowpass", fs_low)
     return np.asarray(sosfiltfilt(sos, wave))
+
+
+def _rsa_wave(beat_times: np.ndarray, n: int, fs_low: float) -> tuple[np.ndarray, float]:
+    """Breathing wave of the beat-to-beat intervals (respiratory sinus arrhythmia).
+
+    Returns the wave on a grid of ``ceil(n / RSA_DECIMATE)`` samples at
+    ``fs_low / RSA_DECIMATE`` (the same time base as the low-rate view) and that rate.
+    Intervals off the running median (ectopic, missed or extra beats) are dropped; the
+    kept intervals minus their median, placed at their midpoints, are interpolated
+    linearly, zero across gaps, band-passed like the baseline wave and smoothed like the
+    "smooth" candidate. All zeros when fewer than 3 intervals are kept.
+    """
+    from scipy.ndimage import median_filter
+
+    fs_r = fs_low / RSA_DECIMATE
+    n_r = -(-n // RSA_DECIMATE)
+    bt = np.asarray(beat_times, dtype=np.float64)
+    bt = bt[np.isfinite(bt)]
+    wave = np.zeros(n_r)
+    if len(bt) < 4:
+        return wave, fs_r
+    ibi = np.diff(bt)
+    med = median_filter(ibi, size=min(RSA_MEDIAN_BEATS, len(ibi)), mode="nearest")
+    ok = (np.abs(ibi - med) < RSA_MAX_DEVIATION * med) & (ibi >= RSA_INTERVAL_S[0])
+    ok &= ibi <= RSA_INTERVAL_S[1]
+    if ok.sum() < 3:
+        return wave, fs_r
+    tm = (bt[:-1] + 0.5 * ibi)[ok]
+    v = ibi[ok] - np.median(ibi[ok])
+    # zero across a gap: a zero knot just after its first and before its last midpoint
+    g = np.flatnonzero(np.diff(tm) > RSA_MAX_GAP_S)
+    if len(g):
+        eps = 1e-6
+        at = np.concatenate([tm, tm[g] + eps, tm[g + 1] - eps])
+        order = np.argsort(at, kind="stable")
+        tm = at[order]
+        v = np.concatenate([v, np.zeros(2 * len(g))])[order]
+    wave = np.interp(np.arange(n_r) / fs_r, tm, v, left=0.0, right=0.0)
+    if n_r < int(4 * MAX_CYCLE_S * fs_r):
+        return np.zeros(n_r), fs_r
+    # the band-pass of _breathing_wave and the low-pass of _smooth_wave in one pass
+    hi = min(BREATHING_BAND_HZ[1], 0.45 * fs_r)
+    sos = np.vstack(
+        [
+            butter_sos(2, (BREATHING_BAND_HZ[0], hi), "bandpass", fs_r),
+            butter_sos(4, min(SMOOTH_LOWPASS_HZ, 0.4 * fs_r), "lowpass", fs_r),
+        ]
+    )
+    padlen = min(n_r - 1, int(3 * fs_r / BREATHING_BAND_HZ[0]))
+    return np.asarray(sosfiltfilt(sos, wave, padlen=padlen)), fs_r
+
+
+def _heartbeat_dominates(low: np.ndarray, wave: np.ndarray, frame: int, nf: int) -> np.ndarray:
+    """Per frame: the breathing wave's rms slope is below RSA_MAX_SLOPE_RATIO x the rms
+    slope of the low-rate view (the heartbeat, not the breath, shapes the signal)."""
+    at = np.arange(nf) * frame
+    at = at[at < len(low) - 1]
+    out = np.zeros(nf, dtype=bool)
+    if len(at) == 0:
+        return out
+    dw = np.diff(wave)
+    dw *= dw
+    dl = np.diff(low)
+    dl *= dl
+    sa = np.add.reduceat(dw, at)
+    sb = np.add.reduceat(dl, at)
+    out[: len(at)] = sa < (RSA_MAX_SLOPE_RATIO**2) * sb
+    return out
 
 
 def _coverage(b: Breathing, n: int, fs_low: float, frame: int, span: int) -> np.ndarray:
@@ -213,14 +300,17 @@ def _breathing_from_low(
     fs_low: float,
     exclude: tuple[np.ndarray, np.ndarray] | None = None,
     sources: tuple[str, ...] = BREATHING_SOURCES,
+    beat_times: np.ndarray | None = None,
 ) -> Breathing:
     """:func:`detect_breathing` on the low-rate view (shared with ``session_tracks``).
 
     Candidate breathing waves (``sources``): the band-passed baseline, the same through
     a steeper low-pass (:func:`_smooth_wave`), and the beat envelope
-    (:func:`_envelope_wave`). Per frame of :data:`SELECT_FRAME_S` the candidate with the
-    highest score wins: its wave's periodicity (:func:`_periodicity`) times the share of
-    the surrounding :data:`SELECT_SPAN_S` covered by its accepted cycles
+    (:func:`_envelope_wave`); with ``beat_times`` (s, same time base), also the
+    beat-interval wave (:func:`_rsa_wave`, at a quarter of the low rate). Per frame of
+    :data:`SELECT_FRAME_S` the candidate with the highest score wins: its wave's
+    periodicity (:func:`_periodicity`) times the share of the surrounding
+    :data:`SELECT_SPAN_S` covered by its accepted cycles
     (:func:`_coverage`: a wave that periodically tracks the heartbeat yields cycles too
     short to keep), minus the candidate's handicap in :data:`SOURCE_HANDICAP`; a cycle
     belongs to the frame holding its midpoint; where chosen cycles of different
@@ -240,18 +330,32 @@ def _breathing_from_low(
             waves.append(_envelope_wave(low, fs_low))
         else:  # private helper: a programming error, not user input
             raise ValueError(f"unknown breathing source {name!r}")
+    rates = [fs_low] * len(waves)
+    names = list(sources)
+    frame_s = SELECT_FRAME_S
+    frame = max(1, round(frame_s * fs_low))
+    nf = -(-len(low) // frame)
+    buried = None
+    if beat_times is not None:
+        buried = _heartbeat_dominates(low, base_wave, frame, nf)
+        if buried.any():  # else the interval wave is never consulted: not computed
+            w_r, fs_r = _rsa_wave(beat_times, len(low), fs_low)
+            if np.any(w_r != 0):
+                waves.append(w_r)
+                rates.append(fs_r)
+                names.append("rsa")
     if len(waves) == 1:
         return _cycles_from_wave(waves[0], fs_low, exclude)
-    frame = max(1, round(SELECT_FRAME_S * fs_low))
-    span = max(frame, round(SELECT_SPAN_S * fs_low))
-    cands = [_cycles_from_wave(w, fs_low, exclude) for w in waves]
-    score = np.vstack(
-        [
-            _periodicity(w, fs_low, frame, span) * _coverage(b, len(w), fs_low, frame, span)
-            - SOURCE_HANDICAP[name]
-            for w, b, name in zip(waves, cands, sources, strict=True)
-        ]
-    )
+    cands = [_cycles_from_wave(w, r, exclude) for w, r in zip(waves, rates, strict=True)]
+    score = np.full((len(waves), nf), -np.inf)
+    for k, (w, r, b, name) in enumerate(zip(waves, rates, cands, names, strict=True)):
+        fr = max(1, round(frame_s * r))
+        sp = max(fr, round(SELECT_SPAN_S * r))
+        sc = _periodicity(w, r, fr, sp) * _coverage(b, len(w), r, fr, sp)
+        m = min(nf, len(sc))
+        score[k, :m] = sc[:m] - SOURCE_HANDICAP[name]
+    if names[-1] == "rsa" and buried is not None:
+        score[-1, ~buried] = -np.inf
     choice = np.argmax(score, axis=0)
     parts = []
     for k, b in enumerate(cands):
@@ -278,14 +382,10 @@ def _breathing_from_low(
 
 def _no_overlap(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Keep mask: a cycle starting before the end of the last kept one is dropped."""
-    keep = np.ones(len(starts), dtype=bool)
-    last_end = -np.inf
-    for i in range(len(starts)):
-        if starts[i] < last_end - 1e-9:
-            keep[i] = False
-        else:
-            last_end = starts[i] + lengths[i]
-    return keep
+    return _no_overlap_kernel(
+        np.ascontiguousarray(starts, dtype=np.float64),
+        np.ascontiguousarray(lengths, dtype=np.float64),
+    )
 
 
 def _cycles_from_wave(
@@ -319,11 +419,25 @@ def _cycles_from_wave(
     return Breathing(tr0[keep], lengths[keep], amp[keep].astype(np.float64), pk[keep])
 
 
+def _check_beat_times(beat_times: object) -> np.ndarray:
+    """Beat times as sorted finite float64 s (non-finite ones dropped), or SignalError."""
+    try:
+        bt = np.asarray(beat_times, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SignalError(
+            f"beat_times must be a 1-D array of real times in s, got {type(beat_times).__name__}"
+        ) from None
+    if bt.ndim != 1:
+        raise SignalError(f"beat_times must be 1-D, got shape {bt.shape}")
+    return np.sort(bt[np.isfinite(bt)])
+
+
 def detect_breathing(
     signal: np.ndarray,
     fs: float,
     *,
     exclude: tuple[np.ndarray, np.ndarray] | None = None,
+    beat_times: np.ndarray | None = None,
 ) -> Breathing:
     """Breathing cycles of a bed-sensor signal.
 
@@ -336,6 +450,11 @@ def detect_breathing(
     exclude : tuple of (starts, ends), optional
         Intervals in s (from the first sample) where no cycle is reported: a cycle that
         overlaps any of them is dropped (movements, time out of bed).
+    beat_times : array_like, optional
+        Heartbeat times in s from the first sample (e.g.
+        ``detect_heartbeats(signal, fs).beat_times``). When given, the beat-to-beat
+        intervals (respiratory sinus arrhythmia) are one more candidate breathing wave
+        (step 6 of the notes).
 
     Returns
     -------
@@ -346,7 +465,8 @@ def detect_breathing(
     Raises
     ------
     SignalError
-        For a non-1-D or non-real signal, a non-finite sample, or a bad ``fs``.
+        For a non-1-D or non-real signal, a non-finite sample, a bad ``fs``, or
+        ``beat_times`` that are not a 1-D real array.
 
     Notes
     -----
@@ -372,6 +492,16 @@ def detect_breathing(
        keep). On a tie the plain band-pass wins. Where cycles of the two candidates
        overlap at a frame boundary the later one is dropped, so cycles never overlap.
        The amplitude is the peak to trough of the band-passed wave over the cycle.
+    6. With ``beat_times``: the beat-to-beat intervals within 20 % of the running median
+       of 15 (ectopic, missed and extra beats dropped), at their midpoints, are
+       interpolated onto a 2.5 Hz grid (zero across gaps over 2.5 s), band-passed and
+       smoothed like the wave of step 2, and compete in step 5 as a third candidate
+       with a handicap of 0.05 on its score, only in frames where the heartbeat buries
+       the breath (rms slope of the breathing wave < 0.1 x that of the 10 Hz view;
+       elsewhere the signal's own breath is the better reference). When the heartbeat
+       dominates the signal the breathing swing can be lost under body noise while the
+       heart rate still follows the breath (respiratory sinus arrhythmia). The cycle
+       amplitude is still measured on the band-passed signal.
 
     The trough is the start of inhalation when the sensor's polarity makes inhalation
     raise the signal; for the cycle lengths and the rate the polarity does not matter.
@@ -398,8 +528,9 @@ def detect_breathing(
                 f"exclude must be (starts, ends) of one length, got {len(exclude[0])} "
                 f"starts and {len(exclude[1])} ends"
             )
+    bt = None if beat_times is None else _check_beat_times(beat_times)
     low, fs_low, _ = _lowrate(x, fs_f)
-    return _breathing_from_low(low, fs_low, exclude)
+    return _breathing_from_low(low, fs_low, exclude, beat_times=bt)
 
 
 def respiration_rate(

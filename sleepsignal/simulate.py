@@ -145,7 +145,10 @@ def simulate_night(
     resp : array_like, optional
         Real breathing-belt signal driving the breathing component (with ``resp_fs``).
         Its 0.08-1 Hz band, scaled, is the breathing in the BCG, and the cycle onsets are
-        its troughs. Must cover the night. Default: built-in breathing model.
+        its troughs that survive depth simplification (the shallowest trough-peak pair
+        removed repeatedly while shallower than 0.3 x the local breath size over 5 min;
+        "count-adv" of Schafer & Kratky 2008 with a local threshold). Must cover the
+        night. Default: built-in breathing model.
     resp_fs : float, optional
         Rate of ``resp`` in Hz; required with ``resp``.
     mains_hz : float, optional

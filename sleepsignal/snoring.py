@@ -52,6 +52,13 @@ class Snoring(NamedTuple):
     invalid_samples: int
 
 
+def _level(a: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """``a[lo:hi]`` as float64 with NaN where a value is missing, and where that is."""
+    y = a[lo:hi].astype(np.float64)
+    bad = ~np.isfinite(y) | (y < 0)
+    return np.where(bad, np.nan, y), bad
+
+
 def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> Snoring:
     """Snoring events: runs of breathing cycles that each carry a loud burst.
 
@@ -104,51 +111,64 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
             f"noise must be a 1-D array of real loudness values, got shape {a.shape} "
             f"and dtype {a.dtype}"
         )
-    y = a.astype(np.float64)
-    bad = ~np.isfinite(y) | (y < 0)
-    n_bad = int(bad.sum())
+    # The noise track is visited a day at a time (whole 30 s blocks), so a week of
+    # loudness (6 M values) never holds more than a day of float64 temporaries; every
+    # number below is computed per block or per cycle, so the result does not depend on
+    # the day boundaries (a cycle is taken with the day its start falls in).
+    block = max(1, round(30.0 * nfs))
+    step = block * max(1, round(86400.0 * nfs / block))
+    n = len(a)
+    n_bad = 0
+    for lo in range(0, n, step):
+        n_bad += int(_level(a, lo, lo + step)[1].sum())
     if n_bad:
         warnings.warn(
-            f"noise track: {n_bad} of {len(y)} values are NaN, infinite or negative; they "
+            f"noise track: {n_bad} of {n} values are NaN, infinite or negative; they "
             "are treated as missing and no snoring is reported across them",
             SleepSignalWarning,
             stacklevel=2,
         )
     n_cyc = len(breathing.starts)
     empty = Snoring(np.empty(0), np.empty(0), np.zeros(n_cyc, dtype=bool), n_bad)
-    if n_cyc == 0 or len(y) == 0 or bad.all():
+    if n_cyc == 0 or n == 0 or n_bad == n:
         return empty
-    logy = np.where(bad, np.nan, y)  # a level in dB
-    block = max(1, round(30.0 * nfs))
-    nb = -(-len(logy) // block)
-    padded = np.full(nb * block, np.nan)
-    padded[: len(logy)] = logy
-    blocks = padded.reshape(nb, block)
-    has_nan = np.isnan(blocks).any(axis=1)
+    nb = -(-n // block)
     q = np.empty(nb)
-    # every other sample is plenty for a 20th percentile of 300 values
-    q[~has_nan] = np.percentile(blocks[~has_nan][:, ::2], 20, axis=1)
-    if has_nan.any():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
-            q[has_nan] = np.nanpercentile(blocks[has_nan], 20, axis=1)
+    for lo in range(0, n, step):
+        logy = _level(a, lo, lo + step)[0]  # a level in dB, NaN where missing
+        k = len(logy)
+        nbk = -(-k // block)
+        padded = np.full(nbk * block, np.nan)
+        padded[:k] = logy
+        blocks = padded.reshape(nbk, block)
+        has_nan = np.isnan(blocks).any(axis=1)
+        qk = np.empty(nbk)
+        # every other sample is plenty for a 20th percentile of 300 values
+        qk[~has_nan] = np.percentile(blocks[~has_nan][:, ::2], 20, axis=1)
+        if has_nan.any():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
+                qk[has_nan] = np.nanpercentile(blocks[has_nan], 20, axis=1)
+        q[lo // block : lo // block + nbk] = qk
     good = ~np.isnan(q)
     if not good.any():
         return empty
     q = np.interp(np.arange(nb), np.flatnonzero(good), q[good])
-    base = np.repeat(median_filter(q, size=min(10, nb), mode="nearest"), block)[: len(logy)]
+    base_block = median_filter(q, size=min(10, nb), mode="nearest")  # per 30 s block
 
-    i0 = np.clip(np.round(breathing.starts * nfs).astype(np.int64), 0, len(logy))
-    i1 = np.clip(
-        np.round((breathing.starts + breathing.lengths) * nfs).astype(np.int64), 0, len(logy)
-    )
+    i0 = np.clip(np.round(breathing.starts * nfs).astype(np.int64), 0, n)
+    i1 = np.clip(np.round((breathing.starts + breathing.lengths) * nfs).astype(np.int64), 0, n)
     thr = SNORE_DB
     snores = np.zeros(n_cyc, dtype=bool)
-    ok = (i1 - i0) >= 3
-    if ok.any():
-        c0, c1 = i0[ok], i1[ok]
+    ok_idx = np.flatnonzero((i1 - i0) >= 3)
+    day = i0[ok_idx] // step
+    for d in np.unique(day):
+        sel = ok_idx[day == d]
+        lo = int(d) * step
+        c0, c1 = i0[sel], i1[sel]
         # cycles do not overlap, so [c0, c1) pairs interleave into one increasing index
-        ext = np.append(logy, 0.0)
+        ext = np.append(_level(a, lo, int(c1.max()))[0], 0.0)
+        c0, c1 = c0 - lo, c1 - lo
         filled = np.where(np.isnan(ext), -np.inf, ext)
         edges = np.empty(2 * len(c0), dtype=np.int64)
         edges[0::2], edges[1::2] = c0, c1
@@ -166,13 +186,14 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
         arg = np.full(len(c0), -1, dtype=np.int64)
         is_top = filled[sample] == top[cyc]
         arg[cyc[is_top][::-1]] = sample[is_top][::-1]
+        at = np.clip(np.where(arg >= 0, arg + lo, 0), 0, n - 1) // block
         snore = (
             ~nan_in
-            & (top - base[np.clip(arg, 0, len(base) - 1)] >= thr)
+            & (top - base_block[at] >= thr)
             & (top - bottom >= thr)
             & (loud <= MAX_LOUD_FRACTION)
         )
-        snores[np.flatnonzero(ok)] = snore
+        snores[sel] = snore
     # runs of consecutive cycles: break the sequence where cycles are not contiguous
     ends = breathing.starts + breathing.lengths
     flags = snores.astype(np.uint8)

@@ -10,11 +10,13 @@ start).
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import NamedTuple
 
 import numpy as np
 
+from ._stream_kernels import _extreme_counts_kernel
 from ._track_kernels import _coerce_signal, _scan_kernel
 from .activity import (
     PRESENCE_WINDOW_S,
@@ -26,8 +28,16 @@ from .activity import (
     actigram,
 )
 from .errors import SignalError, SleepSignalWarning
-from .mains import UNCLEAR, SensorStatus, _scan_sizes, _status_from_scan
-from .respiration import Breathing, _breathing_from_low, respiration_rate
+from .mains import (
+    FFT_EVERY,
+    UNCLEAR,
+    SensorStatus,
+    _scan_sizes,
+    _status_from_features,
+    _unclear_from_counts,
+    _window_scores,
+)
+from .respiration import Breathing, _breathing_from_low, _check_beat_times, respiration_rate
 from .session import Session, TimeValueTrack
 from .snoring import Snoring, detect_snoring
 
@@ -91,13 +101,18 @@ class SessionTracks(NamedTuple):
         return out
 
 
-def session_tracks(session: Session) -> SessionTracks:
+def session_tracks(session: Session, *, beat_times: np.ndarray | None = None) -> SessionTracks:
     """Breathing, movement, presence, sensor status and snoring tracks of a session.
 
     Parameters
     ----------
     session : Session
         Needs a loaded ``normal`` sampled track; a ``noise`` track is used when present.
+    beat_times : array_like, optional
+        Heartbeat times in s from the first ``normal`` sample
+        (``detect_heartbeats(...).beat_times``), when the caller has run the heartbeat
+        detector (``pipeline.analyze`` does): breathing then also uses the beat
+        intervals (see :func:`~sleepsignal.respiration.detect_breathing`).
 
     Returns
     -------
@@ -124,7 +139,8 @@ def session_tracks(session: Session) -> SessionTracks:
     4. :func:`~sleepsignal.snoring.detect_snoring` on the noise track, when there is one.
 
     Bad input, each with a defined output: NaN or infinite samples in the ``normal``
-    track (gaps) -> held flat, so presence is 78 (no signal) there and no item of any
+    track (gaps) -> held flat at the last finite sample (the first finite one before
+    it), so presence is 78 (no signal) there and no item of any
     track falls inside, with a note; no noise track -> ``snoring_events`` is None
     and a note says so; noise with NaN/inf/negative values -> those values are missing
     (a note and a warning); a session entirely out of bed -> presence 65, no cycles, an
@@ -144,22 +160,98 @@ def session_tracks(session: Session) -> SessionTracks:
     if x.dtype.kind == "f":
         bad = ~np.isfinite(x)
         if bad.any():
-            # A gap (a lost BT2 packet, NaN in a float blob) is held flat: the flat-window
-            # rule of the sensor status then makes it "no signal" for presence, so no
-            # cycle, movement or actigram item is found inside it.
-            fill = float(np.median(x[~bad])) if not bad.all() else 0.0
-            x = np.where(bad, np.asarray(fill, dtype=x.dtype), x)
-            notes.append(
-                f"{int(bad.sum())} samples of the normal track are NaN or infinite (gaps, "
-                f"{bad.sum() / fs:.1f} s): reported as no signal (78), no track items inside"
-            )
+            good = np.flatnonzero(~bad)
+            first = x[good[0]] if len(good) else 0.0
+            x, n_bad = _hold_gaps(x, first)
+            notes.append(_gap_note(n_bad, fs))
     x = _coerce_signal(x, "normal track")
-    duration = len(x) / fs
+    noise_track = session.sampled_tracks.get("noise")
+    noise: tuple[np.ndarray, float] | str
+    if noise_track is None or not noise_track.loaded:
+        noise = "no noise track" if noise_track is None else "noise track not loaded"
+    else:
+        noise = (noise_track.data, noise_track.fs)
+    return _tracks_from_scan(_scan_part(x, fs, 0), fs, len(x), noise, notes, beat_times=beat_times)
 
+
+class _ScanPart(NamedTuple):
+    """What the tracks need from the raw samples, per 10 Hz block and per status window.
+
+    Every field is computed from whole blocks / windows only, so the parts of chunks cut
+    at multiples of :func:`_chunk_quantum` samples concatenate to the part of the whole
+    signal, exactly (:mod:`sleepsignal.streaming` relies on it).
+    """
+
+    low: np.ndarray  # block means (10 Hz view), float64
+    wmin: np.ndarray  # lowest sample of each status window, float64
+    wmax: np.ndarray  # highest sample of each status window, float64
+    nmin: np.ndarray  # samples equal to wmin in the window, int64
+    nmax: np.ndarray  # samples equal to wmax in the window, int64
+    s50: np.ndarray  # line scores of the analysed windows at the 50 Hz aliases
+    s60: np.ndarray  # line scores of the analysed windows at the 60 Hz aliases
+
+
+def _chunk_quantum(fs: float) -> int:
+    """Samples a chunk must be a multiple of so that blocks, status windows and the
+    one-in-``FFT_EVERY`` analysed windows all fall the same way as in the whole signal."""
+    q, w = _scan_sizes(fs)
+    return math.lcm(q, w * FFT_EVERY)
+
+
+def _scan_part(x: np.ndarray, fs: float, first_window: int) -> _ScanPart:
+    """The :class:`_ScanPart` of the finite samples ``x`` whose first status window is
+    window ``first_window`` of the recording (0 for the whole signal)."""
     q, w = _scan_sizes(fs)
     low, wmin, wmax = _scan_kernel(x, q, w)
+    nmin, nmax = _extreme_counts_kernel(x, w, wmin, wmax)
+    seg = x[: len(wmin) * w].reshape(len(wmin), w)
+    s50, s60 = _window_scores(seg[(-first_window) % FFT_EVERY :: FFT_EVERY], fs)
+    return _ScanPart(low, wmin, wmax, nmin, nmax, s50, s60)
+
+
+def _join_parts(parts: list[_ScanPart]) -> _ScanPart:
+    """Concatenate the parts of consecutive chunks, field by field."""
+    return _ScanPart(*(np.concatenate(f) for f in zip(*parts, strict=True)))
+
+
+def _hold_gaps(x: np.ndarray, carry: float) -> tuple[np.ndarray, int]:
+    """``x`` with each non-finite sample replaced by the last finite one before it
+    (``carry`` before the first), and how many were replaced."""
+    bad = ~np.isfinite(x)
+    n_bad = int(bad.sum())
+    if n_bad == 0:
+        return x, 0
+    idx = np.where(bad, -1, np.arange(len(x)))
+    np.maximum.accumulate(idx, out=idx)
+    out = x[np.maximum(idx, 0)]
+    out[idx < 0] = carry
+    return out, n_bad
+
+
+def _gap_note(n_bad: int, fs: float) -> str:
+    return (
+        f"{n_bad} samples of the normal track are NaN or infinite (gaps, {n_bad / fs:.1f} s): "
+        "reported as no signal (78), no track items inside"
+    )
+
+
+def _tracks_from_scan(
+    scan: _ScanPart,
+    fs: float,
+    n_samples: int,
+    noise: tuple[np.ndarray, float] | str,
+    notes: list[str],
+    beat_times: np.ndarray | None = None,
+) -> SessionTracks:
+    """Every track from the scan of the raw samples and the noise track (or why there is
+    none); shared by :func:`session_tracks` and :mod:`sleepsignal.streaming`. With
+    ``beat_times`` (s from the first sample) breathing also weighs the beat intervals."""
+    duration = n_samples / fs
+    q, w = _scan_sizes(fs)
+    low = scan.low
     fs_low = fs / q
-    status = _status_from_scan(x, fs, wmin, wmax, float(np.mean(low)) if len(low) else 0.0)
+    unclear = _unclear_from_counts(scan.wmin, scan.wmax, scan.nmin, scan.nmax, w)
+    status = _status_from_features(fs, unclear, scan.s50, scan.s60)
     # presence windows that overlap an unclear status window have no signal
     n_pw = len(low) // round(PRESENCE_WINDOW_S * fs_low)
     cum = np.concatenate([[0], np.cumsum(status.window_status == UNCLEAR)])
@@ -185,20 +277,19 @@ def session_tracks(session: Session) -> SessionTracks:
     keep_gap = gap_e > gap_s
     ex_s = np.concatenate([moves.starts, gap_s[keep_gap]])
     ex_e = np.concatenate([moves.ends, gap_e[keep_gap]])
-    breathing = _breathing_from_low(low, fs_low, (ex_s, ex_e))
+    bt = None if beat_times is None else _check_beat_times(beat_times)
+    breathing = _breathing_from_low(low, fs_low, (ex_s, ex_e), beat_times=bt)
 
     ep, counts = actigram(moves, pres, duration=duration)
 
     snoring: Snoring | None = None
     snoring_track: TimeValueTrack | None = None
-    noise_track = session.sampled_tracks.get("noise")
-    if noise_track is None or not noise_track.loaded:
-        why = "no noise track" if noise_track is None else "noise track not loaded"
-        notes.append(f"snoring_events omitted: {why}")
+    if isinstance(noise, str):
+        notes.append(f"snoring_events omitted: {noise}")
     else:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SleepSignalWarning)
-            snoring = detect_snoring(noise_track.data, noise_track.fs, breathing)
+            snoring = detect_snoring(noise[0], noise[1], breathing)
         for caught_warning in caught:
             notes.append(str(caught_warning.message))
             warnings.warn(str(caught_warning.message), SleepSignalWarning, stacklevel=2)

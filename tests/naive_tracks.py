@@ -245,3 +245,17 @@ def naive_periodicity(
         ac = [sum(seg[t] * seg[t + lag] for t in range(span_d - lag)) for lag in range(hi)]
         out.append(max(ac[lo:hi]) / ac[0] if ac[0] > 0 else 0.0)
     return np.array(out)
+
+
+def naive_no_overlap(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Keep mask: walk the cycles in order; one that starts before the end of the last
+    kept one (by more than 1e-9 s) is dropped."""
+    keep = []
+    last_end = -np.inf
+    for s, ln in zip(starts.tolist(), lengths.tolist(), strict=True):
+        if s < last_end - 1e-9:
+            keep.append(False)
+        else:
+            keep.append(True)
+            last_end = s + ln
+    return np.array(keep, dtype=bool)

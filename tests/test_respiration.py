@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import require_shared
 from hypothesis import given
 from hypothesis import strategies as st
-from naive_tracks import naive_extrema, naive_periodicity, synthetic_bcg
+from naive_tracks import naive_extrema, naive_no_overlap, naive_periodicity, synthetic_bcg
 
 from sleepsignal._track_kernels import _extrema_kernel
 from sleepsignal.errors import SignalError, SleepSignalWarning
@@ -275,3 +277,161 @@ def test_no_overlap_helper_keeps_first_of_overlapping():
     starts = np.array([0.0, 3.0, 4.0, 7.5, 8.0])
     lengths = np.array([4.0, 4.0, 4.0, 1.0, 4.0])
     np.testing.assert_array_equal(_no_overlap(starts, lengths), [True, False, True, False, True])
+
+
+def _rsa_beats(seconds: float, breath_hz: float = 0.2) -> np.ndarray:
+    """Beat times at 60/min whose intervals follow a breath at ``breath_hz`` (+-80 ms)."""
+    t, out = 0.5, []
+    while t < seconds:
+        out.append(t)
+        t += 1.0 + 0.08 * np.sin(2 * np.pi * breath_hz * t)
+    return np.array(out)
+
+
+def _beats_in_noise(beats: np.ndarray, seconds: float, seed: int = 0) -> np.ndarray:
+    """Heartbeat pulses at ``beats`` in slow random noise: no breathing swing at all."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * FS)
+    slow = np.cumsum(rng.standard_normal(n))
+    slow -= np.convolve(slow, np.ones(2801) / 2801, mode="same")  # a wandering baseline
+    spikes = np.zeros(n)
+    spikes[np.clip(np.round(beats * FS).astype(np.int64), 0, n - 1)] = 1.0
+    pulse = 300 * np.exp(-0.5 * (np.arange(-21, 22) / 7.0) ** 2)
+    return 2000 + 3 * slow + np.convolve(spikes, pulse, mode="same")
+
+
+def test_beat_intervals_give_the_breathing_the_signal_hides():
+    """No breathing swing in the signal, but the heart rate follows a 12/min breath
+    (respiratory sinus arrhythmia): with the beat times the rate is found."""
+    beats = _rsa_beats(600.0)
+    x = _beats_in_noise(beats, 600.0)
+    plain = detect_breathing(x, FS)
+    with_beats = detect_breathing(x, FS, beat_times=beats)
+    mid = (with_beats.starts > 60) & (with_beats.starts < 540)
+    assert mid.sum() >= 80  # 12/min over 8 min = 96
+    assert respiration_rate(with_beats, start=60, end=540) == pytest.approx(12.0, abs=0.3)
+    np.testing.assert_allclose(np.median(with_beats.lengths[mid]), 5.0, atol=0.2)
+    # without the beats the noise gives no such answer (the test is not vacuous)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SleepSignalWarning)
+        r_plain = respiration_rate(plain, start=60, end=540)
+    assert not abs(r_plain - 12.0) < 0.3
+
+
+def test_beat_intervals_drop_ectopic_and_missed_beats():
+    """An extra beat every 40 beats (premature) and a missed one every 50: the running
+    median rule drops those intervals and the breath is still found."""
+    beats = _rsa_beats(600.0)
+    extra = 0.5 * (beats[20::40][:-1] + beats[21::40][: len(beats[20::40]) - 1])
+    bad = np.sort(np.concatenate([np.delete(beats, np.arange(35, len(beats), 50)), extra]))
+    x = _beats_in_noise(beats, 600.0)
+    b = detect_breathing(x, FS, beat_times=bad)
+    assert respiration_rate(b, start=60, end=540) == pytest.approx(12.0, abs=0.3)
+
+
+def test_beat_intervals_do_not_override_a_clear_breath():
+    """A clear breathing swing at 15/min shapes the signal: beat intervals that swing at
+    10/min (here a deliberate conflict) are not consulted, the answer is the signal's."""
+    t = np.arange(0, 600.0, 1 / FS)
+    beats = _rsa_beats(600.0, breath_hz=1 / 6)
+    x = _beats_in_noise(beats, 600.0) + 400 * np.sin(2 * np.pi * 0.25 * t)
+    a = detect_breathing(x, FS)
+    b = detect_breathing(x, FS, beat_times=beats)
+    np.testing.assert_array_equal(a.starts, b.starts)
+    assert respiration_rate(b, start=60, end=540) == pytest.approx(15.0, abs=0.3)
+    # and the conflicting intervals alone would say 10/min (the test can fail)
+    quiet = detect_breathing(_beats_in_noise(beats, 600.0), FS, beat_times=beats)
+    assert respiration_rate(quiet, start=60, end=540) == pytest.approx(10.0, abs=0.3)
+
+
+def test_beat_times_few_or_empty_change_nothing_and_bad_ones_are_refused():
+    x = _cardiac_like(300.0)
+    a = detect_breathing(x, FS)
+    for bt in ([], [1.0, 2.0, 3.0], [np.nan] * 10):
+        b = detect_breathing(x, FS, beat_times=np.asarray(bt, dtype=float))
+        np.testing.assert_array_equal(a.starts, b.starts)
+    with pytest.raises(SignalError, match="beat_times must be 1-D"):
+        detect_breathing(x, FS, beat_times=np.ones((3, 3)))
+    with pytest.raises(SignalError, match="beat_times must be a 1-D array of real times"):
+        detect_breathing(x, FS, beat_times=["a", "b"])  # type: ignore[arg-type]
+
+
+def test_analyze_runs_the_heartbeat_detector_once_and_feeds_breathing(monkeypatch):
+    """pipeline.analyze: one detector run; its beats reach session_tracks."""
+    import sleepsignal.heartbeats as hb_mod
+    import sleepsignal.tracks as tracks_mod
+    from sleepsignal.pipeline import analyze
+    from sleepsignal.simulate import simulate_night
+
+    session = simulate_night(0.5, seed=2).session
+
+    calls = {"detect": 0, "beats": None}
+    real_detect, real_tracks = hb_mod.detect_heartbeats, tracks_mod.session_tracks
+
+    def counting(*a, **k):
+        calls["detect"] += 1
+        return real_detect(*a, **k)
+
+    def spying(session, **k):
+        calls["beats"] = k.get("beat_times")
+        return real_tracks(session, **k)
+
+    monkeypatch.setattr(hb_mod, "detect_heartbeats", counting)
+    monkeypatch.setattr(tracks_mod, "session_tracks", spying)
+    analyze(session)
+    assert calls["detect"] == 1
+    assert calls["beats"] is not None and len(calls["beats"]) > 1000  # 30 min of beats
+
+
+def test_rsa_wave_is_zero_across_a_beat_gap_and_outside_the_beats():
+    from sleepsignal.respiration import _rsa_wave
+
+    beats = _rsa_beats(600.0)
+    gap = (beats > 200) & (beats < 230)  # 30 s without beats (a movement, say)
+    w, fs_r = _rsa_wave(beats[~gap] + 50.0, 700 * 10, 10.0)
+    assert fs_r == 2.5 and len(w) == 1750
+    t = np.arange(len(w)) / fs_r
+    # the filters smear the step edges by a few seconds; well inside, nothing
+    assert np.abs(w[(t > 258) & (t < 276)]).max() < 0.05 * np.abs(w).max()
+    assert np.abs(w[t < 40]).max() < 0.05 * np.abs(w).max()
+    assert np.abs(w[(t > 150) & (t < 240)]).max() > 0.5 * np.abs(w).max()  # breathing there
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 100, allow_nan=False), st.floats(0.0, 12.0, allow_nan=False)),
+        max_size=60,
+    )
+)
+def test_no_overlap_kernel_matches_naive(cycles):
+    from sleepsignal._track_kernels import _no_overlap_kernel
+
+    c = sorted(cycles)
+    starts = np.array([a for a, _ in c], dtype=np.float64)
+    lengths = np.array([b for _, b in c], dtype=np.float64)
+    np.testing.assert_array_equal(
+        _no_overlap_kernel(starts, lengths), naive_no_overlap(starts, lengths)
+    )
+
+
+def test_heartbeat_dominates_frames():
+    from sleepsignal.respiration import _heartbeat_dominates
+
+    fs = 10.0
+    t = np.arange(int(120 * fs)) / fs
+    wave = np.sin(2 * np.pi * 0.25 * t)
+    beat = np.where(t < 60, 20.0, 0.0) * np.sin(2 * np.pi * 4.0 * t)
+    got = _heartbeat_dominates(wave + beat, wave, 300, 4)
+    np.testing.assert_array_equal(got, [True, True, False, False])
+    assert not _heartbeat_dominates(wave[:1], wave[:1], 300, 1).any()
+
+
+def test_session_tracks_refuses_bad_beat_times():
+    from sleepsignal.session import Session
+    from sleepsignal.tracks import session_tracks
+
+    ses = Session.from_array(_cardiac_like(120.0), FS, start=1.7e9, timezone="UTC")
+    with pytest.raises(SignalError, match="beat_times must be 1-D"):
+        session_tracks(ses, beat_times=np.ones((2, 2)))
+    with pytest.raises(SignalError, match="beat_times must be a 1-D array of real times"):
+        session_tracks(ses, beat_times=["x"])  # type: ignore[arg-type]

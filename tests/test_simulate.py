@@ -579,3 +579,32 @@ def test_li2024_loaders_refuse_other_files(tmp_path: Path) -> None:
         load_li2024_rr(bad)
     with pytest.raises(SignalError, match="expected columns Resp, Timestamp, fs"):
         load_li2024_resp(bad)
+
+
+def test_belt_troughs_depth_simplification() -> None:
+    """Belt truth: a ripple shallower than 0.3 x the local breath size never splits a
+    breath, wherever it sits; a shallow breath above it counts; the size is local."""
+    from sleepsignal._simulate_physio import belt_troughs
+
+    fs = 20.0
+    t = np.arange(0, 600, 1 / fs)
+    y = np.sin(2 * np.pi * 0.25 * t)  # 15 breaths/min, peak to trough 2
+    ripple = 0.15 * np.sin(2 * np.pi * 0.9 * t)  # 0.3 peak to trough: < 0.3 x 2
+    starts = belt_troughs(y + ripple, fs)
+    assert len(starts) == pytest.approx(150, abs=2)
+    # the ripple moves each minimum a little, it never adds one (no 1-2 s cycles)
+    assert np.all(np.abs(np.diff(starts) - 4.0) < 0.5)
+    # a shallow breath: every 5th cycle only 0.4 of the size, still above 0.3 x size
+    k = np.floor(t * 0.25).astype(int)
+    starts = belt_troughs(np.where(k % 5 == 4, 0.4, 1.0) * y, fs)
+    assert len(starts) == pytest.approx(150, abs=2)
+    # the whole belt 10x weaker in the second half: the local size follows it
+    g = np.where(t < 300, 1.0, 0.1)
+    starts = belt_troughs(g * (y + ripple), fs)
+    # the 5 min running median needs up to half its window to follow the step (those
+    # breaths are lost); a whole-night size would lose the whole second half (75)
+    assert 135 <= len(starts) <= 151
+    assert np.sum(starts > 460) == pytest.approx(35, abs=1)
+    # with a fraction of 0.9 the 0.4-deep breaths are no longer breaths
+    starts = belt_troughs(np.where(k % 5 == 4, 0.4, 1.0) * y, fs, fraction=0.9)
+    assert len(starts) == pytest.approx(120, abs=3)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .beddit import (
+    BlobFile,
+    open_blob,
     query_sessions,
     read_session,
     read_sessions,
@@ -14,9 +16,11 @@ from .beddit import (
 from .bt2 import Bt2Gap, Bt2Issue, Bt2Stream, read_bt2, write_bt2
 
 __all__ = [
+    "BlobFile",
     "Bt2Gap",
     "Bt2Issue",
     "Bt2Stream",
+    "open_blob",
     "query_sessions",
     "read_bt2",
     "read_session",

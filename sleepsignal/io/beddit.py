@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -25,6 +26,8 @@ from ..session import DATA_TYPES, DEFAULT_FRAME_LENGTH, SampledTrack, Session, T
 
 __all__ = [
     "QUERY_RULE",
+    "BlobFile",
+    "open_blob",
     "query_sessions",
     "read_session",
     "read_sessions",
@@ -52,6 +55,7 @@ def read_sessions(
     *,
     blobs: Mapping[str, bytes] | None = None,
     trim_partial_frames: bool = False,
+    lazy: Collection[str] = (),
 ) -> list[Session]:
     """Read a Beddit Session JSON file holding one object or a list of them.
 
@@ -65,6 +69,10 @@ def read_sessions(
         by the URL or by the track name. Tracks left without bytes are kept "not loaded".
     trim_partial_frames : bool
         Trim a blob's partial last frame with a warning instead of raising.
+    lazy : collection of str
+        Names of sampled tracks whose local blob file is checked (size, framing) but not
+        read: the track stays "not loaded" and :func:`open_blob` reads it in chunks (a
+        week-long ``normal`` blob is 170 MB; see :mod:`sleepsignal.streaming`).
 
     Returns
     -------
@@ -97,6 +105,7 @@ def read_sessions(
                 blobs=blobs,
                 trim_partial_frames=trim_partial_frames,
                 where=where,
+                lazy=lazy,
             )
         )
     return sessions
@@ -127,6 +136,7 @@ def read_session(
     *,
     blobs: Mapping[str, bytes] | None = None,
     trim_partial_frames: bool = False,
+    lazy: Collection[str] = (),
 ) -> Session:
     """Read one Beddit Session (see :func:`read_sessions` for the parameters).
 
@@ -139,12 +149,121 @@ def read_session(
     >>> s = sleepsignal.read_session(pathlib.Path("data/fixtures/demo_session/session.json"))
     ... # doctest: +SKIP
     """
-    sessions = read_sessions(path, blobs=blobs, trim_partial_frames=trim_partial_frames)
+    sessions = read_sessions(path, blobs=blobs, trim_partial_frames=trim_partial_frames, lazy=lazy)
     if len(sessions) != 1:
         raise DecodeError(
             f"{path}: holds {len(sessions)} sessions; use read_sessions() to read a list"
         )
     return sessions[0]
+
+
+@dataclass(frozen=True)
+class BlobFile:
+    """A sampled track's blob file, read in chunks (never whole) with :func:`numpy.fromfile`.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The blob file (checked: inside the session's folder, whole frames that agree with
+        the session span).
+    name : str
+        Track name (``"normal"``, ``"noise"``).
+    dtype : numpy.dtype
+        Sample type (little-endian uint16 or float32).
+    n_samples : int
+        Samples in the file (a trimmed partial frame not counted).
+    fs : float
+        Sampling rate, Hz (``samples_per_frame / frame_length``).
+    start : float
+        Time of the first sample, Unix s.
+    """
+
+    path: Path
+    name: str
+    dtype: np.dtype[Any]
+    n_samples: int
+    fs: float
+    start: float
+
+    def read(self, first: int, count: int) -> np.ndarray:
+        """``count`` samples from sample ``first`` (fewer at the end of the file), in the
+        file's own dtype."""
+        if first < 0 or count < 0:
+            raise DecodeError(f"{self.path}: first and count must be >= 0, got {first}, {count}")
+        count = max(0, min(count, self.n_samples - first))
+        if count == 0:
+            return np.empty(0, dtype=self.dtype)
+        out = np.fromfile(
+            self.path, dtype=self.dtype, count=count, offset=first * self.dtype.itemsize
+        )
+        if len(out) != count:
+            raise DecodeError(
+                f"{self.path}: expected {count} samples at sample {first}, read {len(out)} "
+                "(the file shrank while being read)"
+            )
+        return out
+
+    def chunks(self, chunk_samples: int) -> Iterator[np.ndarray]:
+        """The samples in order, ``chunk_samples`` at a time (the last chunk shorter)."""
+        if isinstance(chunk_samples, bool) or not isinstance(chunk_samples, (int, np.integer)):
+            raise DecodeError(f"chunk_samples must be an integer, got {chunk_samples!r}")
+        if chunk_samples < 1:
+            raise DecodeError(f"chunk_samples must be at least 1, got {chunk_samples}")
+        for first in range(0, self.n_samples, int(chunk_samples)):
+            yield self.read(first, int(chunk_samples))
+
+
+def open_blob(
+    path: str | os.PathLike[str], name: str = "normal", *, trim_partial_frames: bool = False
+) -> BlobFile:
+    """Open the blob of one sampled track of a session file for chunked reading.
+
+    Parameters
+    ----------
+    path : path-like
+        A Session JSON file holding one session.
+    name : str
+        The sampled track (``"normal"`` by default: the raw BCG).
+    trim_partial_frames : bool
+        As in :func:`read_session`: a partial last frame is left out with a warning
+        instead of raising.
+
+    Returns
+    -------
+    BlobFile
+        Checked exactly as :func:`read_session` checks the blob (size, type, framing,
+        span, path inside the session's folder), without reading its samples.
+
+    Raises
+    ------
+    DecodeError
+        Everything :func:`read_session` raises for this blob, a missing track, or a
+        ``data_url`` that is not a local file.
+    """
+    p = Path(path)
+    session = read_session(p, trim_partial_frames=trim_partial_frames, lazy=(name,))
+    track = session.sampled_tracks.get(name)
+    if track is None:
+        raise DecodeError(
+            f"{p}: no sampled track {name!r} (it has {sorted(session.sampled_tracks) or 'none'})"
+        )
+    url = track.extra.get("data_url")
+    if not isinstance(url, str) or not _is_local(url):
+        raise DecodeError(
+            f"{p}: sampled track {name!r} has data_url {url!r}, not a local file; only local "
+            "blobs are read in chunks"
+        )
+    target = _local_target(name, url, p.parent, str(p))
+    dtype = DATA_TYPES[track.data_type]
+    n_frames = target.stat().st_size // (track.samples_per_frame * dtype.itemsize)
+    return BlobFile(
+        target,
+        name,
+        dtype,
+        n_frames * track.samples_per_frame,
+        track.samples_per_frame / track.frame_length,
+        track.start,
+    )
 
 
 def session_from_dict(
@@ -154,6 +273,7 @@ def session_from_dict(
     blobs: Mapping[str, bytes] | None = None,
     trim_partial_frames: bool = False,
     where: str = "session",
+    lazy: Collection[str] = (),
 ) -> Session:
     """Build a :class:`Session` from a parsed Session JSON object.
 
@@ -198,6 +318,7 @@ def session_from_dict(
             blobs=blobs,
             trim=trim_partial_frames,
             where=where,
+            lazy=name in lazy,
         )
 
     tv: dict[str, TimeValueTrack] = {}
@@ -288,6 +409,18 @@ def _resolve_blob(
             url,
             "the session was not read from a file, so relative data_url cannot be resolved",
         )
+    target = _local_target(name, url, base_dir, where)
+    try:
+        return target.read_bytes(), str(target), ""
+    except OSError as exc:
+        raise DecodeError(
+            f"{where}: sampled track {name!r}: cannot read blob file {target} ({exc})"
+        ) from None
+
+
+def _local_target(name: str, url: str, base_dir: str | os.PathLike[str], where: str) -> Path:
+    """The blob file of a relative or ``file:`` data_url, refused outside ``base_dir``."""
+    parsed = urlparse(url)
     if parsed.scheme == "file" and parsed.netloc not in ("", "localhost"):
         raise DecodeError(
             f"{where}: sampled track {name!r}: data_url {url!r} names host "
@@ -303,12 +436,11 @@ def _resolve_blob(
     if not target.is_file():
         what = "is not a file" if target.exists() else "does not exist"
         raise DecodeError(f"{where}: sampled track {name!r}: blob file {target} {what}")
-    try:
-        return target.read_bytes(), str(target), ""
-    except OSError as exc:
-        raise DecodeError(
-            f"{where}: sampled track {name!r}: cannot read blob file {target} ({exc})"
-        ) from None
+    return target
+
+
+def _is_local(url: str) -> bool:
+    return urlparse(url).scheme in ("", "file")
 
 
 def _relative_path(url: str) -> str:
@@ -317,37 +449,23 @@ def _relative_path(url: str) -> str:
     return unquote(parsed.path) if parsed.scheme == "file" else url
 
 
-def _read_sampled(
-    name: str,
-    spec: Any,
-    *,
+def _checked_frames(
+    here: str,
+    source: str,
+    n_bytes: int,
+    spf: int,
+    data_type: str,
     start: float,
     end: float,
     frame_length: float,
     frame_length_given: bool,
-    base_dir: str | os.PathLike[str] | None,
-    blobs: Mapping[str, bytes] | None,
     trim: bool,
-    where: str,
-) -> SampledTrack:
-    here = f"{where}: sampled track {name!r}"
-    if not isinstance(spec, dict):
-        raise DecodeError(f"{here} must be an object")
-    spf = spec.get("samples_per_frame")
-    if isinstance(spf, bool) or not isinstance(spf, int) or spf < 1:
-        raise DecodeError(f"{here}: samples_per_frame must be a positive integer, got {spf!r}")
-    data_type = spec.get("data_type")
-    if not isinstance(data_type, str) or data_type not in DATA_TYPES:
-        raise DecodeError(f"{here}: data_type {data_type!r} is not one of {', '.join(DATA_TYPES)}")
+) -> int:
+    """Whole frames in a blob of ``n_bytes``, or :class:`DecodeError` when its size
+    disagrees with the declared type, the framing or the session span."""
     dtype = DATA_TYPES[data_type]
-    extra = {k: v for k, v in spec.items() if k not in ("samples_per_frame", "data_type")}
-    raw, source, reason = _resolve_blob(name, spec, base_dir, blobs, where)
-    if raw is None:
-        return SampledTrack(name, None, spf, frame_length, start, data_type, extra, reason)
-
     frame_bytes = spf * dtype.itemsize
     expected_frames = round((end - start) / frame_length)
-    n_bytes = len(raw)
     if n_bytes == 0 and expected_frames > 0:
         raise DecodeError(
             f"{here}: blob {source} is empty; expected {expected_frames} frames "
@@ -379,8 +497,8 @@ def _read_sampled(
         if not trim:
             raise DecodeError(msg + "; pass trim_partial_frames=True to drop the partial frame")
         warn_user(msg + "; the partial last frame was dropped")
-        raw = raw[: whole * frame_bytes]
-    n_frames = len(raw) // frame_bytes
+        n_bytes = whole * frame_bytes
+    n_frames = n_bytes // frame_bytes
     if abs(n_frames - expected_frames) > FRAME_COUNT_TOLERANCE:
         assumed = (
             ""
@@ -388,10 +506,67 @@ def _read_sampled(
             else f" (frame_length absent: assumed {DEFAULT_FRAME_LENGTH} s as documented)"
         )
         raise DecodeError(
-            f"{here}: blob {source} holds {n_frames} frames ({len(raw)} bytes), but "
+            f"{here}: blob {source} holds {n_frames} frames ({n_bytes} bytes), but "
             f"end - start = {end - start:.3f} s is {expected_frames} frames of "
             f"{frame_length} s{assumed} ({expected_frames * frame_bytes} bytes expected)"
         )
+    return n_frames
+
+
+def _read_sampled(
+    name: str,
+    spec: Any,
+    *,
+    start: float,
+    end: float,
+    frame_length: float,
+    frame_length_given: bool,
+    base_dir: str | os.PathLike[str] | None,
+    blobs: Mapping[str, bytes] | None,
+    trim: bool,
+    where: str,
+    lazy: bool = False,
+) -> SampledTrack:
+    here = f"{where}: sampled track {name!r}"
+    if not isinstance(spec, dict):
+        raise DecodeError(f"{here} must be an object")
+    spf = spec.get("samples_per_frame")
+    if isinstance(spf, bool) or not isinstance(spf, int) or spf < 1:
+        raise DecodeError(f"{here}: samples_per_frame must be a positive integer, got {spf!r}")
+    data_type = spec.get("data_type")
+    if not isinstance(data_type, str) or data_type not in DATA_TYPES:
+        raise DecodeError(f"{here}: data_type {data_type!r} is not one of {', '.join(DATA_TYPES)}")
+    dtype = DATA_TYPES[data_type]
+    extra = {k: v for k, v in spec.items() if k not in ("samples_per_frame", "data_type")}
+    url = spec.get("data_url")
+    if lazy and base_dir is not None and isinstance(url, str) and _is_local(url):
+        target = _local_target(name, url, base_dir, where)
+        n_frames = _checked_frames(
+            here,
+            str(target),
+            target.stat().st_size,
+            spf,
+            data_type,
+            start,
+            end,
+            frame_length,
+            frame_length_given,
+            trim,
+        )
+        why = (
+            f"left on disk ({target}, {n_frames * spf} samples) for chunked reading: "
+            "sleepsignal.io.beddit.open_blob reads it in chunks, read_session without "
+            "lazy= loads it"
+        )
+        return SampledTrack(name, None, spf, frame_length, start, data_type, extra, why)
+    raw, source, reason = _resolve_blob(name, spec, base_dir, blobs, where)
+    if raw is None:
+        return SampledTrack(name, None, spf, frame_length, start, data_type, extra, reason)
+
+    n_frames = _checked_frames(
+        here, source, len(raw), spf, data_type, start, end, frame_length, frame_length_given, trim
+    )
+    raw = raw[: n_frames * spf * dtype.itemsize]
     data = np.frombuffer(raw, dtype=dtype)
     if dtype.kind == "f":
         bad = ~np.isfinite(data)
@@ -468,7 +643,9 @@ def write_session(session: Session, path: str | os.PathLike[str]) -> Path:
     Blobs are written beside the JSON file under the relative ``data_url`` the track was
     read with (kept as it was, ``file:`` URLs included), or ``<id>_<track>.bin``;
     little-endian, frames back to back. Remote ``data_url`` values of tracks that were
-    not loaded are written back unchanged.
+    not loaded are written back unchanged; a local track left on disk by
+    ``read_session(..., lazy=...)`` raises :class:`DecodeError` (its blob would not be
+    written).
 
     Returns
     -------
@@ -496,6 +673,16 @@ def write_sessions(
         urls: dict[str, str] = {}
         for name, track in session.sampled_tracks.items():
             if not track.loaded:
+                url = track.extra.get("data_url")
+                if isinstance(url, str) and _is_local(url):
+                    # a lazily read track: its blob stays where it was read, and a
+                    # data_url written elsewhere would name a blob that is not there
+                    raise DecodeError(
+                        f"{p}: session {session.id}: sampled track {name!r} is not loaded "
+                        f"({track.not_loaded_reason}); writing the session would leave its "
+                        f"data_url {url!r} naming a blob that is not written. Read the "
+                        "session without lazy= to write it."
+                    )
                 continue
             rel = _local_blob_path(track.extra.get("data_url"))
             if rel is None or rel in used:
