@@ -492,6 +492,7 @@ def _local_fiducial(
     half_window: float,
     min_q: float,
     min_count: int,
+    min_run: int,
     max_iter: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Second pass of the run fiducial: align each unmatched run to the matched runs
@@ -505,13 +506,13 @@ def _local_fiducial(
     lobe is positive. The local template of a run is the sum of the segments of the
     other matched runs whose mean beat time (samples) is within ``+-half_window`` of its
     own (runs in time order); it needs at least ``min_count`` windows. An unmatched
-    run's average is aligned to its template by the largest absolute correlation over
+    run of at least ``min_run`` windows (the average of fewer matches another lobe
+    too often) is aligned to its template by the largest absolute correlation over
     shifts within ``+-min(max_shift, shift_frac x its mean interval)``
     (parabola-refined); its shift and quality are replaced by that alignment, and it
     becomes matched when the quality is ``>= min_q``. Repeated (templates now include
     the runs matched in the previous round) until no run is newly matched or after
-    ``max_iter`` rounds. Runs without a window, or without matched runs in reach, keep
-    their values. Returns new ``(shift, quality)`` arrays.
+    ``max_iter`` rounds. Other runs keep their values. Returns new ``(shift, quality)`` arrays.
     """
     n = y.shape[0]
     nr = run_start.shape[0] - 1
@@ -576,7 +577,7 @@ def _local_fiducial(
                 lo += 1
             while hi < nr and tm[hi] <= tm[r] + half_window:
                 hi += 1
-            if matched[r] or cnt[r] == 0:
+            if matched[r] or cnt[r] < max(min_run, 1):
                 continue
             tmpl[:] = 0.0
             nt = 0

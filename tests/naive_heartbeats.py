@@ -190,6 +190,7 @@ def naive_local_fiducial(
     half_window,
     min_q,
     min_count,
+    min_run,
     max_iter,
 ):
     nr = len(run_start) - 1
@@ -229,7 +230,7 @@ def naive_local_fiducial(
         segs = {r: segment(r) for r in range(nr) if matched[r]}
         newly = np.zeros(nr, dtype=bool)
         for r in range(nr):
-            if matched[r] or counts[r] == 0:
+            if matched[r] or counts[r] == 0 or counts[r] < min_run:
                 continue
             near = [
                 j for j in segs if j != r and tm[r] - half_window <= tm[j] <= tm[r] + half_window

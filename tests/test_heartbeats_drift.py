@@ -63,16 +63,19 @@ def test_local_fiducial_matches_naive_on_drifting_runs() -> None:
     np.testing.assert_allclose(
         (shift, quality), naive_run_fiducial(x, t, run_start, HALF, HALF, 28), atol=1e-9
     )
-    for min_count, max_iter in ((30, 8), (0, 1), (10_000, 8)):
-        args = (x, t, run_start, shift, quality, HALF, SHIFT, 0.45, 120.0 * FS, 0.8)
-        got = K._local_fiducial(*args, min_count, max_iter)
-        want = naive_local_fiducial(*args, min_count, max_iter)
-        np.testing.assert_allclose(got[0], want[0], atol=1e-9, err_msg=f"{min_count}")
-        np.testing.assert_allclose(got[1], want[1], atol=1e-12, err_msg=f"{min_count}")
-    # a local reference needs min_count beats: with more than the record holds, nothing moves
-    got = K._local_fiducial(x, t, run_start, shift, quality, HALF, SHIFT, 0.45, 1e9, 0.8, 10_000, 8)
-    np.testing.assert_array_equal(got[0], shift)
-    np.testing.assert_array_equal(got[1], quality)
+    args = (x, t, run_start, shift, quality, HALF, SHIFT, 0.45, 120.0 * FS, 0.8)
+    for min_count, min_run, max_iter in ((30, 0, 8), (0, 0, 1), (30, 8, 8)):
+        got = K._local_fiducial(*args, min_count, min_run, max_iter)
+        want = naive_local_fiducial(*args, min_count, min_run, max_iter)
+        msg = f"{min_count} {min_run} {max_iter}"
+        np.testing.assert_allclose(got[0], want[0], atol=1e-9, err_msg=msg)
+        np.testing.assert_allclose(got[1], want[1], atol=1e-12, err_msg=msg)
+    assert np.any(got[1] != quality)  # (30, 8, 8) above: runs of 8 beats are aligned
+    # a local reference needs min_count beats, a run min_run beats: otherwise nothing moves
+    for min_count, min_run in ((10_000, 0), (30, 9)):
+        got = K._local_fiducial(*args, min_count, min_run, 8)
+        np.testing.assert_array_equal(got[0], shift)
+        np.testing.assert_array_equal(got[1], quality)
 
 
 def test_local_fiducial_matches_naive_on_noise_runs() -> None:
@@ -86,7 +89,7 @@ def test_local_fiducial_matches_naive_on_noise_runs() -> None:
         run_start = np.insert(run_start, 2, run_start[1])  # an empty run
         shift, quality = K._run_fiducial(x, t, run_start, HALF, HALF, 28)
         quality[rng.random(quality.shape[0]) < 0.3] = 0.0  # more unmatched runs
-        args = (x, t, run_start, shift, quality, HALF, SHIFT, 0.45, 30.0 * FS, 0.8, 20, 8)
+        args = (x, t, run_start, shift, quality, HALF, SHIFT, 0.45, 30.0 * FS, 0.8, 20, 3, 8)
         got = K._local_fiducial(*args)
         want = naive_local_fiducial(*args)
         np.testing.assert_allclose(got[0], want[0], atol=1e-9, err_msg=f"trial {trial}")
@@ -97,7 +100,7 @@ def test_local_fiducial_matches_naive_on_noise_runs() -> None:
 def test_local_fiducial_without_runs_returns_empty() -> None:
     e = np.empty(0)
     got = K._local_fiducial(
-        np.zeros(500), e, np.zeros(1, np.int64), e, e, 5, 10, 0.45, 1e3, 0.8, 1, 8
+        np.zeros(500), e, np.zeros(1, np.int64), e, e, 5, 10, 0.45, 1e3, 0.8, 1, 0, 8
     )
     assert got[0].shape == (0,) and got[1].shape == (0,)
 
@@ -110,7 +113,7 @@ def test_local_reference_follows_the_drift_onto_the_j_wave() -> None:
     shift, quality = K._run_fiducial(x, t, run_start, HALF, HALF, 28)
     assert np.mean(quality >= 0.8) < 0.9  # the global reference alone loses runs
     new, new_q = K._local_fiducial(
-        x, t, run_start, shift, quality, HALF, SHIFT, 0.45, 120.0 * FS, 0.8, 30, 8
+        x, t, run_start, shift, quality, HALF, SHIFT, 0.45, 120.0 * FS, 0.8, 30, 8, 8
     )
     assert np.all(new_q >= 0.8)
     fid = (t[run_start[:-1]] + new) / FS  # fiducial of each run's first beat
@@ -134,11 +137,11 @@ def test_drifting_simulated_night_keeps_coverage_and_lobe() -> None:
     drifts as on the real mattress (``beat_drift=1, body_noise=0.2``), scored with the
     fiducial lag removed over 60 s (the timed point of the complex moves with the drift).
 
-    Measured 2026-11-22 (seed 1, cardiac profile): coverage 55.2 %, interval MAE 5.29 ms,
-    wrong 4.2 %, HR MAE 0.29 bpm, HR windows 60.3 %. With the single reference run
+    Measured 2026-11-22 (seed 1, cardiac profile): coverage 53.7 %, interval MAE 5.28 ms,
+    wrong 2.9 %, HR MAE 0.28 bpm, HR windows 58.1 %. With the single reference run
     alone (before the time-local reference): coverage 37.7 %, MAE 5.03 ms, wrong 1.6 %,
-    HR windows 38.1 %. Floors a little below the new values; the wrong ceiling a little
-    above (the local reference trades some wrong lobes for coverage).
+    HR MAE 0.30 bpm, HR windows 38.1 %. Floors a little below the new values; the wrong
+    ceiling a little above (the local reference trades some wrong lobes for coverage).
     """
     from sleepsignal.heartbeats import detect_heartbeats, heart_rate
     from sleepsignal.simulate import simulate_night
@@ -154,8 +157,8 @@ def test_drifting_simulated_night_keeps_coverage_and_lobe() -> None:
     )
     t, bpm = heart_rate(hb, duration=len(x) / fs)
     hr = score_heart_rate(t, bpm, ts, tiv, len(x) / fs)
-    assert sc["coverage"] >= 0.52, sc
-    assert sc["wrong"] <= 0.05, sc
+    assert sc["coverage"] >= 0.51, sc
+    assert sc["wrong"] <= 0.035, sc
     assert sc["mae_ms"] <= 6.0, sc
-    assert hr["hr_coverage"] >= 0.57, hr
+    assert hr["hr_coverage"] >= 0.55, hr
     assert hr["hr_mae"] <= 0.4, hr
