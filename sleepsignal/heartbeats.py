@@ -53,7 +53,7 @@ _LOCAL_HALF_WINDOW = 300.0  # s, matched runs this near in time form a run's loc
 _LOCAL_SHIFT = 0.6  # s, largest shift when aligning a run to its local reference...
 _LOCAL_SHIFT_FRAC = 0.45  # ...and at most this fraction of the run's mean interval
 _LOCAL_MIN_BEATS = 30  # beats a local reference needs (fewer: noise could match by chance)
-_LOCAL_MIN_RUN = 16  # beats a run needs to be aligned to a local reference
+_LOCAL_MIN_RUN = 32  # beats a run needs to be aligned to a local reference
 _LOCAL_MAX_ITER = 8  # rounds of local alignment (each can use the runs matched before)
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
@@ -189,7 +189,7 @@ def detect_heartbeats(
        to its envelope peaks (weight 0.02), so times do not drift; then each run is
        shifted so that its average beat's J wave (the largest lobe of the run with most
        beats; other runs aligned to it by correlation, either polarity) is the fiducial.
-       A run of >= 16 beats that matches it with ``|r| < 0.8`` (the beat shape drifts
+       A run of >= 32 beats that matches it with ``|r| < 0.8`` (the beat shape drifts
        over a night as the lobes beside J change size and place) is aligned to a local
        reference instead: the average beats of the matched runs within +-300 s (>= 30
        beats), centred on their fiducials; the shift may reach 0.45 of the run's
@@ -357,7 +357,7 @@ def detect_heartbeats(
     reach = round(_J_REACH * fs)
     shift, fid_q = _k._run_fiducial(y, t, run_start, reach, reach, round(_FIDUCIAL_SHIFT * fs))
     # runs that do not match the reference (the beat shape drifts over the night) are
-    # aligned to a time-local reference: the matched runs within +-300 s (runs of 16
+    # aligned to a time-local reference: the matched runs within +-300 s (runs of 32
     # beats or more: a shorter run's average matches another lobe too often)
     shift, fid_q = _k._local_fiducial(
         y,
