@@ -1,4 +1,4 @@
-"""The whole job: each stage and the whole pipeline per night length, with peers.
+"""The whole job: each stage, the whole pipeline and the whole process, with peers.
 
 Run for real with ``pytest benchmarks/bench_pipeline.py --benchmark-enable
 --benchmark-json=bench.json`` and render the README table with
@@ -7,22 +7,35 @@ disabled and every body runs once as a smoke test (the 8 h night is marked slow)
 
 Peers, timed in the same session for ratios:
 
-- ``scipy_pipeline``: a plain scipy beat-and-breath script (band-pass + ``find_peaks``
-  for beats at 2-20 Hz and for breaths at 0.1-0.5 Hz), no gating, no staging;
+- ``scipy_pipeline`` (``benchmarks/peer_scipy.py``): a plain scipy beat-and-breath script
+  (band-pass + ``find_peaks`` for beats at 2-20 Hz and for breaths at 0.1-0.5 Hz), no
+  gating, no staging; in process on the same samples, and as a whole process reading the
+  same session from disk;
 - ``neurokit2``: ``ecg_clean`` + ``ecg_peaks`` + ``rsp_process`` (skipped when absent).
+
+Whole process (``test_process_*``): ``python -m sleepsignal analyze`` on a session written
+to a temporary folder (startup, imports, numba cache load, decode, analysis, JSON out)
+against ``python benchmarks/peer_scipy.py`` on the same files; the numba cache is warmed
+by one untimed run first. Each round's child peak RSS (``os.wait4``) goes into
+``extra_info["peak_rss_mb"]`` (the largest of the rounds). ``test_pipeline`` records the
+traced peak of one in-process ``analyze`` call (``tracemalloc``: numpy and Python
+allocations above what was already allocated) as ``extra_info["traced_peak_mb"]``.
 
 Compile and cold start are timed apart, in new processes (``test_cold_start``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from peer_scipy import scipy_pipeline
 
 from sleepsignal.pipeline import analyze
 from sleepsignal.simulate import simulate_night
@@ -41,21 +54,23 @@ def night(request):
     return session
 
 
-def scipy_pipeline(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
-    """The plain peer: beats and breaths by band-pass + find_peaks."""
-    from scipy.signal import butter, find_peaks, sosfiltfilt
-
-    beat = sosfiltfilt(butter(4, [2.0, 20.0], btype="bandpass", fs=fs, output="sos"), x)
-    beats, _ = find_peaks(beat, distance=max(1, int(0.375 * fs)))
-    breath = sosfiltfilt(butter(2, [0.1, 0.5], btype="bandpass", fs=fs, output="sos"), x)
-    breaths, _ = find_peaks(breath, distance=max(1, int(1.5 * fs)))
-    return np.diff(beats) / fs, np.diff(breaths) / fs
-
-
 def test_pipeline(benchmark, night) -> None:
     result = benchmark(analyze, night)
+    benchmark.extra_info["traced_peak_mb"] = round(_traced_peak(analyze, night) / 2**20, 1)
     assert len(result.hypnogram) == int(night.duration // 30) or len(result.hypnogram) > 0
     assert "sleep.json" in result.records
+
+
+def _traced_peak(func, *args) -> int:
+    """Peak bytes traced by ``tracemalloc`` (numpy and Python) during one call."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        func(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def test_stage_heartbeats(benchmark, night) -> None:
@@ -114,6 +129,7 @@ COLD = (
 )
 
 
+@pytest.mark.slow  # compiles every kernel into an empty cache: 20-30 s per case
 @pytest.mark.parametrize("cache", ["cold", "warm"])
 def test_cold_start(benchmark, cache: str) -> None:
     """A new process analysing 3 minutes: compile (cold cache) vs load (warm cache)."""
@@ -130,3 +146,88 @@ def test_cold_start(benchmark, cache: str) -> None:
 
         first_call = benchmark.pedantic(run, rounds=1, iterations=1)
     assert first_call > 0
+
+
+PROCESS_NIGHTS = [
+    pytest.param(5 / 60, id="5min"),
+    pytest.param(8.0, id="8h", marks=pytest.mark.slow),
+]
+PEER_SCRIPT = Path(__file__).resolve().parent / "peer_scipy.py"
+ROOT = PEER_SCRIPT.parents[1]
+
+
+@pytest.fixture(scope="module", params=PROCESS_NIGHTS)
+def session_file(request, tmp_path_factory) -> Path:
+    """A simulated night (seed 21) written as session JSON + blobs, as ``simulate`` does."""
+    from sleepsignal.simulate import write_simulated
+
+    out = tmp_path_factory.mktemp(f"night{request.param:g}h")
+    return write_simulated(simulate_night(request.param, seed=21), out) / "session.json"
+
+
+#: Runs argv[1:] as a grandchild and prints its peak RSS (KiB). The child's own
+#: ``os.wait4`` figure would not do: Linux carries the RSS high-water mark of the mm
+#: replaced at ``exec`` into the child's maxrss, and for a (v)fork of pytest that is
+#: pytest's whole heap. A bare ``python -S`` in between is ~10 MB, below every child.
+LAUNCHER = (
+    "import os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    fd = os.open(os.devnull, os.O_WRONLY); os.dup2(fd, 1)\n"
+    "    os.execv(sys.argv[1], sys.argv[1:])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "print(usage.ru_maxrss)\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+def _child(argv: list[str]) -> float:
+    """Run one child process to the end; returns its peak RSS in MB.
+
+    The child imports this checkout's ``sleepsignal`` and shares the caller's
+    ``NUMBA_CACHE_DIR`` (if set)."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    env = dict(os.environ, PYTHONPATH=path)
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", LAUNCHER, *argv], env=env, capture_output=True, text=True
+    )
+    if out.returncode:
+        raise RuntimeError(f"{argv} failed ({out.returncode}): {out.stderr[-2000:]}")
+    return int(out.stdout.strip().splitlines()[-1]) / 1024  # KiB on Linux
+
+
+def _time_process(benchmark, argv: list[str]) -> None:
+    """Time whole child processes; the largest child peak RSS goes into extra_info."""
+    rss: list[float] = []
+    benchmark.pedantic(lambda: rss.append(_child(argv)), rounds=3, iterations=1)
+    benchmark.extra_info["peak_rss_mb"] = round(max(rss), 1)
+    benchmark.extra_info["load_avg"] = round(os.getloadavg()[0], 2)
+
+
+def test_process_analyze(benchmark, session_file: Path, tmp_path: Path) -> None:
+    """``sleepsignal analyze`` as a whole process: startup, imports, cache load, JSON out."""
+    argv = [sys.executable, "-m", "sleepsignal", "analyze", str(session_file), "--out"]
+    if not benchmark.disabled:  # numba cache filled once, untimed (not in smoke runs)
+        _child([*argv, str(tmp_path / "warm")])
+    _time_process(benchmark, [*argv, str(tmp_path / "out")])
+    assert (tmp_path / "out" / "sleep.json").is_file()
+
+
+def test_process_peer_scipy(benchmark, session_file: Path, tmp_path: Path) -> None:
+    """The plain scipy script as a whole process on the same files."""
+    out = tmp_path / "peer.json"
+    _time_process(benchmark, [sys.executable, str(PEER_SCRIPT), str(session_file), str(out)])
+    assert json.loads(out.read_text())["beat_intervals"]
+
+
+def test_profile_process_script(session_file: Path, tmp_path: Path) -> None:
+    """``benchmarks/profile_process.py`` (the phase table of the README) runs and reports."""
+    script = Path(__file__).resolve().parent / "profile_process.py"
+    out = subprocess.run(
+        [sys.executable, str(script), str(session_file), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "kernels loaded from cache" in out.stdout
+    assert (tmp_path / "sleep.json").is_file()

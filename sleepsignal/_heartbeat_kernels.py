@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba import njit
+from ._numba import REASSOC_MATH, njit
 
 __all__: list[str] = []
 
@@ -22,9 +22,10 @@ def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
     Ties keep the first index of a plateau; NaN samples are never peaks. ``env`` must be
     float64. ``i`` is a peak when ``env[i] > 0``, ``env[i]`` exceeds every finite value
     to its left within ``half`` and is not exceeded to its right. Only samples that pass
-    that test against their two neighbours scan their window, and after a peak the next
-    ``half`` samples are skipped (each has the peak in its window and is not above it),
-    so a smooth envelope costs about one comparison per sample.
+    that test against their two neighbours scan their window (right side first: a larger
+    value there is where the search goes on, as nothing before it can be a peak), and
+    after a peak the next ``half`` samples are skipped (each has the peak in its window
+    and is not above it), so a smooth envelope costs about one comparison per sample.
     """
     n = env.shape[0]
     out = np.empty(n, dtype=np.int64)
@@ -42,16 +43,21 @@ def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
             if i > 0 and env[i - 1] >= v:
                 i += 1
                 continue
+        # right side first: the first larger value j ends the scan, and every sample
+        # between i and j (<= v, or NaN) has j in its window, so none is a peak
+        nxt = -1
+        for j in range(i + 1, min(n, i + half + 1)):
+            if env[j] > v:
+                nxt = j
+                break
+        if nxt >= 0:
+            i = nxt
+            continue
         ok = True
         for j in range(max(0, i - half), i):
             if env[j] >= v:
                 ok = False
                 break
-        if ok:
-            for j in range(i + 1, min(n, i + half + 1)):
-                if env[j] > v:
-                    ok = False
-                    break
         if ok:
             out[m] = i
             m += 1
@@ -61,9 +67,34 @@ def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
     return out[:m]
 
 
-@njit
+@njit(fastmath=REASSOC_MATH)
+def _dot(a: np.ndarray, b: np.ndarray, w: int) -> float:
+    """``sum(a[:w] * b[:w])``, summed in SIMD lanes (:data:`REASSOC_MATH`: the order of
+    the additions is the compiler's, so the result may differ from a sequential sum by
+    rounding; NaN propagates)."""
+    s = 0.0
+    for i in range(w):
+        s += a[i] * b[i]
+    return s
+
+
+@njit(fastmath=REASSOC_MATH)
+def _sums(x: np.ndarray, s0: int, w: int) -> tuple[float, float]:
+    """Sum and sum of squares of ``x[s0 : s0 + w]``, in SIMD lanes like :func:`_dot`."""
+    xs = x[s0 : s0 + w]
+    s1 = 0.0
+    s2 = 0.0
+    for i in range(w):
+        v = xs[i]
+        s1 += v
+        s2 += v * v
+    return s1, s2
+
+
+@njit(fastmath=REASSOC_MATH)
 def _centre_window(x: np.ndarray, a0: int, w: int, out: np.ndarray) -> float:
-    """``out[:w] = x[a0:a0+w] - mean``; returns the sum of squares of ``out[:w]``."""
+    """``out[:w] = x[a0:a0+w] - mean``; returns the sum of squares of ``out[:w]``
+    (sums in SIMD lanes, see :func:`_dot`)."""
     sa = 0.0
     for i in range(w):
         sa += x[a0 + i]
@@ -93,11 +124,7 @@ def _ncc_sums(
     """Pearson correlation of zero-mean ``a`` (sum of squares ``va``) with ``x[s:s+w]``,
     whose sum ``sb`` and sum of squares ``sbb`` are given (the caller slides them from
     lag to lag); NaN when that window is flat."""
-    xs = x[s : s + w]  # a view indexed by the loop counter: no wraparound check
-    cab = 0.0
-    for i in range(w):
-        cab += a[i] * xs[i]
-    return _ncc_from(cab, va, w, sb, sbb)
+    return _ncc_from(_dot(a, x[s : s + w], w), va, w, sb, sbb)
 
 
 @njit
@@ -153,12 +180,7 @@ def _pair_alignment(
             if b0 < 0 or b0 + w + 2 * max_lag > n:
                 continue
             # window sums at every lag by sliding (2 updates per lag instead of w adds)
-            s1 = 0.0
-            s2 = 0.0
-            for i in range(w):
-                v = x[b0 + i]
-                s1 += v
-                s2 += v * v
+            s1, s2 = _sums(x, b0, w)
             wsb[0] = s1
             wsbb[0] = s2
             for li in range(1, nl):
@@ -174,64 +196,21 @@ def _pair_alignment(
                 r[li] = np.nan
             best = -2.0
             bi = -1
-            # four coarse lags per pass over the window: four independent sums (each
-            # in the same order as a single dot product) keep the adds overlapping
             nco = (nl - 1) // step + 1
-            for g in range(0, nco, 4):
-                l0 = g * step
-                l1 = min(g + 1, nco - 1) * step
-                l2 = min(g + 2, nco - 1) * step
-                l3 = min(g + 3, nco - 1) * step
-                c0 = 0.0
-                c1 = 0.0
-                c2 = 0.0
-                c3 = 0.0
-                # views indexed by the loop counter: no negative-index wraparound check
-                x0 = x[b0 + l0 : b0 + l0 + w]
-                x1 = x[b0 + l1 : b0 + l1 + w]
-                x2 = x[b0 + l2 : b0 + l2 + w]
-                x3 = x[b0 + l3 : b0 + l3 + w]
-                for i in range(w):
-                    ai = a[i]
-                    c0 += ai * x0[i]
-                    c1 += ai * x1[i]
-                    c2 += ai * x2[i]
-                    c3 += ai * x3[i]
-                for j in range(min(4, nco - g)):
-                    li = (g + j) * step
-                    cab = c0 if j == 0 else (c1 if j == 1 else (c2 if j == 2 else c3))
-                    r[li] = _ncc_from(cab, va, w, wsb[li], wsbb[li])
-                    if r[li] > best:
-                        best = r[li]
-                        bi = li
+            for g in range(nco):
+                li = g * step
+                r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
+                if r[li] > best:
+                    best = r[li]
+                    bi = li
             if bi < 0:
                 continue
             c0 = bi
             f_lo = max(0, c0 - step + 1)
             f_hi = min(nl, c0 + step)
-            li = f_lo
-            while li < f_hi:  # the missing fine lags, two per pass over the window
-                if r[li] == r[li]:
-                    li += 1
-                    continue
-                lj = li + 1
-                while lj < f_hi and r[lj] == r[lj]:
-                    lj += 1
-                if lj < f_hi:
-                    ca = 0.0
-                    cb = 0.0
-                    xa = x[b0 + li : b0 + li + w]
-                    xb = x[b0 + lj : b0 + lj + w]
-                    for i in range(w):
-                        ai = a[i]
-                        ca += ai * xa[i]
-                        cb += ai * xb[i]
-                    r[li] = _ncc_from(ca, va, w, wsb[li], wsbb[li])
-                    r[lj] = _ncc_from(cb, va, w, wsb[lj], wsbb[lj])
-                    li = lj + 1
-                else:
+            for li in range(f_lo, f_hi):  # the missing fine lags
+                if r[li] != r[li]:
                     r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
-                    li += 1
             for li in range(f_lo, f_hi):
                 if r[li] > best:
                     best = r[li]
@@ -457,15 +436,14 @@ def _align_avg(
     bs = 0
     for si in range(ns):
         sh = si - max_shift
-        sab = 0.0
-        saa = 0.0
-        sbb = 0.0
-        for i in range(w):
-            j = i + sh
-            if 0 <= j < w:
-                sab += avg[r, j] * avg[ref, i]
-                saa += avg[r, j] * avg[r, j]
-                sbb += avg[ref, i] * avg[ref, i]
+        i0 = max(0, -sh)  # the overlap: i in [i0, i1) with j = i + sh in [0, w)
+        i1 = min(w, w - sh)
+        ra = avg[r, i0 + sh : i1 + sh]
+        rb = avg[ref, i0:i1]
+        m = max(0, i1 - i0)
+        sab = _dot(ra, rb, m)
+        saa = _dot(ra, ra, m)
+        sbb = _dot(rb, rb, m)
         v = abs(sab) / np.sqrt(saa * sbb) if saa > 0.0 and sbb > 0.0 else 0.0
         sc[si] = v
         if v > best:
@@ -652,7 +630,6 @@ def _hidden_beat(
     out = np.full(m, np.nan)
     w = before + after
     a = np.empty(w)
-    cabs = np.empty(64)  # cross sums per position, grown when an interval needs more
     for i in range(m):
         a0 = first[i] - before
         if a0 < 0 or a0 + w > n:
@@ -672,49 +649,14 @@ def _hidden_beat(
         k1 = npos
         while k1 > k0 and p_lo + (k1 - 1) * step - before + w > n:
             k1 -= 1
-        if k1 - k0 > cabs.shape[0]:
-            cabs = np.empty(k1 - k0)
-        # cross sums, four positions per pass over the window (four independent sums,
-        # each in the same order as a single dot product, keep the adds overlapping)
         nk = k1 - k0
-        for g in range(0, nk, 4):
-            s0 = p_lo + (k0 + g) * step - before
-            s1 = p_lo + (k0 + min(g + 1, nk - 1)) * step - before
-            s2 = p_lo + (k0 + min(g + 2, nk - 1)) * step - before
-            s3 = p_lo + (k0 + min(g + 3, nk - 1)) * step - before
-            x0 = x[s0 : s0 + w]  # views indexed by the loop counter: no wraparound check
-            x1 = x[s1 : s1 + w]
-            x2 = x[s2 : s2 + w]
-            x3 = x[s3 : s3 + w]
-            c0 = 0.0
-            c1 = 0.0
-            c2 = 0.0
-            c3 = 0.0
-            for j in range(w):
-                aj = a[j]
-                c0 += aj * x0[j]
-                c1 += aj * x1[j]
-                c2 += aj * x2[j]
-                c3 += aj * x3[j]
-            cabs[g] = c0
-            if g + 1 < nk:
-                cabs[g + 1] = c1
-            if g + 2 < nk:
-                cabs[g + 2] = c2
-            if g + 3 < nk:
-                cabs[g + 3] = c3
         sb = 0.0
         sbb = 0.0
         prev = -1  # start of the window whose sums sb, sbb hold; -1: none
         for kk in range(nk):
             b0 = p_lo + (k0 + kk) * step - before
             if prev < 0 or b0 - prev >= w:
-                sb = 0.0
-                sbb = 0.0
-                for j in range(w):
-                    v = x[b0 + j]
-                    sb += v
-                    sbb += v * v
+                sb, sbb = _sums(x, b0, w)
             else:  # slide the window sums from prev to b0
                 for j in range(prev, b0):
                     vo = x[j]
@@ -725,7 +667,7 @@ def _hidden_beat(
             vb = sbb - sb * sb / w
             if vb <= 1e-12 * sbb or vb <= 0.0:
                 continue
-            r = cabs[kk] / np.sqrt(va * vb)
+            r = _dot(a, x[b0 : b0 + w], w) / np.sqrt(va * vb)
             if not (r <= best):  # also replaces NaN
                 best = r
         out[i] = best
@@ -768,3 +710,249 @@ def _bad_samples(x: np.ndarray, min_flat: int) -> np.ndarray:
                 bad[k] = True
         i = j
     return bad
+
+
+@njit(fastmath=REASSOC_MATH)
+def _biquad(
+    u: float, z0: float, z1: float, b0: float, b1: float, b2: float, a1: float, a2: float
+) -> tuple[float, float, float]:
+    """One sample through one second-order section (direct form II transposed, the
+    recursion of ``scipy.signal.sosfilt``, multiply-adds fused): returns the output and
+    the new state."""
+    v = b0 * u + z0
+    return v, b1 * u - a1 * v + z1, b2 * u - a2 * v
+
+
+@njit
+def _bad_runs(x: np.ndarray, min_flat: int) -> tuple[np.ndarray, np.ndarray]:
+    """The bad samples of :func:`_bad_samples` as sorted, disjoint half-open runs
+    ``[start[i], stop[i])`` (adjacent runs merged), in one pass over ``x`` plus a pass
+    over its runs of repeated or non-finite samples."""
+    n = x.shape[0]
+    # runs of >= 2 equal finite samples and runs of non-finite samples (worst case n/2)
+    rs = np.empty(n // 2 + 1, dtype=np.int64)
+    rstop = np.empty(n // 2 + 1, dtype=np.int64)
+    lo = np.inf
+    hi = -np.inf
+    m = 0
+    i = 0
+    while i < n:
+        v = x[i]
+        if i + 1 < n and x[i + 1] != v and v - v == 0.0:  # a lone finite sample
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+            i += 1
+            continue
+        j = i + 1
+        if v - v == 0.0:  # finite
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+            while j < n and x[j] == v:
+                j += 1
+            if j - i >= 2:
+                rs[m] = i
+                rstop[m] = j
+                m += 1
+        else:
+            while j < n and not np.isfinite(x[j]):
+                j += 1
+            rs[m] = i
+            rstop[m] = j
+            m += 1
+        i = j
+    start = np.empty(m, dtype=np.int64)
+    stop = np.empty(m, dtype=np.int64)
+    nb = 0
+    for r in range(m):
+        v = x[rs[r]]
+        if v - v == 0.0 and rstop[r] - rs[r] < min_flat and v != lo and v != hi:
+            continue
+        if nb > 0 and stop[nb - 1] == rs[r]:
+            stop[nb - 1] = rstop[r]
+        else:
+            start[nb] = rs[r]
+            stop[nb] = rstop[r]
+            nb += 1
+    return start[:nb], stop[:nb]
+
+
+@njit
+def _sections5(sos: np.ndarray, first: int) -> np.ndarray:
+    """Sections ``first .. first + 4`` of ``sos`` as a ``(5, 6)`` array, padded with
+    identity sections (``b0 = 1``, all else 0: output = input exactly)."""
+    c = np.zeros((5, 6))
+    for k in range(5):
+        if first + k < sos.shape[0]:
+            c[k] = sos[first + k]
+        else:
+            c[k, 0] = 1.0
+    return c
+
+
+@njit(fastmath=REASSOC_MATH)
+def _cascade5(y: np.ndarray, c: np.ndarray) -> None:
+    """Filter ``y`` in place by the five sections ``c`` (zero initial state)."""
+    b00, b10, b20, a10, a20 = c[0, 0], c[0, 1], c[0, 2], c[0, 4], c[0, 5]
+    b01, b11, b21, a11, a21 = c[1, 0], c[1, 1], c[1, 2], c[1, 4], c[1, 5]
+    b02, b12, b22, a12, a22 = c[2, 0], c[2, 1], c[2, 2], c[2, 4], c[2, 5]
+    b03, b13, b23, a13, a23 = c[3, 0], c[3, 1], c[3, 2], c[3, 4], c[3, 5]
+    b04, b14, b24, a14, a24 = c[4, 0], c[4, 1], c[4, 2], c[4, 4], c[4, 5]
+    z0a = z0b = z1a = z1b = z2a = z2b = z3a = z3b = z4a = z4b = 0.0
+    for k in range(y.shape[0]):
+        u = y[k]
+        u, z0a, z0b = _biquad(u, z0a, z0b, b00, b10, b20, a10, a20)
+        u, z1a, z1b = _biquad(u, z1a, z1b, b01, b11, b21, a11, a21)
+        u, z2a, z2b = _biquad(u, z2a, z2b, b02, b12, b22, a12, a22)
+        u, z3a, z3b = _biquad(u, z3a, z3b, b03, b13, b23, a13, a23)
+        u, z4a, z4b = _biquad(u, z4a, z4b, b04, b14, b24, a14, a24)
+        y[k] = u
+
+
+@njit(fastmath=REASSOC_MATH)
+def _front_end(
+    x: np.ndarray,
+    centre: float,
+    sos: np.ndarray,
+    bad_start: np.ndarray,
+    bad_stop: np.ndarray,
+    q: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Centre, blank and band-pass ``x``: ``y = sosfilt(sos, where(bad, 0, x - centre))``,
+    and the sum of ``y**2`` over each block of ``q`` samples (incomplete last block
+    dropped).
+
+    ``x`` is float32 or float64 (values taken as float64); the bad samples are the
+    half-open runs ``[bad_start[i], bad_stop[i])`` (sorted, disjoint). The filter is
+    the recursion of ``scipy.signal.sosfilt`` (direct form II transposed, zero initial
+    state; ``sos`` is ``(n_sections, 6)`` with ``a0 = 1``) with the multiply-adds fused
+    (:data:`~sleepsignal._numba.REASSOC_MATH`), so it equals scipy's to rounding
+    (~1e-14 relative). The sections run five at a time with their states in registers
+    (straight-line code; a missing section is an exact identity): the first five in the
+    same pass as the centring, any further five in one more pass each. The block sums
+    come from the last pass, so ``y`` is not read again for the envelope.
+
+    Returns ``(y, block_sums)``.
+    """
+    n = x.shape[0]
+    y = np.empty(n)
+    c = _sections5(sos, 0)
+    b00, b10, b20, a10, a20 = c[0, 0], c[0, 1], c[0, 2], c[0, 4], c[0, 5]
+    b01, b11, b21, a11, a21 = c[1, 0], c[1, 1], c[1, 2], c[1, 4], c[1, 5]
+    b02, b12, b22, a12, a22 = c[2, 0], c[2, 1], c[2, 2], c[2, 4], c[2, 5]
+    b03, b13, b23, a13, a23 = c[3, 0], c[3, 1], c[3, 2], c[3, 4], c[3, 5]
+    b04, b14, b24, a14, a24 = c[4, 0], c[4, 1], c[4, 2], c[4, 4], c[4, 5]
+    z0a = z0b = z1a = z1b = z2a = z2b = z3a = z3b = z4a = z4b = 0.0
+    nb = n // q
+    eb = np.empty(nb)
+    last = sos.shape[0] <= 5  # the first pass is the only one: block sums on the fly
+    e = 0.0
+    cnt = 0
+    b = 0
+    seg = 0
+    nbad = bad_start.shape[0]
+    while seg <= nbad:  # good samples up to the next bad run, then that run
+        g0 = 0 if seg == 0 else bad_stop[seg - 1]
+        g1 = bad_start[seg] if seg < nbad else n
+        for k in range(g0, g1):
+            u = np.float64(x[k]) - centre
+            u, z0a, z0b = _biquad(u, z0a, z0b, b00, b10, b20, a10, a20)
+            u, z1a, z1b = _biquad(u, z1a, z1b, b01, b11, b21, a11, a21)
+            u, z2a, z2b = _biquad(u, z2a, z2b, b02, b12, b22, a12, a22)
+            u, z3a, z3b = _biquad(u, z3a, z3b, b03, b13, b23, a13, a23)
+            u, z4a, z4b = _biquad(u, z4a, z4b, b04, b14, b24, a14, a24)
+            y[k] = u
+            if last:
+                e += u * u
+                cnt += 1
+                if cnt == q:
+                    if b < nb:
+                        eb[b] = e
+                    b += 1
+                    e = 0.0
+                    cnt = 0
+        if seg < nbad:
+            for k in range(bad_start[seg], bad_stop[seg]):
+                u = 0.0
+                u, z0a, z0b = _biquad(u, z0a, z0b, b00, b10, b20, a10, a20)
+                u, z1a, z1b = _biquad(u, z1a, z1b, b01, b11, b21, a11, a21)
+                u, z2a, z2b = _biquad(u, z2a, z2b, b02, b12, b22, a12, a22)
+                u, z3a, z3b = _biquad(u, z3a, z3b, b03, b13, b23, a13, a23)
+                u, z4a, z4b = _biquad(u, z4a, z4b, b04, b14, b24, a14, a24)
+                y[k] = u
+                if last:
+                    e += u * u
+                    cnt += 1
+                    if cnt == q:
+                        if b < nb:
+                            eb[b] = e
+                        b += 1
+                        e = 0.0
+                        cnt = 0
+        seg += 1
+    for first in range(5, sos.shape[0], 5):
+        _cascade5(y, _sections5(sos, first))
+    if not last:
+        for b in range(nb):
+            e = 0.0
+            for k in range(b * q, b * q + q):
+                e += y[k] * y[k]
+            eb[b] = e
+    return y, eb
+
+
+@njit
+def _solve_tridiagonal(off: np.ndarray, diag: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve the symmetric tridiagonal system ``A t = rhs`` with ``A[i, i] = diag[i]``
+    and ``A[i, i+1] = A[i+1, i] = off[i]`` (``off`` has ``n - 1`` entries).
+
+    Thomas algorithm (Gaussian elimination without pivoting): exact in exact arithmetic
+    and stable when ``A`` is diagonally dominant, as the beat-time system is.
+    """
+    n = diag.shape[0]
+    out = np.empty(n)
+    if n == 0:
+        return out
+    c = np.empty(n)  # modified upper diagonal
+    d = np.empty(n)  # modified right-hand side
+    piv = diag[0]
+    c[0] = off[0] / piv if n > 1 else 0.0
+    d[0] = rhs[0] / piv
+    for i in range(1, n):
+        piv = diag[i] - off[i - 1] * c[i - 1]
+        c[i] = off[i] / piv if i < n - 1 else 0.0
+        d[i] = (rhs[i] - off[i - 1] * d[i - 1]) / piv
+    out[n - 1] = d[n - 1]
+    for i in range(n - 2, -1, -1):
+        out[i] = d[i] - c[i] * out[i + 1]
+    return out
+
+
+@njit
+def _envelope(eb: np.ndarray, size: int) -> np.ndarray:
+    """Energy over ``size`` blocks around each block, from the block sums ``eb``.
+
+    ``out[b]`` is the sum of ``eb`` over the blocks ``b - size // 2`` to
+    ``b + (size - 1) // 2`` (blocks outside count as 0): a running sum updated by
+    ``entering - leaving``.
+    """
+    nb = eb.shape[0]
+    out = np.empty(nb)
+    if nb == 0:
+        return out
+    s1 = size // 2
+    tmp = 0.0
+    for k in range(min(nb, size - s1)):  # blocks 0 .. size - s1 - 1: the first window
+        tmp += eb[k]
+    out[0] = tmp
+    for k in range(nb - 1):
+        b_in = k + size - s1
+        b_out = k - s1
+        vin = eb[b_in] if b_in < nb else 0.0
+        vout = eb[b_out] if b_out >= 0 else 0.0
+        tmp += vin - vout
+        out[k + 1] = tmp
+    return out

@@ -11,9 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["JIT_OPTIONS", "njit"]
+__all__ = ["JIT_OPTIONS", "REASSOC_MATH", "njit"]
 
 JIT_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "fastmath": False}
+
+#: The one fast-math flag set allowed, for small reduction helpers (dot products, sums):
+#: ``reassoc`` lets LLVM split a sum into SIMD lanes and ``contract`` fuse multiply-adds.
+#: It makes no NaN/inf assumptions (no ``nnan``/``ninf``), so NaN still propagates; the
+#: result differs from a sequential sum by rounding only, and may differ by rounding
+#: between CPUs with different vector widths. Use it as ``njit(fastmath=REASSOC_MATH)``.
+REASSOC_MATH: frozenset[str] = frozenset({"reassoc", "contract"})
 
 
 def njit(*args: Any, **kwargs: Any) -> Any:
@@ -21,4 +28,6 @@ def njit(*args: Any, **kwargs: Any) -> Any:
     import numba
 
     options = {**JIT_OPTIONS, **kwargs}
+    if isinstance(options["fastmath"], frozenset):  # numba wants a set
+        options["fastmath"] = set(options["fastmath"])
     return numba.njit(*args, **options)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numba import njit
+from ._rank_filter import nan_running_median
 
 __all__ = [
     "HEARTBEAT_BASE",
@@ -203,17 +204,7 @@ def _rank_night(x: np.ndarray) -> np.ndarray:
 
 def _running_median(x: np.ndarray, k: int) -> np.ndarray:
     """Centred median over ``k`` (odd) epochs ignoring NaN; NaN where none."""
-    n = len(x)
-    if n == 0:
-        return x.copy()
-    pad = np.concatenate([np.full(k // 2, np.nan), x, np.full(k // 2, np.nan)])
-    w = np.sort(np.lib.stride_tricks.sliding_window_view(pad, k), axis=1)  # NaN last
-    c = np.isfinite(w).sum(axis=1)
-    lo = np.maximum((c - 1) // 2, 0)
-    hi = np.maximum(c // 2, 0)
-    rows = np.arange(n)
-    med = (w[rows, lo] + w[rows, hi]) / 2
-    return np.where(c > 0, med, np.nan)
+    return nan_running_median(x, k)
 
 
 def _trailing_mean(x: np.ndarray, k: int) -> np.ndarray:
@@ -369,6 +360,18 @@ def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.
     return _multiscale(base)
 
 
+def _windows(
+    y: np.ndarray, valid: np.ndarray, starts: np.ndarray, win: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``y[s : s + win]`` for each start ``s`` (a copy), and whether at least 80 %
+    of each row's grid points are ``valid`` (counted with a cumulative sum, no
+    ``(len(starts), win)`` index or mask array)."""
+    seg = np.lib.stride_tricks.sliding_window_view(y, win)[starts]
+    cum = np.concatenate([[0], np.cumsum(valid, dtype=np.int64)])
+    ok = (cum[starts + win] - cum[starts]) / win >= 0.8
+    return seg, ok
+
+
 def _edr(ends: np.ndarray, rr: np.ndarray, n_epochs: int) -> tuple[np.ndarray, ...]:
     """ECG-derived respiration per epoch from the NN series (respiratory sinus arrhythmia).
 
@@ -390,9 +393,7 @@ def _edr(ends: np.ndarray, rr: np.ndarray, n_epochs: int) -> tuple[np.ndarray, .
     hi_i = np.clip(pos, 0, len(ends) - 1)
     valid = np.minimum(np.abs(grid - ends[lo_i]), np.abs(ends[hi_i] - grid)) <= 3.0
     centres = ((np.arange(n_epochs) + 0.5) * EPOCH * SPECTRAL_FS).astype(np.int64)
-    idx = centres[:, None] + np.arange(win)[None, :]
-    seg = y[idx]
-    ok = valid[idx].mean(axis=1) >= 0.8
+    seg, ok = _windows(y, valid, centres, win)
     tt = np.arange(win) - (win - 1) / 2
     seg = seg - seg.mean(axis=1, keepdims=True)
     seg = seg - np.outer(seg @ tt / (tt @ tt), tt)
@@ -426,9 +427,7 @@ def _spectral(ends: np.ndarray, rr: np.ndarray, n_epochs: int) -> tuple[np.ndarr
     near = np.minimum(np.abs(grid - ends[lo_i]), np.abs(ends[hi_i] - grid))
     valid = near <= 3.0
     centres = ((np.arange(n_epochs) + 0.5) * EPOCH * SPECTRAL_FS).astype(np.int64)  # index
-    idx = centres[:, None] + np.arange(SPECTRAL_WINDOW)[None, :]  # grid offset = -half
-    seg = y[idx]
-    ok = valid[idx].mean(axis=1) >= 0.8
+    seg, ok = _windows(y, valid, centres, SPECTRAL_WINDOW)  # grid offset = -half
     seg = seg - seg.mean(axis=1, keepdims=True)
     win = np.hanning(SPECTRAL_WINDOW)
     p = np.abs(np.fft.rfft(seg * win, axis=1)) ** 2

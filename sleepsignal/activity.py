@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._filters import butter_sos, sosfilt
+from ._rank_filter import median_filter
 from ._track_kernels import (
     _bursts_kernel,
     _change_points,
@@ -132,8 +134,6 @@ class Presence(NamedTuple):
 def _rolling_median_blocks(values: np.ndarray, block: int, span: int) -> np.ndarray:
     """Median of ``block``-sized blocks, then a running median over ``span`` blocks,
     repeated back to the length of ``values`` (NaN-aware)."""
-    from scipy.ndimage import median_filter
-
     n = len(values)
     nb = max(1, -(-n // block))
     pad = np.full(nb * block, np.nan)
@@ -145,16 +145,37 @@ def _rolling_median_blocks(values: np.ndarray, block: int, span: int) -> np.ndar
         return np.full(n, np.nan)
     good = ~np.isnan(med)
     med = np.interp(np.arange(nb), np.flatnonzero(good), med[good])
-    med = median_filter(med, size=min(span, nb), mode="nearest")
+    med = median_filter(med, min(span, nb))
     return np.repeat(med, block)[:n]
 
 
-def _movement_band(low: np.ndarray, fs_low: float) -> np.ndarray:
-    """The low-rate view high-passed above :data:`MOVEMENT_HIGHPASS_HZ` (causal)."""
-    from scipy.signal import butter, sosfilt
+#: Seconds of the low-rate view filtered and squared at a time by :func:`_movement_energy`
+#: and windows per block in :func:`_presence_from_low` (a night is one block or a few;
+#: a week's temporaries stay a few MB instead of several times its 10 Hz view).
+_MOVEMENT_BLOCK_S = 4096
+_PRESENCE_BLOCK_WINDOWS = 1024
 
-    sos = butter(2, MOVEMENT_HIGHPASS_HZ, btype="highpass", fs=fs_low, output="sos")
-    return np.asarray(sosfilt(sos, low - low[0]))
+
+def _movement_energy(low: np.ndarray, fs_low: float, sec: int, n_s: int) -> np.ndarray:
+    """Energy per second of the low-rate view high-passed above
+    :data:`MOVEMENT_HIGHPASS_HZ` (causal): the sum of squares of band samples
+    ``1 + k * sec`` to ``(k + 1) * sec`` for second ``k`` < ``n_s``.
+
+    Filtered block by block with the filter state carried over, which gives exactly
+    the samples of one call over the whole view.
+    """
+    sos = butter_sos(2, MOVEMENT_HIGHPASS_HZ, "highpass", fs_low)
+    zi = np.zeros((sos.shape[0], 2))
+    energy = np.empty(n_s)
+    start = 0  # first view sample of the block; the band sample at 0 is not used
+    for k0 in range(0, n_s, _MOVEMENT_BLOCK_S):
+        k1 = min(k0 + _MOVEMENT_BLOCK_S, n_s)
+        stop = 1 + k1 * sec
+        band, zi = sosfilt(sos, low[start:stop] - low[0], zi)
+        d = band[1 + k0 * sec - start :]
+        energy[k0:k1] = np.square(d, out=d).reshape(k1 - k0, sec).sum(axis=1)
+        start = stop
+    return energy
 
 
 def _movements_from_low(
@@ -166,8 +187,7 @@ def _movements_from_low(
     if n_s < 2:
         e = np.empty(0)
         return Movements(e, e.copy(), e.copy())
-    d = _movement_band(low, fs_low)[1 : n_s * sec + 1]
-    energy = (d * d).reshape(n_s, sec).sum(axis=1)
+    energy = _movement_energy(low, fs_low, sec, n_s)
     base_in = energy.copy()
     if still is not None:
         base_in[~still[:n_s]] = np.nan
@@ -245,12 +265,18 @@ def _presence_from_low(low: np.ndarray, fs_low: float, flat: np.ndarray | None =
         t, v = _change_points(np.empty(0, np.uint8), PRESENCE_WINDOW_S, duration, NO_SIGNAL)
         return Presence(t, v, np.empty(0, np.uint8), PRESENCE_WINDOW_S)
     seg = low[: n_w * w].reshape(n_w, w)
-    d = np.diff(seg, axis=1).std(axis=1)
-    # residual of a straight line per window: slow drift of an empty sensor goes away
+    # per window: spread of the first difference (d) and of the residual of a straight
+    # line (b: slow drift of an empty sensor goes away), a block of windows at a time
     tc = np.arange(w, dtype=np.float64) - (w - 1) / 2.0
-    centred = seg - seg.mean(axis=1, keepdims=True)
-    slope = centred @ tc / (tc @ tc)
-    b = (centred - slope[:, None] * tc[None, :]).std(axis=1)
+    d = np.empty(n_w)
+    b = np.empty(n_w)
+    for i in range(0, n_w, _PRESENCE_BLOCK_WINDOWS):
+        part = seg[i : i + _PRESENCE_BLOCK_WINDOWS]
+        d[i : i + len(part)] = np.diff(part, axis=1).std(axis=1)
+        centred = part - part.mean(axis=1, keepdims=True)
+        slope = centred @ tc / (tc @ tc)
+        centred -= slope[:, None] * tc[None, :]
+        b[i : i + len(part)] = centred.std(axis=1)
     dead = seg.max(axis=1) == seg.min(axis=1)
     if flat is not None:
         dead |= flat[:n_w]
@@ -261,9 +287,7 @@ def _presence_from_low(low: np.ndarray, fs_low: float, flat: np.ndarray | None =
     if white.sum() >= PRESENCE_MIN_WHITE:
         # quietest stretch of white windows: the lowest 3-window running median of d
         # (an empty bed lasts minutes; single quiet windows in bed do not count)
-        from scipy.ndimage import median_filter
-
-        d3 = median_filter(np.where(white, d, np.inf), size=PRESENCE_MIN_WHITE, mode="nearest")
+        d3 = median_filter(np.where(white, d, np.inf), PRESENCE_MIN_WHITE)
         floor = float(d3.min())
         if not np.isfinite(floor):
             floor = float(np.min(d[white]))

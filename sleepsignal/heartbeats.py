@@ -14,11 +14,9 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy import signal as sps
-from scipy.linalg import solve_banded
-from scipy.ndimage import uniform_filter1d
 
 from . import _heartbeat_kernels as _k
+from ._filters import butter_sos, iirnotch_sos
 from .errors import SignalError
 from .hrv import night_hrv_indices, rmssd
 from .session import Session, TimeValueTrack
@@ -37,7 +35,7 @@ __all__ = [
 MIN_FS = 25.0
 
 _MAX_SKIP = 3  # a candidate is aligned with the next 3 (skips 2 spurious candidates)
-_GOOD_ENOUGH = 0.9  # next candidate this similar: do not try skipping it
+_GOOD_ENOUGH = 0.8  # next candidate this similar: do not try skipping it
 _NCC_FLOOR = 0.3  # correlation below which an edge never joins the chain
 _NEAR_MARGIN = 0.1  # local median: nearest candidate within 0.1 of the best ncc
 _DEV_WEIGHT = 2.0  # chain cost per unit relative deviation from the local median
@@ -113,7 +111,9 @@ def _as_signal(signal: np.ndarray) -> np.ndarray:
         raise SignalError(f"signal must be 1-D, got an array of shape {a.shape}")
     if a.dtype.kind not in "uif":
         raise SignalError(f"signal must hold real numbers (integer or float), got dtype {a.dtype}")
-    return np.ascontiguousarray(a, dtype=np.float64)
+    # float32 (the decoded Beddit track) and float64 go to the kernels as they are
+    dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float64
+    return np.ascontiguousarray(a, dtype=dtype)
 
 
 def detect_heartbeats(
@@ -169,14 +169,14 @@ def detect_heartbeats(
        NaN, samples stuck on the signal's rail (clipping) and flat stretches >= 0.25 s
        are bad samples; no window that touches one (plus 0.3 s of filter ringing) is
        timed.
-    2. Energy envelope: mean square over blocks of ~1/70 s, moving mean over 0.15 s.
+    2. Energy envelope: sum of squares over 0.15 s, every ~1/70 s.
        Candidate beats: envelope maxima within half the shortest allowed interval.
     3. Align the window [-0.25 s, +0.35 s] around each candidate with the windows around
        the next three candidates at every lag within +-0.1 s (coarse-to-fine), by
        Pearson correlation: gain and offset drop out. The best lag, refined by a
        parabola, gives the interval to a fraction of a sample, and its correlation
        ``ncc`` the shape similarity. Farther candidates are tried only when the next one
-       correlates below 0.9.
+       correlates below 0.8.
     4. Local median interval: median over +-15 s of each candidate's interval to the
        nearest of the next three candidates that matches within 0.1 of the best one
        (best ``ncc >= 0.7``); noisy beats match their next few beats about equally
@@ -259,23 +259,26 @@ def detect_heartbeats(
     if x.shape[0] < before + after + 2 * max_lag + min_iv:
         return _empty()
 
-    bad = _k._bad_samples(x, max(2, round(0.25 * fs)))
-    if bad.all():
-        return _empty()
-    sub = x[:: max(1, int(fs))]  # the median of a 1 Hz subsample centres the signal
+    min_flat = max(2, round(0.25 * fs))
+    # the median of a 1 Hz subsample centres the signal (in float64, like the filter)
+    sub = x[:: max(1, int(fs))].astype(np.float64)
     sub = sub[np.isfinite(sub)]
-    centre = float(np.median(sub)) if sub.shape[0] else float(np.median(x[~bad]))
-    x = x - centre
-    if bad.any():
-        x[bad] = 0.0
-    y = sps.sosfilt(_design_filter(fs, f_lo, f_hi), x)
-
-    # energy envelope: mean square over blocks of ~1/70 s (candidates only need to fall
-    # within the +-0.1 s that the alignment searches), then a moving mean over 0.15 s
+    if sub.shape[0]:
+        centre = float(np.median(sub))
+    else:  # rare: the median of the good samples (needs the bad samples first)
+        x64 = x.astype(np.float64)
+        bad = _k._bad_samples(x64, min_flat)
+        if bad.all():
+            return _empty()
+        centre = float(np.median(x64[~bad]))
+    # energy envelope: sum of squares over 0.15 s, evaluated every ~1/70 s (candidates
+    # only need to fall within the +-0.1 s that the alignment searches)
     q = max(1, round(fs / 70.0))
-    nb = y.shape[0] // q
-    eb = np.einsum("ij,ij->i", y[: nb * q].reshape(nb, q), y[: nb * q].reshape(nb, q)) / q
-    env = uniform_filter1d(eb, max(1, round(0.15 * fs / q)), mode="constant")
+    bad_start, bad_stop = _k._bad_runs(x, min_flat)
+    if int(np.sum(bad_stop - bad_start)) == x.shape[0]:
+        return _empty()
+    y, eb = _k._front_end(x, centre, _design_filter(fs, f_lo, f_hi), bad_start, bad_stop, q)
+    env = _k._envelope(eb, max(1, round(0.15 * fs / q)))
     cand = _k._candidate_peaks(env, max(1, int(0.5 * min_iv / q))) * q + q // 2
     env_c = env[(cand - q // 2) // q]
     if cand.shape[0] < 2:
@@ -286,11 +289,11 @@ def detect_heartbeats(
     ring = round(0.3 * fs)
     lo_i = np.clip(cand - before - max_lag - ring, 0, x.shape[0])
     hi_i = np.clip(cand + after + max_lag + 1, 0, x.shape[0])
-    if bad.any():
-        bad_idx = np.flatnonzero(bad)
-        cand_bad = np.searchsorted(bad_idx, hi_i) > np.searchsorted(bad_idx, lo_i)
-    else:
-        cand_bad = np.zeros(cand.shape[0], dtype=bool)
+    # runs [bad_start, bad_stop) are sorted and disjoint: one meets [lo, hi) when it
+    # starts before hi and more runs start before hi than stop at or before lo
+    cand_bad = np.searchsorted(bad_stop, lo_i, side="right") < np.searchsorted(
+        bad_start, hi_i, side="left"
+    )
 
     lag, ncc = _k._pair_alignment(
         y,
@@ -459,15 +462,8 @@ def _hum_aliases(fs: float, f_lo: float, f_hi: float) -> list[float]:
 
 def _design_filter(fs: float, f_lo: float, f_hi: float) -> np.ndarray:
     """High-pass (2nd order), low-pass (4th order) and notches at aliased mains lines."""
-    sos = np.concatenate(
-        [
-            sps.butter(2, f_lo, btype="highpass", fs=fs, output="sos"),
-            sps.butter(4, f_hi, btype="lowpass", fs=fs, output="sos"),
-        ]
-    )
-    notches = [
-        sps.tf2sos(*sps.iirnotch(fa, _NOTCH_Q, fs=fs)) for fa in _hum_aliases(fs, f_lo, f_hi)
-    ]
+    sos = np.concatenate([butter_sos(2, f_lo, "highpass", fs), butter_sos(4, f_hi, "lowpass", fs)])
+    notches = [iirnotch_sos(fa, _NOTCH_Q, fs) for fa in _hum_aliases(fs, f_lo, f_hi)]
     return np.concatenate([sos, *notches]) if notches else sos
 
 
@@ -498,16 +494,14 @@ def _solve_times(n: int, ek: np.ndarray, iv: np.ndarray, anchor: np.ndarray) -> 
     diag = np.full(n, _ANCHOR)
     upper = np.zeros(n)  # upper[i] couples i and i+1
     rhs = _ANCHOR * anchor
-    np.add.at(diag, ek, 1.0)
-    np.add.at(diag, ek - 1, 1.0)
+    # each node is the later end of at most one edge and the earlier end of at most
+    # one: the indices are unique, so fancy-index updates add like np.add.at
+    diag[ek] += 1.0
+    diag[ek - 1] += 1.0
     upper[ek - 1] = -1.0
-    np.add.at(rhs, ek, iv)
-    np.add.at(rhs, ek - 1, -iv)
-    ab = np.zeros((3, n))
-    ab[0, 1:] = upper[:-1]
-    ab[1] = diag
-    ab[2, :-1] = upper[:-1]
-    return solve_banded((1, 1), ab, rhs)
+    rhs[ek] += iv
+    rhs[ek - 1] -= iv
+    return _k._solve_tridiagonal(upper[:-1].copy(), diag, rhs)
 
 
 def heart_rate(

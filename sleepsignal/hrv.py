@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from ._rank_filter import median_filter
 from .errors import SignalError, SleepSignalWarning
 
 __all__ = ["HRV_SPAN", "night_hrv_indices", "rmssd"]
@@ -178,9 +179,7 @@ def night_hrv_indices(
     if not (math.isfinite(start) and math.isfinite(end) and end > start):
         raise SignalError(f"need finite start < end (s), got start={start!r}, end={end!r}")
     if normal_to_normal and iv.shape[0] > 0:
-        from scipy.ndimage import median_filter
-
-        med = median_filter(iv, _NN_NEIGHBOURS, mode="nearest")
+        med = median_filter(iv, _NN_NEIGHBOURS)
         nn = np.abs(iv / med - 1.0) <= _NN_DEVIATION
         iv, st = iv[nn], st[nn]
     out: dict[str, float] = {}

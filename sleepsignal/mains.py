@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._rank_filter import median_filter
 from ._track_kernels import (
     LOWRATE_HZ,
     _change_points,
@@ -128,12 +129,10 @@ def _fft_scores(
     Each window is centred on its own mean (float32), so a window's scores depend on its
     samples only: the chunked path (:mod:`sleepsignal.streaming`) gets the same numbers.
     """
-    import scipy.fft
-
     segf = seg[:, :w_fft].astype(np.float32)
     segf -= segf.mean(axis=1, keepdims=True)
     segf *= np.hanning(w_fft).astype(np.float32)
-    power = np.abs(scipy.fft.rfft(segf, axis=1, workers=1))
+    power = np.abs(np.fft.rfft(segf, axis=1))
     power *= power
     freqs = np.fft.rfftfreq(w_fft, 1.0 / fs)
     uniq, inv = np.unique(np.round(np.concatenate([lines50, lines60]), 6), return_inverse=True)
@@ -267,9 +266,7 @@ def _status_from_features(
     # a lone analysed window with a line is chance (~2 % of windows on noise alone):
     # keep a hit only when at least one of its two analysed neighbours has one too
     if n_a >= 3:
-        from scipy.ndimage import median_filter
-
-        any_hit = median_filter(any_hit.astype(np.uint8), size=3, mode="nearest").astype(bool)
+        any_hit = median_filter(any_hit, 3).astype(bool)
     # evidence: number of lines present, ties broken by the summed line strength
     ev50 = hit50.sum(axis=1) + 1e-6 * np.where(hit50, s50, 0.0).sum(axis=1)
     ev60 = hit60.sum(axis=1) + 1e-6 * np.where(hit60, s60, 0.0).sum(axis=1)

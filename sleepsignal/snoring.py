@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._rank_filter import median_filter
 from ._track_kernels import _check_fs, _runs_kernel
 from .errors import SignalError, SleepSignalWarning
 from .respiration import Breathing
@@ -102,8 +103,6 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     4. An event is a run of at least 3 snoring cycles, in consecutive cycles (no gap of
        more than 1 s between them), tolerating one quiet cycle inside.
     """
-    from scipy.ndimage import median_filter
-
     nfs = _check_fs(noise_fs, minimum=1.0)
     a = np.asarray(noise)
     if a.ndim != 1 or a.dtype.kind not in "uif":
@@ -154,7 +153,7 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     if not good.any():
         return empty
     q = np.interp(np.arange(nb), np.flatnonzero(good), q[good])
-    base_block = median_filter(q, size=min(10, nb), mode="nearest")  # per 30 s block
+    base_block = median_filter(q, min(10, nb))  # per 30 s block
 
     i0 = np.clip(np.round(breathing.starts * nfs).astype(np.int64), 0, n)
     i1 = np.clip(np.round((breathing.starts + breathing.lengths) * nfs).astype(np.int64), 0, n)

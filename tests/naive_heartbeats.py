@@ -300,6 +300,46 @@ def naive_bad_samples(x, min_flat):
     return bad
 
 
+def naive_bad_runs(x, min_flat):
+    """The bad samples of :func:`naive_bad_samples` as half-open runs (start, stop)."""
+    bad = np.concatenate(([False], naive_bad_samples(x, min_flat), [False]))
+    edges = np.flatnonzero(np.diff(bad.astype(np.int8)))
+    return edges[0::2], edges[1::2]
+
+
+def naive_front_end(x, centre, sos, bad):
+    """``scipy.signal.sosfilt`` of the centred signal with the bad samples set to 0."""
+    from scipy.signal import sosfilt
+
+    u = np.asarray(x, dtype=np.float64) - centre
+    u[bad] = 0.0
+    return sosfilt(sos, u)
+
+
+def naive_block_sums(y, q):
+    """Sum of ``y**2`` over each block of ``q`` samples (an incomplete last block dropped)."""
+    return np.array(
+        [float(np.sum(np.asarray(y[b * q : (b + 1) * q]) ** 2)) for b in range(len(y) // q)],
+        dtype=np.float64,
+    )
+
+
+def naive_envelope(eb, size):
+    """Sum of ``eb`` over the blocks ``b - size // 2 .. b + (size - 1) // 2``."""
+    nb = len(eb)
+    s1 = size // 2
+    return np.array(
+        [sum(eb[j] for j in range(b - s1, b - s1 + size) if 0 <= j < nb) for b in range(nb)],
+        dtype=np.float64,
+    )
+
+
+def naive_solve_tridiagonal(off, diag, rhs):
+    a = np.diag(np.asarray(diag, dtype=np.float64))
+    a += np.diag(off, 1) + np.diag(off, -1)
+    return np.linalg.solve(a, rhs)
+
+
 # -- scoring ---------------------------------------------------------------------------
 
 

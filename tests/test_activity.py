@@ -180,3 +180,31 @@ def test_actigram_bad_arguments():
         actigram(m, p, duration=10.0, epoch_s=0.0)
     ep, c = actigram(m, p, duration=30.0)
     assert len(ep) == 0 and len(c) == 0
+
+
+@pytest.mark.parametrize("blocks", [(1, 1), (7, 3), (64, 40)])
+def test_block_wise_presence_and_movements_equal_one_block(monkeypatch, blocks):
+    """Long recordings go through presence and movements a block at a time; any block
+    size gives the values of one block over the whole view, bit for bit."""
+    from sleepsignal import activity
+
+    rng = np.random.default_rng(11)
+    n = 20 * 60 * 10  # 20 min at 10 Hz
+    low = np.cumsum(rng.standard_normal(n)) * 0.2 + 2000 + 30 * np.sin(np.arange(n) / 35.0)
+    low[4000:6500] = 2000.0  # flat: no signal
+    low[9000:9300] += rng.standard_normal(300) * 400  # a movement
+    still = rng.random((n - 1) // 10) > 0.05
+
+    def run():
+        p = activity._presence_from_low(low, 10.0)
+        m = activity._movements_from_low(low, 10.0, still)
+        return [p.window_states, p.times, m.starts, m.ends, m.peak_ratio]
+
+    monkeypatch.setattr(activity, "_MOVEMENT_BLOCK_S", 10**9)
+    monkeypatch.setattr(activity, "_PRESENCE_BLOCK_WINDOWS", 10**9)
+    whole = run()
+    monkeypatch.setattr(activity, "_MOVEMENT_BLOCK_S", blocks[0])
+    monkeypatch.setattr(activity, "_PRESENCE_BLOCK_WINDOWS", blocks[1])
+    for a, b in zip(run(), whole, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len(whole[2]) >= 1  # the movement is found

@@ -172,3 +172,40 @@ def test_validate_ocariot_list_is_a_multi_status_with_conflicts(tmp_path: Path, 
     assert body["error"][0]["code"] == 409
     (tmp_path / "one.json").write_text(json.dumps([rec]))
     assert main(["validate", "--format", "ocariot", str(tmp_path / "one.json")]) == 0
+
+
+def test_analysis_imports_leave_the_collector_on_with_imports_frozen():
+    """``analyze``/``demo`` pause the cyclic GC for the heavy imports only."""
+    import gc
+
+    from sleepsignal import cli
+
+    try:
+        cli._load_analysis()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+        assert "sleepsignal.heartbeats" in sys.modules
+    finally:
+        gc.unfreeze()
+
+
+def test_analyze_of_an_exported_session_imports_no_raw_signal_kernels(
+    simulated: Path, tmp_path: Path
+) -> None:
+    """A session without raw BCG is staged from its own tracks: no heartbeats/scipy."""
+    analysed = tmp_path / "analysed"
+    assert main(["analyze", str(_session_json(simulated)), "--out", str(analysed)]) == 0
+    doc = json.loads((analysed / "session.json").read_text())
+    del doc["sampled_tracks"]
+    exported = tmp_path / "export" / "session.json"
+    exported.parent.mkdir()
+    exported.write_text(json.dumps(doc))
+    code = (
+        "import sys; from sleepsignal.cli import main; "
+        f"rc = main(['analyze', {str(exported)!r}, '--out', {str(tmp_path / 'out')!r}]); "
+        "print(rc, sorted(m for m in ('sleepsignal.heartbeats', 'scipy.signal') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 []"
+    assert (tmp_path / "out" / "sleep.json").is_file()

@@ -9,13 +9,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from naive_heartbeats import (
+    naive_bad_runs,
     naive_bad_samples,
     naive_best_chain,
+    naive_block_sums,
     naive_candidate_peaks,
+    naive_envelope,
+    naive_front_end,
     naive_hidden_beat,
     naive_local_median,
     naive_pair_alignment,
     naive_run_fiducial,
+    naive_solve_tridiagonal,
 )
 
 from sleepsignal import _heartbeat_kernels as K
@@ -136,6 +141,74 @@ def test_bad_samples_matches_naive(seed: int) -> None:
     np.testing.assert_array_equal(
         K._bad_samples(np.array([0.0, 5.0, 5.0, 1.0]), 9), [False, True, True, False]
     )  # two samples on the top rail
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bad_runs_match_naive(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 6, 300).astype(np.float64)  # many equal neighbours and rails
+    x[rng.random(300) < 0.05] = np.nan
+    x[rng.random(300) < 0.02] = np.inf
+    x[100:140] = 3.0
+    for dtype in (np.float64, np.float32):
+        for min_flat in (2, 4, 30):
+            got = K._bad_runs(x.astype(dtype), min_flat)
+            want = naive_bad_runs(x, min_flat)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+    for edge in (np.empty(0), np.array([1.0]), np.full(5, np.nan), np.array([2.0, 2.0])):
+        got = K._bad_runs(edge, 3)
+        want = naive_bad_runs(edge, 3)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("n_notch", [0, 2, 4, 8])
+def test_front_end_matches_scipy_sosfilt(n_notch: int) -> None:
+    from scipy.signal import butter, iirnotch, tf2sos
+
+    rng = np.random.default_rng(n_notch)
+    x = np.cumsum(rng.normal(size=3000)) + 500.0
+    x[rng.random(3000) < 0.01] = np.nan
+    x[1000:1100] = 7.0
+    sos = np.concatenate(
+        [butter(2, 2.0, "highpass", fs=FS, output="sos"), butter(4, 20.0, fs=FS, output="sos")]
+        + [tf2sos(*iirnotch(5.0 + 3 * k, 8.0, fs=FS)) for k in range(n_notch)]
+    )  # 3 to 11 sections: one, two and three passes of five
+    for dtype in (np.float64, np.float32):
+        xd = x.astype(dtype)
+        start, stop = K._bad_runs(xd, 35)
+        bad = naive_bad_samples(xd, 35)
+        want = naive_front_end(xd, 480.5, sos, bad)
+        for q in (1, 2, 3, 7):
+            y, eb = K._front_end(xd, 480.5, sos, start, stop, q)
+            # fused multiply-adds: equal to rounding, relative to the signal's scale
+            np.testing.assert_allclose(y, want, rtol=0, atol=1e-11 * np.abs(want).max())
+            eb_want = naive_block_sums(want, q)
+            np.testing.assert_allclose(eb, eb_want, rtol=0, atol=1e-11 * eb_want.max())
+    y, eb = K._front_end(np.empty(0), 0.0, sos, start[:0], stop[:0], 2)
+    assert y.shape == (0,) and eb.shape == (0,)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 50])
+def test_solve_tridiagonal_matches_dense_solve(n: int) -> None:
+    rng = np.random.default_rng(n)
+    off = -(rng.random(n - 1) < 0.8).astype(np.float64)  # chains broken at random
+    diag = 0.02 + np.concatenate(([0.0], -off)) + np.concatenate((-off, [0.0]))
+    rhs = rng.normal(size=n) * 100.0
+    got = K._solve_tridiagonal(off, diag, rhs)
+    np.testing.assert_allclose(got, naive_solve_tridiagonal(off, diag, rhs), rtol=1e-10)
+    assert K._solve_tridiagonal(off[:0], diag[:0], rhs[:0]).shape == (0,)
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 37, 400])
+def test_envelope_matches_naive(n: int) -> None:
+    eb = np.random.default_rng(n).random(n) ** 4
+    for size in (1, 2, 5, 10, 11, 2 * n + 3):
+        want = naive_envelope(eb, size)
+        # a running sum: rounding relative to the largest value, not to each sum
+        atol = 1e-13 * max(1.0, float(want.max(initial=0.0)))
+        np.testing.assert_allclose(K._envelope(eb, size), want, rtol=0, atol=atol)
 
 
 def test_local_median_matches_naive() -> None:
