@@ -530,9 +530,14 @@ def _local_fiducial(
     seg = np.zeros((nr, ws))
     tmpl = np.zeros(ws)
     sc = np.empty(2 * max_shift + 1)
+    # a matched run's segment never changes, and an unmatched run's template changes
+    # only when a run within its reach became matched: later rounds skip the others
+    fresh = matched.copy()
+    n_fresh = np.zeros(nr + 1, dtype=np.int64)
     for _ in range(max_iter):
         for r in range(nr):
-            if not matched[r]:
+            n_fresh[r + 1] = n_fresh[r] + (1 if fresh[r] else 0)
+            if not fresh[r]:
                 continue
             ss = 0.0
             for k in range(ws):
@@ -555,7 +560,7 @@ def _local_fiducial(
                 lo += 1
             while hi < nr and tm[hi] <= tm[r] + half_window:
                 hi += 1
-            if matched[r] or cnt[r] < max(min_run, 1):
+            if matched[r] or cnt[r] < max(min_run, 1) or n_fresh[hi] == n_fresh[lo]:
                 continue
             tmpl[:] = 0.0
             nt = 0
@@ -600,6 +605,7 @@ def _local_fiducial(
         for r in range(nr):
             if newly[r]:
                 matched[r] = True
+        fresh = newly
     return out, qual
 
 
