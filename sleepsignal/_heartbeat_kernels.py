@@ -458,6 +458,158 @@ def _align_avg(
 
 
 @njit
+def _local_fiducial(
+    y: np.ndarray,
+    t: np.ndarray,
+    run_start: np.ndarray,
+    shift: np.ndarray,
+    quality: np.ndarray,
+    half: int,
+    max_shift: int,
+    shift_frac: float,
+    half_window: float,
+    min_q: float,
+    min_count: int,
+    min_run: int,
+    max_iter: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Second pass of the run fiducial: align each unmatched run to the matched runs
+    near it in time.
+
+    ``shift`` / ``quality`` come from :func:`_run_fiducial`; a run is matched when its
+    quality is ``>= min_q``. Each matched run contributes the segment
+    ``[-half, +half]`` of its average beat (windows ``y[round(t) - half - max_shift :
+    round(t) + half + max_shift + 1]``) centred on its fiducial (linear interpolation),
+    scaled to unit RMS times its number of windows and turned so that its fiducial
+    lobe is positive. The local template of a run is the sum of the segments of the
+    other matched runs whose mean beat time (samples) is within ``+-half_window`` of its
+    own (runs in time order); it needs at least ``min_count`` windows. An unmatched
+    run of at least ``min_run`` windows (the average of fewer matches another lobe
+    too often) is aligned to its template by the largest absolute correlation over
+    shifts within ``+-min(max_shift, shift_frac x its mean interval)``
+    (parabola-refined); its shift and quality are replaced by that alignment, and it
+    becomes matched when the quality is ``>= min_q``. Repeated (templates now include
+    the runs matched in the previous round) until no run is newly matched or after
+    ``max_iter`` rounds. Other runs keep their values. Returns new ``(shift, quality)`` arrays.
+    """
+    n = y.shape[0]
+    nr = run_start.shape[0] - 1
+    out = shift.copy()
+    qual = quality.copy()
+    wide = half + max_shift
+    w = 2 * wide + 1
+    ws = 2 * half + 1
+    avg = np.zeros((nr, w))
+    cnt = np.zeros(nr, dtype=np.int64)
+    tm = np.zeros(nr)
+    lim = np.zeros(nr, dtype=np.int64)
+    for r in range(nr):
+        a = run_start[r]
+        b = run_start[r + 1]
+        if b <= a:
+            continue
+        s = 0.0
+        for i in range(a, b):
+            s += t[i]
+        tm[r] = s / (b - a)
+        lim[r] = max_shift
+        if b - a > 1:
+            lim[r] = max(
+                0, min(max_shift, int(np.floor(shift_frac * (t[b - 1] - t[a]) / (b - a - 1))))
+            )
+        for i in range(a, b):
+            c = int(np.floor(t[i] + 0.5))
+            if c - wide < 0 or c + wide + 1 > n:
+                continue
+            for j in range(w):
+                avg[r, j] += y[c - wide + j]
+            cnt[r] += 1
+    matched = np.zeros(nr, dtype=np.bool_)
+    for r in range(nr):
+        matched[r] = cnt[r] > 0 and qual[r] >= min_q
+    seg = np.zeros((nr, ws))
+    tmpl = np.zeros(ws)
+    sc = np.empty(2 * max_shift + 1)
+    # a matched run's segment never changes, and an unmatched run's template changes
+    # only when a run within its reach became matched: later rounds skip the others
+    fresh = matched.copy()
+    n_fresh = np.zeros(nr + 1, dtype=np.int64)
+    for _ in range(max_iter):
+        for r in range(nr):
+            n_fresh[r + 1] = n_fresh[r] + (1 if fresh[r] else 0)
+            if not fresh[r]:
+                continue
+            ss = 0.0
+            for k in range(ws):
+                pos = wide + out[r] + (k - half)
+                i0 = min(max(int(np.floor(pos)), 0), w - 2)
+                f = pos - i0
+                v = avg[r, i0] * (1.0 - f) + avg[r, i0 + 1] * f
+                seg[r, k] = v
+                ss += v * v
+            g = cnt[r] / np.sqrt(ss / ws) if ss > 0.0 else 0.0
+            if seg[r, half] < 0.0:
+                g = -g
+            for k in range(ws):
+                seg[r, k] *= g
+        newly = np.zeros(nr, dtype=np.bool_)
+        lo = 0
+        hi = 0
+        for r in range(nr):
+            while lo < nr and tm[lo] < tm[r] - half_window:
+                lo += 1
+            while hi < nr and tm[hi] <= tm[r] + half_window:
+                hi += 1
+            if matched[r] or cnt[r] < max(min_run, 1) or n_fresh[hi] == n_fresh[lo]:
+                continue
+            tmpl[:] = 0.0
+            nt = 0
+            for j in range(lo, hi):
+                if matched[j] and j != r:
+                    nt += cnt[j]
+                    for k in range(ws):
+                        tmpl[k] += seg[j, k]
+            if nt < min_count:
+                continue
+            stt = 0.0
+            for k in range(ws):
+                stt += tmpl[k] * tmpl[k]
+            if stt <= 0.0:
+                continue
+            m = lim[r]
+            best = -1.0
+            bs = 0
+            for si in range(2 * m + 1):
+                a0 = wide + si - m - half
+                sab = 0.0
+                saa = 0.0
+                for k in range(ws):
+                    v = avg[r, a0 + k]
+                    sab += v * tmpl[k]
+                    saa += v * v
+                v = abs(sab) / np.sqrt(saa * stt) if saa > 0.0 else 0.0
+                sc[si] = v
+                if v > best:
+                    best = v
+                    bs = si
+            frac = 0.0
+            if 0 < bs < 2 * m:
+                den = sc[bs - 1] - 2.0 * sc[bs] + sc[bs + 1]
+                if den < 0.0:
+                    frac = 0.5 * (sc[bs - 1] - sc[bs + 1]) / den
+            out[r] = bs - m + frac
+            qual[r] = best
+            newly[r] = best >= min_q
+        if not newly.any():
+            break
+        for r in range(nr):
+            if newly[r]:
+                matched[r] = True
+        fresh = newly
+    return out, qual
+
+
+@njit
 def _hidden_beat(
     x: np.ndarray,
     first: np.ndarray,

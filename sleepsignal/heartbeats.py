@@ -47,6 +47,12 @@ _HIDDEN_GAP = 0.75  # a hidden beat lies at least 0.75 x the shortest interval f
 _J_REACH = 0.3  # s, search for the J wave of a run's average beat
 _FIDUCIAL_SHIFT = 0.2  # s, largest shift when aligning a run to the reference run
 _FIDUCIAL_MIN_Q = 0.8  # a run's average beat must match the reference run this well (|r|)
+_LOCAL_HALF_WINDOW = 300.0  # s, matched runs this near in time form a run's local reference
+_LOCAL_SHIFT = 0.6  # s, largest shift when aligning a run to its local reference...
+_LOCAL_SHIFT_FRAC = 0.45  # ...and at most this fraction of the run's mean interval
+_LOCAL_MIN_BEATS = 30  # beats a local reference needs (fewer: noise could match by chance)
+_LOCAL_MIN_RUN = 32  # beats a run needs to be aligned to a local reference
+_LOCAL_MAX_ITER = 8  # rounds of local alignment (each can use the runs matched before)
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
 
@@ -183,6 +189,15 @@ def detect_heartbeats(
        to its envelope peaks (weight 0.02), so times do not drift; then each run is
        shifted so that its average beat's J wave (the largest lobe of the run with most
        beats; other runs aligned to it by correlation, either polarity) is the fiducial.
+       A run of >= 32 beats that matches it with ``|r| < 0.8`` (the beat shape drifts
+       over a night as the lobes beside J change size and place) is aligned to a local
+       reference instead: the average beats of the matched runs within +-300 s (>= 30
+       beats), centred on their fiducials; the shift may reach 0.45 of the run's
+       interval (at most 0.6 s), short of the neighbouring beat; a run matched so (``|r|
+       >= 0.8``, and only then counted as matching the reference below) joins the local
+       references of the next round (up to 8 rounds), so the fiducial follows the drift
+       outwards from the runs that match, as an adaptive beat template does (Paalasmaa
+       et al. 2015; here per run of beats rather than per beat).
        The local median is recomputed from the chain's own intervals (``ncc >=
        min_ncc``).
     7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
@@ -344,9 +359,28 @@ def detect_heartbeats(
     run_start = np.concatenate((np.flatnonzero(~joined_nodes), [nodes.shape[0]]))
     reach = round(_J_REACH * fs)
     shift, fid_q = _k._run_fiducial(y, t, run_start, reach, reach, round(_FIDUCIAL_SHIFT * fs))
+    # runs that do not match the reference (the beat shape drifts over the night) are
+    # aligned to a time-local reference: the matched runs within +-300 s (runs of 32
+    # beats or more: a shorter run's average matches another lobe too often)
+    shift, fid_q = _k._local_fiducial(
+        y,
+        t,
+        run_start,
+        shift,
+        fid_q,
+        reach,
+        round(_LOCAL_SHIFT * fs),
+        _LOCAL_SHIFT_FRAC,
+        _LOCAL_HALF_WINDOW * fs,
+        _FIDUCIAL_MIN_Q,
+        _LOCAL_MIN_BEATS,
+        _LOCAL_MIN_RUN,
+        _LOCAL_MAX_ITER,
+    )
     t = t + np.repeat(shift, np.diff(run_start))
-    # a run whose beat shape does not match the reference run cannot be given the
-    # common fiducial lobe: its intervals may be right but its times on another lobe
+    # a run whose beat shape matches neither the reference run nor its local reference
+    # cannot be given the common fiducial lobe: its intervals may be right but its
+    # times on another lobe
     fid_ok = np.repeat(fid_q >= _FIDUCIAL_MIN_Q, np.diff(run_start))[ek]
     # second pass of the local median: from the chain's own well-matched intervals
     good = e_q >= min_ncc

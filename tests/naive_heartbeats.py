@@ -178,6 +178,87 @@ def naive_run_fiducial(y, t, run_start, left, right, max_shift):
     return out, quality
 
 
+def naive_local_fiducial(
+    y,
+    t,
+    run_start,
+    shift,
+    quality,
+    half,
+    max_shift,
+    shift_frac,
+    half_window,
+    min_q,
+    min_count,
+    min_run,
+    max_iter,
+):
+    nr = len(run_start) - 1
+    out = np.array(shift, dtype=np.float64)
+    qual = np.array(quality, dtype=np.float64)
+    wide = half + max_shift
+    w = 2 * wide + 1
+    avgs, counts, tm, lim = [], [], np.zeros(nr), np.full(nr, max_shift)
+    for r in range(nr):
+        tt = t[run_start[r] : run_start[r + 1]]
+        rows = []
+        for c in np.floor(tt + 0.5).astype(int):
+            if c - wide >= 0 and c + wide + 1 <= len(y):
+                rows.append(y[c - wide : c + wide + 1])
+        avgs.append(np.sum(rows, axis=0) if rows else np.zeros(w))
+        counts.append(len(rows))
+        if len(tt):
+            tm[r] = np.mean(tt)
+        if len(tt) > 1:
+            mean_iv = (tt[-1] - tt[0]) / (len(tt) - 1)
+            lim[r] = max(0, min(max_shift, int(np.floor(shift_frac * mean_iv))))
+    counts = np.array(counts)
+    matched = (counts > 0) & (qual >= min_q)
+    k = np.arange(-half, half + 1)
+
+    def segment(r):
+        # the run's average beat around its fiducial, unit RMS x beats, fiducial lobe up
+        pos = wide + out[r] + k
+        i0 = np.clip(np.floor(pos).astype(int), 0, w - 2)
+        f = pos - i0
+        v = avgs[r][i0] * (1 - f) + avgs[r][i0 + 1] * f
+        rms = np.sqrt(np.mean(v * v))
+        g = counts[r] / rms if rms > 0 else 0.0
+        return -g * v if v[half] < 0 else g * v
+
+    for _ in range(max_iter):
+        segs = {r: segment(r) for r in range(nr) if matched[r]}
+        newly = np.zeros(nr, dtype=bool)
+        for r in range(nr):
+            if matched[r] or counts[r] == 0 or counts[r] < min_run:
+                continue
+            near = [
+                j for j in segs if j != r and tm[r] - half_window <= tm[j] <= tm[r] + half_window
+            ]
+            if sum(counts[j] for j in near) < min_count:
+                continue
+            tmpl = np.zeros(2 * half + 1)
+            for j in near:
+                tmpl = tmpl + segs[j]
+            if np.sum(tmpl * tmpl) <= 0:
+                continue
+            m = lim[r]
+            sc = []
+            for s in range(-m, m + 1):
+                a = avgs[r][wide + s - half : wide + s + half + 1]
+                den = np.sqrt(np.sum(a * a) * np.sum(tmpl * tmpl))
+                sc.append(abs(np.sum(a * tmpl)) / den if den > 0 else 0.0)
+            sc = np.array(sc)
+            bs = int(np.argmax(sc))
+            out[r] = bs - m + _parabola(sc, bs)
+            qual[r] = sc[bs]
+            newly[r] = sc[bs] >= min_q
+        if not newly.any():
+            break
+        matched |= newly
+    return out, qual
+
+
 def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step, min_gap):
     out = np.full(len(first), np.nan)
     w = before + after
