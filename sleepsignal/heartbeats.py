@@ -5,7 +5,8 @@ peaks: each candidate beat is aligned with the next few candidates by correlatin
 beat complexes (the multi-lobed J-wave), the chain of beats is chosen by dynamic
 programming, and each interval gets a confidence and a reliability decision. Only
 reliable intervals enter the Beddit ``heartbeat`` track, and a 30 s ``heart_rate``
-reading is given only when enough of its window is covered by reliable intervals.
+reading is given only when enough of its window is covered by intervals whose length is
+reliable (their beat times may sit on another lobe of the beat complex).
 """
 
 from __future__ import annotations
@@ -76,7 +77,17 @@ class Heartbeats(NamedTuple):
         float64 in [0, 1] per interval: shape similarity of the two beats times the
         agreement of the interval with the local median interval.
     reliable : numpy.ndarray
-        bool per interval: the intervals that go into the Beddit ``heartbeat`` track.
+        bool per interval: the intervals that go into the Beddit ``heartbeat`` track and
+        HRV: both the length and the timing are trusted (``length_reliable & timed``).
+    timed : numpy.ndarray
+        bool per interval: its beat times share the night's fiducial lobe (the average
+        beat of its run matched the reference run, or a local reference, with ``|r| >=
+        0.8``). When False the interval length may still be right, but both beat times
+        may sit on another lobe of the beat complex (up to ~0.45 s off).
+    length_reliable : numpy.ndarray
+        bool per interval: passes every reliability check except the fiducial one, so
+        its length is trusted but not necessarily its position. :func:`heart_rate` uses
+        these; ``reliable`` is ``length_reliable & timed``.
     """
 
     beat_times: np.ndarray
@@ -84,11 +95,14 @@ class Heartbeats(NamedTuple):
     intervals: np.ndarray
     confidence: np.ndarray
     reliable: np.ndarray
+    timed: np.ndarray
+    length_reliable: np.ndarray
 
 
 def _empty() -> Heartbeats:
     e = np.empty(0, dtype=np.float64)
-    return Heartbeats(e, e.copy(), e.copy(), e.copy(), np.empty(0, dtype=bool))
+    b = np.empty(0, dtype=bool)
+    return Heartbeats(e, e.copy(), e.copy(), e.copy(), b, b.copy(), b.copy())
 
 
 def _check_fs(fs: float) -> float:
@@ -207,7 +221,9 @@ def detect_heartbeats(
        (otherwise its beat times might sit on another lobe); no hidden beat (the first
        beat's shape must not recur at 30-70 % of the interval with a correlation >=
        min(0.65, ncc - 0.1): the interval might span a missed beat); and part of a
-       streak of at least three consecutive such intervals.
+       streak of at least three consecutive such intervals. ``length_reliable`` is the
+       same test without the fiducial check and ``timed`` the fiducial check alone (a
+       streak lies within one run, so ``reliable == length_reliable & timed``).
 
     ``confidence = clip((ncc - 0.3) / 0.7, 0, 1) * clip(1 - dev / (2 max_deviation), 0,
     1)`` with ``dev`` the relative deviation from the local median.
@@ -408,8 +424,7 @@ def detect_heartbeats(
         & (amp_ratio >= 1 / _MAX_AMP_RATIO)
         & (amp_ratio <= _MAX_AMP_RATIO)
         & in_range
-        & fid_ok
-    )
+    )  # every check but the fiducial one (fid_ok) and the hidden beat (below)
     # an interval that might span a missed beat: the first beat's shape recurs inside it
     cand_pass = np.flatnonzero(passes)
     hidden = _k._hidden_beat(
@@ -424,13 +439,18 @@ def detect_heartbeats(
         int(min_iv * _HIDDEN_GAP),
     )
     passes[cand_pass[hidden >= np.minimum(_HIDDEN_MAX, e_q[cand_pass] - _HIDDEN_MARGIN)]] = False
-    reliable = passes & _in_streak(passes, ek, 3)
+    # the length checks pass: streaks of length-reliable intervals. A streak lies within
+    # one run and fid_ok is constant over a run, so the streaks of passes & fid_ok are
+    # exactly these streaks where fid_ok holds: reliable = length_reliable & fid_ok
+    length_reliable = passes & _in_streak(passes, ek, 3)
     return Heartbeats(
         beat_times=t / fs,
         interval_starts=starts,
         intervals=intervals,
         confidence=conf,
-        reliable=reliable,
+        reliable=length_reliable & fid_ok,
+        timed=fid_ok,
+        length_reliable=length_reliable,
     )
 
 
@@ -511,7 +531,16 @@ def heart_rate(
     window: float = 30.0,
     min_coverage: float = 0.5,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Heart rate (bpm) per window from the reliable intervals.
+    """Heart rate (bpm) per window from the intervals whose length is reliable.
+
+    A reading needs only interval lengths, so it uses ``heartbeats.length_reliable``:
+    the intervals that pass every reliability check of :func:`detect_heartbeats` except
+    the fiducial one (``timed``). An interval whose beat times sit on another lobe of
+    the same beat complex has the right length but a position off by up to about half a
+    second (less than the beat complex is wide); that can move it into the neighbouring
+    window only when its midpoint lies that close to a window edge, which does not
+    matter for the mean of a 30 s window. The ``heartbeat`` track and HRV keep using
+    ``reliable`` (length and timing).
 
     Parameters
     ----------
@@ -522,15 +551,15 @@ def heart_rate(
     window : float
         Window length in s (30 for the Beddit ``heart_rate`` track).
     min_coverage : float
-        Share of the window that the reliable intervals (assigned to the window of their
-        midpoint) must cover for a reading; windows with less give no reading.
+        Share of the window that the length-reliable intervals (assigned to the window of
+        their midpoint) must cover for a reading; windows with less give no reading.
 
     Returns
     -------
     t : numpy.ndarray
         float64, start of each window that has a reading, s from the signal start.
     bpm : numpy.ndarray
-        float64, ``60 / mean(reliable intervals)`` of the window, bpm.
+        float64, ``60 / mean(length-reliable intervals)`` of the window, bpm.
 
     Raises
     ------
@@ -545,8 +574,9 @@ def heart_rate(
     if not (0 < min_coverage <= 1):
         raise SignalError(f"min_coverage must be within (0, 1], got {min_coverage!r}")
     n_win = math.floor(duration / window + 1e-9)
-    iv = np.asarray(heartbeats.intervals, dtype=np.float64)[heartbeats.reliable]
-    st = np.asarray(heartbeats.interval_starts, dtype=np.float64)[heartbeats.reliable]
+    use = np.asarray(heartbeats.length_reliable, dtype=bool)
+    iv = np.asarray(heartbeats.intervals, dtype=np.float64)[use]
+    st = np.asarray(heartbeats.interval_starts, dtype=np.float64)[use]
     if n_win == 0 or iv.shape[0] == 0:
         return np.empty(0), np.empty(0)
     w = np.floor((st + iv / 2) / window).astype(np.int64)
@@ -577,8 +607,9 @@ def heartbeat_tracks(
     list of TimeValueTrack
         ``heartbeat``: ``[t_start, interval_s]`` for each reliable interval;
         ``heart_rate``: ``[t, bpm]`` per 30 s window with a reading (``t`` is the window
-        start). Times are s relative to the session start, values float32. Empty tracks
-        when no beat is reliable.
+        start; from the length-reliable intervals, see :func:`heart_rate`). Times are s
+        relative to the session start, values float32. Empty tracks when no beat is
+        reliable (``heart_rate``: no interval is length-reliable).
 
     Raises
     ------

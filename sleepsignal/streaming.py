@@ -248,7 +248,15 @@ class _HeartbeatStream:
         kb = (bt >= ta) & (bt < tb)
         ki = (st >= ta) & (st < tb)
         self.pieces.append(
-            Heartbeats(bt[kb], st[ki], hb.intervals[ki], hb.confidence[ki], hb.reliable[ki])
+            Heartbeats(
+                bt[kb],
+                st[ki],
+                hb.intervals[ki],
+                hb.confidence[ki],
+                hb.reliable[ki],
+                hb.timed[ki],
+                hb.length_reliable[ki],
+            )
         )
         self.seam_beats = bt[bt >= tb - self.overlap / self.fs]
 

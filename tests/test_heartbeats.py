@@ -418,6 +418,39 @@ def test_clipping_is_not_timed() -> None:
     assert not np.any((e > 30.0) & (s < 33.0))
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_run_with_an_unmatched_beat_shape_is_length_reliable_not_timed(seed: int) -> None:
+    """Two runs split by a NaN gap: 61 beats of a two-lobed complex (the reference run),
+    then 28 beats (fewer than a local reference needs) of a wave packet that matches it
+    nowhere within the alignment shifts. The second run's intervals have the right
+    length (0.9 s) but no common fiducial: ``timed`` and ``reliable`` False,
+    ``length_reliable`` True; and ``heart_rate`` reads them."""
+    t = np.arange(int(90 * FS)) / FS
+    x = np.zeros_like(t)
+    for b in np.arange(0.5, 49.5, 0.8):
+        x += np.exp(-(((t - b) / 0.03) ** 2)) - 0.6 * np.exp(-(((t - b - 0.1) / 0.04) ** 2))
+    for b in np.arange(55.3, 80.0, 0.9):
+        x += np.exp(-(((t - b) / 0.08) ** 2)) * np.sin(2 * np.pi * 7.0 * (t - b))
+    x += 0.02 * np.random.default_rng(seed).standard_normal(t.shape[0])
+    x[int(50.5 * FS) : int(54 * FS)] = np.nan
+    hb = detect_heartbeats(x, FS)
+    assert hb.timed.dtype == bool and hb.length_reliable.dtype == bool
+    np.testing.assert_array_equal(hb.reliable, hb.length_reliable & hb.timed)
+    first = hb.interval_starts < 50.0
+    second = hb.interval_starts > 54.0
+    assert first.sum() >= 55 and second.sum() >= 20
+    assert hb.timed[first].all() and hb.reliable[first].sum() >= 55
+    assert not hb.timed[second].any() and not hb.reliable[second].any()
+    lr = hb.length_reliable & second
+    assert lr.sum() >= 20
+    np.testing.assert_allclose(hb.intervals[lr], 0.9, atol=0.002)
+    t_hr, bpm = heart_rate(hb, duration=90.0)
+    np.testing.assert_array_equal(t_hr, [0.0, 30.0, 60.0])  # 60-90 s: the second run only
+    np.testing.assert_allclose(bpm[2], 60.0 / 0.9, rtol=1e-3)
+    t_rel, _ = heart_rate(hb._replace(length_reliable=hb.reliable), duration=90.0)
+    np.testing.assert_array_equal(t_rel, [0.0, 30.0])
+
+
 def test_mains_hum_aliased_into_band_gives_no_beats() -> None:
     # 150 Hz (third harmonic of 50 Hz) sampled at 140 Hz lands on 10 Hz
     assert 10.0 in _hum_aliases(140.0, 2.0, 20.0)
@@ -435,6 +468,7 @@ def test_out_of_bed_noise_gives_no_beats(seed: int) -> None:
     x = rng.standard_normal(int(600 * FS)) * 4 + np.cumsum(rng.standard_normal(int(600 * FS)))
     hb = detect_heartbeats(x, FS)
     assert hb.reliable.sum() == 0
+    assert hb.length_reliable.sum() <= 3
     t, _ = heart_rate(hb, duration=600)
     assert t.shape == (0,)
 
@@ -453,8 +487,9 @@ def test_out_of_bed_noise_gives_no_beats(seed: int) -> None:
 )
 def test_degenerate_signals_give_empty_results(signal: np.ndarray) -> None:
     hb = detect_heartbeats(signal, FS)
-    assert hb.intervals.shape[0] == 0 or hb.reliable.sum() == 0
-    assert hb.reliable.dtype == bool
+    assert hb.intervals.shape[0] == 0 or hb.length_reliable.sum() == 0
+    assert hb.reliable.dtype == hb.timed.dtype == hb.length_reliable.dtype == bool
+    assert hb.reliable.shape == hb.timed.shape == hb.length_reliable.shape == hb.intervals.shape
 
 
 def test_integer_and_float32_inputs() -> None:
@@ -501,7 +536,15 @@ def test_wrong_fs_does_not_invent_a_heart_rate() -> None:
 
 def _hb(starts: np.ndarray, iv: np.ndarray, reliable: np.ndarray | None = None) -> Heartbeats:
     rel = np.ones(len(iv), bool) if reliable is None else reliable
-    return Heartbeats(np.asarray(starts), np.asarray(starts), np.asarray(iv), np.ones(len(iv)), rel)
+    return Heartbeats(
+        np.asarray(starts),
+        np.asarray(starts),
+        np.asarray(iv),
+        np.ones(len(iv)),
+        rel,
+        np.ones(len(iv), bool),
+        rel.copy(),
+    )
 
 
 def test_heart_rate_windows() -> None:
@@ -512,6 +555,26 @@ def test_heart_rate_windows() -> None:
     t, bpm = heart_rate(_hb(starts, iv, rel), duration=120.0)
     np.testing.assert_array_equal(t, [0.0, 60.0, 90.0])
     np.testing.assert_allclose(bpm, 75.0)
+
+
+def test_heart_rate_uses_length_reliable_intervals_not_reliable() -> None:
+    """A 30 s reading needs only interval lengths: intervals whose times are not on the
+    night's fiducial (``reliable`` False, ``length_reliable`` True) count, and
+    ``reliable`` alone gives no reading."""
+    iv = np.full(150, 0.8)
+    starts = np.concatenate(([0.0], np.cumsum(iv)[:-1]))
+    timed = starts < 60.0  # the second minute is on another lobe
+    length_ok = np.ones(150, bool)
+    length_ok[(starts > 95) & (starts < 112)] = False  # window 90-120: < 15 s of evidence
+    hb = Heartbeats(starts, starts, iv, np.ones(150), length_ok & timed, timed, length_ok)
+    t, bpm = heart_rate(hb, duration=120.0)
+    np.testing.assert_array_equal(t, [0.0, 30.0, 60.0])
+    np.testing.assert_allclose(bpm, 75.0)
+    # the reliable flag is not what heart_rate reads
+    t2, _ = heart_rate(hb._replace(reliable=np.zeros(150, bool)), duration=120.0)
+    np.testing.assert_array_equal(t2, [0.0, 30.0, 60.0])
+    t3, _ = heart_rate(hb._replace(length_reliable=hb.reliable), duration=120.0)
+    np.testing.assert_array_equal(t3, [0.0, 30.0])
 
 
 def test_heart_rate_empty_and_bad_args() -> None:
