@@ -65,6 +65,7 @@ from .tracks import (
     _gap_note,
     _hold_gaps,
     _join_parts,
+    _noise_of,
     _scan_part,
     _ScanPart,
     _tracks_from_scan,
@@ -465,17 +466,11 @@ def stream_session_tracks(
 
     session = read_session(path, lazy=("normal",), trim_partial_frames=trim_partial_frames)
     blob = open_blob(path, "normal", trim_partial_frames=trim_partial_frames)
-    noise_track = session.sampled_tracks.get("noise")
-    noise_arg: tuple[np.ndarray, float] | str
-    if noise_track is None or not noise_track.loaded:
-        noise_arg = "no noise track" if noise_track is None else "noise track not loaded"
-    else:
-        noise_arg = (noise_track.data, noise_track.fs)
     step = max(1, round(chunk_s * blob.fs))
     return _stream(
         blob.chunks(step),
         blob.fs,
-        noise_arg,
+        _noise_of(session),
         chunk_s,
         heartbeats,
         blob.start - session.start_timestamp,

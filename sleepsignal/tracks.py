@@ -165,13 +165,19 @@ def session_tracks(session: Session, *, beat_times: np.ndarray | None = None) ->
             x, n_bad = _hold_gaps(x, first)
             notes.append(_gap_note(n_bad, fs))
     x = _coerce_signal(x, "normal track")
-    noise_track = session.sampled_tracks.get("noise")
-    noise: tuple[np.ndarray, float] | str
-    if noise_track is None or not noise_track.loaded:
-        noise = "no noise track" if noise_track is None else "noise track not loaded"
-    else:
-        noise = (noise_track.data, noise_track.fs)
-    return _tracks_from_scan(_scan_part(x, fs, 0), fs, len(x), noise, notes, beat_times=beat_times)
+    return _tracks_from_scan(
+        _scan_part(x, fs, 0), fs, len(x), _noise_of(session), notes, beat_times=beat_times
+    )
+
+
+def _noise_of(session: Session) -> tuple[np.ndarray, float] | str:
+    """The session's ``noise`` samples and rate, or why snoring cannot use them."""
+    track = session.sampled_tracks.get("noise")
+    if track is None:
+        return "no noise track"
+    if not track.loaded:
+        return "noise track not loaded"
+    return (track.data, track.fs)
 
 
 class _ScanPart(NamedTuple):
