@@ -139,9 +139,7 @@ def slow_walk(nb: int, rng: np.random.Generator) -> np.ndarray:
     out = np.empty_like(e)
     if nb:
         # y[i] = phi * y[i - 1] + e[i], by a one-pole filter along the beats
-        from scipy.signal import lfilter
-
-        out[:] = lfilter([1.0], [1.0, -phi], e, axis=0)
+        out[:] = sps.lfilter([1.0], [1.0, -phi], e, axis=0)
     return out
 
 
