@@ -13,6 +13,7 @@ import pytest
 import sleepsignal.io.beddit as beddit
 import sleepsignal.pipeline as pipeline
 from sleepsignal.cli import main
+from sleepsignal.errors import SleepSignalWarning
 from sleepsignal.io.beddit import read_session, write_session
 from sleepsignal.simulate import simulate_night
 from sleepsignal.streaming import stream_session_tracks
@@ -138,3 +139,26 @@ def test_stream_refuses_a_list_of_sessions(night: Path, tmp_path: Path, capsys) 
 def test_stream_refuses_to_overwrite_its_input(night: Path, capsys) -> None:
     assert main(["analyze", str(night), "--out", str(night.parent), "--stream"]) == 2
     assert "would overwrite the input" in capsys.readouterr().err
+
+
+def test_stream_trims_a_partial_frame_like_read_session(night: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    obj = json.loads(night.read_text())
+    for spec in obj["sampled_tracks"].values():
+        (src / spec["data_url"]).write_bytes((night.parent / spec["data_url"]).read_bytes())
+    normal = src / obj["sampled_tracks"]["normal"]["data_url"]
+    with open(normal, "ab") as f:
+        f.write(b"\x01\x00" * 5)  # 5 samples: a partial 28-sample frame
+    (src / "session.json").write_text(json.dumps(obj))
+    out = tmp_path / "out"
+    assert main(["analyze", str(src / "session.json"), "--out", str(out), "--stream"]) == 2
+    assert not (out / "session.json").exists()
+    args = ["analyze", str(src / "session.json"), "--out", str(out), "--stream"]
+    with pytest.warns(SleepSignalWarning, match="partial"):
+        assert main([*args, "--trim-partial-frames"]) == 0
+    with pytest.warns(SleepSignalWarning, match="partial"):
+        trimmed = read_session(src / "session.json", trim_partial_frames=True)
+    got = read_session(out / "session.json").sampled_tracks["normal"].data
+    np.testing.assert_array_equal(got, trimmed.sampled_tracks["normal"].data)
+    np.testing.assert_array_equal(got, read_session(night).sampled_tracks["normal"].data)
