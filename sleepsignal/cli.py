@@ -201,7 +201,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _probe(path: Path, trim_partial_frames: bool) -> list[Any]:
-    """The sessions of a file with their ``normal`` blobs left on disk (only checked):
+    """The sessions of a file with their raw blobs left on disk (only checked):
     their lengths decide whether ``analyze`` streams. Warnings wait for the real read."""
     import warnings
 
@@ -209,7 +209,9 @@ def _probe(path: Path, trim_partial_frames: bool) -> list[Any]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return read_sessions(path, trim_partial_frames=trim_partial_frames, lazy=("normal",))
+        return read_sessions(
+            path, trim_partial_frames=trim_partial_frames, lazy=("normal", "noise")
+        )
 
 
 def _streamable(session: Any) -> bool:
