@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="drop a blob's partial last frame (with a warning) instead of failing",
     )
+    a.add_argument(
+        "--stream",
+        action="store_true",
+        help="read the raw BCG in chunks and write only the tracks (automatic above 24 h)",
+    )
 
     d = sub.add_parser("demo", help="analyse the bundled example night and summarise it")
     d.add_argument(
@@ -169,6 +174,9 @@ def _has_raw(session: Any) -> bool:
 def _analyze(args: argparse.Namespace) -> int:
     from .io.beddit import read_sessions
 
+    probe = _probe(args.session, args.trim_partial_frames)
+    if args.stream or any(_long(s) for s in probe):
+        return _analyze_streamed(args, probe)
     sessions = read_sessions(args.session, trim_partial_frames=args.trim_partial_frames)
     if not sessions:
         raise DecodeError(f"{args.session}: holds no sessions (an empty list)")
@@ -189,6 +197,76 @@ def _analyze(args: argparse.Namespace) -> int:
     for session in sessions:
         out = args.out if len(sessions) == 1 else args.out / str(session.id)
         _analyze_one(session, out, ids)
+    return 0
+
+
+def _probe(path: Path, trim_partial_frames: bool) -> list[Any]:
+    """The sessions of a file with their raw blobs left on disk (only checked):
+    their lengths decide whether ``analyze`` streams. Warnings wait for the real read."""
+    import warnings
+
+    from .io.beddit import read_sessions
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_sessions(
+            path, trim_partial_frames=trim_partial_frames, lazy=("normal", "noise")
+        )
+
+
+def _streamable(session: Any) -> bool:
+    """Whether the session's raw BCG is a local blob that can be read in chunks."""
+    from .io.beddit import _is_local
+
+    normal = session.sampled_tracks.get("normal")
+    if normal is None or normal.loaded:
+        return False
+    url = normal.extra.get("data_url")
+    return isinstance(url, str) and _is_local(url)
+
+
+def _long(session: Any) -> bool:
+    """Longer than :data:`sleepsignal.pipeline.STREAM_ABOVE_S` with a raw BCG to stream
+    (a long session of time-value tracks only is cheap and is staged as before)."""
+    from .pipeline import STREAM_ABOVE_S
+
+    return bool(session.duration > STREAM_ABOVE_S and _streamable(session))
+
+
+def _analyze_streamed(args: argparse.Namespace, probe: list[Any]) -> int:
+    from .pipeline import STREAM_ABOVE_S, analyze_streamed
+
+    if len(probe) != 1:
+        raise DecodeError(
+            f"{args.session}: holds {len(probe)} sessions, and streaming (--stream, or a "
+            f"session longer than {STREAM_ABOVE_S / 3600:g} h) reads one session per file; "
+            "write the long session to a file of its own"
+        )
+    if not _streamable(probe[0]):
+        raise DecodeError(
+            f"{args.session}: --stream needs a raw BCG track 'normal' in a local blob file; "
+            "this session has none (analyze it without --stream)"
+        )
+    if (args.out / "session.json").resolve() == Path(args.session).resolve():
+        raise ValueError(
+            f"--out {args.out} would overwrite the input {args.session}; choose another folder"
+        )
+    _load_analysis()
+    t0 = time.perf_counter()
+    result = analyze_streamed(args.session, args.out, trim_partial_frames=args.trim_partial_frames)
+    seconds = time.perf_counter() - t0
+    s = result.session
+    print(f"sleepsignal: note: {result.notes[0]}", file=sys.stderr)
+    lines = [
+        f"session {s.id}: {s.duration / 3600:.2f} h from {_local(s.start_timestamp, s.timezone)}"
+        f" ({s.timezone}), tracks streamed in {seconds:.2f} s"
+    ]
+    tv = s.time_value_tracks
+    lines.append("  tracks: " + (", ".join(f"{n} {len(tv[n])}" for n in tv) or "none"))
+    lines.append("  stages and records: not written (see the note on stderr)")
+    lines.extend(f"  note: {note}" for note in result.notes[1:])
+    lines.append("  wrote: " + ", ".join(str(f) for f in result.files))
+    print("\n".join(lines))
     return 0
 
 

@@ -12,12 +12,27 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .hypnogram import Hypnogram
 from .session import Session
 
-__all__ = ["Analysis", "analyze", "write_analysis"]
+if TYPE_CHECKING:
+    from .io.beddit import BlobFile
+
+__all__ = [
+    "STREAM_ABOVE_S",
+    "Analysis",
+    "StreamedAnalysis",
+    "analyze",
+    "analyze_streamed",
+    "write_analysis",
+]
+
+#: Sessions longer than this (s) are analysed by :func:`analyze_streamed` in
+#: ``sleepsignal analyze``: 24 h. Staging and records describe one night, and loading a
+#: recording of several days whole needs GBs (7 days: 85 M samples).
+STREAM_ABOVE_S = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -147,3 +162,172 @@ def write_analysis(analysis: Analysis, out_dir: str | os.PathLike[str]) -> list[
         atomic_write(out / name, (json.dumps(obj, indent=1, allow_nan=False) + "\n").encode())
         written.append(out / name)
     return written
+
+
+@dataclass(frozen=True)
+class StreamedAnalysis:
+    """What :func:`analyze_streamed` derived and wrote for one long session.
+
+    Attributes
+    ----------
+    session : Session
+        The session with the derived time-value tracks added; its raw sampled tracks
+        are left on disk (not loaded).
+    files : list of pathlib.Path
+        The files written: ``session.json`` and the blobs copied beside it.
+    notes : list of str
+        What a user should know: why no stages or records were written, tracks that
+        could not be derived.
+    """
+
+    session: Session
+    files: list[Path]
+    notes: list[str] = field(default_factory=list)
+
+
+def analyze_streamed(
+    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    trim_partial_frames: bool = False,
+    replace_tracks: bool = False,
+) -> StreamedAnalysis:
+    """Derive the tracks of a session file of any length in bounded memory and write them.
+
+    The ``normal`` blob is read in chunks by
+    :func:`sleepsignal.streaming.stream_session_tracks`; ``out_dir/session.json`` gets
+    the session with the derived time-value tracks, and every local blob is copied
+    beside it chunk by chunk (never loaded whole), so that
+    :func:`~sleepsignal.io.beddit.read_session` of the output gives the input's samples.
+    No stages, statistics or records are made: they describe one night, and a
+    recording of several days must be cut into nights first (a note says so).
+
+    Parameters
+    ----------
+    path : path-like
+        Session JSON holding one session with a local ``normal`` blob.
+    out_dir : path-like
+        Output folder (created).
+    trim_partial_frames : bool
+        As in :func:`~sleepsignal.io.beddit.read_session` (the copied blobs are trimmed
+        the same way).
+    replace_tracks : bool
+        As in :func:`analyze`: a track the session already carries is kept (with a note)
+        unless this is true.
+
+    Returns
+    -------
+    StreamedAnalysis
+
+    Raises
+    ------
+    DecodeError
+        What :func:`~sleepsignal.streaming.stream_session_tracks` raises (a list of
+        several sessions, a ``normal`` blob that is not a local file, a bad blob).
+    """
+    from .io.beddit import read_session
+    from .streaming import stream_session_tracks
+
+    p = Path(path)
+    probe = read_session(p, lazy=("normal", "noise"), trim_partial_frames=trim_partial_frames)
+    session = read_session(
+        p, lazy=tuple(probe.sampled_tracks), trim_partial_frames=trim_partial_frames
+    )
+    streamed = stream_session_tracks(p, trim_partial_frames=trim_partial_frames)
+    notes = [
+        f"{session.duration / 3600:.1f} h recording analysed in chunks: tracks written, "
+        "but no stages or records (they describe one night); cut the recording into "
+        "nights (one session each) and analyze each night for them"
+    ]
+    notes.extend(streamed.tracks.notes)
+    new = streamed.as_list()
+    own = [t.name for t in new if t.name in session.time_value_tracks]
+    if own and not replace_tracks:
+        notes.append(
+            f"kept the session's own {', '.join(own)} track(s); the ones derived from the "
+            "raw BCG were not written over them (replace_tracks=True replaces them)"
+        )
+        new = [t for t in new if t.name not in own]
+    session = session.with_tracks(new)
+    files = _write_streamed_session(session, p, Path(out_dir), trim_partial_frames)
+    return StreamedAnalysis(session, files, notes)
+
+
+#: Samples copied at a time by :func:`_write_streamed_session` (8 MB of uint16).
+_COPY_SAMPLES = 1 << 22
+
+
+def _write_streamed_session(
+    session: Session, src: Path, out: Path, trim_partial_frames: bool
+) -> list[Path]:
+    """``out/session.json`` with the session's lazily read blobs copied in chunks.
+
+    The blobs keep their relative ``data_url`` (``<id>_<track>.bin`` when it is not a
+    safe relative path or two tracks share it); tracks that are not local files are
+    written back unchanged, as :func:`~sleepsignal.io.beddit.write_session` does. The
+    blobs are written first and the JSON last, each under a temporary name.
+    """
+    import functools
+    import json
+
+    from ._files import atomic_write, atomic_write_with
+    from .errors import DecodeError
+    from .io.beddit import _is_local, _local_blob_path, session_to_dict
+
+    out.mkdir(parents=True, exist_ok=True)
+    urls: dict[str, str] = {}
+    copies: list[tuple[str, str]] = []  # (relative path written, track name)
+    for name, track in session.sampled_tracks.items():
+        url = track.extra.get("data_url")
+        if not (isinstance(url, str) and _is_local(url)):
+            continue  # a remote blob: its data_url is written back unchanged
+        if track.loaded:
+            raise DecodeError(f"{src}: sampled track {name!r} was loaded, not left on disk")
+        rel = _local_blob_path(url)
+        if rel is None or rel in {r for r, _ in copies}:
+            rel = f"{session.id}_{name}.bin"
+            urls[name] = rel
+        copies.append((rel, name))
+    try:
+        text = json.dumps(session_to_dict(session, urls), separators=(",", ":"), allow_nan=False)
+    except ValueError as exc:
+        raise DecodeError(f"{out}: the session cannot be written as JSON ({exc})") from None
+    written: list[Path] = []
+    for rel, name in copies:
+        blob = _blob_of(session, name, src)
+        atomic_write_with(out / rel, functools.partial(_copy_blob, blob))
+        written.append(out / rel)
+    atomic_write(out / "session.json", (text + "\n").encode("utf-8"))
+    return [out / "session.json", *written]
+
+
+def _blob_of(session: Session, name: str, src: Path) -> BlobFile:
+    """The blob of a track that ``read_session(src, lazy=...)`` checked and left on disk.
+
+    Not :func:`~sleepsignal.io.beddit.open_blob`: it reads the session again with only
+    ``name`` lazy, which would load the ``normal`` blob whole to open the ``noise`` one.
+    """
+    from .io.beddit import DATA_TYPES, BlobFile, _local_target
+
+    track = session.sampled_tracks[name]
+    target = _local_target(name, str(track.extra["data_url"]), src.parent, str(src))
+    dtype = DATA_TYPES[track.data_type]
+    n_frames = target.stat().st_size // (track.samples_per_frame * dtype.itemsize)
+    return BlobFile(
+        target,
+        name,
+        dtype,
+        n_frames * track.samples_per_frame,  # a trimmed partial frame left out
+        track.samples_per_frame / track.frame_length,
+        track.start,
+    )
+
+
+def _copy_blob(blob: BlobFile, target: Path) -> None:
+    """Copy a blob's samples to ``target`` (little-endian), a chunk at a time."""
+    import numpy as np
+
+    little = blob.dtype.newbyteorder("<")
+    with open(target, "wb") as f:
+        for chunk in blob.chunks(_COPY_SAMPLES):
+            np.ascontiguousarray(chunk, dtype=little).tofile(f)
