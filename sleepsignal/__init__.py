@@ -79,6 +79,8 @@ _EXPORTS: dict[str, str] = {
     # the main job
     "Analysis": "sleepsignal.pipeline",
     "analyze": "sleepsignal.pipeline",
+    "analyze_streamed": "sleepsignal.pipeline",
+    "StreamedAnalysis": "sleepsignal.pipeline",
     "write_analysis": "sleepsignal.pipeline",
     "run_batch": "sleepsignal.batch",
 }

@@ -272,7 +272,7 @@ def _write_streamed_session(
 
     from ._files import atomic_write, atomic_write_with
     from .errors import DecodeError
-    from .io.beddit import _is_local, _local_blob_path, session_to_dict
+    from .io.beddit import _blob_file, _is_local, _local_blob_path, session_to_dict
 
     out.mkdir(parents=True, exist_ok=True)
     urls: dict[str, str] = {}
@@ -294,33 +294,11 @@ def _write_streamed_session(
         raise DecodeError(f"{out}: the session cannot be written as JSON ({exc})") from None
     written: list[Path] = []
     for rel, name in copies:
-        blob = _blob_of(session, name, src)
+        blob = _blob_file(session, name, src)
         atomic_write_with(out / rel, functools.partial(_copy_blob, blob))
         written.append(out / rel)
     atomic_write(out / "session.json", (text + "\n").encode("utf-8"))
     return [out / "session.json", *written]
-
-
-def _blob_of(session: Session, name: str, src: Path) -> BlobFile:
-    """The blob of a track that ``read_session(src, lazy=...)`` checked and left on disk.
-
-    Not :func:`~sleepsignal.io.beddit.open_blob`: it reads the session again with only
-    ``name`` lazy, which would load the ``normal`` blob whole to open the ``noise`` one.
-    """
-    from .io.beddit import DATA_TYPES, BlobFile, _local_target
-
-    track = session.sampled_tracks[name]
-    target = _local_target(name, str(track.extra["data_url"]), src.parent, str(src))
-    dtype = DATA_TYPES[track.data_type]
-    n_frames = target.stat().st_size // (track.samples_per_frame * dtype.itemsize)
-    return BlobFile(
-        target,
-        name,
-        dtype,
-        n_frames * track.samples_per_frame,  # a trimmed partial frame left out
-        track.samples_per_frame / track.frame_length,
-        track.start,
-    )
 
 
 def _copy_blob(blob: BlobFile, target: Path) -> None:

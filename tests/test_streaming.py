@@ -363,3 +363,21 @@ def test_partial_last_frame_is_refused_or_trimmed_like_read_session(night, tmp_p
     with pytest.warns(SleepSignalWarning, match="partial last frame"):
         out = stream_session_tracks(path, heartbeats=False, trim_partial_frames=True)
     assert out.n_samples == len(night.session.sampled_tracks["normal"].data)
+
+
+def test_open_blob_leaves_every_blob_on_disk(night, tmp_path, monkeypatch):
+    """Opening the noise blob checks the normal one but never reads it."""
+    import sleepsignal.io.beddit as beddit
+
+    path = write_session(night.session, tmp_path / "s" / "session.json")
+    read: list[str] = []
+    real = beddit._resolve_blob
+
+    def spy(name, *args, **kwargs):
+        read.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(beddit, "_resolve_blob", spy)
+    blob = open_blob(path, "noise")
+    assert blob.n_samples == len(night.session.sampled_tracks["noise"].data)
+    assert read == []

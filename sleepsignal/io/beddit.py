@@ -241,7 +241,18 @@ def open_blob(
         ``data_url`` that is not a local file.
     """
     p = Path(path)
-    session = read_session(p, trim_partial_frames=trim_partial_frames, lazy=(name,))
+    # every sampled track stays on disk (checked, not read): opening the noise blob must
+    # not load a week of raw BCG beside it
+    obj = load_json(p)
+    tracks = obj.get("sampled_tracks") if isinstance(obj, dict) else None
+    lazy = tuple(tracks) if isinstance(tracks, dict) else (name,)
+    session = read_session(p, trim_partial_frames=trim_partial_frames, lazy=lazy)
+    return _blob_file(session, name, p)
+
+
+def _blob_file(session: Session, name: str, p: Path) -> BlobFile:
+    """The blob of sampled track ``name`` of ``session`` (read from ``p`` with that track
+    lazy, so its size, framing and path are already checked)."""
     track = session.sampled_tracks.get(name)
     if track is None:
         raise DecodeError(
@@ -260,7 +271,7 @@ def open_blob(
         target,
         name,
         dtype,
-        n_frames * track.samples_per_frame,
+        n_frames * track.samples_per_frame,  # a trimmed partial frame left out
         track.samples_per_frame / track.frame_length,
         track.start,
     )
