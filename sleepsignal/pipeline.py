@@ -107,15 +107,7 @@ def analyze(
         hb_tracks = heartbeat_tracks(session, heartbeats=hb)
         derived = session_tracks(session, beat_times=hb.beat_times)
         notes.extend(derived.notes)
-        new = [*hb_tracks, *derived.as_list()]
-        own = [t.name for t in new if t.name in session.time_value_tracks]
-        if own and not replace_tracks:
-            notes.append(
-                f"kept the session's own {', '.join(own)} track(s); the ones derived from the "
-                "raw BCG were not written over them (replace_tracks=True replaces them)"
-            )
-            new = [t for t in new if t.name not in own]
-        session = session.with_tracks(new)
+        session = _add_tracks(session, [*hb_tracks, *derived.as_list()], replace_tracks, notes)
     elif normal is not None:
         notes.append(
             f"raw BCG not loaded ({normal.not_loaded_reason}); staged from the "
@@ -139,6 +131,21 @@ def analyze(
     )
     notes.extend(built.notes)
     return Analysis(session, hypnogram, stats, dict(built.records), notes)
+
+
+def _add_tracks(
+    session: Session, new: list[Any], replace_tracks: bool, notes: list[str]
+) -> Session:
+    """The session with the derived tracks ``new``; a track it already carries is kept
+    (and a note says so) unless ``replace_tracks``."""
+    own = [t.name for t in new if t.name in session.time_value_tracks]
+    if own and not replace_tracks:
+        notes.append(
+            f"kept the session's own {', '.join(own)} track(s); the ones derived from the "
+            "raw BCG were not written over them (replace_tracks=True replaces them)"
+        )
+        new = [t for t in new if t.name not in own]
+    return session.with_tracks(new)
 
 
 def write_analysis(analysis: Analysis, out_dir: str | os.PathLike[str]) -> list[Path]:
@@ -225,14 +232,11 @@ def analyze_streamed(
         What :func:`~sleepsignal.streaming.stream_session_tracks` raises (a list of
         several sessions, a ``normal`` blob that is not a local file, a bad blob).
     """
-    from .io.beddit import read_session
+    from .io.beddit import _read_on_disk
     from .streaming import stream_session_tracks
 
     p = Path(path)
-    probe = read_session(p, lazy=("normal", "noise"), trim_partial_frames=trim_partial_frames)
-    session = read_session(
-        p, lazy=tuple(probe.sampled_tracks), trim_partial_frames=trim_partial_frames
-    )
+    session = _read_on_disk(p, trim_partial_frames)
     streamed = stream_session_tracks(p, trim_partial_frames=trim_partial_frames)
     notes = [
         f"{session.duration / 3600:.1f} h recording analysed in chunks: tracks written, "
@@ -240,15 +244,7 @@ def analyze_streamed(
         "nights (one session each) and analyze each night for them"
     ]
     notes.extend(streamed.tracks.notes)
-    new = streamed.as_list()
-    own = [t.name for t in new if t.name in session.time_value_tracks]
-    if own and not replace_tracks:
-        notes.append(
-            f"kept the session's own {', '.join(own)} track(s); the ones derived from the "
-            "raw BCG were not written over them (replace_tracks=True replaces them)"
-        )
-        new = [t for t in new if t.name not in own]
-    session = session.with_tracks(new)
+    session = _add_tracks(session, streamed.as_list(), replace_tracks, notes)
     files = _write_streamed_session(session, p, Path(out_dir), trim_partial_frames)
     return StreamedAnalysis(session, files, notes)
 

@@ -241,13 +241,16 @@ def open_blob(
         ``data_url`` that is not a local file.
     """
     p = Path(path)
-    # every sampled track stays on disk (checked, not read): opening the noise blob must
-    # not load a week of raw BCG beside it
+    return _blob_file(_read_on_disk(p, trim_partial_frames), name, p)
+
+
+def _read_on_disk(p: Path, trim_partial_frames: bool) -> Session:
+    """:func:`read_session` with every sampled track left on disk (checked, not read):
+    opening the noise blob must not load a week of raw BCG beside it."""
     obj = load_json(p)
     tracks = obj.get("sampled_tracks") if isinstance(obj, dict) else None
-    lazy = tuple(tracks) if isinstance(tracks, dict) else (name,)
-    session = read_session(p, trim_partial_frames=trim_partial_frames, lazy=lazy)
-    return _blob_file(session, name, p)
+    lazy = tuple(tracks) if isinstance(tracks, dict) else ()
+    return read_session(p, trim_partial_frames=trim_partial_frames, lazy=lazy)
 
 
 def _blob_file(session: Session, name: str, p: Path) -> BlobFile:
