@@ -39,12 +39,17 @@ Design (the answers to "what is streamed, what is exact"):
    features use hour-long medians of one sleep period, the records one sleep). A
    multi-day recording gives tracks; cut it at long absences into nights and stage
    each (``sleepsignal.analyze`` on each night's session).
-5. **Memory** is bounded by the chunk (``chunk_s`` of raw samples), two heartbeat cores
-   plus overlap, and the features of the whole recording (about 100 bytes per second
-   of recording: 60 MB for a week). Pass 2 runs the whole-signal code on a week of
-   10 Hz features; breathing goes through recordings over 24 h in overlapping day-long
-   slices (46 MB above its input for a week), the other tracks still peak higher (see
-   the README).
+5. **Memory** above what any analysis process holds (imports, loaded kernels): the
+   chunk (``chunk_s`` of raw samples), two heartbeat cores plus overlap, the features
+   of the whole recording that the exact pass 2 needs (block means, window extremes:
+   about 90 bytes per second of recording, 53 MB for a week, kept in pages of
+   :data:`FEATURE_PAGE_S` and moved into one array at the end), the merged beats
+   (about 35 bytes per beat), and one step of pass 2 at a time (breathing and snoring
+   go through long recordings in slices). Freed temporaries are handed back to the
+   system between phases (glibc ``malloc_trim``), and
+   :func:`stream_session_tracks` reads the ``noise`` track only when snoring needs it.
+   A week at 140 Hz peaks 147-161 MB above that floor (the README section
+   "Streaming" has the measurements, phase by phase).
 """
 
 from __future__ import annotations
