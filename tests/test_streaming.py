@@ -444,3 +444,23 @@ def test_snoring_slices_do_not_change_the_events(night, slice_s, monkeypatch):
     got = snoring.detect_snoring(noise, 10.0, breathing)
     for a, b in zip(ref, got, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_noise_read_late_is_checked_and_trimmed_like_read_session(night, tmp_path, monkeypatch):
+    """The noise blob is read only when snoring runs, but checked at the start (a bad
+    blob fails before a week is streamed) and trimmed as read_session trims it."""
+    from sleepsignal.errors import SleepSignalWarning
+
+    path = write_session(night.session, tmp_path / "s" / "session.json")
+    blob = open_blob(path, "noise").path
+    blob.write_bytes(blob.read_bytes() + np.float32(3.0).tobytes())  # half a frame
+    with monkeypatch.context() as m:
+        m.setattr(streaming, "_stream", lambda *a: pytest.fail("streamed before the check"))
+        with pytest.raises(DecodeError, match="noise"):
+            stream_session_tracks(path, heartbeats=False)
+    with pytest.warns(SleepSignalWarning, match="partial last frame"):
+        out = stream_session_tracks(path, heartbeats=False, trim_partial_frames=True)
+    with pytest.warns(SleepSignalWarning, match="partial last frame"):
+        ref = session_tracks(read_session(path, trim_partial_frames=True))
+    _assert_tracks_equal(ref, out.tracks)
+    assert out.tracks.snoring_events is not None and len(out.tracks.snoring_events) > 0
