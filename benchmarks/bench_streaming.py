@@ -14,7 +14,7 @@ for the ratio.
   (``--benchmark-disable``) the 5-minute and 1-hour cases run once.
 - ``test_memory_above_the_floor_within_target`` (slow; the 7-day case with the variable
   above) holds the memory target: peak RSS at most 200 MB above the floor defined below
-  (it fails on main 8ee8358: 269 MB; 147-161 MB after this work).
+  (it fails on main 8ee8358: 269 MB; 147-167 MB after this work).
 - ``python benchmarks/bench_streaming.py --agreement`` prints how equal the streamed
   heartbeat tracks are to the whole-signal ones on three simulated 8 h nights (1 h
   segments, so 7 seams each; the other tracks are identical and tested so).

@@ -48,7 +48,7 @@ Design (the answers to "what is streamed, what is exact"):
    go through long recordings in slices). Freed temporaries are handed back to the
    system between phases (glibc ``malloc_trim``), and
    :func:`stream_session_tracks` reads the ``noise`` track only when snoring needs it.
-   A week at 140 Hz peaks 147-161 MB above that floor (the README section
+   A week at 140 Hz peaks 147-167 MB above that floor (the README section
    "Streaming" has the measurements, phase by phase).
 """
 
