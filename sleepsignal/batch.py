@@ -111,16 +111,34 @@ def _up_to_date(out_dir: Path, session_obj: dict[str, Any], source: Path) -> boo
 
 
 def _init_worker() -> None:
+    """Worker start: one thread per process, then the analysis imported once with the
+    garbage collector paused and its objects frozen (as ``sleepsignal analyze`` does,
+    see ``cli._load_analysis``), so no full collection of the night's garbage walks
+    numba's and llvmlite's objects again."""
     for key, value in WORKER_ENV.items():
         os.environ.setdefault(key, value)
+    from .cli import _load_analysis
+
+    _load_analysis()
 
 
 def analyze_file(
-    path: str, out: str, index: int, ids: dict[str, str | None], store: str | None = None
+    path: str,
+    out: str,
+    index: int,
+    ids: dict[str, str | None],
+    store: str | None = None,
+    stream: bool = False,
 ) -> str | None:
     """Worker task: analyse session ``index`` of ``path`` into ``out``/<id> atomically.
 
-    With ``store``, the session's tracks also go into the Parquet track store there.
+    With ``store``, the session's tracks also go into the Parquet track store there. A
+    session longer than :data:`sleepsignal.pipeline.STREAM_ABOVE_S` with its raw BCG in
+    a local blob, or any such session with ``stream``, is analysed in chunks by
+    :func:`~sleepsignal.pipeline.analyze_streamed`: the outputs of
+    ``sleepsignal analyze`` for it (the session with its tracks, the blobs copied, and
+    each night found in it staged into ``nights/<id>/``), in memory bounded
+    independently of its length.
 
     Returns
     -------
@@ -130,7 +148,7 @@ def analyze_file(
         workers, not sessions that fail the same way every time.
     """
     try:
-        _analyze_into(path, out, index, ids, store)
+        _analyze_into(path, out, index, ids, store, stream)
     except Exception as exc:
         reason = str(exc).splitlines()[0] if str(exc) else ""
         return f"{type(exc).__name__}: {reason}".rstrip(": ")
@@ -138,29 +156,62 @@ def analyze_file(
 
 
 def _analyze_into(
-    path: str, out: str, index: int, ids: dict[str, str | None], store: str | None
+    path: str,
+    out: str,
+    index: int,
+    ids: dict[str, str | None],
+    store: str | None,
+    stream: bool = False,
 ) -> None:
-    from .io.beddit import load_json, session_from_dict
-    from .pipeline import analyze, write_analysis
+    from .errors import DecodeError
+    from .io.beddit import _is_local, load_json, session_from_dict
+    from .pipeline import STREAM_ABOVE_S, analyze, analyze_streamed, write_analysis
 
     # decode only this session's blobs (read_sessions would decode every session of a
-    # list file for each of its sessions)
+    # list file for each of its sessions); the probe leaves them on disk (only checked)
+    # so that a long session is never loaded whole
     obj = load_json(Path(path))
     item = obj[index] if isinstance(obj, list) else obj
     where = f"{path}[{index}]" if isinstance(obj, list) else path
-    session = session_from_dict(item, base_dir=Path(path).parent, where=where)
-    target = Path(out) / str(session.id)
-    tmp = Path(out) / f".{session.id}.partial-{os.getpid()}"
+    base = Path(path).parent
+    probe = session_from_dict(item, base_dir=base, where=where, lazy=("normal", "noise"))
+    normal = probe.sampled_tracks.get("normal")
+    url = None if normal is None else normal.extra.get("data_url")
+    streamable = normal is not None and isinstance(url, str) and _is_local(url)
+    streamed = streamable and (stream or probe.duration > STREAM_ABOVE_S)
+    if stream and not streamable:  # as sleepsignal analyze --stream refuses it
+        raise DecodeError(
+            f"{where}: --stream needs a raw BCG track 'normal' in a local blob file; this "
+            "session has none (analyze it without --stream)"
+        )
+    if streamed and isinstance(obj, list):
+        raise DecodeError(
+            f"{where}: streaming (--stream, or a session longer than "
+            f"{STREAM_ABOVE_S / 3600:g} h) reads one session per file; write the long "
+            "session to a file of its own"
+        )
+    target = Path(out) / str(probe.id)
+    tmp = Path(out) / f".{probe.id}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
-        analysis = analyze(
-            session,
-            patient_id=ids.get("patient_id"),
-            device_id=ids.get("device_id"),
-            device_identifier=ids.get("device_identifier"),
-        )
-        write_analysis(analysis, tmp)
+        if streamed:
+            session = analyze_streamed(
+                path,
+                tmp,
+                patient_id=ids.get("patient_id"),
+                device_id=ids.get("device_id"),
+                device_identifier=ids.get("device_identifier"),
+            ).session
+        else:
+            analysis = analyze(
+                session_from_dict(item, base_dir=base, where=where),
+                patient_id=ids.get("patient_id"),
+                device_id=ids.get("device_id"),
+                device_identifier=ids.get("device_identifier"),
+            )
+            write_analysis(analysis, tmp)
+            session = analysis.session
         if target.exists():
             old = Path(out) / f".{session.id}.old-{os.getpid()}"
             target.rename(old)
@@ -171,7 +222,7 @@ def _analyze_into(
         if store is not None:
             from .store import write_tracks
 
-            write_tracks(analysis.session, store)
+            write_tracks(session, store)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -241,6 +292,7 @@ def run_batch(
     store: str | os.PathLike[str] | None = None,
     progress: TextIO | None = None,
     scheduler: str | None = None,
+    stream: bool = False,
     _task: Callable[..., Any] | None = None,
 ) -> BatchResult:
     """Analyse every session under ``inputs`` into ``out/<session id>/``.
@@ -268,6 +320,10 @@ def run_batch(
         on that cluster instead of a local process pool (needs the ``dask`` extra).
         Tasks are retried when a worker dies, and each session's output is renamed
         into place whole, so none is lost or written twice.
+    stream : bool
+        Analyse every session in chunks, as ``sleepsignal analyze --stream`` does (tracks
+        and blobs, then each night staged from its tracks); sessions longer than
+        :data:`sleepsignal.pipeline.STREAM_ABOVE_S` are streamed without it.
 
     Returns
     -------
@@ -307,23 +363,23 @@ def run_batch(
             else:
                 claimed[sid] = key
                 tasks.append((key, path, i))
-    stream = progress if progress is not None else sys.stderr
+    log = progress if progress is not None else sys.stderr
     total = len(tasks) + len(result.failed)  # pre-dispatch failures count as finished
 
     def show(final: bool = False) -> None:
         n = len(result.done) + len(result.failed)
-        end = "\n" if final or not stream.isatty() else ""
-        stream.write(
+        end = "\n" if final or not log.isatty() else ""
+        log.write(
             f"\r[{n}/{total}] done {len(result.done)} failed {len(result.failed)} "
             f"skipped {len(result.skipped)}{end}"
         )
-        stream.flush()
+        log.flush()
 
     if not tasks:
         show(final=True)
         return result
     store_arg = None if store is None else str(store)
-    calls = [(key, (str(path), str(out_path), i, ids, store_arg)) for key, path, i in tasks]
+    calls = [(key, (str(path), str(out_path), i, ids, store_arg, stream)) for key, path, i in tasks]
     if scheduler is None:
         outcomes = _run_local(calls, workers or os.cpu_count() or 1, _task)
     else:

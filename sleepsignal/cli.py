@@ -114,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="run on a Dask distributed scheduler, e.g. tcp://host:8786 (dask extra)",
     )
+    b.add_argument(
+        "--stream",
+        action="store_true",
+        help="analyse every session as analyze --stream does (automatic above 24 h)",
+    )
     _add_identifiers(b)
 
     v = sub.add_parser("validate", help="validate an incoming OCARIoT or Impilo record")
@@ -407,6 +412,7 @@ def _batch(args: argparse.Namespace) -> int:
         patient_id=args.patient_id,
         device_id=args.device_id,
         device_identifier=args.device_identifier,
+        stream=args.stream,
     )
     print(result.summary() + f"\n  in {time.perf_counter() - t0:.1f} s")
     return 1 if result.failed else 0

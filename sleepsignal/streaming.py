@@ -39,32 +39,42 @@ Design (the answers to "what is streamed, what is exact"):
    features use hour-long medians of one sleep period, the records one sleep). A
    multi-day recording gives tracks; cut it at long absences into nights and stage
    each (``sleepsignal.analyze`` on each night's session).
-5. **Memory** is bounded by the chunk (``chunk_s`` of raw samples), two heartbeat cores
-   plus overlap, and the features of the whole recording (about 100 bytes per second
-   of recording: 60 MB for a week). Pass 2 runs the whole-signal code on a week of
-   10 Hz features; breathing goes through recordings over 24 h in overlapping day-long
-   slices (46 MB above its input for a week), the other tracks still peak higher (see
-   the README).
+5. **Memory** above what any analysis process holds (imports, loaded kernels): the
+   chunk (``chunk_s`` of raw samples), two heartbeat cores plus overlap, the features
+   of the whole recording that the exact pass 2 needs (block means, window extremes:
+   about 90 bytes per second of recording, 53 MB for a week, kept in pages of
+   :data:`FEATURE_PAGE_S` and moved into one array at the end), the merged beats
+   (about 35 bytes per beat), and one step of pass 2 at a time (breathing and snoring
+   go through long recordings in slices). Freed temporaries are handed back to the
+   system between phases (glibc ``malloc_trim``), and
+   :func:`stream_session_tracks` reads the ``noise`` track only when snoring needs it.
+   A week at 140 Hz peaks 147-167 MB above that floor (the README section
+   "Streaming" has the measurements, phase by phase).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-from collections.abc import Iterable, Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._stream_kernels import _release_freed_memory
 from .errors import SignalError
 from .heartbeats import Heartbeats, detect_heartbeats, heart_rate
-from .session import TimeValueTrack
+from .mains import _scan_sizes
+from .session import Session, TimeValueTrack
 from .tracks import (
     SessionTracks,
     _chunk_quantum,
     _gap_note,
     _hold_gaps,
     _join_parts,
+    _Noise,
     _noise_of,
     _scan_part,
     _ScanPart,
@@ -73,6 +83,7 @@ from .tracks import (
 
 __all__ = [
     "DEFAULT_CHUNK_S",
+    "FEATURE_PAGE_S",
     "HEARTBEAT_CORE_S",
     "HEARTBEAT_OVERLAP_S",
     "StreamedTracks",
@@ -87,6 +98,10 @@ HEARTBEAT_CORE_S = 3600.0
 #: Context on each side of a heartbeat core, s (longer than the detector's +-15 s local
 #: median, its filter transients and its 3-interval streaks).
 HEARTBEAT_OVERLAP_S = 60.0
+#: Recording time whose pass-1 features are joined into one page, s: the chunks' small
+#: parts (48 KB of block means per 10 min) are joined every 6 h into arrays the size of
+#: a page (1.7 MB of block means), which are moved into the final arrays one at a time.
+FEATURE_PAGE_S = 6 * 3600.0
 #: Beat pairs needed in a seam's shared stretch to carry the fiducial across it.
 SEAM_MIN_PAIRS = 10
 
@@ -133,7 +148,10 @@ class _TrackScanner:
         self.step = max(quantum, chunk_samples // quantum * quantum)
         self.buf: list[np.ndarray] = []
         self.n_buf = 0
-        self.parts: list[_ScanPart] = []
+        self.parts: list[_ScanPart] = []  # the chunks' parts since the last page
+        self.n_part_blocks = 0
+        self.page_blocks = max(1, round(FEATURE_PAGE_S * fs / _scan_sizes(fs)[0]))
+        self.pages: list[_ScanPart] = []
         self.n_windows = 0
         self.n = 0
         self.carry: float | None = None  # last finite sample (float sources)
@@ -183,6 +201,15 @@ class _TrackScanner:
         self.parts.append(part)
         self.n_windows += len(part.wmin)
         self.n += len(block)
+        self.n_part_blocks += len(part.low)
+        if self.n_part_blocks >= self.page_blocks:
+            self._page()
+
+    def _page(self) -> None:
+        """Join the chunks' small parts into one page (see :data:`FEATURE_PAGE_S`)."""
+        if self.parts:
+            self.pages.append(_join_parts(self.parts) if len(self.parts) > 1 else self.parts[0])
+            self.parts, self.n_part_blocks = [], 0
 
     def finish(self) -> tuple[_ScanPart, int, list[str]]:
         if self.pending:
@@ -190,11 +217,11 @@ class _TrackScanner:
         if self.n_buf:
             self._scan(np.concatenate(self.buf))
             self.buf, self.n_buf = [], 0
-        if not self.parts:
+        if not self.parts and not self.pages:
             self._scan(np.empty(0, dtype=self.dtype or np.float64))
+        self._page()
         notes = [_gap_note(self.n_bad, self.fs)] if self.n_bad else []
-        joined = _join_parts(self.parts)
-        self.parts = []  # pass 2 holds the joined copy only
+        joined = _ScanPart(*_move_join(self.pages))  # pass 2 holds the joined copy only
         return joined, self.n, notes
 
 
@@ -266,7 +293,39 @@ class _HeartbeatStream:
         n = self.buf0 + len(self.buf)
         if n > self.k * self.core or not self.pieces:
             self._run(self.k * self.core, n)
-        return Heartbeats(*(np.concatenate(f) for f in zip(*self.pieces, strict=True)))
+        return Heartbeats(*_move_join(self.pieces))
+
+
+def _move_join(items: list[Any]) -> list[np.ndarray]:
+    """Concatenate the tuples of arrays ``items`` (parts, or Heartbeats) field by field
+    (along the first axis),
+    emptying the list as it goes: each item is freed once copied and the freed heap
+    pages are returned every 8 MB, so the peak is the result plus 8 MB
+    (:func:`numpy.concatenate` would hold every item and the result at once)."""
+    n_fields = len(items[0])
+    totals = [sum(len(it[f]) for it in items) for f in range(n_fields)]
+    out = [
+        np.empty((totals[f], *items[0][f].shape[1:]), dtype=items[0][f].dtype)
+        for f in range(n_fields)
+    ]
+    at = [0] * n_fields
+    freed = 0
+    items.reverse()
+    while items:
+        it = items.pop()
+        for f in range(n_fields):
+            out[f][at[f] : at[f] + len(it[f])] = it[f]
+            at[f] += len(it[f])
+            freed += it[f].nbytes
+        del it
+        if freed >= _TRIM_EVERY_BYTES:  # the items sit in the C heap: hand them back
+            _release_freed_memory()
+            freed = 0
+    return out
+
+
+#: Bytes of joined items after which :func:`_move_join` returns the heap's free pages.
+_TRIM_EVERY_BYTES = 8 << 20
 
 
 def _fiducial_shift(prev: np.ndarray, cur: np.ndarray, t_lo: float, t_hi: float) -> float:
@@ -382,7 +441,7 @@ def stream_tracks(
 def _stream(
     source: np.ndarray | Iterable[np.ndarray],
     fs: float,
-    noise_arg: tuple[np.ndarray, float] | str,
+    noise_arg: _Noise | Callable[[], _Noise],
     chunk_s: float,
     heartbeats: bool,
     offset: float,
@@ -405,11 +464,14 @@ def _stream(
         if beats is not None:
             beats.feed(x)
     scan, n, notes = scanner.finish()
+    del scanner
     hb_track: TimeValueTrack | None = None
     hr_track: TimeValueTrack | None = None
     hb: Heartbeats | None = None
     if beats is not None:
         hb = beats.finish()
+        del beats
+    _release_freed_memory()  # pass 1's small arrays, before pass 2's temporaries
     # as analyze does: the beats also give breathing its beat-interval candidate
     tracks = _tracks_from_scan(
         scan, fs_f, n, noise_arg, notes, beat_times=None if hb is None else hb.beat_times
@@ -425,6 +487,22 @@ def _stream(
         )
         hr_track = TimeValueTrack("heart_rate", t_hr + offset, bpm.astype(np.float32), "float32")
     return StreamedTracks(tracks, hb_track, hr_track, hb, n, fs_f)
+
+
+def _late_noise(session: Session, path: Path) -> tuple[np.ndarray, float] | str:
+    """The session's ``noise`` track read from its blob (checked by ``read_session``)
+    when snoring needs it: pass 1, the heartbeats and breathing run without it (a week
+    is 24 MB of float32)."""
+    from .io.beddit import _blob_file, _is_local
+
+    track = session.sampled_tracks.get("noise")
+    if track is None:
+        return "no noise track"
+    url = track.extra.get("data_url")
+    if track.loaded or not (isinstance(url, str) and _is_local(url)):
+        return _noise_of(session)  # what read_session gave: loaded, or not loaded
+    blob = _blob_file(session, "noise", path)
+    return (blob.read(0, blob.n_samples), blob.fs)
 
 
 def stream_session_tracks(
@@ -464,13 +542,13 @@ def stream_session_tracks(
     """
     from .io.beddit import open_blob, read_session
 
-    session = read_session(path, lazy=("normal",), trim_partial_frames=trim_partial_frames)
+    session = read_session(path, lazy=("normal", "noise"), trim_partial_frames=trim_partial_frames)
     blob = open_blob(path, "normal", trim_partial_frames=trim_partial_frames)
     step = max(1, round(chunk_s * blob.fs))
     return _stream(
         blob.chunks(step),
         blob.fs,
-        _noise_of(session),
+        functools.partial(_late_noise, session, Path(path)),
         chunk_s,
         heartbeats,
         blob.start - session.start_timestamp,

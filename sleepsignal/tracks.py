@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
-from ._stream_kernels import _extreme_counts_kernel
+from ._stream_kernels import _extreme_counts_kernel, _release_freed_memory
 from ._track_kernels import _coerce_signal, _scan_kernel
 from .activity import (
     PRESENCE_WINDOW_S,
@@ -170,7 +171,11 @@ def session_tracks(session: Session, *, beat_times: np.ndarray | None = None) ->
     )
 
 
-def _noise_of(session: Session) -> tuple[np.ndarray, float] | str:
+#: The noise samples and their rate (Hz), or why snoring cannot use them.
+_Noise = tuple[np.ndarray, float] | str
+
+
+def _noise_of(session: Session) -> _Noise:
     """The session's ``noise`` samples and rate, or why snoring cannot use them."""
     track = session.sampled_tracks.get("noise")
     if track is None:
@@ -241,23 +246,37 @@ def _gap_note(n_bad: int, fs: float) -> str:
     )
 
 
+#: Recording length above which :func:`_tracks_from_scan` returns freed heap memory to
+#: the system between its steps, s (``_stream_kernels._release_freed_memory``).
+RELEASE_ABOVE_S = 24 * 3600.0
+
+
+def _nothing() -> None:
+    pass
+
+
 def _tracks_from_scan(
     scan: _ScanPart,
     fs: float,
     n_samples: int,
-    noise: tuple[np.ndarray, float] | str,
+    noise: _Noise | Callable[[], _Noise],
     notes: list[str],
     beat_times: np.ndarray | None = None,
 ) -> SessionTracks:
     """Every track from the scan of the raw samples and the noise track (or why there is
-    none); shared by :func:`session_tracks` and :mod:`sleepsignal.streaming`. With
+    none, or a function giving either when snoring needs it); shared by
+    :func:`session_tracks` and :mod:`sleepsignal.streaming`. With
     ``beat_times`` (s from the first sample) breathing also weighs the beat intervals."""
     duration = n_samples / fs
+    # each step of a long recording leaves its freed temporaries in the C heap: hand
+    # them back between steps, so the peak is about one step's, not their sum
+    release = _release_freed_memory if duration > RELEASE_ABOVE_S else _nothing
     q, w = _scan_sizes(fs)
     low = scan.low
     fs_low = fs / q
     unclear = _unclear_from_counts(scan.wmin, scan.wmax, scan.nmin, scan.nmax, w)
     status = _status_from_features(fs, unclear, scan.s50, scan.s60)
+    release()
     # presence windows that overlap an unclear status window have no signal
     n_pw = len(low) // round(PRESENCE_WINDOW_S * fs_low)
     cum = np.concatenate([[0], np.cumsum(status.window_status == UNCLEAR)])
@@ -270,11 +289,13 @@ def _tracks_from_scan(
     )
     flat = (cum[hi] - cum[lo]) > 0
     pres = _presence_from_low(low, fs_low, flat)
+    release()
 
     sec = round(fs_low)
     n_s = max(0, (len(low) - 1) // sec)
     still = pres.mask((np.arange(n_s) + 0.5) * sec / fs_low)
     moves = _movements_from_low(low, fs_low, still)
+    release()
 
     a_s, a_e = pres.intervals(PRESENT)
     # exclude everything not present: complement of the present runs within [0, duration]
@@ -285,11 +306,14 @@ def _tracks_from_scan(
     ex_e = np.concatenate([moves.ends, gap_e[keep_gap]])
     bt = None if beat_times is None else _check_beat_times(beat_times)
     breathing = _breathing_from_low(low, fs_low, (ex_s, ex_e), beat_times=bt)
+    release()
 
     ep, counts = actigram(moves, pres, duration=duration)
 
     snoring: Snoring | None = None
     snoring_track: TimeValueTrack | None = None
+    if callable(noise):
+        noise = noise()  # the streamed path loads the noise track only now
     if isinstance(noise, str):
         notes.append(f"snoring_events omitted: {noise}")
     else:

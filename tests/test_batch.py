@@ -150,3 +150,87 @@ def test_list_file_gives_one_output_per_session(cohort: Path, tmp_path: Path) ->
     res = run_batch([tmp_path / "in"], tmp_path / "out", workers=1, progress=io.StringIO())
     assert len(res.done) == 2 and res.failed == [], res.summary()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([str(a.id), str(b.id)])
+
+
+# --- long sessions are streamed, as sleepsignal analyze streams them ------------------
+
+
+@pytest.fixture(scope="module")
+def short_night(tmp_path_factory) -> Path:
+    from sleepsignal.io import write_session
+
+    sim = simulate_night(20 / 60, seed=5, mains_hz=50.0)
+    return write_session(sim.session, tmp_path_factory.mktemp("short") / "session.json")
+
+
+def _analyze_cli(session: Path, out: Path) -> None:
+    import contextlib
+
+    from sleepsignal.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["analyze", str(session), "--out", str(out), "--stream"]) == 0
+
+
+def _assert_same_outputs(a: Path, b: Path) -> None:
+    """Same files; the session JSONs equal (tracks, metadata) and the blobs equal."""
+    assert _files(a) == _files(b)
+    for name in _files(a):
+        if name == "session.json":
+            assert json.loads((a / name).read_text()) == json.loads((b / name).read_text())
+        else:
+            assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_batch_streams_above_the_threshold_like_analyze(
+    short_night: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import sleepsignal.pipeline as pipeline
+
+    _analyze_cli(short_night, tmp_path / "cli")
+    monkeypatch.setattr(pipeline, "STREAM_ABOVE_S", 600.0)  # the 20-min night is "long"
+    out = tmp_path / "out"
+    assert analyze_file(str(short_night), str(out), 0, {}) is None
+    (folder,) = [p for p in out.iterdir()]
+    assert "sleep.json" not in _files(folder)  # streamed: tracks and blobs, no records
+    _assert_same_outputs(tmp_path / "cli", folder)
+    # below the threshold the same session is analysed whole, with records
+    monkeypatch.setattr(pipeline, "STREAM_ABOVE_S", 24 * 3600.0)
+    assert analyze_file(str(short_night), str(tmp_path / "whole"), 0, {}) is None
+    assert "sleep.json" in _files(tmp_path / "whole" / folder.name)
+
+
+def test_batch_stream_flag_in_a_worker_with_the_parquet_store(
+    short_night: Path, tmp_path: Path
+) -> None:
+    _analyze_cli(short_night, tmp_path / "cli")
+    out = tmp_path / "out"
+    res = run_batch(
+        [short_night], out, workers=1, stream=True, store=out / "tracks", progress=io.StringIO()
+    )
+    assert len(res.done) == 1 and res.failed == [], res.summary()
+    (folder,) = [p for p in out.iterdir() if p.name != "tracks"]
+    _assert_same_outputs(tmp_path / "cli", folder)
+    from sleepsignal.store import read_track
+
+    assert len(read_track(out / "tracks", "heart_rate")) > 0
+
+
+def test_batch_stream_refuses_what_analyze_stream_refuses(
+    short_night: Path, tmp_path: Path
+) -> None:
+    from sleepsignal.io import read_session, write_sessions
+
+    s = read_session(short_night)
+    write_sessions([s], tmp_path / "in" / "list.json")
+    reason = analyze_file(
+        str(tmp_path / "in" / "list.json"), str(tmp_path / "o"), 0, {}, None, True
+    )
+    assert reason is not None and "one session per file" in reason
+    obj = json.loads(short_night.read_text())
+    obj["sampled_tracks"] = {}  # no raw BCG to stream
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(obj))
+    reason = analyze_file(str(bare), str(tmp_path / "o"), 0, {}, None, True)
+    assert reason is not None and "--stream needs a raw BCG track 'normal'" in reason
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())

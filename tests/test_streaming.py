@@ -381,3 +381,86 @@ def test_open_blob_leaves_every_blob_on_disk(night, tmp_path, monkeypatch):
     blob = open_blob(path, "noise")
     assert blob.n_samples == len(night.session.sampled_tracks["noise"].data)
     assert read == []
+
+
+# --- memory: pages, joins by moving, heap release, snoring slices ----------------------
+
+
+def test_feature_pages_and_release_leave_tracks_identical(night, whole, monkeypatch):
+    """Pass-1 pages of a few chunks, the move-join, and the heap release between the
+    pass-2 steps (forced for this short night) change no bit of any track."""
+    import sleepsignal._stream_kernels as kernels
+    import sleepsignal.tracks as tracks
+
+    calls = []
+    real = kernels._release_freed_memory
+    monkeypatch.setattr(tracks, "_release_freed_memory", lambda: calls.append(1) or real())
+    monkeypatch.setattr(tracks, "RELEASE_ABOVE_S", 0.0)
+    monkeypatch.setattr(streaming, "FEATURE_PAGE_S", 50.0)  # a page every few chunks
+    monkeypatch.setattr(streaming, "_TRIM_EVERY_BYTES", 1)  # release after every item
+    x = night.session.sampled_tracks["normal"].data
+    noise = night.session.sampled_tracks["noise"].data
+    out = stream_tracks(
+        iter(np.array_split(x, 9)), FS, noise=noise, noise_fs=10.0, chunk_s=9.0, heartbeats=False
+    )
+    _assert_tracks_equal(whole[0], out.tracks)
+    assert len(calls) == 4  # after status, presence, movements and breathing
+
+
+def test_move_join_equals_concatenate_and_empties_the_list():
+    rng = np.random.default_rng(5)
+    items = [
+        (rng.normal(size=n), rng.integers(0, 9, size=n), rng.normal(size=(n // 2, 3)))
+        for n in (0, 4, 1, 10)
+    ]
+    want = [np.concatenate([it[f] for it in items]) for f in range(3)]
+    got = streaming._move_join(list(items))
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
+    left = list(items)
+    streaming._move_join(left)
+    assert left == []
+
+
+def test_release_freed_memory_runs_anywhere():
+    from sleepsignal._stream_kernels import _release_freed_memory
+
+    _release_freed_memory()  # glibc: malloc_trim(0); elsewhere a no-op
+    _release_freed_memory()
+
+
+@pytest.mark.parametrize("slice_s", [30.0, 90.0, 600.0])
+def test_snoring_slices_do_not_change_the_events(night, slice_s, monkeypatch):
+    """The noise track is visited SLICE_S at a time for memory only: the events, the
+    per-cycle flags and the count of invalid values are the same for any slice."""
+    import sleepsignal.snoring as snoring
+
+    ref = _whole()[0].details.snoring
+    assert ref is not None and len(ref.starts) > 0  # the night snores
+    breathing = _whole()[0].details.breathing
+    noise = night.session.sampled_tracks["noise"].data
+    monkeypatch.setattr(snoring, "SLICE_S", slice_s)
+    got = snoring.detect_snoring(noise, 10.0, breathing)
+    for a, b in zip(ref, got, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_noise_read_late_is_checked_and_trimmed_like_read_session(night, tmp_path, monkeypatch):
+    """The noise blob is read only when snoring runs, but checked at the start (a bad
+    blob fails before a week is streamed) and trimmed as read_session trims it."""
+    from sleepsignal.errors import SleepSignalWarning
+
+    path = write_session(night.session, tmp_path / "s" / "session.json")
+    blob = open_blob(path, "noise").path
+    blob.write_bytes(blob.read_bytes() + np.float32(3.0).tobytes())  # half a frame
+    with monkeypatch.context() as m:
+        m.setattr(streaming, "_stream", lambda *a: pytest.fail("streamed before the check"))
+        with pytest.raises(DecodeError, match="noise"):
+            stream_session_tracks(path, heartbeats=False)
+    with pytest.warns(SleepSignalWarning, match="partial last frame"):
+        out = stream_session_tracks(path, heartbeats=False, trim_partial_frames=True)
+    with pytest.warns(SleepSignalWarning, match="partial last frame"):
+        ref = session_tracks(read_session(path, trim_partial_frames=True))
+    _assert_tracks_equal(ref, out.tracks)
+    assert out.tracks.snoring_events is not None and len(out.tracks.snoring_events) > 0
