@@ -9,6 +9,7 @@ holds the derived time-value tracks of that night only, so that
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import NamedTuple
 
@@ -18,12 +19,23 @@ from .activity import PRESENT
 from .errors import SignalError
 from .session import Session, TimeValueTrack
 
-__all__ = ["MIN_GAP_S", "MIN_PERIOD_S", "PAD_S", "SleepPeriod", "sleep_periods", "split_nights"]
+__all__ = [
+    "MAX_PERIOD_S",
+    "MIN_GAP_S",
+    "MIN_PERIOD_S",
+    "PAD_S",
+    "SleepPeriod",
+    "sleep_periods",
+    "split_nights",
+]
 
 #: Out of bed (or no signal) at least this long (s) separates two sleep periods.
 MIN_GAP_S = 3 * 3600.0
 #: Sleep periods with less time in bed than this (s) are left out.
 MIN_PERIOD_S = 1800.0
+#: A sleep period longer than this (s; someone in bed for days) is cut into equal parts
+#: no longer than it, so that each is staged as one night and in bounded memory.
+MAX_PERIOD_S = 24 * 3600.0
 #: Time (s) kept before the first and after the last in-bed moment of a period (at most
 #: half the gap to the next period, and within the recording).
 PAD_S = 900.0
@@ -51,6 +63,7 @@ def sleep_periods(
     min_gap: float = MIN_GAP_S,
     min_period: float = MIN_PERIOD_S,
     pad: float = PAD_S,
+    max_period: float = MAX_PERIOD_S,
 ) -> list[SleepPeriod]:
     """The sleep periods of a recording from its presence change points.
 
@@ -74,6 +87,10 @@ def sleep_periods(
         most half the absence to the neighbouring period, and within the recording.
         The ends are then moved out to the recording's 30 s grid (multiples of 30 s from
         its start), so a night's epochs are epochs of the recording.
+    max_period : float
+        A period longer than this (s) is cut into the fewest equal parts (on the 30 s
+        grid) no longer than it: someone in bed for days gets one record per part, and
+        each part is staged in bounded memory.
 
     Returns
     -------
@@ -99,6 +116,7 @@ def sleep_periods(
         ("min_gap", min_gap, 0.0),
         ("min_period", min_period, None),
         ("pad", pad, None),
+        ("max_period", max_period, 0.0),
     ):
         ok = math.isfinite(value) and (value > least if least is not None else value >= 0)
         if not ok:
@@ -126,7 +144,16 @@ def sleep_periods(
         # on the recording's 30 s grid, so the night's epochs are the recording's
         s = max(0.0, _EPOCH * math.floor((p_start[i] - min(pad, before / 2)) / _EPOCH))
         e = min(duration, _EPOCH * math.ceil((p_end[i] + min(pad, after / 2)) / _EPOCH))
-        periods.append(SleepPeriod(float(s), float(e), float(in_bed[i])))
+        parts = math.ceil((e - s) / max_period - 1e-9)
+        if parts <= 1:
+            periods.append(SleepPeriod(float(s), float(e), float(in_bed[i])))
+            continue
+        step = _EPOCH * math.ceil((e - s) / parts / _EPOCH)
+        cuts = [min(s + k * step, e) for k in range(parts)] + [e]
+        for c0, c1 in itertools.pairwise(cuts):
+            if c1 > c0:  # (a max_period of a few epochs can leave the last cut empty)
+                inside = np.clip(np.minimum(b, c1) - np.maximum(a, c0), 0.0, None).sum()
+                periods.append(SleepPeriod(float(c0), float(c1), float(inside)))
     return periods
 
 
@@ -149,6 +176,7 @@ def split_nights(
     min_gap: float = MIN_GAP_S,
     min_period: float = MIN_PERIOD_S,
     pad: float = PAD_S,
+    max_period: float = MAX_PERIOD_S,
 ) -> list[Session]:
     """One session per sleep period of a session that carries a ``presence`` track.
 
@@ -157,7 +185,7 @@ def split_nights(
     session : Session
         A recording with its derived time-value tracks (``presence`` at least), e.g.
         the session :func:`sleepsignal.pipeline.analyze_streamed` returns.
-    min_gap, min_period, pad : float
+    min_gap, min_period, pad, max_period : float
         As in :func:`sleep_periods`.
 
     Returns
@@ -188,6 +216,7 @@ def split_nights(
         min_gap=min_gap,
         min_period=min_period,
         pad=pad,
+        max_period=max_period,
     )
     nights = []
     t0 = session.start_timestamp

@@ -195,3 +195,17 @@ def test_analyze_stream_stages_each_night(two_nights, tmp_path: Path, capsys) ->
     piece = read_session(folders[0] / "session.json")
     staged = np.asarray(analyze(piece).hypnogram.stages)[: len(alone)]
     assert (staged == alone).mean() >= 0.85
+
+
+def test_days_in_bed_are_cut_into_parts_no_longer_than_max_period() -> None:
+    # in bed for 60 h with one 15-min walk: one period of 215 400 s, cut into 3 equal
+    # parts of 71 820 s (71 800 moved up to the 30 s grid), the last one shorter
+    t = np.array([0.0, 600.0, 20 * H, 20 * H + 900, 60 * H])
+    v = np.array([AWAY, IN, AWAY, IN, AWAY])
+    got = sleep_periods(t, v, 61 * H, pad=0)
+    assert got == [
+        SleepPeriod(600.0, 72420.0, 20 * H - 600),  # the walk starts at 72 000 s
+        SleepPeriod(72420.0, 144240.0, 144240.0 - (20 * H + 900)),
+        SleepPeriod(144240.0, 60 * H, 60 * H - 144240.0),
+    ]
+    assert sum(p.in_bed for p in got) == 60 * H - 600 - 900
