@@ -81,6 +81,9 @@ _EXPORTS: dict[str, str] = {
     "analyze": "sleepsignal.pipeline",
     "analyze_streamed": "sleepsignal.pipeline",
     "StreamedAnalysis": "sleepsignal.pipeline",
+    "SleepPeriod": "sleepsignal.nights",
+    "sleep_periods": "sleepsignal.nights",
+    "split_nights": "sleepsignal.nights",
     "write_analysis": "sleepsignal.pipeline",
     "run_batch": "sleepsignal.batch",
 }

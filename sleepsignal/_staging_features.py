@@ -330,7 +330,13 @@ def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.
         feats["coverage"] = np.minimum(s1 / EPOCH, 1.0)
 
     own = np.isfinite(hr)
-    spec = _spectral(t + x, x, n_epochs)
+    ends = t + x
+    # one NN grid for the HRV spectrum and the ECG-derived respiration (a slice of it)
+    grid = None
+    if len(x) >= 10 and n_epochs:
+        half = SPECTRAL_WINDOW // 2
+        grid = (*_nn_grid(ends, x, n_epochs, half), half)
+    spec = _spectral(ends, x, n_epochs, grid)
     with np.errstate(invalid="ignore", divide="ignore"):
         vlf, lf, hf = spec
         feats["log_vlf"] = _robust_z(np.log(vlf), own)
@@ -342,7 +348,7 @@ def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.
         feats["hf_norm_10min"] = _nan_smooth(hfn, 21)
     if not n_epochs:
         return np.zeros((0, len(HEARTBEAT_FEATURES)))
-    rate, entropy, peak, centroid = _edr(t + x, x, n_epochs)
+    rate, entropy, peak, centroid = _edr(ends, x, n_epochs, grid)
     feats["resp_rate"] = rate
     feats["resp_entropy"] = entropy
     feats["resp_peak"] = peak
@@ -372,7 +378,28 @@ def _windows(
     return seg, ok
 
 
-def _edr(ends: np.ndarray, rr: np.ndarray, n_epochs: int) -> tuple[np.ndarray, ...]:
+def _nn_grid(
+    ends: np.ndarray, rr: np.ndarray, n_epochs: int, half: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The NN series interpolated on the grid ``arange(-half, n_epochs * EPOCH *
+    SPECTRAL_FS + half) / SPECTRAL_FS`` (s), and whether an NN interval ends within 3 s
+    of each grid point. Grid values are exact multiples of ``1 / SPECTRAL_FS``, so the
+    grid of a smaller ``half`` is a slice of this one, value for value."""
+    grid = np.arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half) / SPECTRAL_FS
+    y = np.interp(grid, ends, rr)
+    pos = np.searchsorted(ends, grid)
+    lo_i = np.clip(pos - 1, 0, len(ends) - 1)
+    hi_i = np.clip(pos, 0, len(ends) - 1)
+    valid = np.minimum(np.abs(grid - ends[lo_i]), np.abs(ends[hi_i] - grid)) <= 3.0
+    return y, valid
+
+
+def _edr(
+    ends: np.ndarray,
+    rr: np.ndarray,
+    n_epochs: int,
+    grid: tuple[np.ndarray, np.ndarray, int] | None = None,
+) -> tuple[np.ndarray, ...]:
     """ECG-derived respiration per epoch from the NN series (respiratory sinus arrhythmia).
 
     The NN series resampled at :data:`SPECTRAL_FS` is cut in :data:`EDR_WINDOW`-sample
@@ -380,24 +407,28 @@ def _edr(ends: np.ndarray, rr: np.ndarray, n_epochs: int) -> tuple[np.ndarray, .
     returns the peak frequency (breathing rate, Hz), the normalised spectral entropy,
     the share of power within one bin of the peak, and the centroid frequency. NaN
     where less than 80 % of the window has an NN interval ending within 3 s.
+    ``grid``: :func:`_nn_grid` of the same series with its ``half`` (at least
+    ``EDR_WINDOW // 2``), when the caller has it already.
     """
     out = tuple(np.full(n_epochs, np.nan) for _ in range(4))
     if len(rr) < 10 or n_epochs == 0:
         return out
     win = EDR_WINDOW
     half = win // 2
-    grid = np.arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half) / SPECTRAL_FS
-    y = np.interp(grid, ends, rr)
-    pos = np.searchsorted(ends, grid)
-    lo_i = np.clip(pos - 1, 0, len(ends) - 1)
-    hi_i = np.clip(pos, 0, len(ends) - 1)
-    valid = np.minimum(np.abs(grid - ends[lo_i]), np.abs(ends[hi_i] - grid)) <= 3.0
+    if grid is None:
+        y, valid = _nn_grid(ends, rr, n_epochs, half)
+    else:
+        y_all, valid_all, half_all = grid
+        cut = slice(half_all - half, len(y_all) - (half_all - half))
+        y, valid = y_all[cut], valid_all[cut]
     centres = ((np.arange(n_epochs) + 0.5) * EPOCH * SPECTRAL_FS).astype(np.int64)
-    seg, ok = _windows(y, valid, centres, win)
+    seg, ok = _windows(y, valid, centres, win)  # seg is a copy: changed in place below
     tt = np.arange(win) - (win - 1) / 2
-    seg = seg - seg.mean(axis=1, keepdims=True)
-    seg = seg - np.outer(seg @ tt / (tt @ tt), tt)
-    p = np.abs(np.fft.rfft(seg * np.hanning(win), axis=1)) ** 2
+    seg -= seg.mean(axis=1, keepdims=True)
+    seg -= np.outer(seg @ tt / (tt @ tt), tt)
+    seg *= np.hanning(win)
+    p = np.abs(np.fft.rfft(seg, axis=1))
+    p *= p
     f = np.fft.rfftfreq(win, 1 / SPECTRAL_FS)
     band = (f >= EDR_BAND[0]) & (f < EDR_BAND[1])
     pb = p[:, band] + 1e-15
@@ -411,26 +442,28 @@ def _edr(ends: np.ndarray, rr: np.ndarray, n_epochs: int) -> tuple[np.ndarray, .
     return tuple(np.where(ok, r, np.nan) for r in res)
 
 
-def _spectral(ends: np.ndarray, rr: np.ndarray, n_epochs: int) -> tuple[np.ndarray, ...]:
-    """VLF, LF, HF power (s^2) of the NN series in a 256 s window centred on each epoch."""
+def _spectral(
+    ends: np.ndarray,
+    rr: np.ndarray,
+    n_epochs: int,
+    grid: tuple[np.ndarray, np.ndarray, int] | None = None,
+) -> tuple[np.ndarray, ...]:
+    """VLF, LF, HF power (s^2) of the NN series in a 256 s window centred on each epoch.
+
+    ``grid``: :func:`_nn_grid` of the same series with ``half = SPECTRAL_WINDOW // 2``,
+    when the caller has it already.
+    """
     out = tuple(np.full(n_epochs, np.nan) for _ in range(3))
     if len(rr) < 10 or n_epochs == 0:
         return out
     half = SPECTRAL_WINDOW // 2
-    grid = np.arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half) / SPECTRAL_FS
-    y = np.interp(grid, ends, rr)
-    # a grid point is valid when an NN interval ends within 3 s of it
-    pos = np.searchsorted(ends, grid)
-    near = np.full(len(grid), np.inf)
-    lo_i = np.clip(pos - 1, 0, len(ends) - 1)
-    hi_i = np.clip(pos, 0, len(ends) - 1)
-    near = np.minimum(np.abs(grid - ends[lo_i]), np.abs(ends[hi_i] - grid))
-    valid = near <= 3.0
+    y, valid, _ = (*_nn_grid(ends, rr, n_epochs, half), half) if grid is None else grid
     centres = ((np.arange(n_epochs) + 0.5) * EPOCH * SPECTRAL_FS).astype(np.int64)  # index
-    seg, ok = _windows(y, valid, centres, SPECTRAL_WINDOW)  # grid offset = -half
-    seg = seg - seg.mean(axis=1, keepdims=True)
-    win = np.hanning(SPECTRAL_WINDOW)
-    p = np.abs(np.fft.rfft(seg * win, axis=1)) ** 2
+    seg, ok = _windows(y, valid, centres, SPECTRAL_WINDOW)  # grid offset = -half; a copy
+    seg -= seg.mean(axis=1, keepdims=True)
+    seg *= np.hanning(SPECTRAL_WINDOW)
+    p = np.abs(np.fft.rfft(seg, axis=1))
+    p *= p
     f = np.fft.rfftfreq(SPECTRAL_WINDOW, 1 / SPECTRAL_FS)
     res = []
     for lo, hi in (VLF_BAND, LF_BAND, HF_BAND):

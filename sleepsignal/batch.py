@@ -136,8 +136,9 @@ def analyze_file(
     session longer than :data:`sleepsignal.pipeline.STREAM_ABOVE_S` with its raw BCG in
     a local blob, or any such session with ``stream``, is analysed in chunks by
     :func:`~sleepsignal.pipeline.analyze_streamed`: the outputs of
-    ``sleepsignal analyze`` for it (the session with its tracks, the blobs copied; no
-    stages or records), in memory bounded independently of its length.
+    ``sleepsignal analyze`` for it (the session with its tracks, the blobs copied, and
+    each night found in it staged into ``nights/<id>/``), in memory bounded
+    independently of its length.
 
     Returns
     -------
@@ -195,7 +196,13 @@ def _analyze_into(
         shutil.rmtree(tmp)
     try:
         if streamed:
-            session = analyze_streamed(path, tmp).session
+            session = analyze_streamed(
+                path,
+                tmp,
+                patient_id=ids.get("patient_id"),
+                device_id=ids.get("device_id"),
+                device_identifier=ids.get("device_identifier"),
+            ).session
         else:
             analysis = analyze(
                 session_from_dict(item, base_dir=base, where=where),
@@ -315,7 +322,7 @@ def run_batch(
         into place whole, so none is lost or written twice.
     stream : bool
         Analyse every session in chunks, as ``sleepsignal analyze --stream`` does (tracks
-        and blobs, no stages or records); sessions longer than
+        and blobs, then each night staged from its tracks); sessions longer than
         :data:`sleepsignal.pipeline.STREAM_ABOVE_S` are streamed without it.
 
     Returns

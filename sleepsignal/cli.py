@@ -258,19 +258,41 @@ def _analyze_streamed(args: argparse.Namespace, probe: list[Any]) -> int:
         )
     _load_analysis()
     t0 = time.perf_counter()
-    result = analyze_streamed(args.session, args.out, trim_partial_frames=args.trim_partial_frames)
+    result = analyze_streamed(
+        args.session,
+        args.out,
+        trim_partial_frames=args.trim_partial_frames,
+        patient_id=args.patient_id,
+        device_id=args.device_id,
+        device_identifier=args.device_identifier,
+    )
     seconds = time.perf_counter() - t0
     s = result.session
     print(f"sleepsignal: note: {result.notes[0]}", file=sys.stderr)
     lines = [
         f"session {s.id}: {s.duration / 3600:.2f} h from {_local(s.start_timestamp, s.timezone)}"
-        f" ({s.timezone}), tracks streamed in {seconds:.2f} s"
+        f" ({s.timezone}), tracks streamed and nights staged in {seconds:.2f} s"
     ]
     tv = s.time_value_tracks
     lines.append("  tracks: " + (", ".join(f"{n} {len(tv[n])}" for n in tv) or "none"))
-    lines.append("  stages and records: not written (see the note on stderr)")
     lines.extend(f"  note: {note}" for note in result.notes[1:])
-    lines.append("  wrote: " + ", ".join(str(f) for f in result.files))
+    n_files = len(result.files)
+    for night in result.nights:
+        n = night.session
+        files = [f for f in result.files if f.parent.name == str(n.id)]
+        n_files -= len(files)
+        body = _summary(night, files, 0.0).split("\n")[1:]  # without its heading
+        lines.append(
+            f"night {n.id}: {n.duration / 3600:.2f} h from {_local(n.start_timestamp, n.timezone)}"
+        )
+        lines.extend(
+            "  " + line
+            for line in body
+            if "staged from the session's own time-value tracks" not in line
+        )
+    if not result.nights:
+        lines.append("  stages and records: not written (see the note on stderr)")
+    lines.append("  wrote: " + ", ".join(str(f) for f in result.files[:n_files]))
     print("\n".join(lines))
     return 0
 

@@ -101,9 +101,19 @@ def rmssd(
     return float(np.sqrt(np.mean(d * d)))
 
 
-def _span_rmssd(iv: np.ndarray, st: np.ndarray, lo: float, hi: float) -> tuple[float, int]:
-    m = (st >= lo) & (st + iv <= hi)
-    d = _successive_diffs(iv[m], st[m], 0.05)
+def _span_rmssd(
+    iv: np.ndarray, st: np.ndarray, lo: float, hi: float, ends: np.ndarray | None = None
+) -> tuple[float, int]:
+    """RMSSD and pair count of the intervals inside ``[lo, hi]``. ``ends``: ``st + iv``
+    when it is non-decreasing (intervals that do not overlap); the intervals inside are
+    then one index range, found by binary search instead of a mask of the whole night."""
+    if ends is None:
+        m = (st >= lo) & (st + iv <= hi)
+        d = _successive_diffs(iv[m], st[m], 0.05)
+    else:
+        a = int(np.searchsorted(st, lo, side="left"))
+        b = max(a, int(np.searchsorted(ends, hi, side="right")))
+        d = _successive_diffs(iv[a:b], st[a:b], 0.05)
     if d.shape[0] < _MIN_PAIRS_SPAN:
         return math.nan, int(d.shape[0])
     return float(np.sqrt(np.mean(d * d))), int(d.shape[0])
@@ -116,9 +126,12 @@ def _best_span(iv: np.ndarray, st: np.ndarray, lo: float, hi: float) -> float:
     """
     best_n = -1
     best = math.nan
+    ends: np.ndarray | None = st + iv
+    if np.any(np.diff(st + iv) < 0):  # overlapping intervals: mask the night per span
+        ends = None
     s = lo
     while s + HRV_SPAN <= hi + 1e-9:
-        v, n = _span_rmssd(iv, st, s, s + HRV_SPAN)
+        v, n = _span_rmssd(iv, st, s, s + HRV_SPAN, ends)
         if math.isfinite(v) and n > best_n:
             best_n, best = n, v
         s += 60.0

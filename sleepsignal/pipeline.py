@@ -181,15 +181,20 @@ class StreamedAnalysis:
         The session with the derived time-value tracks added; its raw sampled tracks
         are left on disk (not loaded).
     files : list of pathlib.Path
-        The files written: ``session.json`` and the blobs copied beside it.
+        The files written: ``session.json``, the blobs copied beside it, and the files
+        of each night under ``nights/<id>/``.
     notes : list of str
-        What a user should know: why no stages or records were written, tracks that
-        could not be derived.
+        What a user should know: how many nights were found, tracks that could not be
+        derived.
+    nights : list of Analysis
+        One :func:`analyze` result per sleep period (:func:`sleepsignal.nights.split_nights`),
+        staged from that period's tracks.
     """
 
     session: Session
     files: list[Path]
     notes: list[str] = field(default_factory=list)
+    nights: list[Analysis] = field(default_factory=list)
 
 
 def analyze_streamed(
@@ -198,6 +203,10 @@ def analyze_streamed(
     *,
     trim_partial_frames: bool = False,
     replace_tracks: bool = False,
+    nights: bool = True,
+    patient_id: str | None = None,
+    device_id: str | None = None,
+    device_identifier: str | None = None,
 ) -> StreamedAnalysis:
     """Derive the tracks of a session file of any length in bounded memory and write them.
 
@@ -206,8 +215,11 @@ def analyze_streamed(
     the session with the derived time-value tracks, and every local blob is copied
     beside it chunk by chunk (never loaded whole), so that
     :func:`~sleepsignal.io.beddit.read_session` of the output gives the input's samples.
-    No stages, statistics or records are made: they describe one night, and a
-    recording of several days must be cut into nights first (a note says so).
+    Stages, statistics and records describe one night: the recording is cut into its
+    sleep periods by :func:`sleepsignal.nights.split_nights` (from the ``presence``
+    track), and each is analysed from its tracks by :func:`analyze` and written by
+    :func:`write_analysis` to ``out_dir/nights/<id>/`` (``id``: the period's start,
+    Unix seconds).
 
     Parameters
     ----------
@@ -221,6 +233,11 @@ def analyze_streamed(
     replace_tracks : bool
         As in :func:`analyze`: a track the session already carries is kept (with a note)
         unless this is true.
+    nights : bool
+        Cut the recording into nights and stage each (default); ``False`` writes the
+        tracks only.
+    patient_id, device_id, device_identifier : str, optional
+        As in :func:`analyze`, for each night's records.
 
     Returns
     -------
@@ -238,15 +255,32 @@ def analyze_streamed(
     p = Path(path)
     session = _read_on_disk(p, trim_partial_frames)
     streamed = stream_session_tracks(p, trim_partial_frames=trim_partial_frames)
-    notes = [
-        f"{session.duration / 3600:.1f} h recording analysed in chunks: tracks written, "
-        "but no stages or records (they describe one night); cut the recording into "
-        "nights (one session each) and analyze each night for them"
-    ]
+    notes = [f"{session.duration / 3600:.1f} h recording analysed in chunks"]
     notes.extend(streamed.tracks.notes)
     session = _add_tracks(session, streamed.as_list(), replace_tracks, notes)
     files = _write_streamed_session(session, p, Path(out_dir), trim_partial_frames)
-    return StreamedAnalysis(session, files, notes)
+    done: list[Analysis] = []
+    if nights:
+        from .nights import MIN_PERIOD_S, split_nights
+
+        for night in split_nights(session):
+            a = analyze(
+                night,
+                patient_id=patient_id,
+                device_id=device_id,
+                device_identifier=device_identifier,
+            )
+            files.extend(write_analysis(a, Path(out_dir) / "nights" / str(night.id)))
+            done.append(a)
+        notes[0] += (
+            f"; {len(done)} night(s) found by presence, each staged from its tracks "
+            "into nights/<id>/"
+            if done
+            else f"; no night found (no {MIN_PERIOD_S / 60:g} min in bed): no stages or records"
+        )
+    else:
+        notes[0] += ": tracks only (nights=False), no stages or records"
+    return StreamedAnalysis(session, files, notes, done)
 
 
 #: Samples copied at a time by :func:`_write_streamed_session` (8 MB of uint16).

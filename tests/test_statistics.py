@@ -332,3 +332,34 @@ def test_docstring_examples_run(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_hrv_span_search_equals_the_mask_of_the_night() -> None:
+    # _best_span finds a span's intervals by binary search when they do not overlap;
+    # the RMSSD and pair count must be exactly those of masking the whole night
+    from sleepsignal import hrv
+
+    rng = np.random.default_rng(7)
+    iv = rng.uniform(0.6, 1.2, 4000)
+    gaps = np.where(rng.random(4000) < 0.05, rng.uniform(0.5, 20.0, 4000), 0.0)
+    st = np.concatenate([[0.0], np.cumsum(iv + gaps)[:-1]])
+    ends = st + iv
+    assert np.all(np.diff(ends) >= 0)
+    for lo in np.arange(0.0, st[-1], 37.0):
+        for hi in (lo + 60.0, lo + hrv.HRV_SPAN):
+            assert hrv._span_rmssd(iv, st, lo, hi, ends) == pytest.approx(
+                hrv._span_rmssd(iv, st, lo, hi), abs=0, rel=0, nan_ok=True
+            )
+    # overlapping intervals (ends not monotonic) take the mask path: the evening index
+    # is still the span with most pairs, searched span by span with the mask
+    iv2 = iv.copy()
+    iv2[::50] += 5.0
+    assert np.any(np.diff(st + iv2) < 0)
+    third = float(st[-1]) / 3
+    best_n, best = -1, math.nan
+    for s0 in np.arange(0.0, third - hrv.HRV_SPAN + 1e-9, 60.0):
+        v, n = hrv._span_rmssd(iv2, st, s0, s0 + hrv.HRV_SPAN)
+        if math.isfinite(v) and n > best_n:
+            best_n, best = n, v
+    got = hrv.night_hrv_indices(st, iv2, start=0.0, end=float(st[-1]))
+    assert got["evening_HRV_index"] == best
