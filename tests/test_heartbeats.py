@@ -28,7 +28,9 @@ from sleepsignal.errors import SignalError, SleepSignalError, SleepSignalWarning
 from sleepsignal.heartbeats import (
     MIN_FS,
     Heartbeats,
+    _design_filter,
     _hum_aliases,
+    _warm_up,
     detect_heartbeats,
     heart_rate,
     heartbeat_tracks,
@@ -168,26 +170,64 @@ def test_front_end_matches_scipy_sosfilt(n_notch: int) -> None:
     from scipy.signal import butter, iirnotch, tf2sos
 
     rng = np.random.default_rng(n_notch)
-    x = np.cumsum(rng.normal(size=3000)) + 500.0
-    x[rng.random(3000) < 0.01] = np.nan
+    n = 40000  # longer than 12 warm-ups: most lanes start from a warmed-up zero state
+    x = np.cumsum(rng.normal(size=n)) + 500.0
+    x[rng.random(n) < 0.01] = np.nan
     x[1000:1100] = 7.0
+    x[24990:25300] = 9.0  # a bad run across a lane boundary (16 lanes: at 25000)
     sos = np.concatenate(
         [butter(2, 2.0, "highpass", fs=FS, output="sos"), butter(4, 20.0, fs=FS, output="sos")]
         + [tf2sos(*iirnotch(5.0 + 3 * k, 8.0, fs=FS)) for k in range(n_notch)]
-    )  # 3 to 11 sections: one, two and three passes of five
+    )  # 3 to 11 sections
+    warm = _warm_up(sos)
+    assert 0 < warm < 3500  # the slowest pole, the 5 Hz notch (Q = 8): 3284 samples
     for dtype in (np.float64, np.float32):
         xd = x.astype(dtype)
         start, stop = K._bad_runs(xd, 35)
         bad = naive_bad_samples(xd, 35)
         want = naive_front_end(xd, 480.5, sos, bad)
         for q in (1, 2, 3, 7):
-            y, eb = K._front_end(xd, 480.5, sos, start, stop, q)
-            # fused multiply-adds: equal to rounding, relative to the signal's scale
-            np.testing.assert_allclose(y, want, rtol=0, atol=1e-11 * np.abs(want).max())
-            eb_want = naive_block_sums(want, q)
-            np.testing.assert_allclose(eb, eb_want, rtol=0, atol=1e-11 * eb_want.max())
-    y, eb = K._front_end(np.empty(0), 0.0, sos, start[:0], stop[:0], 2)
+            for lanes, w in ((1, -1), (3, warm), (16, warm), (16, -1)):
+                y, eb = K._front_end(xd, 480.5, sos, start, stop, q, lanes, w)
+                # fused multiply-adds, and lanes started from a zero state decayed
+                # below 1e-20: equal to rounding, relative to the signal's scale
+                np.testing.assert_allclose(y, want, rtol=0, atol=1e-11 * np.abs(want).max())
+                eb_want = naive_block_sums(want, q)
+                np.testing.assert_allclose(eb, eb_want, rtol=0, atol=1e-11 * eb_want.max())
+    y, eb = K._front_end(np.empty(0), 0.0, sos, start[:0], stop[:0], 2, 16, warm)
     assert y.shape == (0,) and eb.shape == (0,)
+    for n_short in (1, 5, 100):  # shorter than the lanes or a warm-up: the serial filter
+        xs = x[:n_short].copy()
+        xs[np.isnan(xs)] = 0.0
+        want = naive_front_end(xs, 480.5, sos, np.zeros(n_short, dtype=bool))
+        y, eb = K._front_end(xs, 480.5, sos, start[:0], stop[:0], 2, 16, warm)
+        np.testing.assert_allclose(y, want, rtol=0, atol=1e-11 * np.abs(want).max())
+        assert eb.shape == (n_short // 2,)
+
+
+def test_front_end_lanes_need_the_warm_up() -> None:
+    # without a warm-up the lanes start from a wrong (zero) state: the test above would
+    # catch a kernel that ignored the lanes' warm-up
+    rng = np.random.default_rng(1)
+    x = np.cumsum(rng.normal(size=8000))
+    sos = _design_filter(FS, 2.0, 20.0)
+    start = np.empty(0, dtype=np.int64)
+    want = naive_front_end(x, 0.0, sos, np.zeros(x.shape[0], dtype=bool))
+    y, _ = K._front_end(x, 0.0, sos, start, start, 2, 8, 0)
+    assert np.abs(y - want).max() > 1e-6 * np.abs(want).max()
+    y, _ = K._front_end(x, 0.0, sos, start, start, 2, 8, _warm_up(sos))
+    np.testing.assert_allclose(y, want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
+def test_warm_up_of_the_beddit_filter() -> None:
+    # at 140 Hz the slowest pole is the 10 Hz mains notch: |p| = 0.9723 (36 samples)
+    sos = _design_filter(FS, 2.0, 20.0)
+    r = max(np.abs(np.roots([1.0, a1, a2])).max() for a1, a2 in sos[:, 4:6])
+    assert r == pytest.approx(0.9723, abs=1e-4)
+    warm = _warm_up(sos)
+    assert r**warm <= 1e-20 < r ** (warm - 1)
+    assert _warm_up(np.array([[1.0, 0.0, 0.0, 1.0, 0.0, 1.0]])) == -1  # |p| = 1: none
+    assert _warm_up(np.array([[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]])) == 0  # FIR: no state
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 50])
