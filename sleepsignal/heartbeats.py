@@ -427,8 +427,10 @@ def detect_heartbeats(
         & (amp_ratio <= _MAX_AMP_RATIO)
         & in_range
     )  # every check but the fiducial one (fid_ok) and the hidden beat (below)
-    # an interval that might span a missed beat: the first beat's shape recurs inside it
-    cand_pass = np.flatnonzero(passes)
+    # an interval that might span a missed beat: the first beat's shape recurs inside it.
+    # The check only removes intervals from the streaks below, so only the intervals of
+    # a streak of passing intervals need it
+    cand_pass = np.flatnonzero(_in_streak(passes, ek, 3))
     hidden = _k._hidden_beat(
         y,
         cand[pp[cand_pass]],
