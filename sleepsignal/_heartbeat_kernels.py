@@ -925,7 +925,8 @@ def _envelope(eb: np.ndarray, size: int) -> np.ndarray:
 
     ``out[b]`` is the sum of ``eb`` over the blocks ``b - size // 2`` to
     ``b + (size - 1) // 2`` (blocks outside count as 0): a running sum updated by
-    ``entering - leaving``.
+    ``entering - leaving``. The detector uses :func:`_envelope_peaks`, which makes the
+    same values without keeping them; this kernel is its reference in the tests.
     """
     nb = eb.shape[0]
     out = np.empty(nb)
@@ -944,3 +945,56 @@ def _envelope(eb: np.ndarray, size: int) -> np.ndarray:
         tmp += vin - vout
         out[k + 1] = tmp
     return out
+
+
+@njit
+def _envelope_peaks(eb: np.ndarray, size: int, half: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_candidate_peaks` of :func:`_envelope` ``(eb, size)``, and the envelope at
+    each peak, without the night's envelope in memory.
+
+    The envelope is made by the same running sum as :func:`_envelope` (the same values,
+    bit for bit) into a buffer of 4096 blocks plus ``half`` blocks on either side, and
+    the peaks of each buffer's middle are found there: whether a block is a peak depends
+    only on the envelope within ``half`` blocks of it, which the buffer holds. Returns
+    ``(peaks, env_at_peaks)``.
+    """
+    nb = eb.shape[0]
+    h = max(0, half)
+    chunk = 4096
+    out = np.empty(nb // (h + 1) + 1, dtype=np.int64)  # peaks lie > half blocks apart
+    env_at = np.empty(out.shape[0])
+    m = 0
+    if nb == 0:
+        return out[:0], env_at[:0]
+    buf = np.empty(chunk + 2 * h)
+    s1 = size // 2
+    tmp = 0.0
+    for k in range(min(nb, size - s1)):  # the first window, as in _envelope
+        tmp += eb[k]
+    made = 0  # envelope blocks made so far (block `made - 1` holds `tmp`)
+    lo_prev = 0  # buf[i] holds block lo_prev + i, for the blocks made
+    c0 = 0
+    while c0 < nb:
+        c1 = min(nb, c0 + chunk)
+        lo = max(0, c0 - h)
+        hi = min(nb, c1 + h)
+        for b in range(lo, made):  # blocks kept from the previous buffer (the overlap)
+            buf[b - lo] = buf[b - lo_prev]
+        for b in range(max(made, lo), hi):
+            if b > 0:  # _envelope's step from out[b - 1] to out[b]
+                b_in = b - 1 + size - s1
+                b_out = b - 1 - s1
+                vin = eb[b_in] if b_in < nb else 0.0
+                vout = eb[b_out] if b_out >= 0 else 0.0
+                tmp += vin - vout
+            buf[b - lo] = tmp
+        made = hi
+        lo_prev = lo
+        pk = _candidate_peaks(buf[: hi - lo], half)
+        for p in pk:
+            if c0 <= p + lo < c1:
+                out[m] = p + lo
+                env_at[m] = buf[p]
+                m += 1
+        c0 = c1
+    return out[:m], env_at[:m]

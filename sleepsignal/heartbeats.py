@@ -296,9 +296,10 @@ def detect_heartbeats(
         return _empty()
     sos = _design_filter(fs, f_lo, f_hi)
     y, eb = _k._front_end(x, centre, sos, bad_start, bad_stop, q, _LANES, _warm_up(sos))
-    env = _k._envelope(eb, max(1, round(0.15 * fs / q)))
-    cand = _k._candidate_peaks(env, max(1, int(0.5 * min_iv / q))) * q + q // 2
-    env_c = env[(cand - q // 2) // q]
+    peaks, env_c = _k._envelope_peaks(
+        eb, max(1, round(0.15 * fs / q)), max(1, int(0.5 * min_iv / q))
+    )
+    cand = peaks * q + q // 2
     if cand.shape[0] < 2:
         return _empty()
 

@@ -334,6 +334,26 @@ def naive_envelope(eb, size):
     )
 
 
+def naive_envelope_peaks(eb, size, half):
+    """Peaks of the envelope made as a running sum (``entering - leaving``, the order of
+    additions of the kernels, so the same values bit for bit), and the envelope there."""
+    nb = len(eb)
+    s1 = size // 2
+    env = np.empty(nb)
+    tmp = 0.0
+    for k in range(min(nb, size - s1)):
+        tmp += float(eb[k])
+    for b in range(nb):
+        if b > 0:
+            b_in, b_out = b - 1 + size - s1, b - 1 - s1
+            tmp += (float(eb[b_in]) if b_in < nb else 0.0) - (
+                float(eb[b_out]) if b_out >= 0 else 0.0
+            )
+        env[b] = tmp
+    peaks = naive_candidate_peaks(env, half)
+    return peaks, env[peaks]
+
+
 def naive_solve_tridiagonal(off, diag, rhs):
     a = np.diag(np.asarray(diag, dtype=np.float64))
     a += np.diag(off, 1) + np.diag(off, -1)

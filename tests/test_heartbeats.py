@@ -15,6 +15,7 @@ from naive_heartbeats import (
     naive_block_sums,
     naive_candidate_peaks,
     naive_envelope,
+    naive_envelope_peaks,
     naive_front_end,
     naive_hidden_beat,
     naive_local_median,
@@ -249,6 +250,26 @@ def test_envelope_matches_naive(n: int) -> None:
         # a running sum: rounding relative to the largest value, not to each sum
         atol = 1e-13 * max(1.0, float(want.max(initial=0.0)))
         np.testing.assert_allclose(K._envelope(eb, size), want, rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 400, 4096, 4097, 13000])
+def test_envelope_peaks_match_naive(n: int) -> None:
+    rng = np.random.default_rng(n)
+    smooth = np.convolve(rng.random(n + 40) ** 4, np.ones(20), "valid")[:n]
+    for eb in (rng.random(n) ** 4, smooth, np.where(rng.random(n) < 0.3, 0.0, smooth)):
+        for size in (1, 2, 10, 11):
+            env = K._envelope(eb, size)  # the same running sum
+            for half in (1, 13, 300, 5000):  # 5000: wider than the 4096-block buffer
+                peaks, at = K._envelope_peaks(eb, size, half)
+                want, want_at = naive_envelope_peaks(eb, size, half)
+                np.testing.assert_array_equal(peaks, want)
+                np.testing.assert_array_equal(at, want_at)  # bit for bit
+                np.testing.assert_array_equal(at, env[peaks])
+    eb = np.ones(9000)
+    eb[5000] = np.nan  # the running sum stays NaN after a NaN: no peaks there
+    peaks, _ = K._envelope_peaks(eb, 3, 2)
+    np.testing.assert_array_equal(peaks, naive_envelope_peaks(eb, 3, 2)[0])
+    assert peaks.max() < 5000
 
 
 def test_local_median_matches_naive() -> None:
