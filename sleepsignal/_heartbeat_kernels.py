@@ -21,49 +21,58 @@ def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
 
     Ties keep the first index of a plateau; NaN samples are never peaks. ``env`` must be
     float64. ``i`` is a peak when ``env[i] > 0``, ``env[i]`` exceeds every finite value
-    to its left within ``half`` and is not exceeded to its right. Only samples that pass
-    that test against their two neighbours scan their window (right side first: a larger
-    value there is where the search goes on, as nothing before it can be a peak), and
-    after a peak the next ``half`` samples are skipped (each has the peak in its window
-    and is not above it), so a smooth envelope costs about one comparison per sample.
+    to its left within ``half`` and is not exceeded to its right.
+
+    The samples are cut into blocks of ``half + 1``: a peak's window holds its whole
+    block, so a peak is the first maximum of its block, and the rest of its window lies
+    in the two neighbouring blocks. One pass finds each block's first maximum (a
+    comparison per sample, no data-dependent jumps); a block's maximum is then a peak
+    when it beats the neighbouring blocks' maxima (most are settled so), else the part
+    of a neighbour inside its window is scanned.
     """
     n = env.shape[0]
-    out = np.empty(n, dtype=np.int64)
+    h = max(0, half)
+    bs = h + 1
+    nb = (n + bs - 1) // bs
+    bmax = np.full(nb, -np.inf)  # largest non-NaN value of each block (-inf: none)
+    barg = np.full(nb, -1, dtype=np.int64)  # its first index
+    for b in range(nb):
+        best = -np.inf
+        bi = -1
+        for i in range(b * bs, min(n, b * bs + bs)):
+            v = env[i]
+            if v > best:  # NaN compares False
+                best = v
+                bi = i
+        bmax[b] = best
+        barg[b] = bi
+    out = np.empty(nb, dtype=np.int64)
     m = 0
-    i = 0
-    while i < n:
-        v = env[i]
-        if not (v > 0.0):  # also NaN
-            i += 1
+    for b in range(nb):
+        i = barg[b]
+        v = bmax[b]
+        if not (v > 0.0):
             continue
-        if half >= 1:  # quick rejection by the two neighbours (NaN compares False)
-            if i + 1 < n and env[i + 1] > v:
-                i += 1
+        # left: env[i-h : block start] lies in block b-1; nothing there may reach v
+        if b > 0 and not (bmax[b - 1] < v):
+            ok = True
+            for j in range(max(0, i - h), b * bs):
+                if env[j] >= v:
+                    ok = False
+                    break
+            if not ok:
                 continue
-            if i > 0 and env[i - 1] >= v:
-                i += 1
+        # right: env[block end : i+h+1] lies in block b+1; nothing there may exceed v
+        if b + 1 < nb and bmax[b + 1] > v:
+            ok = True
+            for j in range((b + 1) * bs, min(n, i + h + 1)):
+                if env[j] > v:
+                    ok = False
+                    break
+            if not ok:
                 continue
-        # right side first: the first larger value j ends the scan, and every sample
-        # between i and j (<= v, or NaN) has j in its window, so none is a peak
-        nxt = -1
-        for j in range(i + 1, min(n, i + half + 1)):
-            if env[j] > v:
-                nxt = j
-                break
-        if nxt >= 0:
-            i = nxt
-            continue
-        ok = True
-        for j in range(max(0, i - half), i):
-            if env[j] >= v:
-                ok = False
-                break
-        if ok:
-            out[m] = i
-            m += 1
-            i += half + 1
-        else:
-            i += 1
+        out[m] = i
+        m += 1
     return out[:m]
 
 

@@ -97,6 +97,16 @@ def test_candidate_peaks_matches_naive_on_smooth_envelope(half: int) -> None:
     np.testing.assert_array_equal(K._candidate_peaks(env, half), naive_candidate_peaks(env, half))
 
 
+@given(
+    st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0, np.nan]), max_size=60),
+    st.integers(0, 8),
+)
+def test_candidate_peaks_matches_naive_with_ties_and_nan(values: list, half: int) -> None:
+    # few distinct values: ties and NaN at every position relative to the blocks
+    env = np.array(values, dtype=np.float64)
+    np.testing.assert_array_equal(K._candidate_peaks(env, half), naive_candidate_peaks(env, half))
+
+
 def test_candidate_peaks_edges() -> None:
     assert K._candidate_peaks(np.empty(0), 3).shape == (0,)
     assert K._candidate_peaks(np.zeros(10), 3).shape == (0,)  # flat zero: no peak
