@@ -241,6 +241,47 @@ def _pair_alignment(
 
 
 @njit
+def _nearest_good_interval(
+    cand: np.ndarray,
+    lag: np.ndarray,
+    ncc: np.ndarray,
+    max_skip: int,
+    min_interval: float,
+    max_interval: float,
+    near_margin: float,
+    min_best: float,
+) -> np.ndarray:
+    """Each candidate's interval (samples) to the nearest of the next ``max_skip``
+    candidates that matches within ``near_margin`` of the best match.
+
+    ``lag`` and ``ncc`` are the flattened ``(n, max_skip)`` outputs of
+    :func:`_pair_alignment`. A pair counts when its ``ncc`` is finite and its interval
+    ``cand[k + d] - cand[k] + lag`` lies in ``[min_interval, max_interval]``. NaN when
+    the best counted ``ncc`` is below ``min_best`` or none counts.
+    """
+    nc = cand.shape[0]
+    out = np.full(nc, np.nan)
+    for k in range(nc):
+        best = -np.inf
+        for d in range(1, max_skip + 1):
+            j = k * max_skip + d - 1
+            q = ncc[j]
+            iv = (cand[min(k + d, nc - 1)] - cand[k]) + lag[j]
+            if q == q and min_interval <= iv <= max_interval and q > best:
+                best = q
+        if not (best >= min_best):
+            continue
+        for d in range(1, max_skip + 1):  # the nearest counted pair within the margin
+            j = k * max_skip + d - 1
+            q = ncc[j]
+            iv = (cand[min(k + d, nc - 1)] - cand[k]) + lag[j]
+            if q == q and min_interval <= iv <= max_interval and q >= best - near_margin:
+                out[k] = iv
+                break
+    return out
+
+
+@njit
 def _local_median(t: np.ndarray, v: np.ndarray, tq: np.ndarray, half_window: float) -> np.ndarray:
     """Median of the finite ``v[j]`` with ``|t[j] - tq[i]| <= half_window``, for each ``i``.
 

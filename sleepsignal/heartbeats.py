@@ -325,18 +325,13 @@ def detect_heartbeats(
         _GOOD_ENOUGH,
         max(1, round(fs / 70.0)),
     )
-    skip = np.arange(1, _MAX_SKIP + 1)
-    nc = cand.shape[0]
-    nxt = np.minimum(np.arange(nc)[:, None] + skip[None, :], nc - 1)
-    iv_all = (cand[nxt] - cand[:, None]) + lag  # samples
-    ok = np.isfinite(ncc) & (iv_all >= min_iv) & (iv_all <= max_iv)
-    score = np.where(ok, ncc, -np.inf)
-    best_q = np.max(score, axis=1)
     # the nearest candidate that matches almost as well as the best: when beats are
     # noisy, the next beats match about equally well, and the best of them alone would
     # put the local median at two beats
-    bi = np.argmax(score >= (best_q - _NEAR_MARGIN)[:, None], axis=1)
-    best_iv = np.where(best_q >= 0.7, iv_all[np.arange(nc), bi], np.nan)
+    nc = cand.shape[0]
+    best_iv = _k._nearest_good_interval(
+        cand, lag.ravel(), ncc.ravel(), _MAX_SKIP, min_iv, max_iv, _NEAR_MARGIN, 0.7
+    )
     med = _median_at(cand.astype(np.float64) / fs, best_iv, cand.astype(np.float64) / fs)
 
     pred = _k._best_chain(

@@ -76,6 +76,26 @@ def naive_pair_alignment(x, cand, bad, max_skip, before, after, max_lag, good_en
     return lag, ncc
 
 
+def naive_nearest_good_interval(cand, lag, ncc, min_interval, max_interval, margin, min_best):
+    """Per candidate: the interval to the nearest next candidate whose match is within
+    ``margin`` of the best in-range match (``lag``, ``ncc``: ``(n, max_skip)``)."""
+    nc, max_skip = ncc.shape
+    out = np.full(nc, np.nan)
+    for k in range(nc):
+        ivs = [(cand[min(k + d, nc - 1)] - cand[k]) + lag[k, d - 1] for d in range(1, max_skip + 1)]
+        ok = [
+            bool(np.isfinite(ncc[k, d]) and min_interval <= ivs[d] <= max_interval)
+            for d in range(max_skip)
+        ]
+        if not any(ok):
+            continue
+        best = max(ncc[k, d] for d in range(max_skip) if ok[d])
+        if best < min_best:
+            continue
+        out[k] = next(ivs[d] for d in range(max_skip) if ok[d] and ncc[k, d] >= best - margin)
+    return out
+
+
 def naive_local_median(t, v, tq, half_window):
     out = np.full(len(tq), np.nan)
     for i, q in enumerate(tq):

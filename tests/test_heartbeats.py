@@ -19,6 +19,7 @@ from naive_heartbeats import (
     naive_front_end,
     naive_hidden_beat,
     naive_local_median,
+    naive_nearest_good_interval,
     naive_pair_alignment,
     naive_run_fiducial,
     naive_solve_tridiagonal,
@@ -128,6 +129,25 @@ def test_pair_alignment_matches_naive() -> None:
         nlag, nncc = naive_pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step)
         np.testing.assert_allclose(ncc, nncc, rtol=0, atol=1e-9, equal_nan=True)
         np.testing.assert_allclose(lag, nlag, rtol=0, atol=1e-6, equal_nan=True)
+
+
+def test_nearest_good_interval_matches_naive() -> None:
+    rng = np.random.default_rng(7)
+    nc = 500
+    cand = np.cumsum(rng.integers(20, 160, size=nc))
+    ncc = rng.random((nc, 3)) * 1.2 - 0.1
+    ncc[rng.random((nc, 3)) < 0.2] = np.nan
+    ncc[:, 1] = np.where(rng.random(nc) < 0.3, ncc[:, 0] - 0.05, ncc[:, 1])  # near ties
+    lag = np.where(np.isnan(ncc), np.nan, rng.normal(size=(nc, 3)) * 5)
+    for lo, hi in ((52.5, 280.0), (0.0, 1e9), (100.0, 120.0)):
+        got = K._nearest_good_interval(cand, lag.ravel(), ncc.ravel(), 3, lo, hi, 0.1, 0.7)
+        want = naive_nearest_good_interval(cand, lag, ncc, lo, hi, 0.1, 0.7)
+        np.testing.assert_array_equal(got, want)
+        assert np.isfinite(got).sum() > 10  # not a vacuous comparison of all-NaN
+    empty = np.empty(0, dtype=np.int64)
+    assert K._nearest_good_interval(
+        empty, np.empty(0), np.empty(0), 3, 1.0, 2.0, 0.1, 0.7
+    ).shape == (0,)
 
 
 def test_pair_alignment_empty_and_edges() -> None:
