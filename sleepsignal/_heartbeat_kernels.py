@@ -316,6 +316,32 @@ def _local_median(t: np.ndarray, v: np.ndarray, tq: np.ndarray, half_window: flo
 
 
 @njit
+def _interp_grid(grid: np.ndarray, mg: np.ndarray, tq: np.ndarray, step: float) -> np.ndarray:
+    """Linear interpolation of ``mg`` (values on the sorted ``grid``, spacing ``step``)
+    at the non-decreasing times ``tq``: from the grid point before ``tq`` (the first
+    one for times before the grid) and the next, the weight clipped to [0, 1]; where
+    one of the two is NaN the other is used (NaN when both are)."""
+    g = grid.shape[0]
+    out = np.empty(tq.shape[0])
+    p = 0  # number of grid points < tq[i] (a searchsorted that only moves forward)
+    for i in range(tq.shape[0]):
+        while p < g and grid[p] < tq[i]:
+            p += 1
+        i0 = min(max(p - 1, 0), g - 1)
+        i1 = min(i0 + 1, g - 1)
+        f = min(max((tq[i] - grid[i0]) / step, 0.0), 1.0)
+        a = mg[i0]
+        b = mg[i1]
+        if np.isfinite(a) and np.isfinite(b):
+            out[i] = a + f * (b - a)
+        elif np.isfinite(a):
+            out[i] = a
+        else:
+            out[i] = b
+    return out
+
+
+@njit
 def _sorted_insert(buf: np.ndarray, m: int, val: float) -> int:
     """Insert ``val`` into the sorted ``buf[:m]``; returns the new length."""
     j = m

@@ -511,18 +511,14 @@ def _median_at(t: np.ndarray, v: np.ndarray, tq: np.ndarray) -> np.ndarray:
     """Local median of ``v`` (over +-15 s of ``t``) at the times ``tq``.
 
     Evaluated on a 2 s grid and interpolated linearly (NaN stays NaN where no value lies
-    within reach): the median moves slowly, and this keeps a night cheap.
+    within reach): the median moves slowly, and this keeps a night cheap. ``tq`` must be
+    non-decreasing.
     """
     if tq.shape[0] == 0 or t.shape[0] == 0:
         return np.full(tq.shape[0], np.nan)
     grid = np.arange(tq[0], tq[-1] + 2.0, 2.0)
     mg = _k._local_median(t, v, grid, _MEDIAN_HALF_WINDOW)
-    idx = np.clip(np.searchsorted(grid, tq) - 1, 0, grid.shape[0] - 1)
-    idx2 = np.minimum(idx + 1, grid.shape[0] - 1)
-    f = np.clip((tq - grid[idx]) / 2.0, 0.0, 1.0)
-    a, b = mg[idx], mg[idx2]
-    both = np.isfinite(a) & np.isfinite(b)
-    return np.where(both, a + f * (b - a), np.where(np.isfinite(a), a, b))
+    return _k._interp_grid(grid, mg, tq, 2.0)
 
 
 def _solve_times(n: int, ek: np.ndarray, iv: np.ndarray, anchor: np.ndarray) -> np.ndarray:

@@ -105,6 +105,18 @@ def naive_local_median(t, v, tq, half_window):
     return out
 
 
+def naive_interp_grid(grid, mg, tq, step):
+    """Linear interpolation between the grid points around each time (clipped), falling
+    back to the finite one of the two."""
+    g = len(grid)
+    idx = np.clip(np.searchsorted(grid, tq) - 1, 0, g - 1)
+    idx2 = np.minimum(idx + 1, g - 1)
+    f = np.clip((tq - grid[idx]) / step, 0.0, 1.0)
+    a, b = mg[idx], mg[idx2]
+    both = np.isfinite(a) & np.isfinite(b)
+    return np.where(both, a + f * (b - a), np.where(np.isfinite(a), a, b))
+
+
 def naive_best_chain(cand, lag, ncc, med, min_interval, max_interval, floor, dev_weight):
     """Exhaustive dynamic programme written from the definition (same tie rules)."""
     nc = len(cand)

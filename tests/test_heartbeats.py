@@ -18,6 +18,7 @@ from naive_heartbeats import (
     naive_envelope_peaks,
     naive_front_end,
     naive_hidden_beat,
+    naive_interp_grid,
     naive_local_median,
     naive_nearest_good_interval,
     naive_pair_alignment,
@@ -331,6 +332,20 @@ def test_local_median_matches_naive_with_ties_and_gaps(seed: int) -> None:
             atol=0,
             equal_nan=True,
         )
+
+
+def test_interp_grid_matches_naive() -> None:
+    rng = np.random.default_rng(3)
+    grid = np.arange(10.0, 200.0, 2.0)
+    mg = rng.normal(size=grid.shape[0])
+    mg[rng.random(grid.shape[0]) < 0.3] = np.nan
+    tq = np.sort(np.concatenate([rng.uniform(0.0, 220.0, 500), grid[::7], [5.0, 5.0]]))
+    np.testing.assert_array_equal(
+        K._interp_grid(grid, mg, tq, 2.0), naive_interp_grid(grid, mg, tq, 2.0)
+    )
+    one = np.array([3.0])
+    np.testing.assert_array_equal(K._interp_grid(one, one * 2, tq[:5], 2.0), np.full(5, 6.0))
+    assert K._interp_grid(grid, mg, np.empty(0), 2.0).shape == (0,)
 
 
 def test_best_chain_matches_naive() -> None:
