@@ -295,7 +295,11 @@ def detect_heartbeats(
     if int(np.sum(bad_stop - bad_start)) == x.shape[0]:
         return _empty()
     sos = _design_filter(fs, f_lo, f_hi)
-    y, eb = _k._front_end(x, centre, sos, bad_start, bad_stop, q, _LANES, _warm_up(sos))
+    warm = _warm_up(sos)
+    # lanes whose warm-ups add at most half the signal's length again (a short signal
+    # at a high rate gets fewer lanes; the filter is the same to rounding)
+    lanes = max(1, min(_LANES, x.shape[0] // (2 * warm))) if warm > 0 else _LANES
+    y, eb = _k._front_end(x, centre, sos, bad_start, bad_stop, q, lanes, warm)
     peaks, env_c = _k._envelope_peaks(
         eb, max(1, round(0.15 * fs / q)), max(1, int(0.5 * min_iv / q))
     )
