@@ -56,6 +56,7 @@ _LOCAL_MIN_RUN = 32  # beats a run needs to be aligned to a local reference
 _LOCAL_MAX_ITER = 8  # rounds of local alignment (each can use the runs matched before)
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
+_LANES = 16  # chunks of the night band-passed side by side in SIMD lanes
 
 
 class Heartbeats(NamedTuple):
@@ -293,10 +294,16 @@ def detect_heartbeats(
     bad_start, bad_stop = _k._bad_runs(x, min_flat)
     if int(np.sum(bad_stop - bad_start)) == x.shape[0]:
         return _empty()
-    y, eb = _k._front_end(x, centre, _design_filter(fs, f_lo, f_hi), bad_start, bad_stop, q)
-    env = _k._envelope(eb, max(1, round(0.15 * fs / q)))
-    cand = _k._candidate_peaks(env, max(1, int(0.5 * min_iv / q))) * q + q // 2
-    env_c = env[(cand - q // 2) // q]
+    sos = _design_filter(fs, f_lo, f_hi)
+    warm = _warm_up(sos)
+    # lanes whose warm-ups add at most half the signal's length again (a short signal
+    # at a high rate gets fewer lanes; the filter is the same to rounding)
+    lanes = max(1, min(_LANES, x.shape[0] // (2 * warm))) if warm > 0 else _LANES
+    y, eb = _k._front_end(x, centre, sos, bad_start, bad_stop, q, lanes, warm)
+    peaks, env_c = _k._envelope_peaks(
+        eb, max(1, round(0.15 * fs / q)), max(1, int(0.5 * min_iv / q))
+    )
+    cand = peaks * q + q // 2
     if cand.shape[0] < 2:
         return _empty()
 
@@ -322,18 +329,13 @@ def detect_heartbeats(
         _GOOD_ENOUGH,
         max(1, round(fs / 70.0)),
     )
-    skip = np.arange(1, _MAX_SKIP + 1)
-    nc = cand.shape[0]
-    nxt = np.minimum(np.arange(nc)[:, None] + skip[None, :], nc - 1)
-    iv_all = (cand[nxt] - cand[:, None]) + lag  # samples
-    ok = np.isfinite(ncc) & (iv_all >= min_iv) & (iv_all <= max_iv)
-    score = np.where(ok, ncc, -np.inf)
-    best_q = np.max(score, axis=1)
     # the nearest candidate that matches almost as well as the best: when beats are
     # noisy, the next beats match about equally well, and the best of them alone would
     # put the local median at two beats
-    bi = np.argmax(score >= (best_q - _NEAR_MARGIN)[:, None], axis=1)
-    best_iv = np.where(best_q >= 0.7, iv_all[np.arange(nc), bi], np.nan)
+    nc = cand.shape[0]
+    best_iv = _k._nearest_good_interval(
+        cand, lag.ravel(), ncc.ravel(), _MAX_SKIP, min_iv, max_iv, _NEAR_MARGIN, 0.7
+    )
     med = _median_at(cand.astype(np.float64) / fs, best_iv, cand.astype(np.float64) / fs)
 
     pred = _k._best_chain(
@@ -425,8 +427,10 @@ def detect_heartbeats(
         & (amp_ratio <= _MAX_AMP_RATIO)
         & in_range
     )  # every check but the fiducial one (fid_ok) and the hidden beat (below)
-    # an interval that might span a missed beat: the first beat's shape recurs inside it
-    cand_pass = np.flatnonzero(passes)
+    # an interval that might span a missed beat: the first beat's shape recurs inside it.
+    # The check only removes intervals from the streaks below, so only the intervals of
+    # a streak of passing intervals need it
+    cand_pass = np.flatnonzero(_in_streak(passes, ek, 3))
     hidden = _k._hidden_beat(
         y,
         cand[pp[cand_pass]],
@@ -487,22 +491,38 @@ def _design_filter(fs: float, f_lo: float, f_hi: float) -> np.ndarray:
     return np.concatenate([sos, *notches]) if notches else sos
 
 
+def _warm_up(sos: np.ndarray) -> int:
+    """Samples after which a zero initial state of the filter ``sos`` is forgotten.
+
+    The error of a wrong initial state decays like ``|p| ** k`` after ``k`` samples,
+    ``p`` the pole of largest modulus of any section (at 140 Hz: the 10 Hz mains notch,
+    ``|p| = 0.972``, a time constant of 36 samples = 0.25 s). ``|p| ** k <= 1e-20``,
+    four orders below float64 rounding (room for the polynomial growth of a cascade of
+    similar poles), takes 1641 samples (11.7 s) there. An unstable or marginal filter
+    gets ``-1``: no warm-up is enough (the front end then runs one serial lane).
+    """
+    r = 0.0
+    for a1, a2 in sos[:, 4:6]:
+        r = max(r, *np.abs(np.roots([1.0, a1, a2])))
+    if not r < 1.0:
+        return -1
+    if r == 0.0:
+        return 0
+    return math.ceil(math.log(1e-20) / math.log(r))
+
+
 def _median_at(t: np.ndarray, v: np.ndarray, tq: np.ndarray) -> np.ndarray:
     """Local median of ``v`` (over +-15 s of ``t``) at the times ``tq``.
 
     Evaluated on a 2 s grid and interpolated linearly (NaN stays NaN where no value lies
-    within reach): the median moves slowly, and this keeps a night cheap.
+    within reach): the median moves slowly, and this keeps a night cheap. ``tq`` must be
+    non-decreasing.
     """
     if tq.shape[0] == 0 or t.shape[0] == 0:
         return np.full(tq.shape[0], np.nan)
     grid = np.arange(tq[0], tq[-1] + 2.0, 2.0)
     mg = _k._local_median(t, v, grid, _MEDIAN_HALF_WINDOW)
-    idx = np.clip(np.searchsorted(grid, tq) - 1, 0, grid.shape[0] - 1)
-    idx2 = np.minimum(idx + 1, grid.shape[0] - 1)
-    f = np.clip((tq - grid[idx]) / 2.0, 0.0, 1.0)
-    a, b = mg[idx], mg[idx2]
-    both = np.isfinite(a) & np.isfinite(b)
-    return np.where(both, a + f * (b - a), np.where(np.isfinite(a), a, b))
+    return _k._interp_grid(grid, mg, tq, 2.0)
 
 
 def _solve_times(n: int, ek: np.ndarray, iv: np.ndarray, anchor: np.ndarray) -> np.ndarray:

@@ -76,6 +76,26 @@ def naive_pair_alignment(x, cand, bad, max_skip, before, after, max_lag, good_en
     return lag, ncc
 
 
+def naive_nearest_good_interval(cand, lag, ncc, min_interval, max_interval, margin, min_best):
+    """Per candidate: the interval to the nearest next candidate whose match is within
+    ``margin`` of the best in-range match (``lag``, ``ncc``: ``(n, max_skip)``)."""
+    nc, max_skip = ncc.shape
+    out = np.full(nc, np.nan)
+    for k in range(nc):
+        ivs = [(cand[min(k + d, nc - 1)] - cand[k]) + lag[k, d - 1] for d in range(1, max_skip + 1)]
+        ok = [
+            bool(np.isfinite(ncc[k, d]) and min_interval <= ivs[d] <= max_interval)
+            for d in range(max_skip)
+        ]
+        if not any(ok):
+            continue
+        best = max(ncc[k, d] for d in range(max_skip) if ok[d])
+        if best < min_best:
+            continue
+        out[k] = next(ivs[d] for d in range(max_skip) if ok[d] and ncc[k, d] >= best - margin)
+    return out
+
+
 def naive_local_median(t, v, tq, half_window):
     out = np.full(len(tq), np.nan)
     for i, q in enumerate(tq):
@@ -83,6 +103,18 @@ def naive_local_median(t, v, tq, half_window):
         if len(w):
             out[i] = np.median(w)
     return out
+
+
+def naive_interp_grid(grid, mg, tq, step):
+    """Linear interpolation between the grid points around each time (clipped), falling
+    back to the finite one of the two."""
+    g = len(grid)
+    idx = np.clip(np.searchsorted(grid, tq) - 1, 0, g - 1)
+    idx2 = np.minimum(idx + 1, g - 1)
+    f = np.clip((tq - grid[idx]) / step, 0.0, 1.0)
+    a, b = mg[idx], mg[idx2]
+    both = np.isfinite(a) & np.isfinite(b)
+    return np.where(both, a + f * (b - a), np.where(np.isfinite(a), a, b))
 
 
 def naive_best_chain(cand, lag, ncc, med, min_interval, max_interval, floor, dev_weight):
@@ -332,6 +364,26 @@ def naive_envelope(eb, size):
         [sum(eb[j] for j in range(b - s1, b - s1 + size) if 0 <= j < nb) for b in range(nb)],
         dtype=np.float64,
     )
+
+
+def naive_envelope_peaks(eb, size, half):
+    """Peaks of the envelope made as a running sum (``entering - leaving``, the order of
+    additions of the kernels, so the same values bit for bit), and the envelope there."""
+    nb = len(eb)
+    s1 = size // 2
+    env = np.empty(nb)
+    tmp = 0.0
+    for k in range(min(nb, size - s1)):
+        tmp += float(eb[k])
+    for b in range(nb):
+        if b > 0:
+            b_in, b_out = b - 1 + size - s1, b - 1 - s1
+            tmp += (float(eb[b_in]) if b_in < nb else 0.0) - (
+                float(eb[b_out]) if b_out >= 0 else 0.0
+            )
+        env[b] = tmp
+    peaks = naive_candidate_peaks(env, half)
+    return peaks, env[peaks]
 
 
 def naive_solve_tridiagonal(off, diag, rhs):

@@ -15,20 +15,26 @@ from naive_heartbeats import (
     naive_block_sums,
     naive_candidate_peaks,
     naive_envelope,
+    naive_envelope_peaks,
     naive_front_end,
     naive_hidden_beat,
+    naive_interp_grid,
     naive_local_median,
+    naive_nearest_good_interval,
     naive_pair_alignment,
     naive_run_fiducial,
     naive_solve_tridiagonal,
 )
 
 from sleepsignal import _heartbeat_kernels as K
+from sleepsignal import heartbeats as hb_module
 from sleepsignal.errors import SignalError, SleepSignalError, SleepSignalWarning
 from sleepsignal.heartbeats import (
     MIN_FS,
     Heartbeats,
+    _design_filter,
     _hum_aliases,
+    _warm_up,
     detect_heartbeats,
     heart_rate,
     heartbeat_tracks,
@@ -94,6 +100,16 @@ def test_candidate_peaks_matches_naive_on_smooth_envelope(half: int) -> None:
     np.testing.assert_array_equal(K._candidate_peaks(env, half), naive_candidate_peaks(env, half))
 
 
+@given(
+    st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0, np.nan]), max_size=60),
+    st.integers(0, 8),
+)
+def test_candidate_peaks_matches_naive_with_ties_and_nan(values: list, half: int) -> None:
+    # few distinct values: ties and NaN at every position relative to the blocks
+    env = np.array(values, dtype=np.float64)
+    np.testing.assert_array_equal(K._candidate_peaks(env, half), naive_candidate_peaks(env, half))
+
+
 def test_candidate_peaks_edges() -> None:
     assert K._candidate_peaks(np.empty(0), 3).shape == (0,)
     assert K._candidate_peaks(np.zeros(10), 3).shape == (0,)  # flat zero: no peak
@@ -115,6 +131,25 @@ def test_pair_alignment_matches_naive() -> None:
         nlag, nncc = naive_pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step)
         np.testing.assert_allclose(ncc, nncc, rtol=0, atol=1e-9, equal_nan=True)
         np.testing.assert_allclose(lag, nlag, rtol=0, atol=1e-6, equal_nan=True)
+
+
+def test_nearest_good_interval_matches_naive() -> None:
+    rng = np.random.default_rng(7)
+    nc = 500
+    cand = np.cumsum(rng.integers(20, 160, size=nc))
+    ncc = rng.random((nc, 3)) * 1.2 - 0.1
+    ncc[rng.random((nc, 3)) < 0.2] = np.nan
+    ncc[:, 1] = np.where(rng.random(nc) < 0.3, ncc[:, 0] - 0.05, ncc[:, 1])  # near ties
+    lag = np.where(np.isnan(ncc), np.nan, rng.normal(size=(nc, 3)) * 5)
+    for lo, hi in ((52.5, 280.0), (0.0, 1e9), (100.0, 120.0)):
+        got = K._nearest_good_interval(cand, lag.ravel(), ncc.ravel(), 3, lo, hi, 0.1, 0.7)
+        want = naive_nearest_good_interval(cand, lag, ncc, lo, hi, 0.1, 0.7)
+        np.testing.assert_array_equal(got, want)
+        assert np.isfinite(got).sum() > 10  # not a vacuous comparison of all-NaN
+    empty = np.empty(0, dtype=np.int64)
+    assert K._nearest_good_interval(
+        empty, np.empty(0), np.empty(0), 3, 1.0, 2.0, 0.1, 0.7
+    ).shape == (0,)
 
 
 def test_pair_alignment_empty_and_edges() -> None:
@@ -168,26 +203,77 @@ def test_front_end_matches_scipy_sosfilt(n_notch: int) -> None:
     from scipy.signal import butter, iirnotch, tf2sos
 
     rng = np.random.default_rng(n_notch)
-    x = np.cumsum(rng.normal(size=3000)) + 500.0
-    x[rng.random(3000) < 0.01] = np.nan
+    n = 40000  # longer than 12 warm-ups: most lanes start from a warmed-up zero state
+    x = np.cumsum(rng.normal(size=n)) + 500.0
+    x[rng.random(n) < 0.01] = np.nan
     x[1000:1100] = 7.0
+    x[24990:25300] = 9.0  # a bad run across a lane boundary (16 lanes: at 25000)
     sos = np.concatenate(
         [butter(2, 2.0, "highpass", fs=FS, output="sos"), butter(4, 20.0, fs=FS, output="sos")]
         + [tf2sos(*iirnotch(5.0 + 3 * k, 8.0, fs=FS)) for k in range(n_notch)]
-    )  # 3 to 11 sections: one, two and three passes of five
+    )  # 3 to 11 sections
+    warm = _warm_up(sos)
+    assert 0 < warm < 3500  # the slowest pole, the 5 Hz notch (Q = 8): 3284 samples
     for dtype in (np.float64, np.float32):
         xd = x.astype(dtype)
         start, stop = K._bad_runs(xd, 35)
         bad = naive_bad_samples(xd, 35)
         want = naive_front_end(xd, 480.5, sos, bad)
         for q in (1, 2, 3, 7):
-            y, eb = K._front_end(xd, 480.5, sos, start, stop, q)
-            # fused multiply-adds: equal to rounding, relative to the signal's scale
-            np.testing.assert_allclose(y, want, rtol=0, atol=1e-11 * np.abs(want).max())
-            eb_want = naive_block_sums(want, q)
-            np.testing.assert_allclose(eb, eb_want, rtol=0, atol=1e-11 * eb_want.max())
-    y, eb = K._front_end(np.empty(0), 0.0, sos, start[:0], stop[:0], 2)
+            for lanes, w in ((1, -1), (3, warm), (16, warm), (16, -1)):
+                y, eb = K._front_end(xd, 480.5, sos, start, stop, q, lanes, w)
+                # fused multiply-adds, and lanes started from a zero state decayed
+                # below 1e-20: equal to rounding, relative to the signal's scale
+                np.testing.assert_allclose(y, want, rtol=0, atol=1e-11 * np.abs(want).max())
+                eb_want = naive_block_sums(want, q)
+                np.testing.assert_allclose(eb, eb_want, rtol=0, atol=1e-11 * eb_want.max())
+    y, eb = K._front_end(np.empty(0), 0.0, sos, start[:0], stop[:0], 2, 16, warm)
     assert y.shape == (0,) and eb.shape == (0,)
+    for n_short in (1, 5, 100):  # shorter than the lanes or a warm-up: the serial filter
+        xs = x[:n_short].copy()
+        xs[np.isnan(xs)] = 0.0
+        want = naive_front_end(xs, 480.5, sos, np.zeros(n_short, dtype=bool))
+        y, eb = K._front_end(xs, 480.5, sos, start[:0], stop[:0], 2, 16, warm)
+        np.testing.assert_allclose(y, want, rtol=0, atol=1e-11 * np.abs(want).max())
+        assert eb.shape == (n_short // 2,)
+
+
+def test_front_end_lanes_need_the_warm_up() -> None:
+    # without a warm-up the lanes start from a wrong (zero) state: the test above would
+    # catch a kernel that ignored the lanes' warm-up
+    rng = np.random.default_rng(1)
+    x = np.cumsum(rng.normal(size=8000))
+    sos = _design_filter(FS, 2.0, 20.0)
+    start = np.empty(0, dtype=np.int64)
+    want = naive_front_end(x, 0.0, sos, np.zeros(x.shape[0], dtype=bool))
+    y, _ = K._front_end(x, 0.0, sos, start, start, 2, 8, 0)
+    assert np.abs(y - want).max() > 1e-6 * np.abs(want).max()
+    y, _ = K._front_end(x, 0.0, sos, start, start, 2, 8, _warm_up(sos))
+    np.testing.assert_allclose(y, want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
+def test_detector_in_lanes_equals_one_serial_lane(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 10 min at 140 Hz: 16 lanes, each warmed up over 11.7 s; the serial filter (one
+    # lane) gives the same beats to rounding
+    x, _ = bcg(rr_series(700))
+    x[30000:30500] = np.nan  # a gap inside a lane
+    hb = detect_heartbeats(x, FS)
+    monkeypatch.setattr(hb_module, "_LANES", 1)
+    one = detect_heartbeats(x, FS)
+    assert hb.reliable.sum() > 500
+    for a, b in zip(hb, one, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+
+
+def test_warm_up_of_the_beddit_filter() -> None:
+    # at 140 Hz the slowest pole is the 10 Hz mains notch: |p| = 0.9723 (36 samples)
+    sos = _design_filter(FS, 2.0, 20.0)
+    r = max(np.abs(np.roots([1.0, a1, a2])).max() for a1, a2 in sos[:, 4:6])
+    assert r == pytest.approx(0.9723, abs=1e-4)
+    warm = _warm_up(sos)
+    assert r**warm <= 1e-20 < r ** (warm - 1)
+    assert _warm_up(np.array([[1.0, 0.0, 0.0, 1.0, 0.0, 1.0]])) == -1  # |p| = 1: none
+    assert _warm_up(np.array([[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]])) == 0  # FIR: no state
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 50])
@@ -209,6 +295,26 @@ def test_envelope_matches_naive(n: int) -> None:
         # a running sum: rounding relative to the largest value, not to each sum
         atol = 1e-13 * max(1.0, float(want.max(initial=0.0)))
         np.testing.assert_allclose(K._envelope(eb, size), want, rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 400, 4096, 4097, 13000])
+def test_envelope_peaks_match_naive(n: int) -> None:
+    rng = np.random.default_rng(n)
+    smooth = np.convolve(rng.random(n + 40) ** 4, np.ones(20), "valid")[:n]
+    for eb in (rng.random(n) ** 4, smooth, np.where(rng.random(n) < 0.3, 0.0, smooth)):
+        for size in (1, 2, 10, 11):
+            env = K._envelope(eb, size)  # the same running sum
+            for half in (1, 13, 300, 5000):  # 5000: wider than the 4096-block buffer
+                peaks, at = K._envelope_peaks(eb, size, half)
+                want, want_at = naive_envelope_peaks(eb, size, half)
+                np.testing.assert_array_equal(peaks, want)
+                np.testing.assert_array_equal(at, want_at)  # bit for bit
+                np.testing.assert_array_equal(at, env[peaks])
+    eb = np.ones(9000)
+    eb[5000] = np.nan  # the running sum stays NaN after a NaN: no peaks there
+    peaks, _ = K._envelope_peaks(eb, 3, 2)
+    np.testing.assert_array_equal(peaks, naive_envelope_peaks(eb, 3, 2)[0])
+    assert peaks.max() < 5000
 
 
 def test_local_median_matches_naive() -> None:
@@ -240,6 +346,20 @@ def test_local_median_matches_naive_with_ties_and_gaps(seed: int) -> None:
             atol=0,
             equal_nan=True,
         )
+
+
+def test_interp_grid_matches_naive() -> None:
+    rng = np.random.default_rng(3)
+    grid = np.arange(10.0, 200.0, 2.0)
+    mg = rng.normal(size=grid.shape[0])
+    mg[rng.random(grid.shape[0]) < 0.3] = np.nan
+    tq = np.sort(np.concatenate([rng.uniform(0.0, 220.0, 500), grid[::7], [5.0, 5.0]]))
+    np.testing.assert_array_equal(
+        K._interp_grid(grid, mg, tq, 2.0), naive_interp_grid(grid, mg, tq, 2.0)
+    )
+    one = np.array([3.0])
+    np.testing.assert_array_equal(K._interp_grid(one, one * 2, tq[:5], 2.0), np.full(5, 6.0))
+    assert K._interp_grid(grid, mg, np.empty(0), 2.0).shape == (0,)
 
 
 def test_best_chain_matches_naive() -> None:
