@@ -194,6 +194,64 @@ def _jitter_check(night, clean: np.ndarray, t_rate: np.ndarray, n_min: int) -> d
     return out
 
 
+#: Categories of a missed clean minute (``--explain``), in the order they are tested.
+MISS_KINDS = (
+    "no detected rate (cycles cover <= 30 s)",
+    "beat-interval wave chosen in the minute",
+    "wrong wave chosen (another candidate within 0.5)",
+    "breath split (detected rate too high)",
+    "breaths merged (detected rate too low)",
+)
+
+
+def explain_misses(
+    low: np.ndarray,
+    fs_low: float,
+    exclude: tuple[np.ndarray, np.ndarray],
+    beat_times: np.ndarray | None,
+    t_rate: np.ndarray,
+    clean: np.ndarray,
+    n_min: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the detector did in each missed clean minute.
+
+    Re-runs the breathing selection of ``session_tracks`` (same low-rate view, exclusions
+    and beats) keeping its candidates: per minute, the detected rate, which candidate
+    waves the frames overlapping the minute chose, and each candidate's own rate.
+    Returns ``(kind, missed)``: per minute the index into :data:`MISS_KINDS` of the
+    first category that applies (-1 when not missed), and the missed mask, plus the
+    assembled cycles for a check against the tracks.
+    """
+    from sleepsignal import respiration as R
+
+    knots = None if beat_times is None else R._rsa_knots(beat_times)
+    sel = R._select(low, fs_low, exclude, R.BREATHING_SOURCES, knots, 0)
+    b = R._assemble(sel, fs_low)
+    d_rate, _ = _minute_rates(b.starts, b.lengths, n_min)
+    err = np.nan_to_num(np.abs(d_rate - t_rate), nan=np.inf)
+    missed = clean & (err > 0.5)
+    cand_ok = []
+    for c in sel.cycles:
+        r, _ = _minute_rates(c.starts, c.lengths, n_min)
+        cand_ok.append(np.nan_to_num(np.abs(r - t_rate), nan=np.inf) <= 0.5)
+    frame_s = sel.frame / fs_low
+    kind = np.full(n_min, -1)
+    for m in np.flatnonzero(missed):
+        f0, f1 = int(60 * m // frame_s), int(np.ceil(60 * (m + 1) / frame_s))
+        chosen = set(sel.choice[f0 : min(f1, len(sel.choice))].tolist())
+        if not np.isfinite(d_rate[m]):
+            kind[m] = 0
+        elif "rsa" in sel.names and sel.names.index("rsa") in chosen:
+            kind[m] = 1
+        elif any(cand_ok[k][m] for k in range(len(sel.cycles)) if k not in chosen):
+            kind[m] = 2
+        elif d_rate[m] > t_rate[m]:
+            kind[m] = 3
+        else:
+            kind[m] = 4
+    return kind, missed, b
+
+
 def score_night(night, tracks, *, baseline: bool = True) -> dict[str, float]:
     truth = night.truth
     dur = night.session.duration

@@ -17,22 +17,37 @@ from ._filters import butter_sos, sosfiltfilt
 from ._track_kernels import (
     _check_fs,
     _coerce_signal,
-    _extrema_kernel,
     _lowrate,
     _no_overlap_kernel,
+    _simplify_kernel,
 )
 from .errors import SignalError, SleepSignalWarning
 from .session import TimeValueTrack
 
 __all__ = ["Breathing", "detect_breathing", "respiration_rate"]
 
-#: Breathing band (Hz) of the band-pass that isolates the breathing wave.
+#: Breathing band (Hz) of the band-pass that isolates the breathing wave (the
+#: smoothed and beat-interval candidates, the heartbeat test and the cycle amplitude).
 BREATHING_BAND_HZ = (0.08, 0.6)
+#: Band (Hz) of the baseline candidate wave: up to 1 Hz, because a shallow breath or a
+#: ripple inside a breath has components up to there and the depth rule, not the
+#: filter, must decide whether it is a breath (the 0.6 Hz edge flattened such ripples
+#: and merged breaths); the heart-rate leak this lets in where the heartbeat dominates
+#: is why the smoothed wave takes over in those frames.
+BASELINE_BAND_HZ = (0.05, 1.0)
 #: Shortest and longest cycle kept (s): 6.7 to 40 breaths/min.
 MIN_CYCLE_S = 1.5
 MAX_CYCLE_S = 10.0
-#: Hysteresis of the extremum tracker, as a multiple of the local median of |wave|.
-HYSTERESIS = 0.9
+#: Depth simplification of a candidate wave: the shallowest adjacent extremum pair below
+#: DEPTH_FRACTION x the local breath size is removed, repeatedly (``_simplify_kernel``).
+#: The local breath size is 2 sqrt(2) x the local scale (for a sine, its peak to
+#: trough). Tuned on belt nights 0-5 of ``benchmarks/accuracy_tracks.py`` only.
+DEPTH_FRACTION = 0.25
+#: The same for the beat-interval wave: smooth (2.5 Hz, low-passed at 0.5 Hz), so
+#: nearly every turning point is a breath. On the cardiac nights among 0-5, 0.05 scored
+#: best (0.25 clearly worse); 0.05 splits breaths at ectopic and missed beats
+#: (``test_beat_intervals_drop_ectopic_and_missed_beats``), 0.08 and up do not.
+RSA_DEPTH_FRACTION = 0.1
 #: Length (s) of the running window of the local scale.
 SCALE_WINDOW_S = 300.0
 #: Candidate breathing waves used by default. The beat envelope ("envelope") is
@@ -47,12 +62,15 @@ SMOOTH_LOWPASS_HZ = 0.5
 ENVELOPE_HIGHPASS_HZ = 1.0
 ENVELOPE_CLIP = 20.0
 ENVELOPE_LOWPASS_HZ = 0.7
+#: The smoothed and the beat-interval candidates compete only in frames where the
+#: heartbeat buries the breath (elsewhere the baseline wave is the breath; smoothing it
+#: removes the shallow breaths the depth rule must judge).
 #: Handicap of the beat-interval candidate in the source selection.
 RSA_HANDICAP = 0.05
-#: The beat-interval candidate competes only in frames where the heartbeat buries the
-#: breath: the rms slope of the band-passed breathing wave is below this share of the
-#: rms slope of the 10 Hz view (median over a 30 s frame: about 0.02-0.03 when the
-#: heartbeat dominates, 0.3-0.9 when the breathing swing does).
+#: The heartbeat buries the breath in a frame when the rms slope of the band-passed
+#: breathing wave is below this share of the rms slope of the 10 Hz view (median over
+#: a 30 s frame: about 0.02-0.03 when the heartbeat dominates, 0.3-0.9 when the
+#: breathing swing does).
 RSA_MAX_SLOPE_RATIO = 0.1
 #: Source selection: frame (s), span of the periodicity estimate (s), and the handicap
 #: subtracted from each candidate's autocorrelation (on a tie the least filtered wave
@@ -122,10 +140,12 @@ def _parabolic(y: np.ndarray, i: np.ndarray) -> np.ndarray:
     return i + np.clip(off, -0.5, 0.5)
 
 
-def _breathing_wave(low: np.ndarray, fs_low: float) -> np.ndarray:
-    hi = min(BREATHING_BAND_HZ[1], 0.45 * fs_low)
-    sos = butter_sos(2, (BREATHING_BAND_HZ[0], hi), "bandpass", fs_low)
-    padlen = min(len(low) - 1, int(3 * fs_low / BREATHING_BAND_HZ[0]))
+def _breathing_wave(
+    low: np.ndarray, fs_low: float, band: tuple[float, float] = BREATHING_BAND_HZ
+) -> np.ndarray:
+    hi = min(band[1], 0.45 * fs_low)
+    sos = butter_sos(2, (band[0], hi), "bandpass", fs_low)
+    padlen = min(len(low) - 1, int(3 * fs_low / band[0]))
     centred = low - np.median(low)
     return np.asarray(sosfiltfilt(sos, centred, padlen=padlen))
 
@@ -367,10 +387,14 @@ def _breathing_from_low(
 ) -> Breathing:
     """:func:`detect_breathing` on the low-rate view (shared with ``session_tracks``).
 
-    Candidate breathing waves (``sources``): the band-passed baseline, the same through
-    a steeper low-pass (:func:`_smooth_wave`), and the beat envelope
-    (:func:`_envelope_wave`); with ``beat_times`` (s, same time base), also the
-    beat-interval wave (:func:`_rsa_wave`, at a quarter of the low rate). Per frame of
+    Candidate breathing waves (``sources``): the baseline band-passed at
+    :data:`BASELINE_BAND_HZ`, the :data:`BREATHING_BAND_HZ` wave through a steeper
+    low-pass (:func:`_smooth_wave`), and the beat envelope (:func:`_envelope_wave`);
+    with ``beat_times`` (s, same time base), also the beat-interval wave
+    (:func:`_rsa_wave`, at a quarter of the low rate). The smoothed and the interval
+    waves compete only in frames where the heartbeat buries the breath
+    (:func:`_heartbeat_dominates`) and are not computed when there is none. Cycles of
+    each by depth simplification (:func:`_cycles_from_wave`). Per frame of
     :data:`SELECT_FRAME_S` the candidate with the highest score wins: its wave's
     periodicity (:func:`_periodicity`) times the share of the surrounding
     :data:`SELECT_SPAN_S` covered by its accepted cycles
@@ -378,7 +402,7 @@ def _breathing_from_low(
     short to keep), minus the candidate's handicap in :data:`SOURCE_HANDICAP`; a cycle
     belongs to the frame holding its midpoint; where chosen cycles of different
     candidates overlap, the later one is dropped. The amplitude of a cycle is always
-    measured on the baseline wave (its peak to trough over the cycle).
+    measured on the :data:`BREATHING_BAND_HZ` wave (its peak to trough over the cycle).
 
     A recording longer than :data:`SLICE_CORE_S` (24 h) is processed in overlapping
     day-long slices (:func:`_breathing_sliced`) so that memory does not grow with its
@@ -390,6 +414,72 @@ def _breathing_from_low(
     if len(low) > round(SLICE_CORE_S * fs_low):
         return _breathing_sliced(low, fs_low, exclude, sources, knots)
     return _breathing_part(low, fs_low, exclude, sources, knots, 0)
+
+
+class _Selection(NamedTuple):
+    """The candidates of :func:`_breathing_part` and the per-frame choice among them."""
+
+    names: list[str]
+    cycles: list[Breathing]
+    choice: np.ndarray  # per frame of ``frame`` low-rate samples: index into ``cycles``
+    frame: int
+    base_wave: np.ndarray
+
+
+def _select(
+    low: np.ndarray,
+    fs_low: float,
+    exclude: tuple[np.ndarray, np.ndarray] | None,
+    sources: tuple[str, ...],
+    knots: tuple[np.ndarray, np.ndarray] | None,
+    s0: int,
+) -> _Selection:
+    """Steps 2-6 of :func:`detect_breathing` up to the per-frame choice (see
+    :func:`_breathing_part`; ``len(low)`` is at least ``4 * MAX_CYCLE_S`` s)."""
+    base_wave = _breathing_wave(low, fs_low)
+    frame_s = SELECT_FRAME_S
+    frame = max(1, round(frame_s * fs_low))
+    nf = -(-len(low) // frame)
+    buried = _heartbeat_dominates(low, base_wave, frame, nf)
+    waves = []
+    names = []
+    for name in sources:
+        if name in ("smooth", "rsa") and not buried.any():
+            continue  # consulted only where the heartbeat buries the breath: not computed
+        if name == "baseline":
+            waves.append(_breathing_wave(low, fs_low, BASELINE_BAND_HZ))
+        elif name == "smooth":
+            waves.append(_smooth_wave(base_wave, fs_low))
+        elif name == "envelope":
+            waves.append(_envelope_wave(low, fs_low))
+        else:  # private helper: a programming error, not user input
+            raise ValueError(f"unknown breathing source {name!r}")
+        names.append(name)
+    rates = [fs_low] * len(waves)
+    fractions = [DEPTH_FRACTION] * len(waves)
+    if knots is not None and buried.any():
+        w_r, fs_r = _rsa_grid(knots, len(low), fs_low, s0)
+        if np.any(w_r != 0):
+            waves.append(w_r)
+            rates.append(fs_r)
+            names.append("rsa")
+            fractions.append(RSA_DEPTH_FRACTION)
+    cands = [
+        _cycles_from_wave(w, r, exclude, fraction=f)
+        for w, r, f in zip(waves, rates, fractions, strict=True)
+    ]
+    if len(waves) == 1:
+        return _Selection(names, cands, np.zeros(nf, dtype=np.int64), frame, base_wave)
+    score = np.full((len(waves), nf), -np.inf)
+    for k, (w, r, c, name) in enumerate(zip(waves, rates, cands, names, strict=True)):
+        fr = max(1, round(frame_s * r))
+        sp = max(fr, round(SELECT_SPAN_S * r))
+        sc = _periodicity(w, r, fr, sp) * _coverage(c, len(w), r, fr, sp)
+        m = min(nf, len(sc))
+        score[k, :m] = sc[:m] - SOURCE_HANDICAP[name]
+        if name in ("smooth", "rsa"):
+            score[k, ~buried] = -np.inf
+    return _Selection(names, cands, np.argmax(score, axis=0), frame, base_wave)
 
 
 def _breathing_part(
@@ -405,46 +495,15 @@ def _breathing_part(
     ``s0`` of the recording (times in and out are from ``low[0]``)."""
     if len(low) < int(4 * MAX_CYCLE_S * fs_low):
         return _empty_breathing()
-    base_wave = _breathing_wave(low, fs_low)
-    waves = []
-    for name in sources:
-        if name == "baseline":
-            waves.append(base_wave)
-        elif name == "smooth":
-            waves.append(_smooth_wave(base_wave, fs_low))
-        elif name == "envelope":
-            waves.append(_envelope_wave(low, fs_low))
-        else:  # private helper: a programming error, not user input
-            raise ValueError(f"unknown breathing source {name!r}")
-    rates = [fs_low] * len(waves)
-    names = list(sources)
-    frame_s = SELECT_FRAME_S
-    frame = max(1, round(frame_s * fs_low))
-    nf = -(-len(low) // frame)
-    buried = None
-    if knots is not None:
-        buried = _heartbeat_dominates(low, base_wave, frame, nf)
-        if buried.any():  # else the interval wave is never consulted: not computed
-            w_r, fs_r = _rsa_grid(knots, len(low), fs_low, s0)
-            if np.any(w_r != 0):
-                waves.append(w_r)
-                rates.append(fs_r)
-                names.append("rsa")
-    if len(waves) == 1:
-        return _cycles_from_wave(waves[0], fs_low, exclude)
-    cands = [_cycles_from_wave(w, r, exclude) for w, r in zip(waves, rates, strict=True)]
-    score = np.full((len(waves), nf), -np.inf)
-    for k, (w, r, b, name) in enumerate(zip(waves, rates, cands, names, strict=True)):
-        fr = max(1, round(frame_s * r))
-        sp = max(fr, round(SELECT_SPAN_S * r))
-        sc = _periodicity(w, r, fr, sp) * _coverage(b, len(w), r, fr, sp)
-        m = min(nf, len(sc))
-        score[k, :m] = sc[:m] - SOURCE_HANDICAP[name]
-    if names[-1] == "rsa" and buried is not None:
-        score[-1, ~buried] = -np.inf
-    choice = np.argmax(score, axis=0)
+    return _assemble(_select(low, fs_low, exclude, sources, knots, s0), fs_low)
+
+
+def _assemble(sel: _Selection, fs_low: float) -> Breathing:
+    """The cycles of the chosen candidate per frame (a cycle belongs to the frame
+    holding its midpoint), without overlaps, with amplitudes on the baseline wave."""
+    choice, frame, base_wave = sel.choice, sel.frame, sel.base_wave
     parts = []
-    for k, b in enumerate(cands):
+    for k, b in enumerate(sel.cycles):
         f = ((b.starts + 0.5 * b.lengths) * fs_low / frame).astype(np.int64)
         m = choice[np.clip(f, 0, len(choice) - 1)] == k
         parts.append(Breathing(b.starts[m], b.lengths[m], b.amplitudes[m], b.peaks[m]))
@@ -554,14 +613,17 @@ def _cycles_from_wave(
     wave: np.ndarray,
     fs_low: float,
     exclude: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    fraction: float = DEPTH_FRACTION,
 ) -> Breathing:
-    """Trough-peak-trough cycles of one breathing wave (steps 3-4 of the notes)."""
-    hyst = _local_scale(wave, fs_low)
-    hyst *= HYSTERESIS
-    if not np.any(hyst > 0):
+    """Trough-peak-trough cycles of one breathing wave (steps 3-4 of the notes): depth
+    simplification at ``fraction`` x the local breath size."""
+    thr = _local_scale(wave, fs_low)
+    if not np.any(thr > 0):
         return _empty_breathing()
-    idx, kind = _extrema_kernel(np.ascontiguousarray(wave), np.ascontiguousarray(hyst))
-    del hyst
+    thr *= fraction * 2.0 * np.sqrt(2.0)
+    idx, kind = _simplify_kernel(np.ascontiguousarray(wave), thr)
+    del thr
     # cycles: trough, peak, trough consecutive in the extremum sequence
     if len(idx) < 3:
         return _empty_breathing()
@@ -636,16 +698,21 @@ def detect_breathing(
     -----
     1. Block means bring the signal to about 10 Hz (at 140 Hz, 14-sample blocks: their
        spectral zeros at multiples of 10 Hz remove every mains alias).
-    2. A zero-phase 2nd-order Butterworth band-pass of 0.08-0.6 Hz keeps the breathing
-       wave. A second candidate wave passes it through a further zero-phase 4th-order
-       low-pass at 0.5 Hz: when the heartbeat dominates the signal (a "cardiac"
-       sensor position), the heart-rate fundamental (0.7-1.5 Hz) leaks through the
-       gentle band edge and is tracked instead of the breath.
-    3. Local scale: the median of ``|wave|`` per 30 s, then a running median over
-       5 minutes; the hysteresis is 0.9 x that scale (for a sine, about 0.32 of its
-       peak-to-trough height). An alternating extremum tracker confirms a trough (peak)
-       once the wave has risen (fallen) by the hysteresis. The hysteresis follows the
-       breathing depth and the posture's gain through the night.
+    2. Candidate breathing waves: the baseline, a zero-phase 2nd-order Butterworth
+       band-pass of 0.05-1 Hz (the band of the breaths and the ripples inside them);
+       and, in 30 s frames where the heartbeat buries the breath (the rms slope of the
+       0.08-0.6 Hz band-passed wave is below 0.1 x that of the 10 Hz view: a "cardiac"
+       sensor position, where the heart-rate fundamental, 0.7-1.5 Hz, leaks into the
+       breathing band and would be tracked instead of the breath), the 0.08-0.6 Hz wave
+       through a further zero-phase 4th-order low-pass at 0.5 Hz ("smooth").
+    3. Cycles of each wave by depth simplification (the "count-adv" rule of Schafer &
+       Kratky, 2008, with a local threshold): take every local extremum; while the
+       adjacent extremum pair with the smallest height difference is shallower than
+       0.25 x the local breath size, remove it (its neighbours then face each other
+       and are compared anew). The local breath size is 2 sqrt(2) x the median of
+       ``|wave|`` per 30 s, running median over 5 minutes (for a sine, its peak to
+       trough), so it follows the breathing depth and the posture's gain through the
+       night, and a ripple riding on a breath never splits it, wherever it sits.
     4. A cycle runs trough to trough with one peak between; troughs are placed with
        sub-sample parabolic interpolation. Cycles shorter than 1.5 s or longer than 10 s
        and cycles overlapping ``exclude`` are dropped.
@@ -653,19 +720,20 @@ def detect_breathing(
        the highest autocorrelation of its wave at a lag of 1.5-10 s over the 90 s
        around the frame, times the share of those 90 s covered by its kept cycles (a
        wave that follows the heartbeat is periodic but yields cycles too short to
-       keep). On a tie the plain band-pass wins. Where cycles of the two candidates
-       overlap at a frame boundary the later one is dropped, so cycles never overlap.
-       The amplitude is the peak to trough of the band-passed wave over the cycle.
+       keep), minus 0.01 for the smoothed wave; outside the frames of step 2 only the
+       baseline counts. Where cycles of two candidates overlap at a frame boundary the
+       later one is dropped, so cycles never overlap. The amplitude is the peak to
+       trough of the 0.08-0.6 Hz band-passed wave over the cycle.
     6. With ``beat_times``: the beat-to-beat intervals within 20 % of the running median
        of 15 (ectopic, missed and extra beats dropped), at their midpoints, are
-       interpolated onto a 2.5 Hz grid (zero across gaps over 2.5 s), band-passed and
-       smoothed like the wave of step 2, and compete in step 5 as a third candidate
-       with a handicap of 0.05 on its score, only in frames where the heartbeat buries
-       the breath (rms slope of the breathing wave < 0.1 x that of the 10 Hz view;
-       elsewhere the signal's own breath is the better reference). When the heartbeat
-       dominates the signal the breathing swing can be lost under body noise while the
-       heart rate still follows the breath (respiratory sinus arrhythmia). The cycle
-       amplitude is still measured on the band-passed signal.
+       interpolated onto a 2.5 Hz grid (zero across gaps over 2.5 s), band-passed
+       (0.08-0.6 Hz) and smoothed like the smooth wave, simplified at 0.1 x their local
+       size (a smooth wave: nearly every turning point is a breath), and compete in
+       step 5 as one more candidate with a handicap of 0.05 on its score, in the frames
+       of step 2 only. When the heartbeat dominates the signal the breathing swing can
+       be lost under body noise while the heart rate still follows the breath
+       (respiratory sinus arrhythmia). The cycle amplitude is still measured on the
+       band-passed signal.
     7. A recording longer than 24 h goes through steps 2-6 in overlapping slices (24 h
        cores with 1 h of context on each side, each keeping the cycles that start in its
        core), so memory does not grow with its length; the cycles equal those of one
