@@ -11,13 +11,44 @@ hysteresis, run debouncing, run grouping); everything that vectorises stays nump
 
 from __future__ import annotations
 
-import heapq
-
 import numpy as np
 
 from ._numba import njit
 
 __all__: list[str] = []
+
+
+@njit
+def _heap_less(hk: np.ndarray, hi: np.ndarray, hj: np.ndarray, a: int, b: int) -> bool:
+    """Heap order of entries ``a`` and ``b``: by key, then ``hi``, then ``hj``."""
+    if hk[a] != hk[b]:
+        return hk[a] < hk[b]
+    if hi[a] != hi[b]:
+        return hi[a] < hi[b]
+    return hj[a] < hj[b]
+
+
+@njit
+def _heap_swap(hk: np.ndarray, hi: np.ndarray, hj: np.ndarray, a: int, b: int) -> None:
+    hk[a], hk[b] = hk[b], hk[a]
+    hi[a], hi[b] = hi[b], hi[a]
+    hj[a], hj[b] = hj[b], hj[a]
+
+
+@njit
+def _sift_down(hk: np.ndarray, hi: np.ndarray, hj: np.ndarray, c: int, size: int) -> None:
+    """Restore the heap below entry ``c`` (the first ``size`` entries are the heap)."""
+    while True:
+        small = c
+        left = 2 * c + 1
+        if left < size and _heap_less(hk, hi, hj, left, small):
+            small = left
+        if left + 1 < size and _heap_less(hk, hi, hj, left + 1, small):
+            small = left + 1
+        if small == c:
+            return
+        _heap_swap(hk, hi, hj, c, small)
+        c = small
 
 
 @njit
@@ -70,17 +101,32 @@ def _simplify_kernel(x: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.nda
     prv = np.arange(-1, m - 1)
     nxt = np.arange(1, m + 1)
     alive = np.ones(m, dtype=np.bool_)
-    heap = [(np.inf, -1, -1)]  # typed seed; skipped when popped
+    # binary min-heap of the pairs below their threshold, keyed by (depth, i, j): a pair
+    # at or above its threshold is never removed, so it never needs to be in the heap
+    cap = m + m // 2 + 1
+    hk = np.empty(cap)
+    hi = np.empty(cap, dtype=np.int64)
+    hj = np.empty(cap, dtype=np.int64)
+    size = 0
     for i in range(m - 1):
-        if seg[i] == seg[i + 1]:
-            heap.append((abs(x[ex[i + 1]] - x[ex[i]]), i, i + 1))
-    heapq.heapify(heap)
-    while len(heap) > 0:
-        dv, i, j = heapq.heappop(heap)
-        if i < 0 or not (alive[i] and alive[j] and nxt[i] == j):
-            continue  # seed or stale entry
-        if not dv < 0.5 * (thr[ex[i]] + thr[ex[j]]):
-            continue
+        dv = abs(x[ex[i + 1]] - x[ex[i]])
+        if seg[i] == seg[i + 1] and dv < 0.5 * (thr[ex[i]] + thr[ex[i + 1]]):
+            hk[size] = dv
+            hi[size] = i
+            hj[size] = i + 1
+            size += 1
+    for r in range(size // 2 - 1, -1, -1):
+        _sift_down(hk, hi, hj, r, size)
+    while size > 0:
+        i = hi[0]
+        j = hj[0]
+        size -= 1
+        hk[0] = hk[size]
+        hi[0] = hi[size]
+        hj[0] = hj[size]
+        _sift_down(hk, hi, hj, 0, size)
+        if not (alive[i] and alive[j] and nxt[i] == j):
+            continue  # stale entry
         alive[i] = False
         alive[j] = False
         p = prv[i]
@@ -90,7 +136,19 @@ def _simplify_kernel(x: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.nda
         if q < m:
             prv[q] = p
         if p >= 0 and q < m and seg[p] == seg[q]:
-            heapq.heappush(heap, (abs(x[ex[q]] - x[ex[p]]), p, q))
+            dv = abs(x[ex[q]] - x[ex[p]])
+            if dv < 0.5 * (thr[ex[p]] + thr[ex[q]]):
+                c = size
+                size += 1
+                hk[c] = dv
+                hi[c] = p
+                hj[c] = q
+                while c > 0:  # sift up
+                    u = (c - 1) // 2
+                    if not _heap_less(hk, hi, hj, c, u):
+                        break
+                    _heap_swap(hk, hi, hj, c, u)
+                    c = u
     k = 0
     for i in range(m):
         if alive[i]:

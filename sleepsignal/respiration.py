@@ -196,9 +196,12 @@ def _envelope_wave(low: np.ndarray, fs_low: float) -> np.ndarray:
     return _breathing_wave(e, fs_low)
 
 
-def _periodicity(wave: np.ndarray, fs_low: float, frame: int, span: int) -> np.ndarray:
+def _periodicity(
+    wave: np.ndarray, fs_low: float, frame: int, span: int, frames: np.ndarray | None = None
+) -> np.ndarray:
     """Per frame of ``frame`` samples: the highest normalised autocorrelation at a lag of
     MIN_CYCLE_S..MAX_CYCLE_S of the ``span`` samples centred on the frame (0 when flat).
+    With ``frames`` (indices of frames of the wave, increasing), only for those.
 
     Computed on pair means (about 5 Hz at the 10 Hz low rate; the wave is band-limited
     to 0.6 Hz), with an FFT just long enough for the longest lag (no circular wrap).
@@ -221,6 +224,9 @@ def _periodicity(wave: np.ndarray, fs_low: float, frame: int, span: int) -> np.n
     w /= d
     del w
     mid = np.round((np.arange(nf) + 0.5) * frame_d).astype(np.int64)  # frame centres
+    if frames is not None:
+        mid = mid[frames]
+        nf = len(mid)
     nfft = 1 << int(np.ceil(np.log2(span_d + hi)))
 
     # in blocks of PERIODICITY_BLOCK frames: the same row-wise FFTs, but temporaries of
@@ -392,10 +398,12 @@ def _breathing_from_low(
     low-pass (:func:`_smooth_wave`), and the beat envelope (:func:`_envelope_wave`);
     with ``beat_times`` (s, same time base), also the beat-interval wave
     (:func:`_rsa_wave`, at a quarter of the low rate). The smoothed and the interval
-    waves compete only in frames where the heartbeat buries the breath
-    (:func:`_heartbeat_dominates`) and are not computed when there is none. Cycles of
-    each by depth simplification (:func:`_cycles_from_wave`). Per frame of
-    :data:`SELECT_FRAME_S` the candidate with the highest score wins: its wave's
+    waves may win only in frames where the heartbeat buries the breath
+    (:func:`_heartbeat_dominates`; not computed when there is none), the baseline only
+    in the others (when one of those two exists). Cycles of each by depth
+    simplification (:func:`_cycles_from_wave`). Per frame of
+    :data:`SELECT_FRAME_S` where two or more candidates may win, the one with the
+    highest score wins: its wave's
     periodicity (:func:`_periodicity`) times the share of the surrounding
     :data:`SELECT_SPAN_S` covered by its accepted cycles
     (:func:`_coverage`: a wave that periodically tracks the heartbeat yields cycles too
@@ -468,18 +476,32 @@ def _select(
         _cycles_from_wave(w, r, exclude, fraction=f)
         for w, r, f in zip(waves, rates, fractions, strict=True)
     ]
-    if len(waves) == 1:
-        return _Selection(names, cands, np.zeros(nf, dtype=np.int64), frame, base_wave)
-    score = np.full((len(waves), nf), -np.inf)
+    # where each candidate may win: the smoothed and the interval waves only where the
+    # heartbeat buries the breath, the baseline only elsewhere (when one of them exists)
+    allowed = np.ones((len(waves), nf), dtype=bool)
+    others = any(name in ("smooth", "rsa") for name in names)
+    for k, name in enumerate(names):
+        if name in ("smooth", "rsa"):
+            allowed[k] = buried
+        elif name == "baseline" and others:
+            allowed[k] = ~buried
+    choice = np.argmax(allowed, axis=0)  # the first allowed (the only one, mostly)
+    contested = np.flatnonzero(allowed.sum(axis=0) >= 2)
+    if len(contested) == 0:
+        return _Selection(names, cands, choice, frame, base_wave)
+    # scores only where two or more candidates may win
+    score = np.full((len(waves), len(contested)), -np.inf)
     for k, (w, r, c, name) in enumerate(zip(waves, rates, cands, names, strict=True)):
         fr = max(1, round(frame_s * r))
         sp = max(fr, round(SELECT_SPAN_S * r))
-        sc = _periodicity(w, r, fr, sp) * _coverage(c, len(w), r, fr, sp)
-        m = min(nf, len(sc))
-        score[k, :m] = sc[:m] - SOURCE_HANDICAP[name]
-        if name in ("smooth", "rsa"):
-            score[k, ~buried] = -np.inf
-    return _Selection(names, cands, np.argmax(score, axis=0), frame, base_wave)
+        ok = (contested < -(-len(w) // fr)) & allowed[k, contested]
+        if not ok.any():
+            continue
+        at = contested[ok]
+        sc = _periodicity(w, r, fr, sp, at) * _coverage(c, len(w), r, fr, sp)[at]
+        score[k, ok] = sc - SOURCE_HANDICAP[name]
+    choice[contested] = np.argmax(score, axis=0)
+    return _Selection(names, cands, choice, frame, base_wave)
 
 
 def _breathing_part(
@@ -716,14 +738,16 @@ def detect_breathing(
     4. A cycle runs trough to trough with one peak between; troughs are placed with
        sub-sample parabolic interpolation. Cycles shorter than 1.5 s or longer than 10 s
        and cycles overlapping ``exclude`` are dropped.
-    5. Per 30 s frame, the cycles of the candidate with the higher score are kept:
-       the highest autocorrelation of its wave at a lag of 1.5-10 s over the 90 s
-       around the frame, times the share of those 90 s covered by its kept cycles (a
-       wave that follows the heartbeat is periodic but yields cycles too short to
-       keep), minus 0.01 for the smoothed wave; outside the frames of step 2 only the
-       baseline counts. Where cycles of two candidates overlap at a frame boundary the
-       later one is dropped, so cycles never overlap. The amplitude is the peak to
-       trough of the 0.08-0.6 Hz band-passed wave over the cycle.
+    5. Per 30 s frame one wave gives the cycles: the baseline where the heartbeat does
+       not bury the breath, the smoothed wave where it does; where the beat-interval
+       wave of step 6 competes with the smoothed one, the higher score wins: the
+       highest autocorrelation of the wave at a lag of 1.5-10 s over the 90 s around
+       the frame, times the share of those 90 s covered by its kept cycles (a wave that
+       follows the heartbeat is periodic but yields cycles too short to keep), minus
+       0.01 for the smoothed and 0.05 for the interval wave. Where cycles of two waves
+       overlap at a frame boundary the later one is dropped, so cycles never overlap.
+       The amplitude is the peak to trough of the 0.08-0.6 Hz band-passed wave over
+       the cycle.
     6. With ``beat_times``: the beat-to-beat intervals within 20 % of the running median
        of 15 (ectopic, missed and extra beats dropped), at their midpoints, are
        interpolated onto a 2.5 Hz grid (zero across gaps over 2.5 s), band-passed
