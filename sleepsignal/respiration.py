@@ -62,9 +62,10 @@ SMOOTH_LOWPASS_HZ = 0.5
 ENVELOPE_HIGHPASS_HZ = 1.0
 ENVELOPE_CLIP = 20.0
 ENVELOPE_LOWPASS_HZ = 0.7
-#: The smoothed and the beat-interval candidates compete only in frames where the
-#: heartbeat buries the breath (elsewhere the baseline wave is the breath; smoothing it
-#: removes the shallow breaths the depth rule must judge).
+# The smoothed and the beat-interval candidates compete only in frames where the
+# heartbeat buries the breath (elsewhere the baseline wave is the breath; smoothing it
+# removes the shallow breaths the depth rule must judge).
+
 #: Handicap of the beat-interval candidate in the source selection.
 RSA_HANDICAP = 0.05
 #: The heartbeat buries the breath in a frame when the rms slope of the band-passed
@@ -265,7 +266,7 @@ def _rsa_wave(beat_times: np.ndarray, n: int, fs_low: float) -> tuple[np.ndarray
     ``fs_low / RSA_DECIMATE`` (the same time base as the low-rate view) and that rate.
     Intervals off the running median (ectopic, missed or extra beats) are dropped; the
     kept intervals minus their median, placed at their midpoints, are interpolated
-    linearly, zero across gaps, band-passed like the baseline wave and smoothed like the
+    linearly, zero across gaps, band-passed at :data:`BREATHING_BAND_HZ` and smoothed like the
     "smooth" candidate. All zeros when fewer than 3 intervals are kept.
     """
     return _rsa_grid(_rsa_knots(beat_times), n, fs_low, 0)
@@ -431,7 +432,7 @@ class _Selection(NamedTuple):
     cycles: list[Breathing]
     choice: np.ndarray  # per frame of ``frame`` low-rate samples: index into ``cycles``
     frame: int
-    base_wave: np.ndarray
+    band_wave: np.ndarray  # the BREATHING_BAND_HZ wave (heartbeat test, amplitudes)
 
 
 def _select(
@@ -444,11 +445,11 @@ def _select(
 ) -> _Selection:
     """Steps 2-6 of :func:`detect_breathing` up to the per-frame choice (see
     :func:`_breathing_part`; ``len(low)`` is at least ``4 * MAX_CYCLE_S`` s)."""
-    base_wave = _breathing_wave(low, fs_low)
+    band_wave = _breathing_wave(low, fs_low)
     frame_s = SELECT_FRAME_S
     frame = max(1, round(frame_s * fs_low))
     nf = -(-len(low) // frame)
-    buried = _heartbeat_dominates(low, base_wave, frame, nf)
+    buried = _heartbeat_dominates(low, band_wave, frame, nf)
     waves = []
     names = []
     for name in sources:
@@ -457,7 +458,7 @@ def _select(
         if name == "baseline":
             waves.append(_breathing_wave(low, fs_low, BASELINE_BAND_HZ))
         elif name == "smooth":
-            waves.append(_smooth_wave(base_wave, fs_low))
+            waves.append(_smooth_wave(band_wave, fs_low))
         elif name == "envelope":
             waves.append(_envelope_wave(low, fs_low))
         else:  # private helper: a programming error, not user input
@@ -488,7 +489,7 @@ def _select(
     choice = np.argmax(allowed, axis=0)  # the first allowed (the only one, mostly)
     contested = np.flatnonzero(allowed.sum(axis=0) >= 2)
     if len(contested) == 0:
-        return _Selection(names, cands, choice, frame, base_wave)
+        return _Selection(names, cands, choice, frame, band_wave)
     # scores only where two or more candidates may win
     score = np.full((len(waves), len(contested)), -np.inf)
     for k, (w, r, c, name) in enumerate(zip(waves, rates, cands, names, strict=True)):
@@ -501,7 +502,7 @@ def _select(
         sc = _periodicity(w, r, fr, sp, at) * _coverage(c, len(w), r, fr, sp)[at]
         score[k, ok] = sc - SOURCE_HANDICAP[name]
     choice[contested] = np.argmax(score, axis=0)
-    return _Selection(names, cands, choice, frame, base_wave)
+    return _Selection(names, cands, choice, frame, band_wave)
 
 
 def _breathing_part(
@@ -522,8 +523,9 @@ def _breathing_part(
 
 def _assemble(sel: _Selection, fs_low: float) -> Breathing:
     """The cycles of the chosen candidate per frame (a cycle belongs to the frame
-    holding its midpoint), without overlaps, with amplitudes on the baseline wave."""
-    choice, frame, base_wave = sel.choice, sel.frame, sel.base_wave
+    holding its midpoint), without overlaps, with amplitudes on the
+    :data:`BREATHING_BAND_HZ` wave."""
+    choice, frame, band_wave = sel.choice, sel.frame, sel.band_wave
     parts = []
     for k, b in enumerate(sel.cycles):
         f = ((b.starts + 0.5 * b.lengths) * fs_low / frame).astype(np.int64)
@@ -536,12 +538,12 @@ def _assemble(sel: _Selection, fs_low: float) -> Breathing:
     peaks = np.concatenate([p.peaks for p in parts])[order]
     keep = _no_overlap(starts, lengths)
     starts, lengths, peaks = starts[keep], lengths[keep], peaks[keep]
-    # amplitude on the baseline wave: its peak-to-trough over the cycle
-    n = len(base_wave)
+    # amplitude on the BREATHING_BAND_HZ wave: its peak-to-trough over the cycle
+    n = len(band_wave)
     i0 = np.clip(np.round(starts * fs_low).astype(np.int64), 0, n - 1)
     i1 = np.clip(np.round((starts + lengths) * fs_low).astype(np.int64) + 1, i0 + 1, n)
     # even slots are the cycles; odd slots (between cycles, possibly backwards) are dropped
-    return Breathing(starts, lengths, _ranges(base_wave, i0, i1), peaks)
+    return Breathing(starts, lengths, _ranges(band_wave, i0, i1), peaks)
 
 
 def _slice_unit(fs_low: float) -> int:
