@@ -73,24 +73,23 @@ RSA_HANDICAP = 0.05
 #: a 30 s frame: about 0.02-0.03 when the heartbeat dominates, 0.3-0.9 when the
 #: breathing swing does).
 RSA_MAX_SLOPE_RATIO = 0.1
-#: Source selection: frame (s), span of the periodicity estimate (s), and the handicap
-#: subtracted from each candidate's autocorrelation (on a tie the least filtered wave
-#: wins; the envelope, the noisiest, must be clearly more periodic).
+#: Source selection: frame (s), span (s) around it over which a candidate's cycles are
+#: judged (coverage x regularity, see ``_select``), and the handicap subtracted from
+#: each candidate's score (on a tie the least filtered wave wins; the envelope, the
+#: noisiest, must be clearly better).
 SELECT_FRAME_S = 30.0
 SELECT_SPAN_S = 90.0
 SOURCE_HANDICAP = {"baseline": 0.0, "smooth": 0.01, "envelope": 0.1, "rsa": RSA_HANDICAP}
 #: Recordings longer than SLICE_CORE_S are processed in overlapping slices (bounded
 #: memory): cores of SLICE_CORE_S (the last takes the rest) with SLICE_MARGIN_S of
 #: context on each side, far beyond the reach of the filters (~40 s), the 5-minute
-#: running median of the scale and the 90 s periodicity span. See ``_breathing_sliced``.
+#: running median of the scale and the 90 s selection span. See ``_breathing_sliced``.
 SLICE_CORE_S = 24 * 3600.0
 SLICE_MARGIN_S = 3600.0
 #: Bytes of ``|wave|`` rows per median call in the local scale (bounds its temporary).
 SCALE_ROWS_BYTES = 1 << 20
 #: Frames per block of the slope sums of ``_heartbeat_dominates``.
 DOMINATES_BLOCK = 512
-#: Frames per block of the periodicity FFTs (keeps the temporaries in cache).
-PERIODICITY_BLOCK = 64
 #: Beat-interval (respiratory sinus arrhythmia) candidate, used when beat times are
 #: given: an interval is kept when within RSA_MAX_DEVIATION of the running median of
 #: RSA_MEDIAN_BEATS intervals and within RSA_INTERVAL_S; the kept intervals, at their
@@ -197,58 +196,29 @@ def _envelope_wave(low: np.ndarray, fs_low: float) -> np.ndarray:
     return _breathing_wave(e, fs_low)
 
 
-def _periodicity(
-    wave: np.ndarray, fs_low: float, frame: int, span: int, frames: np.ndarray | None = None
-) -> np.ndarray:
-    """Per frame of ``frame`` samples: the highest normalised autocorrelation at a lag of
-    MIN_CYCLE_S..MAX_CYCLE_S of the ``span`` samples centred on the frame (0 when flat).
-    With ``frames`` (indices of frames of the wave, increasing), only for those.
+def _regularity(b: Breathing, frames: np.ndarray, frame_s: float, span_s: float) -> np.ndarray:
+    """Per frame in ``frames``: 1 - the coefficient of variation (population std / mean)
+    of the lengths of the cycles whose midpoint lies strictly within ``span_s / 2`` of
+    the frame centre (frames of ``frame_s`` s from time 0); 0 with fewer than 3 cycles.
 
-    Computed on pair means (about 5 Hz at the 10 Hz low rate; the wave is band-limited
-    to 0.6 Hz), with an FFT just long enough for the longest lag (no circular wrap).
+    A wave whose cycles are the breaths gives steady lengths; one that splits and merges
+    breaths at noise gives a spread of short and long ones.
     """
-    d = max(1, int(fs_low // 4.0))
-    n = len(wave) // d
-    # pair sums by strided slices (a reshape(n, d).mean(axis=1) over a tiny axis is ~10x
-    # slower; for d < 8 the sum is the same left-to-right sum, so the values are identical)
-    fs_d = fs_low / d
-    nf = -(-len(wave) // frame)
-    frame_d, span_d = frame / d, max(1, span // d)
-    lo, hi = int(MIN_CYCLE_S * fs_d), int(MAX_CYCLE_S * fs_d) + 1
-    half = span_d // 2
-    # the pair means are built in place inside the zero-padded array (no separate copy)
-    pad = np.zeros(n + 2 * span_d)
-    w = pad[span_d : span_d + n]
-    w[:] = wave[0 : n * d : d]
-    for i in range(1, d):
-        w += wave[i : n * d : d]
-    w /= d
-    del w
-    mid = np.round((np.arange(nf) + 0.5) * frame_d).astype(np.int64)  # frame centres
-    if frames is not None:
-        mid = mid[frames]
-        nf = len(mid)
-    nfft = 1 << int(np.ceil(np.log2(span_d + hi)))
-
-    # in blocks of PERIODICITY_BLOCK frames: the same row-wise FFTs, but temporaries of
-    # ~0.25 MB stay in cache and are reused instead of fresh multi-MB arrays that page
-    # fault (3-4x faster on an 8 h night; the values are identical)
-    peak = np.empty(nf)
-    zero = np.empty(nf)
-    offsets = np.arange(span_d)
-    buf = np.zeros((min(nf, PERIODICITY_BLOCK), nfft))
-    for b0 in range(0, nf, PERIODICITY_BLOCK):
-        m = mid[b0 : b0 + PERIODICITY_BLOCK]
-        k = len(m)
-        seg = pad[(m + span_d - half)[:, None] + offsets[None, :]]
-        np.subtract(seg, seg.mean(axis=1, keepdims=True), out=buf[:k, :span_d])
-        f = np.fft.rfft(buf[:k], axis=1)
-        ac = np.fft.irfft(f.real**2 + f.imag**2, nfft, axis=1)
-        peak[b0 : b0 + k] = ac[:, lo:hi].max(axis=1)
-        zero[b0 : b0 + k] = ac[:, 0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = peak / zero
-    return np.where(zero > 0, r, 0.0)
+    mids = b.starts + 0.5 * b.lengths
+    order = np.argsort(mids, kind="stable")
+    mids, lengths = mids[order], b.lengths[order]
+    c1 = np.concatenate([[0.0], np.cumsum(lengths)])
+    c2 = np.concatenate([[0.0], np.cumsum(lengths * lengths)])
+    centre = (frames + 0.5) * frame_s
+    lo = np.searchsorted(mids, centre - 0.5 * span_s, side="right")
+    hi = np.searchsorted(mids, centre + 0.5 * span_s, side="left")
+    n = (hi - lo).astype(np.float64)
+    out = np.zeros(len(frames))
+    ok = n >= 3
+    mean = (c1[hi[ok]] - c1[lo[ok]]) / n[ok]
+    var = np.maximum((c2[hi[ok]] - c2[lo[ok]]) / n[ok] - mean * mean, 0.0)
+    out[ok] = 1.0 - np.sqrt(var) / mean
+    return out
 
 
 def _smooth_wave(wave: np.ndarray, fs_low: float) -> np.ndarray:
@@ -404,11 +374,11 @@ def _breathing_from_low(
     in the others (when one of those two exists). Cycles of each by depth
     simplification (:func:`_cycles_from_wave`). Per frame of
     :data:`SELECT_FRAME_S` where two or more candidates may win, the one with the
-    highest score wins: its wave's
-    periodicity (:func:`_periodicity`) times the share of the surrounding
-    :data:`SELECT_SPAN_S` covered by its accepted cycles
-    (:func:`_coverage`: a wave that periodically tracks the heartbeat yields cycles too
-    short to keep), minus the candidate's handicap in :data:`SOURCE_HANDICAP`; a cycle
+    highest score wins: the share of the surrounding :data:`SELECT_SPAN_S` covered by
+    its accepted cycles (:func:`_coverage`: a wave that tracks the heartbeat yields
+    cycles too short to keep) times their regularity (:func:`_regularity`, 1 - the
+    coefficient of variation of their lengths), minus the candidate's handicap in
+    :data:`SOURCE_HANDICAP`; a cycle
     belongs to the frame holding its midpoint; where chosen cycles of different
     candidates overlap, the later one is dropped. The amplitude of a cycle is always
     measured on the :data:`BREATHING_BAND_HZ` wave (its peak to trough over the cycle).
@@ -499,7 +469,7 @@ def _select(
         if not ok.any():
             continue
         at = contested[ok]
-        sc = _periodicity(w, r, fr, sp, at) * _coverage(c, len(w), r, fr, sp)[at]
+        sc = _coverage(c, len(w), r, fr, sp)[at] * _regularity(c, at, frame_s, SELECT_SPAN_S)
         score[k, ok] = sc - SOURCE_HANDICAP[name]
     choice[contested] = np.argmax(score, axis=0)
     return _Selection(names, cands, choice, frame, band_wave)
@@ -742,11 +712,12 @@ def detect_breathing(
        and cycles overlapping ``exclude`` are dropped.
     5. Per 30 s frame one wave gives the cycles: the baseline where the heartbeat does
        not bury the breath, the smoothed wave where it does; where the beat-interval
-       wave of step 6 competes with the smoothed one, the higher score wins: the
-       highest autocorrelation of the wave at a lag of 1.5-10 s over the 90 s around
-       the frame, times the share of those 90 s covered by its kept cycles (a wave that
-       follows the heartbeat is periodic but yields cycles too short to keep), minus
-       0.01 for the smoothed and 0.05 for the interval wave. Where cycles of two waves
+       wave of step 6 competes with the smoothed one, the higher score wins: the share
+       of the 90 s around the frame covered by the wave's kept cycles (a wave that
+       follows the heartbeat yields cycles too short to keep) times their regularity
+       (1 - the coefficient of variation of the lengths of the cycles centred in those
+       90 s: breaths found give steady lengths, breaths split and merged at noise do
+       not), minus 0.01 for the smoothed and 0.05 for the interval wave. Where cycles of two waves
        overlap at a frame boundary the later one is dropped, so cycles never overlap.
        The amplitude is the peak to trough of the 0.08-0.6 Hz band-passed wave over
        the cycle.

@@ -224,30 +224,6 @@ def naive_scan(x: np.ndarray, q: int, w: int) -> tuple[np.ndarray, np.ndarray, n
     return np.array(low), np.array(wmin), np.array(wmax)
 
 
-def naive_periodicity(
-    wave: np.ndarray, fs_low: float, frame: int, span: int, min_s: float, max_s: float
-) -> np.ndarray:
-    """Per frame: the highest normalised autocorrelation (lags ``min_s``..``max_s``) of the
-    ``span`` samples centred on the frame, on means of ``d`` samples, by direct sums
-    (what ``respiration._periodicity`` computes with blocked FFTs)."""
-    d = max(1, int(fs_low // 4.0))
-    n = len(wave) // d
-    w = [sum(wave[i * d : i * d + d]) / d for i in range(n)]
-    fs_d = fs_low / d
-    span_d = max(1, span // d)
-    half = span_d // 2
-    lo, hi = int(min_s * fs_d), int(max_s * fs_d) + 1
-    out = []
-    for f in range(-(-len(wave) // frame)):
-        mid = round((f + 0.5) * frame / d)
-        seg = [w[j] if 0 <= j < n else 0.0 for j in range(mid - half, mid - half + span_d)]
-        m = sum(seg) / span_d
-        seg = [v - m for v in seg]
-        ac = [sum(seg[t] * seg[t + lag] for t in range(span_d - lag)) for lag in range(hi)]
-        out.append(max(ac[lo:hi]) / ac[0] if ac[0] > 0 else 0.0)
-    return np.array(out)
-
-
 def naive_no_overlap(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Keep mask: walk the cycles in order; one that starts before the end of the last
     kept one (by more than 1e-9 s) is dropped."""

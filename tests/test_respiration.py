@@ -9,7 +9,7 @@ import pytest
 from conftest import require_shared
 from hypothesis import given
 from hypothesis import strategies as st
-from naive_tracks import naive_no_overlap, naive_periodicity, naive_simplify, synthetic_bcg
+from naive_tracks import naive_no_overlap, naive_simplify, synthetic_bcg
 
 from sleepsignal._track_kernels import _simplify_kernel
 from sleepsignal.errors import SignalError, SleepSignalWarning
@@ -19,20 +19,26 @@ from sleepsignal.session import TimeValueTrack
 FS = 140.0
 
 
-def test_periodicity_matches_naive():
-    """The blocked FFT autocorrelation equals direct sums, across block boundaries (more
-    frames than one block) and with a flat stretch (ratio 0)."""
+def test_regularity_matches_a_direct_loop():
+    """Coverage x regularity scores the candidates: 1 - CV of the lengths of the cycles
+    centred strictly within half the span of each frame centre, 0 under 3 cycles."""
     from sleepsignal import respiration as R
 
     rng = np.random.default_rng(3)
-    t = np.arange(6000) / 10.0
-    wave = np.sin(2 * np.pi * 0.25 * t) + 0.5 * rng.standard_normal(len(t))
-    wave[4000:5000] = 0.0
-    frame, span = 60, 180  # 100 frames: two blocks of PERIODICITY_BLOCK = 64
-    got = R._periodicity(wave, 10.0, frame, span)
-    want = naive_periodicity(wave, 10.0, frame, span, R.MIN_CYCLE_S, R.MAX_CYCLE_S)
-    assert len(got) == 100 > R.PERIODICITY_BLOCK
-    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    lengths = rng.uniform(1.5, 8.0, 400)
+    starts = np.cumsum(lengths) - lengths + rng.uniform(0, 3, 400).cumsum()
+    b = Breathing(starts, lengths, np.ones(400), starts + 1.0)
+    frames = np.arange(0, int(starts[-1] // 30) + 3)
+    got = R._regularity(b, frames, 30.0, 90.0)
+    mids = starts + 0.5 * lengths
+    for f, g in zip(frames, got, strict=True):
+        sel = lengths[np.abs(mids - (f + 0.5) * 30.0) < 45.0]
+        want = 1 - np.std(sel) / np.mean(sel) if len(sel) >= 3 else 0.0
+        assert g == pytest.approx(want, abs=1e-9)
+    assert got[-1] == 0.0  # past the last cycle
+    # equal lengths: fully regular
+    even = Breathing(np.arange(50) * 4.0, np.full(50, 4.0), np.ones(50), np.zeros(50))
+    assert np.allclose(R._regularity(even, np.arange(2, 5), 30.0, 90.0), 1.0)
 
 
 # -- _simplify_kernel against its naive twin --------------------------------------------
