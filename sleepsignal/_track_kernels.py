@@ -5,7 +5,7 @@ Private: the public wrappers in :mod:`sleepsignal.respiration`, :mod:`sleepsigna
 these kernels take 1-D contiguous arrays and scalars only. Each has a slow, obviously
 correct twin in ``tests/naive_tracks.py`` that the tests compare it with.
 
-Only the sequential state machines live here (extremum tracking with hysteresis, burst
+Only the sequential state machines live here (depth simplification of extrema, burst
 hysteresis, run debouncing, run grouping); everything that vectorises stays numpy.
 """
 
@@ -19,89 +19,143 @@ __all__: list[str] = []
 
 
 @njit
-def _extrema_kernel(x: np.ndarray, hyst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Alternating extrema of ``x`` confirmed by a per-sample hysteresis ``hyst``.
+def _heap_less(hk: np.ndarray, hi: np.ndarray, hj: np.ndarray, a: int, b: int) -> bool:
+    """Heap order of entries ``a`` and ``b``: by key, then ``hi``, then ``hj``."""
+    if hk[a] != hk[b]:
+        return hk[a] < hk[b]
+    if hi[a] != hi[b]:
+        return hi[a] < hi[b]
+    return hj[a] < hj[b]
 
-    A maximum is confirmed when the signal has fallen ``hyst[i]`` below the running
-    maximum, a minimum when it has risen ``hyst[i]`` above the running minimum. The
-    first extremum found decides the phase. Samples where ``x`` or ``hyst`` is NaN reset
-    the tracker (no extremum spans a NaN gap).
+
+@njit
+def _heap_swap(hk: np.ndarray, hi: np.ndarray, hj: np.ndarray, a: int, b: int) -> None:
+    hk[a], hk[b] = hk[b], hk[a]
+    hi[a], hi[b] = hi[b], hi[a]
+    hj[a], hj[b] = hj[b], hj[a]
+
+
+@njit
+def _sift_down(hk: np.ndarray, hi: np.ndarray, hj: np.ndarray, c: int, size: int) -> None:
+    """Restore the heap below entry ``c`` (the first ``size`` entries are the heap)."""
+    while True:
+        small = c
+        left = 2 * c + 1
+        if left < size and _heap_less(hk, hi, hj, left, small):
+            small = left
+        if left + 1 < size and _heap_less(hk, hi, hj, left + 1, small):
+            small = left + 1
+        if small == c:
+            return
+        _heap_swap(hk, hi, hj, c, small)
+        c = small
+
+
+@njit
+def _simplify_kernel(x: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Extrema of ``x`` left by depth simplification with a per-sample threshold ``thr``.
+
+    1. Every local extremum of ``x`` (the slope changes sign; a flat step takes the
+       slope before it, so a plateau is one extremum at its last sample and a flat start
+       is none). A NaN sample ends a run: extrema on either side never pair up.
+    2. Repeatedly, the adjacent extremum pair (i, j) of one run with the smallest
+       ``|x[j] - x[i]|`` (ties: the earlier pair) is removed while that difference is
+       below ``0.5 * (thr[i] + thr[j])``; its two neighbours then face each other and are
+       compared anew. Pairs at or above their threshold stay.
+
+    This is the count-adv rule of Schafer & Kratky (2008) with a local threshold, as the
+    simulator's breathing truth (``_simulate_physio.belt_troughs``). What is left
+    alternates peak / trough within a run.
 
     Returns
     -------
     idx : int64 array
-        Sample indices of the confirmed extrema, increasing.
+        Sample indices of the extrema left, increasing.
     kind : int8 array
-        +1 for a maximum, -1 for a minimum; kinds alternate except across NaN gaps.
+        +1 for a maximum, -1 for a minimum.
     """
     n = x.shape[0]
-    idx = np.empty(n, dtype=np.int64)
-    kind = np.empty(n, dtype=np.int8)
+    ex = np.empty(n, dtype=np.int64)
+    kd = np.empty(n, dtype=np.int8)
+    seg = np.empty(n, dtype=np.int64)
+    m = 0
+    run = 0
+    slope = 0  # last non-zero slope sign of the current run (0: none yet)
+    for i in range(1, n):
+        a = x[i - 1]
+        b = x[i]
+        if np.isnan(a) or np.isnan(b):
+            if np.isnan(b):
+                run += 1
+                slope = 0
+            continue
+        s = 1 if b > a else (-1 if b < a else 0)
+        if s == 0:
+            continue
+        if slope != 0 and s != slope:
+            ex[m] = i - 1
+            kd[m] = 1 if slope > 0 else -1
+            seg[m] = run
+            m += 1
+        slope = s
+    prv = np.arange(-1, m - 1)
+    nxt = np.arange(1, m + 1)
+    alive = np.ones(m, dtype=np.bool_)
+    # binary min-heap of the pairs below their threshold, keyed by (depth, i, j): a pair
+    # at or above its threshold is never removed, so it never needs to be in the heap
+    cap = m + m // 2 + 1
+    hk = np.empty(cap)
+    hi = np.empty(cap, dtype=np.int64)
+    hj = np.empty(cap, dtype=np.int64)
+    size = 0
+    for i in range(m - 1):
+        dv = abs(x[ex[i + 1]] - x[ex[i]])
+        if seg[i] == seg[i + 1] and dv < 0.5 * (thr[ex[i]] + thr[ex[i + 1]]):
+            hk[size] = dv
+            hi[size] = i
+            hj[size] = i + 1
+            size += 1
+    for r in range(size // 2 - 1, -1, -1):
+        _sift_down(hk, hi, hj, r, size)
+    while size > 0:
+        i = hi[0]
+        j = hj[0]
+        size -= 1
+        hk[0] = hk[size]
+        hi[0] = hi[size]
+        hj[0] = hj[size]
+        _sift_down(hk, hi, hj, 0, size)
+        if not (alive[i] and alive[j] and nxt[i] == j):
+            continue  # stale entry
+        alive[i] = False
+        alive[j] = False
+        p = prv[i]
+        q = nxt[j]
+        if p >= 0:
+            nxt[p] = q
+        if q < m:
+            prv[q] = p
+        if p >= 0 and q < m and seg[p] == seg[q]:
+            dv = abs(x[ex[q]] - x[ex[p]])
+            if dv < 0.5 * (thr[ex[p]] + thr[ex[q]]):
+                c = size
+                size += 1
+                hk[c] = dv
+                hi[c] = p
+                hj[c] = q
+                while c > 0:  # sift up
+                    u = (c - 1) // 2
+                    if not _heap_less(hk, hi, hj, c, u):
+                        break
+                    _heap_swap(hk, hi, hj, c, u)
+                    c = u
     k = 0
-    state = 0  # 0 unknown, 1 looking for a max, -1 looking for a min
-    hi = 0.0
-    lo = 0.0
-    hi_i = -1
-    lo_i = -1
-    started = False
-    for i in range(n):
-        v = x[i]
-        h = hyst[i]
-        if np.isnan(v) or np.isnan(h):
-            started = False
-            state = 0
-            continue
-        if not started:
-            hi = v
-            lo = v
-            hi_i = i
-            lo_i = i
-            started = True
-            continue
-        if state == 0:
-            if v > hi:
-                hi = v
-                hi_i = i
-            if v < lo:
-                lo = v
-                lo_i = i
-            if v < hi - h:
-                idx[k] = hi_i
-                kind[k] = 1
-                k += 1
-                state = -1
-                lo = v
-                lo_i = i
-            elif v > lo + h:
-                idx[k] = lo_i
-                kind[k] = -1
-                k += 1
-                state = 1
-                hi = v
-                hi_i = i
-        elif state == 1:
-            if v > hi:
-                hi = v
-                hi_i = i
-            elif v < hi - h:
-                idx[k] = hi_i
-                kind[k] = 1
-                k += 1
-                state = -1
-                lo = v
-                lo_i = i
-        else:
-            if v < lo:
-                lo = v
-                lo_i = i
-            elif v > lo + h:
-                idx[k] = lo_i
-                kind[k] = -1
-                k += 1
-                state = 1
-                hi = v
-                hi_i = i
-    return idx[:k].copy(), kind[:k].copy()
+    for i in range(m):
+        if alive[i]:
+            ex[k] = ex[i]
+            kd[k] = kd[i]
+            k += 1
+    return ex[:k].copy(), kd[:k].copy()
 
 
 @njit

@@ -17,22 +17,37 @@ from ._filters import butter_sos, sosfiltfilt
 from ._track_kernels import (
     _check_fs,
     _coerce_signal,
-    _extrema_kernel,
     _lowrate,
     _no_overlap_kernel,
+    _simplify_kernel,
 )
 from .errors import SignalError, SleepSignalWarning
 from .session import TimeValueTrack
 
 __all__ = ["Breathing", "detect_breathing", "respiration_rate"]
 
-#: Breathing band (Hz) of the band-pass that isolates the breathing wave.
+#: Breathing band (Hz) of the band-pass that isolates the breathing wave (the
+#: smoothed and beat-interval candidates, the heartbeat test and the cycle amplitude).
 BREATHING_BAND_HZ = (0.08, 0.6)
+#: Band (Hz) of the baseline candidate wave: up to 1 Hz, because a shallow breath or a
+#: ripple inside a breath has components up to there and the depth rule, not the
+#: filter, must decide whether it is a breath (the 0.6 Hz edge flattened such ripples
+#: and merged breaths); the heart-rate leak this lets in where the heartbeat dominates
+#: is why the smoothed wave takes over in those frames.
+BASELINE_BAND_HZ = (0.05, 1.0)
 #: Shortest and longest cycle kept (s): 6.7 to 40 breaths/min.
 MIN_CYCLE_S = 1.5
 MAX_CYCLE_S = 10.0
-#: Hysteresis of the extremum tracker, as a multiple of the local median of |wave|.
-HYSTERESIS = 0.9
+#: Depth simplification of a candidate wave: the shallowest adjacent extremum pair below
+#: DEPTH_FRACTION x the local breath size is removed, repeatedly (``_simplify_kernel``).
+#: The local breath size is 2 sqrt(2) x the local scale (for a sine, its peak to
+#: trough). Tuned on belt nights 0-5 of ``benchmarks/accuracy_tracks.py`` only.
+DEPTH_FRACTION = 0.25
+#: The same for the beat-interval wave: smooth (2.5 Hz, low-passed at 0.5 Hz), so
+#: nearly every turning point is a breath. On the cardiac nights among 0-5, 0.05 scored
+#: best (0.25 clearly worse); 0.05 splits breaths at ectopic and missed beats
+#: (``test_beat_intervals_drop_ectopic_and_missed_beats``), 0.08 and up do not.
+RSA_DEPTH_FRACTION = 0.1
 #: Length (s) of the running window of the local scale.
 SCALE_WINDOW_S = 300.0
 #: Candidate breathing waves used by default. The beat envelope ("envelope") is
@@ -47,31 +62,34 @@ SMOOTH_LOWPASS_HZ = 0.5
 ENVELOPE_HIGHPASS_HZ = 1.0
 ENVELOPE_CLIP = 20.0
 ENVELOPE_LOWPASS_HZ = 0.7
+# The smoothed and the beat-interval candidates compete only in frames where the
+# heartbeat buries the breath (elsewhere the baseline wave is the breath; smoothing it
+# removes the shallow breaths the depth rule must judge).
+
 #: Handicap of the beat-interval candidate in the source selection.
 RSA_HANDICAP = 0.05
-#: The beat-interval candidate competes only in frames where the heartbeat buries the
-#: breath: the rms slope of the band-passed breathing wave is below this share of the
-#: rms slope of the 10 Hz view (median over a 30 s frame: about 0.02-0.03 when the
-#: heartbeat dominates, 0.3-0.9 when the breathing swing does).
+#: The heartbeat buries the breath in a frame when the rms slope of the band-passed
+#: breathing wave is below this share of the rms slope of the 10 Hz view (median over
+#: a 30 s frame: about 0.02-0.03 when the heartbeat dominates, 0.3-0.9 when the
+#: breathing swing does).
 RSA_MAX_SLOPE_RATIO = 0.1
-#: Source selection: frame (s), span of the periodicity estimate (s), and the handicap
-#: subtracted from each candidate's autocorrelation (on a tie the least filtered wave
-#: wins; the envelope, the noisiest, must be clearly more periodic).
+#: Source selection: frame (s), span (s) around it over which a candidate's cycles are
+#: judged (coverage x regularity, see ``_select``), and the handicap subtracted from
+#: each candidate's score (on a tie the least filtered wave wins; the envelope, the
+#: noisiest, must be clearly better).
 SELECT_FRAME_S = 30.0
 SELECT_SPAN_S = 90.0
 SOURCE_HANDICAP = {"baseline": 0.0, "smooth": 0.01, "envelope": 0.1, "rsa": RSA_HANDICAP}
 #: Recordings longer than SLICE_CORE_S are processed in overlapping slices (bounded
 #: memory): cores of SLICE_CORE_S (the last takes the rest) with SLICE_MARGIN_S of
 #: context on each side, far beyond the reach of the filters (~40 s), the 5-minute
-#: running median of the scale and the 90 s periodicity span. See ``_breathing_sliced``.
+#: running median of the scale and the 90 s selection span. See ``_breathing_sliced``.
 SLICE_CORE_S = 24 * 3600.0
 SLICE_MARGIN_S = 3600.0
 #: Bytes of ``|wave|`` rows per median call in the local scale (bounds its temporary).
 SCALE_ROWS_BYTES = 1 << 20
 #: Frames per block of the slope sums of ``_heartbeat_dominates``.
 DOMINATES_BLOCK = 512
-#: Frames per block of the periodicity FFTs (keeps the temporaries in cache).
-PERIODICITY_BLOCK = 64
 #: Beat-interval (respiratory sinus arrhythmia) candidate, used when beat times are
 #: given: an interval is kept when within RSA_MAX_DEVIATION of the running median of
 #: RSA_MEDIAN_BEATS intervals and within RSA_INTERVAL_S; the kept intervals, at their
@@ -122,10 +140,12 @@ def _parabolic(y: np.ndarray, i: np.ndarray) -> np.ndarray:
     return i + np.clip(off, -0.5, 0.5)
 
 
-def _breathing_wave(low: np.ndarray, fs_low: float) -> np.ndarray:
-    hi = min(BREATHING_BAND_HZ[1], 0.45 * fs_low)
-    sos = butter_sos(2, (BREATHING_BAND_HZ[0], hi), "bandpass", fs_low)
-    padlen = min(len(low) - 1, int(3 * fs_low / BREATHING_BAND_HZ[0]))
+def _breathing_wave(
+    low: np.ndarray, fs_low: float, band: tuple[float, float] = BREATHING_BAND_HZ
+) -> np.ndarray:
+    hi = min(band[1], 0.45 * fs_low)
+    sos = butter_sos(2, (band[0], hi), "bandpass", fs_low)
+    padlen = min(len(low) - 1, int(3 * fs_low / band[0]))
     centred = low - np.median(low)
     return np.asarray(sosfiltfilt(sos, centred, padlen=padlen))
 
@@ -176,52 +196,29 @@ def _envelope_wave(low: np.ndarray, fs_low: float) -> np.ndarray:
     return _breathing_wave(e, fs_low)
 
 
-def _periodicity(wave: np.ndarray, fs_low: float, frame: int, span: int) -> np.ndarray:
-    """Per frame of ``frame`` samples: the highest normalised autocorrelation at a lag of
-    MIN_CYCLE_S..MAX_CYCLE_S of the ``span`` samples centred on the frame (0 when flat).
+def _regularity(b: Breathing, frames: np.ndarray, frame_s: float, span_s: float) -> np.ndarray:
+    """Per frame in ``frames``: 1 - the coefficient of variation (population std / mean)
+    of the lengths of the cycles whose midpoint lies strictly within ``span_s / 2`` of
+    the frame centre (frames of ``frame_s`` s from time 0); 0 with fewer than 3 cycles.
 
-    Computed on pair means (about 5 Hz at the 10 Hz low rate; the wave is band-limited
-    to 0.6 Hz), with an FFT just long enough for the longest lag (no circular wrap).
+    A wave whose cycles are the breaths gives steady lengths; one that splits and merges
+    breaths at noise gives a spread of short and long ones.
     """
-    d = max(1, int(fs_low // 4.0))
-    n = len(wave) // d
-    # pair sums by strided slices (a reshape(n, d).mean(axis=1) over a tiny axis is ~10x
-    # slower; for d < 8 the sum is the same left-to-right sum, so the values are identical)
-    fs_d = fs_low / d
-    nf = -(-len(wave) // frame)
-    frame_d, span_d = frame / d, max(1, span // d)
-    lo, hi = int(MIN_CYCLE_S * fs_d), int(MAX_CYCLE_S * fs_d) + 1
-    half = span_d // 2
-    # the pair means are built in place inside the zero-padded array (no separate copy)
-    pad = np.zeros(n + 2 * span_d)
-    w = pad[span_d : span_d + n]
-    w[:] = wave[0 : n * d : d]
-    for i in range(1, d):
-        w += wave[i : n * d : d]
-    w /= d
-    del w
-    mid = np.round((np.arange(nf) + 0.5) * frame_d).astype(np.int64)  # frame centres
-    nfft = 1 << int(np.ceil(np.log2(span_d + hi)))
-
-    # in blocks of PERIODICITY_BLOCK frames: the same row-wise FFTs, but temporaries of
-    # ~0.25 MB stay in cache and are reused instead of fresh multi-MB arrays that page
-    # fault (3-4x faster on an 8 h night; the values are identical)
-    peak = np.empty(nf)
-    zero = np.empty(nf)
-    offsets = np.arange(span_d)
-    buf = np.zeros((min(nf, PERIODICITY_BLOCK), nfft))
-    for b0 in range(0, nf, PERIODICITY_BLOCK):
-        m = mid[b0 : b0 + PERIODICITY_BLOCK]
-        k = len(m)
-        seg = pad[(m + span_d - half)[:, None] + offsets[None, :]]
-        np.subtract(seg, seg.mean(axis=1, keepdims=True), out=buf[:k, :span_d])
-        f = np.fft.rfft(buf[:k], axis=1)
-        ac = np.fft.irfft(f.real**2 + f.imag**2, nfft, axis=1)
-        peak[b0 : b0 + k] = ac[:, lo:hi].max(axis=1)
-        zero[b0 : b0 + k] = ac[:, 0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = peak / zero
-    return np.where(zero > 0, r, 0.0)
+    mids = b.starts + 0.5 * b.lengths
+    order = np.argsort(mids, kind="stable")
+    mids, lengths = mids[order], b.lengths[order]
+    c1 = np.concatenate([[0.0], np.cumsum(lengths)])
+    c2 = np.concatenate([[0.0], np.cumsum(lengths * lengths)])
+    centre = (frames + 0.5) * frame_s
+    lo = np.searchsorted(mids, centre - 0.5 * span_s, side="right")
+    hi = np.searchsorted(mids, centre + 0.5 * span_s, side="left")
+    n = (hi - lo).astype(np.float64)
+    out = np.zeros(len(frames))
+    ok = n >= 3
+    mean = (c1[hi[ok]] - c1[lo[ok]]) / n[ok]
+    var = np.maximum((c2[hi[ok]] - c2[lo[ok]]) / n[ok] - mean * mean, 0.0)
+    out[ok] = 1.0 - np.sqrt(var) / mean
+    return out
 
 
 def _smooth_wave(wave: np.ndarray, fs_low: float) -> np.ndarray:
@@ -239,7 +236,7 @@ def _rsa_wave(beat_times: np.ndarray, n: int, fs_low: float) -> tuple[np.ndarray
     ``fs_low / RSA_DECIMATE`` (the same time base as the low-rate view) and that rate.
     Intervals off the running median (ectopic, missed or extra beats) are dropped; the
     kept intervals minus their median, placed at their midpoints, are interpolated
-    linearly, zero across gaps, band-passed like the baseline wave and smoothed like the
+    linearly, zero across gaps, band-passed at :data:`BREATHING_BAND_HZ` and smoothed like the
     "smooth" candidate. All zeros when fewer than 3 intervals are kept.
     """
     return _rsa_grid(_rsa_knots(beat_times), n, fs_low, 0)
@@ -367,18 +364,24 @@ def _breathing_from_low(
 ) -> Breathing:
     """:func:`detect_breathing` on the low-rate view (shared with ``session_tracks``).
 
-    Candidate breathing waves (``sources``): the band-passed baseline, the same through
-    a steeper low-pass (:func:`_smooth_wave`), and the beat envelope
-    (:func:`_envelope_wave`); with ``beat_times`` (s, same time base), also the
-    beat-interval wave (:func:`_rsa_wave`, at a quarter of the low rate). Per frame of
-    :data:`SELECT_FRAME_S` the candidate with the highest score wins: its wave's
-    periodicity (:func:`_periodicity`) times the share of the surrounding
-    :data:`SELECT_SPAN_S` covered by its accepted cycles
-    (:func:`_coverage`: a wave that periodically tracks the heartbeat yields cycles too
-    short to keep), minus the candidate's handicap in :data:`SOURCE_HANDICAP`; a cycle
+    Candidate breathing waves (``sources``): the baseline band-passed at
+    :data:`BASELINE_BAND_HZ`, the :data:`BREATHING_BAND_HZ` wave through a steeper
+    low-pass (:func:`_smooth_wave`), and the beat envelope (:func:`_envelope_wave`);
+    with ``beat_times`` (s, same time base), also the beat-interval wave
+    (:func:`_rsa_wave`, at a quarter of the low rate). The smoothed and the interval
+    waves may win only in frames where the heartbeat buries the breath
+    (:func:`_heartbeat_dominates`; not computed when there is none), the baseline only
+    in the others (when one of those two exists). Cycles of each by depth
+    simplification (:func:`_cycles_from_wave`). Per frame of
+    :data:`SELECT_FRAME_S` where two or more candidates may win, the one with the
+    highest score wins: the share of the surrounding :data:`SELECT_SPAN_S` covered by
+    its accepted cycles (:func:`_coverage`: a wave that tracks the heartbeat yields
+    cycles too short to keep) times their regularity (:func:`_regularity`, 1 - the
+    coefficient of variation of their lengths), minus the candidate's handicap in
+    :data:`SOURCE_HANDICAP`; a cycle
     belongs to the frame holding its midpoint; where chosen cycles of different
     candidates overlap, the later one is dropped. The amplitude of a cycle is always
-    measured on the baseline wave (its peak to trough over the cycle).
+    measured on the :data:`BREATHING_BAND_HZ` wave (its peak to trough over the cycle).
 
     A recording longer than :data:`SLICE_CORE_S` (24 h) is processed in overlapping
     day-long slices (:func:`_breathing_sliced`) so that memory does not grow with its
@@ -390,6 +393,86 @@ def _breathing_from_low(
     if len(low) > round(SLICE_CORE_S * fs_low):
         return _breathing_sliced(low, fs_low, exclude, sources, knots)
     return _breathing_part(low, fs_low, exclude, sources, knots, 0)
+
+
+class _Selection(NamedTuple):
+    """The candidates of :func:`_breathing_part` and the per-frame choice among them."""
+
+    names: list[str]
+    cycles: list[Breathing]
+    choice: np.ndarray  # per frame of ``frame`` low-rate samples: index into ``cycles``
+    frame: int
+    band_wave: np.ndarray  # the BREATHING_BAND_HZ wave (heartbeat test, amplitudes)
+
+
+def _select(
+    low: np.ndarray,
+    fs_low: float,
+    exclude: tuple[np.ndarray, np.ndarray] | None,
+    sources: tuple[str, ...],
+    knots: tuple[np.ndarray, np.ndarray] | None,
+    s0: int,
+) -> _Selection:
+    """Steps 2-6 of :func:`detect_breathing` up to the per-frame choice (see
+    :func:`_breathing_part`; ``len(low)`` is at least ``4 * MAX_CYCLE_S`` s)."""
+    band_wave = _breathing_wave(low, fs_low)
+    frame_s = SELECT_FRAME_S
+    frame = max(1, round(frame_s * fs_low))
+    nf = -(-len(low) // frame)
+    buried = _heartbeat_dominates(low, band_wave, frame, nf)
+    waves = []
+    names = []
+    for name in sources:
+        if name in ("smooth", "rsa") and not buried.any():
+            continue  # consulted only where the heartbeat buries the breath: not computed
+        if name == "baseline":
+            waves.append(_breathing_wave(low, fs_low, BASELINE_BAND_HZ))
+        elif name == "smooth":
+            waves.append(_smooth_wave(band_wave, fs_low))
+        elif name == "envelope":
+            waves.append(_envelope_wave(low, fs_low))
+        else:  # private helper: a programming error, not user input
+            raise ValueError(f"unknown breathing source {name!r}")
+        names.append(name)
+    rates = [fs_low] * len(waves)
+    fractions = [DEPTH_FRACTION] * len(waves)
+    if knots is not None and buried.any():
+        w_r, fs_r = _rsa_grid(knots, len(low), fs_low, s0)
+        if np.any(w_r != 0):
+            waves.append(w_r)
+            rates.append(fs_r)
+            names.append("rsa")
+            fractions.append(RSA_DEPTH_FRACTION)
+    cands = [
+        _cycles_from_wave(w, r, exclude, fraction=f)
+        for w, r, f in zip(waves, rates, fractions, strict=True)
+    ]
+    # where each candidate may win: the smoothed and the interval waves only where the
+    # heartbeat buries the breath, the baseline only elsewhere (when one of them exists)
+    allowed = np.ones((len(waves), nf), dtype=bool)
+    others = any(name in ("smooth", "rsa") for name in names)
+    for k, name in enumerate(names):
+        if name in ("smooth", "rsa"):
+            allowed[k] = buried
+        elif name == "baseline" and others:
+            allowed[k] = ~buried
+    choice = np.argmax(allowed, axis=0)  # the first allowed (the only one, mostly)
+    contested = np.flatnonzero(allowed.sum(axis=0) >= 2)
+    if len(contested) == 0:
+        return _Selection(names, cands, choice, frame, band_wave)
+    # scores only where two or more candidates may win
+    score = np.full((len(waves), len(contested)), -np.inf)
+    for k, (w, r, c, name) in enumerate(zip(waves, rates, cands, names, strict=True)):
+        fr = max(1, round(frame_s * r))
+        sp = max(fr, round(SELECT_SPAN_S * r))
+        ok = (contested < -(-len(w) // fr)) & allowed[k, contested]
+        if not ok.any():
+            continue
+        at = contested[ok]
+        sc = _coverage(c, len(w), r, fr, sp)[at] * _regularity(c, at, frame_s, SELECT_SPAN_S)
+        score[k, ok] = sc - SOURCE_HANDICAP[name]
+    choice[contested] = np.argmax(score, axis=0)
+    return _Selection(names, cands, choice, frame, band_wave)
 
 
 def _breathing_part(
@@ -405,46 +488,16 @@ def _breathing_part(
     ``s0`` of the recording (times in and out are from ``low[0]``)."""
     if len(low) < int(4 * MAX_CYCLE_S * fs_low):
         return _empty_breathing()
-    base_wave = _breathing_wave(low, fs_low)
-    waves = []
-    for name in sources:
-        if name == "baseline":
-            waves.append(base_wave)
-        elif name == "smooth":
-            waves.append(_smooth_wave(base_wave, fs_low))
-        elif name == "envelope":
-            waves.append(_envelope_wave(low, fs_low))
-        else:  # private helper: a programming error, not user input
-            raise ValueError(f"unknown breathing source {name!r}")
-    rates = [fs_low] * len(waves)
-    names = list(sources)
-    frame_s = SELECT_FRAME_S
-    frame = max(1, round(frame_s * fs_low))
-    nf = -(-len(low) // frame)
-    buried = None
-    if knots is not None:
-        buried = _heartbeat_dominates(low, base_wave, frame, nf)
-        if buried.any():  # else the interval wave is never consulted: not computed
-            w_r, fs_r = _rsa_grid(knots, len(low), fs_low, s0)
-            if np.any(w_r != 0):
-                waves.append(w_r)
-                rates.append(fs_r)
-                names.append("rsa")
-    if len(waves) == 1:
-        return _cycles_from_wave(waves[0], fs_low, exclude)
-    cands = [_cycles_from_wave(w, r, exclude) for w, r in zip(waves, rates, strict=True)]
-    score = np.full((len(waves), nf), -np.inf)
-    for k, (w, r, b, name) in enumerate(zip(waves, rates, cands, names, strict=True)):
-        fr = max(1, round(frame_s * r))
-        sp = max(fr, round(SELECT_SPAN_S * r))
-        sc = _periodicity(w, r, fr, sp) * _coverage(b, len(w), r, fr, sp)
-        m = min(nf, len(sc))
-        score[k, :m] = sc[:m] - SOURCE_HANDICAP[name]
-    if names[-1] == "rsa" and buried is not None:
-        score[-1, ~buried] = -np.inf
-    choice = np.argmax(score, axis=0)
+    return _assemble(_select(low, fs_low, exclude, sources, knots, s0), fs_low)
+
+
+def _assemble(sel: _Selection, fs_low: float) -> Breathing:
+    """The cycles of the chosen candidate per frame (a cycle belongs to the frame
+    holding its midpoint), without overlaps, with amplitudes on the
+    :data:`BREATHING_BAND_HZ` wave."""
+    choice, frame, band_wave = sel.choice, sel.frame, sel.band_wave
     parts = []
-    for k, b in enumerate(cands):
+    for k, b in enumerate(sel.cycles):
         f = ((b.starts + 0.5 * b.lengths) * fs_low / frame).astype(np.int64)
         m = choice[np.clip(f, 0, len(choice) - 1)] == k
         parts.append(Breathing(b.starts[m], b.lengths[m], b.amplitudes[m], b.peaks[m]))
@@ -455,12 +508,12 @@ def _breathing_part(
     peaks = np.concatenate([p.peaks for p in parts])[order]
     keep = _no_overlap(starts, lengths)
     starts, lengths, peaks = starts[keep], lengths[keep], peaks[keep]
-    # amplitude on the baseline wave: its peak-to-trough over the cycle
-    n = len(base_wave)
+    # amplitude on the BREATHING_BAND_HZ wave: its peak-to-trough over the cycle
+    n = len(band_wave)
     i0 = np.clip(np.round(starts * fs_low).astype(np.int64), 0, n - 1)
     i1 = np.clip(np.round((starts + lengths) * fs_low).astype(np.int64) + 1, i0 + 1, n)
     # even slots are the cycles; odd slots (between cycles, possibly backwards) are dropped
-    return Breathing(starts, lengths, _ranges(base_wave, i0, i1), peaks)
+    return Breathing(starts, lengths, _ranges(band_wave, i0, i1), peaks)
 
 
 def _slice_unit(fs_low: float) -> int:
@@ -554,14 +607,17 @@ def _cycles_from_wave(
     wave: np.ndarray,
     fs_low: float,
     exclude: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    fraction: float = DEPTH_FRACTION,
 ) -> Breathing:
-    """Trough-peak-trough cycles of one breathing wave (steps 3-4 of the notes)."""
-    hyst = _local_scale(wave, fs_low)
-    hyst *= HYSTERESIS
-    if not np.any(hyst > 0):
+    """Trough-peak-trough cycles of one breathing wave (steps 3-4 of the notes): depth
+    simplification at ``fraction`` x the local breath size."""
+    thr = _local_scale(wave, fs_low)
+    if not np.any(thr > 0):
         return _empty_breathing()
-    idx, kind = _extrema_kernel(np.ascontiguousarray(wave), np.ascontiguousarray(hyst))
-    del hyst
+    thr *= fraction * 2.0 * np.sqrt(2.0)
+    idx, kind = _simplify_kernel(np.ascontiguousarray(wave), thr)
+    del thr
     # cycles: trough, peak, trough consecutive in the extremum sequence
     if len(idx) < 3:
         return _empty_breathing()
@@ -636,36 +692,45 @@ def detect_breathing(
     -----
     1. Block means bring the signal to about 10 Hz (at 140 Hz, 14-sample blocks: their
        spectral zeros at multiples of 10 Hz remove every mains alias).
-    2. A zero-phase 2nd-order Butterworth band-pass of 0.08-0.6 Hz keeps the breathing
-       wave. A second candidate wave passes it through a further zero-phase 4th-order
-       low-pass at 0.5 Hz: when the heartbeat dominates the signal (a "cardiac"
-       sensor position), the heart-rate fundamental (0.7-1.5 Hz) leaks through the
-       gentle band edge and is tracked instead of the breath.
-    3. Local scale: the median of ``|wave|`` per 30 s, then a running median over
-       5 minutes; the hysteresis is 0.9 x that scale (for a sine, about 0.32 of its
-       peak-to-trough height). An alternating extremum tracker confirms a trough (peak)
-       once the wave has risen (fallen) by the hysteresis. The hysteresis follows the
-       breathing depth and the posture's gain through the night.
+    2. Candidate breathing waves: the baseline, a zero-phase 2nd-order Butterworth
+       band-pass of 0.05-1 Hz (the band of the breaths and the ripples inside them);
+       and, in 30 s frames where the heartbeat buries the breath (the rms slope of the
+       0.08-0.6 Hz band-passed wave is below 0.1 x that of the 10 Hz view: a "cardiac"
+       sensor position, where the heart-rate fundamental, 0.7-1.5 Hz, leaks into the
+       breathing band and would be tracked instead of the breath), the 0.08-0.6 Hz wave
+       through a further zero-phase 4th-order low-pass at 0.5 Hz ("smooth").
+    3. Cycles of each wave by depth simplification (the "count-adv" rule of Schafer &
+       Kratky, 2008, with a local threshold): take every local extremum; while the
+       adjacent extremum pair with the smallest height difference is shallower than
+       0.25 x the local breath size, remove it (its neighbours then face each other
+       and are compared anew). The local breath size is 2 sqrt(2) x the median of
+       ``|wave|`` per 30 s, running median over 5 minutes (for a sine, its peak to
+       trough), so it follows the breathing depth and the posture's gain through the
+       night, and a ripple riding on a breath never splits it, wherever it sits.
     4. A cycle runs trough to trough with one peak between; troughs are placed with
        sub-sample parabolic interpolation. Cycles shorter than 1.5 s or longer than 10 s
        and cycles overlapping ``exclude`` are dropped.
-    5. Per 30 s frame, the cycles of the candidate with the higher score are kept:
-       the highest autocorrelation of its wave at a lag of 1.5-10 s over the 90 s
-       around the frame, times the share of those 90 s covered by its kept cycles (a
-       wave that follows the heartbeat is periodic but yields cycles too short to
-       keep). On a tie the plain band-pass wins. Where cycles of the two candidates
+    5. Per 30 s frame one wave gives the cycles: the baseline where the heartbeat does
+       not bury the breath, the smoothed wave where it does; where the beat-interval
+       wave of step 6 competes with the smoothed one, the higher score wins: the share
+       of the 90 s around the frame covered by the wave's kept cycles (a wave that
+       follows the heartbeat yields cycles too short to keep) times their regularity
+       (1 - the coefficient of variation of the lengths of the cycles centred in those
+       90 s: breaths found give steady lengths, breaths split and merged at noise do
+       not), minus 0.01 for the smoothed and 0.05 for the interval wave. Where cycles of two waves
        overlap at a frame boundary the later one is dropped, so cycles never overlap.
-       The amplitude is the peak to trough of the band-passed wave over the cycle.
+       The amplitude is the peak to trough of the 0.08-0.6 Hz band-passed wave over
+       the cycle.
     6. With ``beat_times``: the beat-to-beat intervals within 20 % of the running median
        of 15 (ectopic, missed and extra beats dropped), at their midpoints, are
-       interpolated onto a 2.5 Hz grid (zero across gaps over 2.5 s), band-passed and
-       smoothed like the wave of step 2, and compete in step 5 as a third candidate
-       with a handicap of 0.05 on its score, only in frames where the heartbeat buries
-       the breath (rms slope of the breathing wave < 0.1 x that of the 10 Hz view;
-       elsewhere the signal's own breath is the better reference). When the heartbeat
-       dominates the signal the breathing swing can be lost under body noise while the
-       heart rate still follows the breath (respiratory sinus arrhythmia). The cycle
-       amplitude is still measured on the band-passed signal.
+       interpolated onto a 2.5 Hz grid (zero across gaps over 2.5 s), band-passed
+       (0.08-0.6 Hz) and smoothed like the smooth wave, simplified at 0.1 x their local
+       size (a smooth wave: nearly every turning point is a breath), and compete in
+       step 5 as one more candidate with a handicap of 0.05 on its score, in the frames
+       of step 2 only. When the heartbeat dominates the signal the breathing swing can
+       be lost under body noise while the heart rate still follows the breath
+       (respiratory sinus arrhythmia). The cycle amplitude is still measured on the
+       band-passed signal.
     7. A recording longer than 24 h goes through steps 2-6 in overlapping slices (24 h
        cores with 1 h of context on each side, each keeping the cycles that start in its
        core), so memory does not grow with its length; the cycles equal those of one

@@ -12,50 +12,51 @@ from typing import NamedTuple
 import numpy as np
 
 
-def naive_extrema(x: np.ndarray, hyst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Alternating extrema confirmed by hysteresis (see ``_extrema_kernel``)."""
+def naive_simplify(x: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Depth simplification (see ``_simplify_kernel``), by full rescans.
+
+    Runs of finite samples are handled apart. In a run, the slope before each sample
+    (flat steps take the last non-zero one) changes sign at an extremum. Then, while any
+    adjacent pair of surviving extrema is shallower than the mean of their thresholds,
+    the shallowest such pair (the earliest on a tie) is removed; every pass rescans all
+    pairs.
+    """
     idx: list[int] = []
     kind: list[int] = []
-    state = None  # None: not started; 0: unknown; 1: seeking max; -1: seeking min
-    hi = lo = 0.0
-    hi_i = lo_i = -1
-    for i in range(len(x)):
-        v, h = float(x[i]), float(hyst[i])
-        if math.isnan(v) or math.isnan(h):
-            state = None
+    n = len(x)
+    i = 0
+    while i < n:
+        if math.isnan(float(x[i])):
+            i += 1
             continue
-        if state is None:
-            hi = lo = v
-            hi_i = lo_i = i
-            state = 0
-            continue
-        if state == 0:
-            if v > hi:
-                hi, hi_i = v, i
-            if v < lo:
-                lo, lo_i = v, i
-            if v < hi - h:
-                idx.append(hi_i)
-                kind.append(1)
-                state, lo, lo_i = -1, v, i
-            elif v > lo + h:
-                idx.append(lo_i)
-                kind.append(-1)
-                state, hi, hi_i = 1, v, i
-        elif state == 1:
-            if v > hi:
-                hi, hi_i = v, i
-            elif v < hi - h:
-                idx.append(hi_i)
-                kind.append(1)
-                state, lo, lo_i = -1, v, i
-        else:
-            if v < lo:
-                lo, lo_i = v, i
-            elif v > lo + h:
-                idx.append(lo_i)
-                kind.append(-1)
-                state, hi, hi_i = 1, v, i
+        j = i
+        while j < n and not math.isnan(float(x[j])):
+            j += 1
+        ex: list[int] = []
+        kd: list[int] = []
+        slope = 0
+        for k in range(i + 1, j):
+            d = float(x[k]) - float(x[k - 1])
+            s = 1 if d > 0 else (-1 if d < 0 else 0)
+            if s != 0:
+                if slope != 0 and s != slope:
+                    ex.append(k - 1)
+                    kd.append(slope)
+                slope = s
+        while True:
+            best = None
+            for p in range(len(ex) - 1):
+                dv = abs(float(x[ex[p + 1]]) - float(x[ex[p]]))
+                below = dv < 0.5 * (float(thr[ex[p]]) + float(thr[ex[p + 1]]))
+                if below and (best is None or dv < best[0]):
+                    best = (dv, p)
+            if best is None:
+                break
+            p = best[1]
+            del ex[p : p + 2], kd[p : p + 2]
+        idx += ex
+        kind += kd
+        i = j
     return np.array(idx, dtype=np.int64), np.array(kind, dtype=np.int8)
 
 
@@ -221,30 +222,6 @@ def naive_scan(x: np.ndarray, q: int, w: int) -> tuple[np.ndarray, np.ndarray, n
     wmin = [min(xs[k * w : k * w + w]) for k in range(nw)]
     wmax = [max(xs[k * w : k * w + w]) for k in range(nw)]
     return np.array(low), np.array(wmin), np.array(wmax)
-
-
-def naive_periodicity(
-    wave: np.ndarray, fs_low: float, frame: int, span: int, min_s: float, max_s: float
-) -> np.ndarray:
-    """Per frame: the highest normalised autocorrelation (lags ``min_s``..``max_s``) of the
-    ``span`` samples centred on the frame, on means of ``d`` samples, by direct sums
-    (what ``respiration._periodicity`` computes with blocked FFTs)."""
-    d = max(1, int(fs_low // 4.0))
-    n = len(wave) // d
-    w = [sum(wave[i * d : i * d + d]) / d for i in range(n)]
-    fs_d = fs_low / d
-    span_d = max(1, span // d)
-    half = span_d // 2
-    lo, hi = int(min_s * fs_d), int(max_s * fs_d) + 1
-    out = []
-    for f in range(-(-len(wave) // frame)):
-        mid = round((f + 0.5) * frame / d)
-        seg = [w[j] if 0 <= j < n else 0.0 for j in range(mid - half, mid - half + span_d)]
-        m = sum(seg) / span_d
-        seg = [v - m for v in seg]
-        ac = [sum(seg[t] * seg[t + lag] for t in range(span_d - lag)) for lag in range(hi)]
-        out.append(max(ac[lo:hi]) / ac[0] if ac[0] > 0 else 0.0)
-    return np.array(out)
 
 
 def naive_no_overlap(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Breathing cycles (detect_breathing), respiration_rate and the extremum kernel."""
+"""Breathing cycles (detect_breathing), respiration_rate and the depth simplification kernel."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from conftest import require_shared
 from hypothesis import given
 from hypothesis import strategies as st
-from naive_tracks import naive_extrema, naive_no_overlap, naive_periodicity, synthetic_bcg
+from naive_tracks import naive_no_overlap, naive_simplify, synthetic_bcg
 
-from sleepsignal._track_kernels import _extrema_kernel
+from sleepsignal._track_kernels import _simplify_kernel
 from sleepsignal.errors import SignalError, SleepSignalWarning
 from sleepsignal.respiration import Breathing, detect_breathing, respiration_rate
 from sleepsignal.session import TimeValueTrack
@@ -19,67 +19,107 @@ from sleepsignal.session import TimeValueTrack
 FS = 140.0
 
 
-def test_periodicity_matches_naive():
-    """The blocked FFT autocorrelation equals direct sums, across block boundaries (more
-    frames than one block) and with a flat stretch (ratio 0)."""
+def test_regularity_matches_a_direct_loop():
+    """Coverage x regularity scores the candidates: 1 - CV of the lengths of the cycles
+    centred strictly within half the span of each frame centre, 0 under 3 cycles."""
     from sleepsignal import respiration as R
 
     rng = np.random.default_rng(3)
-    t = np.arange(6000) / 10.0
-    wave = np.sin(2 * np.pi * 0.25 * t) + 0.5 * rng.standard_normal(len(t))
-    wave[4000:5000] = 0.0
-    frame, span = 60, 180  # 100 frames: two blocks of PERIODICITY_BLOCK = 64
-    got = R._periodicity(wave, 10.0, frame, span)
-    want = naive_periodicity(wave, 10.0, frame, span, R.MIN_CYCLE_S, R.MAX_CYCLE_S)
-    assert len(got) == 100 > R.PERIODICITY_BLOCK
-    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    lengths = rng.uniform(1.5, 8.0, 400)
+    starts = np.cumsum(lengths) - lengths + rng.uniform(0, 3, 400).cumsum()
+    b = Breathing(starts, lengths, np.ones(400), starts + 1.0)
+    frames = np.arange(0, int(starts[-1] // 30) + 3)
+    got = R._regularity(b, frames, 30.0, 90.0)
+    mids = starts + 0.5 * lengths
+    for f, g in zip(frames, got, strict=True):
+        sel = lengths[np.abs(mids - (f + 0.5) * 30.0) < 45.0]
+        want = 1 - np.std(sel) / np.mean(sel) if len(sel) >= 3 else 0.0
+        assert g == pytest.approx(want, abs=1e-9)
+    assert got[-1] == 0.0  # past the last cycle
+    # equal lengths: fully regular
+    even = Breathing(np.arange(50) * 4.0, np.full(50, 4.0), np.ones(50), np.zeros(50))
+    assert np.allclose(R._regularity(even, np.arange(2, 5), 30.0, 90.0), 1.0)
 
 
-# -- _extrema_kernel against its naive twin ---------------------------------------------
+# -- _simplify_kernel against its naive twin --------------------------------------------
 @given(
-    st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=0, max_size=200),
-    st.floats(0.0, 50.0),
+    st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=0, max_size=120),
+    st.floats(0.0, 500.0),
 )
-def test_extrema_kernel_matches_naive(values, h):
+def test_simplify_kernel_matches_naive(values, t):
     x = np.asarray(values, dtype=np.float64)
-    hyst = np.full(len(x), h)
-    got = _extrema_kernel(x, hyst)
-    want = naive_extrema(x, hyst)
+    thr = np.full(len(x), t)
+    got = _simplify_kernel(x, thr)
+    want = naive_simplify(x, thr)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
 
 
-def test_extrema_kernel_nan_resets_and_matches_naive():
+@given(st.integers(0, 2**32 - 1), st.sampled_from([1, 2, 3]))
+def test_simplify_kernel_matches_naive_with_ties_and_varying_threshold(seed, step):
+    """Quantised values (many equal depths: the tie order matters), a threshold that
+    varies per sample, and plateaus."""
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.standard_normal(150).cumsum() / step) * step
+    thr = rng.uniform(0.0, 6.0, len(x))
+    got = _simplify_kernel(x, thr)
+    want = naive_simplify(x, thr)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_simplify_kernel_nan_splits_runs_and_matches_naive():
     rng = np.random.default_rng(0)
     x = np.cumsum(rng.standard_normal(500))
+    x[0] = np.nan
     x[100:110] = np.nan
     x[300] = np.nan
-    hyst = np.full(len(x), 2.0)
-    hyst[400] = np.nan
-    got = _extrema_kernel(x, hyst)
-    want = naive_extrema(x, hyst)
+    thr = np.full(len(x), 3.0)
+    thr[400] = np.nan  # a NaN threshold keeps its pairs
+    got = _simplify_kernel(x, thr)
+    want = naive_simplify(x, thr)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
-    # no extremum is placed inside the NaN gap
-    assert not np.any((got[0] >= 100) & (got[0] < 110))
+    assert not np.any((got[0] >= 99) & (got[0] <= 110))  # nothing in or at the gap
 
 
-def test_extrema_kernel_empty_and_flat():
+def test_simplify_kernel_empty_minimal_flat():
     e = np.empty(0)
-    idx, kind = _extrema_kernel(e, e)
-    assert len(idx) == 0 and len(kind) == 0
-    flat = np.zeros(50)
-    idx, _ = _extrema_kernel(flat, np.full(50, 0.1))
-    assert len(idx) == 0
+    for x in (e, np.zeros(1), np.zeros(2), np.zeros(50), np.array([0.0, 1.0, 2.0])):
+        idx, kind = _simplify_kernel(x, np.full(len(x), 0.1))
+        assert len(idx) == 0 and len(kind) == 0
+    idx, kind = _simplify_kernel(np.array([0.0, 1.0, 0.0]), np.full(3, 0.1))
+    assert idx.tolist() == [1] and kind.tolist() == [1]
+    # a plateau is one extremum at its last sample
+    idx, kind = _simplify_kernel(np.array([0.0, 1.0, 1.0, 0.0, 0.5]), np.zeros(5))
+    assert idx.tolist() == [2, 3] and kind.tolist() == [1, -1]
 
 
-def test_extrema_kernel_alternates():
-    x = np.sin(np.linspace(0, 20 * np.pi, 2000))
-    idx, kind = _extrema_kernel(x, np.full(len(x), 0.5))
-    assert np.all(kind[1:] != kind[:-1])
-    # the start (a trough of the rising sine), then 10 peaks and 10 troughs
-    assert idx[0] == 0 and kind[0] == -1
-    assert len(idx) == 21
+def test_simplify_kernel_removes_a_ripple_wherever_it_sits():
+    """A ripple (pairs < 0.6 deep) on a breath of 2 peak to trough is removed at
+    threshold 1 (it never splits the breath), kept at 0.05; what is left alternates."""
+    t = np.arange(0, 40, 0.05)
+    base = np.sin(2 * np.pi * t / 4.0)
+    for at in (0.0, 1.0, 2.0, 3.0):  # ripple on the rise, at the top, on the fall, bottom
+        x = base + 0.3 * np.exp(-(((t % 4.0) - at - 0.5) ** 2) / 0.1) * np.sin(2 * np.pi * t / 0.4)
+        _, kind = _simplify_kernel(x, np.full(len(x), 1.0))
+        assert np.all(kind[1:] != kind[:-1])
+        assert (kind == -1).sum() == 10, at
+        _, kind = _simplify_kernel(x, np.full(len(x), 0.05))
+        assert (kind == -1).sum() > 10, at
+
+
+def test_simplify_kernel_equals_the_truth_rule():
+    """On a random belt-like wave the kernel keeps exactly the troughs of the
+    simulator's truth (``belt_troughs``: the same rule with a Python heap)."""
+    from sleepsignal._simulate_physio import belt_breath_size, belt_troughs
+
+    rng = np.random.default_rng(4)
+    y = np.cumsum(rng.standard_normal(20000))
+    y -= np.convolve(y, np.ones(200) / 200, "same")
+    size = belt_breath_size(y, 10.0)
+    idx, kind = _simplify_kernel(y, 0.3 * size)
+    np.testing.assert_array_equal(idx[kind == -1] / 10.0, belt_troughs(y, 10.0, 0.3, size))
 
 
 # -- detect_breathing --------------------------------------------------------------------

@@ -198,27 +198,32 @@ def test_cardiac_profile_night_breathing_floor():
     (the band-pass-only detector before: 0.038 and 3.95); against the belt truth by
     depth simplification (branch breath): 0.740 and 0.086 without the beats, 0.731 and
     0.088 with them (on this stretch the beat intervals neither help nor hurt; on the
-    whole cardiac nights they do, see README tracks)."""
+    whole cardiac nights they do, see README tracks). With depth simplification
+    (branch breath3): 0.750 and 0.075 without the beats, 0.779 and 0.071 with them
+    (the interval and smoothed waves judged by the regularity of their cycles)."""
     r = _belt_night_scores("cardiac")
-    assert r["breath_within_0.5"] >= 0.73
-    assert r["breath_mae"] <= 0.09
+    assert r["breath_within_0.5"] >= 0.74
+    assert r["breath_mae"] <= 0.08
     r = _belt_night_scores("cardiac", beats=True)
-    assert r["breath_within_0.5"] >= 0.72
-    assert r["breath_mae"] <= 0.09
+    assert r["breath_within_0.5"] >= 0.77
+    assert r["breath_mae"] <= 0.075
 
 
 #: Measured 2026-11-22 (simulator of main at be0c1df): 0.817, 0.037, 0.857, 0.996, 0.998,
 #: 0.994. With the two-wave breathing selection (hysteresis 0.9): 0.817, 0.0398, 0.933,
 #: 0.996, 0.993, 0.993. Against the belt truth by depth simplification (branch breath;
 #: the earlier truth's own rule at +-17 % agreed with it on 0.82 of minutes):
-#: breathing 0.885, 0.033.
+#: breathing 0.885, 0.033. With depth simplification (branch breath3): breathing 0.904,
+#: 0.043 (more minutes within 0.5, the target; the median error of the minutes rose:
+#: the floor on it moves from 0.04 to 0.045), snoring 0.9895 (snoring is scored per
+#: breathing cycle, so other cycles move it: floor 0.99 -> 0.985).
 FLOORS = {
-    "breath_within_0.5": 0.88,
-    "breath_mae": 0.04,
+    "breath_within_0.5": 0.90,
+    "breath_mae": 0.045,
     "movement_f1": 0.85,
     "away_f1": 0.99,
     "mains_f1": 0.99,
-    "snoring_f1": 0.99,
+    "snoring_f1": 0.985,
 }
 
 
