@@ -54,6 +54,12 @@ _LOCAL_SHIFT_FRAC = 0.45  # ...and at most this fraction of the run's mean inter
 _LOCAL_MIN_BEATS = 30  # beats a local reference needs (fewer: noise could match by chance)
 _LOCAL_MIN_RUN = 32  # beats a run needs to be aligned to a local reference
 _LOCAL_MAX_ITER = 8  # rounds of local alignment (each can use the runs matched before)
+_CARRY_OWN = 8  # a run's first (last) beats aligned to the running template...
+_CARRY_TEMPLATE = 16  # ...of the last (next) timed beats...
+_CARRY_AGE = 10.0  # ...within 10 s of the run...
+_CARRY_MIN_Q = 0.7  # ...must match it this well (signed cosine)...
+_CARRY_MARGIN = 0.1  # ...and this much better than on any lobe _CARRY_SEP or more away
+_CARRY_SEP = 0.05  # s
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
 
@@ -82,7 +88,7 @@ class Heartbeats(NamedTuple):
     timed : numpy.ndarray
         bool per interval: its beat times share the night's fiducial lobe (the average
         beat of its run matched the reference run, or a local reference, with ``|r| >=
-        0.8``). When False the interval length may still be right, but both beat times
+        0.8``, or the running template of the timed beats next to the run). When False the interval length may still be right, but both beat times
         may sit on another lobe of the beat complex (up to ~0.45 s off).
     length_reliable : numpy.ndarray
         bool per interval: passes every reliability check except the fiducial one, so
@@ -211,14 +217,24 @@ def detect_heartbeats(
        >= 0.8``, and only then counted as matching the reference below) joins the local
        references of the next round (up to 8 rounds), so the fiducial follows the drift
        outwards from the runs that match, as an adaptive beat template does (Paalasmaa
-       et al. 2015; here per run of beats rather than per beat).
+       et al. 2015; here per run of beats rather than per beat). A run that matches
+       neither (on drifting nights the chain breaks every ~13 beats, mostly with no beat
+       missing, so most runs are short) is aligned to a running template, the
+       fiducial-centred sum of the nearest 16 timed beats within 10 s before it (then,
+       in a backward pass, after it), by its first (last) 8 beats: signed correlation
+       ``>= 0.7`` and at least 0.1 better than at any shift 0.05 s or more away (another
+       lobe). It is then timed and its beats join the template of the next runs, so the
+       fiducial is carried across the break, as the adaptive beat model of Paalasmaa
+       et al. 2015 follows a drifting beat shape (there a model updated with the beats
+       found, which then locates the next beats).
        The local median is recomputed from the chain's own intervals (``ncc >=
        min_ncc``).
     7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
        confidence >= ``min_confidence``; inside ``bpm_range``; the two beats' energies
        within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
-       lobe); the run's average beat matched the reference run with ``|r| >= 0.8``
-       (otherwise its beat times might sit on another lobe); no hidden beat (the first
+       lobe); the run's average beat matched the reference run or its local reference
+       with ``|r| >= 0.8``, or the running template (otherwise its beat times might sit
+       on another lobe); no hidden beat (the first
        beat's shape must not recur at 30-70 % of the interval with a correlation >=
        min(0.65, ncc - 0.1): the interval might span a missed beat); and part of a
        streak of at least three consecutive such intervals. ``length_reliable`` is the
@@ -393,11 +409,32 @@ def detect_heartbeats(
         _LOCAL_MIN_RUN,
         _LOCAL_MAX_ITER,
     )
+    # a run that matched neither (often a short run: the chain breaks every ~13 beats
+    # on drifting nights, with no beat missing) is aligned to a running template: the
+    # nearest timed beats before it (forwards) or after it (backwards), centred on
+    # their fiducials, so the fiducial is carried across the break
+    timed_run = fid_q >= _FIDUCIAL_MIN_Q
+    shift, _, timed_run = _k._template_fiducial(
+        y,
+        t,
+        run_start,
+        shift,
+        timed_run,
+        reach,
+        round(_LOCAL_SHIFT * fs),
+        _LOCAL_SHIFT_FRAC,
+        _CARRY_OWN,
+        _CARRY_TEMPLATE,
+        _CARRY_AGE * fs,
+        _CARRY_MIN_Q,
+        max(1, round(_CARRY_SEP * fs)),
+        _CARRY_MARGIN,
+    )
     t = t + np.repeat(shift, np.diff(run_start))
     # a run whose beat shape matches neither the reference run nor its local reference
     # cannot be given the common fiducial lobe: its intervals may be right but its
     # times on another lobe
-    fid_ok = np.repeat(fid_q >= _FIDUCIAL_MIN_Q, np.diff(run_start))[ek]
+    fid_ok = np.repeat(timed_run, np.diff(run_start))[ek]
     # second pass of the local median: from the chain's own well-matched intervals
     good = e_q >= min_ncc
     if good.any():
