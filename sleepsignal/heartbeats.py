@@ -88,8 +88,9 @@ class Heartbeats(NamedTuple):
     timed : numpy.ndarray
         bool per interval: its beat times share the night's fiducial lobe (the average
         beat of its run matched the reference run, or a local reference, with ``|r| >=
-        0.8``, or the running template of the timed beats next to the run). When False the interval length may still be right, but both beat times
-        may sit on another lobe of the beat complex (up to ~0.45 s off).
+        0.8``, or the running template of the timed beats next to the run). When False
+        the interval length may still be right, but both beat times may sit on another
+        lobe of the beat complex (up to ~0.45 s off).
     length_reliable : numpy.ndarray
         bool per interval: passes every reliability check except the fiducial one, so
         its length is trusted but not necessarily its position. :func:`heart_rate` uses
