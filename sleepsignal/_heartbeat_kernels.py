@@ -741,6 +741,75 @@ def _template_fiducial(
 
 
 @njit
+def _fiducial_pairs(
+    y: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    before: int,
+    after: int,
+    max_lag: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Align the beat at each ``second`` time with the beat at the matching ``first``.
+
+    For each pair (times in samples), the window ``y[a - before : a + after]`` with ``a
+    = round(first)`` is correlated (Pearson) with the windows of the same length
+    starting ``before`` samples before ``round(second) + lag`` for every integer lag
+    within ``+-max_lag``. Returns ``(lag, ncc)``: the best lag refined by a parabola
+    and its correlation; NaN for a pair whose windows leave the signal or are flat.
+    """
+    n = y.shape[0]
+    m = first.shape[0]
+    w = before + after
+    lag = np.full(m, np.nan)
+    ncc = np.full(m, np.nan)
+    sc = np.empty(2 * max_lag + 1)
+    ca = np.empty(w)
+    for p in range(m):
+        a0 = int(np.floor(first[p] + 0.5)) - before
+        b0 = int(np.floor(second[p] + 0.5)) - before - max_lag
+        if a0 < 0 or a0 + w > n or b0 < 0 or b0 + w + 2 * max_lag > n:
+            continue
+        sa = 0.0
+        for i in range(w):
+            sa += y[a0 + i]
+        for i in range(w):
+            ca[i] = y[a0 + i] - sa / w
+        saa = 0.0
+        for i in range(w):
+            saa += ca[i] * ca[i]
+        if not saa > 0.0:
+            continue
+        best = -2.0
+        bi = -1
+        for li in range(2 * max_lag + 1):
+            sb = 0.0
+            for i in range(w):
+                sb += y[b0 + li + i]
+            mb = sb / w
+            sab = 0.0
+            sbb = 0.0
+            for i in range(w):
+                v = y[b0 + li + i] - mb
+                sab += ca[i] * v
+                sbb += v * v
+            v = sab / np.sqrt(saa * sbb) if sbb > 0.0 else np.nan
+            sc[li] = v
+            if v > best:
+                best = v
+                bi = li
+        if bi < 0:
+            continue
+        frac = 0.0
+        if 0 < bi < 2 * max_lag:
+            den = sc[bi - 1] - 2.0 * sc[bi] + sc[bi + 1]
+            if den < 0.0:
+                frac = 0.5 * (sc[bi - 1] - sc[bi + 1]) / den
+        lag[p] = bi - max_lag + frac
+        ncc[p] = best
+    return lag, ncc
+
+
+@njit
 def _hidden_beat(
     x: np.ndarray,
     first: np.ndarray,

@@ -60,6 +60,8 @@ _CARRY_AGE = 10.0  # ...within 10 s of the run...
 _CARRY_MIN_Q = 0.7  # ...must match it this well (signed cosine)...
 _CARRY_MARGIN = 0.1  # ...and this much better than on any lobe _CARRY_SEP or more away
 _CARRY_SEP = 0.05  # s
+_BRIDGE_DEV = 0.5  # a run break is bridged when the gap is within 50 % of the local median
+_BRIDGE_TOL = 0.02  # s, and the fiducial times agree this well with the direct alignment
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
 
@@ -78,7 +80,8 @@ class Heartbeats(NamedTuple):
         float64, s: start of each interval (the time of its earlier beat).
     intervals : numpy.ndarray
         float64, s: beat-to-beat interval, measured by aligning the two whole beat
-        complexes (sub-sample, parabolic interpolation of the correlation peak).
+        complexes (sub-sample, parabolic interpolation of the correlation peak); across
+        a bridged break of the chain, the difference of the two fiducial times.
     confidence : numpy.ndarray
         float64 in [0, 1] per interval: shape similarity of the two beats times the
         agreement of the interval with the local median interval.
@@ -227,7 +230,11 @@ def detect_heartbeats(
        lobe). It is then timed and its beats join the template of the next runs, so the
        fiducial is carried across the break, as the adaptive beat model of Paalasmaa
        et al. 2015 follows a drifting beat shape (there a model updated with the beats
-       found, which then locates the next beats).
+       found, which then locates the next beats). A break between two timed runs
+       whose fiducial times lie 0.5-1.5 local median intervals apart (no beat missing)
+       becomes an interval, the difference of the two fiducial times, when the two beats
+       aligned directly (step 3 at the fiducial times) agree with it within 20 ms;
+       its ``ncc`` is that alignment's correlation.
        The local median is recomputed from the chain's own intervals (``ncc >=
        min_ncc``).
     7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
@@ -436,6 +443,50 @@ def detect_heartbeats(
     # cannot be given the common fiducial lobe: its intervals may be right but its
     # times on another lobe
     fid_ok = np.repeat(timed_run, np.diff(run_start))[ek]
+    # a break between two timed runs with one interval between them (the chain
+    # broke with no beat missing) becomes an edge: its interval is the difference
+    # of the two fiducial times, kept when the two beats, aligned directly, agree
+    # with it (both runs then sit on the same lobe)
+    a_node = run_start[1:-1] - 1  # last node of each run but the last
+    b_node = a_node + 1  # first node of the next run
+    gap = t[b_node] - t[a_node]
+    m_ab = med[nodes[a_node]]
+    sel = np.flatnonzero(
+        timed_run[:-1]
+        & timed_run[1:]
+        & (gap >= (1.0 - _BRIDGE_DEV) * m_ab)
+        & (gap <= (1.0 + _BRIDGE_DEV) * m_ab)
+    )
+    if sel.shape[0]:
+        ca = np.floor(t[a_node[sel]] + 0.5).astype(np.int64)
+        cb = np.floor(t[b_node[sel]] + 0.5).astype(np.int64)
+        lo_b = np.clip(np.minimum(ca, cb) - before - max_lag - ring, 0, x.shape[0])
+        hi_b = np.clip(np.maximum(ca, cb) + after + max_lag + 1, 0, x.shape[0])
+        clean = np.searchsorted(bad_stop, lo_b, side="right") >= np.searchsorted(
+            bad_start, hi_b, side="left"
+        )
+        b_lag, b_q = _k._fiducial_pairs(y, t[a_node[sel]], t[b_node[sel]], before, after, max_lag)
+        direct = (cb - ca) + b_lag
+        with np.errstate(invalid="ignore"):
+            agree = clean & (np.abs(direct - gap[sel]) <= _BRIDGE_TOL * fs) & (b_q >= _NCC_FLOOR)
+        sel = sel[agree]
+        b_q = b_q[agree]
+    n_b = sel.shape[0]
+    if n_b:
+        ek = np.concatenate((ek, b_node[sel]))
+        kk = np.concatenate((kk, nodes[b_node[sel]]))
+        pp = np.concatenate((pp, nodes[a_node[sel]]))
+        e_iv = np.concatenate((e_iv, gap[sel]))
+        e_q = np.concatenate((e_q, b_q))
+        e_med = np.concatenate((e_med, med[nodes[a_node[sel]]]))
+        fid_ok = np.concatenate((fid_ok, np.ones(n_b, dtype=bool)))
+        order = np.argsort(ek, kind="stable")
+        ek, kk, pp, e_iv, e_q, e_med, fid_ok = (
+            v[order] for v in (ek, kk, pp, e_iv, e_q, e_med, fid_ok)
+        )
+        with np.errstate(invalid="ignore"):
+            e_dev = np.abs(e_iv / e_med - 1.0)
+        e_dev = np.where(np.isfinite(e_dev), e_dev, np.inf)
     # second pass of the local median: from the chain's own well-matched intervals
     good = e_q >= min_ncc
     if good.any():

@@ -337,6 +337,32 @@ def naive_template_fiducial(
     return out, qual, done
 
 
+def naive_fiducial_pairs(y, first, second, before, after, max_lag):
+    lag = np.full(len(first), np.nan)
+    ncc = np.full(len(first), np.nan)
+    w = before + after
+    for p in range(len(first)):
+        a0 = int(np.floor(first[p] + 0.5)) - before
+        b0 = int(np.floor(second[p] + 0.5)) - before - max_lag
+        if a0 < 0 or a0 + w > len(y) or b0 < 0 or b0 + w + 2 * max_lag > len(y):
+            continue
+        a = y[a0 : a0 + w] - np.mean(y[a0 : a0 + w])
+        if not np.sum(a * a) > 0:
+            continue
+        sc = np.full(2 * max_lag + 1, np.nan)
+        for li in range(2 * max_lag + 1):
+            b = y[b0 + li : b0 + li + w] - np.mean(y[b0 + li : b0 + li + w])
+            if np.sum(b * b) > 0:
+                sc[li] = np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b))
+        if np.all(np.isnan(sc)):
+            continue
+        bi = int(np.nanargmax(sc))
+        frac = _parabola(sc, bi) if np.all(np.isfinite(sc[max(0, bi - 1) : bi + 2])) else 0.0
+        lag[p] = bi - max_lag + frac
+        ncc[p] = sc[bi]
+    return lag, ncc
+
+
 def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step, min_gap):
     out = np.full(len(first), np.nan)
     w = before + after
