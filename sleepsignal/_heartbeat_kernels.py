@@ -616,6 +616,7 @@ def _template_fiducial(
     run_start: np.ndarray,
     shift: np.ndarray,
     timed: np.ndarray,
+    usable: np.ndarray,
     half: int,
     max_shift: int,
     shift_frac: float,
@@ -630,12 +631,12 @@ def _template_fiducial(
 
     Run ``r`` holds beats ``t[run_start[r] : run_start[r+1]]`` (samples, in time order;
     ``run_start`` ends with ``len(t)``); when ``timed[r]``, ``t + shift[r]`` are its
-    fiducial times. Forward pass, runs in time order: for an untimed run of two or more
-    beats, the template is the sum of the windows ``y[round(t + shift) - half : ... +
-    half + 1]`` of the last ``n_tmpl`` beats of timed runs before its first beat, none
-    more than ``max_age`` samples before it (the search stops at the first run that
-    ends farther away; windows leaving the signal are skipped). The sum of the windows
-    ``[-half - m, +half + m]`` around the run's first ``n_own`` beats (``m =
+    fiducial times. Forward pass, runs in time order: for an untimed, ``usable`` run of
+    two or more beats, the template is the sum of the windows ``y[round(t + shift) -
+    half : ... + half + 1]`` of the last ``n_tmpl`` beats of timed runs before its first
+    beat, none more than ``max_age`` samples before it (the search stops at the first
+    run that ends farther away; windows leaving the signal are skipped). The sum of the
+    windows ``[-half - m, +half + m]`` around the run's first ``n_own`` beats (``m =
     min(max_shift, floor(shift_frac x its mean interval))``) is aligned to the template
     by the largest signed cosine similarity ``q`` over the shifts ``s`` within ``+-m``
     (the run's lobe at ``i + s`` matches the template's at ``i``). The run becomes timed
@@ -665,7 +666,7 @@ def _template_fiducial(
             r = ri if direction == 0 else nr - 1 - ri
             a = run_start[r]
             b = run_start[r + 1]
-            if b - a < 2 or done[r]:
+            if b - a < 2 or done[r] or not usable[r]:
                 continue
             # the template: the nearest timed beats on this pass's side of the run
             edge = t[a] if direction == 0 else t[b - 1]

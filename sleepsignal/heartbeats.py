@@ -56,10 +56,11 @@ _LOCAL_MIN_RUN = 32  # beats a run needs to be aligned to a local reference
 _LOCAL_MAX_ITER = 8  # rounds of local alignment (each can use the runs matched before)
 _CARRY_OWN = 8  # a run's first (last) beats aligned to the running template...
 _CARRY_TEMPLATE = 16  # ...of the last (next) timed beats...
-_CARRY_AGE = 10.0  # ...within 10 s of the run...
+_CARRY_AGES = (10.0, 60.0, 300.0)  # ...within 10 s of the run (then 60 s, 300 s)...
 _CARRY_MIN_Q = 0.7  # ...must match it this well (signed cosine)...
 _CARRY_MARGIN = 0.1  # ...and this much better than on any lobe _CARRY_SEP or more away
 _CARRY_SEP = 0.05  # s
+_CARRY_USABLE = 0.8  # share of a run's pair correlations >= min_ncc for it to be carried
 _BRIDGE_DEV = 0.5  # a run break is bridged when the gap is within 50 % of the local median
 _BRIDGE_TOL = 0.02  # s, and the fiducial times agree this well with the direct alignment
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
@@ -228,7 +229,10 @@ def detect_heartbeats(
        in a backward pass, after it), by its first (last) 8 beats: signed correlation
        ``>= 0.7`` and at least 0.1 better than at any shift 0.05 s or more away (another
        lobe). It is then timed and its beats join the template of the next runs, so the
-       fiducial is carried across the break, as the adaptive beat model of Paalasmaa
+       fiducial is carried across the break; the runs still untimed are tried again
+       with the template reaching 60 s, then 300 s (only runs with >= 80 % of their
+       pair correlations ``>= min_ncc`` are carried: noise can match a template by
+       chance), as the adaptive beat model of Paalasmaa
        et al. 2015 follows a drifting beat shape (there a model updated with the beats
        found, which then locates the next beats). A break between two timed runs
        whose fiducial times lie 0.5-1.5 local median intervals apart (no beat missing)
@@ -420,24 +424,35 @@ def detect_heartbeats(
     # a run that matched neither (often a short run: the chain breaks every ~13 beats
     # on drifting nights, with no beat missing) is aligned to a running template: the
     # nearest timed beats before it (forwards) or after it (backwards), centred on
-    # their fiducials, so the fiducial is carried across the break
+    # their fiducials, so the fiducial is carried across the break; the template may
+    # reach 10 s, then (for the runs still untimed) 60 s, then 300 s away
     timed_run = fid_q >= _FIDUCIAL_MIN_Q
-    shift, _, timed_run = _k._template_fiducial(
-        y,
-        t,
-        run_start,
-        shift,
-        timed_run,
-        reach,
-        round(_LOCAL_SHIFT * fs),
-        _LOCAL_SHIFT_FRAC,
-        _CARRY_OWN,
-        _CARRY_TEMPLATE,
-        _CARRY_AGE * fs,
-        _CARRY_MIN_Q,
-        max(1, round(_CARRY_SEP * fs)),
-        _CARRY_MARGIN,
+    # only runs whose beats match each other (>= 80 % of their pair correlations >=
+    # min_ncc) are carried: a run of noise could match a template by chance and then
+    # pass it on
+    n_runs = run_start.shape[0] - 1
+    run_of_edge = np.repeat(np.arange(n_runs), np.diff(run_start))[ek]
+    usable = _CARRY_USABLE * np.bincount(run_of_edge, minlength=n_runs) <= np.bincount(
+        run_of_edge, weights=e_q >= min_ncc, minlength=n_runs
     )
+    for age in _CARRY_AGES:
+        shift, _, timed_run = _k._template_fiducial(
+            y,
+            t,
+            run_start,
+            shift,
+            timed_run,
+            usable,
+            reach,
+            round(_LOCAL_SHIFT * fs),
+            _LOCAL_SHIFT_FRAC,
+            _CARRY_OWN,
+            _CARRY_TEMPLATE,
+            age * fs,
+            _CARRY_MIN_Q,
+            max(1, round(_CARRY_SEP * fs)),
+            _CARRY_MARGIN,
+        )
     t = t + np.repeat(shift, np.diff(run_start))
     # a run whose beat shape matches neither the reference run nor its local reference
     # cannot be given the common fiducial lobe: its intervals may be right but its

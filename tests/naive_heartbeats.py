@@ -265,6 +265,7 @@ def naive_template_fiducial(
     run_start,
     shift,
     timed,
+    usable,
     half,
     max_shift,
     shift_frac,
@@ -288,7 +289,7 @@ def naive_template_fiducial(
     for forward in (True, False):
         for r in range(nr) if forward else range(nr - 1, -1, -1):
             tt = t[run_start[r] : run_start[r + 1]]
-            if len(tt) < 2 or done[r]:
+            if len(tt) < 2 or done[r] or not usable[r]:
                 continue
             edge = tt[0] if forward else tt[-1]
             # the nearest timed beats on this side, none beyond max_age; the search
