@@ -82,7 +82,7 @@ class Heartbeats(NamedTuple):
     intervals : numpy.ndarray
         float64, s: beat-to-beat interval, measured by aligning the two whole beat
         complexes (sub-sample, parabolic interpolation of the correlation peak); across
-        a bridged break of the chain, the difference of the two fiducial times.
+        a bridged break of the chain the two beats are aligned at their fiducial times.
     confidence : numpy.ndarray
         float64 in [0, 1] per interval: shape similarity of the two beats times the
         agreement of the interval with the local median interval.
@@ -236,9 +236,11 @@ def detect_heartbeats(
        et al. 2015 follows a drifting beat shape (there a model updated with the beats
        found, which then locates the next beats). A break between two timed runs
        whose fiducial times lie 0.5-1.5 local median intervals apart (no beat missing)
-       becomes an interval, the difference of the two fiducial times, when the two beats
-       aligned directly (step 3 at the fiducial times) agree with it within 20 ms;
-       its ``ncc`` is that alignment's correlation.
+       becomes an interval when the two beats, aligned directly as in step 3 (windows
+       at the fiducial times), agree with that gap within 20 ms (both runs then sit on
+       one lobe): the interval is the direct alignment, its ``ncc`` that alignment's
+       correlation, and the later run (with the runs bridged after it) moves by the
+       difference, so that the beat times keep every interval.
        The local median is recomputed from the chain's own intervals (``ncc >=
        min_ncc``).
     7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
@@ -459,9 +461,9 @@ def detect_heartbeats(
     # times on another lobe
     fid_ok = np.repeat(timed_run, np.diff(run_start))[ek]
     # a break between two timed runs with one interval between them (the chain
-    # broke with no beat missing) becomes an edge: its interval is the difference
-    # of the two fiducial times, kept when the two beats, aligned directly, agree
-    # with it (both runs then sit on the same lobe)
+    # broke with no beat missing) becomes an edge when the two beats, aligned
+    # directly at their fiducial times, agree with the gap (both runs then sit on the
+    # same lobe)
     a_node = run_start[1:-1] - 1  # last node of each run but the last
     b_node = a_node + 1  # first node of the next run
     gap = t[b_node] - t[a_node]
@@ -486,6 +488,17 @@ def detect_heartbeats(
             agree = clean & (np.abs(direct - gap[sel]) <= _BRIDGE_TOL * fs) & (b_q >= _NCC_FLOOR)
         sel = sel[agree]
         b_q = b_q[agree]
+        # the later run moves so that the bridged interval is the direct alignment (as
+        # precise as any other interval); a chain of bridges moves together
+        step = np.zeros(run_start.shape[0] - 1)
+        step[sel + 1] = direct[agree] - gap[sel]
+        bridged = np.zeros(run_start.shape[0] - 1, dtype=bool)
+        bridged[sel + 1] = True
+        acc = np.cumsum(step)
+        first = np.flatnonzero(~bridged)  # first run of each chain of bridged runs
+        acc = acc - acc[first][np.cumsum(~bridged) - 1]
+        t = t + np.repeat(acc, np.diff(run_start))
+        gap = t[b_node] - t[a_node]
     n_b = sel.shape[0]
     if n_b:
         ek = np.concatenate((ek, b_node[sel]))
