@@ -56,7 +56,9 @@ _LOCAL_MIN_RUN = 32  # beats a run needs to be aligned to a local reference
 _LOCAL_MAX_ITER = 8  # rounds of local alignment (each can use the runs matched before)
 _CARRY_OWN = 8  # a run's first (last) beats aligned to the running template...
 _CARRY_TEMPLATE = 16  # ...of the last (next) timed beats...
-_CARRY_AGES = (10.0, 60.0, 300.0)  # ...within 10 s of the run (then 60 s, 300 s)...
+_CARRY_STAGES = ((10.0, 2), (60.0, 16), (300.0, 16))  # ...within 10 s of the run; then,
+# for runs of >= 16 beats still untimed, 60 s and 300 s (shorter runs so far from a timed
+# beat match noise too often)...
 _CARRY_MIN_Q = 0.7  # ...must match it this well (signed cosine)...
 _CARRY_MARGIN = 0.1  # ...and this much better than on any lobe _CARRY_SEP or more away
 _CARRY_SEP = 0.05  # s
@@ -229,10 +231,10 @@ def detect_heartbeats(
        in a backward pass, after it), by its first (last) 8 beats: signed correlation
        ``>= 0.7`` and at least 0.1 better than at any shift 0.05 s or more away (another
        lobe). It is then timed and its beats join the template of the next runs, so the
-       fiducial is carried across the break; the runs still untimed are tried again
-       with the template reaching 60 s, then 300 s (only runs with >= 80 % of their
-       pair correlations ``>= min_ncc`` are carried: noise can match a template by
-       chance), as the adaptive beat model of Paalasmaa
+       fiducial is carried across the break; runs of >= 16 beats still untimed are
+       tried again with the template reaching 60 s, then 300 s (only runs with >= 80 %
+       of their pair correlations ``>= min_ncc`` are carried, and shorter runs only
+       within 10 s: noise can match a template by chance), as the adaptive beat model of Paalasmaa
        et al. 2015 follows a drifting beat shape (there a model updated with the beats
        found, which then locates the next beats). A break between two timed runs
        whose fiducial times lie 0.5-1.5 local median intervals apart (no beat missing)
@@ -427,7 +429,7 @@ def detect_heartbeats(
     # on drifting nights, with no beat missing) is aligned to a running template: the
     # nearest timed beats before it (forwards) or after it (backwards), centred on
     # their fiducials, so the fiducial is carried across the break; the template may
-    # reach 10 s, then (for the runs still untimed) 60 s, then 300 s away
+    # reach 10 s, then (for runs of 16 beats or more still untimed) 60 s, then 300 s
     timed_run = fid_q >= _FIDUCIAL_MIN_Q
     # only runs whose beats match each other (>= 80 % of their pair correlations >=
     # min_ncc) are carried: a run of noise could match a template by chance and then
@@ -437,14 +439,14 @@ def detect_heartbeats(
     usable = _CARRY_USABLE * np.bincount(run_of_edge, minlength=n_runs) <= np.bincount(
         run_of_edge, weights=e_q >= min_ncc, minlength=n_runs
     )
-    for age in _CARRY_AGES:
+    for age, min_run in _CARRY_STAGES:
         shift, _, timed_run = _k._template_fiducial(
             y,
             t,
             run_start,
             shift,
             timed_run,
-            usable,
+            usable & (np.diff(run_start) >= min_run),
             reach,
             round(_LOCAL_SHIFT * fs),
             _LOCAL_SHIFT_FRAC,

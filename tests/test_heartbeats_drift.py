@@ -311,11 +311,11 @@ def test_drifting_simulated_night_keeps_coverage_and_lobe() -> None:
     coverage 73.9 %, MAE 5.64 ms, wrong 2.26 %, HR MAE 0.26 bpm, HR windows 92.4 %;
     with the run breaks between timed runs bridged (``_fiducial_pairs``): coverage
     76.3 %, MAE 5.68 ms, wrong 2.10 %, HR MAE 0.23 bpm, HR windows 93.7 %; and with
-    the template reaching 60 s, then 300 s, for the runs still untimed, and a bridged
-    interval set by the direct alignment of its two beats: coverage 78.6 %, MAE 5.68
-    ms, wrong 2.03 %, HR MAE 0.23 bpm, HR windows 94.0 %. The coverage floor
-    fails without the template. Most length-reliable intervals are now timed (1.06x as
-    many length-reliable as reliable, was 1.78x).
+    the template reaching 60 s, then 300 s, for the runs of >= 16 beats still untimed,
+    and a bridged interval set by the direct alignment of its two beats: coverage 77.0
+    %, MAE 5.70 ms, wrong 1.95 %, HR MAE 0.24 bpm, HR windows 93.7 %. The coverage
+    floor fails without the template. Most length-reliable intervals are now timed
+    (1.08x as many length-reliable as reliable, was 1.78x).
     """
     from sleepsignal.heartbeats import detect_heartbeats, heart_rate
     from sleepsignal.simulate import simulate_night
