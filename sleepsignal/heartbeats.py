@@ -234,15 +234,15 @@ def detect_heartbeats(
        fiducial is carried across the break; runs of >= 16 beats still untimed are
        tried again with the template reaching 60 s, then 300 s (only runs with >= 80 %
        of their pair correlations ``>= min_ncc`` are carried, and shorter runs only
-       within 10 s: noise can match a template by chance), as the adaptive beat model of Paalasmaa
-       et al. 2015 follows a drifting beat shape (there a model updated with the beats
-       found, which then locates the next beats). A break between two timed runs
-       whose fiducial times lie 0.5-1.5 local median intervals apart (no beat missing)
-       becomes an interval when the two beats, aligned directly as in step 3 (windows
-       at the fiducial times), agree with that gap within 20 ms (both runs then sit on
-       one lobe): the interval is the direct alignment, its ``ncc`` that alignment's
-       correlation, and the later run (with the runs bridged after it) moves by the
-       difference, so that the beat times keep every interval.
+       within 10 s: noise can match a template by chance), as the adaptive beat model
+       of Paalasmaa et al. 2015 follows a drifting beat shape (there a model updated
+       with the beats found, which then locates the next beats). A break between two
+       timed runs whose fiducial times lie 0.5-1.5 local median intervals apart (no
+       beat missing) becomes an interval when the two beats, aligned directly as in
+       step 3 (windows at the fiducial times), agree with that gap within 20 ms (both
+       runs then sit on one lobe): the interval is the direct alignment, its ``ncc``
+       that alignment's correlation, and the later run (with the runs bridged after
+       it) moves by the difference, so that the beat times keep every interval.
        The local median is recomputed from the chain's own intervals (``ncc >=
        min_ncc``).
     7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
@@ -458,9 +458,9 @@ def detect_heartbeats(
             _CARRY_MARGIN,
         )
     t = t + np.repeat(shift, np.diff(run_start))
-    # a run whose beat shape matches neither the reference run nor its local reference
-    # cannot be given the common fiducial lobe: its intervals may be right but its
-    # times on another lobe
+    # a run whose beat shape matches neither the reference run, its local reference
+    # nor the running template cannot be given the common fiducial lobe: its
+    # intervals may be right but its times on another lobe
     fid_ok = np.repeat(timed_run, np.diff(run_start))[ek]
     # a break between two timed runs with one interval between them (the chain
     # broke with no beat missing) becomes an edge when the two beats, aligned
