@@ -686,6 +686,207 @@ def _local_fiducial(
 
 
 @njit
+def _template_fiducial(
+    y: np.ndarray,
+    t: np.ndarray,
+    run_start: np.ndarray,
+    shift: np.ndarray,
+    timed: np.ndarray,
+    usable: np.ndarray,
+    half: int,
+    max_shift: int,
+    shift_frac: float,
+    n_own: int,
+    n_tmpl: int,
+    max_age: float,
+    min_q: float,
+    sep: int,
+    min_margin: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Carry the fiducial across run breaks with a running template of the timed beats.
+
+    Run ``r`` holds beats ``t[run_start[r] : run_start[r+1]]`` (samples, in time order;
+    ``run_start`` ends with ``len(t)``); when ``timed[r]``, ``t + shift[r]`` are its
+    fiducial times. Forward pass, runs in time order: for an untimed, ``usable`` run of
+    two or more beats, the template is the sum of the windows ``y[round(t + shift) -
+    half : ... + half + 1]`` of the last ``n_tmpl`` beats of timed runs before its first
+    beat, none more than ``max_age`` samples before it (the search stops at the first
+    run that ends farther away; windows leaving the signal are skipped). The sum of the
+    windows ``[-half - m, +half + m]`` around the run's first ``n_own`` beats (``m =
+    min(max_shift, floor(shift_frac x its mean interval))``) is aligned to the template
+    by the largest signed cosine similarity ``q`` over the shifts ``s`` within ``+-m``
+    (the run's lobe at ``i + s`` matches the template's at ``i``). The run becomes timed
+    when ``q >= min_q`` and ``q`` exceeds the best similarity at shifts ``sep`` or more
+    samples from ``s`` (another lobe) by at least ``min_margin``: ``shift`` becomes
+    ``s`` (parabola-refined), and its beats join the templates of the runs after it.
+    Backward pass, runs in reverse order: the same for the runs still untimed, with the
+    first ``n_tmpl`` timed beats after the run's last beat and the run's last ``n_own``
+    beats. Other runs keep their values.
+
+    Returns ``(shift, quality, timed)``: new arrays; ``quality`` is ``q`` for the runs
+    timed here and NaN for the others.
+    """
+    n = y.shape[0]
+    nr = run_start.shape[0] - 1
+    out = shift.copy()
+    done = timed.copy()
+    qual = np.full(nr, np.nan)
+    ws = 2 * half + 1
+    wide = half + max_shift
+    w = 2 * wide + 1
+    tmpl = np.zeros(ws)
+    own = np.zeros(w)
+    sc = np.empty(2 * max_shift + 1)
+    for direction in range(2):
+        for ri in range(nr):
+            r = ri if direction == 0 else nr - 1 - ri
+            a = run_start[r]
+            b = run_start[r + 1]
+            if b - a < 2 or done[r] or not usable[r]:
+                continue
+            # the template: the nearest timed beats on this pass's side of the run
+            edge = t[a] if direction == 0 else t[b - 1]
+            tmpl[:] = 0.0
+            nt = 0
+            rr = r - 1 if direction == 0 else r + 1
+            while 0 <= rr < nr and nt < n_tmpl:
+                a2 = run_start[rr]
+                b2 = run_start[rr + 1]
+                if b2 > a2 and abs(t[b2 - 1 if direction == 0 else a2] - edge) > max_age:
+                    break
+                if done[rr]:
+                    for k in range(b2 - a2):
+                        i = b2 - 1 - k if direction == 0 else a2 + k
+                        if nt >= n_tmpl or abs(t[i] - edge) > max_age:
+                            break
+                        c = int(np.floor(t[i] + out[rr] + 0.5))
+                        if c - half < 0 or c + half + 1 > n:
+                            continue
+                        for j in range(ws):
+                            tmpl[j] += y[c - half + j]
+                        nt += 1
+                rr = rr - 1 if direction == 0 else rr + 1
+            stt = 0.0
+            for j in range(ws):
+                stt += tmpl[j] * tmpl[j]
+            if nt == 0 or not stt > 0.0:
+                continue
+            # the run's own average: its beats nearest the template
+            own[:] = 0.0
+            no = 0
+            for k in range(min(n_own, b - a)):
+                i = a + k if direction == 0 else b - 1 - k
+                c = int(np.floor(t[i] + 0.5))
+                if c - wide < 0 or c + wide + 1 > n:
+                    continue
+                for j in range(w):
+                    own[j] += y[c - wide + j]
+                no += 1
+            if no == 0:
+                continue
+            m = max(0, min(max_shift, int(np.floor(shift_frac * (t[b - 1] - t[a]) / (b - a - 1)))))
+            best = -2.0
+            bs = 0
+            for si in range(2 * m + 1):
+                h0 = wide + si - m - half
+                sab = 0.0
+                saa = 0.0
+                for j in range(ws):
+                    v = own[h0 + j]
+                    sab += v * tmpl[j]
+                    saa += v * v
+                v = sab / np.sqrt(saa * stt) if saa > 0.0 else 0.0
+                sc[si] = v
+                if v > best:
+                    best = v
+                    bs = si
+            second = -2.0
+            for si in range(2 * m + 1):
+                if abs(si - bs) >= sep and sc[si] > second:
+                    second = sc[si]
+            if best < min_q or best - second < min_margin:
+                continue
+            frac = 0.0
+            if 0 < bs < 2 * m:
+                den = sc[bs - 1] - 2.0 * sc[bs] + sc[bs + 1]
+                if den < 0.0:
+                    frac = 0.5 * (sc[bs - 1] - sc[bs + 1]) / den
+            out[r] = bs - m + frac
+            qual[r] = best
+            done[r] = True
+    return out, qual, done
+
+
+@njit
+def _fiducial_pairs(
+    y: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    before: int,
+    after: int,
+    max_lag: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Align the beat at each ``second`` time with the beat at the matching ``first``.
+
+    For each pair (times in samples), the window ``y[a - before : a + after]`` with ``a
+    = round(first)`` is correlated (Pearson) with the windows of the same length
+    starting ``before`` samples before ``round(second) + lag`` for every integer lag
+    within ``+-max_lag``. Returns ``(lag, ncc)``: the best lag refined by a parabola
+    and its correlation; NaN for a pair whose windows leave the signal or are flat.
+    """
+    n = y.shape[0]
+    m = first.shape[0]
+    w = before + after
+    lag = np.full(m, np.nan)
+    ncc = np.full(m, np.nan)
+    sc = np.empty(2 * max_lag + 1)
+    ca = np.empty(w)
+    for p in range(m):
+        a0 = int(np.floor(first[p] + 0.5)) - before
+        b0 = int(np.floor(second[p] + 0.5)) - before - max_lag
+        if a0 < 0 or a0 + w > n or b0 < 0 or b0 + w + 2 * max_lag > n:
+            continue
+        sa = 0.0
+        for i in range(w):
+            sa += y[a0 + i]
+        for i in range(w):
+            ca[i] = y[a0 + i] - sa / w
+        saa = 0.0
+        for i in range(w):
+            saa += ca[i] * ca[i]
+        if not saa > 0.0:
+            continue
+        best = -2.0
+        bi = -1
+        for li in range(2 * max_lag + 1):
+            sb = 0.0
+            for i in range(w):
+                sb += y[b0 + li + i]
+            mb = sb / w
+            sab = 0.0
+            sbb = 0.0
+            for i in range(w):
+                v = y[b0 + li + i] - mb
+                sab += ca[i] * v
+                sbb += v * v
+            v = sab / np.sqrt(saa * sbb) if sbb > 0.0 else np.nan
+            sc[li] = v
+            if v > best:
+                best = v
+                bi = li
+        if bi < 0:
+            continue
+        frac = 0.0
+        if 0 < bi < 2 * max_lag:
+            den = sc[bi - 1] - 2.0 * sc[bi] + sc[bi + 1]
+            if den < 0.0:
+                frac = 0.5 * (sc[bi - 1] - sc[bi + 1]) / den
+        lag[p] = bi - max_lag + frac
+        ncc[p] = best
+    return lag, ncc
+
+
+@njit
 def _hidden_beat(
     x: np.ndarray,
     first: np.ndarray,

@@ -54,6 +54,17 @@ _LOCAL_SHIFT_FRAC = 0.45  # ...and at most this fraction of the run's mean inter
 _LOCAL_MIN_BEATS = 30  # beats a local reference needs (fewer: noise could match by chance)
 _LOCAL_MIN_RUN = 32  # beats a run needs to be aligned to a local reference
 _LOCAL_MAX_ITER = 8  # rounds of local alignment (each can use the runs matched before)
+_CARRY_OWN = 8  # a run's first (last) beats aligned to the running template...
+_CARRY_TEMPLATE = 16  # ...of the last (next) timed beats...
+_CARRY_STAGES = ((10.0, 2), (60.0, 16), (300.0, 16))  # ...within 10 s of the run; then,
+# for runs of >= 16 beats still untimed, 60 s and 300 s (shorter runs so far from a timed
+# beat match noise too often)...
+_CARRY_MIN_Q = 0.7  # ...must match it this well (signed cosine)...
+_CARRY_MARGIN = 0.1  # ...and this much better than on any lobe _CARRY_SEP or more away
+_CARRY_SEP = 0.05  # s
+_CARRY_USABLE = 0.8  # share of a run's pair correlations >= min_ncc for it to be carried
+_BRIDGE_DEV = 0.5  # a run break is bridged when the gap is within 50 % of the local median
+_BRIDGE_TOL = 0.02  # s, and the fiducial times agree this well with the direct alignment
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
 _LANES = 16  # chunks of the night band-passed side by side in SIMD lanes
@@ -73,7 +84,8 @@ class Heartbeats(NamedTuple):
         float64, s: start of each interval (the time of its earlier beat).
     intervals : numpy.ndarray
         float64, s: beat-to-beat interval, measured by aligning the two whole beat
-        complexes (sub-sample, parabolic interpolation of the correlation peak).
+        complexes (sub-sample, parabolic interpolation of the correlation peak); across
+        a bridged break of the chain the two beats are aligned at their fiducial times.
     confidence : numpy.ndarray
         float64 in [0, 1] per interval: shape similarity of the two beats times the
         agreement of the interval with the local median interval.
@@ -83,8 +95,9 @@ class Heartbeats(NamedTuple):
     timed : numpy.ndarray
         bool per interval: its beat times share the night's fiducial lobe (the average
         beat of its run matched the reference run, or a local reference, with ``|r| >=
-        0.8``). When False the interval length may still be right, but both beat times
-        may sit on another lobe of the beat complex (up to ~0.45 s off).
+        0.8``, or the running template of the timed beats next to the run). When False
+        the interval length may still be right, but both beat times may sit on another
+        lobe of the beat complex (up to ~0.45 s off).
     length_reliable : numpy.ndarray
         bool per interval: passes every reliability check except the fiducial one, so
         its length is trusted but not necessarily its position. :func:`heart_rate` uses
@@ -212,14 +225,33 @@ def detect_heartbeats(
        >= 0.8``, and only then counted as matching the reference below) joins the local
        references of the next round (up to 8 rounds), so the fiducial follows the drift
        outwards from the runs that match, as an adaptive beat template does (Paalasmaa
-       et al. 2015; here per run of beats rather than per beat).
+       et al. 2015; here per run of beats rather than per beat). A run that matches
+       neither (on drifting nights the chain breaks every ~13 beats, mostly with no beat
+       missing, so most runs are short) is aligned to a running template, the
+       fiducial-centred sum of the nearest 16 timed beats within 10 s before it (then,
+       in a backward pass, after it), by its first (last) 8 beats: signed correlation
+       ``>= 0.7`` and at least 0.1 better than at any shift 0.05 s or more away (another
+       lobe). It is then timed and its beats join the template of the next runs, so the
+       fiducial is carried across the break; runs of >= 16 beats still untimed are
+       tried again with the template reaching 60 s, then 300 s (only runs with >= 80 %
+       of their pair correlations ``>= min_ncc`` are carried, and shorter runs only
+       within 10 s: noise can match a template by chance), as the adaptive beat model
+       of Paalasmaa et al. 2015 follows a drifting beat shape (there a model updated
+       with the beats found, which then locates the next beats). A break between two
+       timed runs whose fiducial times lie 0.5-1.5 local median intervals apart (no
+       beat missing) becomes an interval when the two beats, aligned directly as in
+       step 3 (windows at the fiducial times), agree with that gap within 20 ms (both
+       runs then sit on one lobe): the interval is the direct alignment, its ``ncc``
+       that alignment's correlation, and the later run (with the runs bridged after
+       it) moves by the difference, so that the beat times keep every interval.
        The local median is recomputed from the chain's own intervals (``ncc >=
        min_ncc``).
     7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
        confidence >= ``min_confidence``; inside ``bpm_range``; the two beats' energies
        within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
-       lobe); the run's average beat matched the reference run with ``|r| >= 0.8``
-       (otherwise its beat times might sit on another lobe); no hidden beat (the first
+       lobe); the run's average beat matched the reference run or its local reference
+       with ``|r| >= 0.8``, or the running template (otherwise its beat times might sit
+       on another lobe); no hidden beat (the first
        beat's shape must not recur at 30-70 % of the interval with a correlation >=
        min(0.65, ncc - 0.1): the interval might span a missed beat); and part of a
        streak of at least three consecutive such intervals. ``length_reliable`` is the
@@ -395,11 +427,98 @@ def detect_heartbeats(
         _LOCAL_MIN_RUN,
         _LOCAL_MAX_ITER,
     )
+    # a run that matched neither (often a short run: the chain breaks every ~13 beats
+    # on drifting nights, with no beat missing) is aligned to a running template: the
+    # nearest timed beats before it (forwards) or after it (backwards), centred on
+    # their fiducials, so the fiducial is carried across the break; the template may
+    # reach 10 s, then (for runs of 16 beats or more still untimed) 60 s, then 300 s
+    timed_run = fid_q >= _FIDUCIAL_MIN_Q
+    # only runs whose beats match each other (>= 80 % of their pair correlations >=
+    # min_ncc) are carried: a run of noise could match a template by chance and then
+    # pass it on
+    n_runs = run_start.shape[0] - 1
+    run_of_edge = np.repeat(np.arange(n_runs), np.diff(run_start))[ek]
+    usable = _CARRY_USABLE * np.bincount(run_of_edge, minlength=n_runs) <= np.bincount(
+        run_of_edge, weights=e_q >= min_ncc, minlength=n_runs
+    )
+    for age, min_run in _CARRY_STAGES:
+        shift, _, timed_run = _k._template_fiducial(
+            y,
+            t,
+            run_start,
+            shift,
+            timed_run,
+            usable & (np.diff(run_start) >= min_run),
+            reach,
+            round(_LOCAL_SHIFT * fs),
+            _LOCAL_SHIFT_FRAC,
+            _CARRY_OWN,
+            _CARRY_TEMPLATE,
+            age * fs,
+            _CARRY_MIN_Q,
+            max(1, round(_CARRY_SEP * fs)),
+            _CARRY_MARGIN,
+        )
     t = t + np.repeat(shift, np.diff(run_start))
-    # a run whose beat shape matches neither the reference run nor its local reference
-    # cannot be given the common fiducial lobe: its intervals may be right but its
-    # times on another lobe
-    fid_ok = np.repeat(fid_q >= _FIDUCIAL_MIN_Q, np.diff(run_start))[ek]
+    # a run whose beat shape matches neither the reference run, its local reference
+    # nor the running template cannot be given the common fiducial lobe: its
+    # intervals may be right but its times on another lobe
+    fid_ok = np.repeat(timed_run, np.diff(run_start))[ek]
+    # a break between two timed runs with one interval between them (the chain
+    # broke with no beat missing) becomes an edge when the two beats, aligned
+    # directly at their fiducial times, agree with the gap (both runs then sit on the
+    # same lobe)
+    a_node = run_start[1:-1] - 1  # last node of each run but the last
+    b_node = a_node + 1  # first node of the next run
+    gap = t[b_node] - t[a_node]
+    m_ab = med[nodes[a_node]]
+    sel = np.flatnonzero(
+        timed_run[:-1]
+        & timed_run[1:]
+        & (gap >= (1.0 - _BRIDGE_DEV) * m_ab)
+        & (gap <= (1.0 + _BRIDGE_DEV) * m_ab)
+    )
+    if sel.shape[0]:
+        ca = np.floor(t[a_node[sel]] + 0.5).astype(np.int64)
+        cb = np.floor(t[b_node[sel]] + 0.5).astype(np.int64)
+        lo_b = np.clip(np.minimum(ca, cb) - before - max_lag - ring, 0, x.shape[0])
+        hi_b = np.clip(np.maximum(ca, cb) + after + max_lag + 1, 0, x.shape[0])
+        clean = np.searchsorted(bad_stop, lo_b, side="right") >= np.searchsorted(
+            bad_start, hi_b, side="left"
+        )
+        b_lag, b_q = _k._fiducial_pairs(y, t[a_node[sel]], t[b_node[sel]], before, after, max_lag)
+        direct = (cb - ca) + b_lag
+        with np.errstate(invalid="ignore"):
+            agree = clean & (np.abs(direct - gap[sel]) <= _BRIDGE_TOL * fs) & (b_q >= _NCC_FLOOR)
+        sel = sel[agree]
+        b_q = b_q[agree]
+        # the later run moves so that the bridged interval is the direct alignment (as
+        # precise as any other interval); a chain of bridges moves together
+        step = np.zeros(run_start.shape[0] - 1)
+        step[sel + 1] = direct[agree] - gap[sel]
+        bridged = np.zeros(run_start.shape[0] - 1, dtype=bool)
+        bridged[sel + 1] = True
+        acc = np.cumsum(step)
+        first = np.flatnonzero(~bridged)  # first run of each chain of bridged runs
+        acc = acc - acc[first][np.cumsum(~bridged) - 1]
+        t = t + np.repeat(acc, np.diff(run_start))
+        gap = t[b_node] - t[a_node]
+    n_b = sel.shape[0]
+    if n_b:
+        ek = np.concatenate((ek, b_node[sel]))
+        kk = np.concatenate((kk, nodes[b_node[sel]]))
+        pp = np.concatenate((pp, nodes[a_node[sel]]))
+        e_iv = np.concatenate((e_iv, gap[sel]))
+        e_q = np.concatenate((e_q, b_q))
+        e_med = np.concatenate((e_med, med[nodes[a_node[sel]]]))
+        fid_ok = np.concatenate((fid_ok, np.ones(n_b, dtype=bool)))
+        order = np.argsort(ek, kind="stable")
+        ek, kk, pp, e_iv, e_q, e_med, fid_ok = (
+            v[order] for v in (ek, kk, pp, e_iv, e_q, e_med, fid_ok)
+        )
+        with np.errstate(invalid="ignore"):
+            e_dev = np.abs(e_iv / e_med - 1.0)
+        e_dev = np.where(np.isfinite(e_dev), e_dev, np.inf)
     # second pass of the local median: from the chain's own well-matched intervals
     good = e_q >= min_ncc
     if good.any():

@@ -291,6 +291,111 @@ def naive_local_fiducial(
     return out, qual
 
 
+def naive_template_fiducial(
+    y,
+    t,
+    run_start,
+    shift,
+    timed,
+    usable,
+    half,
+    max_shift,
+    shift_frac,
+    n_own,
+    n_tmpl,
+    max_age,
+    min_q,
+    sep,
+    min_margin,
+):
+    nr = len(run_start) - 1
+    out = np.array(shift, dtype=np.float64)
+    done = np.array(timed, dtype=bool)
+    qual = np.full(nr, np.nan)
+    wide = half + max_shift
+
+    def window(c, h):
+        c = int(np.floor(c + 0.5))
+        return y[c - h : c + h + 1] if c - h >= 0 and c + h + 1 <= len(y) else None
+
+    for forward in (True, False):
+        for r in range(nr) if forward else range(nr - 1, -1, -1):
+            tt = t[run_start[r] : run_start[r + 1]]
+            if len(tt) < 2 or done[r] or not usable[r]:
+                continue
+            edge = tt[0] if forward else tt[-1]
+            # the nearest timed beats on this side, none beyond max_age; the search
+            # stops at the first run whose nearest beat is beyond it
+            rows = []
+            others = range(r - 1, -1, -1) if forward else range(r + 1, nr)
+            for j in others:
+                tj = t[run_start[j] : run_start[j + 1]]
+                if len(tj) and abs((tj[-1] if forward else tj[0]) - edge) > max_age:
+                    break
+                if not done[j]:
+                    continue
+                for tb in tj[::-1] if forward else tj:
+                    if len(rows) >= n_tmpl or abs(tb - edge) > max_age:
+                        break
+                    win = window(tb + out[j], half)
+                    if win is not None:
+                        rows.append(win)
+                if len(rows) >= n_tmpl:
+                    break
+            if not rows:
+                continue
+            tmpl = np.sum(rows, axis=0)
+            if not np.sum(tmpl * tmpl) > 0:
+                continue
+            mine = tt[:n_own] if forward else tt[::-1][:n_own]
+            own = [win for c in mine if (win := window(c, wide)) is not None]
+            if not own:
+                continue
+            own = np.sum(own, axis=0)
+            m = max(0, min(max_shift, int(np.floor(shift_frac * (tt[-1] - tt[0]) / (len(tt) - 1)))))
+            sc = []
+            for s in range(-m, m + 1):
+                a = own[wide + s - half : wide + s + half + 1]
+                den = np.sqrt(np.sum(a * a) * np.sum(tmpl * tmpl))
+                sc.append(np.sum(a * tmpl) / den if den > 0 else 0.0)
+            sc = np.array(sc)
+            bs = int(np.argmax(sc))
+            far = np.abs(np.arange(len(sc)) - bs) >= sep
+            second = sc[far].max() if far.any() else -2.0
+            if sc[bs] < min_q or sc[bs] - second < min_margin:
+                continue
+            out[r] = bs - m + _parabola(sc, bs)
+            qual[r] = sc[bs]
+            done[r] = True
+    return out, qual, done
+
+
+def naive_fiducial_pairs(y, first, second, before, after, max_lag):
+    lag = np.full(len(first), np.nan)
+    ncc = np.full(len(first), np.nan)
+    w = before + after
+    for p in range(len(first)):
+        a0 = int(np.floor(first[p] + 0.5)) - before
+        b0 = int(np.floor(second[p] + 0.5)) - before - max_lag
+        if a0 < 0 or a0 + w > len(y) or b0 < 0 or b0 + w + 2 * max_lag > len(y):
+            continue
+        a = y[a0 : a0 + w] - np.mean(y[a0 : a0 + w])
+        if not np.sum(a * a) > 0:
+            continue
+        sc = np.full(2 * max_lag + 1, np.nan)
+        for li in range(2 * max_lag + 1):
+            b = y[b0 + li : b0 + li + w] - np.mean(y[b0 + li : b0 + li + w])
+            if np.sum(b * b) > 0:
+                sc[li] = np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b))
+        if np.all(np.isnan(sc)):
+            continue
+        bi = int(np.nanargmax(sc))
+        frac = _parabola(sc, bi) if np.all(np.isfinite(sc[max(0, bi - 1) : bi + 2])) else 0.0
+        lag[p] = bi - max_lag + frac
+        ncc[p] = sc[bi]
+    return lag, ncc
+
+
 def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step, min_gap):
     out = np.full(len(first), np.nan)
     w = before + after

@@ -205,8 +205,11 @@ def test_cardiac_profile_night_breathing_floor():
     assert r["breath_within_0.5"] >= 0.74
     assert r["breath_mae"] <= 0.08
     r = _belt_night_scores("cardiac", beats=True)
-    assert r["breath_within_0.5"] >= 0.77
-    assert r["breath_mae"] <= 0.075
+    # with the beats of branch hbdrift2 (more runs timed on one fiducial lobe): 0.856
+    # within 0.5 (0.779 with the beats before it) but a median error of 0.0845 (0.071):
+    # more minutes right, the typical minute's error up
+    assert r["breath_within_0.5"] >= 0.85
+    assert r["breath_mae"] <= 0.09
 
 
 #: Measured 2026-11-22 (simulator of main at be0c1df): 0.817, 0.037, 0.857, 0.996, 0.998,
