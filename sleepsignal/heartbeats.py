@@ -76,10 +76,11 @@ class Heartbeats(NamedTuple):
     Attributes
     ----------
     beat_times : numpy.ndarray
-        float64, s from the first sample: sub-sample time of the J wave of every beat
-        that joins at least one interval (the largest lobe of the average beat, the same
-        lobe for every run of beats; successive beats of a run differ by the aligned
-        interval).
+        float64, s from the first sample, in time order: sub-sample time of the J wave
+        of every beat that joins at least one interval (the largest lobe of the average
+        beat, the same lobe for every run of beats; successive beats of a run differ by
+        the aligned interval). Where two runs of the chain meet on one beat, that beat
+        appears twice, at nearly the same time.
     interval_starts : numpy.ndarray
         float64, s: start of each interval (the time of its earlier beat).
     intervals : numpy.ndarray
@@ -567,7 +568,8 @@ def detect_heartbeats(
     # exactly these streaks where fid_ok holds: reliable = length_reliable & fid_ok
     length_reliable = passes & _in_streak(passes, ek, 3)
     return Heartbeats(
-        beat_times=t / fs,
+        # in time order: runs moved onto one fiducial lobe may overlap by a beat
+        beat_times=np.sort(t / fs),
         interval_starts=starts,
         intervals=intervals,
         confidence=conf,
@@ -762,7 +764,10 @@ def heartbeat_tracks(
     offset = track.start - session.start_timestamp
     hb = detect_heartbeats(samples, fs) if heartbeats is None else heartbeats
     t_hr, bpm = heart_rate(hb, duration=len(samples) / fs)
-    rel = hb.reliable
+    rel = np.flatnonzero(hb.reliable)
+    # a track's times must not decrease: keep the intervals in start order even where
+    # runs moved onto one fiducial lobe meet (they are in order in every case measured)
+    rel = rel[np.argsort(hb.interval_starts[rel], kind="stable")]
     return [
         TimeValueTrack(
             "heartbeat",
