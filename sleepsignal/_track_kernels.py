@@ -420,3 +420,45 @@ def _no_overlap_kernel(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         else:
             last_end = starts[i] + lengths[i]
     return keep
+
+
+@njit
+def _cycle_levels_kernel(
+    ext: np.ndarray, c0: np.ndarray, c1: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per cycle ``[c0[k], c1[k])`` of the loudness ``ext`` (NaN where missing; each
+    cycle non-empty): loudest level (NaN counts as -inf), quietest (NaN as +inf), whether
+    it holds a NaN, the fraction of its samples above the midpoint of the two, and the
+    index of its first loudest sample."""
+    m = len(c0)
+    top = np.empty(m)
+    bottom = np.empty(m)
+    nan_in = np.zeros(m, dtype=np.bool_)
+    loud = np.empty(m)
+    arg = np.empty(m, dtype=np.int64)
+    for k in range(m):
+        hi = -np.inf
+        lo = np.inf
+        for s in range(c0[k], c1[k]):
+            v = ext[s]
+            if np.isnan(v):
+                nan_in[k] = True
+                continue
+            if v > hi:
+                hi = v
+            if v < lo:
+                lo = v
+        mid = 0.5 * (hi + lo)
+        count = 0
+        first = -1
+        for s in range(c0[k], c1[k]):
+            v = ext[s]
+            if v > mid:
+                count += 1
+            if first < 0 and (v == hi or (np.isnan(v) and hi == -np.inf)):
+                first = s
+        top[k] = hi
+        bottom[k] = lo
+        loud[k] = count / (c1[k] - c0[k])
+        arg[k] = first
+    return top, bottom, nan_in, loud, arg

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._rank_filter import median_filter
-from ._track_kernels import _check_fs, _runs_kernel
+from ._track_kernels import _check_fs, _cycle_levels_kernel, _runs_kernel
 from .errors import SignalError, SleepSignalWarning
 from .respiration import Breathing
 
@@ -171,25 +171,13 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
         c0, c1 = i0[sel], i1[sel]
         # cycles do not overlap, so [c0, c1) pairs interleave into one increasing index
         ext = np.append(_level(a, lo, int(c1.max()))[0], 0.0)
-        c0, c1 = c0 - lo, c1 - lo
-        filled = np.where(np.isnan(ext), -np.inf, ext)
-        edges = np.empty(2 * len(c0), dtype=np.int64)
-        edges[0::2], edges[1::2] = c0, c1
-        top = np.maximum.reduceat(filled, edges)[0::2]
-        bottom = np.minimum.reduceat(np.where(np.isnan(ext), np.inf, ext), edges)[0::2]
-        nan_in = np.add.reduceat(np.isnan(ext).astype(np.int64), edges)[0::2] > 0
-        length = c1 - c0
-        cyc = np.repeat(np.arange(len(c0)), length)
-        sample = np.repeat(c0 - np.concatenate([[0], np.cumsum(length)[:-1]]), length) + np.arange(
-            length.sum()
+        # per cycle: loudest, quietest, missing value inside, fraction above the
+        # midpoint of the two, first loudest sample (one kernel pass over the cycles)
+        top, bottom, nan_in, loud, arg = _cycle_levels_kernel(
+            ext, np.ascontiguousarray(c0 - lo), np.ascontiguousarray(c1 - lo)
         )
-        mid = 0.5 * (top + bottom)
-        loud = np.bincount(cyc, weights=(ext[sample] > mid[cyc]), minlength=len(c0)) / length
         # baseline at the loudest sample of each cycle
-        arg = np.full(len(c0), -1, dtype=np.int64)
-        is_top = filled[sample] == top[cyc]
-        arg[cyc[is_top][::-1]] = sample[is_top][::-1]
-        at = np.clip(np.where(arg >= 0, arg + lo, 0), 0, n - 1) // block
+        at = np.clip(arg + lo, 0, n - 1) // block
         snore = (
             ~nan_in
             & (top - base_block[at] >= thr)
