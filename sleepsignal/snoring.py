@@ -63,6 +63,28 @@ def _level(a: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
     return np.where(bad, np.nan, y), bad
 
 
+def _row_percentile(rows: np.ndarray, q: float) -> np.ndarray:
+    """``np.percentile(rows, q, axis=1)`` (linear method) of a float64 2-D array without
+    NaN, with one partition position instead of numpy's three (~3x faster).
+
+    The two order statistics numpy interpolates between are the upper one (the
+    partition position) and the largest value before it; the weight and the
+    interpolation are numpy's (``_lerp``: from the upper value when the weight is at
+    least 0.5). Falls back to ``np.percentile`` where that shortcut does not apply.
+    """
+    n = rows.shape[1] if rows.ndim == 2 else 0
+    vi = (n - 1) * np.true_divide(q, 100)
+    lo = int(np.floor(vi))
+    t = float(vi - np.floor(vi))
+    if rows.dtype != np.float64 or len(rows) == 0 or n < 2 or t == 0.0 or lo + 1 >= n:
+        return np.asarray(np.percentile(rows, q, axis=1), dtype=np.float64)
+    part = np.partition(rows, lo + 1, axis=1)
+    b = part[:, lo + 1]
+    a = part[:, : lo + 1].max(axis=1)
+    d = b - a
+    return np.asarray(b - d * (1 - t) if t >= 0.5 else a + d * t)
+
+
 def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> Snoring:
     """Snoring events: runs of breathing cycles that each carry a loud burst.
 
@@ -147,7 +169,7 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
         has_nan = np.isnan(blocks).any(axis=1)
         qk = np.empty(nbk)
         # every other sample is plenty for a 20th percentile of 300 values
-        qk[~has_nan] = np.percentile(blocks[~has_nan][:, ::2], 20, axis=1)
+        qk[~has_nan] = _row_percentile(blocks[~has_nan][:, ::2], 20.0)
         if has_nan.any():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN

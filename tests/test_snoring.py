@@ -82,6 +82,27 @@ def test_cycle_levels_kernel_empty_and_read_only():
     assert arg.tolist() == [1, 2]
 
 
+@given(
+    st.integers(0, 20),
+    st.integers(1, 160),
+    st.sampled_from([20.0, 5.0, 50.0, 95.0, 0.0, 100.0, 33.3]),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_row_percentile_equals_numpy(rows, cols, q, ties, seed):
+    """The baseline's block percentile is ``np.percentile(axis=1)`` bit for bit."""
+    from sleepsignal.snoring import _row_percentile
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(30, 8, (rows, cols))
+    if ties:
+        x = rng.integers(0, 4, (rows, cols)).astype(np.float64)
+    want = np.percentile(x, q, axis=1)
+    got = _row_percentile(x, q)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
 def _cycles(seconds: float, period: float = 4.0) -> Breathing:
     s = np.arange(0.0, seconds - period, period)
     return Breathing(s, np.full(len(s), period), np.ones(len(s)), s + 0.4 * period)
