@@ -156,7 +156,7 @@ def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
     The block medians are taken a few thousand blocks at a time (each row's median is
     the same whatever the other rows), so the only whole-length temporary is ``|wave|``.
     """
-    from ._rank_filter import median_filter
+    from ._rank_filter import median_filter, row_medians
 
     block = round(30.0 * fs_low)
     n = len(wave)
@@ -168,7 +168,7 @@ def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
     med = np.empty(nb)
     step = max(1, SCALE_ROWS_BYTES // (8 * block))
     for r0 in range(0, nb, step):
-        med[r0 : r0 + step] = np.median(rows[r0 : r0 + step], axis=1)
+        med[r0 : r0 + step] = row_medians(rows[r0 : r0 + step])  # = np.median(axis=1)
     del pad, rows
     span = max(1, min(nb, round(SCALE_WINDOW_S / 30.0)))
     med = median_filter(med, span)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._rank_filter import median_filter
-from ._track_kernels import _check_fs, _runs_kernel
+from ._track_kernels import _check_fs, _cycle_levels_kernel, _runs_kernel
 from .errors import SignalError, SleepSignalWarning
 from .respiration import Breathing
 
@@ -61,6 +61,28 @@ def _level(a: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
     y = a[lo:hi].astype(np.float64)
     bad = ~np.isfinite(y) | (y < 0)
     return np.where(bad, np.nan, y), bad
+
+
+def _row_percentile(rows: np.ndarray, q: float) -> np.ndarray:
+    """``np.percentile(rows, q, axis=1)`` (linear method) of a float64 2-D array without
+    NaN, with one partition position instead of numpy's three (~3x faster).
+
+    The two order statistics numpy interpolates between are the upper one (the
+    partition position) and the largest value before it; the weight and the
+    interpolation are numpy's (``_lerp``: from the upper value when the weight is at
+    least 0.5). Falls back to ``np.percentile`` where that shortcut does not apply.
+    """
+    n = rows.shape[1] if rows.ndim == 2 else 0
+    vi = (n - 1) * np.true_divide(q, 100)
+    lo = int(np.floor(vi))
+    t = float(vi - np.floor(vi))
+    if rows.dtype != np.float64 or len(rows) == 0 or n < 2 or t == 0.0 or lo + 1 >= n:
+        return np.asarray(np.percentile(rows, q, axis=1), dtype=np.float64)
+    part = np.partition(rows, lo + 1, axis=1)
+    b = part[:, lo + 1]
+    a = part[:, : lo + 1].max(axis=1)
+    d = b - a
+    return np.asarray(b - d * (1 - t) if t >= 0.5 else a + d * t)
 
 
 def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> Snoring:
@@ -147,7 +169,7 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
         has_nan = np.isnan(blocks).any(axis=1)
         qk = np.empty(nbk)
         # every other sample is plenty for a 20th percentile of 300 values
-        qk[~has_nan] = np.percentile(blocks[~has_nan][:, ::2], 20, axis=1)
+        qk[~has_nan] = _row_percentile(blocks[~has_nan][:, ::2], 20.0)
         if has_nan.any():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
@@ -171,25 +193,13 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
         c0, c1 = i0[sel], i1[sel]
         # cycles do not overlap, so [c0, c1) pairs interleave into one increasing index
         ext = np.append(_level(a, lo, int(c1.max()))[0], 0.0)
-        c0, c1 = c0 - lo, c1 - lo
-        filled = np.where(np.isnan(ext), -np.inf, ext)
-        edges = np.empty(2 * len(c0), dtype=np.int64)
-        edges[0::2], edges[1::2] = c0, c1
-        top = np.maximum.reduceat(filled, edges)[0::2]
-        bottom = np.minimum.reduceat(np.where(np.isnan(ext), np.inf, ext), edges)[0::2]
-        nan_in = np.add.reduceat(np.isnan(ext).astype(np.int64), edges)[0::2] > 0
-        length = c1 - c0
-        cyc = np.repeat(np.arange(len(c0)), length)
-        sample = np.repeat(c0 - np.concatenate([[0], np.cumsum(length)[:-1]]), length) + np.arange(
-            length.sum()
+        # per cycle: loudest, quietest, missing value inside, fraction above the
+        # midpoint of the two, first loudest sample (one kernel pass over the cycles)
+        top, bottom, nan_in, loud, arg = _cycle_levels_kernel(
+            ext, np.ascontiguousarray(c0 - lo), np.ascontiguousarray(c1 - lo)
         )
-        mid = 0.5 * (top + bottom)
-        loud = np.bincount(cyc, weights=(ext[sample] > mid[cyc]), minlength=len(c0)) / length
         # baseline at the loudest sample of each cycle
-        arg = np.full(len(c0), -1, dtype=np.int64)
-        is_top = filled[sample] == top[cyc]
-        arg[cyc[is_top][::-1]] = sample[is_top][::-1]
-        at = np.clip(np.where(arg >= 0, arg + lo, 0), 0, n - 1) // block
+        at = np.clip(arg + lo, 0, n - 1) // block
         snore = (
             ~nan_in
             & (top - base_block[at] >= thr)

@@ -113,3 +113,16 @@ def test_scan_kernel_matches_naive():
             np.testing.assert_allclose(g, v, rtol=1e-12, atol=1e-9)
     got = _scan_kernel(np.empty(0, np.float32), 14, 560)
     assert all(len(a) == 0 for a in got)
+    # block means and extremes are exact (integer sums in any order; float sums in
+    # float64 sample by sample, as the naive loop), and of equal values (0.0 and -0.0)
+    # the first is kept
+    for a in (y.astype(np.int16), y.astype(np.uint16), y.astype(np.float32) * 0.37, y * 0.37):
+        for q, w in ((14, 560), (5, 100), (1, 7), (3, 10**6)):
+            for g, v in zip(_scan_kernel(a, q, w), naive_scan(a, q, w), strict=True):
+                np.testing.assert_array_equal(g, v)
+    z = np.array([0.0, -0.0, 1.0, -0.0, 0.0, 2.0, -1.0, -1.0, 3.0, 3.0])
+    for q, w in ((1, 2), (1, 5), (1, 10)):
+        got, want = _scan_kernel(z, q, w), naive_scan(z, q, w)
+        for g, v in zip(got[1:], want[1:], strict=True):
+            np.testing.assert_array_equal(g, v)
+            np.testing.assert_array_equal(np.signbit(g), np.signbit(v))

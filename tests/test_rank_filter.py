@@ -8,7 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from naive_rank_filter import naive_running_median
 
-from sleepsignal._rank_filter import _running_median_kernel, median_filter, nan_running_median
+from sleepsignal._rank_filter import (
+    _running_median_kernel,
+    median_filter,
+    nan_running_median,
+    row_medians,
+)
 from sleepsignal.errors import SignalError
 
 ndimage = pytest.importorskip("scipy.ndimage")
@@ -141,3 +146,38 @@ def test_nan_running_median_edges_and_bad_input():
         nan_running_median(np.ones((2, 2)), 3)
     with pytest.raises(SignalError, match="size"):
         nan_running_median(np.ones(3), 0)
+
+
+@given(
+    st.integers(0, 12),
+    st.integers(1, 40),
+    st.sampled_from(["normal", "ties", "float32", "nan"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_row_medians_equal_numpy_median(rows, cols, kind, seed):
+    """Bit for bit ``np.median(x, axis=1)``: odd and even rows, ties, float32, NaN."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, cols))
+    if kind == "ties":
+        x = rng.integers(0, 3, (rows, cols)).astype(np.float64)
+    elif kind == "float32":
+        x = np.abs(x).astype(np.float32)
+    elif kind == "nan":
+        x[rng.random((rows, cols)) < 0.1] = np.nan
+    with np.errstate(invalid="ignore"):
+        want = np.median(x, axis=1) if rows else np.empty(0, x.dtype)
+    got = row_medians(x)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+def test_row_medians_blocks_of_a_breathing_scale():
+    """The 30 s blocks (300 values) of ``|wave|`` that the breathing scale takes."""
+    rng = np.random.default_rng(5)
+    x = np.abs(np.sin(np.arange(300 * 97) / 7.0) * (1 + rng.random(300 * 97)))
+    rows = x.reshape(97, 300)
+    np.testing.assert_array_equal(row_medians(rows), np.median(rows, axis=1))
+    ro = rows.copy()
+    ro.flags.writeable = False
+    np.testing.assert_array_equal(row_medians(ro), np.median(rows, axis=1))
+    np.testing.assert_array_equal(row_medians(rows[:, ::3]), np.median(rows[:, ::3], axis=1))
