@@ -169,8 +169,13 @@ def _pair_alignment(
     nl = 2 * max_lag + 1
     r = np.empty(nl)
     a = np.empty(w)
-    wsb = np.empty(nl)  # sum and sum of squares of the window at every lag
-    wsbb = np.empty(nl)
+    # sum and sum of squares of the window at every lag, per target candidate: a
+    # candidate is the target of up to max_skip pairs (from its max_skip predecessors)
+    # with the same windows, so its sums are made once, in slot j % max_skip (the
+    # targets of candidate k, k+1 .. k+max_skip, fall in distinct slots)
+    wsb_all = np.empty((max_skip, nl))
+    wsbb_all = np.empty((max_skip, nl))
+    slot_of = np.full(max_skip, -1, dtype=np.int64)  # the candidate each slot holds
     for k in range(nc):
         a0 = cand[k] - before
         if a0 < 0 or a0 + w > n or bad[k]:
@@ -188,17 +193,22 @@ def _pair_alignment(
             b0 = cand[k + d] - before - max_lag
             if b0 < 0 or b0 + w + 2 * max_lag > n:
                 continue
-            # window sums at every lag by sliding (2 updates per lag instead of w adds)
-            s1, s2 = _sums(x, b0, w)
-            wsb[0] = s1
-            wsbb[0] = s2
-            for li in range(1, nl):
-                vo = x[b0 + li - 1]
-                vi = x[b0 + li - 1 + w]
-                s1 += vi - vo
-                s2 += vi * vi - vo * vo
-                wsb[li] = s1
-                wsbb[li] = s2
+            slot = (k + d) % max_skip
+            wsb = wsb_all[slot]
+            wsbb = wsbb_all[slot]
+            if slot_of[slot] != k + d:
+                # window sums at every lag by sliding (2 updates per lag, not w adds)
+                s1, s2 = _sums(x, b0, w)
+                wsb[0] = s1
+                wsbb[0] = s2
+                for li in range(1, nl):
+                    vo = x[b0 + li - 1]
+                    vi = x[b0 + li - 1 + w]
+                    s1 += vi - vo
+                    s2 += vi * vi - vo * vo
+                    wsb[li] = s1
+                    wsbb[li] = s2
+                slot_of[slot] = k + d
             # coarse pass every `step` lags, then every lag around the coarse best; the
             # correlation is smooth in the lag (the band ends far below fs / 2)
             for li in range(nl):
@@ -490,10 +500,19 @@ def _run_fiducial(
     out[ref] = bi - left + frac
     quality[ref] = 1.0
     sc = np.empty(2 * max_shift + 1)
+    # the reference's sum of squares over the overlap at each shift is the same for
+    # every run: made once (the same sums _align_avg would make)
+    sbb = np.empty(2 * max_shift + 1)
+    for si in range(2 * max_shift + 1):
+        sh = si - max_shift
+        i0 = max(0, -sh)
+        i1 = min(w, w - sh)
+        rb = avg[ref, i0:i1]
+        sbb[si] = _dot(rb, rb, max(0, i1 - i0))
     for r in range(nr):
         if cnt[r] == 0 or r == ref:
             continue
-        sh, q = _align_avg(avg, r, ref, max_shift, sc)
+        sh, q = _align_avg(avg, r, ref, max_shift, sc, sbb)
         out[r] = out[ref] + sh
         quality[r] = q
     return out, quality
@@ -501,11 +520,13 @@ def _run_fiducial(
 
 @njit
 def _align_avg(
-    avg: np.ndarray, r: int, ref: int, max_shift: int, sc: np.ndarray
+    avg: np.ndarray, r: int, ref: int, max_shift: int, sc: np.ndarray, ref_ss: np.ndarray
 ) -> tuple[float, float]:
     """Shift (samples, parabola-refined) that best aligns ``avg[r]`` to ``avg[ref]``
     (run ``r``'s lobe at ``i + shift`` matches the reference at ``i``), by the largest
-    absolute correlation over the overlap, and that correlation."""
+    absolute correlation over the overlap, and that correlation. ``ref_ss[si]`` is the
+    sum of squares (:func:`_dot`) of the reference over the overlap at shift ``si -
+    max_shift``."""
     w = avg.shape[1]
     ns = 2 * max_shift + 1
     best = -1.0
@@ -519,7 +540,7 @@ def _align_avg(
         m = max(0, i1 - i0)
         sab = _dot(ra, rb, m)
         saa = _dot(ra, ra, m)
-        sbb = _dot(rb, rb, m)
+        sbb = ref_ss[si]
         v = abs(sab) / np.sqrt(saa * sbb) if saa > 0.0 and sbb > 0.0 else 0.0
         sc[si] = v
         if v > best:
