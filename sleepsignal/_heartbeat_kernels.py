@@ -147,6 +147,8 @@ def _pair_alignment(
     max_lag: int,
     good_enough: float,
     step: int,
+    min_interval: float,
+    max_interval: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Align the beat window of each candidate with the next ``max_skip`` candidates.
 
@@ -159,7 +161,10 @@ def _pair_alignment(
     candidate already correlates at ``good_enough`` or more, the farther pairs are not
     computed (NaN): the next candidate is then a beat and nothing is skipped. The lags
     are searched every ``step`` samples first, then at every lag within ``step - 1`` of
-    the best (``step=1``: exhaustive).
+    the best (``step=1``: exhaustive). A pair with a farther candidate (``d > 1``) whose
+    interval ``c_{k+d} - c_k + l`` lies outside ``[min_interval, max_interval]``
+    (samples) at every lag is not computed (NaN): no interval of it could be used (the
+    pair with the next candidate always is, for the ``good_enough`` test).
     """
     n = x.shape[0]
     nc = cand.shape[0]
@@ -188,6 +193,12 @@ def _pair_alignment(
                 break
             if d > 1 and ncc[k, 0] >= good_enough:
                 break
+            if d > 1:
+                span = cand[k + d] - cand[k]
+                if span - max_lag > max_interval:
+                    break  # and every farther candidate too
+                if span + max_lag < min_interval:
+                    continue
             if bad[k + d]:
                 continue
             b0 = cand[k + d] - before - max_lag
@@ -470,30 +481,30 @@ def _run_fiducial(
     w = left + right + 1
     out = np.zeros(nr)
     quality = np.zeros(nr)
-    avg = np.zeros((nr, w))
     cnt = np.zeros(nr, dtype=np.int64)
     for r in range(nr):
         for b in range(run_start[r], run_start[r + 1]):
             c = int(np.floor(t[b] + 0.5))
-            if c - left < 0 or c + right + 1 > n:
-                continue
-            for i in range(w):
-                avg[r, i] += y[c - left + i]
-            cnt[r] += 1
+            if c - left >= 0 and c + right + 1 <= n:
+                cnt[r] += 1
     if nr == 0 or cnt.max() == 0:
         return out, quality
     ref = int(np.argmax(cnt))
+    # avg[0]: the reference's sum of windows; avg[1]: that of the run being aligned
+    # (made when it is aligned, so a night's runs need no (runs x w) array)
+    avg = np.zeros((2, w))
+    _window_sum(y, t, run_start[ref], run_start[ref + 1], left, right, avg[0], 0, w)
     best = -1.0
     bi = 0
     for i in range(w):
-        v = abs(avg[ref, i])
+        v = abs(avg[0, i])
         if v > best:
             best = v
             bi = i
     frac = 0.0
     if 0 < bi < w - 1:
-        y0 = abs(avg[ref, bi - 1])
-        y2 = abs(avg[ref, bi + 1])
+        y0 = abs(avg[0, bi - 1])
+        y2 = abs(avg[0, bi + 1])
         den = y0 - 2.0 * best + y2
         if den < 0.0:
             frac = 0.5 * (y0 - y2) / den
@@ -507,15 +518,41 @@ def _run_fiducial(
         sh = si - max_shift
         i0 = max(0, -sh)
         i1 = min(w, w - sh)
-        rb = avg[ref, i0:i1]
+        rb = avg[0, i0:i1]
         sbb[si] = _dot(rb, rb, max(0, i1 - i0))
     for r in range(nr):
         if cnt[r] == 0 or r == ref:
             continue
-        sh, q = _align_avg(avg, r, ref, max_shift, sc, sbb)
+        avg[1, :] = 0.0
+        _window_sum(y, t, run_start[r], run_start[r + 1], left, right, avg[1], 0, w)
+        sh, q = _align_avg(avg, 1, 0, max_shift, sc, sbb)
         out[r] = out[ref] + sh
         quality[r] = q
     return out, quality
+
+
+@njit
+def _window_sum(
+    y: np.ndarray,
+    t: np.ndarray,
+    a: int,
+    b: int,
+    left: int,
+    right: int,
+    acc: np.ndarray,
+    j0: int,
+    j1: int,
+) -> None:
+    """Add the windows ``y[round(t[i]) - left : round(t[i]) + right + 1]`` of the beats
+    ``a <= i < b`` to ``acc``, in beat order (windows leaving ``y`` are skipped); only
+    the window positions ``j0 <= j < j1`` (the others of ``acc`` stay as they are)."""
+    n = y.shape[0]
+    for i in range(a, b):
+        c = int(np.floor(t[i] + 0.5))
+        if c - left < 0 or c + right + 1 > n:
+            continue
+        for j in range(j0, j1):
+            acc[j] += y[c - left + j]
 
 
 @njit
@@ -596,10 +633,12 @@ def _local_fiducial(
     wide = half + max_shift
     w = 2 * wide + 1
     ws = 2 * half + 1
-    avg = np.zeros((nr, w))
     cnt = np.zeros(nr, dtype=np.int64)
     tm = np.zeros(nr)
     lim = np.zeros(nr, dtype=np.int64)
+    # only a matched run (its segment) or one long enough to be aligned needs its
+    # average beat (row[r] of avg and seg; -1: none): most runs of a noisy night don't
+    row = np.full(nr, -1, dtype=np.int64)
     for r in range(nr):
         a = run_start[r]
         b = run_start[r + 1]
@@ -616,17 +655,36 @@ def _local_fiducial(
             )
         for i in range(a, b):
             c = int(np.floor(t[i] + 0.5))
-            if c - wide < 0 or c + wide + 1 > n:
-                continue
-            for j in range(w):
-                avg[r, j] += y[c - wide + j]
-            cnt[r] += 1
+            if c - wide >= 0 and c + wide + 1 <= n:
+                cnt[r] += 1
+    nrow = 0
+    for r in range(nr):
+        if cnt[r] > 0 and (qual[r] >= min_q or cnt[r] >= max(min_run, 1)):
+            row[r] = nrow
+            nrow += 1
+    avg = np.zeros((nrow, w))
+    for r in range(nr):
+        if row[r] < 0:
+            continue
+        if qual[r] >= min_q:
+            # matched: never aligned here, its shift stays, so only the positions its
+            # segment interpolates are read (floor(pos) and the next, clipped as below;
+            # one more on either side in case pos rounds onto the next integer)
+            c0 = int(np.floor(wide + out[r])) - half
+            j0 = min(max(c0 - 1, 0), w - 2)
+            j1 = min(max(c0 + ws, 0), w - 2) + 2
+        else:
+            j0 = 0
+            j1 = w
+        _window_sum(y, t, run_start[r], run_start[r + 1], wide, wide, avg[row[r]], j0, j1)
     matched = np.zeros(nr, dtype=np.bool_)
     for r in range(nr):
         matched[r] = cnt[r] > 0 and qual[r] >= min_q
-    seg = np.zeros((nr, ws))
+    seg = np.zeros((nrow, ws))
     tmpl = np.zeros(ws)
     sc = np.empty(2 * max_shift + 1)
+    xab = np.empty(2 * max_shift + 1)  # cross sums and sums of squares per shift
+    xaa = np.empty(2 * max_shift + 1)
     # a matched run's segment never changes, and an unmatched run's template changes
     # only when a run within its reach became matched: later rounds skip the others
     fresh = matched.copy()
@@ -641,14 +699,14 @@ def _local_fiducial(
                 pos = wide + out[r] + (k - half)
                 i0 = min(max(int(np.floor(pos)), 0), w - 2)
                 f = pos - i0
-                v = avg[r, i0] * (1.0 - f) + avg[r, i0 + 1] * f
-                seg[r, k] = v
+                v = avg[row[r], i0] * (1.0 - f) + avg[row[r], i0 + 1] * f
+                seg[row[r], k] = v
                 ss += v * v
             g = cnt[r] / np.sqrt(ss / ws) if ss > 0.0 else 0.0
-            if seg[r, half] < 0.0:
+            if seg[row[r], half] < 0.0:
                 g = -g
             for k in range(ws):
-                seg[r, k] *= g
+                seg[row[r], k] *= g
         newly = np.zeros(nr, dtype=np.bool_)
         lo = 0
         hi = 0
@@ -665,7 +723,7 @@ def _local_fiducial(
                 if matched[j] and j != r:
                     nt += cnt[j]
                     for k in range(ws):
-                        tmpl[k] += seg[j, k]
+                        tmpl[k] += seg[row[j], k]
             if nt < min_count:
                 continue
             stt = 0.0
@@ -676,14 +734,10 @@ def _local_fiducial(
             m = lim[r]
             best = -1.0
             bs = 0
+            _shift_sums(avg[row[r]], wide - m - half, 2 * m + 1, tmpl, ws, xab, xaa)
             for si in range(2 * m + 1):
-                a0 = wide + si - m - half
-                sab = 0.0
-                saa = 0.0
-                for k in range(ws):
-                    v = avg[r, a0 + k]
-                    sab += v * tmpl[k]
-                    saa += v * v
+                sab = xab[si]
+                saa = xaa[si]
                 v = abs(sab) / np.sqrt(saa * stt) if saa > 0.0 else 0.0
                 sc[si] = v
                 if v > best:
@@ -704,6 +758,64 @@ def _local_fiducial(
                 matched[r] = True
         fresh = newly
     return out, qual
+
+
+@njit
+def _shift_sums(
+    arr: np.ndarray, a0: int, ns: int, tmpl: np.ndarray, ws: int, sab: np.ndarray, saa: np.ndarray
+) -> None:
+    """``sab[si] = sum(arr[a0+si : a0+si+ws] * tmpl[:ws])`` and ``saa[si] = sum(arr[a0+si
+    : a0+si+ws] ** 2)`` for ``si < ns``.
+
+    Each sum is taken in index order, one product at a time (the plain sequential
+    loop, so every value is that loop's to the last bit); four shifts are summed side
+    by side so that their additions overlap instead of waiting on each other.
+    """
+    si = 0
+    while si + 4 <= ns:
+        b = a0 + si
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        q0 = 0.0
+        q1 = 0.0
+        q2 = 0.0
+        q3 = 0.0
+        for k in range(ws):
+            tk = tmpl[k]
+            v0 = arr[b + k]
+            v1 = arr[b + k + 1]
+            v2 = arr[b + k + 2]
+            v3 = arr[b + k + 3]
+            s0 += v0 * tk
+            s1 += v1 * tk
+            s2 += v2 * tk
+            s3 += v3 * tk
+            q0 += v0 * v0
+            q1 += v1 * v1
+            q2 += v2 * v2
+            q3 += v3 * v3
+        sab[si] = s0
+        sab[si + 1] = s1
+        sab[si + 2] = s2
+        sab[si + 3] = s3
+        saa[si] = q0
+        saa[si + 1] = q1
+        saa[si + 2] = q2
+        saa[si + 3] = q3
+        si += 4
+    while si < ns:
+        b = a0 + si
+        s0 = 0.0
+        q0 = 0.0
+        for k in range(ws):
+            v0 = arr[b + k]
+            s0 += v0 * tmpl[k]
+            q0 += v0 * v0
+        sab[si] = s0
+        saa[si] = q0
+        si += 1
 
 
 @njit
@@ -758,6 +870,8 @@ def _template_fiducial(
     tmpl = np.zeros(ws)
     own = np.zeros(w)
     sc = np.empty(2 * max_shift + 1)
+    xab = np.empty(2 * max_shift + 1)  # cross sums and sums of squares per shift
+    xaa = np.empty(2 * max_shift + 1)
     for direction in range(2):
         for ri in range(nr):
             r = ri if direction == 0 else nr - 1 - ri
@@ -808,14 +922,10 @@ def _template_fiducial(
             m = max(0, min(max_shift, int(np.floor(shift_frac * (t[b - 1] - t[a]) / (b - a - 1)))))
             best = -2.0
             bs = 0
+            _shift_sums(own, wide - m - half, 2 * m + 1, tmpl, ws, xab, xaa)
             for si in range(2 * m + 1):
-                h0 = wide + si - m - half
-                sab = 0.0
-                saa = 0.0
-                for j in range(ws):
-                    v = own[h0 + j]
-                    sab += v * tmpl[j]
-                    saa += v * v
+                sab = xab[si]
+                saa = xaa[si]
                 v = sab / np.sqrt(saa * stt) if saa > 0.0 else 0.0
                 sc[si] = v
                 if v > best:

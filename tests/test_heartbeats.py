@@ -126,11 +126,31 @@ def test_pair_alignment_matches_naive() -> None:
     bad = np.zeros(40, dtype=bool)
     bad[5] = True
     x[cand[7] : cand[7] + 200] = 1.0  # a flat stretch: NaN correlations
-    for good, step in ((0.9, 2), (2.0, 1), (0.9, 3)):
-        lag, ncc = K._pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step)
-        nlag, nncc = naive_pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step)
+    computed = {}
+    for good, step, lo, hi in (
+        (0.9, 2, 0.0, 1e9),
+        (2.0, 1, 0.0, 1e9),
+        (0.9, 3, 0.0, 1e9),
+        (2.0, 2, 0.0, 1e9),
+        (2.0, 2, 52.5, 140.0),  # farther pairs out of range are skipped
+        (2.0, 2, 120.0, 1e9),
+    ):
+        lag, ncc = K._pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step, lo, hi)
+        nlag, nncc = naive_pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step, lo, hi)
         np.testing.assert_allclose(ncc, nncc, rtol=0, atol=1e-9, equal_nan=True)
         np.testing.assert_allclose(lag, nlag, rtol=0, atol=1e-6, equal_nan=True)
+        computed[(lo, hi)] = np.isfinite(ncc)
+    every = computed[(0.0, 1e9)]  # the last run without a range (good=2.0, step=2)
+    for lo, hi in ((52.5, 140.0), (120.0, 1e9)):
+        got = computed[(lo, hi)]
+        # the skip is real (fewer pairs) and touches only the farther pairs out of range
+        assert got.sum() < every.sum()
+        np.testing.assert_array_equal(got[:, 0], every[:, 0])
+        for d in (2, 3):
+            span = np.full(cand.shape[0], np.nan)
+            span[:-d] = cand[d:] - cand[:-d]
+            inside = (span + 14 >= lo) & (span - 14 <= hi)
+            np.testing.assert_array_equal(got[:, d - 1], every[:, d - 1] & inside)
 
 
 def test_nearest_good_interval_matches_naive() -> None:
@@ -154,12 +174,14 @@ def test_nearest_good_interval_matches_naive() -> None:
 
 def test_pair_alignment_empty_and_edges() -> None:
     lag, ncc = K._pair_alignment(
-        np.zeros(10), np.empty(0, np.int64), np.empty(0, bool), 3, 2, 2, 1, 0.9, 1
+        np.zeros(10), np.empty(0, np.int64), np.empty(0, bool), 3, 2, 2, 1, 0.9, 1, 0.0, 1e9
     )
     assert lag.shape == (0, 3) and ncc.shape == (0, 3)
     # windows that leave the signal give NaN, never an index error
     x = np.sin(np.arange(100.0))
-    lag, ncc = K._pair_alignment(x, np.array([0, 50, 99]), np.zeros(3, bool), 3, 10, 10, 5, 0.9, 2)
+    lag, ncc = K._pair_alignment(
+        x, np.array([0, 50, 99]), np.zeros(3, bool), 3, 10, 10, 5, 0.9, 2, 0.0, 1e9
+    )
     assert np.isnan(ncc[0]).all() and np.isnan(ncc[2]).all()
 
 
