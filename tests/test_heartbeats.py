@@ -399,6 +399,44 @@ def test_best_chain_matches_naive() -> None:
         np.testing.assert_array_equal(got, naive_best_chain(*args), err_msg=f"trial {trial}")
 
 
+def test_sum_helpers_match_plain_sums() -> None:
+    """The sum helpers of the fiducial kernels against plain sums: the side-by-side
+    sequential sums (:func:`_shift_sums`, :func:`_centred_sums`) are the sequential
+    loop's bit for bit; the fused SIMD pair (:func:`_dot_and_square`) equals numpy's
+    sums to rounding."""
+    rng = np.random.default_rng(11)
+    for ns, ws in ((0, 5), (1, 7), (3, 85), (4, 85), (7, 1), (57, 85), (127, 85)):
+        arr = rng.standard_normal(ns + ws + 3) * 100.0
+        tmpl = rng.standard_normal(ws)
+        sab = np.full(max(ns, 1), np.nan)
+        saa = np.full(max(ns, 1), np.nan)
+        K._shift_sums(arr, 2, ns, tmpl, ws, sab, saa)
+        for si in range(ns):
+            s1 = 0.0
+            s2 = 0.0
+            for k in range(ws):  # the plain sequential loop
+                v = arr[2 + si + k]
+                s1 += v * tmpl[k]
+                s2 += v * v
+            assert sab[si] == s1 and saa[si] == s2, (ns, ws, si)
+        K._centred_sums(arr, 1, ns, tmpl, ws, sab, saa)
+        for li in range(ns):
+            m = 0.0
+            for k in range(ws):
+                m += arr[1 + li + k]
+            m = m / ws
+            s1 = 0.0
+            s2 = 0.0
+            for k in range(ws):
+                v = arr[1 + li + k] - m
+                s1 += tmpl[k] * v
+                s2 += v * v
+            assert sab[li] == s1 and saa[li] == s2, (ns, ws, li)
+        a = arr[:ws]
+        got = K._dot_and_square(a, tmpl, ws)
+        np.testing.assert_allclose(got, (a @ tmpl, a @ a), rtol=1e-12, atol=1e-9)
+
+
 def test_run_fiducial_matches_naive() -> None:
     x, beats = bcg(rr_series(40))
     t = beats * FS + 3.3
