@@ -88,6 +88,19 @@ def _dot(a: np.ndarray, b: np.ndarray, w: int) -> float:
 
 
 @njit(fastmath=REASSOC_MATH)
+def _dot_and_square(a: np.ndarray, b: np.ndarray, w: int) -> tuple[float, float]:
+    """``(sum(a[:w] * b[:w]), sum(a[:w] ** 2))`` in one pass, each summed in SIMD
+    lanes like :func:`_dot` (on the machines measured, the same lanes and order as two
+    :func:`_dot` calls: the results are bit for bit theirs)."""
+    s = 0.0
+    q = 0.0
+    for i in range(w):
+        s += a[i] * b[i]
+        q += a[i] * a[i]
+    return s, q
+
+
+@njit(fastmath=REASSOC_MATH)
 def _sums(x: np.ndarray, s0: int, w: int) -> tuple[float, float]:
     """Sum and sum of squares of ``x[s0 : s0 + w]``, in SIMD lanes like :func:`_dot`."""
     xs = x[s0 : s0 + w]
@@ -147,6 +160,8 @@ def _pair_alignment(
     max_lag: int,
     good_enough: float,
     step: int,
+    min_interval: float,
+    max_interval: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Align the beat window of each candidate with the next ``max_skip`` candidates.
 
@@ -159,7 +174,10 @@ def _pair_alignment(
     candidate already correlates at ``good_enough`` or more, the farther pairs are not
     computed (NaN): the next candidate is then a beat and nothing is skipped. The lags
     are searched every ``step`` samples first, then at every lag within ``step - 1`` of
-    the best (``step=1``: exhaustive).
+    the best (``step=1``: exhaustive). A pair with a farther candidate (``d > 1``) whose
+    interval ``c_{k+d} - c_k + l`` lies outside ``[min_interval, max_interval]``
+    (samples) at every lag is not computed (NaN): no interval of it could be used (the
+    pair with the next candidate always is, for the ``good_enough`` test).
     """
     n = x.shape[0]
     nc = cand.shape[0]
@@ -169,8 +187,13 @@ def _pair_alignment(
     nl = 2 * max_lag + 1
     r = np.empty(nl)
     a = np.empty(w)
-    wsb = np.empty(nl)  # sum and sum of squares of the window at every lag
-    wsbb = np.empty(nl)
+    # sum and sum of squares of the window at every lag, per target candidate: a
+    # candidate is the target of up to max_skip pairs (from its max_skip predecessors)
+    # with the same windows, so its sums are made once, in slot j % max_skip (the
+    # targets of candidate k, k+1 .. k+max_skip, fall in distinct slots)
+    wsb_all = np.empty((max_skip, nl))
+    wsbb_all = np.empty((max_skip, nl))
+    slot_of = np.full(max_skip, -1, dtype=np.int64)  # the candidate each slot holds
     for k in range(nc):
         a0 = cand[k] - before
         if a0 < 0 or a0 + w > n or bad[k]:
@@ -183,22 +206,33 @@ def _pair_alignment(
                 break
             if d > 1 and ncc[k, 0] >= good_enough:
                 break
+            if d > 1:
+                span = cand[k + d] - cand[k]
+                if span - max_lag > max_interval:
+                    break  # and every farther candidate too
+                if span + max_lag < min_interval:
+                    continue
             if bad[k + d]:
                 continue
             b0 = cand[k + d] - before - max_lag
             if b0 < 0 or b0 + w + 2 * max_lag > n:
                 continue
-            # window sums at every lag by sliding (2 updates per lag instead of w adds)
-            s1, s2 = _sums(x, b0, w)
-            wsb[0] = s1
-            wsbb[0] = s2
-            for li in range(1, nl):
-                vo = x[b0 + li - 1]
-                vi = x[b0 + li - 1 + w]
-                s1 += vi - vo
-                s2 += vi * vi - vo * vo
-                wsb[li] = s1
-                wsbb[li] = s2
+            slot = (k + d) % max_skip
+            wsb = wsb_all[slot]
+            wsbb = wsbb_all[slot]
+            if slot_of[slot] != k + d:
+                # window sums at every lag by sliding (2 updates per lag, not w adds)
+                s1, s2 = _sums(x, b0, w)
+                wsb[0] = s1
+                wsbb[0] = s2
+                for li in range(1, nl):
+                    vo = x[b0 + li - 1]
+                    vi = x[b0 + li - 1 + w]
+                    s1 += vi - vo
+                    s2 += vi * vi - vo * vo
+                    wsb[li] = s1
+                    wsbb[li] = s2
+                slot_of[slot] = k + d
             # coarse pass every `step` lags, then every lag around the coarse best; the
             # correlation is smooth in the lag (the band ends far below fs / 2)
             for li in range(nl):
@@ -460,52 +494,87 @@ def _run_fiducial(
     w = left + right + 1
     out = np.zeros(nr)
     quality = np.zeros(nr)
-    avg = np.zeros((nr, w))
     cnt = np.zeros(nr, dtype=np.int64)
     for r in range(nr):
         for b in range(run_start[r], run_start[r + 1]):
             c = int(np.floor(t[b] + 0.5))
-            if c - left < 0 or c + right + 1 > n:
-                continue
-            for i in range(w):
-                avg[r, i] += y[c - left + i]
-            cnt[r] += 1
+            if c - left >= 0 and c + right + 1 <= n:
+                cnt[r] += 1
     if nr == 0 or cnt.max() == 0:
         return out, quality
     ref = int(np.argmax(cnt))
+    # avg[0]: the reference's sum of windows; avg[1]: that of the run being aligned
+    # (made when it is aligned, so a night's runs need no (runs x w) array)
+    avg = np.zeros((2, w))
+    _window_sum(y, t, run_start[ref], run_start[ref + 1], left, right, avg[0])
     best = -1.0
     bi = 0
     for i in range(w):
-        v = abs(avg[ref, i])
+        v = abs(avg[0, i])
         if v > best:
             best = v
             bi = i
     frac = 0.0
     if 0 < bi < w - 1:
-        y0 = abs(avg[ref, bi - 1])
-        y2 = abs(avg[ref, bi + 1])
+        y0 = abs(avg[0, bi - 1])
+        y2 = abs(avg[0, bi + 1])
         den = y0 - 2.0 * best + y2
         if den < 0.0:
             frac = 0.5 * (y0 - y2) / den
     out[ref] = bi - left + frac
     quality[ref] = 1.0
     sc = np.empty(2 * max_shift + 1)
+    # the reference's sum of squares over the overlap at each shift is the same for
+    # every run: made once (the same sums _align_avg would make)
+    sbb = np.empty(2 * max_shift + 1)
+    for si in range(2 * max_shift + 1):
+        sh = si - max_shift
+        i0 = max(0, -sh)
+        i1 = min(w, w - sh)
+        rb = avg[0, i0:i1]
+        sbb[si] = _dot(rb, rb, max(0, i1 - i0))
     for r in range(nr):
         if cnt[r] == 0 or r == ref:
             continue
-        sh, q = _align_avg(avg, r, ref, max_shift, sc)
+        avg[1, :] = 0.0
+        _window_sum(y, t, run_start[r], run_start[r + 1], left, right, avg[1])
+        sh, q = _align_avg(avg, 1, 0, max_shift, sc, sbb)
         out[r] = out[ref] + sh
         quality[r] = q
     return out, quality
 
 
 @njit
+def _window_sum(
+    y: np.ndarray,
+    t: np.ndarray,
+    a: int,
+    b: int,
+    left: int,
+    right: int,
+    acc: np.ndarray,
+) -> None:
+    """Add the windows ``y[round(t[i]) - left : round(t[i]) + right + 1]`` of the beats
+    ``a <= i < b`` to ``acc``, in beat order (windows leaving ``y`` are skipped)."""
+    n = y.shape[0]
+    w = left + right + 1
+    for i in range(a, b):
+        c = int(np.floor(t[i] + 0.5))
+        if c - left < 0 or c + right + 1 > n:
+            continue
+        for j in range(w):
+            acc[j] += y[c - left + j]
+
+
+@njit
 def _align_avg(
-    avg: np.ndarray, r: int, ref: int, max_shift: int, sc: np.ndarray
+    avg: np.ndarray, r: int, ref: int, max_shift: int, sc: np.ndarray, ref_ss: np.ndarray
 ) -> tuple[float, float]:
     """Shift (samples, parabola-refined) that best aligns ``avg[r]`` to ``avg[ref]``
     (run ``r``'s lobe at ``i + shift`` matches the reference at ``i``), by the largest
-    absolute correlation over the overlap, and that correlation."""
+    absolute correlation over the overlap, and that correlation. ``ref_ss[si]`` is the
+    sum of squares (:func:`_dot`) of the reference over the overlap at shift ``si -
+    max_shift``."""
     w = avg.shape[1]
     ns = 2 * max_shift + 1
     best = -1.0
@@ -517,9 +586,8 @@ def _align_avg(
         ra = avg[r, i0 + sh : i1 + sh]
         rb = avg[ref, i0:i1]
         m = max(0, i1 - i0)
-        sab = _dot(ra, rb, m)
-        saa = _dot(ra, ra, m)
-        sbb = _dot(rb, rb, m)
+        sab, saa = _dot_and_square(ra, rb, m)
+        sbb = ref_ss[si]
         v = abs(sab) / np.sqrt(saa * sbb) if saa > 0.0 and sbb > 0.0 else 0.0
         sc[si] = v
         if v > best:
@@ -575,10 +643,12 @@ def _local_fiducial(
     wide = half + max_shift
     w = 2 * wide + 1
     ws = 2 * half + 1
-    avg = np.zeros((nr, w))
     cnt = np.zeros(nr, dtype=np.int64)
     tm = np.zeros(nr)
     lim = np.zeros(nr, dtype=np.int64)
+    # only a matched run (its segment) or one long enough to be aligned needs its
+    # average beat (row[r] of avg and seg; -1: none): most runs of a noisy night don't
+    row = np.full(nr, -1, dtype=np.int64)
     for r in range(nr):
         a = run_start[r]
         b = run_start[r + 1]
@@ -595,17 +665,25 @@ def _local_fiducial(
             )
         for i in range(a, b):
             c = int(np.floor(t[i] + 0.5))
-            if c - wide < 0 or c + wide + 1 > n:
-                continue
-            for j in range(w):
-                avg[r, j] += y[c - wide + j]
-            cnt[r] += 1
+            if c - wide >= 0 and c + wide + 1 <= n:
+                cnt[r] += 1
+    nrow = 0
+    for r in range(nr):
+        if cnt[r] > 0 and (qual[r] >= min_q or cnt[r] >= max(min_run, 1)):
+            row[r] = nrow
+            nrow += 1
+    avg = np.zeros((nrow, w))
+    for r in range(nr):
+        if row[r] >= 0:
+            _window_sum(y, t, run_start[r], run_start[r + 1], wide, wide, avg[row[r]])
     matched = np.zeros(nr, dtype=np.bool_)
     for r in range(nr):
         matched[r] = cnt[r] > 0 and qual[r] >= min_q
-    seg = np.zeros((nr, ws))
+    seg = np.zeros((nrow, ws))
     tmpl = np.zeros(ws)
     sc = np.empty(2 * max_shift + 1)
+    xab = np.empty(2 * max_shift + 1)  # cross sums and sums of squares per shift
+    xaa = np.empty(2 * max_shift + 1)
     # a matched run's segment never changes, and an unmatched run's template changes
     # only when a run within its reach became matched: later rounds skip the others
     fresh = matched.copy()
@@ -620,14 +698,14 @@ def _local_fiducial(
                 pos = wide + out[r] + (k - half)
                 i0 = min(max(int(np.floor(pos)), 0), w - 2)
                 f = pos - i0
-                v = avg[r, i0] * (1.0 - f) + avg[r, i0 + 1] * f
-                seg[r, k] = v
+                v = avg[row[r], i0] * (1.0 - f) + avg[row[r], i0 + 1] * f
+                seg[row[r], k] = v
                 ss += v * v
             g = cnt[r] / np.sqrt(ss / ws) if ss > 0.0 else 0.0
-            if seg[r, half] < 0.0:
+            if seg[row[r], half] < 0.0:
                 g = -g
             for k in range(ws):
-                seg[r, k] *= g
+                seg[row[r], k] *= g
         newly = np.zeros(nr, dtype=np.bool_)
         lo = 0
         hi = 0
@@ -644,7 +722,7 @@ def _local_fiducial(
                 if matched[j] and j != r:
                     nt += cnt[j]
                     for k in range(ws):
-                        tmpl[k] += seg[j, k]
+                        tmpl[k] += seg[row[j], k]
             if nt < min_count:
                 continue
             stt = 0.0
@@ -655,14 +733,10 @@ def _local_fiducial(
             m = lim[r]
             best = -1.0
             bs = 0
+            _shift_sums(avg[row[r]], wide - m - half, 2 * m + 1, tmpl, ws, xab, xaa)
             for si in range(2 * m + 1):
-                a0 = wide + si - m - half
-                sab = 0.0
-                saa = 0.0
-                for k in range(ws):
-                    v = avg[r, a0 + k]
-                    sab += v * tmpl[k]
-                    saa += v * v
+                sab = xab[si]
+                saa = xaa[si]
                 v = abs(sab) / np.sqrt(saa * stt) if saa > 0.0 else 0.0
                 sc[si] = v
                 if v > best:
@@ -683,6 +757,64 @@ def _local_fiducial(
                 matched[r] = True
         fresh = newly
     return out, qual
+
+
+@njit
+def _shift_sums(
+    arr: np.ndarray, a0: int, ns: int, tmpl: np.ndarray, ws: int, sab: np.ndarray, saa: np.ndarray
+) -> None:
+    """``sab[si] = sum(arr[a0+si : a0+si+ws] * tmpl[:ws])`` and ``saa[si] = sum(arr[a0+si
+    : a0+si+ws] ** 2)`` for ``si < ns``.
+
+    Each sum is taken in index order, one product at a time (the plain sequential
+    loop, so every value is that loop's to the last bit); four shifts are summed side
+    by side so that their additions overlap instead of waiting on each other.
+    """
+    si = 0
+    while si + 4 <= ns:
+        b = a0 + si
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        q0 = 0.0
+        q1 = 0.0
+        q2 = 0.0
+        q3 = 0.0
+        for k in range(ws):
+            tk = tmpl[k]
+            v0 = arr[b + k]
+            v1 = arr[b + k + 1]
+            v2 = arr[b + k + 2]
+            v3 = arr[b + k + 3]
+            s0 += v0 * tk
+            s1 += v1 * tk
+            s2 += v2 * tk
+            s3 += v3 * tk
+            q0 += v0 * v0
+            q1 += v1 * v1
+            q2 += v2 * v2
+            q3 += v3 * v3
+        sab[si] = s0
+        sab[si + 1] = s1
+        sab[si + 2] = s2
+        sab[si + 3] = s3
+        saa[si] = q0
+        saa[si + 1] = q1
+        saa[si + 2] = q2
+        saa[si + 3] = q3
+        si += 4
+    while si < ns:
+        b = a0 + si
+        s0 = 0.0
+        q0 = 0.0
+        for k in range(ws):
+            v0 = arr[b + k]
+            s0 += v0 * tmpl[k]
+            q0 += v0 * v0
+        sab[si] = s0
+        saa[si] = q0
+        si += 1
 
 
 @njit
@@ -737,6 +869,8 @@ def _template_fiducial(
     tmpl = np.zeros(ws)
     own = np.zeros(w)
     sc = np.empty(2 * max_shift + 1)
+    xab = np.empty(2 * max_shift + 1)  # cross sums and sums of squares per shift
+    xaa = np.empty(2 * max_shift + 1)
     for direction in range(2):
         for ri in range(nr):
             r = ri if direction == 0 else nr - 1 - ri
@@ -787,14 +921,10 @@ def _template_fiducial(
             m = max(0, min(max_shift, int(np.floor(shift_frac * (t[b - 1] - t[a]) / (b - a - 1)))))
             best = -2.0
             bs = 0
+            _shift_sums(own, wide - m - half, 2 * m + 1, tmpl, ws, xab, xaa)
             for si in range(2 * m + 1):
-                h0 = wide + si - m - half
-                sab = 0.0
-                saa = 0.0
-                for j in range(ws):
-                    v = own[h0 + j]
-                    sab += v * tmpl[j]
-                    saa += v * v
+                sab = xab[si]
+                saa = xaa[si]
                 v = sab / np.sqrt(saa * stt) if saa > 0.0 else 0.0
                 sc[si] = v
                 if v > best:
@@ -815,6 +945,81 @@ def _template_fiducial(
             qual[r] = best
             done[r] = True
     return out, qual, done
+
+
+@njit
+def _centred_sums(
+    y: np.ndarray, b0: int, nl: int, ca: np.ndarray, w: int, sab: np.ndarray, sbb: np.ndarray
+) -> None:
+    """For each lag ``li < nl``, with ``v = y[b0+li : b0+li+w] - mean``: ``sab[li] =
+    sum(ca[:w] * v)`` and ``sbb[li] = sum(v ** 2)``.
+
+    The mean and both sums are taken in index order, one term at a time (the plain
+    sequential loops, so every value is theirs to the last bit); four lags are summed
+    side by side so that their additions overlap instead of waiting on each other.
+    """
+    li = 0
+    while li + 4 <= nl:
+        b = b0 + li
+        m0 = 0.0
+        m1 = 0.0
+        m2 = 0.0
+        m3 = 0.0
+        for i in range(w):
+            m0 += y[b + i]
+            m1 += y[b + i + 1]
+            m2 += y[b + i + 2]
+            m3 += y[b + i + 3]
+        m0 = m0 / w
+        m1 = m1 / w
+        m2 = m2 / w
+        m3 = m3 / w
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        q0 = 0.0
+        q1 = 0.0
+        q2 = 0.0
+        q3 = 0.0
+        for i in range(w):
+            c = ca[i]
+            v0 = y[b + i] - m0
+            v1 = y[b + i + 1] - m1
+            v2 = y[b + i + 2] - m2
+            v3 = y[b + i + 3] - m3
+            s0 += c * v0
+            s1 += c * v1
+            s2 += c * v2
+            s3 += c * v3
+            q0 += v0 * v0
+            q1 += v1 * v1
+            q2 += v2 * v2
+            q3 += v3 * v3
+        sab[li] = s0
+        sab[li + 1] = s1
+        sab[li + 2] = s2
+        sab[li + 3] = s3
+        sbb[li] = q0
+        sbb[li + 1] = q1
+        sbb[li + 2] = q2
+        sbb[li + 3] = q3
+        li += 4
+    while li < nl:
+        b = b0 + li
+        m0 = 0.0
+        for i in range(w):
+            m0 += y[b + i]
+        m0 = m0 / w
+        s0 = 0.0
+        q0 = 0.0
+        for i in range(w):
+            v0 = y[b + i] - m0
+            s0 += ca[i] * v0
+            q0 += v0 * v0
+        sab[li] = s0
+        sbb[li] = q0
+        li += 1
 
 
 @njit
@@ -840,6 +1045,8 @@ def _fiducial_pairs(
     lag = np.full(m, np.nan)
     ncc = np.full(m, np.nan)
     sc = np.empty(2 * max_lag + 1)
+    xab = np.empty(2 * max_lag + 1)  # cross sums and centred sums of squares per lag
+    xbb = np.empty(2 * max_lag + 1)
     ca = np.empty(w)
     for p in range(m):
         a0 = int(np.floor(first[p] + 0.5)) - before
@@ -858,17 +1065,10 @@ def _fiducial_pairs(
             continue
         best = -2.0
         bi = -1
+        _centred_sums(y, b0, 2 * max_lag + 1, ca, w, xab, xbb)
         for li in range(2 * max_lag + 1):
-            sb = 0.0
-            for i in range(w):
-                sb += y[b0 + li + i]
-            mb = sb / w
-            sab = 0.0
-            sbb = 0.0
-            for i in range(w):
-                v = y[b0 + li + i] - mb
-                sab += ca[i] * v
-                sbb += v * v
+            sab = xab[li]
+            sbb = xbb[li]
             v = sab / np.sqrt(saa * sbb) if sbb > 0.0 else np.nan
             sc[li] = v
             if v > best:

@@ -361,6 +361,8 @@ def detect_heartbeats(
         max_lag,
         _GOOD_ENOUGH,
         max(1, round(fs / 70.0)),
+        min_iv,
+        max_iv,
     )
     # the nearest candidate that matches almost as well as the best: when beats are
     # noisy, the next beats match about equally well, and the best of them alone would

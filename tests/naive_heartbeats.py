@@ -24,7 +24,9 @@ def naive_candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
     return np.array(out, dtype=np.int64)
 
 
-def naive_pair_alignment(x, cand, bad, max_skip, before, after, max_lag, good_enough, step):
+def naive_pair_alignment(
+    x, cand, bad, max_skip, before, after, max_lag, good_enough, step, min_iv, max_iv
+):
     nc = len(cand)
     lag = np.full((nc, max_skip), np.nan)
     ncc = np.full((nc, max_skip), np.nan)
@@ -47,6 +49,10 @@ def naive_pair_alignment(x, cand, bad, max_skip, before, after, max_lag, good_en
         for d in range(1, max_skip + 1):
             if k + d >= nc or (d > 1 and ncc[k, 0] >= good_enough):
                 break
+            # a farther candidate no lag can put inside the allowed intervals: skipped
+            span = cand[k + d] - cand[k]
+            if d > 1 and not (min_iv <= span + max_lag and span - max_lag <= max_iv):
+                continue
             if bad[k + d]:
                 continue
             b0 = cand[k + d] - before - max_lag

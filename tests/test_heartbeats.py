@@ -126,11 +126,31 @@ def test_pair_alignment_matches_naive() -> None:
     bad = np.zeros(40, dtype=bool)
     bad[5] = True
     x[cand[7] : cand[7] + 200] = 1.0  # a flat stretch: NaN correlations
-    for good, step in ((0.9, 2), (2.0, 1), (0.9, 3)):
-        lag, ncc = K._pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step)
-        nlag, nncc = naive_pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step)
+    computed = {}
+    for good, step, lo, hi in (
+        (0.9, 2, 0.0, 1e9),
+        (2.0, 1, 0.0, 1e9),
+        (0.9, 3, 0.0, 1e9),
+        (2.0, 2, 0.0, 1e9),
+        (2.0, 2, 52.5, 140.0),  # farther pairs out of range are skipped
+        (2.0, 2, 120.0, 1e9),
+    ):
+        lag, ncc = K._pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step, lo, hi)
+        nlag, nncc = naive_pair_alignment(x, cand, bad, 3, 35, 49, 14, good, step, lo, hi)
         np.testing.assert_allclose(ncc, nncc, rtol=0, atol=1e-9, equal_nan=True)
         np.testing.assert_allclose(lag, nlag, rtol=0, atol=1e-6, equal_nan=True)
+        computed[(lo, hi)] = np.isfinite(ncc)
+    every = computed[(0.0, 1e9)]  # the last run without a range (good=2.0, step=2)
+    for lo, hi in ((52.5, 140.0), (120.0, 1e9)):
+        got = computed[(lo, hi)]
+        # the skip is real (fewer pairs) and touches only the farther pairs out of range
+        assert got.sum() < every.sum()
+        np.testing.assert_array_equal(got[:, 0], every[:, 0])
+        for d in (2, 3):
+            span = np.full(cand.shape[0], np.nan)
+            span[:-d] = cand[d:] - cand[:-d]
+            inside = (span + 14 >= lo) & (span - 14 <= hi)
+            np.testing.assert_array_equal(got[:, d - 1], every[:, d - 1] & inside)
 
 
 def test_nearest_good_interval_matches_naive() -> None:
@@ -154,12 +174,14 @@ def test_nearest_good_interval_matches_naive() -> None:
 
 def test_pair_alignment_empty_and_edges() -> None:
     lag, ncc = K._pair_alignment(
-        np.zeros(10), np.empty(0, np.int64), np.empty(0, bool), 3, 2, 2, 1, 0.9, 1
+        np.zeros(10), np.empty(0, np.int64), np.empty(0, bool), 3, 2, 2, 1, 0.9, 1, 0.0, 1e9
     )
     assert lag.shape == (0, 3) and ncc.shape == (0, 3)
     # windows that leave the signal give NaN, never an index error
     x = np.sin(np.arange(100.0))
-    lag, ncc = K._pair_alignment(x, np.array([0, 50, 99]), np.zeros(3, bool), 3, 10, 10, 5, 0.9, 2)
+    lag, ncc = K._pair_alignment(
+        x, np.array([0, 50, 99]), np.zeros(3, bool), 3, 10, 10, 5, 0.9, 2, 0.0, 1e9
+    )
     assert np.isnan(ncc[0]).all() and np.isnan(ncc[2]).all()
 
 
@@ -375,6 +397,44 @@ def test_best_chain_matches_naive() -> None:
         args = (cand, lag, ncc, med, 50, 400, 0.3, 2.0)
         got = K._best_chain(cand, lag.ravel(), ncc.ravel(), 3, *args[3:])
         np.testing.assert_array_equal(got, naive_best_chain(*args), err_msg=f"trial {trial}")
+
+
+def test_sum_helpers_match_plain_sums() -> None:
+    """The sum helpers of the fiducial kernels against plain sums: the side-by-side
+    sequential sums (:func:`_shift_sums`, :func:`_centred_sums`) are the sequential
+    loop's bit for bit; the fused SIMD pair (:func:`_dot_and_square`) equals numpy's
+    sums to rounding."""
+    rng = np.random.default_rng(11)
+    for ns, ws in ((0, 5), (1, 7), (3, 85), (4, 85), (7, 1), (57, 85), (127, 85)):
+        arr = rng.standard_normal(ns + ws + 3) * 100.0
+        tmpl = rng.standard_normal(ws)
+        sab = np.full(max(ns, 1), np.nan)
+        saa = np.full(max(ns, 1), np.nan)
+        K._shift_sums(arr, 2, ns, tmpl, ws, sab, saa)
+        for si in range(ns):
+            s1 = 0.0
+            s2 = 0.0
+            for k in range(ws):  # the plain sequential loop
+                v = arr[2 + si + k]
+                s1 += v * tmpl[k]
+                s2 += v * v
+            assert sab[si] == s1 and saa[si] == s2, (ns, ws, si)
+        K._centred_sums(arr, 1, ns, tmpl, ws, sab, saa)
+        for li in range(ns):
+            m = 0.0
+            for k in range(ws):
+                m += arr[1 + li + k]
+            m = m / ws
+            s1 = 0.0
+            s2 = 0.0
+            for k in range(ws):
+                v = arr[1 + li + k] - m
+                s1 += tmpl[k] * v
+                s2 += v * v
+            assert sab[li] == s1 and saa[li] == s2, (ns, ws, li)
+        a = arr[:ws]
+        got = K._dot_and_square(a, tmpl, ws)
+        np.testing.assert_allclose(got, (a @ tmpl, a @ a), rtol=1e-12, atol=1e-9)
 
 
 def test_run_fiducial_matches_naive() -> None:
