@@ -15,6 +15,7 @@ import numpy as np
 
 from ._filters import butter_sos, sosfiltfilt
 from ._track_kernels import (
+    _beat_template_kernel,
     _check_fs,
     _coerce_signal,
     _lowrate,
@@ -101,6 +102,18 @@ RSA_MAX_DEVIATION = 0.2
 RSA_INTERVAL_S = (0.3, 2.0)
 RSA_DECIMATE = 4
 RSA_MAX_GAP_S = 2.5
+#: Beat-template subtraction (with beat times, see ``_beats_removed``): the heartbeat is
+#: taken from the 10 Hz view minus its centred running mean over TEMPLATE_HIGHPASS_S (a
+#: boxcar: the breath, 3-10 s long, stays mostly in that mean); the template of a beat
+#: is the mean of that signal over the TEMPLATE_MAX_S after each of the TEMPLATE_BEATS
+#: beats centred on it; it is subtracted in the 30 s frames where its rms is above
+#: TEMPLATE_GATE x the std of the running mean (the breath's swing): where the breath
+#: dwarfs the heartbeat, subtracting it only adds the template's own noise. Chosen on
+#: belt nights 0-5 of ``benchmarks/accuracy_tracks.py`` only.
+TEMPLATE_BEATS = 31
+TEMPLATE_MAX_S = 2.0
+TEMPLATE_HIGHPASS_S = 1.1
+TEMPLATE_GATE = 0.04
 
 
 class Breathing(NamedTuple):
@@ -294,6 +307,36 @@ def _rsa_grid(
     return np.asarray(sosfiltfilt(sos, wave, padlen=padlen)), fs_r
 
 
+def _beats_removed(low: np.ndarray, fs_low: float, beats: np.ndarray, frame: int) -> np.ndarray:
+    """The low-rate view minus its beat template (:data:`TEMPLATE_BEATS` etc.).
+
+    ``beats`` are beat times in s from ``low[0]`` (sorted; those too close to the ends
+    for a whole template row are not used). The heartbeat signal is ``low`` minus its
+    centred running mean over :data:`TEMPLATE_HIGHPASS_S` (the window shifted inwards
+    at the ends); its running beat template (``_beat_template_kernel``) is subtracted
+    from ``low`` in the frames of ``frame`` samples where the template's rms exceeds
+    :data:`TEMPLATE_GATE` x the standard deviation of the running mean. ``low`` itself
+    when fewer than :data:`TEMPLATE_BEATS` beats are usable (a template of a few beats
+    is mostly noise).
+    """
+    n = len(low)
+    k_n = round(TEMPLATE_MAX_S * fs_low) + 1
+    wb = max(1, min(n, round(TEMPLATE_HIGHPASS_S * fs_low)))
+    pos = beats * fs_low
+    pos = np.ascontiguousarray(pos[(pos >= 0) & (pos < n - k_n - 1)])
+    if len(pos) < TEMPLATE_BEATS:
+        return low
+    return _beat_template_kernel(
+        np.ascontiguousarray(low, dtype=np.float64),
+        pos,
+        k_n,
+        TEMPLATE_BEATS,
+        wb,
+        frame,
+        TEMPLATE_GATE,
+    )
+
+
 def _heartbeat_dominates(low: np.ndarray, wave: np.ndarray, frame: int, nf: int) -> np.ndarray:
     """Per frame: the breathing wave's rms slope is below RSA_MAX_SLOPE_RATIO x the rms
     slope of the low-rate view (the heartbeat, not the breath, shapes the signal)."""
@@ -390,9 +433,13 @@ def _breathing_from_low(
     if len(low) < int(4 * MAX_CYCLE_S * fs_low):
         return _empty_breathing()
     knots = None if beat_times is None else _rsa_knots(beat_times)
+    beats = None
+    if beat_times is not None:
+        beats = np.asarray(beat_times, dtype=np.float64)
+        beats = np.sort(beats[np.isfinite(beats)])
     if len(low) > round(SLICE_CORE_S * fs_low):
-        return _breathing_sliced(low, fs_low, exclude, sources, knots)
-    return _breathing_part(low, fs_low, exclude, sources, knots, 0)
+        return _breathing_sliced(low, fs_low, exclude, sources, knots, beats)
+    return _breathing_part(low, fs_low, exclude, sources, knots, 0, beats)
 
 
 class _Selection(NamedTuple):
@@ -412,12 +459,16 @@ def _select(
     sources: tuple[str, ...],
     knots: tuple[np.ndarray, np.ndarray] | None,
     s0: int,
+    beats: np.ndarray | None = None,
 ) -> _Selection:
     """Steps 2-6 of :func:`detect_breathing` up to the per-frame choice (see
-    :func:`_breathing_part`; ``len(low)`` is at least ``4 * MAX_CYCLE_S`` s)."""
-    band_wave = _breathing_wave(low, fs_low)
+    :func:`_breathing_part`; ``len(low)`` is at least ``4 * MAX_CYCLE_S`` s).
+    ``beats``: beat times in s from ``low[0]``, sorted (None: no beat template)."""
     frame_s = SELECT_FRAME_S
     frame = max(1, round(frame_s * fs_low))
+    if beats is not None:
+        low = _beats_removed(low, fs_low, beats, frame)
+    band_wave = _breathing_wave(low, fs_low)
     nf = -(-len(low) // frame)
     buried = _heartbeat_dominates(low, band_wave, frame, nf)
     waves = []
@@ -482,13 +533,15 @@ def _breathing_part(
     sources: tuple[str, ...],
     knots: tuple[np.ndarray, np.ndarray] | None,
     s0: int,
+    beats: np.ndarray | None = None,
 ) -> Breathing:
     """:func:`_breathing_from_low` of ``low`` in one piece; ``knots`` are those of the
     beat-interval wave (None: no such candidate), ``low`` starts at low-rate sample
-    ``s0`` of the recording (times in and out are from ``low[0]``)."""
+    ``s0`` of the recording (times in and out are from ``low[0]``), ``beats`` are the
+    beat times in s from ``low[0]`` for the beat template (None: none)."""
     if len(low) < int(4 * MAX_CYCLE_S * fs_low):
         return _empty_breathing()
-    return _assemble(_select(low, fs_low, exclude, sources, knots, s0), fs_low)
+    return _assemble(_select(low, fs_low, exclude, sources, knots, s0, beats), fs_low)
 
 
 def _assemble(sel: _Selection, fs_low: float) -> Breathing:
@@ -531,6 +584,7 @@ def _breathing_sliced(
     exclude: tuple[np.ndarray, np.ndarray] | None,
     sources: tuple[str, ...],
     knots: tuple[np.ndarray, np.ndarray] | None,
+    beats: np.ndarray | None = None,
 ) -> Breathing:
     """:func:`_breathing_part` on overlapping slices of a long recording.
 
@@ -557,7 +611,8 @@ def _breathing_sliced(
         ex = None
         if exclude is not None:
             ex = (exclude[0] - t0, exclude[1] - t0)
-        part = _breathing_part(low[a:b], fs_low, ex, sources, knots, a)
+        bt = None if beats is None else beats - t0
+        part = _breathing_part(low[a:b], fs_low, ex, sources, knots, a, bt)
         mine = (part.starts >= (c0 - a) / fs_low) & (part.starts < (c1 - a) / fs_low)
         parts.append(
             Breathing(
