@@ -407,7 +407,9 @@ def _breathing_from_low(
 ) -> Breathing:
     """:func:`detect_breathing` on the low-rate view (shared with ``session_tracks``).
 
-    Candidate breathing waves (``sources``): the baseline band-passed at
+    With ``beat_times``, the heartbeat is first subtracted from ``low`` by its running
+    beat template (:func:`_beats_removed`). Candidate breathing waves (``sources``):
+    the baseline band-passed at
     :data:`BASELINE_BAND_HZ`, the :data:`BREATHING_BAND_HZ` wave through a steeper
     low-pass (:func:`_smooth_wave`), and the beat envelope (:func:`_envelope_wave`);
     with ``beat_times`` (s, same time base), also the beat-interval wave
@@ -727,9 +729,10 @@ def detect_breathing(
         overlaps any of them is dropped (movements, time out of bed).
     beat_times : array_like, optional
         Heartbeat times in s from the first sample (e.g.
-        ``detect_heartbeats(signal, fs).beat_times``). When given, the beat-to-beat
-        intervals (respiratory sinus arrhythmia) are one more candidate breathing wave
-        (step 6 of the notes).
+        ``detect_heartbeats(signal, fs).beat_times``). When given, the heartbeat is
+        subtracted from the signal by a running beat template (step 1 of the notes)
+        and the beat-to-beat intervals (respiratory sinus arrhythmia) are one more
+        candidate breathing wave (step 6).
 
     Returns
     -------
@@ -746,7 +749,14 @@ def detect_breathing(
     Notes
     -----
     1. Block means bring the signal to about 10 Hz (at 140 Hz, 14-sample blocks: their
-       spectral zeros at multiples of 10 Hz remove every mains alias).
+       spectral zeros at multiples of 10 Hz remove every mains alias). With
+       ``beat_times`` (at least 31 inside the recording), the heartbeat is subtracted
+       from this view by a running beat template: the view minus its centred 1.1 s
+       running mean, averaged over the 2 s after each of the 31 beats centred on a
+       beat, is subtracted from the samples after that beat, in the 30 s frames where
+       its rms exceeds 0.04 x the standard deviation of the running mean (where the
+       breath dwarfs the heartbeat, the template's own noise would only be added).
+       Every later step sees the cleaned view.
     2. Candidate breathing waves: the baseline, a zero-phase 2nd-order Butterworth
        band-pass of 0.05-1 Hz (the band of the breaths and the ripples inside them);
        and, in 30 s frames where the heartbeat buries the breath (the rms slope of the
