@@ -246,7 +246,11 @@ def explain_misses(
     from sleepsignal import respiration as R
 
     knots = None if beat_times is None else R._rsa_knots(beat_times)
-    sel = R._select(low, fs_low, exclude, R.BREATHING_SOURCES, knots, 0)
+    beats = None
+    if beat_times is not None:
+        beats = np.sort(np.asarray(beat_times, dtype=np.float64))
+        beats = beats[np.isfinite(beats)]
+    sel = R._select(low, fs_low, exclude, R.BREATHING_SOURCES, knots, 0, beats)
     b = R._assemble(sel, fs_low)
     d_rate, _ = _minute_rates(b.starts, b.lengths, n_min)
     err = np.nan_to_num(np.abs(d_rate - t_rate), nan=np.inf)

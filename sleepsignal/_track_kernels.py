@@ -522,3 +522,108 @@ def _cycle_levels_kernel(
         loud[k] = count / (c1[k] - c0[k])
         arg[k] = first
     return top, bottom, nan_in, loud, arg
+
+
+def _template_correction(x: np.ndarray, pos: np.ndarray, k_n: int, w: int) -> np.ndarray:
+    """Running beat template of ``x`` (see ``_beat_template_kernel``), per sample."""
+    n = len(x)
+    nb = len(pos)
+    out = np.zeros(n)
+    if nb == 0:
+        return out
+    w = min(w, nb)
+    # running sum of the rows of the window [a, a + w)
+    acc = np.zeros(k_n)
+    a = 0
+    for r in range(w):
+        i0 = int(pos[r])
+        fr = pos[r] - i0
+        for k in range(k_n):
+            acc[k] += x[i0 + k] * (1.0 - fr) + x[i0 + k + 1] * fr
+    half = w // 2
+    for b in range(nb):
+        want = min(max(b - half, 0), nb - w)
+        while a < want:  # slide by one beat: drop row a, add row a + w
+            i0 = int(pos[a])
+            fr = pos[a] - i0
+            i1 = int(pos[a + w])
+            f1 = pos[a + w] - i1
+            for k in range(k_n):
+                acc[k] += (x[i1 + k] * (1.0 - f1) + x[i1 + k + 1] * f1) - (
+                    x[i0 + k] * (1.0 - fr) + x[i0 + k + 1] * fr
+                )
+            a += 1
+        # samples from this beat up to the next one (at most k_n - 1 after it)
+        j0 = int(np.ceil(pos[b]))
+        j1 = n if b + 1 == nb else int(np.ceil(pos[b + 1]))
+        for j in range(j0, j1):
+            off = j - pos[b]
+            if off >= k_n - 1:
+                break
+            k0 = int(off)
+            f = off - k0
+            out[j] = (acc[k0] * (1.0 - f) + acc[k0 + 1] * f) / w
+    return out
+
+
+@njit
+def _beat_template_kernel(
+    low: np.ndarray,
+    pos: np.ndarray,
+    k_n: int,
+    w: int,
+    wb: int,
+    frame: int,
+    gate: float,
+) -> np.ndarray:
+    """``low`` minus its running beat template where the template matters.
+
+    1. ``base``: the centred running mean of ``low - low[0]`` over ``wb`` samples (the
+       window shifted inwards at the ends; ``1 <= wb <= len(low)``); the heartbeat
+       signal ``hp = low - low[0] - base``.
+    2. ``pos`` are beat positions in samples (sorted, ``0 <= pos < len(low) - k_n -
+       1``). Row ``b`` holds ``hp`` at ``pos[b] + k``, ``k = 0 .. k_n - 1`` (linear
+       interpolation); the template of beat ``b`` is the mean of the rows of the ``w``
+       beats centred on it (``min(w, len(pos))`` beats; the window shifted inwards at
+       the ends). Sample ``j`` at offset ``o = j - pos[b] < k_n - 1`` from the beat
+       ``b`` at or before it gets that template at ``o`` (linear interpolation), every
+       other sample 0: the correction.
+    3. Per frame of ``frame`` samples (the last one may be shorter): the correction is
+       subtracted where its mean square exceeds ``gate ** 2`` x the variance of
+       ``base`` over the frame.
+
+    Returns a new float64 array.
+    """
+    n = len(low)
+    # hp = low - low[0] - base; base by a running sum over the window [a, a + wb)
+    hp = np.empty(n)
+    y0 = low[0]
+    a = 0
+    run = 0.0
+    for j in range(wb):
+        run += low[j] - y0
+    for j in range(n):
+        want = min(max(j - wb // 2, 0), n - wb)
+        while a < want:
+            run += (low[a + wb] - y0) - (low[a] - y0)
+            a += 1
+        hp[j] = (low[j] - y0) - run / wb
+    corr = _template_correction(hp, pos, k_n, w)
+    out = low.astype(np.float64)
+    for f0 in range(0, n, frame):
+        f1 = min(n, f0 + frame)
+        s2 = 0.0
+        m1 = 0.0
+        m2 = 0.0
+        for j in range(f0, f1):
+            s2 += corr[j] * corr[j]
+            bj = (low[j] - y0) - hp[j]
+            m1 += bj
+            m2 += bj * bj
+        cnt = f1 - f0
+        m1 /= cnt
+        var = max(m2 / cnt - m1 * m1, 0.0)
+        if s2 / cnt > gate * gate * var:
+            for j in range(f0, f1):
+                out[j] -= corr[j]
+    return out

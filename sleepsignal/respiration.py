@@ -15,6 +15,7 @@ import numpy as np
 
 from ._filters import butter_sos, sosfiltfilt
 from ._track_kernels import (
+    _beat_template_kernel,
     _check_fs,
     _coerce_signal,
     _lowrate,
@@ -66,8 +67,10 @@ ENVELOPE_LOWPASS_HZ = 0.7
 # heartbeat buries the breath (elsewhere the baseline wave is the breath; smoothing it
 # removes the shallow breaths the depth rule must judge).
 
-#: Handicap of the beat-interval candidate in the source selection.
-RSA_HANDICAP = 0.05
+#: Handicap of the beat-interval candidate in the source selection. 0.05 before the
+#: beat template; with it (and the beats of branch hbdrift2) 0.01-0.03 scored best on
+#: belt nights 0-5 (the two cardiac ones), 0.02 is the middle.
+RSA_HANDICAP = 0.02
 #: The heartbeat buries the breath in a frame when the rms slope of the band-passed
 #: breathing wave is below this share of the rms slope of the 10 Hz view (median over
 #: a 30 s frame: about 0.02-0.03 when the heartbeat dominates, 0.3-0.9 when the
@@ -101,6 +104,18 @@ RSA_MAX_DEVIATION = 0.2
 RSA_INTERVAL_S = (0.3, 2.0)
 RSA_DECIMATE = 4
 RSA_MAX_GAP_S = 2.5
+#: Beat-template subtraction (with beat times, see ``_beats_removed``): the heartbeat is
+#: taken from the 10 Hz view minus its centred running mean over TEMPLATE_HIGHPASS_S (a
+#: boxcar: the breath, 3-10 s long, stays mostly in that mean); the template of a beat
+#: is the mean of that signal over the TEMPLATE_MAX_S after each of the TEMPLATE_BEATS
+#: beats centred on it; it is subtracted in the 30 s frames where its rms is above
+#: TEMPLATE_GATE x the std of the running mean (the breath's swing): where the breath
+#: dwarfs the heartbeat, subtracting it only adds the template's own noise. Chosen on
+#: belt nights 0-5 of ``benchmarks/accuracy_tracks.py`` only.
+TEMPLATE_BEATS = 31
+TEMPLATE_MAX_S = 2.0
+TEMPLATE_HIGHPASS_S = 1.1
+TEMPLATE_GATE = 0.04
 
 
 class Breathing(NamedTuple):
@@ -294,6 +309,36 @@ def _rsa_grid(
     return np.asarray(sosfiltfilt(sos, wave, padlen=padlen)), fs_r
 
 
+def _beats_removed(low: np.ndarray, fs_low: float, beats: np.ndarray, frame: int) -> np.ndarray:
+    """The low-rate view minus its beat template (:data:`TEMPLATE_BEATS` etc.).
+
+    ``beats`` are beat times in s from ``low[0]`` (sorted; those too close to the ends
+    for a whole template row are not used). The heartbeat signal is ``low`` minus its
+    centred running mean over :data:`TEMPLATE_HIGHPASS_S` (the window shifted inwards
+    at the ends); its running beat template (``_beat_template_kernel``) is subtracted
+    from ``low`` in the frames of ``frame`` samples where the template's rms exceeds
+    :data:`TEMPLATE_GATE` x the standard deviation of the running mean. ``low`` itself
+    when fewer than :data:`TEMPLATE_BEATS` beats are usable (a template of a few beats
+    is mostly noise).
+    """
+    n = len(low)
+    k_n = round(TEMPLATE_MAX_S * fs_low) + 1
+    wb = max(1, min(n, round(TEMPLATE_HIGHPASS_S * fs_low)))
+    pos = beats * fs_low
+    pos = np.ascontiguousarray(pos[(pos >= 0) & (pos < n - k_n - 1)])
+    if len(pos) < TEMPLATE_BEATS:
+        return low
+    return _beat_template_kernel(
+        np.ascontiguousarray(low, dtype=np.float64),
+        pos,
+        k_n,
+        TEMPLATE_BEATS,
+        wb,
+        frame,
+        TEMPLATE_GATE,
+    )
+
+
 def _heartbeat_dominates(low: np.ndarray, wave: np.ndarray, frame: int, nf: int) -> np.ndarray:
     """Per frame: the breathing wave's rms slope is below RSA_MAX_SLOPE_RATIO x the rms
     slope of the low-rate view (the heartbeat, not the breath, shapes the signal)."""
@@ -364,7 +409,9 @@ def _breathing_from_low(
 ) -> Breathing:
     """:func:`detect_breathing` on the low-rate view (shared with ``session_tracks``).
 
-    Candidate breathing waves (``sources``): the baseline band-passed at
+    With ``beat_times``, the heartbeat is first subtracted from ``low`` by its running
+    beat template (:func:`_beats_removed`). Candidate breathing waves (``sources``):
+    the baseline band-passed at
     :data:`BASELINE_BAND_HZ`, the :data:`BREATHING_BAND_HZ` wave through a steeper
     low-pass (:func:`_smooth_wave`), and the beat envelope (:func:`_envelope_wave`);
     with ``beat_times`` (s, same time base), also the beat-interval wave
@@ -390,9 +437,13 @@ def _breathing_from_low(
     if len(low) < int(4 * MAX_CYCLE_S * fs_low):
         return _empty_breathing()
     knots = None if beat_times is None else _rsa_knots(beat_times)
+    beats = None
+    if beat_times is not None:
+        beats = np.asarray(beat_times, dtype=np.float64)
+        beats = np.sort(beats[np.isfinite(beats)])
     if len(low) > round(SLICE_CORE_S * fs_low):
-        return _breathing_sliced(low, fs_low, exclude, sources, knots)
-    return _breathing_part(low, fs_low, exclude, sources, knots, 0)
+        return _breathing_sliced(low, fs_low, exclude, sources, knots, beats)
+    return _breathing_part(low, fs_low, exclude, sources, knots, 0, beats)
 
 
 class _Selection(NamedTuple):
@@ -412,12 +463,16 @@ def _select(
     sources: tuple[str, ...],
     knots: tuple[np.ndarray, np.ndarray] | None,
     s0: int,
+    beats: np.ndarray | None = None,
 ) -> _Selection:
     """Steps 2-6 of :func:`detect_breathing` up to the per-frame choice (see
-    :func:`_breathing_part`; ``len(low)`` is at least ``4 * MAX_CYCLE_S`` s)."""
-    band_wave = _breathing_wave(low, fs_low)
+    :func:`_breathing_part`; ``len(low)`` is at least ``4 * MAX_CYCLE_S`` s).
+    ``beats``: beat times in s from ``low[0]``, sorted (None: no beat template)."""
     frame_s = SELECT_FRAME_S
     frame = max(1, round(frame_s * fs_low))
+    if beats is not None:
+        low = _beats_removed(low, fs_low, beats, frame)
+    band_wave = _breathing_wave(low, fs_low)
     nf = -(-len(low) // frame)
     buried = _heartbeat_dominates(low, band_wave, frame, nf)
     waves = []
@@ -482,13 +537,15 @@ def _breathing_part(
     sources: tuple[str, ...],
     knots: tuple[np.ndarray, np.ndarray] | None,
     s0: int,
+    beats: np.ndarray | None = None,
 ) -> Breathing:
     """:func:`_breathing_from_low` of ``low`` in one piece; ``knots`` are those of the
     beat-interval wave (None: no such candidate), ``low`` starts at low-rate sample
-    ``s0`` of the recording (times in and out are from ``low[0]``)."""
+    ``s0`` of the recording (times in and out are from ``low[0]``), ``beats`` are the
+    beat times in s from ``low[0]`` for the beat template (None: none)."""
     if len(low) < int(4 * MAX_CYCLE_S * fs_low):
         return _empty_breathing()
-    return _assemble(_select(low, fs_low, exclude, sources, knots, s0), fs_low)
+    return _assemble(_select(low, fs_low, exclude, sources, knots, s0, beats), fs_low)
 
 
 def _assemble(sel: _Selection, fs_low: float) -> Breathing:
@@ -531,6 +588,7 @@ def _breathing_sliced(
     exclude: tuple[np.ndarray, np.ndarray] | None,
     sources: tuple[str, ...],
     knots: tuple[np.ndarray, np.ndarray] | None,
+    beats: np.ndarray | None = None,
 ) -> Breathing:
     """:func:`_breathing_part` on overlapping slices of a long recording.
 
@@ -557,7 +615,8 @@ def _breathing_sliced(
         ex = None
         if exclude is not None:
             ex = (exclude[0] - t0, exclude[1] - t0)
-        part = _breathing_part(low[a:b], fs_low, ex, sources, knots, a)
+        bt = None if beats is None else beats - t0
+        part = _breathing_part(low[a:b], fs_low, ex, sources, knots, a, bt)
         mine = (part.starts >= (c0 - a) / fs_low) & (part.starts < (c1 - a) / fs_low)
         parts.append(
             Breathing(
@@ -672,9 +731,10 @@ def detect_breathing(
         overlaps any of them is dropped (movements, time out of bed).
     beat_times : array_like, optional
         Heartbeat times in s from the first sample (e.g.
-        ``detect_heartbeats(signal, fs).beat_times``). When given, the beat-to-beat
-        intervals (respiratory sinus arrhythmia) are one more candidate breathing wave
-        (step 6 of the notes).
+        ``detect_heartbeats(signal, fs).beat_times``). When given, the heartbeat is
+        subtracted from the signal by a running beat template (step 1 of the notes)
+        and the beat-to-beat intervals (respiratory sinus arrhythmia) are one more
+        candidate breathing wave (step 6).
 
     Returns
     -------
@@ -691,7 +751,14 @@ def detect_breathing(
     Notes
     -----
     1. Block means bring the signal to about 10 Hz (at 140 Hz, 14-sample blocks: their
-       spectral zeros at multiples of 10 Hz remove every mains alias).
+       spectral zeros at multiples of 10 Hz remove every mains alias). With
+       ``beat_times`` (at least 31 inside the recording), the heartbeat is subtracted
+       from this view by a running beat template: the view minus its centred 1.1 s
+       running mean, averaged over the 2 s after each of the 31 beats centred on a
+       beat, is subtracted from the samples after that beat, in the 30 s frames where
+       its rms exceeds 0.04 x the standard deviation of the running mean (where the
+       breath dwarfs the heartbeat, the template's own noise would only be added).
+       Every later step sees the cleaned view.
     2. Candidate breathing waves: the baseline, a zero-phase 2nd-order Butterworth
        band-pass of 0.05-1 Hz (the band of the breaths and the ripples inside them);
        and, in 30 s frames where the heartbeat buries the breath (the rms slope of the
@@ -717,7 +784,7 @@ def detect_breathing(
        follows the heartbeat yields cycles too short to keep) times their regularity
        (1 - the coefficient of variation of the lengths of the cycles centred in those
        90 s: breaths found give steady lengths, breaths split and merged at noise do
-       not), minus 0.01 for the smoothed and 0.05 for the interval wave. Where cycles of two waves
+       not), minus 0.01 for the smoothed and 0.02 for the interval wave. Where cycles of two waves
        overlap at a frame boundary the later one is dropped, so cycles never overlap.
        The amplitude is the peak to trough of the 0.08-0.6 Hz band-passed wave over
        the cycle.
@@ -726,7 +793,7 @@ def detect_breathing(
        interpolated onto a 2.5 Hz grid (zero across gaps over 2.5 s), band-passed
        (0.08-0.6 Hz) and smoothed like the smooth wave, simplified at 0.1 x their local
        size (a smooth wave: nearly every turning point is a breath), and compete in
-       step 5 as one more candidate with a handicap of 0.05 on its score, in the frames
+       step 5 as one more candidate with a handicap of 0.02 on its score, in the frames
        of step 2 only. When the heartbeat dominates the signal the breathing swing can
        be lost under body noise while the heart rate still follows the breath
        (respiratory sinus arrhythmia). The cycle amplitude is still measured on the

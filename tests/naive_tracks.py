@@ -60,6 +60,62 @@ def naive_simplify(x: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.array(idx, dtype=np.int64), np.array(kind, dtype=np.int8)
 
 
+def naive_beat_template(
+    low: np.ndarray,
+    pos: np.ndarray,
+    k_n: int,
+    w: int,
+    wb: int,
+    frame: int,
+    gate: float,
+) -> np.ndarray:
+    """Beat-template subtraction (see ``_beat_template_kernel``), written out.
+
+    The running mean is a mean over each sample's window; the template of each beat is
+    the mean of its window's rows, built row by row; each sample looks up the last beat
+    at or before it; each frame compares mean squares directly.
+    """
+    n = len(low)
+    y = [float(v) - float(low[0]) for v in low]
+    base = []
+    for j in range(n):
+        a = min(max(j - wb // 2, 0), n - wb)
+        base.append(sum(y[a : a + wb]) / wb)
+    hp = [y[j] - base[j] for j in range(n)]
+
+    def at(x: list[float], p: float) -> float:  # linear interpolation between samples
+        i = math.floor(p)
+        f = p - i
+        return x[i] * (1.0 - f) + x[i + 1] * f
+
+    nb = len(pos)
+    rows = [[at(hp, float(pos[b]) + k) for k in range(k_n)] for b in range(nb)]
+    ww = min(w, nb)
+    tmpl = []
+    for b in range(nb):
+        a = min(max(b - ww // 2, 0), nb - ww)
+        tmpl.append([sum(rows[r][k] for r in range(a, a + ww)) / ww for k in range(k_n)])
+    corr = [0.0] * n
+    for j in range(n):
+        before = [b for b in range(nb) if float(pos[b]) <= j]
+        if not before:
+            continue
+        b = before[-1]
+        off = j - float(pos[b])
+        if off < k_n - 1:
+            corr[j] = at(tmpl[b], off)
+    out = [float(v) for v in low]
+    for f0 in range(0, n, frame):
+        f1 = min(n, f0 + frame)
+        c2 = sum(c * c for c in corr[f0:f1]) / (f1 - f0)
+        m1 = sum(base[f0:f1]) / (f1 - f0)
+        var = max(sum(v * v for v in base[f0:f1]) / (f1 - f0) - m1 * m1, 0.0)
+        if c2 > gate * gate * var:
+            for j in range(f0, f1):
+                out[j] -= corr[j]
+    return np.array(out)
+
+
 def naive_bursts(
     energy: np.ndarray, on: np.ndarray, off: np.ndarray, min_gap: int
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -36,9 +36,9 @@ def _slices(monkeypatch: pytest.MonkeyPatch, core_s: float, margin_s: float) -> 
     starts: list[int] = []
     part = resp._breathing_part
 
-    def spy(low, fs_low, exclude, sources, knots, s0):  # type: ignore[no-untyped-def]
+    def spy(low, fs_low, exclude, sources, knots, s0, beats=None):  # type: ignore[no-untyped-def]
         starts.append(s0)
-        return part(low, fs_low, exclude, sources, knots, s0)
+        return part(low, fs_low, exclude, sources, knots, s0, beats)
 
     monkeypatch.setattr(resp, "SLICE_CORE_S", core_s)
     monkeypatch.setattr(resp, "SLICE_MARGIN_S", margin_s)
