@@ -524,6 +524,7 @@ def _cycle_levels_kernel(
     return top, bottom, nan_in, loud, arg
 
 
+@njit
 def _template_correction(x: np.ndarray, pos: np.ndarray, k_n: int, w: int) -> np.ndarray:
     """Running beat template of ``x`` (see ``_beat_template_kernel``), per sample."""
     n = len(x)
