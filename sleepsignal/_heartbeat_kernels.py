@@ -372,6 +372,8 @@ def _best_chain(
     max_interval: int,
     ncc_floor: float,
     dev_weight: float,
+    break_cost: float,
+    unit: float,
 ) -> np.ndarray:
     """Choose the beats among the candidates by dynamic programming.
 
@@ -380,7 +382,8 @@ def _best_chain(
     The path visits candidates in time order. An edge ``p -> k`` (``k - p <= max_skip``)
     scores ``ncc - ncc_floor - dev_weight * |interval / med_p - 1|`` and is allowed only
     when finite, positive and ``min_interval <= interval <= max_interval`` (samples); a
-    break (``p`` -> any later candidate) scores 0. Returns ``pred``: for each candidate
+    break (``p`` -> any later candidate) scores ``-break_cost``, and a path may also
+    start afresh at any candidate (score 0). Returns ``pred``: for each candidate
     on the optimal path, the index of its predecessor joined by an edge, ``-1`` for the
     first beat of a run, and ``-2`` for candidates not on the path.
     """
@@ -391,8 +394,12 @@ def _best_chain(
     best_i = -1
     best_s = 0.0
     for k in range(nc):
-        s_k = best_s
+        s_k = best_s - break_cost
         b_k = -1
+        brk_k = best_i
+        if s_k < 0.0:  # cheaper to start afresh than to pay for the break
+            s_k = 0.0
+            brk_k = -1
         for d in range(1, max_skip + 1):
             p = k - d
             if p < 0:
@@ -410,12 +417,14 @@ def _best_chain(
             wgt = q - ncc_floor - dev_weight * dev
             if wgt <= 0.0:
                 continue
+            if unit > 0.0:
+                wgt *= iv / unit
             if score[p] + wgt > s_k:
                 s_k = score[p] + wgt
                 b_k = p
         score[k] = s_k
         back[k] = b_k
-        brk[k] = best_i
+        brk[k] = brk_k
         if s_k > best_s:
             best_s = s_k
             best_i = k

@@ -40,6 +40,8 @@ _GOOD_ENOUGH = 0.8  # next candidate this similar: do not try skipping it
 _NCC_FLOOR = 0.3  # correlation below which an edge never joins the chain
 _NEAR_MARGIN = 0.1  # local median: nearest candidate within 0.1 of the best ncc
 _DEV_WEIGHT = 2.0  # chain cost per unit relative deviation from the local median
+_BREAK_COST = 0.2  # chain score a run break costs (a break no longer comes for free)
+_EDGE_UNIT = 1.0  # s, edge scores count per second of interval (not per edge)
 _ANCHOR = 0.02  # least-squares weight of the energy-peak anchor of each beat
 _MAX_AMP_RATIO = 2.5  # largest beat-to-beat energy ratio (sqrt) of a reliable interval
 _HIDDEN_MAX = 0.65  # a beat hides inside an interval when its shape recurs this well...
@@ -47,7 +49,7 @@ _HIDDEN_MARGIN = 0.1  # ...or within this much of the interval's own correlation
 _HIDDEN_GAP = 0.75  # a hidden beat lies at least 0.75 x the shortest interval from both ends
 _J_REACH = 0.3  # s, search for the J wave of a run's average beat
 _FIDUCIAL_SHIFT = 0.2  # s, largest shift when aligning a run to the reference run
-_FIDUCIAL_MIN_Q = 0.8  # a run's average beat must match the reference run this well (|r|)
+_FIDUCIAL_MIN_Q = 0.83  # a run's average beat must match the reference run this well (|r|)
 _LOCAL_HALF_WINDOW = 300.0  # s, matched runs this near in time form a run's local reference
 _LOCAL_SHIFT = 0.6  # s, largest shift when aligning a run to its local reference...
 _LOCAL_SHIFT_FRAC = 0.45  # ...and at most this fraction of the run's mean interval
@@ -56,10 +58,10 @@ _LOCAL_MIN_RUN = 32  # beats a run needs to be aligned to a local reference
 _LOCAL_MAX_ITER = 8  # rounds of local alignment (each can use the runs matched before)
 _CARRY_OWN = 8  # a run's first (last) beats aligned to the running template...
 _CARRY_TEMPLATE = 16  # ...of the last (next) timed beats...
-_CARRY_STAGES = ((10.0, 2), (60.0, 16), (300.0, 16))  # ...within 10 s of the run; then,
-# for runs of >= 16 beats still untimed, 60 s and 300 s (shorter runs so far from a timed
-# beat match noise too often)...
-_CARRY_MIN_Q = 0.7  # ...must match it this well (signed cosine)...
+_CARRY_STAGES = ((10.0, 2), (60.0, 16), (300.0, 16), (60.0, 4))  # ...within 10 s of the
+# run; then, for runs of >= 16 beats still untimed, 60 s and 300 s; last, runs of >= 4
+# beats within 60 s (runs of 2-3 beats so far from a timed beat match noise too often)...
+_CARRY_MIN_Q = 0.65  # ...must match it this well (signed cosine)...
 _CARRY_MARGIN = 0.1  # ...and this much better than on any lobe _CARRY_SEP or more away
 _CARRY_SEP = 0.05  # s
 _CARRY_USABLE = 0.8  # share of a run's pair correlations >= min_ncc for it to be carried
@@ -381,6 +383,8 @@ def detect_heartbeats(
         int(max_iv),
         _NCC_FLOOR,
         _DEV_WEIGHT,
+        _BREAK_COST,
+        _EDGE_UNIT * fs,
     )
     kk = np.flatnonzero(pred >= 0)  # later beat of each edge
     if kk.shape[0] == 0:

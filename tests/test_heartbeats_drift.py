@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from naive_heartbeats import (
+    naive_best_chain,
     naive_fiducial_pairs,
     naive_local_fiducial,
     naive_run_fiducial,
@@ -286,6 +287,73 @@ def test_fiducial_pairs_finds_the_sub_sample_offset() -> None:
     x = beat(5.0) + beat(6.0 + 0.4 / FS)
     lag, ncc = K._fiducial_pairs(x, np.array([5.0 * FS]), np.array([6.0 * FS]), 35, 49, 14)
     assert abs(lag[0] - 0.4) < 0.1 and ncc[0] > 0.99
+
+
+def _chain_case(pairs: dict[tuple[int, int], float], cand: list[int]):
+    """Flattened ``(lag, ncc)`` for :func:`_best_chain` with the given pair
+    correlations (``(p, k): ncc``, zero lag); other pairs NaN (no edge)."""
+    nc = len(cand)
+    lag = np.zeros((nc, 3))
+    ncc = np.full((nc, 3), np.nan)
+    for (p, k), q in pairs.items():
+        ncc[p, k - p - 1] = q
+    return np.array(cand, dtype=np.int64), lag.ravel(), ncc.ravel(), np.full(nc, np.nan)
+
+
+def test_best_chain_break_cost_keeps_a_weak_edge_over_a_break() -> None:
+    """Beats 0-1-3-4 (100 samples apart) and a spurious candidate 2 that matches beat 1
+    well 60 samples after it but cannot reach beat 3 (40 < 50 samples). A free break
+    from 2 (score 1.2) beats the weak edge 1 -> 3 (0.6 + 0.2): the chain loses the
+    interval 1 -> 3. A break cost of 0.5 keeps it."""
+    cand, lag, ncc, med = _chain_case(
+        {(0, 1): 0.9, (1, 2): 0.9, (1, 3): 0.5, (3, 4): 0.9}, [0, 100, 160, 200, 300]
+    )
+    args = (3, med, 50, 400, 0.3, 2.0)
+    free = K._best_chain(cand, lag, ncc, *args, 0.0, 0.0)
+    np.testing.assert_array_equal(free, [-1, 0, 1, -1, 3])  # 1 -> 2, break, 3 -> 4
+    kept = K._best_chain(cand, lag, ncc, *args, 0.5, 0.0)
+    np.testing.assert_array_equal(kept, [-1, 0, -2, 1, 3])
+    for bc in (0.0, 0.5):
+        np.testing.assert_array_equal(
+            K._best_chain(cand, lag, ncc, *args, bc, 0.0),
+            naive_best_chain(cand, lag.reshape(-1, 3), ncc.reshape(-1, 3), *args[1:], bc),
+        )
+
+
+def test_best_chain_break_cost_starts_afresh_when_cheaper() -> None:
+    """Two chains apart with nothing between them: a break cost larger than the first
+    chain's score starts the second afresh (score 0); the best path is the better
+    chain alone, and with no cost both chains are kept."""
+    cand, lag, ncc, med = _chain_case(
+        {(0, 1): 0.5, (2, 3): 0.9, (3, 4): 0.9}, [0, 100, 1000, 1100, 1200]
+    )
+    args = (3, med, 50, 400, 0.3, 2.0)
+    np.testing.assert_array_equal(K._best_chain(cand, lag, ncc, *args, 0.0, 0.0), [-1, 0, -1, 2, 3])
+    np.testing.assert_array_equal(
+        K._best_chain(cand, lag, ncc, *args, 0.5, 0.0), [-2, -2, -1, 2, 3]
+    )
+
+
+def test_best_chain_scored_per_second_prefers_beats_over_half_beats() -> None:
+    """Beats 100 samples apart, each followed 50 samples later by its second lobe,
+    which matches the beat before it (0.8) nearly as well as the next beat does (0.9).
+    Scored per edge, the chain through every lobe collects two edges per beat
+    (2 x 0.5 > 0.6) and reports half intervals; scored per 100 samples of interval
+    (``unit=100``) it keeps the beats."""
+    cand = list(range(0, 801, 50))
+    pairs = {(i, i + 1): 0.8 for i in range(len(cand) - 1)}
+    pairs.update({(i, i + 2): 0.9 for i in range(0, len(cand) - 2, 2)})
+    c, lag, ncc, med = _chain_case(pairs, cand)
+    args = (3, med, 40, 400, 0.3, 2.0, 0.0)
+    per_edge = K._best_chain(c, lag, ncc, *args, 0.0)
+    assert np.all(per_edge[1:] == np.arange(len(cand) - 1))  # every lobe
+    per_time = K._best_chain(c, lag, ncc, *args, 100.0)
+    np.testing.assert_array_equal(per_time[1::2], -2)  # no second lobe
+    np.testing.assert_array_equal(per_time[2::2], np.arange(0, len(cand) - 2, 2))
+    np.testing.assert_array_equal(
+        per_time,
+        naive_best_chain(c, lag.reshape(-1, 3), ncc.reshape(-1, 3), *args[1:], 100.0),
+    )
 
 
 @pytest.mark.slow
