@@ -98,7 +98,7 @@ class Heartbeats(NamedTuple):
     timed : numpy.ndarray
         bool per interval: its beat times share the night's fiducial lobe (the average
         beat of its run matched the reference run, or a local reference, with ``|r| >=
-        0.8``, or the running template of the timed beats next to the run). When False
+        0.83``, or the running template of the timed beats next to the run). When False
         the interval length may still be right, but both beat times may sit on another
         lobe of the beat complex (up to ~0.45 s off).
     length_reliable : numpy.ndarray
@@ -213,19 +213,23 @@ def detect_heartbeats(
        (best ``ncc >= 0.7``); noisy beats match their next few beats about equally
        well, and the best alone would often span two beats.
     5. Dynamic programming picks the chain of beats that maximises the summed edge score
-       ``ncc - 0.3 - 2 |interval / median - 1|``; the chain breaks where no edge scores
-       above zero (movement, out of bed) and starts again with the new beat shape, so
-       the shape is re-learnt after every movement or posture change.
+       ``(ncc - 0.3 - 2 |interval / median - 1|) x interval / 1 s`` (edges scoring
+       above zero only; counted per second of interval, so that a chain through both
+       lobes of every beat, twice the edges at half the interval, does not outscore
+       the beats); each break costs 0.2 (a free break let the chain leave a weak true
+       edge for a spurious candidate). The chain breaks where no edge scores above
+       zero (movement, out of bed) and starts again with the new beat shape, so the
+       shape is re-learnt after every movement or posture change.
     6. Beat times: least squares that keeps each aligned interval while anchoring the run
        to its envelope peaks (weight 0.02), so times do not drift; then each run is
        shifted so that its average beat's J wave (the largest lobe of the run with most
        beats; other runs aligned to it by correlation, either polarity) is the fiducial.
-       A run of >= 32 beats that matches it with ``|r| < 0.8`` (the beat shape drifts
+       A run of >= 32 beats that matches it with ``|r| < 0.83`` (the beat shape drifts
        over a night as the lobes beside J change size and place) is aligned to a local
        reference instead: the average beats of the matched runs within +-300 s (>= 30
        beats), centred on their fiducials; the shift may reach 0.45 of the run's
        interval (at most 0.6 s), short of the neighbouring beat; a run matched so (``|r|
-       >= 0.8``, and only then counted as matching the reference below) joins the local
+       >= 0.83``, and only then counted as matching the reference below) joins the local
        references of the next round (up to 8 rounds), so the fiducial follows the drift
        outwards from the runs that match, as an adaptive beat template does (Paalasmaa
        et al. 2015; here per run of beats rather than per beat). A run that matches
@@ -233,12 +237,13 @@ def detect_heartbeats(
        missing, so most runs are short) is aligned to a running template, the
        fiducial-centred sum of the nearest 16 timed beats within 10 s before it (then,
        in a backward pass, after it), by its first (last) 8 beats: signed correlation
-       ``>= 0.7`` and at least 0.1 better than at any shift 0.05 s or more away (another
+       ``>= 0.65`` and at least 0.1 better than at any shift 0.05 s or more away (another
        lobe). It is then timed and its beats join the template of the next runs, so the
        fiducial is carried across the break; runs of >= 16 beats still untimed are
-       tried again with the template reaching 60 s, then 300 s (only runs with >= 80 %
-       of their pair correlations ``>= min_ncc`` are carried, and shorter runs only
-       within 10 s: noise can match a template by chance), as the adaptive beat model
+       tried again with the template reaching 60 s, then 300 s, and last the runs of
+       >= 4 beats with the template reaching 60 s (only runs with >= 80 % of their
+       pair correlations ``>= min_ncc`` are carried, and runs of 2-3 beats only within
+       10 s: noise can match a template by chance), as the adaptive beat model
        of Paalasmaa et al. 2015 follows a drifting beat shape (there a model updated
        with the beats found, which then locates the next beats). A break between two
        timed runs whose fiducial times lie 0.5-1.5 local median intervals apart (no
@@ -253,7 +258,7 @@ def detect_heartbeats(
        confidence >= ``min_confidence``; inside ``bpm_range``; the two beats' energies
        within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
        lobe); the run's average beat matched the reference run or its local reference
-       with ``|r| >= 0.8``, or the running template (otherwise its beat times might sit
+       with ``|r| >= 0.83``, or the running template (otherwise its beat times might sit
        on another lobe); no hidden beat (the first
        beat's shape must not recur at 30-70 % of the interval with a correlation >=
        min(0.65, ncc - 0.1): the interval might span a missed beat); and part of a
