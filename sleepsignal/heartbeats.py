@@ -40,7 +40,7 @@ _GOOD_ENOUGH = 0.8  # next candidate this similar: do not try skipping it
 _NCC_FLOOR = 0.3  # correlation below which an edge never joins the chain
 _NEAR_MARGIN = 0.1  # local median: nearest candidate within 0.1 of the best ncc
 _DEV_WEIGHT = 2.0  # chain cost per unit relative deviation from the local median
-_BREAK_COST = 0.2  # chain score a run break costs (a break no longer comes for free)
+_BREAK_COST = 0.0  # chain score a run break costs (0.2 measured worse on drifting nights)
 _EDGE_UNIT = 1.0  # s, edge scores count per second of interval (not per edge)
 _ANCHOR = 0.02  # least-squares weight of the energy-peak anchor of each beat
 _MAX_AMP_RATIO = 2.5  # largest beat-to-beat energy ratio (sqrt) of a reliable interval
@@ -49,7 +49,7 @@ _HIDDEN_MARGIN = 0.1  # ...or within this much of the interval's own correlation
 _HIDDEN_GAP = 0.75  # a hidden beat lies at least 0.75 x the shortest interval from both ends
 _J_REACH = 0.3  # s, search for the J wave of a run's average beat
 _FIDUCIAL_SHIFT = 0.2  # s, largest shift when aligning a run to the reference run
-_FIDUCIAL_MIN_Q = 0.83  # a run's average beat must match the reference run this well (|r|)
+_FIDUCIAL_MIN_Q = 0.8  # a run's average beat must match the reference run this well (|r|)
 _LOCAL_HALF_WINDOW = 300.0  # s, matched runs this near in time form a run's local reference
 _LOCAL_SHIFT = 0.6  # s, largest shift when aligning a run to its local reference...
 _LOCAL_SHIFT_FRAC = 0.45  # ...and at most this fraction of the run's mean interval
@@ -98,7 +98,7 @@ class Heartbeats(NamedTuple):
     timed : numpy.ndarray
         bool per interval: its beat times share the night's fiducial lobe (the average
         beat of its run matched the reference run, or a local reference, with ``|r| >=
-        0.83``, or the running template of the timed beats next to the run). When False
+        0.8``, or the running template of the timed beats next to the run). When False
         the interval length may still be right, but both beat times may sit on another
         lobe of the beat complex (up to ~0.45 s off).
     length_reliable : numpy.ndarray
@@ -216,20 +216,19 @@ def detect_heartbeats(
        ``(ncc - 0.3 - 2 |interval / median - 1|) x interval / 1 s`` (edges scoring
        above zero only; counted per second of interval, so that a chain through both
        lobes of every beat, twice the edges at half the interval, does not outscore
-       the beats); each break costs 0.2 (a free break let the chain leave a weak true
-       edge for a spurious candidate). The chain breaks where no edge scores above
-       zero (movement, out of bed) and starts again with the new beat shape, so the
-       shape is re-learnt after every movement or posture change.
+       the beats). The chain breaks where no edge scores above zero (movement, out of
+       bed) and starts again with the new beat shape, so the shape is re-learnt after
+       every movement or posture change.
     6. Beat times: least squares that keeps each aligned interval while anchoring the run
        to its envelope peaks (weight 0.02), so times do not drift; then each run is
        shifted so that its average beat's J wave (the largest lobe of the run with most
        beats; other runs aligned to it by correlation, either polarity) is the fiducial.
-       A run of >= 32 beats that matches it with ``|r| < 0.83`` (the beat shape drifts
+       A run of >= 32 beats that matches it with ``|r| < 0.8`` (the beat shape drifts
        over a night as the lobes beside J change size and place) is aligned to a local
        reference instead: the average beats of the matched runs within +-300 s (>= 30
        beats), centred on their fiducials; the shift may reach 0.45 of the run's
        interval (at most 0.6 s), short of the neighbouring beat; a run matched so (``|r|
-       >= 0.83``, and only then counted as matching the reference below) joins the local
+       >= 0.8``, and only then counted as matching the reference below) joins the local
        references of the next round (up to 8 rounds), so the fiducial follows the drift
        outwards from the runs that match, as an adaptive beat template does (Paalasmaa
        et al. 2015; here per run of beats rather than per beat). A run that matches
@@ -258,7 +257,7 @@ def detect_heartbeats(
        confidence >= ``min_confidence``; inside ``bpm_range``; the two beats' energies
        within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
        lobe); the run's average beat matched the reference run or its local reference
-       with ``|r| >= 0.83``, or the running template (otherwise its beat times might sit
+       with ``|r| >= 0.8``, or the running template (otherwise its beat times might sit
        on another lobe); no hidden beat (the first
        beat's shape must not recur at 30-70 % of the interval with a correlation >=
        min(0.65, ncc - 0.1): the interval might span a missed beat); and part of a
