@@ -381,7 +381,10 @@ def _best_chain(
     :func:`_pair_alignment` (entry ``p * max_skip + d - 1`` pairs ``p`` with ``p + d``).
     The path visits candidates in time order. An edge ``p -> k`` (``k - p <= max_skip``)
     scores ``ncc - ncc_floor - dev_weight * |interval / med_p - 1|`` and is allowed only
-    when finite, positive and ``min_interval <= interval <= max_interval`` (samples); a
+    when finite, positive and ``min_interval <= interval <= max_interval`` (samples);
+    when ``unit > 0`` (samples) an allowed edge's score is multiplied by ``interval /
+    unit``, so that the path's score counts per unit of time rather than per edge (a
+    path through two candidates per beat does not collect twice the score); a
     break (``p`` -> any later candidate) scores ``-break_cost``, and a path may also
     start afresh at any candidate (score 0). Returns ``pred``: for each candidate
     on the optimal path, the index of its predecessor joined by an edge, ``-1`` for the
