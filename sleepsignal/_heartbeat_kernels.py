@@ -406,6 +406,8 @@ def _best_chain(
     max_interval: int,
     ncc_floor: float,
     dev_weight: float,
+    break_cost: float,
+    unit: float,
 ) -> np.ndarray:
     """Choose the beats among the candidates by dynamic programming.
 
@@ -413,8 +415,12 @@ def _best_chain(
     :func:`_pair_alignment` (entry ``p * max_skip + d - 1`` pairs ``p`` with ``p + d``).
     The path visits candidates in time order. An edge ``p -> k`` (``k - p <= max_skip``)
     scores ``ncc - ncc_floor - dev_weight * |interval / med_p - 1|`` and is allowed only
-    when finite, positive and ``min_interval <= interval <= max_interval`` (samples); a
-    break (``p`` -> any later candidate) scores 0. Returns ``pred``: for each candidate
+    when finite, positive and ``min_interval <= interval <= max_interval`` (samples);
+    when ``unit > 0`` (samples) an allowed edge's score is multiplied by ``interval /
+    unit``, so that the path's score counts per unit of time rather than per edge (a
+    path through two candidates per beat does not collect twice the score); a
+    break (``p`` -> any later candidate) scores ``-break_cost``, and a path may also
+    start afresh at any candidate (score 0). Returns ``pred``: for each candidate
     on the optimal path, the index of its predecessor joined by an edge, ``-1`` for the
     first beat of a run, and ``-2`` for candidates not on the path.
     """
@@ -425,8 +431,12 @@ def _best_chain(
     best_i = -1
     best_s = 0.0
     for k in range(nc):
-        s_k = best_s
+        s_k = best_s - break_cost
         b_k = -1
+        brk_k = best_i
+        if s_k < 0.0:  # cheaper to start afresh than to pay for the break
+            s_k = 0.0
+            brk_k = -1
         for d in range(1, max_skip + 1):
             p = k - d
             if p < 0:
@@ -444,12 +454,14 @@ def _best_chain(
             wgt = q - ncc_floor - dev_weight * dev
             if wgt <= 0.0:
                 continue
+            if unit > 0.0:
+                wgt *= iv / unit
             if score[p] + wgt > s_k:
                 s_k = score[p] + wgt
                 b_k = p
         score[k] = s_k
         back[k] = b_k
-        brk[k] = best_i
+        brk[k] = brk_k
         if s_k > best_s:
             best_s = s_k
             best_i = k

@@ -40,6 +40,8 @@ _GOOD_ENOUGH = 0.8  # next candidate this similar: do not try skipping it
 _NCC_FLOOR = 0.3  # correlation below which an edge never joins the chain
 _NEAR_MARGIN = 0.1  # local median: nearest candidate within 0.1 of the best ncc
 _DEV_WEIGHT = 2.0  # chain cost per unit relative deviation from the local median
+_BREAK_COST = 0.0  # chain score a run break costs (0.2 measured worse on drifting nights)
+_EDGE_UNIT = 1.0  # s, edge scores count per second of interval (not per edge)
 _ANCHOR = 0.02  # least-squares weight of the energy-peak anchor of each beat
 _MAX_AMP_RATIO = 2.5  # largest beat-to-beat energy ratio (sqrt) of a reliable interval
 _HIDDEN_MAX = 0.65  # a beat hides inside an interval when its shape recurs this well...
@@ -56,10 +58,10 @@ _LOCAL_MIN_RUN = 32  # beats a run needs to be aligned to a local reference
 _LOCAL_MAX_ITER = 8  # rounds of local alignment (each can use the runs matched before)
 _CARRY_OWN = 8  # a run's first (last) beats aligned to the running template...
 _CARRY_TEMPLATE = 16  # ...of the last (next) timed beats...
-_CARRY_STAGES = ((10.0, 2), (60.0, 16), (300.0, 16))  # ...within 10 s of the run; then,
-# for runs of >= 16 beats still untimed, 60 s and 300 s (shorter runs so far from a timed
-# beat match noise too often)...
-_CARRY_MIN_Q = 0.7  # ...must match it this well (signed cosine)...
+_CARRY_STAGES = ((10.0, 2), (60.0, 16), (300.0, 16), (60.0, 4))  # ...within 10 s of the
+# run; then, for runs of >= 16 beats still untimed, 60 s and 300 s; last, runs of >= 4
+# beats within 60 s (runs of 2-3 beats so far from a timed beat match noise too often)...
+_CARRY_MIN_Q = 0.65  # ...must match it this well (signed cosine)...
 _CARRY_MARGIN = 0.1  # ...and this much better than on any lobe _CARRY_SEP or more away
 _CARRY_SEP = 0.05  # s
 _CARRY_USABLE = 0.8  # share of a run's pair correlations >= min_ncc for it to be carried
@@ -211,9 +213,12 @@ def detect_heartbeats(
        (best ``ncc >= 0.7``); noisy beats match their next few beats about equally
        well, and the best alone would often span two beats.
     5. Dynamic programming picks the chain of beats that maximises the summed edge score
-       ``ncc - 0.3 - 2 |interval / median - 1|``; the chain breaks where no edge scores
-       above zero (movement, out of bed) and starts again with the new beat shape, so
-       the shape is re-learnt after every movement or posture change.
+       ``(ncc - 0.3 - 2 |interval / median - 1|) x interval / 1 s`` (edges scoring
+       above zero only; counted per second of interval, so that a chain through both
+       lobes of every beat, twice the edges at half the interval, does not outscore
+       the beats). The chain breaks where no edge scores above zero (movement, out of
+       bed) and starts again with the new beat shape, so the shape is re-learnt after
+       every movement or posture change.
     6. Beat times: least squares that keeps each aligned interval while anchoring the run
        to its envelope peaks (weight 0.02), so times do not drift; then each run is
        shifted so that its average beat's J wave (the largest lobe of the run with most
@@ -231,12 +236,13 @@ def detect_heartbeats(
        missing, so most runs are short) is aligned to a running template, the
        fiducial-centred sum of the nearest 16 timed beats within 10 s before it (then,
        in a backward pass, after it), by its first (last) 8 beats: signed correlation
-       ``>= 0.7`` and at least 0.1 better than at any shift 0.05 s or more away (another
+       ``>= 0.65`` and at least 0.1 better than at any shift 0.05 s or more away (another
        lobe). It is then timed and its beats join the template of the next runs, so the
        fiducial is carried across the break; runs of >= 16 beats still untimed are
-       tried again with the template reaching 60 s, then 300 s (only runs with >= 80 %
-       of their pair correlations ``>= min_ncc`` are carried, and shorter runs only
-       within 10 s: noise can match a template by chance), as the adaptive beat model
+       tried again with the template reaching 60 s, then 300 s, and last the runs of
+       >= 4 beats with the template reaching 60 s (only runs with >= 80 % of their
+       pair correlations ``>= min_ncc`` are carried, and runs of 2-3 beats only within
+       10 s: noise can match a template by chance), as the adaptive beat model
        of Paalasmaa et al. 2015 follows a drifting beat shape (there a model updated
        with the beats found, which then locates the next beats). A break between two
        timed runs whose fiducial times lie 0.5-1.5 local median intervals apart (no
@@ -383,6 +389,8 @@ def detect_heartbeats(
         int(max_iv),
         _NCC_FLOOR,
         _DEV_WEIGHT,
+        _BREAK_COST,
+        _EDGE_UNIT * fs,
     )
     kk = np.flatnonzero(pred >= 0)  # later beat of each edge
     if kk.shape[0] == 0:

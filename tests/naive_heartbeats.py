@@ -123,8 +123,13 @@ def naive_interp_grid(grid, mg, tq, step):
     return np.where(both, a + f * (b - a), np.where(np.isfinite(a), a, b))
 
 
-def naive_best_chain(cand, lag, ncc, med, min_interval, max_interval, floor, dev_weight):
-    """Exhaustive dynamic programme written from the definition (same tie rules)."""
+def naive_best_chain(
+    cand, lag, ncc, med, min_interval, max_interval, floor, dev_weight, break_cost=0.0, unit=0.0
+):
+    """Exhaustive dynamic programme written from the definition (same tie rules): a
+    candidate is reached by an edge (its score times ``interval / unit`` when ``unit >
+    0``), by a break from the best earlier candidate (its score less ``break_cost``) or
+    by a fresh start (score 0)."""
     nc = len(cand)
     max_skip = lag.shape[1]
     score = [0.0] * nc
@@ -132,7 +137,8 @@ def naive_best_chain(cand, lag, ncc, med, min_interval, max_interval, floor, dev
     brk = [-1] * nc
     best_i, best_s = -1, 0.0
     for k in range(nc):
-        options = [(best_s, -1)]
+        start = (best_s - break_cost, best_i) if best_s - break_cost >= 0 else (0.0, -1)
+        options = [(start[0], -1)]
         for d in range(1, max_skip + 1):
             p = k - d
             if p < 0:
@@ -146,12 +152,14 @@ def naive_best_chain(cand, lag, ncc, med, min_interval, max_interval, floor, dev
             dev = abs(iv / med[p] - 1) if np.isfinite(med[p]) and med[p] > 0 else 0.0
             w = q - floor - dev_weight * dev
             if w > 0:
+                if unit > 0:
+                    w = w * (iv / unit)
                 options.append((score[p] + w, p))
         s, b = options[0]
         for s2, b2 in options[1:]:
             if s2 > s:
                 s, b = s2, b2
-        score[k], back[k], brk[k] = s, b, best_i
+        score[k], back[k], brk[k] = s, b, start[1]
         if s > best_s:
             best_s, best_i = s, k
     pred = np.full(nc, -2, dtype=np.int64)

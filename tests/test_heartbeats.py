@@ -394,7 +394,8 @@ def test_best_chain_matches_naive() -> None:
         ncc[rng.random((nc, 3)) < 0.1] = np.nan
         med = rng.uniform(100, 300, nc)
         med[rng.random(nc) < 0.1] = np.nan
-        args = (cand, lag, ncc, med, 50, 400, 0.3, 2.0)
+        args = (cand, lag, ncc, med, 50, 400, 0.3, 2.0, (0.0, 0.3, 1.5)[trial % 3])
+        args += ((0.0, 140.0)[trial % 2],)
         got = K._best_chain(cand, lag.ravel(), ncc.ravel(), 3, *args[3:])
         np.testing.assert_array_equal(got, naive_best_chain(*args), err_msg=f"trial {trial}")
 
