@@ -16,6 +16,14 @@ __all__: list[str] = []
 
 
 @njit
+def _vertex(y0: float, y1: float, y2: float) -> float:
+    """Offset (samples) of the vertex of the parabola through three equally spaced
+    points ``y0, y1, y2`` around a maximum at ``y1``; 0 when they do not curve down."""
+    den = y0 - 2.0 * y1 + y2
+    return 0.5 * (y0 - y2) / den if den < 0.0 else 0.0
+
+
+@njit
 def _candidate_peaks(env: np.ndarray, half: int) -> np.ndarray:
     """Indices ``i`` where ``env[i]`` is the maximum of ``env[i-half : i+half+1]``.
 
@@ -263,12 +271,7 @@ def _pair_alignment(
                     r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
             frac = 0.0
             if 0 < bi < nl - 1:
-                y0 = r[bi - 1]
-                y1 = r[bi]
-                y2 = r[bi + 1]
-                den = y0 - 2.0 * y1 + y2
-                if den < 0.0:
-                    frac = 0.5 * (y0 - y2) / den
+                frac = _vertex(r[bi - 1], r[bi], r[bi + 1])
             lag[k, d - 1] = bi - max_lag + frac
             ncc[k, d - 1] = best
     return lag, ncc
@@ -528,11 +531,7 @@ def _run_fiducial(
             bi = i
     frac = 0.0
     if 0 < bi < w - 1:
-        y0 = abs(avg[0, bi - 1])
-        y2 = abs(avg[0, bi + 1])
-        den = y0 - 2.0 * best + y2
-        if den < 0.0:
-            frac = 0.5 * (y0 - y2) / den
+        frac = _vertex(abs(avg[0, bi - 1]), best, abs(avg[0, bi + 1]))
     out[ref] = bi - left + frac
     quality[ref] = 1.0
     sc = np.empty(2 * max_shift + 1)
@@ -607,9 +606,7 @@ def _align_avg(
             bs = si
     frac = 0.0
     if 0 < bs < ns - 1:
-        den = sc[bs - 1] - 2.0 * sc[bs] + sc[bs + 1]
-        if den < 0.0:
-            frac = 0.5 * (sc[bs - 1] - sc[bs + 1]) / den
+        frac = _vertex(sc[bs - 1], sc[bs], sc[bs + 1])
     return bs - max_shift + frac, best
 
 
@@ -756,9 +753,7 @@ def _local_fiducial(
                     bs = si
             frac = 0.0
             if 0 < bs < 2 * m:
-                den = sc[bs - 1] - 2.0 * sc[bs] + sc[bs + 1]
-                if den < 0.0:
-                    frac = 0.5 * (sc[bs - 1] - sc[bs + 1]) / den
+                frac = _vertex(sc[bs - 1], sc[bs], sc[bs + 1])
             out[r] = bs - m + frac
             qual[r] = best
             newly[r] = best >= min_q
@@ -950,9 +945,7 @@ def _template_fiducial(
                 continue
             frac = 0.0
             if 0 < bs < 2 * m:
-                den = sc[bs - 1] - 2.0 * sc[bs] + sc[bs + 1]
-                if den < 0.0:
-                    frac = 0.5 * (sc[bs - 1] - sc[bs + 1]) / den
+                frac = _vertex(sc[bs - 1], sc[bs], sc[bs + 1])
             out[r] = bs - m + frac
             qual[r] = best
             done[r] = True
@@ -1090,9 +1083,7 @@ def _fiducial_pairs(
             continue
         frac = 0.0
         if 0 < bi < 2 * max_lag:
-            den = sc[bi - 1] - 2.0 * sc[bi] + sc[bi + 1]
-            if den < 0.0:
-                frac = 0.5 * (sc[bi - 1] - sc[bi + 1]) / den
+            frac = _vertex(sc[bi - 1], sc[bi], sc[bi + 1])
         lag[p] = bi - max_lag + frac
         ncc[p] = best
     return lag, ncc
