@@ -191,13 +191,8 @@ def agreement() -> None:
     from sleepsignal.simulate import simulate_night
     from sleepsignal.streaming import stream_tracks
 
-    def match(a_t, a_v, b_t, b_v, reach=0.05):
-        i = np.clip(np.searchsorted(b_t, a_t), 1, len(b_t) - 1)
-        k = np.where(np.abs(b_t[i] - a_t) < np.abs(b_t[i - 1] - a_t), i, i - 1)
-        dt = np.abs(b_t[k] - a_t)
-        near = dt <= reach
-        dv = np.abs(b_v[k] - a_v)[near]
-        return near.mean(), (dv <= 1e-6).mean(), dv.max(), dt[near].max()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from naive_streaming import interval_agreement as match  # the test's own scorer
 
     for seed, profile in ((3, "mixed"), (21, "cardiac"), (22, "respiratory")):
         night = simulate_night(8, seed=seed, profile=profile)
