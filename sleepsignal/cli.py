@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from . import __version__
 from .errors import DecodeError, SleepSignalError
@@ -194,11 +194,7 @@ def _analyze(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"--out {args.out} would overwrite the input {args.session}; choose another folder"
             )
-    ids = dict(
-        patient_id=args.patient_id,
-        device_id=args.device_id,
-        device_identifier=args.device_identifier,
-    )
+    ids = _ids(args)
     for session in sessions:
         out = args.out if len(sessions) == 1 else args.out / str(session.id)
         _analyze_one(session, out, ids)
@@ -262,9 +258,7 @@ def _analyze_streamed(args: argparse.Namespace, probe: list[Any]) -> int:
         args.session,
         args.out,
         trim_partial_frames=args.trim_partial_frames,
-        patient_id=args.patient_id,
-        device_id=args.device_id,
-        device_identifier=args.device_identifier,
+        **_ids(args),
     )
     seconds = time.perf_counter() - t0
     s = result.session
@@ -276,11 +270,10 @@ def _analyze_streamed(args: argparse.Namespace, probe: list[Any]) -> int:
     tv = s.time_value_tracks
     lines.append("  tracks: " + (", ".join(f"{n} {len(tv[n])}" for n in tv) or "none"))
     lines.extend(f"  note: {note}" for note in result.notes[1:])
-    n_files = len(result.files)
+    nights_dir = args.out / "nights"
     for night in result.nights:
         n = night.session
-        files = [f for f in result.files if f.parent.name == str(n.id)]
-        n_files -= len(files)
+        files = [f for f in result.files if f.parent == nights_dir / str(n.id)]
         body = _summary(night, files, 0.0).split("\n")[1:]  # without its heading
         lines.append(
             f"night {n.id}: {n.duration / 3600:.2f} h from {_local(n.start_timestamp, n.timezone)}"
@@ -292,21 +285,33 @@ def _analyze_streamed(args: argparse.Namespace, probe: list[Any]) -> int:
         )
     if not result.nights:
         lines.append("  stages and records: not written (see the note on stderr)")
-    lines.append("  wrote: " + ", ".join(str(f) for f in result.files[:n_files]))
+    own = [f for f in result.files if nights_dir not in f.parents]
+    lines.append("  wrote: " + ", ".join(str(f) for f in own))
     print("\n".join(lines))
     return 0
 
 
-def _analyze_one(session: Any, out: Path, ids: dict[str, str | None]) -> None:
+class _Ids(TypedDict):
+    patient_id: str | None
+    device_id: str | None
+    device_identifier: str | None
+
+
+def _ids(args: argparse.Namespace) -> _Ids:
+    """The Impilo identifiers of the command line, as keyword arguments of ``analyze``,
+    ``analyze_streamed`` and ``run_batch``."""
+    return _Ids(
+        patient_id=args.patient_id,
+        device_id=args.device_id,
+        device_identifier=args.device_identifier,
+    )
+
+
+def _analyze_one(session: Any, out: Path, ids: _Ids) -> None:
     from .pipeline import analyze, write_analysis
 
     t0 = time.perf_counter()
-    analysis = analyze(
-        session,
-        patient_id=ids.get("patient_id"),
-        device_id=ids.get("device_id"),
-        device_identifier=ids.get("device_identifier"),
-    )
+    analysis = analyze(session, **ids)
     files = write_analysis(analysis, out)
     print(_summary(analysis, files, time.perf_counter() - t0))
 
@@ -370,7 +375,7 @@ def _demo(args: argparse.Namespace) -> int:
             "same night (sleepsignal.simulate.DEMO_NIGHT)"
         )
         session = demo_night().session
-    _analyze_one(session, args.out, {})
+    _analyze_one(session, args.out, _Ids(patient_id=None, device_id=None, device_identifier=None))
     return 0
 
 
@@ -409,9 +414,7 @@ def _batch(args: argparse.Namespace) -> int:
         updated_after=args.updated_after,
         store=args.out / "tracks" if args.parquet else None,
         scheduler=args.scheduler,
-        patient_id=args.patient_id,
-        device_id=args.device_id,
-        device_identifier=args.device_identifier,
+        **_ids(args),
         stream=args.stream,
     )
     print(result.summary() + f"\n  in {time.perf_counter() - t0:.1f} s")
