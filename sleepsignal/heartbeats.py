@@ -769,11 +769,12 @@ def heartbeat_tracks(
     NotLoadedError
         When its bytes were not loaded.
     """
-    samples, fs = session.signal("normal")
-    track = session.sampled_tracks["normal"]
+    track = session._sampled("normal")  # MissingTrackError (a KeyError) when absent
+    duration = track.duration  # NotLoadedError when its bytes were not loaded
     offset = track.start - session.start_timestamp
-    hb = detect_heartbeats(samples, fs) if heartbeats is None else heartbeats
-    t_hr, bpm = heart_rate(hb, duration=len(samples) / fs)
+    # the samples are decoded only when the detector runs here (analyze passes its beats)
+    hb = detect_heartbeats(*session.signal("normal")) if heartbeats is None else heartbeats
+    t_hr, bpm = heart_rate(hb, duration=duration)
     rel = np.flatnonzero(hb.reliable)
     # a track's times must not decrease: keep the intervals in start order even where
     # runs moved onto one fiducial lobe meet (they are in order in every case measured)
