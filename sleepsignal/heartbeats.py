@@ -84,7 +84,8 @@ class Heartbeats(NamedTuple):
         the aligned interval). Where two runs of the chain meet on one beat, that beat
         appears twice, at nearly the same time.
     interval_starts : numpy.ndarray
-        float64, s: start of each interval (the time of its earlier beat).
+        float64, s: start of each interval (the time of its earlier beat), non-decreasing;
+        every per-interval array below is in this order.
     intervals : numpy.ndarray
         float64, s: beat-to-beat interval, measured by aligning the two whole beat
         complexes (sub-sample, parabolic interpolation of the correlation peak); across
@@ -577,14 +578,20 @@ def detect_heartbeats(
     # one run and fid_ok is constant over a run, so the streaks of passes & fid_ok are
     # exactly these streaks where fid_ok holds: reliable = length_reliable & fid_ok
     length_reliable = passes & _in_streak(passes, ek, 3)
+    per_interval = [starts, intervals, conf, length_reliable & fid_ok, fid_ok, length_reliable]
+    # in time order: runs moved onto one fiducial lobe may overlap by a beat, so the
+    # chain's order can put a start just before the previous one
+    if np.any(np.diff(starts) < 0):
+        order = np.argsort(starts, kind="stable")
+        per_interval = [v[order] for v in per_interval]
+    starts, intervals, conf, reliable, timed, length_reliable = per_interval
     return Heartbeats(
-        # in time order: runs moved onto one fiducial lobe may overlap by a beat
         beat_times=np.sort(t / fs),
         interval_starts=starts,
         intervals=intervals,
         confidence=conf,
-        reliable=length_reliable & fid_ok,
-        timed=fid_ok,
+        reliable=reliable,
+        timed=timed,
         length_reliable=length_reliable,
     )
 
@@ -775,10 +782,7 @@ def heartbeat_tracks(
     # the samples are decoded only when the detector runs here (analyze passes its beats)
     hb = detect_heartbeats(*session.signal("normal")) if heartbeats is None else heartbeats
     t_hr, bpm = heart_rate(hb, duration=duration)
-    rel = np.flatnonzero(hb.reliable)
-    # a track's times must not decrease: keep the intervals in start order even where
-    # runs moved onto one fiducial lobe meet (they are in order in every case measured)
-    rel = rel[np.argsort(hb.interval_starts[rel], kind="stable")]
+    rel = hb.reliable  # detect_heartbeats gives the intervals in start order
     return [
         TimeValueTrack(
             "heartbeat",
