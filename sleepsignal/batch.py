@@ -268,8 +268,11 @@ def _run_dask(
         raise SleepSignalError(
             "--scheduler needs Dask distributed: pip install 'sleepsignal[dask]'"
         ) from None
+    from ._dask_plugin import WarmWorker
+
     fn = task or analyze_file
     with Client(address, timeout="30s") as client:
+        client.register_plugin(WarmWorker())
         futures = {
             client.submit(
                 fn, *args, pure=False, retries=DASK_RETRIES, key=f"sleepsignal-{n}-{key}"

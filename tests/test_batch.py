@@ -96,11 +96,16 @@ _CRASHED = "SLEEPSIGNAL_TEST_CRASH_MARKER"
 
 
 def crash_once_then_analyze(*args):
-    """Kill the worker process the first time it is called (a worker failing mid-job)."""
+    """Kill the worker process the first time it is called (a worker failing mid-job);
+    fail a session whose worker was not prepared as the local pool prepares its own."""
+    import gc
+
     marker = Path(os.environ[_CRASHED])
     if not marker.exists():
         marker.write_text("crashed")
         os._exit(1)
+    if gc.get_freeze_count() == 0:
+        return "the worker plugin did not run: nothing frozen"
     return analyze_file(*args)
 
 
