@@ -104,6 +104,13 @@ RSA_MAX_DEVIATION = 0.2
 RSA_INTERVAL_S = (0.3, 2.0)
 RSA_DECIMATE = 4
 RSA_MAX_GAP_S = 2.5
+#: Repair of the intervals the running-median rule drops: an interval (or two
+#: consecutive dropped ones together) whose length is q = 1 .. RSA_REPAIR_MAX_BEATS
+#: running medians, each part within RSA_MAX_DEVIATION of it, is q intervals of
+#: 1/q of it (a missed beat, an extra beat, a premature beat and its compensatory
+#: pause), instead of a hole that the interpolation bridges. Chosen on the cardiac belt
+#: nights 0 and 3 of ``benchmarks/accuracy_tracks.py``.
+RSA_REPAIR_MAX_BEATS = 3
 #: Beat-template subtraction (with beat times, see ``_beats_removed``): the heartbeat is
 #: taken from the 10 Hz view minus its centred running mean over TEMPLATE_HIGHPASS_S (a
 #: boxcar: the breath, 3-10 s long, stays mostly in that mean); the template of a beat
@@ -271,10 +278,10 @@ def _rsa_knots(beat_times: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     med = median_filter(ibi, min(RSA_MEDIAN_BEATS, len(ibi)))
     ok = (np.abs(ibi - med) < RSA_MAX_DEVIATION * med) & (ibi >= RSA_INTERVAL_S[0])
     ok &= ibi <= RSA_INTERVAL_S[1]
-    if ok.sum() < 3:
+    tm, v = _rsa_repaired(bt, ibi, med, ok)
+    if len(tm) < 3:
         return None
-    tm = (bt[:-1] + 0.5 * ibi)[ok]
-    v = ibi[ok] - np.median(ibi[ok])
+    v = v - np.median(v)
     # zero across a gap: a zero knot just after its first and before its last midpoint
     g = np.flatnonzero(np.diff(tm) > RSA_MAX_GAP_S)
     if len(g):
@@ -284,6 +291,60 @@ def _rsa_knots(beat_times: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         tm = at[order]
         v = np.concatenate([v, np.zeros(2 * len(g))])[order]
     return tm, v
+
+
+def _rsa_repaired(
+    bt: np.ndarray, ibi: np.ndarray, med: np.ndarray, ok: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interval knots (midpoint times s, lengths s, in time order): the kept intervals
+    (``ok``) and the repaired dropped ones.
+
+    A dropped interval whose length is ``q`` (2 .. :data:`RSA_REPAIR_MAX_BEATS`)
+    running medians, ``|ibi / q - med| < RSA_MAX_DEVIATION * med``, is a missed beat
+    (or two): ``q`` knots of ``ibi / q`` at the midpoints of its ``q`` equal parts. Then
+    two consecutive dropped intervals not repaired alone are taken together by the same
+    rule with ``q`` from 1 (an extra beat, a premature beat and its compensatory pause),
+    pairs chosen from the left in a run of such intervals. Parts outside
+    :data:`RSA_INTERVAL_S` are not used. Everything else dropped stays a hole.
+    """
+    dev = RSA_MAX_DEVIATION
+    lo, hi = RSA_INTERVAL_S
+    qmax = RSA_REPAIR_MAX_BEATS
+
+    def fits(s: np.ndarray, m: np.ndarray, qmin: int) -> tuple[np.ndarray, np.ndarray]:
+        q = np.rint(s / m)
+        good = (q >= qmin) & (q <= qmax)
+        q = np.maximum(q, 1.0)
+        part = s / q
+        good &= (np.abs(part - m) < dev * m) & (part >= lo) & (part <= hi)
+        return good, q.astype(np.int64)
+
+    bad = ~ok
+    single, q1 = fits(ibi, med, 2)
+    single &= bad
+    rest = bad & ~single
+    # pairs (i, i + 1) of dropped intervals; in a run of such pair starts every other
+    # one from the run's start, so no interval is used twice
+    both = rest[:-1] & rest[1:]
+    pair, q2 = fits(ibi[:-1] + ibi[1:], med[:-1], 1)
+    pair &= both
+    if pair.any():
+        idx = np.arange(len(pair))
+        run_start = np.maximum.accumulate(np.where(~pair, idx + 1, 0))
+        pair &= (idx - run_start) % 2 == 0
+    starts = [bt[:-1][single], bt[:-2][pair]]
+    lengths = [ibi[single], (ibi[:-1] + ibi[1:])[pair]]
+    counts = [q1[single], q2[pair]]
+    s0 = np.concatenate(starts)
+    q = np.concatenate(counts)
+    part = np.concatenate(lengths) / np.maximum(q, 1)
+    # q knots per repaired span: at s0 + (j + 0.5) * part, j = 0 .. q - 1
+    rep = np.repeat(np.arange(len(q)), q)
+    j = np.arange(len(rep)) - np.repeat(np.cumsum(q) - q, q)
+    tm = np.concatenate([(bt[:-1] + 0.5 * ibi)[ok], s0[rep] + (j + 0.5) * part[rep]])
+    v = np.concatenate([ibi[ok], part[rep]])
+    order = np.argsort(tm, kind="stable")
+    return tm[order], v[order]
 
 
 def _rsa_grid(
