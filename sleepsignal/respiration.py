@@ -69,8 +69,12 @@ ENVELOPE_LOWPASS_HZ = 0.7
 
 #: Handicap of the beat-interval candidate in the source selection. 0.05 before the
 #: beat template; with it (and the beats of branch hbdrift2) 0.01-0.03 scored best on
-#: belt nights 0-5 (the two cardiac ones), 0.02 is the middle.
-RSA_HANDICAP = 0.02
+#: belt nights 0-5 (the two cardiac ones). With the dropped intervals repaired
+#: (``_rsa_repaired``) the interval wave alone is right in more buried minutes than the
+#: smoothed one, and of 0.03 ... -0.1 the best on nights 0-5 was -0.02 (a small bonus;
+#: -0.01 to -0.03 within 0.003 of it, 0.02 0.01 lower, -1 = always the intervals 0.05
+#: lower).
+RSA_HANDICAP = -0.02
 #: The heartbeat buries the breath in a frame when the rms slope of the band-passed
 #: breathing wave is below this share of the rms slope of the 10 Hz view (median over
 #: a 30 s frame: about 0.02-0.03 when the heartbeat dominates, 0.3-0.9 when the
@@ -845,17 +849,21 @@ def detect_breathing(
        follows the heartbeat yields cycles too short to keep) times their regularity
        (1 - the coefficient of variation of the lengths of the cycles centred in those
        90 s: breaths found give steady lengths, breaths split and merged at noise do
-       not), minus 0.01 for the smoothed and 0.02 for the interval wave. Where cycles of two waves
+       not), minus 0.01 for the smoothed wave, plus 0.02 for the interval wave. Where
+       cycles of two waves
        overlap at a frame boundary the later one is dropped, so cycles never overlap.
        The amplitude is the peak to trough of the 0.08-0.6 Hz band-passed wave over
        the cycle.
     6. With ``beat_times``: the beat-to-beat intervals within 20 % of the running median
-       of 15 (ectopic, missed and extra beats dropped), at their midpoints, are
-       interpolated onto a 2.5 Hz grid (zero across gaps over 2.5 s), band-passed
-       (0.08-0.6 Hz) and smoothed like the smooth wave, simplified at 0.1 x their local
-       size (a smooth wave: nearly every turning point is a breath), and compete in
-       step 5 as one more candidate with a handicap of 0.02 on its score, in the frames
-       of step 2 only. When the heartbeat dominates the signal the breathing swing can
+       of 15, at their midpoints; an interval outside that is repaired when it is a
+       whole number (2-3) of running medians, each part within 20 % (a missed beat:
+       that many equal intervals), and two consecutive such intervals are taken
+       together by the same rule (1-3 parts: an extra beat, a premature beat and its
+       compensatory pause); the rest are dropped. These are interpolated onto a 2.5 Hz
+       grid (zero across gaps over 2.5 s), band-passed (0.08-0.6 Hz) and smoothed like
+       the smooth wave, simplified at 0.1 x their local size (a smooth wave: nearly
+       every turning point is a breath), and compete in step 5 as one more candidate
+       with a bonus of 0.02 on its score, in the frames of step 2 only. When the heartbeat dominates the signal the breathing swing can
        be lost under body noise while the heart rate still follows the breath
        (respiratory sinus arrhythmia). The cycle amplitude is still measured on the
        band-passed signal.
