@@ -28,7 +28,8 @@ from .session import TimeValueTrack
 __all__ = ["Breathing", "detect_breathing", "respiration_rate"]
 
 #: Breathing band (Hz) of the band-pass that isolates the breathing wave (the
-#: smoothed and beat-interval candidates, the heartbeat test and the cycle amplitude).
+#: smoothed candidate, the heartbeat test and the cycle amplitude; the beat-interval
+#: wave starts at RSA_BAND_HZ).
 BREATHING_BAND_HZ = (0.08, 0.6)
 #: Band (Hz) of the baseline candidate wave: up to 1 Hz, because a shallow breath or a
 #: ripple inside a breath has components up to there and the depth rule, not the
@@ -104,6 +105,11 @@ DOMINATES_BLOCK = 512
 #: at the 10 Hz low rate; the breathing band ends at 0.6 Hz) and are zero across a gap
 #: longer than RSA_MAX_GAP_S between kept midpoints.
 RSA_MEDIAN_BEATS = 15
+#: Band (Hz) of the beat-interval wave: from 0.1 Hz, above most of the heart rate's own
+#: slow swings (the low-frequency band of heart-rate variability, 0.04-0.15 Hz, Mayer
+#: waves near 0.1 Hz), which at 0.08 Hz tilted the wave enough to hide shallow breaths.
+#: Of 0.05-0.17 Hz, 0.1 scored best on the cardiac belt nights 0 and 3.
+RSA_BAND_HZ = (0.1, BREATHING_BAND_HZ[1])
 RSA_MAX_DEVIATION = 0.2
 RSA_INTERVAL_S = (0.3, 2.0)
 RSA_DECIMATE = 4
@@ -262,7 +268,7 @@ def _rsa_wave(beat_times: np.ndarray, n: int, fs_low: float) -> tuple[np.ndarray
     ``fs_low / RSA_DECIMATE`` (the same time base as the low-rate view) and that rate.
     Intervals off the running median (ectopic, missed or extra beats) are dropped; the
     kept intervals minus their median, placed at their midpoints, are interpolated
-    linearly, zero across gaps, band-passed at :data:`BREATHING_BAND_HZ` and smoothed like the
+    linearly, zero across gaps, band-passed at :data:`RSA_BAND_HZ` and smoothed like the
     "smooth" candidate. All zeros when fewer than 3 intervals are kept.
     """
     return _rsa_grid(_rsa_knots(beat_times), n, fs_low, 0)
@@ -363,14 +369,14 @@ def _rsa_grid(
     tm, v = knots
     wave = np.interp((np.arange(n_r) + s0 // RSA_DECIMATE) / fs_r, tm, v, left=0.0, right=0.0)
     # the band-pass of _breathing_wave and the low-pass of _smooth_wave in one pass
-    hi = min(BREATHING_BAND_HZ[1], 0.45 * fs_r)
+    hi = min(RSA_BAND_HZ[1], 0.45 * fs_r)
     sos = np.vstack(
         [
-            butter_sos(2, (BREATHING_BAND_HZ[0], hi), "bandpass", fs_r),
+            butter_sos(2, (RSA_BAND_HZ[0], hi), "bandpass", fs_r),
             butter_sos(4, min(SMOOTH_LOWPASS_HZ, 0.4 * fs_r), "lowpass", fs_r),
         ]
     )
-    padlen = min(n_r - 1, int(3 * fs_r / BREATHING_BAND_HZ[0]))
+    padlen = min(n_r - 1, int(3 * fs_r / RSA_BAND_HZ[0]))
     return np.asarray(sosfiltfilt(sos, wave, padlen=padlen)), fs_r
 
 
@@ -860,11 +866,12 @@ def detect_breathing(
        that many equal intervals), and two consecutive such intervals are taken
        together by the same rule (1-3 parts: an extra beat, a premature beat and its
        compensatory pause); the rest are dropped. These are interpolated onto a 2.5 Hz
-       grid (zero across gaps over 2.5 s), band-passed (0.08-0.6 Hz) and smoothed like
+       grid (zero across gaps over 2.5 s), band-passed (0.1-0.6 Hz) and smoothed like
        the smooth wave, simplified at 0.1 x their local size (a smooth wave: nearly
        every turning point is a breath), and compete in step 5 as one more candidate
-       with a bonus of 0.02 on its score, in the frames of step 2 only. When the heartbeat dominates the signal the breathing swing can
-       be lost under body noise while the heart rate still follows the breath
+       with a bonus of 0.02 on its score, in the frames of step 2 only. When the
+       heartbeat dominates the signal the breathing swing can be lost under body noise
+       while the heart rate still follows the breath
        (respiratory sinus arrhythmia). The cycle amplitude is still measured on the
        band-passed signal.
     7. A recording longer than 24 h goes through steps 2-6 in overlapping slices (24 h
