@@ -322,7 +322,8 @@ def _rsa_repaired(
     qmax = RSA_REPAIR_MAX_BEATS
 
     def fits(s: np.ndarray, m: np.ndarray, qmin: int) -> tuple[np.ndarray, np.ndarray]:
-        q = np.rint(s / m)
+        # a zero or negative median (repeated or unsorted times) repairs nothing
+        q = np.rint(s / np.where(m > 0, m, np.inf))
         good = (q >= qmin) & (q <= qmax)
         q = np.maximum(q, 1.0)
         part = s / q

@@ -485,6 +485,21 @@ def test_rsa_repair_missed_extra_and_premature_beats():
     assert len(tm) == len(np.unique(np.floor(tm)))
 
 
+def test_rsa_knots_of_repeated_or_doubled_beat_times():
+    """Degenerate beat times (all equal: a zero median interval; every beat twice, as
+    where two runs of the detector's chain meet) give no knots or the steady ones,
+    without a numpy warning (pytest turns warnings into errors)."""
+    from sleepsignal.respiration import _rsa_knots
+
+    assert _rsa_knots(np.zeros(100)) is None
+    tm, v = _rsa_knots(np.repeat(np.arange(50.0), 2))  # type: ignore[misc]
+    assert len(tm) > 40
+    np.testing.assert_allclose(v, 0.0)  # every knot is a 1 s interval (minus the median)
+    x = _cardiac_like(300.0)
+    b = detect_breathing(x, FS, beat_times=np.repeat(np.arange(0.5, 299.0), 2))
+    assert np.all(np.isfinite(b.starts))
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_rsa_repaired_matches_naive_loop(seed):
     from sleepsignal import respiration as R
