@@ -27,6 +27,7 @@ by depth simplification, see ``_truth_checks``):
   seconds), at least 3 true cycles (by the fraction count above) and a defined true
   rate. Score: the share of clean minutes whose detected rate is within 0.5 breaths/min
   of the true one (no detected rate = a miss), per night, and per signal profile; the
+  misses split into minutes with no rate and minutes with a wrong one; the
   median absolute error. The same for a plain band-pass peak picker (the baseline named
   in the issue).
 - movement: F1 over 60 s epochs in bed; an epoch is positive in truth when a movement
@@ -291,8 +292,12 @@ def score_night(night, tracks, *, baseline: bool = True) -> dict[str, float]:
     clean = ~bad[: n_min * 60].reshape(n_min, 60).any(axis=1) & (t_cnt >= 3)
     clean &= np.isfinite(t_rate)
     err = np.abs(d_rate - t_rate)[clean]
+    reported = np.isfinite(d_rate[clean])
     out = {
         "breath_within_0.5": float(np.mean(np.nan_to_num(err, nan=np.inf) <= 0.5)),
+        # the misses split: no rate reported (cycles cover <= 30 s) / a wrong rate
+        "breath_no_rate": float(np.mean(~reported)),
+        "breath_wrong": float(np.mean(reported & (np.nan_to_num(err, nan=0.0) > 0.5))),
         "breath_mae": float(np.nanmedian(err)) if np.isfinite(err).any() else float("nan"),
         "breath_clean_min": float(clean.sum()),
     }
@@ -531,6 +536,18 @@ def main(argv: list[str] | None = None) -> int:
             held,
         )
     line(
+        "breathing: clean minutes with a wrong rate (a rate reported, not within 0.5)",
+        "breath_wrong",
+        "",
+        low_is_bad=False,
+    )
+    line(
+        "breathing: clean minutes with no rate (cycles cover <= 30 s)",
+        "breath_no_rate",
+        "",
+        low_is_bad=False,
+    )
+    line(
         "truth vs itself (depth fraction 0.24 / 0.36 instead of 0.3): minutes within 0.5",
         "truth_depth_pm20",
         "(ceiling)",
@@ -569,6 +586,13 @@ def main(argv: list[str] | None = None) -> int:
             "breath_within_0.5_nobeats",
             "",
             sub,
+        )
+        line(
+            f"breathing, {prof}-profile nights: minutes with a wrong rate",
+            "breath_wrong",
+            "",
+            sub,
+            low_is_bad=False,
         )
     line(
         "share of clean minutes where the reference is unambiguous (rule at 0.24 and 0.36 "

@@ -317,3 +317,54 @@ def naive_cycle_levels(
         np.array(loud, dtype=np.float64),
         np.array(arg, dtype=np.int64),
     )
+
+
+def naive_rsa_repaired(
+    bt: np.ndarray,
+    ibi: np.ndarray,
+    med: np.ndarray,
+    ok: np.ndarray,
+    dev: float,
+    lo: float,
+    hi: float,
+    qmax: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Loop twin of ``respiration._rsa_repaired``: interval knots (midpoints, lengths),
+    kept intervals as they are, a dropped interval of q = 2..qmax medians split in q,
+    then two consecutive dropped (not split) ones together with q = 1..qmax, left to
+    right."""
+
+    def parts(s: float, m: float, qmin: int) -> int:
+        q = round(s / m)
+        if q < qmin or q > qmax:
+            return 0
+        p = s / q
+        return q if abs(p - m) < dev * m and lo <= p <= hi else 0
+
+    n = len(ibi)
+    single = [not ok[i] and parts(ibi[i], med[i], 2) > 0 for i in range(n)]
+    rest = [not ok[i] and not single[i] for i in range(n)]
+    tm: list[float] = []
+    v: list[float] = []
+    for i in range(n):
+        if ok[i]:
+            tm.append(bt[i] + 0.5 * ibi[i])
+            v.append(ibi[i])
+        elif single[i]:
+            q = parts(ibi[i], med[i], 2)
+            for j in range(q):
+                tm.append(bt[i] + (j + 0.5) * ibi[i] / q)
+                v.append(ibi[i] / q)
+    i = 0
+    while i < n - 1:
+        q = parts(ibi[i] + ibi[i + 1], med[i], 1) if rest[i] and rest[i + 1] else 0
+        if q:
+            s = ibi[i] + ibi[i + 1]
+            for j in range(q):
+                tm.append(bt[i] + (j + 0.5) * s / q)
+                v.append(s / q)
+            i += 2
+        else:
+            i += 1
+    order = np.argsort(np.asarray(tm), kind="stable")
+    return np.asarray(tm)[order], np.asarray(v)[order]

@@ -9,7 +9,13 @@ import pytest
 from conftest import require_shared
 from hypothesis import given
 from hypothesis import strategies as st
-from naive_tracks import naive_beat_template, naive_no_overlap, naive_simplify, synthetic_bcg
+from naive_tracks import (
+    naive_beat_template,
+    naive_no_overlap,
+    naive_rsa_repaired,
+    naive_simplify,
+    synthetic_bcg,
+)
 
 from sleepsignal._track_kernels import _beat_template_kernel, _simplify_kernel
 from sleepsignal.errors import SignalError, SleepSignalWarning
@@ -444,6 +450,83 @@ def test_rsa_wave_is_zero_across_a_beat_gap_and_outside_the_beats():
     assert np.abs(w[(t > 258) & (t < 276)]).max() < 0.05 * np.abs(w).max()
     assert np.abs(w[t < 40]).max() < 0.05 * np.abs(w).max()
     assert np.abs(w[(t > 150) & (t < 240)]).max() > 0.5 * np.abs(w).max()  # breathing there
+
+
+def _knots_before_gap_zeros(beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The interval knots of ``_rsa_repaired`` for ``beats`` (times s, lengths s)."""
+    from sleepsignal import respiration as R
+    from sleepsignal._rank_filter import median_filter
+
+    ibi = np.diff(beats)
+    med = median_filter(ibi, min(R.RSA_MEDIAN_BEATS, len(ibi)))
+    ok = (np.abs(ibi - med) < R.RSA_MAX_DEVIATION * med) & (ibi >= R.RSA_INTERVAL_S[0])
+    ok &= ibi <= R.RSA_INTERVAL_S[1]
+    return R._rsa_repaired(beats, ibi, med, ok)
+
+
+def test_rsa_repair_missed_extra_and_premature_beats():
+    """Steady beats every 1 s (0-44 s, then from 46.5 s) with: at 11 s a missed beat (a
+    2 s interval -> two knots of 1 s at 10.5 and 11.5 s); at 20.4 s an extra beat (0.4 +
+    0.6 s -> one knot of 1 s at 20.5 s); at 29.65 s a premature beat in place of the one
+    at 30 s (0.65 + 1.35 s -> two knots of 1 s at 29.5 and 30.5 s); an extra beat at
+    35.5 s right before a missed one at 37 s (0.5 + 0.5 s -> one knot at 35.5 s, then 2 s
+    -> two at 36.5 and 37.5 s). The 2.5 s pause 44 -> 46.5 s is no whole number of beats:
+    a hole."""
+    b = np.concatenate([np.arange(0.0, 45.0), np.arange(46.5, 60.0)])
+    b = b[(b != 11.0) & (b != 37.0)]
+    b[b == 30.0] = 29.65
+    b = np.sort(np.concatenate([b, [20.4, 35.5]]))
+    tm, v = _knots_before_gap_zeros(np.unique(b))
+    np.testing.assert_allclose(v[(tm < 45) | (tm > 46.5)], 1.0)
+    for t in (10.5, 11.5, 20.5, 29.5, 30.5, 35.5, 36.5, 37.5):
+        assert np.min(np.abs(tm - t)) < 1e-9, t
+    assert not np.any((tm > 44.6) & (tm < 46.4))  # the 1.5 s pause stays a hole
+    # every steady second has exactly one knot (nothing counted twice)
+    assert len(tm) == len(np.unique(np.floor(tm)))
+
+
+def test_rsa_knots_of_repeated_or_doubled_beat_times():
+    """Degenerate beat times (all equal: a zero median interval; every beat twice, as
+    where two runs of the detector's chain meet) give no knots or the steady ones,
+    without a numpy warning (pytest turns warnings into errors)."""
+    from sleepsignal.respiration import _rsa_knots
+
+    assert _rsa_knots(np.zeros(100)) is None
+    tm, v = _rsa_knots(np.repeat(np.arange(50.0), 2))  # type: ignore[misc]
+    assert len(tm) > 40
+    np.testing.assert_allclose(v, 0.0)  # every knot is a 1 s interval (minus the median)
+    x = _cardiac_like(300.0)
+    b = detect_breathing(x, FS, beat_times=np.repeat(np.arange(0.5, 299.0), 2))
+    assert np.all(np.isfinite(b.starts))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rsa_repaired_matches_naive_loop(seed):
+    from sleepsignal import respiration as R
+
+    rng = np.random.default_rng(seed)
+    beats = _rsa_beats(900.0, breath_hz=rng.uniform(0.15, 0.35))
+    beats = beats + rng.normal(0, 0.01, len(beats))
+    drop = rng.random(len(beats)) < 0.08  # missed beats, some in a row
+    extra = beats[:-1][rng.random(len(beats) - 1) < 0.06]
+    extra = extra + rng.uniform(0.2, 0.8, len(extra))
+    moved = rng.random(len(beats)) < 0.05  # premature / displaced beats
+    beats = np.where(moved, beats - rng.uniform(0.2, 0.5, len(beats)), beats)
+    beats = np.unique(np.concatenate([beats[~drop], extra]))
+    tm, v = _knots_before_gap_zeros(beats)
+    ibi = np.diff(beats)
+    from sleepsignal._rank_filter import median_filter
+
+    med = median_filter(ibi, min(R.RSA_MEDIAN_BEATS, len(ibi)))
+    ok = (np.abs(ibi - med) < R.RSA_MAX_DEVIATION * med) & (ibi >= R.RSA_INTERVAL_S[0])
+    ok &= ibi <= R.RSA_INTERVAL_S[1]
+    lo, hi = R.RSA_INTERVAL_S
+    tn, vn = naive_rsa_repaired(
+        beats, ibi, med, ok, R.RSA_MAX_DEVIATION, lo, hi, R.RSA_REPAIR_MAX_BEATS
+    )
+    assert len(tm) > ok.sum()  # something was repaired (the test is not vacuous)
+    np.testing.assert_allclose(tm, tn, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(v, vn, rtol=0, atol=1e-12)
 
 
 @given(

@@ -212,9 +212,13 @@ def test_cardiac_profile_night_breathing_floor():
     # stretch (5 of its 104 clean minutes fewer), while the same belt's whole 8 h night
     # rose 0.761 -> 0.795 and the 8 cardiac nights' median 0.722 -> 0.737 (README
     # tracks): floor 0.85 -> 0.80. With the chain of branch hbchain on top (edges scored
-    # per second of interval): 0.808 and 0.079
-    assert r["breath_within_0.5"] >= 0.80
-    assert r["breath_mae"] <= 0.09
+    # per second of interval): 0.808 and 0.079. With the dropped intervals repaired
+    # (missed, extra and premature beats as whole numbers of intervals, branch breath5):
+    # 0.923 and 0.052, floor 0.80 -> 0.90, error 0.09 -> 0.06; with the interval wave's
+    # bonus 0.02 (handicap -0.02, chosen on the 8 h nights 0-5): 0.904 and 0.054 here (2
+    # of 104 minutes fewer) while the 8 cardiac nights' median rose 0.762 -> 0.776
+    assert r["breath_within_0.5"] >= 0.90
+    assert r["breath_mae"] <= 0.06
 
 
 #: Measured 2026-11-22 (simulator of main at be0c1df): 0.817, 0.037, 0.857, 0.996, 0.998,
