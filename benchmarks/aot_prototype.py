@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/aot_prototype.py SESSION.json [--rounds 5] [--target host|generic]
                                        [--work DIR]
+    python benchmarks/aot_prototype.py --install-probe [--work DIR]
 
 Everything happens in a copy of this checkout's package under ``--work`` (default: a new
 temporary folder; pass the same folder again to reuse the build); the repository is not
@@ -29,6 +30,13 @@ touched. Steps:
    ``python -m sleepsignal analyze`` (JIT, warm numba cache), the AOT copy's, and
    ``benchmarks/peer_scipy.py``; wall seconds, CPU seconds (user + system) and peak RSS
    of each child (``os.wait4``). The numba cache is warmed by one untimed run first.
+
+``--install-probe`` answers what ``pip install .`` would need instead: it writes a
+two-kernel package whose ``setup.py`` adds ``numba.pycc``'s extension
+(``cc.distutils_extension(optional=True)``, build requirements setuptools, numba and
+numpy) and installs it into a new virtual environment twice, with the C compiler and
+with ``CC=/bin/false`` (no compiler: the install must still succeed, without the
+extension), timing each install and checking what gets imported.
 
 This is a measurement, not the package's build: see the README (sections "speed" and
 "development") for what a real ahead-of-time build would need.
@@ -274,13 +282,124 @@ def _same_files(a: Path, b: Path) -> list[str]:
     return [n for n in names if (a / n).read_bytes() != (b / n).read_bytes()]
 
 
+#: The install probe: a package with two kernels compiled at install time.
+PROBE_FILES = {
+    "pyproject.toml": """[build-system]
+requires = ["setuptools>=77", "numba>=0.59", "numpy>=1.24"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "aotprobe"
+version = "0.0.1"
+dependencies = ["numpy>=1.24"]
+
+[tool.setuptools]
+packages = ["aotprobe"]
+""",
+    "setup.py": """import os, sys
+from setuptools import setup
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+ext = []
+try:
+    from numba.pycc import CC
+    import aotprobe.kernels as kernels
+    cc = CC("_aot", kernels)
+    cc.export("runs", "i8[::1](u1[::1], i8)")(kernels.runs)
+    cc.export("filt", "void(f8[::1], f8[::1], f8[::1], f8[::1])")(kernels.filt)
+    ext = [cc.distutils_extension(optional=True)]
+except Exception as exc:
+    print(f"aotprobe: no ahead-of-time kernels ({exc})", file=sys.stderr)
+setup(ext_modules=ext)
+""",
+    "aotprobe/__init__.py": """try:
+    from . import _aot  # noqa: F401
+    HAVE_AOT = True
+except ImportError:
+    HAVE_AOT = False
+""",
+    "aotprobe/kernels.py": """import numpy as np
+
+
+def runs(flags, min_len):
+    n = flags.shape[0]
+    out = np.empty(n, np.int64)
+    k = i = 0
+    while i < n:
+        if flags[i]:
+            j = i
+            while j < n and flags[j]:
+                j += 1
+            if j - i >= min_len:
+                out[k] = i
+                k += 1
+            i = j
+        else:
+            i += 1
+    return out[:k]
+
+
+def filt(sos, x, out, zi):
+    for i in range(x.shape[0]):
+        v = x[i]
+        for s in range(sos.shape[0] // 6):
+            y = sos[6 * s] * v + zi[2 * s]
+            zi[2 * s] = sos[6 * s + 1] * v - sos[6 * s + 4] * y + zi[2 * s + 1]
+            zi[2 * s + 1] = sos[6 * s + 2] * v - sos[6 * s + 5] * y
+            v = y
+        out[i] = v
+""",
+}
+
+PROBE_CHECK = (
+    "import sys, time; t = time.perf_counter(); import numpy as np, aotprobe\n"
+    "flags = np.array([1, 1, 0, 1], np.uint8)\n"
+    "ok = aotprobe.HAVE_AOT and list(aotprobe._aot.runs(flags, 2)) == [0]\n"
+    "print(aotprobe.HAVE_AOT, ok, 'numba' in sys.modules, round(time.perf_counter() - t, 3))"
+)
+
+
+def install_probe(work: Path) -> None:
+    """``pip install`` of the two-kernel package into a new venv, with and without a C
+    compiler; prints wall time, whether the extension was built and works."""
+    pkg = work / "aotprobe-pkg"
+    for name, text in PROBE_FILES.items():
+        (pkg / name).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / name).write_text(text)
+    venv = work / "aotprobe-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+    py = str(venv / "bin" / "python")
+    for label, extra in (("with gcc", {}), ("CC=/bin/false", {"CC": "/bin/false"})):
+        env = dict(os.environ, **extra)
+        t = time.perf_counter()
+        subprocess.run(
+            [py, "-m", "pip", "install", "--quiet", "--force-reinstall", str(pkg)],
+            env=env,
+            check=True,
+        )
+        wall = time.perf_counter() - t
+        check = subprocess.run(
+            [py, "-c", PROBE_CHECK], cwd=work, capture_output=True, text=True, check=True
+        )
+        print(
+            f"pip install ({label}): {wall:.1f} s wall; "
+            f"[extension built, works, numba imported, import s] = {check.stdout.split()}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("session", type=Path)
+    ap.add_argument("session", type=Path, nargs="?")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--target", choices=["host", "generic"], default="host")
     ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--install-probe", action="store_true")
     args = ap.parse_args()
+    if args.install_probe:
+        work = (args.work or Path(tempfile.mkdtemp(prefix="sleepsignal-aot-"))).resolve()
+        install_probe(work)
+        return
+    if args.session is None:
+        ap.error("SESSION is required (or --install-probe)")
     session = args.session.resolve()
     work = _copy((args.work or Path(tempfile.mkdtemp(prefix="sleepsignal-aot-"))).resolve())
     env = dict(os.environ)
