@@ -27,7 +27,8 @@ touched. Steps:
    numba must not be imported, and every written file must equal the JIT output byte
    for byte.
 4. Whole processes are timed, interleaved, ``--rounds`` each: this checkout's
-   ``python -m sleepsignal analyze`` (JIT, warm numba cache), the AOT copy's, and
+   ``python -m sleepsignal analyze`` (JIT, warm numba cache; also that of every
+   ``--checkout DIR``, e.g. a checkout of ``main`` for a before/after), the AOT copy's, and
    ``benchmarks/peer_scipy.py``; wall seconds, CPU seconds (user + system) and peak RSS
    of each child (``os.wait4``). The numba cache is warmed by one untimed run first.
 
@@ -393,6 +394,13 @@ def main() -> None:
     ap.add_argument("--target", choices=["host", "generic"], default="host")
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--install-probe", action="store_true")
+    ap.add_argument(
+        "--checkout",
+        type=Path,
+        action="append",
+        default=[],
+        help="also time `python -m sleepsignal analyze` of another checkout (e.g. main)",
+    )
     args = ap.parse_args()
     if args.install_probe:
         work = (args.work or Path(tempfile.mkdtemp(prefix="sleepsignal-aot-"))).resolve()
@@ -436,8 +444,17 @@ def main() -> None:
             f"{name}: AOT process [exit code, numba/llvmlite/scipy imported] = {rc_modules}; "
             f"files differing from JIT: {differ or 'none'}"
         )
+    analyze = [sys.executable, "-m", "sleepsignal", "analyze", str(session), "--out"]
     runs = {
-        "sleepsignal analyze (JIT, warm cache)": (
+        f"sleepsignal analyze (JIT, {other.name})": ([*analyze, str(out / "t")], other.resolve())
+        for other in args.checkout
+    }
+    for other in args.checkout:  # warm that checkout's numba cache, untimed
+        subprocess.run(
+            [*analyze, str(out / "t")], cwd=other, env=env, check=True, capture_output=True
+        )
+    runs |= {
+        "sleepsignal analyze (JIT, this checkout)": (
             [sys.executable, "-m", "sleepsignal", "analyze", str(session), "--out", str(out / "t")],
             ROOT,
         ),
