@@ -83,9 +83,9 @@ def _import_arraymath_without_scipy_linalg() -> bool:
         from numba.np import linalg
 
         original = linalg.ensure_blas
-    except Exception:  # another numba: nothing to do
+        have_blas = _scipy_blas_on_disk()
+    except Exception:  # another numba, an unusual scipy: leave numba to its own probe
         return False
-    have_blas = _scipy_blas_on_disk()
 
     def probe() -> None:
         if not have_blas:
