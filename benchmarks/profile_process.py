@@ -7,11 +7,12 @@ Usage::
 Runs what ``sleepsignal analyze`` runs, in the same order, in this one fresh process,
 and prints per phase the wall time and the resident memory (``VmRSS`` now, ``VmHWM``
 the peak so far, from ``/proc/self/status``; Linux only). Imports are split into the
-decode path, numba, ``scipy`` (when the analysis still imports it) and sleepsignal's
-analysis modules; the first analysis is split into numba's one-time target set-up,
-loading each compiled kernel from the cache (counted per dispatcher) and the compute
-itself; a second, warm analysis is timed for comparison. Run it twice: the first run
-into an empty numba cache compiles instead of loading.
+decode path, numba, numba's one-time target set-up (started lean as the command line
+does, :func:`sleepsignal._numba.lean_process`) and sleepsignal's analysis modules; the
+first analysis is split into loading each compiled kernel from the cache (counted per
+dispatcher) and the compute itself; a second, warm analysis is timed for comparison.
+Wall and CPU seconds are printed (CPU is the steadier number on a loaded machine). Run
+it twice: the first run into an empty numba cache compiles instead of loading.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import time
 
 T0 = time.perf_counter()
+C0 = time.process_time()
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
@@ -39,19 +41,30 @@ def _status() -> dict[str, int]:
 
 
 class Clock:
-    """Prints one line per phase: seconds, RSS now, peak RSS so far."""
+    """Prints one line per phase: wall and CPU seconds, RSS now, peak RSS so far.
+
+    CPU seconds (user + system of this process) are the steadier number on a shared,
+    loaded machine; wall seconds are what a user waits.
+    """
 
     def __init__(self) -> None:
         self.last = T0
-        print(f"{'phase':48s} {'s':>7s} {'total s':>8s} {'RSS MB':>7s} {'peak MB':>8s}")
+        self.last_cpu = C0
+        print(
+            f"{'phase':48s} {'s':>7s} {'cpu s':>7s} {'total s':>8s} {'total cpu':>9s} "
+            f"{'RSS MB':>7s} {'peak MB':>8s}"
+        )
 
-    def mark(self, label: str, seconds: float | None = None) -> None:
-        now = time.perf_counter()
+    def mark(self, label: str, seconds: float | None = None, cpu: float | None = None) -> None:
+        now, now_cpu = time.perf_counter(), time.process_time()
         dt = now - self.last if seconds is None else seconds
-        self.last = now
+        dc = now_cpu - self.last_cpu if cpu is None else cpu
+        self.last, self.last_cpu = now, now_cpu
         st = _status()
-        total = now - T0
-        print(f"{label:48s} {dt:7.3f} {total:8.3f} {st['VmRSS']:7d} {st['VmHWM']:8d}")
+        print(
+            f"{label:48s} {dt:7.3f} {dc:7.3f} {now - T0:8.3f} {now_cpu:9.3f} "
+            f"{st['VmRSS']:7d} {st['VmHWM']:8d}"
+        )
 
 
 def main() -> None:
@@ -77,52 +90,64 @@ def main() -> None:
     import numba
 
     clock.mark("import numba")
+    from sleepsignal._numba import lean_process
     from sleepsignal.cli import _load_analysis
 
-    _load_analysis()  # as the CLI: imports with the cyclic GC paused, then gc.freeze()
+    steps = lean_process()  # as the CLI's _load_analysis does first
+    clock.mark("numba target set-up (lean_process)")
+    print(f"  lean_process: {', '.join(steps) or 'nothing'}")
+    _load_analysis(lean=False)  # as the CLI: imports with the cyclic GC paused, then freeze
     from sleepsignal.pipeline import analyze, write_analysis
 
     heavy = sorted(
         m
-        for m in ("scipy.signal", "scipy.ndimage", "scipy.fft", "scipy.linalg", "scipy.stats")
+        for m in (
+            "scipy.signal",
+            "scipy.ndimage",
+            "scipy.fft",
+            "scipy.linalg",
+            "scipy.stats",
+            "numpy.f2py",
+            "cffi",
+        )
         if m in sys.modules
     )
     clock.mark("import analysis modules (then gc.freeze)")
-    print(f"  imported by the analysis: {', '.join(heavy) or 'no scipy submodule'}")
+    print(f"  imported so far: {', '.join(heavy) or 'no scipy submodule, numpy.f2py or cffi'}")
     from numba.core.dispatcher import Dispatcher
-    from numba.core.registry import cpu_target
 
-    cpu_target.target_context.refresh()
-    clock.mark("numba target set-up (first cache load pays it)")
     loads: dict[str, float] = {}
+    load_cpu = [0.0]
     original = Dispatcher._compile_for_args
 
     def timed(self, *a, **k):  # type: ignore[no-untyped-def]
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         try:
             return original(self, *a, **k)
         finally:
             name = f"{self.py_func.__module__}.{self.py_func.__name__}"
             loads[name] = loads.get(name, 0.0) + time.perf_counter() - t
+            load_cpu[0] += time.process_time() - c
 
     Dispatcher._compile_for_args = timed  # type: ignore[method-assign]
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     analysis = [analyze(s) for s in sessions]
-    first = time.perf_counter() - t
+    first, first_cpu = time.perf_counter() - t, time.process_time() - c
     Dispatcher._compile_for_args = original  # type: ignore[method-assign]
     load = sum(loads.values())
-    clock.mark(f"kernels loaded from cache ({len(loads)} dispatchers)", load)
-    clock.mark("analyze, first call, without the loads", first - load)
+    clock.mark(f"kernels loaded from cache ({len(loads)} dispatchers)", load, load_cpu[0])
+    clock.mark("analyze, first call, without the loads", first - load, first_cpu - load_cpu[0])
     for name, s in sorted(loads.items(), key=lambda kv: -kv[1]):
         print(f"    {s * 1e3:6.1f} ms  {name}")
     out = args.out or Path(tempfile.mkdtemp(prefix="sleepsignal-profile-"))
     for a in analysis:
         write_analysis(a, out / str(a.session.id) if len(analysis) > 1 else out)
     clock.mark(f"write_analysis -> {out}")
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for s in sessions:
         analyze(s)
-    clock.mark("(analyze again, warm, for comparison)", time.perf_counter() - t)
+    again, again_cpu = time.perf_counter() - t, time.process_time() - c
+    clock.mark("(analyze again, warm, for comparison)", again, again_cpu)
     print(f"(numpy {np.__version__}, numba {numba.__version__}, Python {sys.version.split()[0]})")
 
 

@@ -114,12 +114,13 @@ def _init_worker() -> None:
     """Worker start: one thread per process, then the analysis imported once with the
     garbage collector paused and its objects frozen (as ``sleepsignal analyze`` does,
     see ``cli._load_analysis``), so no full collection of the night's garbage walks
-    numba's and llvmlite's objects again."""
+    numba's and llvmlite's objects again. The worker runs only sleepsignal's kernels, so
+    numba starts lean as in the command line (``sleepsignal._numba.lean_process``)."""
     for key, value in WORKER_ENV.items():
         os.environ.setdefault(key, value)
     from .cli import _load_analysis
 
-    _load_analysis()
+    _load_analysis(lean=True)
 
 
 def analyze_file(

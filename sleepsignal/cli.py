@@ -134,8 +134,16 @@ def _add_identifiers(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device-identifier", help="Impilo deviceIdentifier (enables impilo.json)")
 
 
+#: Whether this process is the command line itself (``main()`` reading ``sys.argv``),
+#: which may start numba lean (:func:`sleepsignal._numba.lean_process`). ``main(argv)``
+#: called from Python (tests, an embedding program) leaves the caller's numba as it is.
+_whole_process = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    global _whole_process
+    _whole_process = argv is None
     args = _parser().parse_args(argv)
     try:
         return int(_COMMANDS[args.command](args))
@@ -146,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _load_analysis(raw: bool = True) -> None:
+def _load_analysis(raw: bool = True, *, lean: bool | None = None) -> None:
     """Import the analysis modules with the cyclic garbage collector paused, then freeze.
 
     numba, llvmlite and scipy leave ~150 000 long-lived objects behind their imports,
@@ -155,13 +163,22 @@ def _load_analysis(raw: bool = True) -> None:
     turned into JSON, and at exit. ``gc.freeze`` moves the objects alive after the
     imports out of the collector's sight (they live until the process ends anyway);
     garbage made by the analysis itself is still collected as usual. The kernels of the
-    raw signal (and their scipy imports) are imported only when ``raw`` is true, as
-    :func:`sleepsignal.pipeline.analyze` would.
+    raw signal are imported only when ``raw`` is true, as
+    :func:`sleepsignal.pipeline.analyze` would. With ``lean`` (default: when this
+    process is the command line itself) numba is started without what sleepsignal's
+    kernels never need, and its CPU target is set up inside the paused window
+    (:func:`sleepsignal._numba.lean_process`).
     """
     import gc
 
+    if lean is None:
+        lean = _whole_process
     gc.disable()
     try:
+        if lean:
+            from ._numba import lean_process
+
+            lean_process()
         from . import pipeline, records, staging, statistics  # noqa: F401
 
         if raw:
