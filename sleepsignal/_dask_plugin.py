@@ -17,8 +17,10 @@ class WarmWorker(WorkerPlugin):
     worker has not set them (they only bind libraries not loaded yet: start workers with
     them, see the README), then the analysis is imported with the garbage collector
     paused and frozen (``cli._load_analysis``), so full collections during the nights do
-    not walk numba's objects. Registered with a fixed name, it runs once on each worker,
-    including workers that join or are restarted later.
+    not walk numba's objects. numba is not started lean (``sleepsignal._numba.lean_process``
+    leaves out CFFI and numba extensions): a Dask worker may run other people's tasks.
+    Registered with a fixed name, it runs once on each worker, including workers that
+    join or are restarted later.
     """
 
     name = "sleepsignal-warm-worker"
@@ -26,4 +28,4 @@ class WarmWorker(WorkerPlugin):
     def setup(self, worker: Any) -> None:
         from .batch import _init_worker
 
-        _init_worker()
+        _init_worker(lean=False)

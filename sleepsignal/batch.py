@@ -110,17 +110,19 @@ def _up_to_date(out_dir: Path, session_obj: dict[str, Any], source: Path) -> boo
     return marker.stat().st_mtime > reference
 
 
-def _init_worker() -> None:
+def _init_worker(lean: bool = True) -> None:
     """Worker start: one thread per process, then the analysis imported once with the
     garbage collector paused and its objects frozen (as ``sleepsignal analyze`` does,
     see ``cli._load_analysis``), so no full collection of the night's garbage walks
-    numba's and llvmlite's objects again. The worker runs only sleepsignal's kernels, so
-    numba starts lean as in the command line (``sleepsignal._numba.lean_process``)."""
+    numba's and llvmlite's objects again. A local pool's worker runs only sleepsignal's
+    kernels, so numba starts ``lean`` as in the command line
+    (``sleepsignal._numba.lean_process``); a Dask worker may run other code too and
+    passes ``lean=False``."""
     for key, value in WORKER_ENV.items():
         os.environ.setdefault(key, value)
     from .cli import _load_analysis
 
-    _load_analysis(lean=True)
+    _load_analysis(lean=lean)
 
 
 def analyze_file(
