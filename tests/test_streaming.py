@@ -374,8 +374,8 @@ def test_open_blob_leaves_every_blob_on_disk(night, tmp_path, monkeypatch):
 # --- memory: pages, joins by moving, heap release, snoring slices ----------------------
 
 
-def test_feature_pages_and_release_leave_tracks_identical(night, whole, monkeypatch):
-    """Pass-1 pages of a few chunks, the move-join, and the heap release between the
+def test_move_join_and_release_leave_tracks_identical(night, whole, monkeypatch):
+    """The move-join of the chunks' features, and the heap release between the
     pass-2 steps (forced for this short night) change no bit of any track."""
     import sleepsignal._stream_kernels as kernels
     import sleepsignal.tracks as tracks
@@ -384,7 +384,6 @@ def test_feature_pages_and_release_leave_tracks_identical(night, whole, monkeypa
     real = kernels._release_freed_memory
     monkeypatch.setattr(tracks, "_release_freed_memory", lambda: calls.append(1) or real())
     monkeypatch.setattr(tracks, "RELEASE_ABOVE_S", 0.0)
-    monkeypatch.setattr(streaming, "FEATURE_PAGE_S", 50.0)  # a page every few chunks
     monkeypatch.setattr(streaming, "_TRIM_EVERY_BYTES", 1)  # release after every item
     x = night.session.sampled_tracks["normal"].data
     noise = night.session.sampled_tracks["noise"].data
