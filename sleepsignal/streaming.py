@@ -63,12 +63,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import tracks as _tracks
 from ._stream_kernels import _release_freed_memory
 from ._track_slices import _noise_source, _NoiseSource, _SlicedPass2
 from .errors import SignalError
 from .heartbeats import Heartbeats, detect_heartbeats, heart_rate
 from .session import Session, TimeValueTrack
-from . import tracks as _tracks
 from .tracks import (
     SessionTracks,
     _chunk_quantum,
