@@ -66,6 +66,44 @@ def write_tiled_session(hours: float, folder: Path) -> Path:
     return path
 
 
+def write_mixed_session(hours: float, folder: Path, start_h: float = 4.0) -> Path:
+    """A session of ``hours`` from different simulated 8 h nights (seeds 1, 2, ...,
+    profiles mixed / cardiac / respiratory in turn) back to back, started ``start_h``
+    into the first so that the day seams fall inside nights: unlike a tiled night, each
+    day slice sees other floors, extremes and beat intervals than the whole recording."""
+    from sleepsignal.io.beddit import write_session
+    from sleepsignal.simulate import simulate_night
+
+    profiles = ("mixed", "cardiac", "respiratory")
+    folder.mkdir(parents=True, exist_ok=True)
+    n = round(hours * 3600 * FS) // 28 * 28  # whole 0.2 s frames
+    skip = round(start_h * 3600 * FS) // 28 * 28
+    path, urls, obj = None, {}, {}
+    pos, k = 0, 0  # where night k starts in the nights back to back, samples
+    while pos < skip + n:
+        night = simulate_night(8, seed=k + 1, profile=profiles[k % 3])
+        if path is None:
+            path = write_session(night.session, folder / "session.json")
+            obj = json.loads(path.read_text())
+            urls = {t: v["data_url"] for t, v in obj["sampled_tracks"].items()}
+            for url in urls.values():
+                (folder / url).write_bytes(b"")
+        x = night.session.sampled_tracks["normal"].data
+        noise = night.session.sampled_tracks["noise"].data
+        a, b = max(pos, skip) - pos, min(pos + len(x), skip + n) - pos
+        if b > a:  # multiples of a 28-sample frame: noise has 2 values per frame
+            with open(folder / urls["normal"], "ab") as f:
+                x[a:b].astype("<u2").tofile(f)
+            with open(folder / urls["noise"], "ab") as f:
+                noise[a // 14 : b // 14].astype("<f4").tofile(f)
+        pos += len(x)
+        k += 1
+    assert path is not None
+    obj["end_timestamp"] = obj["start_timestamp"] + n / FS
+    path.write_text(json.dumps(obj))
+    return path
+
+
 _PATHS: dict[float, Path] = {}
 
 
@@ -302,11 +340,94 @@ def phases(small: str, path: str) -> None:
     print("\n".join(rows))
 
 
+def _nearest(a, b):
+    """For each time in ``a``: index of the nearest time in ``b`` (sorted) and |difference|."""
+    import numpy as np
+
+    if len(b) == 0:
+        return np.zeros(len(a), dtype=np.int64), np.full(len(a), np.inf)
+    i = np.clip(np.searchsorted(b, a), 1, max(1, len(b) - 1))
+    i = np.where(np.abs(b[i - 1] - a) <= np.abs(b[np.minimum(i, len(b) - 1)] - a), i - 1, i)
+    i = np.minimum(i, len(b) - 1)
+    return i, np.abs(b[i] - a)
+
+
+def sliced(hours: float, folder: Path) -> None:
+    """Day slices vs one piece on a recording of ``hours`` made of different nights
+    (:func:`write_mixed_session`): the streamed tracks, ``session_tracks`` (both sliced:
+    they must be identical) and ``session_tracks`` in one piece (the code of main before
+    the slices: night-wide floors and extremes, breathing's knots of the whole
+    recording), all with the streamed beats."""
+    import math
+
+    import numpy as np
+
+    import sleepsignal.tracks as tracks
+    from sleepsignal.io.beddit import read_session
+    from sleepsignal.streaming import stream_session_tracks
+
+    path = write_mixed_session(hours, folder)
+    out = stream_session_tracks(path)
+    assert out.heartbeats is not None
+    session = read_session(path)
+    bt = out.heartbeats.beat_times
+    same = tracks.session_tracks(session, beat_times=bt)
+    for a, b in zip(same.as_list(), out.tracks.as_list(), strict=True):
+        assert np.array_equal(a.times, b.times) and np.array_equal(a.values, b.values), a.name
+    assert same.notes == out.tracks.notes
+    print(f"{hours:g} h of different nights: session_tracks == stream, every track, exactly")
+    tracks.SLICED_ABOVE_S = math.inf
+    try:
+        one = tracks.session_tracks(session, beat_times=bt)
+    finally:
+        tracks.SLICED_ABOVE_S = 24 * 3600.0
+    d1, d2 = one.details, out.tracks.details
+    ws1, ws2 = d1.presence.window_states, d2.presence.window_states
+    print(f"  presence: {np.sum(ws1 != ws2)} of {len(ws1)} 5 s windows differ")
+    st1, st2 = d1.sensor_status.window_status, d2.sensor_status.window_status
+    print(f"  sensor status: {np.sum(st1 != st2)} of {len(st1)} 4 s windows differ")
+    for name, t1, t2 in (
+        ("movements", d1.movements.starts, d2.movements.starts),
+        ("actigram epochs", one.actigram.times, out.tracks.actigram.times),
+    ):
+        print(
+            f"  {name}: {len(t1)} one piece / {len(t2)} sliced, {len(np.setxor1d(t1, t2))} differ"
+        )
+    a1 = one.actigram
+    a2 = out.tracks.actigram
+    _, i1, i2 = np.intersect1d(a1.times, a2.times, return_indices=True)
+    print(f"  actigram counts differing in common epochs: {np.sum(a1.values[i1] != a2.values[i2])}")
+    b1, b2 = d1.breathing, d2.breathing
+    i, dt = _nearest(b1.starts, b2.starts)
+    m = dt <= 0.05
+    eq = dt == 0
+    dl = np.abs(b1.lengths[m] - b2.lengths[i[m]])
+    da = np.abs(b1.amplitudes[m] - b2.amplitudes[i[m]]) / np.abs(b1.amplitudes[m])
+    print(
+        f"  breathing cycles: {len(b1.starts)} one piece / {len(b2.starts)} sliced; "
+        f"{m.mean():.5f} found within 50 ms ({eq.mean():.5f} at the same start), largest "
+        f"start difference {dt[m].max():.2e} s, length {dl.max():.2e} s, amplitude "
+        f"{da.max():.2e} relative"
+    )
+    s1, s2 = one.snoring_events, out.tracks.snoring_events
+    if s1 is not None and s2 is not None:
+        _, dt = _nearest(s1.times, s2.times)
+        print(
+            f"  snoring events: {len(s1)} one piece / {len(s2)} sliced, "
+            f"{np.sum(dt == 0)} at the same start"
+        )
+
+
 def main(argv: list[str]) -> None:
     import tempfile
 
     if argv == ["--agreement"]:
         agreement()
+        return
+    if argv[:1] == ["--sliced"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            for hours in (float(h) for h in argv[1:]):
+                sliced(hours, Path(tmp) / f"m{hours:g}")
         return
 
     bench = str(Path(__file__).resolve().parent)
