@@ -187,15 +187,39 @@ def _vm_status() -> dict[str, float]:
 _MEASURE = """
 import sys, time
 sys.path.insert(0, {bench!r})
-from bench_streaming import _vm_status
+from bench_streaming import _vm_status, output_mb
 import sleepsignal.streaming as s
 s.stream_session_tracks({floor!r})
 floor = _vm_status()["VmHWM"]
 t = time.perf_counter()
 o = s.stream_session_tracks({path!r})
 wall = time.perf_counter() - t
-print(floor, _vm_status()["VmHWM"], wall, o.n_samples)
+print(floor, _vm_status()["VmHWM"], wall, o.n_samples, output_mb(o))
 """
+
+
+def output_mb(out) -> float:
+    """MB held by the arrays of a :class:`~sleepsignal.streaming.StreamedTracks` (the
+    tracks, their array-level details and the merged heartbeats; each buffer once):
+    what grows with the length because it is the result."""
+    import numpy as np
+
+    seen: dict[int, int] = {}
+
+    def add(a) -> None:
+        if isinstance(a, np.ndarray):
+            base = a if a.base is None else a.base
+            if isinstance(base, np.ndarray):
+                seen[id(base)] = base.nbytes
+        elif isinstance(a, tuple):
+            for v in a:
+                add(v)
+
+    add(tuple(out.heartbeats or ()))
+    for t in out.as_list():
+        add((t.times, t.values))
+    add(tuple(out.tracks.details))
+    return sum(seen.values()) / 2**20
 
 
 #: Issue 7: peak RSS a stream needs above the floor of a 6-minute stream, MB.
@@ -216,7 +240,7 @@ def test_memory_above_the_floor_within_target(tmp_path_factory, hours):
         floor=str(_session_file(0.1, tmp_path_factory)),
         path=str(_session_file(hours, tmp_path_factory)),
     )
-    floor, peak, _, n = (float(v) for v in _child(code).split())
+    floor, peak, _, n, _ = (float(v) for v in _child(code).split())
     assert n == round(hours * 3600 * FS) // 28 * 28
     assert peak - floor <= MEMORY_TARGET_MB, f"peak {peak:.0f} MB, floor {floor:.0f} MB"
 
@@ -298,16 +322,21 @@ def phases(small: str, path: str) -> None:
         wrapped.worst = worst  # type: ignore[attr-defined]
         return wrapped
 
+    import sleepsignal._track_slices as sl
+
     per_call = {
         "pass 1 chunk (_scan_part)": (s, "_scan_part"),
         "heartbeat segment (detect_heartbeats)": (s, "detect_heartbeats"),
+        "pass 2 day slice (_SlicedPass2._run)": (sl._SlicedPass2, "_run"),
     }
     wrapped_calls = {}
     for name, (mod, attr) in per_call.items():
         wrapped_calls[name] = watch(name, getattr(mod, attr), every=True)
         setattr(mod, attr, wrapped_calls[name])
-    s._TrackScanner.finish = watch("pass 1 join (pages moved)", s._TrackScanner.finish)
+    s._TrackScanner.finish = watch("pass 1 last chunk", s._TrackScanner.finish)
     s._HeartbeatStream.finish = watch("heartbeats: last segment + join", s._HeartbeatStream.finish)
+    sl._SlicedPass2.finish = watch("pass 2 last slices + assembly", sl._SlicedPass2.finish)
+    # up to 24 h, pass 2 is one piece: its steps
     for attr in (
         "_status_from_features",
         "_presence_from_low",
@@ -446,11 +475,12 @@ def main(argv: list[str]) -> None:
         for hours in (float(h) for h in argv):
             path = write_tiled_session(hours, Path(tmp) / f"s{hours:g}")
             code = _MEASURE.format(bench=bench, floor=str(floor_path), path=str(path))
-            floor, peak, wall, n = (float(v) for v in _child(code).split())
+            floor, peak, wall, n, kept = (float(v) for v in _child(code).split())
             print(
                 f"{hours:g} h ({n:.0f} samples): streamed in {wall:.2f} s, peak RSS {peak:.0f} MB;"
                 f" floor (same process, a 6-minute stream before it) {floor:.0f} MB;"
-                f" above the floor {peak - floor:.0f} MB"
+                f" above the floor {peak - floor:.0f} MB, of which the result {kept:.0f} MB;"
+                f" the rest {peak - floor - kept:.0f} MB"
             )
             path.unlink()
 

@@ -17,12 +17,19 @@ Design (the answers to "what is streamed, what is exact"):
    extremes and how many samples sit on them, and the mains-line scores of every
    analysed window (its own FFT). These are the whole-signal path's own numbers
    (:func:`sleepsignal.tracks._scan_part` is the one function both paths call), so they
-   are **exact**. Pass 2 is the whole-signal code on those features (night-wide floors
-   of presence, running medians of movement, breathing, snoring on the 10 Hz noise
-   track): exact as well. A week at 140 Hz is 6 M block means (48 MB of float64).
+   are **exact**. Pass 2 computes the tracks from them, as
+   :func:`~sleepsignal.tracks.session_tracks` does through the same functions:
+
+   - up to :data:`~sleepsignal.tracks.SLICED_ABOVE_S` (24 h) in one piece, at the end
+     (the features of a day are 7 MB);
+   - beyond, in day slices with 1 h of context (``sleepsignal._track_slices``), each
+     run as soon as pass 1 and the heartbeats are past its context, after which the
+     features before the next slice are dropped: the stream holds one slice's features
+     (about 28 h of them with the heartbeats' lag), whatever the length.
+
    Result: sensor status, presence, actigram, movements, breathing cycles and snoring
    are **identical** (bit for bit) to :func:`~sleepsignal.tracks.session_tracks` of the
-   whole signal, whatever the chunk boundaries.
+   whole signal, whatever the chunk boundaries and the length.
 2. **Gaps** (NaN/inf in a float source) are held at the last finite sample, in both
    paths; leading gaps take the first finite sample (counted, filled when it arrives).
 3. **Heartbeats** use the raw 140 Hz signal and whole-run context (a centring median,
@@ -41,15 +48,12 @@ Design (the answers to "what is streamed, what is exact"):
    each (``sleepsignal.analyze`` on each night's session).
 5. **Memory** above what any analysis process holds (imports, loaded kernels): the
    chunk (``chunk_s`` of raw samples), two heartbeat cores plus overlap, the features
-   of the whole recording that the exact pass 2 needs (block means, window extremes:
-   about 90 bytes per second of recording, 53 MB for a week, kept in pages of
-   :data:`FEATURE_PAGE_S` and moved into one array at the end), the merged beats
-   (about 35 bytes per beat), and one step of pass 2 at a time (breathing and snoring
-   go through long recordings in slices). Freed temporaries are handed back to the
-   system between phases (glibc ``malloc_trim``), and
-   :func:`stream_session_tracks` reads the ``noise`` track only when snoring needs it.
-   A week at 140 Hz peaks 147-167 MB above that floor (the README section
-   "Streaming" has the measurements, phase by phase).
+   of at most one day slice with its context and the heartbeats' lag (about 90 bytes
+   per second: 9 MB), one slice's pass 2 (breathing the largest), and the outputs: the
+   merged heartbeats (about 35 bytes per beat, 3-4 MB per day) and the tracks (under
+   1 MB per day). Freed temporaries are handed back to the system between slices
+   (glibc ``malloc_trim``); the ``noise`` track of a session file is read a slice at a
+   time. The README section "Streaming" has the measurements, 1 to 14 days.
 """
 
 from __future__ import annotations
