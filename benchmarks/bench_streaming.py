@@ -328,6 +328,11 @@ def phases(small: str, path: str) -> None:
         "pass 1 chunk (_scan_part)": (s, "_scan_part"),
         "heartbeat segment (detect_heartbeats)": (s, "detect_heartbeats"),
         "pass 2 day slice (_SlicedPass2._run)": (sl._SlicedPass2, "_run"),
+        "  its sensor status (_window_states)": (sl, "_window_states"),
+        "  its presence (_presence_from_low)": (sl, "_presence_from_low"),
+        "  its movements (_movements_in_bed)": (sl, "_movements_in_bed"),
+        "  its breathing (_breathing_part)": (sl, "_breathing_part"),
+        "  its snoring flags (_cycle_snores)": (sl, "_cycle_snores"),
     }
     wrapped_calls = {}
     for name, (mod, attr) in per_call.items():
@@ -340,7 +345,7 @@ def phases(small: str, path: str) -> None:
     for attr in (
         "_status_from_features",
         "_presence_from_low",
-        "_movements_from_low",
+        "_movements_in_bed",
         "_breathing_from_low",
         "detect_snoring",
     ):
