@@ -48,10 +48,10 @@ Design (the answers to "what is streamed, what is exact"):
    each (``sleepsignal.analyze`` on each night's session).
 5. **Memory** above what any analysis process holds (imports, loaded kernels): the
    chunk (``chunk_s`` of raw samples), two heartbeat cores plus overlap, the features
-   of at most one day slice with its context and the heartbeats' lag (about 90 bytes
-   per second: 9 MB), one slice's pass 2 (breathing the largest), and the outputs: the
-   merged heartbeats (about 35 bytes per beat, 3-4 MB per day) and the tracks (under
-   1 MB per day). Freed temporaries are handed back to the system between slices
+   of at most one day slice with its context and the heartbeats' lag (28 h of them,
+   10 MB), one slice's pass 2 (breathing the largest), and the result: the merged
+   heartbeats (about 33 bytes per beat, 2.6 MB per day) and the tracks with their
+   details (1.3 MB per day). Freed temporaries are handed back to the system between slices
    (glibc ``malloc_trim``); the ``noise`` track of a session file is read a slice at a
    time. The README section "Streaming" has the measurements, 1 to 14 days.
 """
