@@ -14,7 +14,12 @@ for the ratio.
   (``--benchmark-disable``) the 5-minute and 1-hour cases run once.
 - ``test_memory_above_the_floor_within_target`` (slow; the 7-day case with the variable
   above) holds the memory target: peak RSS at most 200 MB above the floor defined below
-  (it fails on main 8ee8358: 269 MB; 147-167 MB after this work).
+  (269 MB on main 8ee8358, 178 MB on 7cc0ac9; 97 MB since pass 2 runs in day slices).
+  ``test_memory_flat_in_the_length`` (slow, same variable) holds that what a stream
+  needs beyond its result is the same for 2 and 7 days (68-70 MB measured; on main
+  7cc0ac9 the peak grew by 19 MB per day).
+- ``python benchmarks/bench_streaming.py --sliced HOURS`` compares the day slices with
+  one piece on a recording of different simulated nights (see :func:`sliced`).
 - ``python benchmarks/bench_streaming.py --agreement`` prints how equal the streamed
   heartbeat tracks are to the whole-signal ones on three simulated 8 h nights (1 h
   segments, so 7 seams each; the other tracks are identical and tested so).
@@ -243,6 +248,32 @@ def test_memory_above_the_floor_within_target(tmp_path_factory, hours):
     floor, peak, _, n, _ = (float(v) for v in _child(code).split())
     assert n == round(hours * 3600 * FS) // 28 * 28
     assert peak - floor <= MEMORY_TARGET_MB, f"peak {peak:.0f} MB, floor {floor:.0f} MB"
+
+
+#: Largest growth allowed, from 2 to 7 days, of the memory a stream needs beyond its
+#: result, MB (measured 68-70 MB for both; a length-proportional part of main's 19 MB
+#: per day would add 95 MB).
+FLAT_MARGIN_MB = 15.0
+
+
+@pytest.mark.slow
+def test_memory_flat_in_the_length(tmp_path_factory):
+    """Peak RSS above the floor minus the result's own arrays: the same for 2 and 7
+    days (issue 7: bounded independently of the length)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("peak RSS is read from /proc/self/status (Linux)")
+    if not _week_enabled():
+        pytest.skip(f"the 7-day case writes 190 MB and runs ~1 min: set {WEEK_ENV}=1")
+    rest = {}
+    for hours in (48.0, 168.0):
+        code = _MEASURE.format(
+            bench=str(Path(__file__).resolve().parent),
+            floor=str(_session_file(0.1, tmp_path_factory)),
+            path=str(_session_file(hours, tmp_path_factory)),
+        )
+        floor, peak, _, _, kept = (float(v) for v in _child(code).split())
+        rest[hours] = peak - floor - kept
+    assert rest[168.0] <= rest[48.0] + FLAT_MARGIN_MB, rest
 
 
 def agreement() -> None:

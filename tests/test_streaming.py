@@ -565,3 +565,26 @@ def test_sliced_tracks_are_near_the_one_piece_tracks(night, whole, small_slices)
     i = np.clip(np.searchsorted(cb, ca), 1, len(cb) - 1)
     near = np.minimum(np.abs(cb[i] - ca), np.abs(cb[i - 1] - ca))
     assert np.mean(near < 0.01) >= 0.9, np.mean(near < 0.01)
+
+
+@pytest.mark.parametrize("extra", [28, 560, 1120 * 7, 120 * 140 + 28])
+def test_sliced_last_slice_of_any_length(night, small_slices, extra):
+    """A recording just past a slice core (a frame, a status window, a few chunks, the
+    whole context and a frame): the last slice is tiny or cut short; stream and
+    session_tracks agree exactly and every window is kept once."""
+    import sleepsignal.tracks as tracks
+    from sleepsignal._track_kernels import _coerce_signal
+
+    x = night.session.sampled_tracks["normal"].data[: round(480 * FS) + extra]
+    noise = night.session.sampled_tracks["noise"].data[: len(x) // 14]
+    out = stream_tracks(
+        iter(np.array_split(x, 5)), FS, noise=noise, noise_fs=10.0, heartbeats=False
+    )
+    # what session_tracks runs on a session holding these samples
+    xc = _coerce_signal(x, "normal track")
+    whole = tracks._tracks_from_scan(tracks._scan_part(xc, FS, 0), FS, len(x), (noise, 10.0), [])
+    _assert_tracks_equal(whole, out.tracks)
+    details = out.tracks.details
+    assert len(details.sensor_status.window_status) == len(x) // 560
+    assert len(details.presence.window_states) == len(x) // 14 // 50
+    assert out.tracks.presence.times[-1] == pytest.approx(len(x) // 14 / 10.0)
