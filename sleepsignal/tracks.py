@@ -139,6 +139,12 @@ def session_tracks(session: Session, *, beat_times: np.ndarray | None = None) ->
     3. :func:`~sleepsignal.respiration.detect_breathing` excluding movements and time
        not present.
     4. :func:`~sleepsignal.snoring.detect_snoring` on the noise track, when there is one.
+    5. A recording longer than :data:`SLICED_ABOVE_S` (24 h) goes through steps 1-4 in
+       day slices with 1 h of context on each side (``sleepsignal._track_slices``):
+       the clipping extremes, the empty-bed floor, the movement baseline and the
+       beat-interval knots are then those of each slice, not of the whole recording,
+       and memory does not grow with the length (:mod:`sleepsignal.streaming` calls the
+       same code, so its tracks equal these). Up to 24 h the recording is one piece.
 
     Bad input, each with a defined output: NaN or infinite samples in the ``normal``
     track (gaps) -> held flat at the last finite sample (the first finite one before
