@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._stream_kernels import _extreme_counts_kernel, _release_freed_memory
+from ._stream_kernels import _extreme_counts_kernel
 from ._track_kernels import _coerce_signal, _scan_kernel
 from .activity import (
     PRESENCE_WINDOW_S,
@@ -253,16 +253,9 @@ def _gap_note(n_bad: int, fs: float) -> str:
     )
 
 
-#: Recording length above which :func:`_tracks_from_scan` returns freed heap memory to
-#: the system between its steps, s (``_stream_kernels._release_freed_memory``).
-RELEASE_ABOVE_S = 24 * 3600.0
 #: Recording length above which the tracks are computed in day slices with context
 #: (:mod:`sleepsignal._track_slices`), s; up to it a recording is one piece.
 SLICED_ABOVE_S = 24 * 3600.0
-
-
-def _nothing() -> None:
-    pass
 
 
 def _flat_windows(window_status: np.ndarray, n_low: int, fs_low: float) -> np.ndarray:
@@ -310,9 +303,6 @@ def _tracks_from_scan(
     :func:`session_tracks` and :mod:`sleepsignal.streaming`. With
     ``beat_times`` (s from the first sample) breathing also weighs the beat intervals."""
     duration = n_samples / fs
-    # each step of a long recording leaves its freed temporaries in the C heap: hand
-    # them back between steps, so the peak is about one step's, not their sum
-    release = _release_freed_memory if duration > RELEASE_ABOVE_S else _nothing
     if duration > SLICED_ABOVE_S:
         from ._track_slices import _sliced_tracks
 
@@ -323,14 +313,10 @@ def _tracks_from_scan(
     fs_low = fs / q
     unclear = _unclear_from_counts(scan.wmin, scan.wmax, scan.nmin, scan.nmax, w)
     status = _status_from_features(fs, unclear, scan.s50, scan.s60)
-    release()
     pres = _presence_from_low(low, fs_low, _flat_windows(status.window_status, len(low), fs_low))
-    release()
     moves = _movements_in_bed(low, fs_low, pres)
-    release()
     bt = None if beat_times is None else _check_beat_times(beat_times)
     breathing = _breathing_from_low(low, fs_low, _exclusions(pres, moves, duration), beat_times=bt)
-    release()
 
     if callable(noise):
         noise = noise()  # the streamed path loads the noise track only now

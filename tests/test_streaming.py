@@ -371,19 +371,20 @@ def test_open_blob_leaves_every_blob_on_disk(night, tmp_path, monkeypatch):
     assert read == []
 
 
-# --- memory: pages, joins by moving, heap release, snoring slices ----------------------
+# --- memory: joins by moving, heap release, snoring slices ----------------------
 
 
 def test_move_join_and_release_leave_tracks_identical(night, whole, monkeypatch):
-    """The move-join of the chunks' features, and the heap release between the
-    pass-2 steps (forced for this short night) change no bit of any track."""
+    """The move-join of the chunks' features with the heap released after every item,
+    and the release after each day slice (slices scaled down), change no bit."""
     import sleepsignal._stream_kernels as kernels
+    import sleepsignal._track_slices as slices
     import sleepsignal.tracks as tracks
 
     calls = []
     real = kernels._release_freed_memory
-    monkeypatch.setattr(tracks, "_release_freed_memory", lambda: calls.append(1) or real())
-    monkeypatch.setattr(tracks, "RELEASE_ABOVE_S", 0.0)
+    monkeypatch.setattr(streaming, "_release_freed_memory", lambda: calls.append(1) or real())
+    monkeypatch.setattr(slices, "_release_freed_memory", lambda: calls.append(2) or real())
     monkeypatch.setattr(streaming, "_TRIM_EVERY_BYTES", 1)  # release after every item
     x = night.session.sampled_tracks["normal"].data
     noise = night.session.sampled_tracks["noise"].data
@@ -391,7 +392,17 @@ def test_move_join_and_release_leave_tracks_identical(night, whole, monkeypatch)
         iter(np.array_split(x, 9)), FS, noise=noise, noise_fs=10.0, chunk_s=9.0, heartbeats=False
     )
     _assert_tracks_equal(whole[0], out.tracks)
-    assert len(calls) == 4  # after status, presence, movements and breathing
+    assert calls.count(1) > 100  # the one piece: after each of ~170 chunk parts moved
+    assert 2 not in calls
+    calls.clear()
+    monkeypatch.setattr(tracks, "SLICED_ABOVE_S", 300.0)
+    monkeypatch.setattr(slices, "SLICE_CORE_S", 480.0)
+    monkeypatch.setattr(slices, "SLICE_MARGIN_S", 120.0)
+    out = stream_tracks(
+        iter(np.array_split(x, 9)), FS, noise=noise, noise_fs=10.0, chunk_s=9.0, heartbeats=False
+    )
+    assert calls.count(2) == 4  # after each slice
+    _assert_tracks_equal(session_tracks(night.session), out.tracks)
 
 
 def test_move_join_equals_concatenate_and_empties_the_list():
