@@ -13,8 +13,8 @@ stream grow with its length. Here each such quantity is taken per slice:
 1. The recording is cut into cores of :data:`SLICE_CORE_S` (24 h; the last one takes
    what is left, shorter), each processed with :data:`SLICE_MARGIN_S` (1 h) of context
    on each side. Slice starts are multiples of :func:`_slice_unit` raw samples, so every
-   10 Hz block, 4 s status window, analysed status window, 5 s presence window,
-   breathing frame and 30 s noise block of a slice is one of the recording.
+   10 Hz block, 4 s status window, analysed status window and 5 s presence window of a
+   slice is one of the recording.
 2. Per slice, from its pass-1 features and beats: sensor status per window (its
    extremes and clipping are the slice's), presence per window (floors of the slice),
    movements, breathing (its beat-interval knots from the slice's beats), and which
@@ -51,13 +51,11 @@ from .mains import (
 )
 from .respiration import (
     BREATHING_SOURCES,
+    RSA_DECIMATE,
     Breathing,
     _breathing_part,
     _no_overlap,
     _rsa_knots,
-)
-from .respiration import (
-    _slice_unit as _breathing_unit,
 )
 from .snoring import (
     Snoring,
@@ -89,16 +87,14 @@ BEAT_MARGIN_S = 60.0
 
 
 def _slice_unit(fs: float) -> int:
-    """Raw samples every slice start is a multiple of (see the module notes)."""
+    """Raw samples every slice start is a multiple of: whole 10 Hz blocks, pairs of 4 s
+    status windows (the analysed one first), 5 s presence windows and beat-interval
+    grid samples, so that the windows a slice keeps tile the recording's. (At 140 Hz
+    it is 40 s, and 24 h and 1 h are multiples of the 30 s breathing frames too, so
+    breathing slices where ``respiration._breathing_sliced`` did.)"""
     q, w = _scan_sizes(fs)
     fs_low = fs / q
-    return math.lcm(
-        q,
-        w * FFT_EVERY,
-        q * _breathing_unit(fs_low),
-        q * round(PRESENCE_WINDOW_S * fs_low),
-        q * round(fs_low),
-    )
+    return math.lcm(q, w * FFT_EVERY, q * round(PRESENCE_WINDOW_S * fs_low), q * RSA_DECIMATE)
 
 
 class _NoiseSource(NamedTuple):

@@ -315,13 +315,24 @@ def test_window_counts_rule_equals_mains_interference_rule():
 
 
 @pytest.mark.realdata
+@pytest.mark.parametrize("sliced", [False, True], ids=["one-piece", "sliced"])
 @pytest.mark.parametrize(
     ("folder", "fs"), [("qixiuai-psg-5min", 500.0), ("sadek-mfos-18min", 50.0)]
 )
-def test_real_recordings_at_their_own_rates_stream_identically(folder, fs):
+def test_real_recordings_at_their_own_rates_stream_identically(folder, fs, sliced, monkeypatch):
     # other rates cut chunks at other quanta (500 Hz: 50-sample blocks, 2000-sample
-    # windows; 50 Hz: 5 and 200): the equality must hold there too, on real signals
+    # windows; 50 Hz: 5 and 200) and slices at other units (40 s at both): the
+    # equality must hold there too, on real signals (sliced: 2-minute cores, 1 min
+    # of context)
     from conftest import require_shared
+
+    if sliced:
+        import sleepsignal._track_slices as slices
+        import sleepsignal.tracks as tracks
+
+        monkeypatch.setattr(tracks, "SLICED_ABOVE_S", 60.0)
+        monkeypatch.setattr(slices, "SLICE_CORE_S", 120.0)
+        monkeypatch.setattr(slices, "SLICE_MARGIN_S", 60.0)
 
     d = require_shared(folder)
     if folder.startswith("qixiuai"):
