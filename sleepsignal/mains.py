@@ -256,9 +256,20 @@ def _status_from_features(
 ) -> SensorStatus:
     """The status of every window from its unclear flag and the line scores of the
     analysed windows (every ``FFT_EVERY``-th); shared by the whole and chunked paths."""
-    n_w = len(unclear)
-    if n_w == 0:
+    if len(unclear) == 0:
         return _empty_status()
+    states, hz = _window_states(fs_f, unclear, s50, s60)
+    return _status_from_states(states, hz)
+
+
+def _window_states(
+    fs_f: float, unclear: np.ndarray, s50: np.ndarray, s60: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Steps of :func:`_status_from_features` that look at a few windows around each
+    (the line tests, the debounce): per window its state (int64, debounced) and the
+    frequency of its strongest lines (Hz, 0 without a line). The day slices of a long
+    recording (:mod:`sleepsignal._track_slices`) call it per slice."""
+    n_w = len(unclear)
     n_a = len(s50)
     hit50 = s50 > LINE_RATIO
     hit60 = s60 > LINE_RATIO
@@ -278,6 +289,13 @@ def _status_from_features(
     states = np.where(any_hit, INTERFERENCE, OPERATIONAL).astype(np.int64)
     states[unclear] = UNCLEAR
     states = _debounce_kernel(np.ascontiguousarray(states), MIN_RUN)
+    return states, hz
+
+
+def _status_from_states(states: np.ndarray, hz: np.ndarray) -> SensorStatus:
+    """The :class:`SensorStatus` of the per-window states and line frequencies of
+    :func:`_window_states` (one frequency per interference run, change points)."""
+    n_w = len(states)
     hz = np.where(states == INTERFERENCE, hz, 0.0)
     if (states == INTERFERENCE).any():
         # one frequency per interference run: the majority of its windows

@@ -135,28 +135,49 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
             f"noise must be a 1-D array of real loudness values, got shape {a.shape} "
             f"and dtype {a.dtype}"
         )
+    n_bad = _count_invalid(a, nfs)
+    if n_bad:
+        warnings.warn(_invalid_message(n_bad, len(a)), SleepSignalWarning, stacklevel=2)
+    return _snoring_events(breathing, _cycle_snores(a, nfs, breathing, n_bad), n_bad)
+
+
+def _steps(nfs: float) -> tuple[int, int]:
+    """Baseline block and slice length, noise samples (see :data:`SLICE_S`)."""
+    block = max(1, round(30.0 * nfs))
+    return block, block * max(1, round(SLICE_S * nfs / block))
+
+
+def _count_invalid(a: np.ndarray, nfs: float) -> int:
+    """Noise values that are NaN, infinite or negative (missing)."""
+    step = _steps(nfs)[1]
+    n_bad = 0
+    for lo in range(0, len(a), step):
+        n_bad += int(_level(a, lo, lo + step)[1].sum())
+    return n_bad
+
+
+def _invalid_message(n_bad: int, n: int) -> str:
+    return (
+        f"noise track: {n_bad} of {n} values are NaN, infinite or negative; they "
+        "are treated as missing and no snoring is reported across them"
+    )
+
+
+def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -> np.ndarray | None:
+    """Steps 1-3 of :func:`detect_snoring`: whether each cycle snores (None: no cycle
+    can, as there are no cycles or no valid noise). Every number is computed per 30 s
+    block, per 5 min of blocks or per cycle, so the day slices of a long recording
+    (:mod:`sleepsignal._track_slices`) call it per slice with an hour of context."""
     # The noise track is visited a slice at a time (SLICE_S, whole 30 s blocks), so a
     # week of loudness (6 M values) never holds more than a slice of float64
     # temporaries; every number below is computed per block or per cycle, so the result
     # does not depend on the slice boundaries (a cycle is taken with the slice its start
     # falls in).
-    block = max(1, round(30.0 * nfs))
-    step = block * max(1, round(SLICE_S * nfs / block))
+    block, step = _steps(nfs)
     n = len(a)
-    n_bad = 0
-    for lo in range(0, n, step):
-        n_bad += int(_level(a, lo, lo + step)[1].sum())
-    if n_bad:
-        warnings.warn(
-            f"noise track: {n_bad} of {n} values are NaN, infinite or negative; they "
-            "are treated as missing and no snoring is reported across them",
-            SleepSignalWarning,
-            stacklevel=2,
-        )
     n_cyc = len(breathing.starts)
-    empty = Snoring(np.empty(0), np.empty(0), np.zeros(n_cyc, dtype=bool), n_bad)
     if n_cyc == 0 or n == 0 or n_bad == n:
-        return empty
+        return None
     nb = -(-n // block)
     q = np.empty(nb)
     for lo in range(0, n, step):
@@ -177,7 +198,7 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
         q[lo // block : lo // block + nbk] = qk
     good = ~np.isnan(q)
     if not good.any():
-        return empty
+        return None
     q = np.interp(np.arange(nb), np.flatnonzero(good), q[good])
     base_block = median_filter(q, min(10, nb))  # per 30 s block
 
@@ -207,6 +228,14 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
             & (loud <= MAX_LOUD_FRACTION)
         )
         snores[sel] = snore
+    return snores
+
+
+def _snoring_events(breathing: Breathing, snores: np.ndarray | None, n_bad: int) -> Snoring:
+    """Step 4 of :func:`detect_snoring`: the events of the per-cycle flags."""
+    n_cyc = len(breathing.starts)
+    if snores is None:
+        return Snoring(np.empty(0), np.empty(0), np.zeros(n_cyc, dtype=bool), n_bad)
     # runs of consecutive cycles: break the sequence where cycles are not contiguous
     ends = breathing.starts + breathing.lengths
     flags = snores.astype(np.uint8)

@@ -17,12 +17,19 @@ Design (the answers to "what is streamed, what is exact"):
    extremes and how many samples sit on them, and the mains-line scores of every
    analysed window (its own FFT). These are the whole-signal path's own numbers
    (:func:`sleepsignal.tracks._scan_part` is the one function both paths call), so they
-   are **exact**. Pass 2 is the whole-signal code on those features (night-wide floors
-   of presence, running medians of movement, breathing, snoring on the 10 Hz noise
-   track): exact as well. A week at 140 Hz is 6 M block means (48 MB of float64).
+   are **exact**. Pass 2 computes the tracks from them, as
+   :func:`~sleepsignal.tracks.session_tracks` does through the same functions:
+
+   - up to :data:`~sleepsignal.tracks.SLICED_ABOVE_S` (24 h) in one piece, at the end
+     (the features of a day are 7 MB);
+   - beyond, in day slices with 1 h of context (``sleepsignal._track_slices``), each
+     run as soon as pass 1 and the heartbeats are past its context, after which the
+     features before the next slice are dropped: the stream holds one slice's features
+     (about 28 h of them with the heartbeats' lag), whatever the length.
+
    Result: sensor status, presence, actigram, movements, breathing cycles and snoring
    are **identical** (bit for bit) to :func:`~sleepsignal.tracks.session_tracks` of the
-   whole signal, whatever the chunk boundaries.
+   whole signal, whatever the chunk boundaries and the length.
 2. **Gaps** (NaN/inf in a float source) are held at the last finite sample, in both
    paths; leading gaps take the first finite sample (counted, filled when it arrives).
 3. **Heartbeats** use the raw 140 Hz signal and whole-run context (a centring median,
@@ -41,15 +48,12 @@ Design (the answers to "what is streamed, what is exact"):
    each (``sleepsignal.analyze`` on each night's session).
 5. **Memory** above what any analysis process holds (imports, loaded kernels): the
    chunk (``chunk_s`` of raw samples), two heartbeat cores plus overlap, the features
-   of the whole recording that the exact pass 2 needs (block means, window extremes:
-   about 90 bytes per second of recording, 53 MB for a week, kept in pages of
-   :data:`FEATURE_PAGE_S` and moved into one array at the end), the merged beats
-   (about 35 bytes per beat), and one step of pass 2 at a time (breathing and snoring
-   go through long recordings in slices). Freed temporaries are handed back to the
-   system between phases (glibc ``malloc_trim``), and
-   :func:`stream_session_tracks` reads the ``noise`` track only when snoring needs it.
-   A week at 140 Hz peaks 147-167 MB above that floor (the README section
-   "Streaming" has the measurements, phase by phase).
+   of at most one day slice with its context and the heartbeats' lag (28 h of them,
+   10 MB), one slice's pass 2 (breathing the largest), and the result: the merged
+   heartbeats (about 33 bytes per beat, 2.6 MB per day) and the tracks with their
+   details (1.3 MB per day). Freed temporaries are handed back to the system between slices
+   (glibc ``malloc_trim``); the ``noise`` track of a session file is read a slice at a
+   time. The README section "Streaming" has the measurements, 1 to 14 days.
 """
 
 from __future__ import annotations
@@ -63,18 +67,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import tracks as _tracks
 from ._stream_kernels import _release_freed_memory
+from ._track_slices import _noise_source, _NoiseSource, _SlicedPass2
 from .errors import SignalError
 from .heartbeats import Heartbeats, detect_heartbeats, heart_rate
-from .mains import _scan_sizes
 from .session import Session, TimeValueTrack
 from .tracks import (
     SessionTracks,
     _chunk_quantum,
     _gap_note,
     _hold_gaps,
-    _join_parts,
-    _Noise,
     _noise_of,
     _scan_part,
     _ScanPart,
@@ -83,7 +86,6 @@ from .tracks import (
 
 __all__ = [
     "DEFAULT_CHUNK_S",
-    "FEATURE_PAGE_S",
     "HEARTBEAT_CORE_S",
     "HEARTBEAT_OVERLAP_S",
     "StreamedTracks",
@@ -98,10 +100,6 @@ HEARTBEAT_CORE_S = 3600.0
 #: Context on each side of a heartbeat core, s (longer than the detector's +-15 s local
 #: median, its filter transients and its 3-interval streaks).
 HEARTBEAT_OVERLAP_S = 60.0
-#: Recording time whose pass-1 features are joined into one page, s: the chunks' small
-#: parts (48 KB of block means per 10 min) are joined every 6 h into arrays the size of
-#: a page (1.7 MB of block means), which are moved into the final arrays one at a time.
-FEATURE_PAGE_S = 6 * 3600.0
 #: Beat pairs needed in a seam's shared stretch to carry the fiducial across it.
 SEAM_MIN_PAIRS = 10
 
@@ -140,18 +138,18 @@ class StreamedTracks(NamedTuple):
 
 class _TrackScanner:
     """Pass 1 of the non-heartbeat tracks: re-cuts the chunks at window boundaries,
-    holds gaps, and keeps the :class:`~sleepsignal.tracks._ScanPart` of each piece."""
+    holds gaps, and hands the :class:`~sleepsignal.tracks._ScanPart` of each piece to
+    ``sink(part, n_samples)``."""
 
-    def __init__(self, fs: float, chunk_samples: int) -> None:
+    def __init__(
+        self, fs: float, chunk_samples: int, sink: Callable[[_ScanPart, int], None]
+    ) -> None:
         self.fs = fs
         quantum = _chunk_quantum(fs)
         self.step = max(quantum, chunk_samples // quantum * quantum)
+        self.sink = sink
         self.buf: list[np.ndarray] = []
         self.n_buf = 0
-        self.parts: list[_ScanPart] = []  # the chunks' parts since the last page
-        self.n_part_blocks = 0
-        self.page_blocks = max(1, round(FEATURE_PAGE_S * fs / _scan_sizes(fs)[0]))
-        self.pages: list[_ScanPart] = []
         self.n_windows = 0
         self.n = 0
         self.carry: float | None = None  # last finite sample (float sources)
@@ -198,38 +196,28 @@ class _TrackScanner:
 
     def _scan(self, block: np.ndarray) -> None:
         part = _scan_part(np.ascontiguousarray(block), self.fs, self.n_windows)
-        self.parts.append(part)
         self.n_windows += len(part.wmin)
         self.n += len(block)
-        self.n_part_blocks += len(part.low)
-        if self.n_part_blocks >= self.page_blocks:
-            self._page()
+        self.sink(part, len(block))
 
-    def _page(self) -> None:
-        """Join the chunks' small parts into one page (see :data:`FEATURE_PAGE_S`)."""
-        if self.parts:
-            self.pages.append(_join_parts(self.parts) if len(self.parts) > 1 else self.parts[0])
-            self.parts, self.n_part_blocks = [], 0
-
-    def finish(self) -> tuple[_ScanPart, int, list[str]]:
+    def finish(self) -> tuple[int, list[str]]:
         if self.pending:
             self._flush_pending(0.0)  # all samples non-finite: as the whole path, 0.0
         if self.n_buf:
             self._scan(np.concatenate(self.buf))
             self.buf, self.n_buf = [], 0
-        if not self.parts and not self.pages:
+        if self.n == 0:
             self._scan(np.empty(0, dtype=self.dtype or np.float64))
-        self._page()
         notes = [_gap_note(self.n_bad, self.fs)] if self.n_bad else []
-        joined = _ScanPart(*_move_join(self.pages))  # pass 2 holds the joined copy only
-        return joined, self.n, notes
+        return self.n, notes
 
 
 class _HeartbeatStream:
     """Heartbeats on overlapping segments of the raw signal (see the module notes)."""
 
-    def __init__(self, fs: float) -> None:
+    def __init__(self, fs: float, sink: Callable[[np.ndarray, float], None]) -> None:
         self.fs = fs
+        self.sink = sink  # sink(beat times, s up to which the beats are final)
         self.core = max(1, round(HEARTBEAT_CORE_S * fs))
         self.overlap = round(HEARTBEAT_OVERLAP_S * fs)
         self.buf = np.empty(0, dtype=np.float32)
@@ -287,12 +275,14 @@ class _HeartbeatStream:
             )
         )
         self.seam_beats = bt[bt >= tb - self.overlap / self.fs]
+        self.sink(bt[kb], tb)
 
     def finish(self) -> Heartbeats:
         self._gather()
         n = self.buf0 + len(self.buf)
         if n > self.k * self.core or not self.pieces:
             self._run(self.k * self.core, n)
+        self.sink(np.empty(0), math.inf)
         return Heartbeats(*_move_join(self.pieces))
 
 
@@ -430,18 +420,18 @@ def stream_tracks(
     """
     from ._track_kernels import _check_fs
 
-    noise_arg: tuple[np.ndarray, float] | str = "no noise track"
+    noise_arg: _NoiseSource | str = "no noise track"
     if noise is not None:
         if noise_fs is None:
             raise SignalError("noise_fs (Hz) is required with noise; there is no default rate")
-        noise_arg = (np.asarray(noise), _check_fs(noise_fs, minimum=0.1))
+        noise_arg = _noise_source((np.asarray(noise), _check_fs(noise_fs, minimum=0.1)))
     return _stream(source, fs, noise_arg, chunk_s, heartbeats, offset)
 
 
 def _stream(
     source: np.ndarray | Iterable[np.ndarray],
     fs: float,
-    noise_arg: _Noise | Callable[[], _Noise],
+    noise: _NoiseSource | str,
     chunk_s: float,
     heartbeats: bool,
     offset: float,
@@ -452,8 +442,11 @@ def _stream(
     if not (isinstance(chunk_s, (int, float)) and math.isfinite(chunk_s) and chunk_s > 0):
         raise SignalError(f"chunk_s must be a positive number of s, got {chunk_s!r}")
     step = max(1, round(chunk_s * fs_f))
-    scanner = _TrackScanner(fs_f, step)
-    beats = _HeartbeatStream(fs_f) if heartbeats else None
+    # pass 2 runs a day slice at a time behind pass 1 (and behind the heartbeats, whose
+    # beats breathing weighs), holding at most one slice's features and beats
+    pass2 = _SlicedPass2(fs_f, noise, heartbeats)
+    scanner = _TrackScanner(fs_f, step, pass2.add_scan)
+    beats = _HeartbeatStream(fs_f, pass2.add_beats) if heartbeats else None
     dtype: np.dtype | None = None
     for i, chunk in enumerate(_chunks_of(source, step)):
         x = _as_chunk(chunk, i, dtype)
@@ -463,7 +456,8 @@ def _stream(
         scanner.feed(x)
         if beats is not None:
             beats.feed(x)
-    scan, n, notes = scanner.finish()
+        pass2.run_ready()
+    n, notes = scanner.finish()
     del scanner
     hb_track: TimeValueTrack | None = None
     hr_track: TimeValueTrack | None = None
@@ -472,10 +466,21 @@ def _stream(
         hb = beats.finish()
         del beats
     _release_freed_memory()  # pass 1's small arrays, before pass 2's temporaries
-    # as analyze does: the beats also give breathing its beat-interval candidate
-    tracks = _tracks_from_scan(
-        scan, fs_f, n, noise_arg, notes, beat_times=None if hb is None else hb.beat_times
-    )
+    if n / fs_f > _tracks.SLICED_ABOVE_S:
+        tracks = pass2.finish(n, notes)
+    else:
+        # up to a day, one piece: the features were all held (at most a day's)
+        scan = _ScanPart(*_move_join(pass2.parts))
+        del pass2
+        # as analyze does: the beats also give breathing its beat-interval candidate
+        tracks = _tracks_from_scan(
+            scan,
+            fs_f,
+            n,
+            noise if isinstance(noise, str) else functools.partial(_read_all, noise),
+            notes,
+            beat_times=None if hb is None else hb.beat_times,
+        )
     if hb is not None:
         t_hr, bpm = heart_rate(hb, duration=n / fs_f)
         rel = hb.reliable
@@ -489,10 +494,15 @@ def _stream(
     return StreamedTracks(tracks, hb_track, hr_track, hb, n, fs_f)
 
 
-def _late_noise(session: Session, path: Path) -> tuple[np.ndarray, float] | str:
-    """The session's ``noise`` track read from its blob (checked by ``read_session``)
-    when snoring needs it: pass 1, the heartbeats and breathing run without it (a week
-    is 24 MB of float32)."""
+def _read_all(noise: _NoiseSource) -> tuple[np.ndarray, float]:
+    """The whole noise track (a recording up to a day long, snoring in one piece)."""
+    return noise.read(0, noise.n), noise.fs
+
+
+def _late_noise(session: Session, path: Path) -> _NoiseSource | str:
+    """The session's ``noise`` track as a reader of its blob (checked by
+    ``read_session``): snoring reads a slice of it at a time, or the whole of a
+    recording up to a day only when it needs it (a week is 24 MB of float32)."""
     from .io.beddit import _blob_file, _is_local
 
     track = session.sampled_tracks.get("noise")
@@ -500,9 +510,9 @@ def _late_noise(session: Session, path: Path) -> tuple[np.ndarray, float] | str:
         return "no noise track"
     url = track.extra.get("data_url")
     if track.loaded or not (isinstance(url, str) and _is_local(url)):
-        return _noise_of(session)  # what read_session gave: loaded, or not loaded
+        return _noise_source(_noise_of(session))  # what read_session gave
     blob = _blob_file(session, "noise", path)
-    return (blob.read(0, blob.n_samples), blob.fs)
+    return _NoiseSource(lambda lo, hi: blob.read(lo, hi - lo), blob.n_samples, blob.fs)
 
 
 def stream_session_tracks(
@@ -548,7 +558,7 @@ def stream_session_tracks(
     return _stream(
         blob.chunks(step),
         blob.fs,
-        functools.partial(_late_noise, session, Path(path)),
+        _late_noise(session, Path(path)),
         chunk_s,
         heartbeats,
         blob.start - session.start_timestamp,

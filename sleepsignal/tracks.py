@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._stream_kernels import _extreme_counts_kernel, _release_freed_memory
+from ._stream_kernels import _extreme_counts_kernel
 from ._track_kernels import _coerce_signal, _scan_kernel
 from .activity import (
     PRESENCE_WINDOW_S,
@@ -32,6 +32,7 @@ from .errors import SignalError, SleepSignalWarning
 from .mains import (
     FFT_EVERY,
     UNCLEAR,
+    WINDOW_S,
     SensorStatus,
     _scan_sizes,
     _status_from_features,
@@ -138,6 +139,12 @@ def session_tracks(session: Session, *, beat_times: np.ndarray | None = None) ->
     3. :func:`~sleepsignal.respiration.detect_breathing` excluding movements and time
        not present.
     4. :func:`~sleepsignal.snoring.detect_snoring` on the noise track, when there is one.
+    5. A recording longer than :data:`SLICED_ABOVE_S` (24 h) goes through steps 1-4 in
+       day slices with 1 h of context on each side (``sleepsignal._track_slices``):
+       the clipping extremes, the empty-bed floor, the movement baseline and the
+       beat-interval knots are then those of each slice, not of the whole recording,
+       and memory does not grow with the length (:mod:`sleepsignal.streaming` calls the
+       same code, so its tracks equal these). Up to 24 h the recording is one piece.
 
     Bad input, each with a defined output: NaN or infinite samples in the ``normal``
     track (gaps) -> held flat at the last finite sample (the first finite one before
@@ -246,13 +253,41 @@ def _gap_note(n_bad: int, fs: float) -> str:
     )
 
 
-#: Recording length above which :func:`_tracks_from_scan` returns freed heap memory to
-#: the system between its steps, s (``_stream_kernels._release_freed_memory``).
-RELEASE_ABOVE_S = 24 * 3600.0
+#: Recording length above which the tracks are computed in day slices with context
+#: (:mod:`sleepsignal._track_slices`), s; up to it a recording is one piece.
+SLICED_ABOVE_S = 24 * 3600.0
 
 
-def _nothing() -> None:
-    pass
+def _flat_windows(window_status: np.ndarray, n_low: int, fs_low: float) -> np.ndarray:
+    """Whether each presence window of a 10 Hz view of ``n_low`` samples overlaps a
+    status window that is unclear (flat or clipped: no signal)."""
+    n_pw = n_low // round(PRESENCE_WINDOW_S * fs_low)
+    cum = np.concatenate([[0], np.cumsum(window_status == UNCLEAR)])
+    k = np.arange(n_pw)
+    lo = np.clip(np.floor(k * PRESENCE_WINDOW_S / WINDOW_S).astype(np.int64), 0, len(cum) - 1)
+    hi = np.clip(np.ceil((k + 1) * PRESENCE_WINDOW_S / WINDOW_S).astype(np.int64), 0, len(cum) - 1)
+    return np.asarray((cum[hi] - cum[lo]) > 0)
+
+
+def _movements_in_bed(low: np.ndarray, fs_low: float, pres: Presence) -> Movements:
+    """Movement bursts of the 10 Hz view, counted only in the seconds in bed."""
+    sec = round(fs_low)
+    n_s = max(0, (len(low) - 1) // sec)
+    still = pres.mask((np.arange(n_s) + 0.5) * sec / fs_low)
+    return _movements_from_low(low, fs_low, still)
+
+
+def _exclusions(pres: Presence, moves: Movements, duration: float) -> tuple[np.ndarray, np.ndarray]:
+    """What breathing leaves out: the movements and every time not present (the
+    complement of the present runs within ``[0, duration]`` s)."""
+    a_s, a_e = pres.intervals(PRESENT)
+    gap_s = np.concatenate([[0.0], a_e])
+    gap_e = np.concatenate([a_s, [max(duration, 0.0)]])
+    keep_gap = gap_e > gap_s
+    return (
+        np.concatenate([moves.starts, gap_s[keep_gap]]),
+        np.concatenate([moves.ends, gap_e[keep_gap]]),
+    )
 
 
 def _tracks_from_scan(
@@ -268,52 +303,24 @@ def _tracks_from_scan(
     :func:`session_tracks` and :mod:`sleepsignal.streaming`. With
     ``beat_times`` (s from the first sample) breathing also weighs the beat intervals."""
     duration = n_samples / fs
-    # each step of a long recording leaves its freed temporaries in the C heap: hand
-    # them back between steps, so the peak is about one step's, not their sum
-    release = _release_freed_memory if duration > RELEASE_ABOVE_S else _nothing
+    if duration > SLICED_ABOVE_S:
+        from ._track_slices import _sliced_tracks
+
+        bt = None if beat_times is None else _check_beat_times(beat_times)
+        return _sliced_tracks(scan, fs, n_samples, noise, notes, bt)
     q, w = _scan_sizes(fs)
     low = scan.low
     fs_low = fs / q
     unclear = _unclear_from_counts(scan.wmin, scan.wmax, scan.nmin, scan.nmax, w)
     status = _status_from_features(fs, unclear, scan.s50, scan.s60)
-    release()
-    # presence windows that overlap an unclear status window have no signal
-    n_pw = len(low) // round(PRESENCE_WINDOW_S * fs_low)
-    cum = np.concatenate([[0], np.cumsum(status.window_status == UNCLEAR)])
-    k = np.arange(n_pw)
-    lo = np.clip(
-        np.floor(k * PRESENCE_WINDOW_S / status.window_s).astype(np.int64), 0, len(cum) - 1
-    )
-    hi = np.clip(
-        np.ceil((k + 1) * PRESENCE_WINDOW_S / status.window_s).astype(np.int64), 0, len(cum) - 1
-    )
-    flat = (cum[hi] - cum[lo]) > 0
-    pres = _presence_from_low(low, fs_low, flat)
-    release()
-
-    sec = round(fs_low)
-    n_s = max(0, (len(low) - 1) // sec)
-    still = pres.mask((np.arange(n_s) + 0.5) * sec / fs_low)
-    moves = _movements_from_low(low, fs_low, still)
-    release()
-
-    a_s, a_e = pres.intervals(PRESENT)
-    # exclude everything not present: complement of the present runs within [0, duration]
-    gap_s = np.concatenate([[0.0], a_e])
-    gap_e = np.concatenate([a_s, [max(duration, 0.0)]])
-    keep_gap = gap_e > gap_s
-    ex_s = np.concatenate([moves.starts, gap_s[keep_gap]])
-    ex_e = np.concatenate([moves.ends, gap_e[keep_gap]])
+    pres = _presence_from_low(low, fs_low, _flat_windows(status.window_status, len(low), fs_low))
+    moves = _movements_in_bed(low, fs_low, pres)
     bt = None if beat_times is None else _check_beat_times(beat_times)
-    breathing = _breathing_from_low(low, fs_low, (ex_s, ex_e), beat_times=bt)
-    release()
+    breathing = _breathing_from_low(low, fs_low, _exclusions(pres, moves, duration), beat_times=bt)
 
-    ep, counts = actigram(moves, pres, duration=duration)
-
-    snoring: Snoring | None = None
-    snoring_track: TimeValueTrack | None = None
     if callable(noise):
         noise = noise()  # the streamed path loads the noise track only now
+    snoring: Snoring | None = None
     if isinstance(noise, str):
         notes.append(f"snoring_events omitted: {noise}")
     else:
@@ -323,6 +330,23 @@ def _tracks_from_scan(
         for caught_warning in caught:
             notes.append(str(caught_warning.message))
             warnings.warn(str(caught_warning.message), SleepSignalWarning, stacklevel=2)
+    return _assemble_tracks(breathing, moves, pres, status, snoring, duration, notes)
+
+
+def _assemble_tracks(
+    breathing: Breathing,
+    moves: Movements,
+    pres: Presence,
+    status: SensorStatus,
+    snoring: Snoring | None,
+    duration: float,
+    notes: list[str],
+) -> SessionTracks:
+    """The :class:`SessionTracks` of the array-level results (``duration`` in s); shared
+    by the one-piece path and the day slices of :mod:`sleepsignal._track_slices`."""
+    ep, counts = actigram(moves, pres, duration=duration)
+    snoring_track: TimeValueTrack | None = None
+    if snoring is not None:
         snoring_track = TimeValueTrack(
             "snoring_events", snoring.starts, snoring.lengths.astype(np.float32), "float32"
         )

@@ -315,13 +315,24 @@ def test_window_counts_rule_equals_mains_interference_rule():
 
 
 @pytest.mark.realdata
+@pytest.mark.parametrize("sliced", [False, True], ids=["one-piece", "sliced"])
 @pytest.mark.parametrize(
     ("folder", "fs"), [("qixiuai-psg-5min", 500.0), ("sadek-mfos-18min", 50.0)]
 )
-def test_real_recordings_at_their_own_rates_stream_identically(folder, fs):
+def test_real_recordings_at_their_own_rates_stream_identically(folder, fs, sliced, monkeypatch):
     # other rates cut chunks at other quanta (500 Hz: 50-sample blocks, 2000-sample
-    # windows; 50 Hz: 5 and 200): the equality must hold there too, on real signals
+    # windows; 50 Hz: 5 and 200) and slices at other units (40 s at both): the
+    # equality must hold there too, on real signals (sliced: 2-minute cores, 1 min
+    # of context)
     from conftest import require_shared
+
+    if sliced:
+        import sleepsignal._track_slices as slices
+        import sleepsignal.tracks as tracks
+
+        monkeypatch.setattr(tracks, "SLICED_ABOVE_S", 60.0)
+        monkeypatch.setattr(slices, "SLICE_CORE_S", 120.0)
+        monkeypatch.setattr(slices, "SLICE_MARGIN_S", 60.0)
 
     d = require_shared(folder)
     if folder.startswith("qixiuai"):
@@ -371,20 +382,20 @@ def test_open_blob_leaves_every_blob_on_disk(night, tmp_path, monkeypatch):
     assert read == []
 
 
-# --- memory: pages, joins by moving, heap release, snoring slices ----------------------
+# --- memory: joins by moving, heap release, snoring slices ----------------------
 
 
-def test_feature_pages_and_release_leave_tracks_identical(night, whole, monkeypatch):
-    """Pass-1 pages of a few chunks, the move-join, and the heap release between the
-    pass-2 steps (forced for this short night) change no bit of any track."""
+def test_move_join_and_release_leave_tracks_identical(night, whole, monkeypatch):
+    """The move-join of the chunks' features with the heap released after every item,
+    and the release after each day slice (slices scaled down), change no bit."""
     import sleepsignal._stream_kernels as kernels
+    import sleepsignal._track_slices as slices
     import sleepsignal.tracks as tracks
 
     calls = []
     real = kernels._release_freed_memory
-    monkeypatch.setattr(tracks, "_release_freed_memory", lambda: calls.append(1) or real())
-    monkeypatch.setattr(tracks, "RELEASE_ABOVE_S", 0.0)
-    monkeypatch.setattr(streaming, "FEATURE_PAGE_S", 50.0)  # a page every few chunks
+    monkeypatch.setattr(streaming, "_release_freed_memory", lambda: calls.append(1) or real())
+    monkeypatch.setattr(slices, "_release_freed_memory", lambda: calls.append(2) or real())
     monkeypatch.setattr(streaming, "_TRIM_EVERY_BYTES", 1)  # release after every item
     x = night.session.sampled_tracks["normal"].data
     noise = night.session.sampled_tracks["noise"].data
@@ -392,7 +403,17 @@ def test_feature_pages_and_release_leave_tracks_identical(night, whole, monkeypa
         iter(np.array_split(x, 9)), FS, noise=noise, noise_fs=10.0, chunk_s=9.0, heartbeats=False
     )
     _assert_tracks_equal(whole[0], out.tracks)
-    assert len(calls) == 4  # after status, presence, movements and breathing
+    assert calls.count(1) > 100  # the one piece: after each of ~170 chunk parts moved
+    assert 2 not in calls
+    calls.clear()
+    monkeypatch.setattr(tracks, "SLICED_ABOVE_S", 300.0)
+    monkeypatch.setattr(slices, "SLICE_CORE_S", 480.0)
+    monkeypatch.setattr(slices, "SLICE_MARGIN_S", 120.0)
+    out = stream_tracks(
+        iter(np.array_split(x, 9)), FS, noise=noise, noise_fs=10.0, chunk_s=9.0, heartbeats=False
+    )
+    assert calls.count(2) == 4  # after each slice
+    _assert_tracks_equal(session_tracks(night.session), out.tracks)
 
 
 def test_move_join_equals_concatenate_and_empties_the_list():
@@ -452,3 +473,140 @@ def test_noise_read_late_is_checked_and_trimmed_like_read_session(night, tmp_pat
         ref = session_tracks(read_session(path, trim_partial_frames=True))
     _assert_tracks_equal(ref, out.tracks)
     assert out.tracks.snoring_events is not None and len(out.tracks.snoring_events) > 0
+
+
+# --- recordings over a day: pass 2 in day slices, lagged behind pass 1 -----------------
+
+
+@pytest.fixture
+def small_slices(monkeypatch):
+    """Day slices scaled down so that the 25-minute night is a "long" recording: cores
+    of 8 min with 2 min of context (4 slices, the last one 1 min), heartbeat cores of
+    5 min, so pass 2 runs slices while the stream is still reading."""
+    import sleepsignal._track_slices as slices
+    import sleepsignal.tracks as tracks
+
+    monkeypatch.setattr(tracks, "SLICED_ABOVE_S", 300.0)
+    monkeypatch.setattr(slices, "SLICE_CORE_S", 480.0)
+    monkeypatch.setattr(slices, "SLICE_MARGIN_S", 120.0)
+    monkeypatch.setattr(streaming, "HEARTBEAT_CORE_S", 300.0)
+    return slices
+
+
+@settings(max_examples=15)
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=0, max_size=10),
+    st.sampled_from([5.0, 61.0, 300.0]),
+)
+def test_sliced_tracks_equal_session_tracks_for_random_chunk_boundaries(fractions, chunk_s):
+    import sleepsignal._track_slices as slices
+    import sleepsignal.tracks as tracks
+
+    night = _night()
+    x = night.session.sampled_tracks["normal"].data
+    noise = night.session.sampled_tracks["noise"].data
+    with pytest.MonkeyPatch.context() as m:  # hypothesis: no function-scoped fixture
+        m.setattr(tracks, "SLICED_ABOVE_S", 300.0)
+        m.setattr(slices, "SLICE_CORE_S", 480.0)
+        m.setattr(slices, "SLICE_MARGIN_S", 120.0)
+        whole = session_tracks(night.session)
+        out = stream_tracks(
+            iter(np.split(x, _cuts(len(x), fractions))),
+            FS,
+            noise=noise,
+            noise_fs=10.0,
+            chunk_s=chunk_s,
+            heartbeats=False,
+        )
+    _assert_tracks_equal(whole, out.tracks)
+    for a, b in zip(whole.details, out.tracks.details, strict=True):
+        for fa, fb in zip(a, b, strict=True):
+            np.testing.assert_array_equal(fa, fb)
+
+
+def test_sliced_stream_with_heartbeats_runs_behind_pass_1_in_bounded_memory(
+    night, small_slices, monkeypatch
+):
+    """With heartbeats, a slice runs once pass 1 and the beats are past its context; the
+    features held never span more than a slice, its context, the heartbeats' lag and a
+    chunk; the tracks equal session_tracks given the streamed beats, exactly."""
+    held: list[int] = []
+    ran_at: list[int] = []
+    real_run = small_slices._SlicedPass2._run
+
+    def run(self, n, last):
+        held.append(self.n_scanned - self.starts[0])
+        ran_at.append(self.n_scanned)
+        real_run(self, n, last)
+
+    monkeypatch.setattr(small_slices._SlicedPass2, "_run", run)
+    x = night.session.sampled_tracks["normal"].data
+    noise = night.session.sampled_tracks["noise"].data
+    chunk_s = 60.0
+    out = stream_tracks(
+        iter(np.array_split(x, 13)), FS, noise=noise, noise_fs=10.0, chunk_s=chunk_s
+    )
+    assert out.heartbeats is not None
+    assert len(ran_at) == 4  # 8-minute cores of 25 minutes
+    assert ran_at[0] < len(x)  # the first slice ran while the stream was reading
+    lag = 2 * 300.0 + streaming.HEARTBEAT_OVERLAP_S + small_slices.BEAT_MARGIN_S
+    bound = (480.0 + 2 * 120.0 + lag + chunk_s) * FS
+    assert max(held) <= bound
+    ref = session_tracks(night.session, beat_times=out.heartbeats.beat_times)
+    _assert_tracks_equal(ref, out.tracks)
+
+
+def test_sliced_noise_with_missing_values_notes_and_warns_like_one_piece(
+    night, small_slices, monkeypatch
+):
+    import sleepsignal.tracks as tracks
+    from sleepsignal.errors import SleepSignalWarning
+
+    x = night.session.sampled_tracks["normal"].data
+    noise = night.session.sampled_tracks["noise"].data.copy()
+    noise[1000:1100] = np.nan  # in the first slice's core
+    noise[9000] = -1.0  # in the third
+    with pytest.warns(SleepSignalWarning, match="101 of 15000"):
+        out = stream_tracks(x, FS, noise=noise, noise_fs=10.0, heartbeats=False)
+    monkeypatch.setattr(tracks, "SLICED_ABOVE_S", 24 * 3600.0)
+    with pytest.warns(SleepSignalWarning, match="101 of 15000"):
+        one = stream_tracks(x, FS, noise=noise, noise_fs=10.0, heartbeats=False)
+    assert out.tracks.notes == one.tracks.notes
+    assert any("101 of 15000" in note for note in out.tracks.notes)
+
+
+def test_sliced_tracks_are_near_the_one_piece_tracks(night, whole, small_slices):
+    """Slices of 8 min with 2 min of context (the real ones: 24 h and 1 h) still give
+    nearly the tracks of one piece: the floors and medians are local enough."""
+    sliced = session_tracks(night.session)
+    one = whole[0]
+    for name in ("presence", "sensor_status"):
+        a, b = getattr(one, name), getattr(sliced, name)
+        np.testing.assert_array_equal(a.values, b.values, err_msg=name)
+    ca, cb = one.respiration_cycles.times, sliced.respiration_cycles.times
+    i = np.clip(np.searchsorted(cb, ca), 1, len(cb) - 1)
+    near = np.minimum(np.abs(cb[i] - ca), np.abs(cb[i - 1] - ca))
+    assert np.mean(near < 0.01) >= 0.9, np.mean(near < 0.01)
+
+
+@pytest.mark.parametrize("extra", [28, 560, 1120 * 7, 120 * 140 + 28])
+def test_sliced_last_slice_of_any_length(night, small_slices, extra):
+    """A recording just past a slice core (a frame, a status window, a few chunks, the
+    whole context and a frame): the last slice is tiny or cut short; stream and
+    session_tracks agree exactly and every window is kept once."""
+    import sleepsignal.tracks as tracks
+    from sleepsignal._track_kernels import _coerce_signal
+
+    x = night.session.sampled_tracks["normal"].data[: round(480 * FS) + extra]
+    noise = night.session.sampled_tracks["noise"].data[: len(x) // 14]
+    out = stream_tracks(
+        iter(np.array_split(x, 5)), FS, noise=noise, noise_fs=10.0, heartbeats=False
+    )
+    # what session_tracks runs on a session holding these samples
+    xc = _coerce_signal(x, "normal track")
+    whole = tracks._tracks_from_scan(tracks._scan_part(xc, FS, 0), FS, len(x), (noise, 10.0), [])
+    _assert_tracks_equal(whole, out.tracks)
+    details = out.tracks.details
+    assert len(details.sensor_status.window_status) == len(x) // 560
+    assert len(details.presence.window_states) == len(x) // 14 // 50
+    assert out.tracks.presence.times[-1] == pytest.approx(len(x) // 14 / 10.0)
