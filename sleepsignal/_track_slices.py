@@ -59,6 +59,7 @@ from .respiration import (
 )
 from .snoring import (
     Snoring,
+    _checked_noise,
     _count_invalid,
     _cycle_snores,
     _invalid_message,
@@ -110,7 +111,7 @@ def _noise_source(noise: _Noise) -> _NoiseSource | str:
     """A :class:`_NoiseSource` of loaded noise samples, or why there is none."""
     if isinstance(noise, str):
         return noise
-    a, fs = np.asarray(noise[0]), float(noise[1])
+    a, fs = _checked_noise(noise[0]), float(noise[1])
     return _NoiseSource(lambda lo, hi: a[lo:hi], len(a), fs)
 
 

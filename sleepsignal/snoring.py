@@ -129,16 +129,23 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
        more than 1 s between them), tolerating one quiet cycle inside.
     """
     nfs = _check_fs(noise_fs, minimum=1.0)
+    a = _checked_noise(noise)
+    n_bad = _count_invalid(a, nfs)
+    if n_bad:
+        warnings.warn(_invalid_message(n_bad, len(a)), SleepSignalWarning, stacklevel=2)
+    return _snoring_events(breathing, _cycle_snores(a, nfs, breathing, n_bad), n_bad)
+
+
+def _checked_noise(noise: np.ndarray) -> np.ndarray:
+    """``noise`` as an array, or :class:`SignalError` when it is not 1-D and real (the
+    check of every path that reads a whole noise track: one piece and day slices)."""
     a = np.asarray(noise)
     if a.ndim != 1 or a.dtype.kind not in "uif":
         raise SignalError(
             f"noise must be a 1-D array of real loudness values, got shape {a.shape} "
             f"and dtype {a.dtype}"
         )
-    n_bad = _count_invalid(a, nfs)
-    if n_bad:
-        warnings.warn(_invalid_message(n_bad, len(a)), SleepSignalWarning, stacklevel=2)
-    return _snoring_events(breathing, _cycle_snores(a, nfs, breathing, n_bad), n_bad)
+    return a
 
 
 def _steps(nfs: float) -> tuple[int, int]:

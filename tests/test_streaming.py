@@ -583,21 +583,49 @@ def test_sliced_tracks_are_near_the_one_piece_tracks(night, whole, small_slices)
     for name in ("presence", "sensor_status"):
         a, b = getattr(one, name), getattr(sliced, name)
         np.testing.assert_array_equal(a.values, b.values, err_msg=name)
+    # the state changes may move by a window or two (measured: the return to bed
+    # 755 -> 765 s), not more
+    wa, wb = one.details.presence.window_states, sliced.details.presence.window_states
+    assert len(wa) == len(wb) and np.sum(wa != wb) <= 3, np.sum(wa != wb)
     ca, cb = one.respiration_cycles.times, sliced.respiration_cycles.times
     i = np.clip(np.searchsorted(cb, ca), 1, len(cb) - 1)
     near = np.minimum(np.abs(cb[i] - ca), np.abs(cb[i - 1] - ca))
-    assert np.mean(near < 0.01) >= 0.9, np.mean(near < 0.01)
+    assert np.mean(near < 0.01) >= 0.98, np.mean(near < 0.01)  # measured 0.995
+
+
+@pytest.mark.parametrize("sliced", [False, True])
+@pytest.mark.parametrize("bad", ["2-D", "complex", "text", "scalar"], ids=lambda b: f"noise-{b}")
+def test_bad_noise_is_a_signal_error_in_one_piece_and_in_slices(
+    night, small_slices, monkeypatch, sliced, bad
+):
+    import sleepsignal.tracks as tracks
+
+    if not sliced:  # the night is one piece again
+        monkeypatch.setattr(tracks, "SLICED_ABOVE_S", 24 * 3600.0)
+    x = night.session.sampled_tracks["normal"].data
+    nz = night.session.sampled_tracks["noise"].data
+    noise = {
+        "2-D": nz[:, None],
+        "complex": nz.astype(complex),
+        "text": nz.astype(str),
+        "scalar": np.float32(1.0),
+    }[bad]
+    with pytest.raises(SignalError, match="noise must be a 1-D array of real"):
+        stream_tracks(x, FS, noise=noise, noise_fs=10.0, heartbeats=False)
 
 
 @pytest.mark.parametrize("extra", [28, 560, 1120 * 7, 120 * 140 + 28])
-def test_sliced_last_slice_of_any_length(night, small_slices, extra):
+def test_sliced_last_slice_of_any_length(night, small_slices, monkeypatch, extra):
     """A recording just past a slice core (a frame, a status window, a few chunks, the
     whole context and a frame): the last slice is tiny or cut short; stream and
     session_tracks agree exactly and every window is kept once."""
     import sleepsignal.tracks as tracks
     from sleepsignal._track_kernels import _coerce_signal
 
-    x = night.session.sampled_tracks["normal"].data[: round(480 * FS) + extra]
+    # cores of 920 s: the last seam falls in bed (the night's bed exit is 300-755 s),
+    # where breathing, snoring and movements have something to cut
+    monkeypatch.setattr(small_slices, "SLICE_CORE_S", 920.0)
+    x = night.session.sampled_tracks["normal"].data[: round(920 * FS) + extra]
     noise = night.session.sampled_tracks["noise"].data[: len(x) // 14]
     out = stream_tracks(
         iter(np.array_split(x, 5)), FS, noise=noise, noise_fs=10.0, heartbeats=False
@@ -610,3 +638,4 @@ def test_sliced_last_slice_of_any_length(night, small_slices, extra):
     assert len(details.sensor_status.window_status) == len(x) // 560
     assert len(details.presence.window_states) == len(x) // 14 // 50
     assert out.tracks.presence.times[-1] == pytest.approx(len(x) // 14 / 10.0)
+    assert np.any(out.tracks.respiration_cycles.times > 900.0)  # cycles at the seam
