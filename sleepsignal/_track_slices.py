@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import tracks as _tracks
 from ._stream_kernels import _release_freed_memory
 from ._track_kernels import _change_points
 from .activity import NO_SIGNAL, PRESENCE_WINDOW_S, Movements, Presence, _presence_from_low
@@ -171,9 +172,11 @@ class _SlicedPass2:
 
     def ready(self) -> bool:
         """Whether slice ``k`` has all it needs while more recording follows: features to
-        the end of its right context, and beats beyond it."""
+        the end of its right context, and beats beyond it. Never before the recording is
+        known to be sliced (longer than ``tracks.SLICED_ABOVE_S``): a shorter one is one
+        piece, from all the features, none of which may have been dropped by a slice."""
         b = (self.k + 1) * self.core + self.margin
-        if self.n_scanned < b:
+        if self.n_scanned < b or self.n_scanned <= _tracks.SLICED_ABOVE_S * self.fs:
             return False
         return not self.with_beats or self.beats_until >= b / self.fs + BEAT_MARGIN_S
 

@@ -593,6 +593,20 @@ def test_sliced_tracks_are_near_the_one_piece_tracks(night, whole, small_slices)
     assert np.mean(near < 0.01) >= 0.98, np.mean(near < 0.01)  # measured 0.995
 
 
+def test_short_slices_under_the_threshold_leave_the_stream_one_piece(night, whole, monkeypatch):
+    """Slices shorter than the one-piece threshold (a tuning of SLICE_CORE_S alone) must
+    not run while the stream reads a recording that turns out to be one piece: it would
+    have dropped the features the one piece needs."""
+    import sleepsignal._track_slices as slices
+
+    monkeypatch.setattr(slices, "SLICE_CORE_S", 480.0)
+    monkeypatch.setattr(slices, "SLICE_MARGIN_S", 120.0)
+    x = night.session.sampled_tracks["normal"].data
+    nz = night.session.sampled_tracks["noise"].data
+    out = stream_tracks(x, FS, noise=nz, noise_fs=10.0, chunk_s=60.0, heartbeats=False)
+    _assert_tracks_equal(whole[0], out.tracks)
+
+
 @pytest.mark.parametrize("sliced", [False, True])
 @pytest.mark.parametrize("bad", ["2-D", "complex", "text", "scalar"], ids=lambda b: f"noise-{b}")
 def test_bad_noise_is_a_signal_error_in_one_piece_and_in_slices(
