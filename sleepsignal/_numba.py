@@ -10,13 +10,14 @@ policy is described in the README (section "Development").
 Start-up. numba's CPU target imports ``numba.np.arraymath`` before the first kernel runs
 (also when the kernel is loaded from the cache), and that module probes for BLAS at import
 time by importing ``scipy.linalg`` (and through it ``numpy.f2py``): 0.15-0.35 s of every
-``sleepsignal analyze`` process, although no kernel here calls BLAS. :func:`njit` imports
-``numba.np.arraymath`` once with a probe that only looks for scipy's BLAS module on disk
-(:func:`_import_arraymath_without_scipy_linalg`); the answer is the same, and a kernel that
-does use ``np.dot`` still gets numba's full check (which imports scipy's BLAS) when it is
-compiled. :func:`lean_process` goes further for processes that run only sleepsignal's own
-kernels (the command line): numba's CFFI support, third-party numba extensions and the
-LLVM-lock timing events are left out.
+``sleepsignal analyze`` process, although no kernel here calls BLAS. :func:`lean_process`,
+for processes that run only sleepsignal's own kernels (the command line and its local
+batch workers), imports ``numba.np.arraymath`` with a probe that only looks for scipy's
+BLAS module on disk (:func:`_import_arraymath_without_scipy_linalg`; the same answer
+unless that module is installed but broken, which no kernel here would notice), and leaves
+out numba's CFFI support, third-party numba extensions and the LLVM-lock timing events.
+A program that imports sleepsignal (a notebook, a service) keeps numba exactly as numba
+starts itself: :func:`njit` patches nothing.
 """
 
 from __future__ import annotations
@@ -37,17 +38,11 @@ JIT_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "fastmath": False}
 #: between CPUs with different vector widths. Use it as ``njit(fastmath=REASSOC_MATH)``.
 REASSOC_MATH: frozenset[str] = frozenset({"reassoc", "contract"})
 
-_started = False
-
 
 def njit(*args: Any, **kwargs: Any) -> Any:
     """``numba.njit`` with :data:`JIT_OPTIONS`; numba is imported on first use."""
     import numba
 
-    global _started
-    if not _started:
-        _started = True
-        _import_arraymath_without_scipy_linalg()
     options = {**JIT_OPTIONS, **kwargs}
     if isinstance(options["fastmath"], frozenset):  # numba wants a set
         options["fastmath"] = set(options["fastmath"])
@@ -72,7 +67,8 @@ def _import_arraymath_without_scipy_linalg() -> bool:
     ``numba.np.linalg.ensure_blas()``, which imports ``scipy.linalg.cython_blas`` (all of
     ``scipy.linalg``). The flag only chooses how ``np.correlate``/``np.convolve`` of
     floats are compiled. Here the probe is swapped, for that one import, for a check that
-    the module exists on disk; the original is put back right after, so compiling a
+    the module exists on disk (the same answer unless it is installed but fails to
+    import); the original is put back right after, so compiling a
     kernel that calls ``np.dot`` still runs numba's own check. Returns whether the swap
     was made; any surprise (another numba, arraymath already imported) leaves numba
     alone, which costs only the start-up time.
@@ -111,8 +107,8 @@ def lean_process() -> list[str]:
 
     Notes
     -----
-    1. ``numba.np.arraymath`` is imported without importing ``scipy.linalg`` (as by
-       :func:`njit`).
+    1. ``numba.np.arraymath`` is imported without importing ``scipy.linalg``
+       (:func:`_import_arraymath_without_scipy_linalg`).
     2. numba's CFFI support is set up as if ``cffi`` were absent: when it is installed,
        creating numba's ``cffi.FFI()`` imports ``pycparser`` (~30 ms). Kernels in this
        process cannot call CFFI functions (none of sleepsignal's do).
