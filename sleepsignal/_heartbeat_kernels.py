@@ -184,10 +184,11 @@ def _pair_alignment(
     nothing is skipped). The lags are searched every ``step`` samples first, then at
     the two lags ``s`` either side of the best so far for ``s`` = half the step rounded
     up, halved again down to 1 (``step=2``: the coarse best's two neighbours; 4: +-2
-    then +-1; ``step=1``: exhaustive). A pair with a farther candidate (``d > 1``) whose
-    interval ``c_{k+d} - c_k + l`` lies outside ``[min_interval, max_interval]``
-    (samples) at every lag is not computed (NaN): no interval of it could be used (the
-    pair with the next candidate always is, for the ``good_enough`` test).
+    then +-1; ``step=1``: exhaustive). A pair whose interval ``c_{k+d} - c_k + l`` lies
+    outside ``[min_interval, max_interval]`` (samples) at every lag is not computed
+    (NaN): no interval of it could be used (the pair with the next candidate is
+    computed when it is too long, for the ``good_enough`` test; a next candidate too
+    close to be the next beat does not stop the farther ones from being tried).
     """
     n = x.shape[0]
     nc = cand.shape[0]
@@ -217,12 +218,11 @@ def _pair_alignment(
                 break
             if hit:
                 break
-            if d > 1:
-                span = cand[k + d] - cand[k]
-                if span - max_lag > max_interval:
-                    break  # and every farther candidate too
-                if span + max_lag < min_interval:
-                    continue
+            span = cand[k + d] - cand[k]
+            if d > 1 and span - max_lag > max_interval:
+                break  # and every farther candidate too
+            if span + max_lag < min_interval:
+                continue  # too close: no lag makes an allowed interval
             if bad[k + d]:
                 continue
             b0 = cand[k + d] - before - max_lag

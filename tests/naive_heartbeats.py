@@ -50,9 +50,10 @@ def naive_pair_alignment(
             # once a nearer pair matches at good_enough, no farther one is tried
             if k + d >= nc or (d > 1 and np.nanmax(np.append(ncc[k, : d - 1], -2)) >= good_enough):
                 break
-            # a farther candidate no lag can put inside the allowed intervals: skipped
+            # a candidate no lag can put inside the allowed intervals: skipped (the next
+            # candidate only when too close: a long pair still counts for good_enough)
             span = cand[k + d] - cand[k]
-            if d > 1 and not (min_iv <= span + max_lag and span - max_lag <= max_iv):
+            if span + max_lag < min_iv or (d > 1 and span - max_lag > max_iv):
                 continue
             if bad[k + d]:
                 continue
