@@ -313,6 +313,16 @@ def test_front_end_matches_scipy_sosfilt(n_notch: int) -> None:
         assert eb.shape == (n_short // 2,)
 
 
+def test_filter_design_is_cached_and_copied() -> None:
+    for fs, band in ((FS, (2.0, 20.0)), (500.0, (2.0, 20.0)), (50.0, (1.0, 15.0))):
+        sos, warm = hb_module._filter_and_warm_up(fs, *band)
+        want = _design_filter(fs, *band)
+        np.testing.assert_array_equal(sos, want)
+        assert warm == _warm_up(want)
+        sos[:] = 0.0  # the caller's copy: the cached design is untouched
+        np.testing.assert_array_equal(hb_module._filter_and_warm_up(fs, *band)[0], want)
+
+
 def test_front_end_lanes_need_the_warm_up() -> None:
     # without a warm-up the lanes start from a wrong (zero) state: the test above would
     # catch a kernel that ignored the lanes' warm-up
