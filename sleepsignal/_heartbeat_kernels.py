@@ -178,14 +178,17 @@ def _pair_alignment(
     every lag ``l`` in ``[-max_lag, max_lag]`` by the Pearson correlation. Returns
     ``lag[k, d-1]`` (fractional, samples, from a parabola through the best lag and its
     two neighbours) and ``ncc[k, d-1]`` (the best correlation). Pairs whose windows leave
-    the signal, touch a ``bad`` sample, or are flat get NaN. When the pair with the next
-    candidate already correlates at ``good_enough`` or more, the farther pairs are not
-    computed (NaN): the next candidate is then a beat and nothing is skipped. The lags
-    are searched every ``step`` samples first, then at every lag within ``step - 1`` of
-    the best (``step=1``: exhaustive). A pair with a farther candidate (``d > 1``) whose
-    interval ``c_{k+d} - c_k + l`` lies outside ``[min_interval, max_interval]``
-    (samples) at every lag is not computed (NaN): no interval of it could be used (the
-    pair with the next candidate always is, for the ``good_enough`` test).
+    the signal, touch a ``bad`` sample, or are flat get NaN. Once a pair of ``k``
+    correlates at ``good_enough`` or more, the pairs with farther candidates are not
+    computed (NaN): that candidate is then the next beat (with the next candidate:
+    nothing is skipped). The lags are searched every ``step`` samples first, then at
+    the two lags ``s`` either side of the best so far for ``s`` = half the step rounded
+    up, halved again down to 1 (``step=2``: the coarse best's two neighbours; 4: +-2
+    then +-1; ``step=1``: exhaustive). A pair whose interval ``c_{k+d} - c_k + l`` lies
+    outside ``[min_interval, max_interval]`` (samples) at every lag is not computed
+    (NaN): no interval of it could be used (the pair with the next candidate is
+    computed when it is too long, for the ``good_enough`` test; a next candidate too
+    close to be the next beat does not stop the farther ones from being tried).
     """
     n = x.shape[0]
     nc = cand.shape[0]
@@ -209,17 +212,17 @@ def _pair_alignment(
         va = _centre_window(x, a0, w, a)
         if va <= 0.0:
             continue
+        hit = False  # a pair of k correlates at good_enough or more
         for d in range(1, max_skip + 1):
             if k + d >= nc:
                 break
-            if d > 1 and ncc[k, 0] >= good_enough:
+            if hit:
                 break
-            if d > 1:
-                span = cand[k + d] - cand[k]
-                if span - max_lag > max_interval:
-                    break  # and every farther candidate too
-                if span + max_lag < min_interval:
-                    continue
+            span = cand[k + d] - cand[k]
+            if d > 1 and span - max_lag > max_interval:
+                break  # and every farther candidate too
+            if span + max_lag < min_interval:
+                continue  # too close: no lag makes an allowed interval
             if bad[k + d]:
                 continue
             b0 = cand[k + d] - before - max_lag
@@ -256,16 +259,18 @@ def _pair_alignment(
                     bi = li
             if bi < 0:
                 continue
-            c0 = bi
-            f_lo = max(0, c0 - step + 1)
-            f_hi = min(nl, c0 + step)
-            for li in range(f_lo, f_hi):  # the missing fine lags
-                if r[li] != r[li]:
-                    r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
-            for li in range(f_lo, f_hi):
-                if r[li] > best:
-                    best = r[li]
-                    bi = li
+            # finer: the lags half the step (rounded up) either side of the best, then
+            # half that, down to 1 (step 2: the two neighbours of the coarse best)
+            s = step
+            while s > 1:
+                s = (s + 1) // 2
+                c0 = bi
+                for li in (c0 - s, c0 + s):
+                    if 0 <= li < nl and r[li] != r[li]:
+                        r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
+                        if r[li] > best:
+                            best = r[li]
+                            bi = li
             for li in (bi - 1, bi + 1):  # neighbours for the parabola
                 if 0 <= li < nl and r[li] != r[li]:
                     r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
@@ -274,6 +279,7 @@ def _pair_alignment(
                 frac = _vertex(r[bi - 1], r[bi], r[bi + 1])
             lag[k, d - 1] = bi - max_lag + frac
             ncc[k, d - 1] = best
+            hit = best >= good_enough
     return lag, ncc
 
 
@@ -1100,22 +1106,30 @@ def _hidden_beat(
     hi_frac: float,
     step: int,
     min_gap: int,
+    coarse: int,
 ) -> np.ndarray:
     """Best correlation of each interval's first beat inside the interval.
 
     For interval ``i`` from sample ``first[i]`` to ``second[i]``, the window
     ``x[first-before : first+after]`` is correlated (Pearson) with the windows starting
-    ``before`` samples ahead of every ``step``-th position in ``[first + lo_frac * L,
-    first + hi_frac * L]`` (``L = second - first``), keeping at least ``min_gap``
-    samples from both ends (a beat closer than that is not a heartbeat). A high value
-    means that a beat may hide inside the interval (the interval would span a missed
-    beat). NaN when no position or window fits, or the first window is flat.
+    ``before`` samples ahead of positions ``p`` on the grid of every ``step``-th sample
+    in ``[first + lo_frac * L, first + hi_frac * L]`` (``L = second - first``), keeping
+    at least ``min_gap`` samples from both ends (a beat closer than that is not a
+    heartbeat) and the windows inside the signal. A high value means that a beat may
+    hide inside the interval (the interval would span a missed beat).
+
+    Coarse to fine: every ``coarse``-th grid position (counted from the first whose
+    window lies inside the signal) is tried first, then the grid positions less than
+    ``coarse`` grid steps from the best of them; the result is the best correlation of
+    all the positions tried (``coarse=1``: every grid position). NaN when no position
+    fits, every coarse window is flat, or the first window is flat.
     """
     n = x.shape[0]
     m = first.shape[0]
     out = np.full(m, np.nan)
     w = before + after
     a = np.empty(w)
+    c = max(1, coarse)
     for i in range(m):
         a0 = first[i] - before
         if a0 < 0 or a0 + w > n:
@@ -1135,12 +1149,12 @@ def _hidden_beat(
         k1 = npos
         while k1 > k0 and p_lo + (k1 - 1) * step - before + w > n:
             k1 -= 1
-        nk = k1 - k0
         sb = 0.0
         sbb = 0.0
         prev = -1  # start of the window whose sums sb, sbb hold; -1: none
-        for kk in range(nk):
-            b0 = p_lo + (k0 + kk) * step - before
+        kc = -1  # the best coarse position
+        for kk in range(k0, k1, c):
+            b0 = p_lo + kk * step - before
             if prev < 0 or b0 - prev >= w:
                 sb, sbb = _sums(x, b0, w)
             else:  # slide the window sums from prev to b0
@@ -1156,6 +1170,28 @@ def _hidden_beat(
             r = _dot(a, x[b0 : b0 + w], w) / np.sqrt(va * vb)
             if not (r <= best):  # also replaces NaN
                 best = r
+                kc = kk
+        if c > 1 and kc >= 0:  # the grid positions around the coarse best
+            prev = -1
+            for kk in range(max(k0, kc - c + 1), min(k1, kc + c)):
+                b0 = p_lo + kk * step - before
+                if prev < 0 or b0 - prev >= w:
+                    sb, sbb = _sums(x, b0, w)
+                else:
+                    for j in range(prev, b0):
+                        vo = x[j]
+                        vi = x[j + w]
+                        sb += vi - vo
+                        sbb += vi * vi - vo * vo
+                prev = b0
+                if kk == kc:
+                    continue
+                vb = sbb - sb * sb / w
+                if vb <= 1e-12 * sbb or vb <= 0.0:
+                    continue
+                r = _dot(a, x[b0 : b0 + w], w) / np.sqrt(va * vb)
+                if r > best:
+                    best = r
         out[i] = best
     return out
 
@@ -1251,6 +1287,43 @@ def _bad_runs(x: np.ndarray, min_flat: int) -> tuple[np.ndarray, np.ndarray]:
         else:
             start[nb] = rs[r]
             stop[nb] = rstop[r]
+            nb += 1
+    return start[:nb], stop[:nb]
+
+
+@njit
+def _equal_runs(
+    x: np.ndarray, eq: np.ndarray, lo: float, hi: float, min_flat: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_bad_runs` of an all-finite ``x`` from its equal neighbours.
+
+    ``eq`` holds, in increasing order, every ``i`` with ``x[i + 1] == x[i]`` (numpy
+    finds them in SIMD passes); ``lo`` and ``hi`` are the minimum and maximum of
+    ``x``. The runs of equal samples are read off ``eq`` (consecutive indices are one
+    run), so the night's samples are not walked one by one. Returns the same runs as
+    :func:`_bad_runs` when ``x`` holds no NaN or infinity (the caller's condition).
+    """
+    m = eq.shape[0]
+    start = np.empty(m, dtype=np.int64)
+    stop = np.empty(m, dtype=np.int64)
+    nb = 0
+    r = 0
+    while r < m:
+        i0 = eq[r]
+        e = r + 1
+        while e < m and eq[e] == eq[e - 1] + 1:
+            e += 1
+        rs = i0  # the run of equal samples is x[i0 : eq[e - 1] + 2]
+        rstop = eq[e - 1] + 2
+        r = e
+        v = x[rs]
+        if rstop - rs < min_flat and v != lo and v != hi:
+            continue
+        if nb > 0 and stop[nb - 1] == rs:
+            stop[nb - 1] = rstop
+        else:
+            start[nb] = rs
+            stop[nb] = rstop
             nb += 1
     return start[:nb], stop[:nb]
 

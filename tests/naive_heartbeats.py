@@ -47,11 +47,13 @@ def naive_pair_alignment(
         if np.var(a) <= 0:
             continue
         for d in range(1, max_skip + 1):
-            if k + d >= nc or (d > 1 and ncc[k, 0] >= good_enough):
+            # once a nearer pair matches at good_enough, no farther one is tried
+            if k + d >= nc or (d > 1 and np.nanmax(np.append(ncc[k, : d - 1], -2)) >= good_enough):
                 break
-            # a farther candidate no lag can put inside the allowed intervals: skipped
+            # a candidate no lag can put inside the allowed intervals: skipped (the next
+            # candidate only when too close: a long pair still counts for good_enough)
             span = cand[k + d] - cand[k]
-            if d > 1 and not (min_iv <= span + max_lag and span - max_lag <= max_iv):
+            if span + max_lag < min_iv or (d > 1 and span - max_lag > max_iv):
                 continue
             if bad[k + d]:
                 continue
@@ -65,10 +67,15 @@ def naive_pair_alignment(
                 r[li] = corr(a, b0 + li)
             if np.all(np.isnan(r)):
                 continue
-            c0 = int(np.nanargmax(r))
-            for li in range(max(0, c0 - step + 1), min(nl, c0 + step)):
-                r[li] = corr(a, b0 + li)
             bi = int(np.nanargmax(r))
+            s = step
+            while s > 1:  # +-ceil(s / 2) around the best so far, down to +-1
+                s = (s + 1) // 2
+                c0 = bi
+                for li in (c0 - s, c0 + s):
+                    if 0 <= li < nl and np.isnan(r[li]):
+                        r[li] = corr(a, b0 + li)
+                bi = int(np.nanargmax(r))
             for li in (bi - 1, bi + 1):
                 if 0 <= li < nl:
                     r[li] = corr(a, b0 + li)
@@ -410,7 +417,7 @@ def naive_fiducial_pairs(y, first, second, before, after, max_lag):
     return lag, ncc
 
 
-def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step, min_gap):
+def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step, min_gap, coarse):
     out = np.full(len(first), np.nan)
     w = before + after
     for i in range(len(first)):
@@ -421,15 +428,22 @@ def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step, m
         if np.var(a) <= 0:
             continue
         span = second[i] - first[i]
-        vals = []
         p_lo = first[i] + max(int(lo_frac * span), min_gap)
         p_hi = first[i] + min(int(hi_frac * span), span - min_gap)
-        for p in range(p_lo, p_hi + 1, step):
-            b = x[p - before : p - before + w] if p - before >= 0 else np.empty(0)
-            if len(b) == w and np.var(b) > 1e-12 * np.mean(b * b):
-                vals.append(np.corrcoef(a, b)[0, 1])
-        if vals:
-            out[i] = max(vals)
+        # the grid positions whose window lies inside the signal
+        grid = [p for p in range(p_lo, p_hi + 1, step) if p - before >= 0 and p + after <= len(x)]
+
+        def corr(p, a=a):
+            b = x[p - before : p - before + w]
+            return np.corrcoef(a, b)[0, 1] if np.var(b) > 1e-12 * np.mean(b * b) else np.nan
+
+        r = np.array([corr(p) if j % coarse == 0 else np.nan for j, p in enumerate(grid)])
+        if np.isnan(r).all():
+            continue
+        jc = int(np.nanargmax(r))  # the coarse best, then every position around it
+        for j in range(max(0, jc - coarse + 1), min(len(grid), jc + coarse)):
+            r[j] = corr(grid[j])
+        out[i] = np.nanmax(r)
     return out
 
 

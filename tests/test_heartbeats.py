@@ -131,6 +131,8 @@ def test_pair_alignment_matches_naive() -> None:
         (0.9, 2, 0.0, 1e9),
         (2.0, 1, 0.0, 1e9),
         (0.9, 3, 0.0, 1e9),
+        (2.0, 4, 0.0, 1e9),  # +-2, then +-1 around the coarse best
+        (0.9, 5, 0.0, 1e9),  # +-3, +-2, +-1
         (2.0, 2, 0.0, 1e9),
         (2.0, 2, 52.5, 140.0),  # farther pairs out of range are skipped
         (2.0, 2, 120.0, 1e9),
@@ -140,12 +142,26 @@ def test_pair_alignment_matches_naive() -> None:
         np.testing.assert_allclose(ncc, nncc, rtol=0, atol=1e-9, equal_nan=True)
         np.testing.assert_allclose(lag, nlag, rtol=0, atol=1e-6, equal_nan=True)
         computed[(lo, hi)] = np.isfinite(ncc)
+    # once a pair matches at good_enough, the farther ones are skipped: after the second
+    # candidate too, not only after the next
+    _, ncc9 = K._pair_alignment(x, cand, bad, 3, 35, 49, 14, 0.5, 2, 0.0, 1e9)
+    _, ncc2 = K._pair_alignment(x, cand, bad, 3, 35, 49, 14, 2.0, 2, 0.0, 1e9)
+    after_second = (ncc2[:, 0] < 0.5) & (ncc2[:, 1] >= 0.5) & np.isfinite(ncc2[:, 2])
+    assert after_second.any()
+    assert np.isnan(ncc9[after_second, 2]).all()
+    np.testing.assert_array_equal(ncc9[after_second, :2], ncc2[after_second, :2])
     every = computed[(0.0, 1e9)]  # the last run without a range (good=2.0, step=2)
     for lo, hi in ((52.5, 140.0), (120.0, 1e9)):
         got = computed[(lo, hi)]
-        # the skip is real (fewer pairs) and touches only the farther pairs out of range
+        # the skip is real (fewer pairs) and touches only the pairs out of range; the
+        # next candidate's pair only when it is too close (a long one counts for the
+        # good_enough test)
         assert got.sum() < every.sum()
-        np.testing.assert_array_equal(got[:, 0], every[:, 0])
+        span1 = np.full(cand.shape[0], np.nan)
+        span1[:-1] = np.diff(cand)
+        np.testing.assert_array_equal(got[:, 0], every[:, 0] & (span1 + 14 >= lo))
+        if lo == 120.0:
+            assert (every[:, 0] & (span1 + 14 < lo)).any()  # the too-close skip happens
         for d in (2, 3):
             span = np.full(cand.shape[0], np.nan)
             span[:-d] = cand[d:] - cand[:-d]
@@ -220,6 +236,43 @@ def test_bad_runs_match_naive(seed: int) -> None:
         np.testing.assert_array_equal(got[1], want[1])
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_equal_runs_match_naive(seed: int) -> None:
+    """The bad runs read off the equal neighbours (finite signals) are the scan's."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 6, 400).astype(np.float64)  # many equal neighbours and rails
+    x[100:140] = 3.0
+    x[200:236] = 7.0  # a flat run on the top rail, next to ...
+    x[236:240] = 2.0  # ... a short run of another value: adjacent runs merge
+    x[:3] = 0.0  # runs at both ends
+    x[-2:] = 7.0
+    for dtype in (np.float64, np.float32):
+        xd = x.astype(dtype)
+        eq = np.flatnonzero(xd[1:] == xd[:-1])
+        for min_flat in (2, 4, 30):
+            want = naive_bad_runs(x, min_flat)
+            got = K._equal_runs(xd, eq, float(xd.min()), float(xd.max()), min_flat)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+            got = hb_module._bad_runs(xd, min_flat)  # the wrapper the detector calls
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+        assert got[0].shape[0] >= 3  # not a vacuous comparison
+    # NaN or infinity: the wrapper falls back to the sample-by-sample scan
+    for v in (np.nan, np.inf, -np.inf):
+        xv = x.copy()
+        xv[[5, 6, 50]] = v
+        got = hb_module._bad_runs(xv, 4)
+        want = naive_bad_runs(xv, 4)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    for edge in (np.empty(0), np.array([1.0]), np.array([2.0, 2.0]), np.arange(5.0)):
+        got = hb_module._bad_runs(edge, 3)
+        want = naive_bad_runs(edge, 3)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
 @pytest.mark.parametrize("n_notch", [0, 2, 4, 8])
 def test_front_end_matches_scipy_sosfilt(n_notch: int) -> None:
     from scipy.signal import butter, iirnotch, tf2sos
@@ -258,6 +311,16 @@ def test_front_end_matches_scipy_sosfilt(n_notch: int) -> None:
         y, eb = K._front_end(xs, 480.5, sos, start[:0], stop[:0], 2, 16, warm)
         np.testing.assert_allclose(y, want, rtol=0, atol=1e-11 * np.abs(want).max())
         assert eb.shape == (n_short // 2,)
+
+
+def test_filter_design_is_cached_and_copied() -> None:
+    for fs, band in ((FS, (2.0, 20.0)), (500.0, (2.0, 20.0)), (50.0, (1.0, 15.0))):
+        sos, warm = hb_module._filter_and_warm_up(fs, *band)
+        want = _design_filter(fs, *band)
+        np.testing.assert_array_equal(sos, want)
+        assert warm == _warm_up(want)
+        sos[:] = 0.0  # the caller's copy: the cached design is untouched
+        np.testing.assert_array_equal(hb_module._filter_and_warm_up(fs, *band)[0], want)
 
 
 def test_front_end_lanes_need_the_warm_up() -> None:
@@ -473,17 +536,31 @@ def test_run_fiducial_quality_of_noise_runs_matches_naive() -> None:
 
 def test_hidden_beat_matches_naive() -> None:
     x, beats = bcg(rr_series(30))
+    rng = np.random.default_rng(11)
+    x = x + 0.1 * rng.standard_normal(x.shape[0])  # several local maxima per interval
     b = np.round(beats * FS).astype(np.int64)
     first, second = b[:-2], b[2:]  # intervals that span a beat ...
-    for gap in (0, 40):
-        got = K._hidden_beat(x, first, second, 35, 49, 0.3, 0.7, 2, gap)
-        want = naive_hidden_beat(x, first, second, 35, 49, 0.3, 0.7, 2, gap)
-        np.testing.assert_allclose(got, want, equal_nan=True, atol=1e-9)
-        assert np.nanmin(got[1:]) > 0.8  # ... show the hidden beat
-    single = K._hidden_beat(x, b[1:-1], b[2:], 35, 49, 0.3, 0.7, 2, 0)
-    assert np.nanmax(single) < 0.8
-    # no room between the minimum gaps: NaN, not an error
-    assert np.isnan(K._hidden_beat(x, b[1:-1], b[2:], 35, 49, 0.3, 0.7, 2, 100)).all()
+    for coarse in (1, 2, 3):
+        for gap in (0, 40):
+            got = K._hidden_beat(x, first, second, 35, 49, 0.3, 0.7, 2, gap, coarse)
+            want = naive_hidden_beat(x, first, second, 35, 49, 0.3, 0.7, 2, gap, coarse)
+            np.testing.assert_allclose(got, want, equal_nan=True, atol=1e-9)
+            assert np.nanmin(got[1:]) > 0.7  # ... show the hidden beat
+        single = K._hidden_beat(x, b[1:-1], b[2:], 35, 49, 0.3, 0.7, 2, 0, coarse)
+        want = naive_hidden_beat(x, b[1:-1], b[2:], 35, 49, 0.3, 0.7, 2, 0, coarse)
+        np.testing.assert_allclose(single, want, equal_nan=True, atol=1e-9)
+        assert np.nanmax(single) < 0.8
+        # windows cut by the signal's ends: only the positions inside are tried
+        lo_end = K._hidden_beat(x[30:], first - 30, second - 30, 35, 49, 0.0, 0.7, 2, 0, coarse)
+        want = naive_hidden_beat(x[30:], first - 30, second - 30, 35, 49, 0.0, 0.7, 2, 0, coarse)
+        np.testing.assert_allclose(lo_end, want, equal_nan=True, atol=1e-9)
+        # no room between the minimum gaps: NaN, not an error
+        assert np.isnan(K._hidden_beat(x, b[1:-1], b[2:], 35, 49, 0.3, 0.7, 2, 100, coarse)).all()
+    # the coarse pass is a real shortcut: a coarser search never finds more than all
+    full = K._hidden_beat(x, b[1:-1], b[2:], 35, 49, 0.3, 0.7, 2, 0, 1)
+    for coarse in (2, 3):
+        part = K._hidden_beat(x, b[1:-1], b[2:], 35, 49, 0.3, 0.7, 2, 0, coarse)
+        assert np.all(part <= full + 1e-12) and np.any(part < full - 1e-6)
 
 
 # -- detect_heartbeats -----------------------------------------------------------------
