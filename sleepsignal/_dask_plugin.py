@@ -19,13 +19,17 @@ class WarmWorker(WorkerPlugin):
     paused and frozen (``cli._load_analysis``), so full collections during the nights do
     not walk numba's objects. numba is not started lean (``sleepsignal._numba.lean_process``
     leaves out CFFI and numba extensions): a Dask worker may run other people's tasks.
-    Registered with a fixed name, it runs once on each worker, including workers that
-    join or are restarted later.
+    Registered with a fixed name for the length of one batch, it runs once on each
+    worker, including workers that join or are restarted during the batch, and is
+    unregistered at the end (the analysis stays imported in the workers it prepared).
     """
 
     name = "sleepsignal-warm-worker"
 
     def setup(self, worker: Any) -> None:
+        import gc
+
         from .batch import _init_worker
 
+        gc.collect()  # nothing the worker already holds as garbage gets frozen
         _init_worker(lean=False)

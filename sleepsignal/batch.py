@@ -276,14 +276,17 @@ def _run_dask(
     fn = task or analyze_file
     with Client(address, timeout="30s") as client:
         client.register_plugin(WarmWorker())
-        futures = {
-            client.submit(
-                fn, *args, pure=False, retries=DASK_RETRIES, key=f"sleepsignal-{n}-{key}"
-            ): key
-            for n, (key, args) in enumerate(calls)
-        }
-        for fut in as_completed(list(futures)):
-            yield futures[fut], _reason(fut)
+        try:
+            futures = {
+                client.submit(
+                    fn, *args, pure=False, retries=DASK_RETRIES, key=f"sleepsignal-{n}-{key}"
+                ): key
+                for n, (key, args) in enumerate(calls)
+            }
+            for fut in as_completed(list(futures)):
+                yield futures[fut], _reason(fut)
+        finally:  # workers that join the cluster later are not prepared for us
+            client.unregister_worker_plugin(WarmWorker.name)
 
 
 def run_batch(

@@ -173,6 +173,7 @@ def _load_analysis(raw: bool = True, *, lean: bool | None = None) -> None:
 
     if lean is None:
         lean = _whole_process
+    enabled = gc.isenabled()
     gc.disable()
     try:
         if lean:
@@ -185,7 +186,8 @@ def _load_analysis(raw: bool = True, *, lean: bool | None = None) -> None:
             from . import heartbeats, tracks  # noqa: F401
     finally:
         gc.freeze()
-        gc.enable()
+        if enabled:  # as the caller had it
+            gc.enable()
 
 
 def _has_raw(session: Any) -> bool:

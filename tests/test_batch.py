@@ -127,6 +127,8 @@ def test_dask_cluster_with_a_worker_dying_mid_job(
             progress=io.StringIO(),
             _task=crash_once_then_analyze,
         )
+        # the worker plugin lasts for the batch only: later workers are not prepared
+        assert "sleepsignal-warm-worker" not in cluster.scheduler.worker_plugins
     assert (tmp_path / "crashed").exists(), "no worker was killed"
     assert len(res.done) == 2 and res.failed == [], res.summary()
     folders = [p.name for p in (tmp_path / "out").iterdir()]
