@@ -448,8 +448,11 @@ _FLOAT_BITS = {"float32": (np.uint32, np.float32), "float64": (np.uint64, np.flo
     data_type=st.sampled_from(sorted(DATA_TYPES)),
     chunk=st.integers(1, 9),
     seed=st.integers(0, 2**32 - 1),
+    any_times=st.booleans(),
 )
-def test_writer_bytes_any_arrays(tmp_path_factory, n: int, data_type: str, chunk: int, seed: int):
+def test_writer_bytes_any_arrays(
+    tmp_path_factory, n: int, data_type: str, chunk: int, seed: int, any_times: bool
+) -> None:
     """Random bit patterns (every finite float32/float64, every integer) and times."""
     from unittest import mock
 
@@ -464,8 +467,12 @@ def test_writer_bytes_any_arrays(tmp_path_factory, n: int, data_type: str, chunk
     else:
         info = np.iinfo(dtype)
         values = rng.integers(info.min, info.max, n, dtype=dtype, endpoint=True)
-    scale = 10.0 ** rng.integers(-8, 12)
-    times = np.sort(rng.uniform(0, 1, n) * scale)
+    if any_times:  # any finite float64, sorted
+        times = rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True).view(np.float64)
+        times = np.sort(times[np.isfinite(times)])
+        values = values[: len(times)]
+    else:
+        times = np.sort(rng.uniform(0, 1, n) * 10.0 ** rng.integers(-8, 12))
     folder = tmp_path_factory.mktemp("w")
     base = ss.Session.from_array(np.zeros(28), 140.0, start=1e9)
     session = base.with_tracks([_tv("x", times, values.astype(dtype), data_type)])
@@ -522,3 +529,18 @@ def test_writer_memory_does_not_grow_with_the_items(tmp_path: Path) -> None:
         tracemalloc.stop()
     # the one-string writer took about 150 bytes per item: +27 MB for the larger track
     assert peaks[1] < peaks[0] + 1_000_000, peaks
+
+
+def test_writer_items_as_read_any_json(tmp_path: Path) -> None:
+    """Items written back verbatim: odd but legal JSON is written, bytes as before."""
+    odd = [[0, "nan"], [1, 2, 3], [2, {"a": [1.5, None]}], [3, 10**400], [4.5, True], [5, -0.0]]
+    track = ss.TimeValueTrack("odd", np.arange(6.0), np.zeros(6), "float64", source_items=odd)
+    session = read_session(_write_example(tmp_path)).with_tracks([track])
+    (tmp_path / "out").mkdir()
+    _assert_same_bytes(session, tmp_path / "out")
+    bad = ss.TimeValueTrack(
+        "bad", np.arange(2.0), np.zeros(2), "float64", source_items=[[0, 1], [1, object()]]
+    )
+    with pytest.raises(DecodeError, match=r"track 'bad': item 1 \[1, <object"):
+        write_session(session.with_tracks([bad]), tmp_path / "bad" / "session.json")
+    assert not (tmp_path / "bad").exists() or list((tmp_path / "bad").iterdir()) == []

@@ -745,18 +745,13 @@ def _check_items(track: TimeValueTrack, where: str) -> None:
     if track.source_items is not None:
         items = track.source_items
         for i in range(0, len(items), step):
-            try:
-                json.dumps(items[i : i + step], separators=_SEPARATORS, allow_nan=False)
-            except ValueError as exc:
-                for j, item in enumerate(items[i : i + step], start=i):
-                    try:
-                        json.dumps(item, allow_nan=False)
-                    except ValueError:
-                        raise DecodeError(
-                            f"{where}: item {j} {item!r} cannot be written as JSON ({exc}); "
-                            "JSON has no NaN or infinity: drop the item or give a number"
-                        ) from None
-                raise DecodeError(f"{where}: cannot be written as JSON ({exc})") from None
+            chunk = items[i : i + step]
+            try:  # the quick look: read items are lists of numbers
+                fine = bool(np.isfinite(np.asarray(chunk, dtype=np.float64)).all())
+            except (ValueError, TypeError, OverflowError):
+                fine = False  # ragged, strings, huge integers...: look closely
+            if not fine:
+                _check_by_json(chunk, i, where)
         return
     for name, arr in (("time", track.times), ("value", track.values)):
         if arr.dtype.kind != "f":
@@ -769,6 +764,24 @@ def _check_items(track: TimeValueTrack, where: str) -> None:
                     f"{where}: item {j} has {name} {float(arr[j])!r}, which JSON cannot hold "
                     "(it has no NaN or infinity); drop the item or give a number"
                 )
+
+
+def _check_by_json(chunk: list[Any], first: int, where: str) -> None:
+    """Raise :class:`DecodeError` naming the item of ``chunk`` ``json.dumps`` refuses."""
+    try:
+        json.dumps(chunk, separators=_SEPARATORS, allow_nan=False)
+    except (ValueError, TypeError) as exc:
+        for j, item in enumerate(chunk, start=first):
+            try:
+                json.dumps(item, allow_nan=False)
+            except (ValueError, TypeError):
+                raise DecodeError(
+                    f"{where}: item {j} {item!r} cannot be written as JSON ({exc}); JSON "
+                    "has no NaN or infinity: drop the item or give a number"
+                ) from None
+        raise DecodeError(
+            f"{where}: cannot be written as JSON ({exc})"
+        ) from None  # pragma: no cover
 
 
 def _item_chunks(track: TimeValueTrack) -> Iterator[str]:
