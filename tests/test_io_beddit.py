@@ -511,6 +511,10 @@ def test_writer_refuses_nan_in_read_items_and_metadata(tmp_path: Path) -> None:
     with pytest.raises(DecodeError, match="cannot be written as JSON"):
         write_session(session, out / "session.json")
     assert not out.exists() or list(out.iterdir()) == []
+    session.metadata["mystery_field"]["nested"][-1] = np.float32(1.5)  # not a JSON type
+    with pytest.raises(DecodeError, match="cannot be written as JSON"):
+        write_session(session, out / "session.json")
+    assert not out.exists() or list(out.iterdir()) == []
 
 
 def test_writer_memory_does_not_grow_with_the_items(tmp_path: Path) -> None:
