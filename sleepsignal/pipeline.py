@@ -298,11 +298,10 @@ def _write_streamed_session(
     blobs are written first and the JSON last, each under a temporary name.
     """
     import functools
-    import json
 
-    from ._files import atomic_write, atomic_write_with
+    from ._files import atomic_write_with
     from .errors import DecodeError
-    from .io.beddit import _blob_file, _is_local, _local_blob_path, session_to_dict
+    from .io.beddit import _blob_file, _is_local, _json_writer, _local_blob_path
 
     out.mkdir(parents=True, exist_ok=True)
     urls: dict[str, str] = {}
@@ -318,16 +317,14 @@ def _write_streamed_session(
             rel = f"{session.id}_{name}.bin"
             urls[name] = rel
         copies.append((rel, name))
-    try:
-        text = json.dumps(session_to_dict(session, urls), separators=(",", ":"), allow_nan=False)
-    except ValueError as exc:
-        raise DecodeError(f"{out}: the session cannot be written as JSON ({exc})") from None
+    # checks every value now; the items are written from the arrays a chunk at a time
+    write_json = _json_writer([session], [urls], as_list=False, where=out / "session.json")
     written: list[Path] = []
     for rel, name in copies:
         blob = _blob_file(session, name, src)
         atomic_write_with(out / rel, functools.partial(_copy_blob, blob))
         written.append(out / rel)
-    atomic_write(out / "session.json", (text + "\n").encode("utf-8"))
+    atomic_write_with(out / "session.json", write_json)
     return [out / "session.json", *written]
 
 

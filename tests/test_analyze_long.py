@@ -13,8 +13,9 @@ import pytest
 import sleepsignal.io.beddit as beddit
 import sleepsignal.pipeline as pipeline
 from sleepsignal.cli import main
-from sleepsignal.errors import SleepSignalWarning
+from sleepsignal.errors import DecodeError, SleepSignalWarning
 from sleepsignal.io.beddit import read_session, write_session
+from sleepsignal.session import TimeValueTrack
 from sleepsignal.simulate import simulate_night
 from sleepsignal.streaming import stream_session_tracks
 
@@ -162,3 +163,41 @@ def test_stream_trims_a_partial_frame_like_read_session(night: Path, tmp_path: P
     got = read_session(out / "session.json").sampled_tracks["normal"].data
     np.testing.assert_array_equal(got, trimmed.sampled_tracks["normal"].data)
     np.testing.assert_array_equal(got, read_session(night).sampled_tracks["normal"].data)
+
+
+def test_streamed_session_json_is_the_one_string_writers_bytes(night: Path, tmp_path: Path):
+    """The streamed ``session.json`` (items written from the arrays, a chunk at a time) has
+    the bytes ``json.dumps(session_to_dict(...))`` gave before (issue 7)."""
+    from unittest import mock
+
+    with mock.patch.object(beddit, "_ITEMS_PER_CHUNK", 1000):  # several chunks a track
+        streamed = pipeline.analyze_streamed(night, tmp_path, nights=False)
+    tracks = streamed.session.time_value_tracks
+    assert max(len(t) for t in tracks.values()) > 1000
+    assert all(t.source_items is None for t in tracks.values())  # written from the arrays
+    text = (tmp_path / "session.json").read_bytes()
+    urls = {n: t["data_url"] for n, t in json.loads(text)["sampled_tracks"].items()}
+    one_string = json.dumps(
+        beddit.session_to_dict(streamed.session, urls), separators=(",", ":"), allow_nan=False
+    )
+    assert text == (one_string + "\n").encode("utf-8")
+
+
+def test_streamed_nan_track_is_refused_before_any_file(
+    night: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A NaN that JSON cannot hold stops the writing before a blob or the JSON is written."""
+    real = pipeline._add_tracks
+
+    def add_nan(session, new, *a, **k):
+        bad = next(t for t in new if t.name == "heart_rate")
+        values = np.array(bad.values)
+        values[len(values) // 2] = np.nan
+        nan_track = TimeValueTrack(bad.name, bad.times, values, bad.value_data_type)
+        return real(session, [*(t for t in new if t is not bad), nan_track], *a, **k)
+
+    monkeypatch.setattr(pipeline, "_add_tracks", add_nan)
+    out = tmp_path / "out"
+    with pytest.raises(DecodeError, match=r"time-value track 'heart_rate': item \d+"):
+        pipeline.analyze_streamed(night, out, nights=False)
+    assert not out.exists() or list(out.iterdir()) == []

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import sleepsignal as ss
 from sleepsignal.errors import DecodeError, NotLoadedError, QueryError, SleepSignalWarning
 from sleepsignal.io import query_sessions, read_session, read_sessions, write_session
+from sleepsignal.session import DATA_TYPES
 
 START = 1431835725.618702
 
@@ -339,3 +340,211 @@ def test_warnings_point_at_the_callers_line(tmp_path: Path) -> None:
     with pytest.warns(SleepSignalWarning) as record:
         read_session(path)
     assert record[0].filename == __file__
+
+
+# --- the JSON writer: bytes of the one-string writer, memory of a chunk ---------------
+
+
+def _one_string_bytes(sessions: list, written: Path, *, as_list: bool) -> bytes:
+    """What the writer wrote before it streamed: ``json.dumps`` of ``session_to_dict``.
+
+    The ``data_url`` of each sampled track is the one the writer chose (read back).
+    """
+    from sleepsignal.io.beddit import session_to_dict
+
+    obj = json.loads(written.read_text())
+    objs = obj if as_list else [obj]
+    dicts = [
+        session_to_dict(
+            s,
+            {n: t["data_url"] for n, t in o.get("sampled_tracks", {}).items() if "data_url" in t},
+        )
+        for s, o in zip(sessions, objs, strict=True)
+    ]
+    payload = dicts if as_list else dicts[0]
+    return (json.dumps(payload, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
+
+
+def _assert_same_bytes(session, folder: Path) -> None:
+    p = write_session(session, folder / "session.json")
+    assert p.read_bytes() == _one_string_bytes([session], p, as_list=False)
+
+
+def _tv(name: str, times, values, data_type: str = "float32") -> ss.TimeValueTrack:
+    return ss.TimeValueTrack(name, np.asarray(times, float), np.asarray(values), data_type)
+
+
+def test_writer_bytes_equal_one_string_demo(tmp_path: Path) -> None:
+    from conftest import FIXTURES
+
+    session = read_session(FIXTURES / "demo_session" / "session.json")
+    _assert_same_bytes(session, tmp_path)
+
+
+def test_writer_bytes_equal_one_string_every_track(tmp_path: Path) -> None:
+    from sleepsignal.simulate import simulate_night
+
+    analysis = ss.analyze(simulate_night(0.5, seed=3, bed_exits=1, mains_hz=50.0).session)
+    session = analysis.session
+    assert {"heartbeat", "heart_rate", "respiration_cycles", "actigram", "presence"} <= set(
+        session.time_value_tracks
+    )
+    assert all(t.source_items is None for t in session.time_value_tracks.values())
+    _assert_same_bytes(session, tmp_path)
+
+
+def test_writer_bytes_empty_one_item_and_non_ascii(tmp_path: Path) -> None:
+    obj = json.loads(json.dumps(DOC_EXAMPLE))
+    obj["hardware"] = "Sängyn anturi (Zürich)"
+    obj["note"] = {"schläft": '😴 \u2028 \x00 "quoted" \\', "ключ": [1.5e-7, -0.0, 1e16, 2**70]}
+    obj["time_value_tracks"]["ünïcode track"] = {"value_data_type": "float32", "items": []}
+    src = _write_example(tmp_path, obj)
+    session = read_session(src).with_tracks(
+        [
+            _tv("empty", [], np.array([], np.float32)),
+            _tv("one", [0.2], np.array([64.6], np.float32)),
+            _tv("one64", [1e-5], [1e22], "float64"),
+            _tv("status", [0.0, 1.5], np.array([0, 255], np.uint8), "uint8"),
+            _tv("signed", [3.0], np.array([-(2**31)], np.int32), "int32"),
+        ]
+    )
+    (tmp_path / "out").mkdir()
+    _assert_same_bytes(session, tmp_path / "out")
+    assert read_session(tmp_path / "out" / "session.json").metadata["note"] == obj["note"]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5])
+def test_writer_chunk_seams(tmp_path: Path, monkeypatch, chunk: int) -> None:
+    import sleepsignal.io.beddit as beddit
+
+    monkeypatch.setattr(beddit, "_ITEMS_PER_CHUNK", chunk)
+    rng = np.random.default_rng(chunk)
+    session = read_session(_write_example(tmp_path)).with_tracks(
+        [
+            _tv(f"n{n}", np.sort(rng.uniform(0, 60, n)), rng.normal(60, 9, n).astype(np.float32))
+            for n in range(8)
+        ]
+    )
+    (tmp_path / "out").mkdir()
+    _assert_same_bytes(session, tmp_path / "out")
+
+
+def test_writer_list_of_sessions_bytes(tmp_path: Path) -> None:
+    from sleepsignal.io import write_sessions
+
+    a = read_session(_write_example(tmp_path))
+    b = a.with_tracks([_tv("heart_rate", [1.0, 2.0], np.array([61.2, 62.7], np.float32))])
+    p = write_sessions([a, b], tmp_path / "out" / "sessions.json")
+    assert p.read_bytes() == _one_string_bytes([a, b], p, as_list=True)
+    p = write_sessions([], tmp_path / "out" / "none.json")
+    assert p.read_bytes() == b"[]\n"
+
+
+_FLOAT_BITS = {"float32": (np.uint32, np.float32), "float64": (np.uint64, np.float64)}
+
+
+@given(
+    n=st.integers(0, 40),
+    data_type=st.sampled_from(sorted(DATA_TYPES)),
+    chunk=st.integers(1, 9),
+    seed=st.integers(0, 2**32 - 1),
+    any_times=st.booleans(),
+)
+def test_writer_bytes_any_arrays(
+    tmp_path_factory, n: int, data_type: str, chunk: int, seed: int, any_times: bool
+) -> None:
+    """Random bit patterns (every finite float32/float64, every integer) and times."""
+    from unittest import mock
+
+    import sleepsignal.io.beddit as beddit
+
+    dtype = DATA_TYPES[data_type]
+    rng = np.random.default_rng(seed)
+    if dtype.kind == "f":
+        bits, ftype = _FLOAT_BITS[data_type]
+        values = rng.integers(0, np.iinfo(bits).max, n, dtype=bits, endpoint=True).view(ftype)
+        values = np.where(np.isfinite(values), values, ftype(1.5))
+    else:
+        info = np.iinfo(dtype)
+        values = rng.integers(info.min, info.max, n, dtype=dtype, endpoint=True)
+    if any_times:  # any finite float64, sorted
+        times = rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True).view(np.float64)
+        times = np.sort(times[np.isfinite(times)])
+        values = values[: len(times)]
+    else:
+        times = np.sort(rng.uniform(0, 1, n) * 10.0 ** rng.integers(-8, 12))
+    folder = tmp_path_factory.mktemp("w")
+    base = ss.Session.from_array(np.zeros(28), 140.0, start=1e9)
+    session = base.with_tracks([_tv("x", times, values.astype(dtype), data_type)])
+    with mock.patch.object(beddit, "_ITEMS_PER_CHUNK", chunk):
+        _assert_same_bytes(session, folder)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_writer_refuses_nan_naming_the_track(tmp_path: Path, bad: float) -> None:
+    good = _tv("fine", [0.0], np.array([1.0], np.float32))
+    track = _tv("heart_rate", [0.0, 1.0, 2.0], np.array([60.0, bad, 61.0], np.float32))
+    session = ss.Session.from_array(np.zeros(2800), 140.0, start=1e9).with_tracks([good, track])
+    out = tmp_path / "out"
+    with pytest.raises(DecodeError, match=r"time-value track 'heart_rate': item 1 has value"):
+        write_session(session, out / "session.json")
+    assert not out.exists() or list(out.iterdir()) == []  # no blob, no JSON, no temp file
+
+
+def test_writer_refuses_nan_in_read_items_and_metadata(tmp_path: Path) -> None:
+    src = read_session(_write_example(tmp_path))
+    raw = ss.TimeValueTrack(
+        "raw",
+        np.array([0.0, 1.0]),
+        np.array([1.0, 2.0]),
+        "float64",
+        source_items=[[0, 1], [1, float("nan")]],
+    )
+    out = tmp_path / "out"
+    with pytest.raises(DecodeError, match=r"track 'raw': item 1 \[1, nan\]"):
+        write_session(src.with_tracks([raw]), out / "session.json")
+    assert not out.exists() or list(out.iterdir()) == []
+    obj = json.loads(json.dumps(DOC_EXAMPLE))
+    (tmp_path / "m").mkdir()
+    session = read_session(_write_example(tmp_path / "m", obj))
+    session.metadata["mystery_field"]["nested"].append(float("inf"))
+    with pytest.raises(DecodeError, match="cannot be written as JSON"):
+        write_session(session, out / "session.json")
+    assert not out.exists() or list(out.iterdir()) == []
+    session.metadata["mystery_field"]["nested"][-1] = np.float32(1.5)  # not a JSON type
+    with pytest.raises(DecodeError, match="cannot be written as JSON"):
+        write_session(session, out / "session.json")
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_writer_memory_does_not_grow_with_the_items(tmp_path: Path) -> None:
+    """Writing a track of 200 000 items needs what writing 20 000 needs (a chunk)."""
+    import tracemalloc
+
+    base = ss.Session.from_array(np.zeros(28), 140.0, start=1e9)
+    peaks = []
+    for n in (20_000, 200_000):
+        rng = np.random.default_rng(n)
+        track = _tv("x", np.cumsum(rng.uniform(0.5, 1.5, n)), rng.normal(60, 9, n).astype("f4"))
+        session = base.with_tracks([track])
+        tracemalloc.start()
+        write_session(session, tmp_path / f"{n}" / "session.json")
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    # the one-string writer took about 150 bytes per item: +27 MB for the larger track
+    assert peaks[1] < peaks[0] + 1_000_000, peaks
+
+
+def test_writer_items_as_read_any_json(tmp_path: Path) -> None:
+    """Items written back verbatim: odd but legal JSON is written, bytes as before."""
+    odd = [[0, "nan"], [1, 2, 3], [2, {"a": [1.5, None]}], [3, 10**400], [4.5, True], [5, -0.0]]
+    track = ss.TimeValueTrack("odd", np.arange(6.0), np.zeros(6), "float64", source_items=odd)
+    session = read_session(_write_example(tmp_path)).with_tracks([track])
+    (tmp_path / "out").mkdir()
+    _assert_same_bytes(session, tmp_path / "out")
+    bad = ss.TimeValueTrack(
+        "bad", np.arange(2.0), np.zeros(2), "float64", source_items=[[0, 1], [1, object()]]
+    )
+    with pytest.raises(DecodeError, match=r"track 'bad': item 1 \[1, <object"):
+        write_session(session.with_tracks([bad]), tmp_path / "bad" / "session.json")
+    assert not (tmp_path / "bad").exists() or list((tmp_path / "bad").iterdir()) == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 
-from .._files import atomic_write, atomic_write_with
+from .._files import atomic_write_with
 from ..errors import DecodeError, QueryError, warn_user
 from ..session import DATA_TYPES, DEFAULT_FRAME_LENGTH, SampledTrack, Session, TimeValueTrack
 
@@ -599,13 +599,19 @@ def session_to_dict(session: Session, blob_urls: Mapping[str, str] | None = None
     not have are written only when there are tracks to put in them. ``blob_urls``
     replaces the ``data_url`` of the named sampled tracks.
     """
-    urls = blob_urls or {}
+    return _session_dict(session, blob_urls or {}, TimeValueTrack.items)
+
+
+def _session_dict(
+    session: Session, urls: Mapping[str, str], items: Callable[[TimeValueTrack], Any]
+) -> dict[str, Any]:
+    """:func:`session_to_dict`, with ``items(track)`` in place of each track's items."""
     sections = {
         "sampled_tracks": lambda: {
             n: _sampled_to_dict(t, urls.get(n)) for n, t in session.sampled_tracks.items()
         },
         "time_value_tracks": lambda: {
-            n: _tv_to_dict(t) for n, t in session.time_value_tracks.items()
+            n: _tv_to_dict(t, items) for n, t in session.time_value_tracks.items()
         },
     }
     out: dict[str, Any] = {}
@@ -633,11 +639,173 @@ def _sampled_to_dict(track: SampledTrack, data_url: str | None) -> dict[str, Any
     return d
 
 
-def _tv_to_dict(track: TimeValueTrack) -> dict[str, Any]:
+def _tv_to_dict(track: TimeValueTrack, items: Callable[[TimeValueTrack], Any]) -> dict[str, Any]:
     d: dict[str, Any] = {"value_data_type": track.value_data_type} if track.type_declared else {}
     d.update(track.extra)
-    d["items"] = track.items()
+    d["items"] = items(track)
     return d
+
+
+#: Items of a time-value track formatted at a time by the JSON writer (a few MB of
+#: Python objects at most, whatever the length of the track).
+_ITEMS_PER_CHUNK = 1 << 14
+
+#: The separators of the JSON written (no spaces, as the Beddit API).
+_SEPARATORS = (",", ":")
+
+
+def _json_writer(
+    sessions: Sequence[Session],
+    blob_urls: Sequence[Mapping[str, str]],
+    *,
+    as_list: bool,
+    where: object,
+) -> Callable[[Path], None]:
+    """Check that ``sessions`` can be written as JSON; return what writes it to a path.
+
+    The bytes written are those of ``json.dumps(payload, separators=(",", ":"),
+    allow_nan=False) + "\n"`` with ``payload`` the :func:`session_to_dict` of each
+    session (a list when ``as_list``), but the items of the time-value tracks are never
+    built whole: everything else is serialised now (with a marker where each track's
+    items go) and the items are formatted from the arrays ``_ITEMS_PER_CHUNK`` at a
+    time while writing. Every value is checked here, so the returned function does not
+    fail on the content (a full disk aside).
+
+    Raises
+    ------
+    DecodeError
+        Naming the session, track and item, when a value is NaN or infinite (JSON
+        cannot hold it) or the metadata cannot be written as JSON.
+    """
+    import re
+    import secrets
+
+    for _ in range(3):
+        token = secrets.token_hex(16)
+        text, tracks, owners = _json_layout(sessions, blob_urls, as_list, token, where)
+        # the markers cannot be forged by the metadata: a fresh random token, checked
+        parts = re.split(f'"@sleepsignal-items-{token}-([0-9]+)@"', text)
+        found = [int(k) for k in parts[1::2]]
+        if found == list(range(len(tracks))) and text.count(token) == len(tracks):
+            break
+    else:  # pragma: no cover - 128 random bits met in the metadata three times
+        raise DecodeError(f"{where}: the session JSON could not be laid out")
+    for track, owner in zip(tracks, owners, strict=True):
+        _check_items(track, f"{where}: {owner}")
+
+    def write(target: Path) -> None:
+        with open(target, "w", encoding="utf-8", newline="") as f:
+            f.write(parts[0])
+            for k, track in enumerate(tracks):
+                f.write("[")
+                for i, chunk in enumerate(_item_chunks(track)):
+                    if i:
+                        f.write(",")
+                    f.write(chunk)
+                f.write("]")
+                f.write(parts[2 * k + 2])
+
+    return write
+
+
+def _json_layout(
+    sessions: Sequence[Session],
+    blob_urls: Sequence[Mapping[str, str]],
+    as_list: bool,
+    token: str,
+    where: object,
+) -> tuple[str, list[TimeValueTrack], list[str]]:
+    """The JSON text with a marker string for the items of each time-value track.
+
+    Returns the text, the tracks in the order of their markers, and for each the words
+    an error uses to name it (session and track).
+    """
+    tracks: list[TimeValueTrack] = []
+    owners: list[str] = []
+    objs = []
+    for session, urls in zip(sessions, blob_urls, strict=True):
+
+        def marker(track: TimeValueTrack, sid: object = session.id) -> str:
+            tracks.append(track)
+            owners.append(f"session {sid}: time-value track {track.name!r}")
+            return f"@sleepsignal-items-{token}-{len(tracks) - 1}@"
+
+        objs.append(_session_dict(session, urls, marker))
+    payload: Any = objs if as_list else objs[0]
+    try:
+        text = json.dumps(payload, separators=_SEPARATORS, allow_nan=False) + "\n"
+    except (ValueError, TypeError) as exc:  # NaN, or not a JSON type, in the metadata
+        raise DecodeError(f"{where}: the session cannot be written as JSON ({exc})") from None
+    return text, tracks, owners
+
+
+def _check_items(track: TimeValueTrack, where: str) -> None:
+    """Raise :class:`DecodeError` naming the first item JSON cannot hold (NaN, inf)."""
+    step = _ITEMS_PER_CHUNK
+    if track.source_items is not None:
+        items = track.source_items
+        for i in range(0, len(items), step):
+            chunk = items[i : i + step]
+            try:  # the quick look: read items are lists of numbers
+                fine = bool(np.isfinite(np.asarray(chunk, dtype=np.float64)).all())
+            except (ValueError, TypeError, OverflowError):
+                fine = False  # ragged, strings, huge integers...: look closely
+            if not fine:
+                _check_by_json(chunk, i, where)
+        return
+    for name, arr in (("time", track.times), ("value", track.values)):
+        if arr.dtype.kind != "f":
+            continue
+        for i in range(0, len(arr), step):
+            ok = np.isfinite(arr[i : i + step])
+            if not ok.all():
+                j = i + int(np.flatnonzero(~ok)[0])
+                raise DecodeError(
+                    f"{where}: item {j} has {name} {float(arr[j])!r}, which JSON cannot hold "
+                    "(it has no NaN or infinity); drop the item or give a number"
+                )
+
+
+def _check_by_json(chunk: list[Any], first: int, where: str) -> None:
+    """Raise :class:`DecodeError` naming the item of ``chunk`` ``json.dumps`` refuses."""
+    try:
+        json.dumps(chunk, separators=_SEPARATORS, allow_nan=False)
+    except (ValueError, TypeError) as exc:
+        for j, item in enumerate(chunk, start=first):
+            try:
+                json.dumps(item, allow_nan=False)
+            except (ValueError, TypeError):
+                raise DecodeError(
+                    f"{where}: item {j} {item!r} cannot be written as JSON ({exc}); JSON "
+                    "holds numbers (no NaN or infinity), strings, lists, objects, true, "
+                    "false and null: drop the item or give a number"
+                ) from None
+        # not met in practice: every item alone passes but the list of them does not
+        raise DecodeError(f"{where}: cannot be written as JSON ({exc})") from None
+
+
+def _item_chunks(track: TimeValueTrack) -> Iterator[str]:
+    """The items of a track as JSON text without the outer brackets, in chunks.
+
+    Joined with ``","`` the chunks are ``json.dumps(track.items(), separators=(",", ":"))``
+    without its brackets: times and float64 values as ``repr`` of the Python float,
+    float32 values as the Python float of their shortest float32 decimal (as
+    :meth:`TimeValueTrack.items`), integers as integers.
+    """
+    step = _ITEMS_PER_CHUNK
+    if track.source_items is not None:
+        items = track.source_items
+        for i in range(0, len(items), step):
+            yield json.dumps(items[i : i + step], separators=_SEPARATORS, allow_nan=False)[1:-1]
+        return
+    values = track.values
+    for i in range(0, len(track.times), step):
+        v = values[i : i + step]
+        if v.dtype == np.float32:
+            vals: list[Any] = [float(str(x)) for x in v]
+        else:
+            vals = v.tolist()  # Python floats (float64) or ints
+        yield ",".join(map("[{!r},{!r}]".format, track.times[i : i + step].tolist(), vals))
 
 
 def _local_blob_path(url: object) -> str | None:
@@ -676,13 +844,23 @@ def write_sessions(
 
     Two tracks never share a blob file: a track whose ``data_url`` another track of the
     call already uses is written as ``<id>_<track>.bin`` (and its ``data_url`` says so).
-    The JSON is serialised before any file is written, and every file is written under a
-    temporary name and renamed, so a failure never leaves a mixed folder behind.
+    Every value is checked before any file is written, and every file is written under a
+    temporary name and renamed, so a failure never leaves a mixed folder behind. The JSON
+    is the bytes of ``json.dumps([session_to_dict(s, ...) ...], separators=(",", ":"),
+    allow_nan=False)`` and a newline, written to the file track by track with the
+    time-value items formatted from their arrays a chunk at a time: writing needs the
+    same memory for a night or for a week (the tracks themselves apart).
+
+    Raises
+    ------
+    DecodeError
+        A local sampled track that is not loaded; a value JSON cannot hold (NaN or
+        infinity: the message names the session, the track and the item).
     """
     p = Path(path)
     used: set[str] = set()
     blobs: list[tuple[str, SampledTrack]] = []
-    objs = []
+    all_urls: list[dict[str, str]] = []
     for session in sessions:
         urls: dict[str, str] = {}
         for name, track in session.sampled_tracks.items():
@@ -706,18 +884,14 @@ def write_sessions(
                 urls[name] = rel
             used.add(rel)
             blobs.append((rel, track))
-        objs.append(session_to_dict(session, urls))
-    payload: Any = objs if as_list else objs[0]
-    try:
-        text = json.dumps(payload, separators=(",", ":"), allow_nan=False) + "\n"
-    except ValueError as exc:
-        raise DecodeError(f"{p}: the session cannot be written as JSON ({exc})") from None
+        all_urls.append(urls)
+    write_json = _json_writer(sessions, all_urls, as_list=as_list, where=p)
     for rel, track in blobs:
         # little-endian view of the samples (a copy only for a big-endian array),
         # written straight from the array: no bytes copy of a whole night
         data = np.ascontiguousarray(track.data, dtype=track.data.dtype.newbyteorder("<"))
         atomic_write_with(p.parent / rel, data.tofile)
-    atomic_write(p, text.encode("utf-8"))
+    atomic_write_with(p, write_json)
     return p
 
 
