@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import respiration as _respiration
 from . import tracks as _tracks
 from ._stream_kernels import _release_freed_memory
 from ._track_kernels import _change_points
@@ -78,12 +79,12 @@ from .tracks import (
 
 __all__: list[str] = []
 
-#: Slice core, s (the last core is shorter).
-SLICE_CORE_S = 24 * 3600.0
+#: Slice core, s (the last core is shorter); breathing's own slices by default.
+SLICE_CORE_S = _respiration.SLICE_CORE_S
 #: Context on each side of a core, s: far beyond the reach of every step (the
 #: breathing filters ~40 s, the 5-min running medians of movement, breathing and
 #: snoring, the presence and status debounce of 30 s).
-SLICE_MARGIN_S = 3600.0
+SLICE_MARGIN_S = _respiration.SLICE_MARGIN_S
 #: Beats taken beyond each end of a slice, s (the beat-interval running median).
 BEAT_MARGIN_S = 60.0
 

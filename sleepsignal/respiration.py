@@ -276,8 +276,13 @@ def _rsa_wave(beat_times: np.ndarray, n: int, fs_low: float) -> tuple[np.ndarray
 
 def _rsa_knots(beat_times: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Knots (times s, values s) of the interval wave of :func:`_rsa_wave`, or None
-    when fewer than 3 intervals are kept. Cheap (one entry per beat), so a sliced
-    recording computes them once over the whole recording."""
+    when fewer than 3 intervals are kept. Cheap (one entry per beat), so
+    :func:`detect_breathing`'s slices of a recording over 24 h use the knots of the
+    whole recording (its cycles are those of one piece to rounding). The day slices of
+    ``session_tracks`` and the stream (``sleepsignal._track_slices``) cannot: they run
+    before the recording ends, so each computes the knots of its own beats, and the
+    median subtracted is the slice's; over 24 h their cycles differ slightly from
+    :func:`detect_breathing`'s (README section "Streaming")."""
     from ._rank_filter import median_filter
 
     bt = np.asarray(beat_times, dtype=np.float64)
@@ -325,7 +330,7 @@ def _rsa_repaired(
         # a zero or negative median (repeated or unsorted times) repairs nothing
         q = np.rint(s / np.where(m > 0, m, np.inf))
         good = (q >= qmin) & (q <= qmax)
-        q = np.maximum(q, 1.0)
+        q = np.clip(q, 1.0, qmax + 1.0)  # a huge ratio must not overflow the int cast
         part = s / q
         good &= (np.abs(part - m) < dev * m) & (part >= lo) & (part <= hi)
         return good, q.astype(np.int64)
