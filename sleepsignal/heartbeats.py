@@ -44,8 +44,9 @@ _BREAK_COST = 0.0  # chain score a run break costs (0.2 measured worse on drifti
 _EDGE_UNIT = 1.0  # s, edge scores count per second of interval (not per edge)
 _ANCHOR = 0.02  # least-squares weight of the energy-peak anchor of each beat
 _MAX_AMP_RATIO = 2.5  # largest beat-to-beat energy ratio (sqrt) of a reliable interval
-_HIDDEN_MAX = 0.65  # a beat hides inside an interval when its shape recurs this well...
+_HIDDEN_MAX = 0.75  # a beat hides inside an interval when its shape recurs this well...
 _HIDDEN_MARGIN = 0.1  # ...or within this much of the interval's own correlation
+# (0.65 flagged ~5 % of the correct intervals of drifting beats; 0.8 let a wrong-fs signal through)
 _HIDDEN_GAP = 0.75  # a hidden beat lies at least 0.75 x the shortest interval from both ends
 _J_REACH = 0.3  # s, search for the J wave of a run's average beat
 _FIDUCIAL_SHIFT = 0.2  # s, largest shift when aligning a run to the reference run
@@ -261,7 +262,9 @@ def detect_heartbeats(
        with ``|r| >= 0.8``, or the running template (otherwise its beat times might sit
        on another lobe); no hidden beat (the first
        beat's shape must not recur at 30-70 % of the interval with a correlation >=
-       min(0.65, ncc - 0.1): the interval might span a missed beat); and part of a
+       min(0.75, ncc - 0.1): the interval might span a missed beat; a cap of 0.65
+       flagged ~5 % of the correct intervals of drifting nights, whose beat complex
+       recurs at 0.65-0.8 inside the interval); and part of a
        streak of at least three consecutive such intervals. ``length_reliable`` is the
        same test without the fiducial check and ``timed`` the fiducial check alone (a
        streak lies within one run, so ``reliable == length_reliable & timed``).
