@@ -356,6 +356,30 @@ def test_best_chain_scored_per_second_prefers_beats_over_half_beats() -> None:
     )
 
 
+def test_streak_goes_on_across_a_break_where_two_timed_runs_meet_on_one_beat() -> None:
+    """Nodes 0-2 form one run, 3-5 the next (no edge into node 3). Node 3 is node 2's
+    beat on the same fiducial (1 sample apart): the streak runs through the break when
+    both runs are timed; not when the nodes are a beat apart, nor when a run is untimed,
+    and never without the link (the old rule)."""
+    from sleepsignal.heartbeats import _in_streak, _same_beat_links
+
+    ek = np.array([1, 2, 4, 5])  # edges 0-1, 1-2 | 3-4, 4-5
+    t = np.array([0.0, 100.0, 200.0, 201.0, 300.0, 400.0])
+    passes = np.ones(4, dtype=bool)
+    timed = np.ones(4, dtype=bool)
+    link = _same_beat_links(ek, t, timed, 2.8)
+    np.testing.assert_array_equal(link, [False, False, True, False])
+    assert _in_streak(passes, ek, 3, link).all()  # one streak of 4
+    assert not _in_streak(passes, ek, 3).any()  # two streaks of 2
+    t_far = t.copy()
+    t_far[3:] += 99.0  # the next run starts a beat later: a beat between the runs
+    assert not _same_beat_links(ek, t_far, timed, 2.8).any()
+    untimed = np.array([True, True, False, False])
+    assert not _same_beat_links(ek, t, untimed, 2.8).any()
+    assert not _same_beat_links(ek[:1], t, timed[:1], 2.8).any()
+    assert _same_beat_links(ek[:0], t, timed[:0], 2.8).shape == (0,)
+
+
 @pytest.mark.slow
 def test_drifting_simulated_night_keeps_coverage_and_lobe() -> None:
     """A 3 h simulated night (built-in heart model, no real data) whose beat shape
