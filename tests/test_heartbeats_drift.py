@@ -414,6 +414,13 @@ def test_drifting_simulated_night_keeps_coverage_and_lobe() -> None:
     5.73 ms, wrong 2.28 %, HR MAE 0.23 bpm, HR windows 93.7 %, 1.05x as many
     length-reliable as reliable. The coverage floor (0.78) fails with the previous
     chain and carry (77.0 %).
+
+    Branch hbdrift3 (hidden-beat cap 0.65 -> 0.75; last carry stage for runs of >= 8
+    beats within 2 s of a timed beat at signed cosine >= 0.5, margin 0.05; streaks
+    across breaks where two timed runs meet on one beat): coverage 87.7 %, MAE 5.75
+    ms, wrong 1.92 %, HR MAE 0.17 bpm, HR windows 99.7 %, 1.04x as many
+    length-reliable as reliable. The coverage floor (0.86) fails with the code before
+    it (79.0 %).
     """
     from sleepsignal.heartbeats import detect_heartbeats, heart_rate
     from sleepsignal.simulate import simulate_night
@@ -429,10 +436,10 @@ def test_drifting_simulated_night_keeps_coverage_and_lobe() -> None:
     )
     t, bpm = heart_rate(hb, duration=len(x) / fs)
     hr = score_heart_rate(t, bpm, ts, tiv, len(x) / fs)
-    assert sc["coverage"] >= 0.78, sc
+    assert sc["coverage"] >= 0.86, sc
     assert sc["wrong"] <= 0.025, sc
     assert sc["mae_ms"] <= 6.0, sc
-    assert hr["hr_coverage"] >= 0.92, hr
+    assert hr["hr_coverage"] >= 0.97, hr
     assert hr["hr_mae"] <= 0.3, hr
     np.testing.assert_array_equal(hb.reliable, hb.length_reliable & hb.timed)
     # every interval joins two of the beats, bridged run breaks included
@@ -442,4 +449,4 @@ def test_drifting_simulated_night_keeps_coverage_and_lobe() -> None:
     for v in (hb.interval_starts, hb.interval_starts + hb.intervals):
         j = np.clip(np.searchsorted(bt, v), 1, bt.shape[0] - 1)
         assert np.all(np.minimum(np.abs(bt[j] - v), np.abs(bt[j - 1] - v)) < 1e-9)
-    assert hb.length_reliable.sum() <= 1.06 * hb.reliable.sum()  # measured 1.05x
+    assert hb.length_reliable.sum() <= 1.06 * hb.reliable.sum()  # measured 1.04x
