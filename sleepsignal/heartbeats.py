@@ -64,9 +64,6 @@ _CARRY_STAGES = ((10.0, 2), (60.0, 16), (300.0, 16), (60.0, 4))  # ...within 10 
 # beats within 60 s (runs of 2-3 beats so far from a timed beat match noise too often)...
 _CARRY_MIN_Q = 0.65  # ...must match it this well (signed cosine)...
 _CARRY_MARGIN = 0.1  # ...and this much better than on any lobe _CARRY_SEP or more away
-# last, runs of >= 16 beats still untimed within 10 s, at a lower similarity and margin
-# (their first 8 beats may have drifted from the template, but the lobe still stands out)
-_CARRY_LONG = (10.0, 16, 0.5, 0.05)  # (reach s, beats, min signed cosine, margin)
 _CARRY_SEP = 0.05  # s
 _CARRY_USABLE = 0.8  # share of a run's pair correlations >= min_ncc for it to be carried
 _BRIDGE_DEV = 0.5  # a run break is bridged when the gap is within 50 % of the local median
@@ -459,8 +456,7 @@ def detect_heartbeats(
     usable = _CARRY_USABLE * np.bincount(run_of_edge, minlength=n_runs) <= np.bincount(
         run_of_edge, weights=e_q >= min_ncc, minlength=n_runs
     )
-    stages = [(age, min_run, _CARRY_MIN_Q, _CARRY_MARGIN) for age, min_run in _CARRY_STAGES]
-    for age, min_run, min_q, margin in (*stages, _CARRY_LONG):
+    for age, min_run in _CARRY_STAGES:
         shift, _, timed_run = _k._template_fiducial(
             y,
             t,
@@ -474,9 +470,9 @@ def detect_heartbeats(
             _CARRY_OWN,
             _CARRY_TEMPLATE,
             age * fs,
-            min_q,
+            _CARRY_MIN_Q,
             max(1, round(_CARRY_SEP * fs)),
-            margin,
+            _CARRY_MARGIN,
         )
     t = t + np.repeat(shift, np.diff(run_start))
     # a run whose beat shape matches neither the reference run, its local reference
