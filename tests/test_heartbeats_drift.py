@@ -415,12 +415,10 @@ def test_drifting_simulated_night_keeps_coverage_and_lobe() -> None:
     length-reliable as reliable. The coverage floor (0.78) fails with the previous
     chain and carry (77.0 %).
 
-    Branch hbdrift3 (hidden-beat cap 0.65 -> 0.75; last carry stage for runs of >= 8
-    beats within 2 s of a timed beat at signed cosine >= 0.5, margin 0.05; streaks
-    across breaks where two timed runs meet on one beat): coverage 87.7 %, MAE 5.75
-    ms, wrong 1.92 %, HR MAE 0.17 bpm, HR windows 99.7 %, 1.04x as many
-    length-reliable as reliable. The coverage floor (0.86) fails with the code before
-    it (79.0 %).
+    Branch hbdrift3 (hidden-beat cap 0.65 -> 0.75; streaks across breaks where two
+    timed runs meet on one beat): coverage 87.1 %, MAE 5.76 ms, wrong 1.82 %, HR MAE
+    0.18 bpm, HR windows 99.7 %, 1.04x as many length-reliable as reliable. The
+    coverage floor (0.86) fails with the code before it (79.0 %).
     """
     from sleepsignal.heartbeats import detect_heartbeats, heart_rate
     from sleepsignal.simulate import simulate_night
