@@ -265,9 +265,11 @@ def detect_heartbeats(
        min(0.75, ncc - 0.1): the interval might span a missed beat; a cap of 0.65
        flagged ~5 % of the correct intervals of drifting nights, whose beat complex
        recurs at 0.65-0.8 inside the interval); and part of a
-       streak of at least three consecutive such intervals. ``length_reliable`` is the
-       same test without the fiducial check and ``timed`` the fiducial check alone (a
-       streak lies within one run, so ``reliable == length_reliable & timed``).
+       streak of at least three consecutive such intervals (a streak goes on across a
+       run break where two timed runs meet on one beat, their two nodes of it within
+       20 ms: no beat is missing there). ``length_reliable`` is the same test without
+       the fiducial check and ``timed`` the fiducial check alone (a streak lies within
+       one run or joins timed runs only, so ``reliable == length_reliable & timed``).
 
     ``confidence = clip((ncc - 0.3) / 0.7, 0, 1) * clip(1 - dev / (2 max_deviation), 0,
     1)`` with ``dev`` the relative deviation from the local median.
