@@ -45,8 +45,9 @@ _BREAK_COST = 0.0  # chain score a run break costs (0.2 measured worse on drifti
 _EDGE_UNIT = 1.0  # s, edge scores count per second of interval (not per edge)
 _ANCHOR = 0.02  # least-squares weight of the energy-peak anchor of each beat
 _MAX_AMP_RATIO = 2.5  # largest beat-to-beat energy ratio (sqrt) of a reliable interval
-_HIDDEN_MAX = 0.65  # a beat hides inside an interval when its shape recurs this well...
+_HIDDEN_MAX = 0.75  # a beat hides inside an interval when its shape recurs this well...
 _HIDDEN_MARGIN = 0.1  # ...or within this much of the interval's own correlation
+# (0.65 flagged ~5 % of the correct intervals of drifting beats; 0.8 let a wrong-fs signal through)
 _HIDDEN_GAP = 0.75  # a hidden beat lies at least 0.75 x the shortest interval from both ends
 _ALIGN_STEP = 1.0 / 70.0  # s, coarse lag step of the beat-pair alignment (then halved)
 _HIDDEN_COARSE = 2  # hidden-beat positions tried every 2nd step first, then around the best
@@ -264,10 +265,14 @@ def detect_heartbeats(
        with ``|r| >= 0.8``, or the running template (otherwise its beat times might sit
        on another lobe); no hidden beat (the first
        beat's shape must not recur at 30-70 % of the interval with a correlation >=
-       min(0.65, ncc - 0.1): the interval might span a missed beat); and part of a
-       streak of at least three consecutive such intervals. ``length_reliable`` is the
-       same test without the fiducial check and ``timed`` the fiducial check alone (a
-       streak lies within one run, so ``reliable == length_reliable & timed``).
+       min(0.75, ncc - 0.1): the interval might span a missed beat; a cap of 0.65
+       flagged ~5 % of the correct intervals of drifting nights, whose beat complex
+       recurs at 0.65-0.8 inside the interval); and part of a
+       streak of at least three consecutive such intervals (a streak goes on across a
+       run break where two timed runs meet on one beat, their two nodes of it within
+       20 ms: no beat is missing there). ``length_reliable`` is the same test without
+       the fiducial check and ``timed`` the fiducial check alone (a streak lies within
+       one run or joins timed runs only, so ``reliable == length_reliable & timed``).
 
     ``confidence = clip((ncc - 0.3) / 0.7, 0, 1) * clip(1 - dev / (2 max_deviation), 0,
     1)`` with ``dev`` the relative deviation from the local median.
@@ -563,7 +568,10 @@ def detect_heartbeats(
     # an interval that might span a missed beat: the first beat's shape recurs inside it.
     # The check only removes intervals from the streaks below, so only the intervals of
     # a streak of passing intervals need it
-    cand_pass = np.flatnonzero(_in_streak(passes, ek, 3))
+    # a streak goes on across a run break where the two runs meet on one beat: both
+    # timed, and their two nodes of that beat within _BRIDGE_TOL of each other
+    link = _same_beat_links(ek, t, fid_ok, _BRIDGE_TOL * fs)
+    cand_pass = np.flatnonzero(_in_streak(passes, ek, 3, link))
     hidden = _k._hidden_beat(
         y,
         cand[pp[cand_pass]],
@@ -578,9 +586,10 @@ def detect_heartbeats(
     )
     passes[cand_pass[hidden >= np.minimum(_HIDDEN_MAX, e_q[cand_pass] - _HIDDEN_MARGIN)]] = False
     # the length checks pass: streaks of length-reliable intervals. A streak lies within
-    # one run and fid_ok is constant over a run, so the streaks of passes & fid_ok are
-    # exactly these streaks where fid_ok holds: reliable = length_reliable & fid_ok
-    length_reliable = passes & _in_streak(passes, ek, 3)
+    # one run, or links timed runs only, and fid_ok is constant over a run, so the
+    # streaks of passes & fid_ok are exactly these streaks where fid_ok holds: reliable
+    # = length_reliable & fid_ok
+    length_reliable = passes & _in_streak(passes, ek, 3, link)
     per_interval = [starts, intervals, conf, length_reliable & fid_ok, fid_ok, length_reliable]
     # in time order: runs moved onto one fiducial lobe may overlap by a beat, so the
     # chain's order can put a start just before the previous one
@@ -619,17 +628,38 @@ def _bad_runs(x: np.ndarray, min_flat: int) -> tuple[np.ndarray, np.ndarray]:
     return _k._equal_runs(x, eq, lo, hi, min_flat)
 
 
-def _in_streak(passes: np.ndarray, ek: np.ndarray, length: int) -> np.ndarray:
+def _in_streak(
+    passes: np.ndarray, ek: np.ndarray, length: int, link: np.ndarray | None = None
+) -> np.ndarray:
     """True for passing edges inside a streak of ``length`` or more consecutive passing
-    edges of one run (edge ``j+1`` continues edge ``j`` when ``ek[j+1] == ek[j] + 1``)."""
+    edges of one run (edge ``j+1`` continues edge ``j`` when ``ek[j+1] == ek[j] + 1``),
+    or of runs joined where ``link[j+1]`` (see :func:`_same_beat_links`)."""
     if passes.shape[0] == 0:
         return passes.copy()
     cont = np.zeros(passes.shape[0], dtype=bool)
-    cont[1:] = (ek[1:] == ek[:-1] + 1) & passes[1:] & passes[:-1]
+    joined = ek[1:] == ek[:-1] + 1
+    if link is not None:
+        joined = joined | link[1:]
+    cont[1:] = joined & passes[1:] & passes[:-1]
     # streak id increments whenever an edge does not continue the previous passing edge
     sid = np.cumsum(~cont)
     size = np.bincount(sid)
     return passes & (size[sid] >= length)
+
+
+def _same_beat_links(ek: np.ndarray, t: np.ndarray, timed: np.ndarray, tol: float) -> np.ndarray:
+    """True at edge ``j`` when it starts the run after edge ``j-1``'s run (``ek[j] ==
+    ek[j-1] + 2``: node ``ek[j-1] + 1`` has no edge into it) and the two runs meet on one
+    beat: both timed and the last node of the one within ``tol`` (samples) of the first
+    node of the other (the chain broke between two lobes of that beat; no beat is
+    missing)."""
+    link = np.zeros(ek.shape[0], dtype=bool)
+    if ek.shape[0] > 1:
+        a = ek[:-1]  # later node of edge j - 1; a + 1 < ek[j] <= len(t) - 1 where linked
+        nxt = ek[1:] == a + 2
+        gap = np.abs(t[np.where(nxt, a + 1, a)] - t[a])
+        link[1:] = nxt & timed[1:] & timed[:-1] & (gap <= tol)
+    return link
 
 
 def _hum_aliases(fs: float, f_lo: float, f_hi: float) -> list[float]:
