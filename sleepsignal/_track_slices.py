@@ -32,7 +32,6 @@ A stream holds the features of at most one slice plus the lag of the heartbeats
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -43,7 +42,7 @@ from . import tracks as _tracks
 from ._stream_kernels import _release_freed_memory
 from ._track_kernels import _change_points
 from .activity import NO_SIGNAL, PRESENCE_WINDOW_S, Movements, Presence, _presence_from_low
-from .errors import SleepSignalWarning
+from .errors import warn_user
 from .mains import (
     FFT_EVERY,
     _scan_sizes,
@@ -324,7 +323,7 @@ class _SlicedPass2:
             if self.n_bad_noise:
                 msg = _invalid_message(self.n_bad_noise, self.noise.n)
                 notes.append(msg)
-                warnings.warn(msg, SleepSignalWarning, stacklevel=3)
+                warn_user(msg)
         return _assemble_tracks(cycles, moves, pres, status, snoring, duration, notes)
 
 

@@ -28,7 +28,7 @@ from .activity import (
     _presence_from_low,
     actigram,
 )
-from .errors import SignalError, SleepSignalWarning
+from .errors import SignalError, SleepSignalWarning, warn_user
 from .mains import (
     FFT_EVERY,
     UNCLEAR,
@@ -329,7 +329,7 @@ def _tracks_from_scan(
             snoring = detect_snoring(noise[0], noise[1], breathing)
         for caught_warning in caught:
             notes.append(str(caught_warning.message))
-            warnings.warn(str(caught_warning.message), SleepSignalWarning, stacklevel=2)
+            warn_user(str(caught_warning.message))
     return _assemble_tracks(breathing, moves, pres, status, snoring, duration, notes)
 
 

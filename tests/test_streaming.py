@@ -566,12 +566,15 @@ def test_sliced_noise_with_missing_values_notes_and_warns_like_one_piece(
     noise = night.session.sampled_tracks["noise"].data.copy()
     noise[1000:1100] = np.nan  # in the first slice's core
     noise[9000] = -1.0  # in the third
-    with pytest.warns(SleepSignalWarning, match="101 of 15000"):
+    with pytest.warns(SleepSignalWarning, match="101 of 15000") as sliced_warned:
         out = stream_tracks(x, FS, noise=noise, noise_fs=10.0, heartbeats=False)
     monkeypatch.setattr(tracks, "SLICED_ABOVE_S", 24 * 3600.0)
-    with pytest.warns(SleepSignalWarning, match="101 of 15000"):
+    with pytest.warns(SleepSignalWarning, match="101 of 15000") as one_warned:
         one = stream_tracks(x, FS, noise=noise, noise_fs=10.0, heartbeats=False)
     assert out.tracks.notes == one.tracks.notes
+    # both warnings point at the caller's line, not inside the package
+    assert [w.filename for w in sliced_warned] == [__file__]
+    assert [w.filename for w in one_warned] == [__file__]
     assert any("101 of 15000" in note for note in out.tracks.notes)
 
 
