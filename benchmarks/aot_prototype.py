@@ -402,14 +402,24 @@ def main() -> None:
         help="also time `python -m sleepsignal analyze` of another checkout (e.g. main)",
     )
     args = ap.parse_args()
-    if args.install_probe:
-        work = (args.work or Path(tempfile.mkdtemp(prefix="sleepsignal-aot-"))).resolve()
-        install_probe(work)
-        return
-    if args.session is None:
+    if args.session is None and not args.install_probe:
         ap.error("SESSION is required (or --install-probe)")
+    made = None  # a work folder of our own (a package copy, a venv) is removed at the end
+    if args.work is None:
+        made = args.work = Path(tempfile.mkdtemp(prefix="sleepsignal-aot-"))
+    try:
+        _run(args)
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace) -> None:
+    if args.install_probe:
+        install_probe(args.work.resolve())
+        return
     session = args.session.resolve()
-    work = _copy((args.work or Path(tempfile.mkdtemp(prefix="sleepsignal-aot-"))).resolve())
+    work = _copy(args.work.resolve())
     env = dict(os.environ)
     env.pop("SLEEPSIGNAL_NO_AOT", None)
     built = list((work / "sleepsignal").glob("_aot.*.so"))

@@ -483,9 +483,24 @@ def sliced(hours: float, folder: Path) -> None:
         )
 
 
+_USAGE = """usage: python benchmarks/bench_streaming.py [HOURS ...]   (default: 0.0833 1 8)
+       python benchmarks/bench_streaming.py --phases HOURS ...
+       python benchmarks/bench_streaming.py --sliced HOURS ...
+       python benchmarks/bench_streaming.py --agreement
+
+HOURS ...      peak memory of streaming a tiled session of each length, in a fresh
+               process each (above the floor of a 6-minute stream; the result apart)
+--phases       where the memory of each length goes, step by step
+--sliced       day slices against one piece on recordings of different nights
+--agreement    streamed heartbeats against whole-signal heartbeats on 8 h nights"""
+
+
 def main(argv: list[str]) -> None:
     import tempfile
 
+    if argv[:1] in (["-h"], ["--help"]):
+        print(_USAGE)
+        return
     if argv == ["--agreement"]:
         agreement()
         return

@@ -21,7 +21,7 @@ Design (the answers to "what is streamed, what is exact"):
    :func:`~sleepsignal.tracks.session_tracks` does through the same functions:
 
    - up to :data:`~sleepsignal.tracks.SLICED_ABOVE_S` (24 h) in one piece, at the end
-     (the features of a day are 7 MB);
+     (the features of a day are about 8 MB);
    - beyond, in day slices with 1 h of context (``sleepsignal._track_slices``), each
      run as soon as pass 1 and the heartbeats are past its context, after which the
      features before the next slice are dropped: the stream holds one slice's features
