@@ -494,14 +494,16 @@ def _run_fiducial(
     left: int,
     right: int,
     max_shift: int,
+    ref: int = -1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Offset (samples) of one common fiducial point from the beats of each run, and
     how well the run's average beat matched the beat it was aligned to.
 
     Run ``r`` holds beats ``t[run_start[r] : run_start[r+1]]`` (``run_start`` ends with
     ``len(t)``). The windows ``y[round(t)-left : round(t)+right+1]`` of a run are
-    averaged (windows leaving the signal are skipped). The run with the most beats is the
-    reference; its fiducial is its largest absolute value (the J wave, either polarity).
+    averaged (windows leaving the signal are skipped). Run ``ref`` is the reference
+    (when it has a window; otherwise, or for ``ref < 0``, the run with the most beats
+    that have one); its fiducial is its largest absolute value (the J wave, either polarity).
     Every other run's average is aligned to the reference by the largest absolute
     correlation over shifts within ``+-max_shift`` (so a polarity flip or a new posture
     keeps the same lobe as fiducial). Offsets are refined by parabolas; 0 for runs
@@ -523,7 +525,8 @@ def _run_fiducial(
                 cnt[r] += 1
     if nr == 0 or cnt.max() == 0:
         return out, quality
-    ref = int(np.argmax(cnt))
+    if ref < 0 or ref >= nr or cnt[ref] == 0:
+        ref = int(np.argmax(cnt))
     # avg[0]: the reference's sum of windows; avg[1]: that of the run being aligned
     # (made when it is aligned, so a night's runs need no (runs x w) array)
     avg = np.zeros((2, w))

@@ -226,8 +226,9 @@ def detect_heartbeats(
        every movement or posture change.
     6. Beat times: least squares that keeps each aligned interval while anchoring the run
        to its envelope peaks (weight 0.02), so times do not drift; then each run is
-       shifted so that its average beat's J wave (the largest lobe of the run with most
-       beats; other runs aligned to it by correlation, either polarity) is the fiducial.
+       shifted so that its average beat's J wave (the largest lobe of the reference run,
+       the run with most beat pairs at ``ncc >= min_ncc``; other runs aligned to it by
+       correlation, either polarity) is the fiducial.
        A run of >= 32 beats that matches it with ``|r| < 0.8`` (the beat shape drifts
        over a night as the lobes beside J change size and place) is aligned to a local
        reference instead: the average beats of the matched runs within +-300 s (>= 30
@@ -422,12 +423,26 @@ def detect_heartbeats(
     ek = pos[kk]  # edge j joins node ek-1 -> ek (consecutive nodes in the chain)
     t = _solve_times(nodes.shape[0], ek, e_iv, cand[nodes].astype(np.float64))
     # one fiducial for every run: the J wave of the run's average beat, aligned to the
-    # run with most beats, so runs locked on different lobes share one time reference
+    # run with most well-matched beat pairs (edges at ncc >= min_ncc), so runs locked on
+    # different lobes share one time reference. Not simply the run with most beats: on
+    # a noisy night whose real runs are short, that can be a run of noise in the empty
+    # bed (median ncc 0.48), to which no real run matches
     joined_nodes = np.zeros(nodes.shape[0], dtype=bool)
     joined_nodes[ek] = True  # node i is joined to node i-1
     run_start = np.concatenate((np.flatnonzero(~joined_nodes), [nodes.shape[0]]))
+    n_runs = run_start.shape[0] - 1
+    run_of_edge = np.repeat(np.arange(n_runs), np.diff(run_start))[ek]
+    good_edges = np.bincount(run_of_edge, weights=e_q >= min_ncc, minlength=n_runs)
     reach = round(_J_REACH * fs)
-    shift, fid_q = _k._run_fiducial(y, t, run_start, reach, reach, round(_FIDUCIAL_SHIFT * fs))
+    shift, fid_q = _k._run_fiducial(
+        y,
+        t,
+        run_start,
+        reach,
+        reach,
+        round(_FIDUCIAL_SHIFT * fs),
+        int(np.argmax(good_edges)) if n_runs else -1,
+    )
     # runs that do not match the reference (the beat shape drifts over the night) are
     # aligned to a time-local reference: the matched runs within +-300 s (runs of 32
     # beats or more: a shorter run's average matches another lobe too often)
@@ -455,11 +470,7 @@ def detect_heartbeats(
     # only runs whose beats match each other (>= 80 % of their pair correlations >=
     # min_ncc) are carried: a run of noise could match a template by chance and then
     # pass it on
-    n_runs = run_start.shape[0] - 1
-    run_of_edge = np.repeat(np.arange(n_runs), np.diff(run_start))[ek]
-    usable = _CARRY_USABLE * np.bincount(run_of_edge, minlength=n_runs) <= np.bincount(
-        run_of_edge, weights=e_q >= min_ncc, minlength=n_runs
-    )
+    usable = _CARRY_USABLE * np.bincount(run_of_edge, minlength=n_runs) <= good_edges
     for age, min_run in _CARRY_STAGES:
         shift, _, timed_run = _k._template_fiducial(
             y,

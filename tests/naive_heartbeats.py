@@ -189,7 +189,7 @@ def _parabola(v: np.ndarray, i: int) -> float:
     return 0.0
 
 
-def naive_run_fiducial(y, t, run_start, left, right, max_shift):
+def naive_run_fiducial(y, t, run_start, left, right, max_shift, ref=-1):
     nr = len(run_start) - 1
     w = left + right + 1
     avgs, counts = [], []
@@ -219,7 +219,8 @@ def naive_run_fiducial(y, t, run_start, left, right, max_shift):
         bs = int(np.argmax(sc))
         return bs - max_shift + _parabola(sc, bs), sc[bs]
 
-    ref = int(np.argmax(counts))
+    if not (0 <= ref < nr and counts[ref] > 0):
+        ref = int(np.argmax(counts))
     a = np.abs(avgs[ref])
     bi = int(np.argmax(a))
     out[ref] = bi - left + _parabola(a, bi)
