@@ -70,11 +70,11 @@ _CARRY_MARGIN = 0.1  # ...and this much better than on any lobe _CARRY_SEP or mo
 _CARRY_SEP = 0.05  # s
 _CARRY_USABLE = 0.8  # share of a run's pair correlations >= min_ncc for it to be carried
 _BRIDGE_DEV = 0.5  # a run break is bridged when the gap is within 50 % of the local median
-_BRIDGE_TOL = 0.02  # s, and the fiducial times agree this well with the direct alignment
+_BRIDGE_TOL = 0.03  # s, and the fiducial times agree this well with the direct alignment
 _SKIP_MAX = 2  # a break between timed runs n +- _SKIP_DEV local medians wide (n = 2..3)...
 _SKIP_DEV = 0.5  # ...may hide n - 1 beats the chain skipped...
 _SKIP_MIN_Q = 0.6  # ...found when both beats beside the gap match each this well...
-_SKIP_TOL = 0.02  # s, ...at places this close to each other
+_SKIP_TOL = 0.03  # s, ...at places this close to each other
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
 _LANES = 16  # chunks of the night band-passed side by side in SIMD lanes
@@ -256,11 +256,17 @@ def detect_heartbeats(
        with the beats found, which then locates the next beats). A break between two
        timed runs whose fiducial times lie 0.5-1.5 local median intervals apart (no
        beat missing) becomes an interval when the two beats, aligned directly as in
-       step 3 (windows at the fiducial times), agree with that gap within 20 ms (both
+       step 3 (windows at the fiducial times), agree with that gap within 30 ms (both
        runs then sit on one lobe): the interval is the direct alignment, its ``ncc``
        that alignment's correlation, and the later run (with the runs bridged after
        it) moves by the difference, so that the beat times keep every interval.
-       The local median is recomputed from the chain's own intervals (``ncc >=
+       A break between two timed runs 2 (3) +- 0.5 local medians wide hides 1 (2)
+       beats the chain skipped: each is sought at its place in the gap (divided
+       evenly) by aligning both beats beside the gap with the signal there (as in
+       step 3, lags within +-0.1 s); when both find it within 30 ms of each other at
+       correlations >= 0.6, for every missing beat of the gap, the beats (at the mean
+       of the two places) become nodes of the chain that join the two runs. The
+       local median is recomputed from the chain's own intervals (``ncc >=
        min_ncc``).
     7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
        confidence >= ``min_confidence``; inside ``bpm_range``; the two beats' energies
@@ -274,7 +280,7 @@ def detect_heartbeats(
        recurs at 0.65-0.8 inside the interval); and part of a
        streak of at least three consecutive such intervals (a streak goes on across a
        run break where two timed runs meet on one beat, their two nodes of it within
-       20 ms: no beat is missing there). ``length_reliable`` is the same test without
+       30 ms: no beat is missing there). ``length_reliable`` is the same test without
        the fiducial check and ``timed`` the fiducial check alone (a streak lies within
        one run or joins timed runs only, so ``reliable == length_reliable & timed``).
 
