@@ -70,7 +70,7 @@ _CARRY_MARGIN = 0.1  # ...and this much better than on any lobe _CARRY_SEP or mo
 _CARRY_SEP = 0.05  # s
 _CARRY_USABLE = 0.8  # share of a run's pair correlations >= min_ncc for it to be carried
 _BRIDGE_DEV = 0.5  # a run break is bridged when the gap is within 50 % of the local median
-_BRIDGE_TOL = 0.03  # s, and the fiducial times agree this well with the direct alignment
+_BRIDGE_TOL = 0.02  # s, and the fiducial times agree this well with the direct alignment
 _SKIP_MAX = 2  # a break between timed runs n +- _SKIP_DEV local medians wide (n = 2..3)...
 _SKIP_DEV = 0.5  # ...may hide n - 1 beats the chain skipped...
 _SKIP_MIN_Q = 0.6  # ...found when both beats beside the gap match each this well...
@@ -256,7 +256,7 @@ def detect_heartbeats(
        with the beats found, which then locates the next beats). A break between two
        timed runs whose fiducial times lie 0.5-1.5 local median intervals apart (no
        beat missing) becomes an interval when the two beats, aligned directly as in
-       step 3 (windows at the fiducial times), agree with that gap within 30 ms (both
+       step 3 (windows at the fiducial times), agree with that gap within 20 ms (both
        runs then sit on one lobe): the interval is the direct alignment, its ``ncc``
        that alignment's correlation, and the later run (with the runs bridged after
        it) moves by the difference, so that the beat times keep every interval.
@@ -264,10 +264,11 @@ def detect_heartbeats(
        beats the chain skipped: each is sought at its place in the gap (divided
        evenly) by aligning both beats beside the gap with the signal there (as in
        step 3, lags within +-0.1 s); when both find it within 30 ms of each other at
-       correlations >= 0.6, for every missing beat of the gap, the beats (at the mean
-       of the two places) become nodes of the chain that join the two runs. The
-       local median is recomputed from the chain's own intervals (``ncc >=
-       min_ncc``).
+       correlations >= 0.6, for every missing beat of the gap, the beats (at the
+       places the beat before the gap gives) become nodes of the chain that join the
+       two runs, and the later run (with the runs bridged after it) moves so that its
+       first beat keeps the place its own alignment gives. The local median is
+       recomputed from the chain's own intervals (``ncc >= min_ncc``).
     7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
        confidence >= ``min_confidence``; inside ``bpm_range``; the two beats' energies
        within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
@@ -280,7 +281,7 @@ def detect_heartbeats(
        recurs at 0.65-0.8 inside the interval); and part of a
        streak of at least three consecutive such intervals (a streak goes on across a
        run break where two timed runs meet on one beat, their two nodes of it within
-       30 ms: no beat is missing there). ``length_reliable`` is the same test without
+       20 ms: no beat is missing there). ``length_reliable`` is the same test without
        the fiducial check and ``timed`` the fiducial check alone (a streak lies within
        one run or joins timed runs only, so ``reliable == length_reliable & timed``).
 
@@ -572,7 +573,7 @@ def detect_heartbeats(
     env_x = env_c
     if sel.shape[0]:
         k_sel = n_iv[sel]
-        rep, i_in, tm_all, q_a, q_b, ok_break = _skipped_beats(
+        rep, i_in, m_a, m_b, q_a, q_b, ok_break = _skipped_beats(
             y,
             t[a_node[sel]],
             t[b_node[sel]],
@@ -594,7 +595,8 @@ def detect_heartbeats(
             rep = np.cumsum(ok_break)[rep[keep]] - 1  # into the kept breaks
             sel = sel[ok_break]
             i_in = i_in[keep]
-            tm = tm_all[keep]
+            tm = m_a[keep]  # the places the beat before the gap gives
+            m_b = m_b[keep]
             q_a = q_a[keep]
             q_b = q_b[keep]
             ta = t[a_node[sel]][rep]
@@ -631,7 +633,18 @@ def detect_heartbeats(
             ek = np.concatenate((ek, m_new, m_new[last] + 1))
             kk = np.concatenate((kk, ci, pb))
             pp = np.concatenate((pp, np.where(i_in == 1, pa[rep], ci - 1), ci[last]))
+            # the run after the gap (with the runs joined to it after) moves so that its
+            # first beat keeps the place its own alignment gives: every new interval is
+            # a direct alignment, as precise as any other
             e_new = np.concatenate((m_new, m_new[last] + 1))
+            joined_n = np.zeros(t.shape[0], dtype=bool)
+            joined_n[ek] = True
+            joined_n[e_new] = True
+            step = np.zeros(t.shape[0])
+            step[m_new[last] + 1] = tm[last] - m_b[last]
+            acc = np.cumsum(step)
+            first = np.flatnonzero(~joined_n)  # first node of each joined stretch
+            t = t + (acc - acc[first][np.cumsum(~joined_n) - 1])
             e_iv = np.concatenate((e_iv, t[e_new] - t[e_new - 1]))
             e_q = np.concatenate((e_q, into_q, q_b[last]))
             e_med = np.concatenate((e_med, med[pa[rep]], med[pa]))
@@ -773,9 +786,9 @@ def _skipped_beats(
     both places lie within ``tol`` samples of each other, both correlations are >=
     ``min_q`` and neither best lag lies at the edge of the search (no peak there).
 
-    Returns ``(gap, place, time, q_a, q_b, found)``: one row per missing beat (its gap's
-    index, ``i``, the mean of the two places, the correlations with the beat at ``ta``
-    and at ``tb``), rows in order of gap and place, and ``found`` per gap.
+    Returns ``(gap, place, m_a, m_b, q_a, q_b, found)``: one row per missing beat (its
+    gap's index, ``i``, its places from the beat at ``ta`` and from the beat at ``tb``,
+    the correlations with each), rows in order of gap and place, and ``found`` per gap.
     """
     rep = np.repeat(np.arange(k.shape[0]), k - 1)
     first_row = np.cumsum(k - 1) - (k - 1)
@@ -785,8 +798,11 @@ def _skipped_beats(
     cg = np.floor(g + 0.5)
     lag_a, q_a = _k._fiducial_pairs(y, ta_r, g, before, after, max_lag)
     lag_b, q_b = _k._fiducial_pairs(y, tb[rep], g, before, after, max_lag)
-    m_a = cg + lag_a
-    m_b = cg + lag_b
+    # the window at round(ta) matches the one at cg + lag_a: ta itself at that plus its
+    # fraction of a sample
+    m_a = cg + lag_a + (ta_r - np.floor(ta_r + 0.5))
+    tb_r = tb[rep]
+    m_b = cg + lag_b + (tb_r - np.floor(tb_r + 0.5))
     with np.errstate(invalid="ignore"):
         ok = (
             (np.abs(m_a - m_b) <= tol)
@@ -795,7 +811,7 @@ def _skipped_beats(
             & (np.abs(lag_b) < max_lag - 0.5)
         )
     found = np.bincount(rep, weights=~ok, minlength=k.shape[0]) == 0
-    return rep, place, 0.5 * (m_a + m_b), q_a, q_b, found
+    return rep, place, m_a, m_b, q_a, q_b, found
 
 
 def _same_beat_links(ek: np.ndarray, t: np.ndarray, timed: np.ndarray, tol: float) -> np.ndarray:
