@@ -775,7 +775,7 @@ def _skipped_beats(
     max_lag: int,
     min_q: float,
     tol: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The beats a chain skipped between the beats at ``ta`` and ``tb`` (samples, fiducial
     times), each gap spanning ``k`` (>= 2) intervals.
 
