@@ -71,6 +71,10 @@ _CARRY_SEP = 0.05  # s
 _CARRY_USABLE = 0.8  # share of a run's pair correlations >= min_ncc for it to be carried
 _BRIDGE_DEV = 0.5  # a run break is bridged when the gap is within 50 % of the local median
 _BRIDGE_TOL = 0.02  # s, and the fiducial times agree this well with the direct alignment
+_SKIP_MAX = 2  # a break between timed runs n +- _SKIP_DEV local medians wide (n = 2..3)...
+_SKIP_DEV = 0.5  # ...may hide n - 1 beats the chain skipped...
+_SKIP_MIN_Q = 0.6  # ...found when both beats beside the gap match each this well...
+_SKIP_TOL = 0.03  # s, ...at places this close to each other
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
 _LANES = 16  # chunks of the night band-passed side by side in SIMD lanes
@@ -257,8 +261,15 @@ def detect_heartbeats(
        runs then sit on one lobe): the interval is the direct alignment, its ``ncc``
        that alignment's correlation, and the later run (with the runs bridged after
        it) moves by the difference, so that the beat times keep every interval.
-       The local median is recomputed from the chain's own intervals (``ncc >=
-       min_ncc``).
+       A break between two timed runs 2 (3) +- 0.5 local medians wide hides 1 (2)
+       beats the chain skipped: each is sought at its place in the gap (divided
+       evenly) by aligning both beats beside the gap with the signal there (as in
+       step 3, lags within +-0.1 s); when both find it within 30 ms of each other at
+       correlations >= 0.6, for every missing beat of the gap, the beats (at the
+       places the beat before the gap gives) become nodes of the chain that join the
+       two runs, and the later run (with the runs bridged after it) moves so that its
+       first beat keeps the place its own alignment gives. The local median is
+       recomputed from the chain's own intervals (``ncc >= min_ncc``).
     7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
        confidence >= ``min_confidence``; inside ``bpm_range``; the two beats' energies
        within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
@@ -549,10 +560,117 @@ def detect_heartbeats(
         with np.errstate(invalid="ignore"):
             e_dev = np.abs(e_iv / e_med - 1.0)
         e_dev = np.where(np.isfinite(e_dev), e_dev, np.inf)
+    # a break between two timed runs about two (three) intervals wide: the chain
+    # skipped a beat (two beats): no energy peak of it was a candidate, or its edges
+    # scored <= 0. Each missing beat is sought by aligning both beats beside the gap
+    # with the signal around its expected place (the gap divided evenly); when both
+    # find it within _SKIP_TOL of each other for every missing beat of the gap, the
+    # beats become nodes of the chain (not candidates) that join the two runs
+    a_node = run_start[1:-1] - 1
+    b_node = a_node + 1
+    gap = t[b_node] - t[a_node]
+    with np.errstate(invalid="ignore"):
+        ratio = gap / med[nodes[a_node]]
+    ratio = np.where(np.isfinite(ratio), ratio, 0.0)
+    n_iv = np.floor(ratio + 0.5).astype(np.int64)  # intervals the gap spans
+    sel = np.flatnonzero(
+        timed_run[:-1]
+        & timed_run[1:]
+        & (n_iv >= 2)
+        & (n_iv <= _SKIP_MAX + 1)
+        & (np.abs(ratio - n_iv) <= _SKIP_DEV)
+    )
+    cand_x = cand
+    env_x = env_c
+    if sel.shape[0]:
+        k_sel = n_iv[sel]
+        rep, i_in, m_a, m_b, q_a, q_b, ok_break = _skipped_beats(
+            y,
+            t[a_node[sel]],
+            t[b_node[sel]],
+            k_sel,
+            before,
+            after,
+            max_lag,
+            _SKIP_MIN_Q,
+            _SKIP_TOL * fs,
+        )
+        lo_b = np.clip(np.floor(t[a_node[sel]]).astype(np.int64) - before - max_lag - ring, 0, None)
+        hi_b = np.clip(np.floor(t[b_node[sel]]).astype(np.int64) + after + max_lag + 2, 0, None)
+        clean = np.searchsorted(bad_stop, lo_b, side="right") >= np.searchsorted(
+            bad_start, hi_b, side="left"
+        )
+        ok_break = ok_break & clean
+        keep = ok_break[rep]
+        if keep.any():
+            rep = np.cumsum(ok_break)[rep[keep]] - 1  # into the kept breaks
+            sel = sel[ok_break]
+            i_in = i_in[keep]
+            tm = m_a[keep]  # the places the beat before the gap gives
+            m_b = m_b[keep]
+            q_a = q_a[keep]
+            q_b = q_b[keep]
+            ta = t[a_node[sel]][rep]
+            an = a_node[sel][rep]  # sorted; the new nodes follow node an, in order
+            nr = an.shape[0]
+            r = np.arange(nr)
+            t = np.insert(t, an + 1, tm)
+            ek = ek + np.searchsorted(an, ek, side="left")
+            m_new = an + r + 1  # the new nodes' indices
+            last = np.flatnonzero(np.append(rep[1:] != rep[:-1], True))  # each break's last row
+            pa = nodes[a_node[sel]]  # candidates beside each kept gap
+            pb = nodes[b_node[sel]]
+            # pseudo candidates in the envelope's time frame (where run A's energy
+            # peaks lie relative to its fiducial)
+            pseudo = cand[pa[rep]] + np.floor(tm - ta + 0.5).astype(np.int64)
+            ci = nc + r
+            # their energy: the envelope's largest value within 0.1 s (as at a peak)
+            size = max(1, round(0.15 * fs / q))
+            span = max(1, round(0.1 * fs / q))
+            bi = np.clip(pseudo // q, 0, eb.shape[0] - 1)[:, None, None]
+            bi = bi + np.arange(-span, span + 1)[None, :, None]
+            bi = bi + (np.arange(size) - size // 2)[None, None, :]
+            inside = (bi >= 0) & (bi < eb.shape[0])
+            env_m = np.max(
+                np.sum(np.where(inside, eb[np.clip(bi, 0, eb.shape[0] - 1)], 0.0), axis=2),
+                axis=1,
+            )
+            cand_x = np.concatenate((cand, pseudo))
+            env_x = np.concatenate((env_c, env_m))
+            # an edge into every new node (from run A's last beat or the previous new
+            # node; correlation: the alignment with A, or the weaker of both for a
+            # middle beat) and one from each gap's last new node into run B
+            into_q = np.where(i_in == 1, q_a, np.minimum(q_a, q_b))
+            ek = np.concatenate((ek, m_new, m_new[last] + 1))
+            kk = np.concatenate((kk, ci, pb))
+            pp = np.concatenate((pp, np.where(i_in == 1, pa[rep], ci - 1), ci[last]))
+            # the run after the gap (with the runs joined to it after) moves so that its
+            # first beat keeps the place its own alignment gives: every new interval is
+            # a direct alignment, as precise as any other
+            e_new = np.concatenate((m_new, m_new[last] + 1))
+            joined_n = np.zeros(t.shape[0], dtype=bool)
+            joined_n[ek] = True
+            joined_n[e_new] = True
+            step = np.zeros(t.shape[0])
+            step[m_new[last] + 1] = tm[last] - m_b[last]
+            acc = np.cumsum(step)
+            first = np.flatnonzero(~joined_n)  # first node of each joined stretch
+            t = t + (acc - acc[first][np.cumsum(~joined_n) - 1])
+            e_iv = np.concatenate((e_iv, t[e_new] - t[e_new - 1]))
+            e_q = np.concatenate((e_q, into_q, q_b[last]))
+            e_med = np.concatenate((e_med, med[pa[rep]], med[pa]))
+            fid_ok = np.concatenate((fid_ok, np.ones(nr + sel.shape[0], dtype=bool)))
+            order = np.argsort(ek, kind="stable")
+            ek, kk, pp, e_iv, e_q, e_med, fid_ok = (
+                v[order] for v in (ek, kk, pp, e_iv, e_q, e_med, fid_ok)
+            )
+            with np.errstate(invalid="ignore"):
+                e_dev = np.abs(e_iv / e_med - 1.0)
+            e_dev = np.where(np.isfinite(e_dev), e_dev, np.inf)
     # second pass of the local median: from the chain's own well-matched intervals
     good = e_q >= min_ncc
     if good.any():
-        t_edge = cand[pp].astype(np.float64) / fs  # sorted, unlike shifted beat times
+        t_edge = cand_x[pp].astype(np.float64) / fs  # sorted, unlike shifted beat times
         e_med = _median_at(t_edge[good], e_iv[good], t_edge)
         with np.errstate(invalid="ignore"):
             e_dev = np.abs(e_iv / e_med - 1.0)
@@ -566,7 +684,7 @@ def detect_heartbeats(
     # the two beats must have similar strength: a 10x jump or a polarity flip between
     # them is a posture change, where the alignment can lock on the wrong lobe
     with np.errstate(divide="ignore", invalid="ignore"):
-        amp_ratio = np.sqrt(env_c[kk] / env_c[pp])
+        amp_ratio = np.sqrt(env_x[kk] / env_x[pp])
     in_range = (intervals >= 60.0 / hi_bpm) & (intervals <= 60.0 / lo_bpm)
     passes = (
         (e_q >= min_ncc)
@@ -585,8 +703,8 @@ def detect_heartbeats(
     cand_pass = np.flatnonzero(_in_streak(passes, ek, 3, link))
     hidden = _k._hidden_beat(
         y,
-        cand[pp[cand_pass]],
-        cand[kk[cand_pass]],
+        cand_x[pp[cand_pass]],
+        cand_x[kk[cand_pass]],
         before,
         after,
         0.3,
@@ -656,6 +774,55 @@ def _in_streak(
     sid = np.cumsum(~cont)
     size = np.bincount(sid)
     return passes & (size[sid] >= length)
+
+
+def _skipped_beats(
+    y: np.ndarray,
+    ta: np.ndarray,
+    tb: np.ndarray,
+    k: np.ndarray,
+    before: int,
+    after: int,
+    max_lag: int,
+    min_q: float,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The beats a chain skipped between the beats at ``ta`` and ``tb`` (samples, fiducial
+    times), each gap spanning ``k`` (>= 2) intervals.
+
+    Missing beat ``i`` (``1 .. k - 1``) of a gap is expected at ``ta + i (tb - ta) / k``:
+    both beats beside the gap are aligned with the signal there
+    (:func:`~sleepsignal._heartbeat_kernels._fiducial_pairs`, lags within ``+-max_lag``)
+    and each gives a place for its fiducial. A gap is found when, for every missing beat,
+    both places lie within ``tol`` samples of each other, both correlations are >=
+    ``min_q`` and neither best lag lies at the edge of the search (no peak there).
+
+    Returns ``(gap, place, m_a, m_b, q_a, q_b, found)``: one row per missing beat (its
+    gap's index, ``i``, its places from the beat at ``ta`` and from the beat at ``tb``,
+    the correlations with each), rows in order of gap and place, and ``found`` per gap.
+    """
+    rep = np.repeat(np.arange(k.shape[0]), k - 1)
+    first_row = np.cumsum(k - 1) - (k - 1)
+    place = np.arange(rep.shape[0]) - first_row[rep] + 1
+    ta_r = ta[rep]
+    g = ta_r + (tb[rep] - ta_r) * place / k[rep]
+    cg = np.floor(g + 0.5)
+    lag_a, q_a = _k._fiducial_pairs(y, ta_r, g, before, after, max_lag)
+    lag_b, q_b = _k._fiducial_pairs(y, tb[rep], g, before, after, max_lag)
+    # the window at round(ta) matches the one at cg + lag_a: ta itself at that plus its
+    # fraction of a sample
+    m_a = cg + lag_a + (ta_r - np.floor(ta_r + 0.5))
+    tb_r = tb[rep]
+    m_b = cg + lag_b + (tb_r - np.floor(tb_r + 0.5))
+    with np.errstate(invalid="ignore"):
+        ok = (
+            (np.abs(m_a - m_b) <= tol)
+            & (np.minimum(q_a, q_b) >= min_q)
+            & (np.abs(lag_a) < max_lag - 0.5)
+            & (np.abs(lag_b) < max_lag - 0.5)
+        )
+    found = np.bincount(rep, weights=~ok, minlength=k.shape[0]) == 0
+    return rep, place, m_a, m_b, q_a, q_b, found
 
 
 def _same_beat_links(ek: np.ndarray, t: np.ndarray, timed: np.ndarray, tol: float) -> np.ndarray:
