@@ -9,6 +9,8 @@ and the run-time features, so the shipped model sees what it was trained on.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._numba import njit
@@ -332,10 +334,10 @@ def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.
     own = np.isfinite(hr)
     ends = t + x
     # one NN grid for the HRV spectrum and the ECG-derived respiration (a slice of it)
-    grid = None
+    grid: _NNGrid | None = None
     if len(x) >= 10 and n_epochs:
         half = SPECTRAL_WINDOW // 2
-        grid = (*_nn_grid(ends, x, n_epochs, half), half)
+        grid = _nn_grid(ends, x, n_epochs, half)
     spec = _spectral(ends, x, n_epochs, grid)
     with np.errstate(invalid="ignore", divide="ignore"):
         vlf, lf, hf = spec
@@ -366,39 +368,72 @@ def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.
     return _multiscale(base)
 
 
-def _windows(
-    y: np.ndarray, valid: np.ndarray, starts: np.ndarray, win: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``y[s : s + win]`` for each start ``s`` (a copy), and whether at least 80 %
-    of each row's grid points are ``valid`` (counted with a cumulative sum, no
-    ``(len(starts), win)`` index or mask array)."""
-    seg = np.lib.stride_tricks.sliding_window_view(y, win)[starts]
-    cum = np.concatenate([[0], np.cumsum(valid, dtype=np.int64)])
-    ok = (cum[starts + win] - cum[starts]) / win >= 0.8
-    return seg, ok
+class _NNGrid(NamedTuple):
+    """The NN series on its resampling grid, for the windowed spectra.
+
+    ``grid``: :func:`_nn_grid`'s grid (s); ``valid_cum``: cumulative count (a leading 0,
+    then one per grid point) of the grid points with an NN interval ending within 3 s;
+    ``half``: the grid's margin (samples) before time 0 and after the last epoch;
+    ``ends`` and ``rr``: the series that :func:`numpy.interp` resamples. The series is
+    interpolated only at the grid points of the windows whose spectrum is kept.
+    """
+
+    grid: np.ndarray
+    valid_cum: np.ndarray
+    half: int
+    ends: np.ndarray
+    rr: np.ndarray
 
 
-def _nn_grid(
-    ends: np.ndarray, rr: np.ndarray, n_epochs: int, half: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The NN series interpolated on the grid ``arange(-half, n_epochs * EPOCH *
-    SPECTRAL_FS + half) / SPECTRAL_FS`` (s), and whether an NN interval ends within 3 s
-    of each grid point. Grid values are exact multiples of ``1 / SPECTRAL_FS``, so the
-    grid of a smaller ``half`` is a slice of this one, value for value."""
+def _windows(nn: _NNGrid, starts: np.ndarray, win: int) -> tuple[np.ndarray, np.ndarray]:
+    """The interpolated series on the windows ``[s, s + win)`` (grid indices) that have
+    at least 80 % of their grid points valid (a new array, one row per window), and the
+    indices into ``starts`` of those rows.
+
+    :func:`numpy.interp` computes each point on its own, so these rows equal the rows
+    of the series interpolated on the whole grid, value for value. A single kept window
+    (of several) comes twice: one row alone would be C- and F-ordered at once, and
+    numpy sums the columns of such a row in another order than those of a matrix.
+    When the windows hold more points than the grid, the whole grid is interpolated
+    once and the rows are copied out of it.
+    """
+    cum = nn.valid_cum
+    sel = np.flatnonzero((cum[starts + win] - cum[starts]) / win >= 0.8)
+    if len(sel) == 1 and len(starts) > 1:
+        sel = np.repeat(sel, 2)
+    if len(sel) * win < len(nn.grid):  # few windows: interpolate their points only
+        idx = starts[sel, None] + np.arange(win)
+        return np.interp(nn.grid[idx], nn.ends, nn.rr), sel
+    y = np.interp(nn.grid, nn.ends, nn.rr)
+    return np.lib.stride_tricks.sliding_window_view(y, win)[starts[sel]], sel
+
+
+def _nn_grid(ends: np.ndarray, rr: np.ndarray, n_epochs: int, half: int) -> _NNGrid:
+    """The grid ``arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half) / SPECTRAL_FS``
+    (s) of the NN series, and whether an NN interval ends within 3 s of each grid point.
+    Grid values are exact multiples of ``1 / SPECTRAL_FS``, so the grid of a smaller
+    ``half`` is a slice of this one, value for value."""
     grid = np.arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half) / SPECTRAL_FS
-    y = np.interp(grid, ends, rr)
-    pos = np.searchsorted(ends, grid)
+    if len(ends) and bool(np.all(ends[1:] >= ends[:-1])):
+        # the count of ends below each grid point (``searchsorted(ends, grid)``), found
+        # from the ends' side: one look-up per interval instead of one per grid point
+        below = np.bincount(np.searchsorted(grid, ends, side="right"), minlength=len(grid) + 1)
+        pos = np.cumsum(below[: len(grid)])
+    else:  # unsorted or NaN ends: numpy's own answer, whatever it is
+        pos = np.searchsorted(ends, grid)
     lo_i = np.clip(pos - 1, 0, len(ends) - 1)
     hi_i = np.clip(pos, 0, len(ends) - 1)
     valid = np.minimum(np.abs(grid - ends[lo_i]), np.abs(ends[hi_i] - grid)) <= 3.0
-    return y, valid
+    cum = np.zeros(len(grid) + 1, dtype=np.int64)
+    np.cumsum(valid, dtype=np.int64, out=cum[1:])
+    return _NNGrid(grid, cum, half, ends, rr)
 
 
 def _edr(
     ends: np.ndarray,
     rr: np.ndarray,
     n_epochs: int,
-    grid: tuple[np.ndarray, np.ndarray, int] | None = None,
+    grid: _NNGrid | None = None,
 ) -> tuple[np.ndarray, ...]:
     """ECG-derived respiration per epoch from the NN series (respiratory sinus arrhythmia).
 
@@ -415,17 +450,18 @@ def _edr(
         return out
     win = EDR_WINDOW
     half = win // 2
-    if grid is None:
-        y, valid = _nn_grid(ends, rr, n_epochs, half)
-    else:
-        y_all, valid_all, half_all = grid
-        cut = slice(half_all - half, len(y_all) - (half_all - half))
-        y, valid = y_all[cut], valid_all[cut]
+    nn = _nn_grid(ends, rr, n_epochs, half) if grid is None else grid
     centres = ((np.arange(n_epochs) + 0.5) * EPOCH * SPECTRAL_FS).astype(np.int64)
-    seg, ok = _windows(y, valid, centres, win)  # seg is a copy: changed in place below
+    seg, sel = _windows(nn, centres + (nn.half - half), win)  # only the kept windows
     tt = np.arange(win) - (win - 1) / 2
     seg -= seg.mean(axis=1, keepdims=True)
-    seg -= np.outer(seg @ tt / (tt @ tt), tt)
+    # The two matrix products (the detrending slope, the centroid) go through BLAS,
+    # whose rounding of a row depends on the row's place in the matrix: they run on
+    # the (n_epochs, ...) shape of all windows, zeros in the rows not kept, so every
+    # kept row is where it always was. Everything else is row by row.
+    full = np.zeros((n_epochs, win))
+    full[sel] = seg
+    seg -= np.outer((full @ tt)[sel] / (tt @ tt), tt)
     seg *= np.hanning(win)
     p = np.abs(np.fft.rfft(seg, axis=1))
     p *= p
@@ -438,28 +474,35 @@ def _edr(
     k = pb.argmax(axis=1)
     near = np.clip(k[:, None] + np.arange(-1, 2)[None, :], 0, band.sum() - 1)
     peak = np.take_along_axis(q, near, axis=1).sum(axis=1)
-    res = (fb[k], entropy, peak, q @ fb)
-    return tuple(np.where(ok, r, np.nan) for r in res)
+    # zeros in the memory layout of the old all-rows ``q`` (a boolean column index gives
+    # column-major rows), which decides how BLAS sums each row
+    q_full = np.zeros_like(np.empty((n_epochs, p.shape[1]))[:, band])
+    q_full[sel] = q
+    for o, r in zip(out, (fb[k], entropy, peak, (q_full @ fb)[sel]), strict=True):
+        o[sel] = r
+    return out
 
 
 def _spectral(
     ends: np.ndarray,
     rr: np.ndarray,
     n_epochs: int,
-    grid: tuple[np.ndarray, np.ndarray, int] | None = None,
+    grid: _NNGrid | None = None,
 ) -> tuple[np.ndarray, ...]:
     """VLF, LF, HF power (s^2) of the NN series in a 256 s window centred on each epoch.
 
     ``grid``: :func:`_nn_grid` of the same series with ``half = SPECTRAL_WINDOW // 2``,
-    when the caller has it already.
+    when the caller has it already. Only the windows at least 80 % valid are
+    transformed (the others are NaN); each row's mean, FFT and band sums are computed
+    row by row, so they do not depend on which other rows are there.
     """
     out = tuple(np.full(n_epochs, np.nan) for _ in range(3))
     if len(rr) < 10 or n_epochs == 0:
         return out
     half = SPECTRAL_WINDOW // 2
-    y, valid, _ = (*_nn_grid(ends, rr, n_epochs, half), half) if grid is None else grid
+    nn = _nn_grid(ends, rr, n_epochs, half) if grid is None else grid
     centres = ((np.arange(n_epochs) + 0.5) * EPOCH * SPECTRAL_FS).astype(np.int64)  # index
-    seg, ok = _windows(y, valid, centres, SPECTRAL_WINDOW)  # grid offset = -half; a copy
+    seg, sel = _windows(nn, centres + (nn.half - half), SPECTRAL_WINDOW)  # offset -half
     seg -= seg.mean(axis=1, keepdims=True)
     seg *= np.hanning(SPECTRAL_WINDOW)
     f = np.fft.rfftfreq(SPECTRAL_WINDOW, 1 / SPECTRAL_FS)
@@ -468,11 +511,10 @@ def _spectral(
     f = f[: int(np.count_nonzero(f < max(VLF_BAND[1], LF_BAND[1], HF_BAND[1])))]
     p = np.abs(np.fft.rfft(seg, axis=1)[:, : len(f)])
     p *= p
-    res = []
-    for lo, hi in (VLF_BAND, LF_BAND, HF_BAND):
+    for o, (lo, hi) in zip(out, (VLF_BAND, LF_BAND, HF_BAND), strict=True):
         band = (f >= lo) & (f < hi)
-        res.append(np.where(ok, p[:, band].sum(axis=1) + 1e-12, np.nan))
-    return tuple(res)
+        o[sel] = p[:, band].sum(axis=1) + 1e-12
+    return out
 
 
 def heart_rate_features(times: np.ndarray, bpm: np.ndarray, n_epochs: int) -> np.ndarray:
