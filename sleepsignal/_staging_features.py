@@ -163,11 +163,25 @@ def _window_sum(x: np.ndarray, k: int) -> np.ndarray:
     return np.convolve(x, np.ones(k))[k // 2 : k // 2 + len(x)]
 
 
+def _window_counts(ok: np.ndarray, k: int, lag: int) -> np.ndarray:
+    """Number of ``True`` in ``ok[..., i - lag : i - lag + k]`` (clipped to the array)
+    for every ``i`` of the last axis, float64.
+
+    Counted with a cumulative sum: the counts are small integers, exact in float64
+    whatever the order of summation, so they equal the convolution with ``ones(k)``.
+    """
+    n = ok.shape[-1]
+    cum = np.zeros((*ok.shape[:-1], n + 1))
+    np.cumsum(ok, axis=-1, dtype=np.float64, out=cum[..., 1:])
+    i = np.arange(n)
+    return cum[..., np.minimum(i - lag + k, n)] - cum[..., np.maximum(i - lag, 0)]
+
+
 def _nan_smooth(x: np.ndarray, k: int) -> np.ndarray:
     """Centred moving mean over ``k`` epochs ignoring NaN; NaN where no value."""
     ok = np.isfinite(x)
     s = _window_sum(np.where(ok, x, 0.0), k)
-    c = _window_sum(ok.astype(np.float64), k)
+    c = _window_counts(ok, k, k // 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(c > 0, s / np.maximum(c, 1), np.nan)
 
@@ -215,23 +229,40 @@ def _trailing_mean(x: np.ndarray, k: int) -> np.ndarray:
         return x.copy()
     ok = np.isfinite(x)
     s = np.convolve(np.where(ok, x, 0.0), np.ones(k))[: len(x)]
-    c = np.convolve(ok.astype(np.float64), np.ones(k))[: len(x)]
+    c = _window_counts(ok, k, k - 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(c > 0, s / np.maximum(c, 1), np.nan)
 
 
 def _multiscale(base: np.ndarray) -> np.ndarray:
-    """Rank-normalise each base column within the night, then add the :data:`SCALES`."""
+    """Rank-normalise each base column within the night, then add the :data:`SCALES`.
+
+    The same numbers as :func:`_nan_smooth`, :func:`_running_median` and
+    :func:`_trailing_mean` column by column, in fewer numpy calls: the window sums of
+    the values come from one full convolution per column and window length (the
+    centred and the trailing mean are two slices of it), the counts of finite values
+    from one cumulative sum.
+    """
     r = _rank_night(base)
-    cols = [r]
-    cols.append(np.column_stack([_nan_smooth(r[:, j], 11) for j in range(r.shape[1])]))
-    cols.append(np.column_stack([_nan_smooth(r[:, j], 21) for j in range(r.shape[1])]))
-    cols.append(
-        np.column_stack([r[:, j] - _running_median(r[:, j], 121) for j in range(r.shape[1])])
-    )
-    cols.append(np.column_stack([_trailing_mean(r[:, j], 11) for j in range(r.shape[1])]))
-    cols.append(np.column_stack([_trailing_mean(r[:, j], 21) for j in range(r.shape[1])]))
-    return np.hstack(cols)
+    n, m = r.shape
+    out = np.empty((n, len(SCALES) * m))
+    out[:, :m] = r
+    if n == 0:
+        return out
+    rt = np.ascontiguousarray(r.T)
+    ok = np.isfinite(rt)
+    x0 = np.where(ok, rt, 0.0)
+    full = {k: [np.convolve(row, np.ones(k)) for row in x0] for k in (11, 21)}
+    # (slot in SCALES, window, lag): centred 11 and 21, trailing 11 and 21
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for slot, k, lag in ((1, 11, 5), (2, 21, 10), (4, 11, 10), (5, 21, 20)):
+            a = k - 1 - lag
+            s = np.array([f[a : a + n] for f in full[k]])
+            c = _window_counts(ok, k, lag)
+            out[:, slot * m : (slot + 1) * m] = np.where(c > 0, s / np.maximum(c, 1), np.nan).T
+    for j in range(m):
+        out[:, 3 * m + j] = rt[j] - _running_median(rt[j], 121)
+    return out
 
 
 def _iqr(x: np.ndarray) -> float:
