@@ -402,18 +402,37 @@ def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.
 class _NNGrid(NamedTuple):
     """The NN series on its resampling grid, for the windowed spectra.
 
-    ``grid``: :func:`_nn_grid`'s grid (s); ``valid_cum``: cumulative count (a leading 0,
-    then one per grid point) of the grid points with an NN interval ending within 3 s;
-    ``half``: the grid's margin (samples) before time 0 and after the last epoch;
-    ``ends`` and ``rr``: the series that :func:`numpy.interp` resamples. The series is
-    interpolated only at the grid points of the windows whose spectrum is kept.
+    The grid is ``(arange(length) - half) / SPECTRAL_FS`` (s): ``half`` samples before
+    time 0 and after the last epoch. A grid point is valid when an NN interval ends
+    within 3 s of it; the valid points are the disjoint runs ``[run_lo, run_hi)`` of
+    grid indices (sorted), ``run_cum`` the total length of the runs before each run.
+    ``ends`` and ``rr``: the series that :func:`numpy.interp` resamples, only at the
+    grid points of the windows whose spectrum is kept.
     """
 
-    grid: np.ndarray
-    valid_cum: np.ndarray
+    length: int
     half: int
+    run_lo: np.ndarray
+    run_hi: np.ndarray
+    run_cum: np.ndarray
     ends: np.ndarray
     rr: np.ndarray
+
+
+def _grid_times(idx: np.ndarray, half: int) -> np.ndarray:
+    """Grid times (s) of grid indices: the values of ``arange(-half, ...) / SPECTRAL_FS``
+    (whole numbers of samples, exact in float64)."""
+    return (idx - half) / SPECTRAL_FS
+
+
+def _valid_below(nn: _NNGrid, j: np.ndarray) -> np.ndarray:
+    """Number of valid grid points with an index below each ``j``."""
+    if len(nn.run_lo) == 0:
+        return np.zeros(len(j), dtype=np.int64)
+    k = np.searchsorted(nn.run_lo, j, side="left")  # runs that start below j
+    last = np.maximum(k - 1, 0)
+    part = np.minimum(j, nn.run_hi[last]) - nn.run_lo[last]
+    return np.where(k > 0, nn.run_cum[last] + part, 0)
 
 
 def _windows(nn: _NNGrid, starts: np.ndarray, win: int) -> tuple[np.ndarray, np.ndarray]:
@@ -428,36 +447,58 @@ def _windows(nn: _NNGrid, starts: np.ndarray, win: int) -> tuple[np.ndarray, np.
     When the windows hold more points than the grid, the whole grid is interpolated
     once and the rows are copied out of it.
     """
-    cum = nn.valid_cum
-    sel = np.flatnonzero((cum[starts + win] - cum[starts]) / win >= 0.8)
+    count = _valid_below(nn, starts + win) - _valid_below(nn, starts)
+    sel = np.flatnonzero(count / win >= 0.8)
     if len(sel) == 1 and len(starts) > 1:
         sel = np.repeat(sel, 2)
-    if len(sel) * win < len(nn.grid):  # few windows: interpolate their points only
+    if len(sel) * win < nn.length:  # few windows: interpolate their points only
         idx = starts[sel, None] + np.arange(win)
-        return np.interp(nn.grid[idx], nn.ends, nn.rr), sel
-    y = np.interp(nn.grid, nn.ends, nn.rr)
+        return np.interp(_grid_times(idx, nn.half), nn.ends, nn.rr), sel
+    y = np.interp(_grid_times(np.arange(nn.length), nn.half), nn.ends, nn.rr)
     return np.lib.stride_tricks.sliding_window_view(y, win)[starts[sel]], sel
 
 
 def _nn_grid(ends: np.ndarray, rr: np.ndarray, n_epochs: int, half: int) -> _NNGrid:
     """The grid ``arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half) / SPECTRAL_FS``
-    (s) of the NN series, and whether an NN interval ends within 3 s of each grid point.
-    Grid values are exact multiples of ``1 / SPECTRAL_FS``, so the grid of a smaller
-    ``half`` is a slice of this one, value for value."""
-    grid = np.arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half) / SPECTRAL_FS
-    if len(ends) and bool(np.all(ends[1:] >= ends[:-1])):
-        # the count of ends below each grid point (``searchsorted(ends, grid)``), found
-        # from the ends' side: one look-up per interval instead of one per grid point
-        below = np.bincount(np.searchsorted(grid, ends, side="right"), minlength=len(grid) + 1)
-        pos = np.cumsum(below[: len(grid)])
-    else:  # unsorted or NaN ends: numpy's own answer, whatever it is
+    (s) of the NN series, and the runs of its grid points with an NN interval ending
+    within 3 s (``min(|g - nearest end below|, |nearest end above - g|) <= 3`` in
+    float64). Grid values are exact multiples of ``1 / SPECTRAL_FS``, so the grid of a
+    smaller ``half`` is a slice of this one, value for value."""
+    length = len(np.arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half))
+    if (
+        len(ends)
+        and np.isfinite(ends[0])
+        and np.isfinite(ends[-1])
+        and np.all(ends[1:] >= ends[:-1])
+    ):
+        # Sorted ends: a point is valid when any end is within 3 s (the nearest one on
+        # either side is then too), and ``|g - e| <= 3`` in float64 holds on one run of
+        # grid points per end: its first and last index are found from (e -+ 3) *
+        # SPECTRAL_FS and then checked with that very comparison, one step either way.
+        # No pass over the whole grid.
+        def off(j: np.ndarray) -> np.ndarray:
+            return _grid_times(j, half) - ends
+
+        lo = np.clip(np.ceil((ends - 3.0) * SPECTRAL_FS) + half, -2, length + 2).astype(np.int64)
+        lo = np.where(off(lo - 1) >= -3.0, lo - 1, lo)
+        lo = np.where(off(lo) >= -3.0, lo, lo + 1)
+        hi = np.clip(np.floor((ends + 3.0) * SPECTRAL_FS) + half, -2, length + 2).astype(np.int64)
+        hi = np.where(off(hi + 1) <= 3.0, hi + 1, hi)
+        hi = np.where(off(hi) <= 3.0, hi, hi - 1)
+        run_hi = np.clip(hi + 1, 0, length)
+        run_lo = np.minimum(np.clip(lo, 0, length), run_hi)
+        # the runs of neighbouring ends overlap: each starts where the one before ends
+        run_lo = np.maximum(run_lo, np.concatenate(([0], run_hi[:-1])))
+    else:  # unsorted or non-finite ends: every grid point with numpy's own search
+        grid = np.arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half) / SPECTRAL_FS
         pos = np.searchsorted(ends, grid)
-    lo_i = np.clip(pos - 1, 0, len(ends) - 1)
-    hi_i = np.clip(pos, 0, len(ends) - 1)
-    valid = np.minimum(np.abs(grid - ends[lo_i]), np.abs(ends[hi_i] - grid)) <= 3.0
-    cum = np.zeros(len(grid) + 1, dtype=np.int64)
-    np.cumsum(valid, dtype=np.int64, out=cum[1:])
-    return _NNGrid(grid, cum, half, ends, rr)
+        lo_i = np.clip(pos - 1, 0, len(ends) - 1)
+        hi_i = np.clip(pos, 0, len(ends) - 1)
+        valid = np.minimum(np.abs(grid - ends[lo_i]), np.abs(ends[hi_i] - grid)) <= 3.0
+        edge = np.diff(np.concatenate(([False], valid, [False])).astype(np.int8))
+        run_lo, run_hi = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+    run_cum = np.concatenate(([0], np.cumsum(run_hi - run_lo)))
+    return _NNGrid(length, half, run_lo, run_hi, run_cum, ends, rr)
 
 
 def _edr(
