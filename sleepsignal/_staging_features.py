@@ -9,6 +9,8 @@ and the run-time features, so the shipped model sees what it was trained on.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._numba import njit
@@ -161,11 +163,25 @@ def _window_sum(x: np.ndarray, k: int) -> np.ndarray:
     return np.convolve(x, np.ones(k))[k // 2 : k // 2 + len(x)]
 
 
+def _window_counts(ok: np.ndarray, k: int, lag: int) -> np.ndarray:
+    """Number of ``True`` in ``ok[..., i - lag : i - lag + k]`` (clipped to the array)
+    for every ``i`` of the last axis, float64.
+
+    Counted with a cumulative sum: the counts are small integers, exact in float64
+    whatever the order of summation, so they equal the convolution with ``ones(k)``.
+    """
+    n = ok.shape[-1]
+    cum = np.zeros((*ok.shape[:-1], n + 1))
+    np.cumsum(ok, axis=-1, dtype=np.float64, out=cum[..., 1:])
+    i = np.arange(n)
+    return cum[..., np.minimum(i - lag + k, n)] - cum[..., np.maximum(i - lag, 0)]
+
+
 def _nan_smooth(x: np.ndarray, k: int) -> np.ndarray:
     """Centred moving mean over ``k`` epochs ignoring NaN; NaN where no value."""
     ok = np.isfinite(x)
     s = _window_sum(np.where(ok, x, 0.0), k)
-    c = _window_sum(ok.astype(np.float64), k)
+    c = _window_counts(ok, k, k // 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(c > 0, s / np.maximum(c, 1), np.nan)
 
@@ -213,23 +229,40 @@ def _trailing_mean(x: np.ndarray, k: int) -> np.ndarray:
         return x.copy()
     ok = np.isfinite(x)
     s = np.convolve(np.where(ok, x, 0.0), np.ones(k))[: len(x)]
-    c = np.convolve(ok.astype(np.float64), np.ones(k))[: len(x)]
+    c = _window_counts(ok, k, k - 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(c > 0, s / np.maximum(c, 1), np.nan)
 
 
 def _multiscale(base: np.ndarray) -> np.ndarray:
-    """Rank-normalise each base column within the night, then add the :data:`SCALES`."""
+    """Rank-normalise each base column within the night, then add the :data:`SCALES`.
+
+    The same numbers as :func:`_nan_smooth`, :func:`_running_median` and
+    :func:`_trailing_mean` column by column, in fewer numpy calls: the window sums of
+    the values come from one full convolution per column and window length (the
+    centred and the trailing mean are two slices of it), the counts of finite values
+    from one cumulative sum.
+    """
     r = _rank_night(base)
-    cols = [r]
-    cols.append(np.column_stack([_nan_smooth(r[:, j], 11) for j in range(r.shape[1])]))
-    cols.append(np.column_stack([_nan_smooth(r[:, j], 21) for j in range(r.shape[1])]))
-    cols.append(
-        np.column_stack([r[:, j] - _running_median(r[:, j], 121) for j in range(r.shape[1])])
-    )
-    cols.append(np.column_stack([_trailing_mean(r[:, j], 11) for j in range(r.shape[1])]))
-    cols.append(np.column_stack([_trailing_mean(r[:, j], 21) for j in range(r.shape[1])]))
-    return np.hstack(cols)
+    n, m = r.shape
+    out = np.empty((n, len(SCALES) * m))
+    out[:, :m] = r
+    if n == 0:
+        return out
+    rt = np.ascontiguousarray(r.T)
+    ok = np.isfinite(rt)
+    x0 = np.where(ok, rt, 0.0)
+    full = {k: [np.convolve(row, np.ones(k)) for row in x0] for k in (11, 21)}
+    # (slot in SCALES, window, lag): centred 11 and 21, trailing 11 and 21
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for slot, k, lag in ((1, 11, 5), (2, 21, 10), (4, 11, 10), (5, 21, 20)):
+            a = k - 1 - lag
+            s = np.array([f[a : a + n] for f in full[k]])
+            c = _window_counts(ok, k, lag)
+            out[:, slot * m : (slot + 1) * m] = np.where(c > 0, s / np.maximum(c, 1), np.nan).T
+    for j in range(m):
+        out[:, 3 * m + j] = rt[j] - _running_median(rt[j], 121)
+    return out
 
 
 def _iqr(x: np.ndarray) -> float:
@@ -332,10 +365,10 @@ def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.
     own = np.isfinite(hr)
     ends = t + x
     # one NN grid for the HRV spectrum and the ECG-derived respiration (a slice of it)
-    grid = None
+    grid: _NNGrid | None = None
     if len(x) >= 10 and n_epochs:
         half = SPECTRAL_WINDOW // 2
-        grid = (*_nn_grid(ends, x, n_epochs, half), half)
+        grid = _nn_grid(ends, x, n_epochs, half)
     spec = _spectral(ends, x, n_epochs, grid)
     with np.errstate(invalid="ignore", divide="ignore"):
         vlf, lf, hf = spec
@@ -366,39 +399,113 @@ def heartbeat_features(starts: np.ndarray, rr: np.ndarray, n_epochs: int) -> np.
     return _multiscale(base)
 
 
-def _windows(
-    y: np.ndarray, valid: np.ndarray, starts: np.ndarray, win: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``y[s : s + win]`` for each start ``s`` (a copy), and whether at least 80 %
-    of each row's grid points are ``valid`` (counted with a cumulative sum, no
-    ``(len(starts), win)`` index or mask array)."""
-    seg = np.lib.stride_tricks.sliding_window_view(y, win)[starts]
-    cum = np.concatenate([[0], np.cumsum(valid, dtype=np.int64)])
-    ok = (cum[starts + win] - cum[starts]) / win >= 0.8
-    return seg, ok
+class _NNGrid(NamedTuple):
+    """The NN series on its resampling grid, for the windowed spectra.
+
+    The grid is ``(arange(length) - half) / SPECTRAL_FS`` (s): ``half`` samples before
+    time 0 and after the last epoch. A grid point is valid when an NN interval ends
+    within 3 s of it; the valid points are the disjoint runs ``[run_lo, run_hi)`` of
+    grid indices (sorted), ``run_cum`` the total length of the runs before each run.
+    ``ends`` and ``rr``: the series that :func:`numpy.interp` resamples, only at the
+    grid points of the windows whose spectrum is kept.
+    """
+
+    length: int
+    half: int
+    run_lo: np.ndarray
+    run_hi: np.ndarray
+    run_cum: np.ndarray
+    ends: np.ndarray
+    rr: np.ndarray
 
 
-def _nn_grid(
-    ends: np.ndarray, rr: np.ndarray, n_epochs: int, half: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The NN series interpolated on the grid ``arange(-half, n_epochs * EPOCH *
-    SPECTRAL_FS + half) / SPECTRAL_FS`` (s), and whether an NN interval ends within 3 s
-    of each grid point. Grid values are exact multiples of ``1 / SPECTRAL_FS``, so the
-    grid of a smaller ``half`` is a slice of this one, value for value."""
-    grid = np.arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half) / SPECTRAL_FS
-    y = np.interp(grid, ends, rr)
-    pos = np.searchsorted(ends, grid)
-    lo_i = np.clip(pos - 1, 0, len(ends) - 1)
-    hi_i = np.clip(pos, 0, len(ends) - 1)
-    valid = np.minimum(np.abs(grid - ends[lo_i]), np.abs(ends[hi_i] - grid)) <= 3.0
-    return y, valid
+def _grid_times(idx: np.ndarray, half: int) -> np.ndarray:
+    """Grid times (s) of grid indices: the values of ``arange(-half, ...) / SPECTRAL_FS``
+    (whole numbers of samples, exact in float64)."""
+    return (idx - half) / SPECTRAL_FS
+
+
+def _valid_below(nn: _NNGrid, j: np.ndarray) -> np.ndarray:
+    """Number of valid grid points with an index below each ``j``."""
+    if len(nn.run_lo) == 0:
+        return np.zeros(len(j), dtype=np.int64)
+    k = np.searchsorted(nn.run_lo, j, side="left")  # runs that start below j
+    last = np.maximum(k - 1, 0)
+    part = np.minimum(j, nn.run_hi[last]) - nn.run_lo[last]
+    return np.where(k > 0, nn.run_cum[last] + part, 0)
+
+
+def _windows(nn: _NNGrid, starts: np.ndarray, win: int) -> tuple[np.ndarray, np.ndarray]:
+    """The interpolated series on the windows ``[s, s + win)`` (grid indices) that have
+    at least 80 % of their grid points valid (a new array, one row per window), and the
+    indices into ``starts`` of those rows.
+
+    :func:`numpy.interp` computes each point on its own, so these rows equal the rows
+    of the series interpolated on the whole grid, value for value. A single kept window
+    (of several) comes twice: one row alone would be C- and F-ordered at once, and
+    numpy sums the columns of such a row in another order than those of a matrix.
+    When the windows hold more points than the grid, the whole grid is interpolated
+    once and the rows are copied out of it.
+    """
+    count = _valid_below(nn, starts + win) - _valid_below(nn, starts)
+    sel = np.flatnonzero(count / win >= 0.8)
+    if len(sel) == 1 and len(starts) > 1:
+        sel = np.repeat(sel, 2)
+    if len(sel) * win < nn.length:  # few windows: interpolate their points only
+        idx = starts[sel, None] + np.arange(win)
+        return np.interp(_grid_times(idx, nn.half), nn.ends, nn.rr), sel
+    y = np.interp(_grid_times(np.arange(nn.length), nn.half), nn.ends, nn.rr)
+    return np.lib.stride_tricks.sliding_window_view(y, win)[starts[sel]], sel
+
+
+def _nn_grid(ends: np.ndarray, rr: np.ndarray, n_epochs: int, half: int) -> _NNGrid:
+    """The grid ``arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half) / SPECTRAL_FS``
+    (s) of the NN series, and the runs of its grid points with an NN interval ending
+    within 3 s (``min(|g - nearest end below|, |nearest end above - g|) <= 3`` in
+    float64). Grid values are exact multiples of ``1 / SPECTRAL_FS``, so the grid of a
+    smaller ``half`` is a slice of this one, value for value."""
+    length = len(np.arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half))
+    if (
+        len(ends)
+        and np.isfinite(ends[0])
+        and np.isfinite(ends[-1])
+        and np.all(ends[1:] >= ends[:-1])
+    ):
+        # Sorted ends: a point is valid when any end is within 3 s (the nearest one on
+        # either side is then too), and ``|g - e| <= 3`` in float64 holds on one run of
+        # grid points per end: its first and last index are found from (e -+ 3) *
+        # SPECTRAL_FS and then checked with that very comparison, one step either way.
+        # No pass over the whole grid.
+        def off(j: np.ndarray) -> np.ndarray:
+            return _grid_times(j, half) - ends
+
+        lo = np.clip(np.ceil((ends - 3.0) * SPECTRAL_FS) + half, -2, length + 2).astype(np.int64)
+        lo = np.where(off(lo - 1) >= -3.0, lo - 1, lo)
+        lo = np.where(off(lo) >= -3.0, lo, lo + 1)
+        hi = np.clip(np.floor((ends + 3.0) * SPECTRAL_FS) + half, -2, length + 2).astype(np.int64)
+        hi = np.where(off(hi + 1) <= 3.0, hi + 1, hi)
+        hi = np.where(off(hi) <= 3.0, hi, hi - 1)
+        run_hi = np.clip(hi + 1, 0, length)
+        run_lo = np.minimum(np.clip(lo, 0, length), run_hi)
+        # the runs of neighbouring ends overlap: each starts where the one before ends
+        run_lo = np.maximum(run_lo, np.concatenate(([0], run_hi[:-1])))
+    else:  # unsorted or non-finite ends: every grid point with numpy's own search
+        grid = np.arange(-half, n_epochs * EPOCH * SPECTRAL_FS + half) / SPECTRAL_FS
+        pos = np.searchsorted(ends, grid)
+        lo_i = np.clip(pos - 1, 0, len(ends) - 1)
+        hi_i = np.clip(pos, 0, len(ends) - 1)
+        valid = np.minimum(np.abs(grid - ends[lo_i]), np.abs(ends[hi_i] - grid)) <= 3.0
+        edge = np.diff(np.concatenate(([False], valid, [False])).astype(np.int8))
+        run_lo, run_hi = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+    run_cum = np.concatenate(([0], np.cumsum(run_hi - run_lo)))
+    return _NNGrid(length, half, run_lo, run_hi, run_cum, ends, rr)
 
 
 def _edr(
     ends: np.ndarray,
     rr: np.ndarray,
     n_epochs: int,
-    grid: tuple[np.ndarray, np.ndarray, int] | None = None,
+    grid: _NNGrid | None = None,
 ) -> tuple[np.ndarray, ...]:
     """ECG-derived respiration per epoch from the NN series (respiratory sinus arrhythmia).
 
@@ -415,17 +522,18 @@ def _edr(
         return out
     win = EDR_WINDOW
     half = win // 2
-    if grid is None:
-        y, valid = _nn_grid(ends, rr, n_epochs, half)
-    else:
-        y_all, valid_all, half_all = grid
-        cut = slice(half_all - half, len(y_all) - (half_all - half))
-        y, valid = y_all[cut], valid_all[cut]
+    nn = _nn_grid(ends, rr, n_epochs, half) if grid is None else grid
     centres = ((np.arange(n_epochs) + 0.5) * EPOCH * SPECTRAL_FS).astype(np.int64)
-    seg, ok = _windows(y, valid, centres, win)  # seg is a copy: changed in place below
+    seg, sel = _windows(nn, centres + (nn.half - half), win)  # only the kept windows
     tt = np.arange(win) - (win - 1) / 2
     seg -= seg.mean(axis=1, keepdims=True)
-    seg -= np.outer(seg @ tt / (tt @ tt), tt)
+    # The two matrix products (the detrending slope, the centroid) go through BLAS,
+    # whose rounding of a row depends on the row's place in the matrix: they run on
+    # the (n_epochs, ...) shape of all windows, zeros in the rows not kept, so every
+    # kept row is where it always was. Everything else is row by row.
+    full = np.zeros((n_epochs, win))
+    full[sel] = seg
+    seg -= np.outer((full @ tt)[sel] / (tt @ tt), tt)
     seg *= np.hanning(win)
     p = np.abs(np.fft.rfft(seg, axis=1))
     p *= p
@@ -438,28 +546,35 @@ def _edr(
     k = pb.argmax(axis=1)
     near = np.clip(k[:, None] + np.arange(-1, 2)[None, :], 0, band.sum() - 1)
     peak = np.take_along_axis(q, near, axis=1).sum(axis=1)
-    res = (fb[k], entropy, peak, q @ fb)
-    return tuple(np.where(ok, r, np.nan) for r in res)
+    # zeros in the memory layout of the old all-rows ``q`` (a boolean column index gives
+    # column-major rows), which decides how BLAS sums each row
+    q_full = np.zeros_like(np.empty((n_epochs, p.shape[1]))[:, band])
+    q_full[sel] = q
+    for o, r in zip(out, (fb[k], entropy, peak, (q_full @ fb)[sel]), strict=True):
+        o[sel] = r
+    return out
 
 
 def _spectral(
     ends: np.ndarray,
     rr: np.ndarray,
     n_epochs: int,
-    grid: tuple[np.ndarray, np.ndarray, int] | None = None,
+    grid: _NNGrid | None = None,
 ) -> tuple[np.ndarray, ...]:
     """VLF, LF, HF power (s^2) of the NN series in a 256 s window centred on each epoch.
 
     ``grid``: :func:`_nn_grid` of the same series with ``half = SPECTRAL_WINDOW // 2``,
-    when the caller has it already.
+    when the caller has it already. Only the windows at least 80 % valid are
+    transformed (the others are NaN); each row's mean, FFT and band sums are computed
+    row by row, so they do not depend on which other rows are there.
     """
     out = tuple(np.full(n_epochs, np.nan) for _ in range(3))
     if len(rr) < 10 or n_epochs == 0:
         return out
     half = SPECTRAL_WINDOW // 2
-    y, valid, _ = (*_nn_grid(ends, rr, n_epochs, half), half) if grid is None else grid
+    nn = _nn_grid(ends, rr, n_epochs, half) if grid is None else grid
     centres = ((np.arange(n_epochs) + 0.5) * EPOCH * SPECTRAL_FS).astype(np.int64)  # index
-    seg, ok = _windows(y, valid, centres, SPECTRAL_WINDOW)  # grid offset = -half; a copy
+    seg, sel = _windows(nn, centres + (nn.half - half), SPECTRAL_WINDOW)  # offset -half
     seg -= seg.mean(axis=1, keepdims=True)
     seg *= np.hanning(SPECTRAL_WINDOW)
     f = np.fft.rfftfreq(SPECTRAL_WINDOW, 1 / SPECTRAL_FS)
@@ -468,11 +583,10 @@ def _spectral(
     f = f[: int(np.count_nonzero(f < max(VLF_BAND[1], LF_BAND[1], HF_BAND[1])))]
     p = np.abs(np.fft.rfft(seg, axis=1)[:, : len(f)])
     p *= p
-    res = []
-    for lo, hi in (VLF_BAND, LF_BAND, HF_BAND):
+    for o, (lo, hi) in zip(out, (VLF_BAND, LF_BAND, HF_BAND), strict=True):
         band = (f >= lo) & (f < hi)
-        res.append(np.where(ok, p[:, band].sum(axis=1) + 1e-12, np.nan))
-    return tuple(res)
+        o[sel] = p[:, band].sum(axis=1) + 1e-12
+    return out
 
 
 def heart_rate_features(times: np.ndarray, bpm: np.ndarray, n_epochs: int) -> np.ndarray:

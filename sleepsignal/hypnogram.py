@@ -196,13 +196,15 @@ class Hypnogram:
 
     def vendor_labels(self, table: Mapping[str, Any]) -> list[Any]:
         """Map every epoch through a vendor table (restless sleep uses ``"restless"``)."""
-        names = self.names()
-        flags = self.restless if self.restless is not None else np.zeros(len(names), bool)
-        out = []
-        for name, restless in zip(names, flags, strict=True):
-            key = "restless" if restless and "restless" in table else name
-            out.append(table[key])
-        return out
+        codes = self.stages.astype(np.int64)
+        if self.restless is not None and "restless" in table:
+            codes = np.where(self.restless, len(STAGES), codes)
+        keys = (*STAGES, "restless")
+        # one table look-up per distinct key, in the order the epochs first use them (so
+        # a key missing from the table fails as at its first epoch)
+        used, first = np.unique(codes, return_index=True)
+        value = {int(c): table[keys[c]] for c in used[np.argsort(first)]}
+        return [value[c] for c in codes.tolist()]
 
     # -- extensions: pandas, JSON, sleep cycles ------------------------------------
     def _index(self) -> pd.DatetimeIndex:

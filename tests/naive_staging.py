@@ -76,3 +76,55 @@ def trailing_mean(x, k):
         if w:
             out[i] = sum(w) / len(w)
     return out
+
+
+def _whole_grid_windows(ends, rr, n_epochs, win):
+    """The NN series interpolated on the whole grid (margin ``win // 2``), one row per
+    epoch-centred window (all of them), and whether each window is at least 80 % valid."""
+    half = win // 2
+    grid = np.arange(-half, n_epochs * 30.0 * 4.0 + half) / 4.0
+    y = np.interp(grid, ends, rr)
+    pos = np.searchsorted(ends, grid)
+    lo = np.clip(pos - 1, 0, len(ends) - 1)
+    hi = np.clip(pos, 0, len(ends) - 1)
+    valid = np.minimum(np.abs(grid - ends[lo]), np.abs(ends[hi] - grid)) <= 3.0
+    centres = ((np.arange(n_epochs) + 0.5) * 120.0).astype(np.int64)
+    seg = np.array([y[c : c + win] for c in centres]).reshape(n_epochs, win)
+    ok = np.array([valid[c : c + win].sum() / win >= 0.8 for c in centres], dtype=bool)
+    return seg, ok
+
+
+def spectral_whole_grid(ends, rr, n_epochs):
+    """VLF, LF, HF power with every window transformed (the staging code before it
+    transformed only the kept windows)."""
+    seg, ok = _whole_grid_windows(ends, rr, n_epochs, 1024)
+    seg -= seg.mean(axis=1, keepdims=True)
+    seg *= np.hanning(1024)
+    f = np.fft.rfftfreq(1024, 0.25)
+    f = f[: int(np.count_nonzero(f < 0.4))]
+    p = np.abs(np.fft.rfft(seg, axis=1)[:, : len(f)]) ** 2
+    bands = ((0.01, 0.04), (0.04, 0.15), (0.15, 0.40))
+    return tuple(
+        np.where(ok, p[:, (f >= a) & (f < b)].sum(axis=1) + 1e-12, np.nan) for a, b in bands
+    )
+
+
+def edr_whole_grid(ends, rr, n_epochs):
+    """ECG-derived respiration (rate, entropy, peak share, centroid) with every window
+    transformed."""
+    seg, ok = _whole_grid_windows(ends, rr, n_epochs, 128)
+    tt = np.arange(128) - 127 / 2
+    seg -= seg.mean(axis=1, keepdims=True)
+    seg -= np.outer(seg @ tt / (tt @ tt), tt)
+    seg *= np.hanning(128)
+    p = np.abs(np.fft.rfft(seg, axis=1)) ** 2
+    f = np.fft.rfftfreq(128, 0.25)
+    band = (f >= 0.1) & (f < 0.5)
+    pb = p[:, band] + 1e-15
+    fb = f[band]
+    q = pb / pb.sum(axis=1, keepdims=True)
+    entropy = -(q * np.log(q)).sum(axis=1) / np.log(band.sum())
+    k = pb.argmax(axis=1)
+    near = np.clip(k[:, None] + np.arange(-1, 2)[None, :], 0, band.sum() - 1)
+    peak = np.take_along_axis(q, near, axis=1).sum(axis=1)
+    return tuple(np.where(ok, r, np.nan) for r in (fb[k], entropy, peak, q @ fb))

@@ -80,6 +80,17 @@ def _num(x: float) -> float | int:
     return int(r) if r == int(r) else r
 
 
+def _f32s(x: np.ndarray) -> list[float]:
+    """:func:`_f32` of every value, the float32 decimals written by numpy in one pass
+    (the same shortest decimals as ``str`` of each float32 scalar)."""
+    return [float(d) for d in np.asarray(x).astype(np.float32).astype(str).tolist()]
+
+
+def _nums(x: np.ndarray) -> list[float | int]:
+    """:func:`_num` of every value, from Python floats (no numpy scalar per value)."""
+    return [_num(v) for v in np.asarray(x, dtype=np.float64).tolist()]
+
+
 def _stage_codes(hypnogram: Hypnogram) -> np.ndarray:
     return np.asarray(hypnogram.vendor_labels(BEDDIT_SLEEP_STAGE_CODES), dtype=np.int64)
 
@@ -89,7 +100,7 @@ def _changes(times: np.ndarray, codes: np.ndarray) -> list[list[Any]]:
     if len(codes) == 0:
         return []
     keep = np.concatenate(([True], codes[1:] != codes[:-1]))
-    return [[_num(t), int(c)] for t, c in zip(times[keep], codes[keep], strict=False)]
+    return [[t, int(c)] for t, c in zip(_nums(times[keep]), codes[keep].tolist(), strict=False)]
 
 
 def _stage_intervals(
@@ -120,7 +131,7 @@ def _stage_intervals(
 def _sleep_cycles(hypnogram: Hypnogram) -> list[list[Any]]:
     """The hypnogram's own sleep-depth curve (:meth:`Hypnogram.sleep_cycles`)."""
     cycles = hypnogram.sleep_cycles()
-    return [[_num(t), _f32(d)] for t, d in zip(cycles.times, cycles.depth, strict=True)]
+    return [[t, d] for t, d in zip(_nums(cycles.times), _f32s(cycles.depth), strict=True)]
 
 
 def _heart_rate_curve(session: Session, start: float, end: float) -> list[list[Any]]:
@@ -133,15 +144,22 @@ def _heart_rate_curve(session: Session, start: float, end: float) -> list[list[A
     ok = np.isfinite(v) & (v > 0)
     b = np.floor((t[ok] - start) / _HR_CURVE_STEP).astype(np.int64)
     vals = v[ok]
-    order = np.argsort(b, kind="stable")
+    order = np.lexsort((vals, b))  # by bin, then by value within the bin
     b, vals = b[order], vals[order]
     edges = np.searchsorted(b, np.arange(n + 1))
+    # each bin's median as np.median finds it: the middle value, or (a + b) / 2 of the
+    # two middle ones
+    cnt = np.diff(edges)
+    full = cnt > 0
+    a_i = edges[:-1][full] + (cnt[full] - 1) // 2
+    b_i = edges[:-1][full] + cnt[full] // 2
+    med = np.where(cnt[full] % 2 == 1, vals[a_i], (vals[a_i] + vals[b_i]) / 2)
+    meds = iter(_f32s(med))
     out: list[list[Any]] = []
     for i in range(n):
-        seg = vals[edges[i] : edges[i + 1]]
         lo = start + i * _HR_CURVE_STEP
         centre = (lo + min(lo + _HR_CURVE_STEP, end)) / 2  # a short last bin: its middle
-        out.append([_num(centre), _f32(np.median(seg)) if len(seg) else -1.0])
+        out.append([_num(centre), next(meds) if full[i] else -1.0])
     return out
 
 
@@ -167,7 +185,7 @@ def _presence(session: Session, hypnogram: Hypnogram, start: float, end: float) 
     if "presence" in session.time_value_tracks:
         p = session.time_value_tracks["presence"]
         t = p.times + session.start_timestamp
-        return [[_num(a), int(c)] for a, c in zip(t, p.values, strict=False)]
+        return [[a, int(c)] for a, c in zip(_nums(t), p.values.tolist(), strict=False)]
     lo, _hi, codes = _stage_intervals(hypnogram, start, end)
     pres = np.where(codes == 65, 65, np.where((codes == 78) | (codes == 71), 78, 80))
     items = _changes(lo, pres)
@@ -293,7 +311,7 @@ def beddit_sleep(
     actigram: list[list[Any]] = []
     if "actigram" in session.time_value_tracks:
         a = session.time_value_tracks["actigram"]
-        actigram = [[_num(t + start), _f32(v)] for t, v in zip(a.times, a.values, strict=False)]
+        actigram = [[t, v] for t, v in zip(_nums(a.times + start), _f32s(a.values), strict=False)]
     if updated is None:
         updated = session.updated if session.updated is not None else end
     tracks = {
