@@ -1392,11 +1392,11 @@ def _front_end(
             base[j] = s
             if s < 0 or s + tn > n:
                 inside = False
-        if inside:  # the common case: no lane leaves the signal (a gather per step)
-            for i in range(tn):
-                r = i * nl
-                for j in range(nl):
-                    buf[r + j] = np.float64(x[base[j] + i]) - centre
+        if inside:  # the common case: no lane leaves the signal
+            for j in range(nl):  # each lane's samples read in order (not a gather per step)
+                xs = x[base[j] : base[j] + tn]
+                for i in range(tn):
+                    buf[i * nl + j] = np.float64(xs[i]) - centre
         else:
             for j in range(nl):
                 s = base[j]
