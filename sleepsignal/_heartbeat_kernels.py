@@ -1440,8 +1440,10 @@ def _front_end(
             s = base[j]
             lo = max(j * chunk, s, 0)
             hi = min((j + 1) * chunk, n, s + tn)
-            for k in range(lo, hi):
-                y[k] = buf[(k - s) * nl + j]
+            ys = y[lo:hi]  # views with unit and lane strides: no index arithmetic per sample
+            bj = buf[(lo - s) * nl + j :]
+            for k in range(hi - lo):
+                ys[k] = bj[k * nl]
             if q == 2:  # 140 Hz: the blocks side by side in SIMD lanes (a fixed body)
                 for b in range(lo // 2, min(hi // 2, nb)):
                     eb[b] = y[2 * b + 1] * y[2 * b + 1] + y[2 * b] * y[2 * b]
