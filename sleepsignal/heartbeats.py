@@ -420,9 +420,7 @@ def detect_heartbeats(
     e_iv = cand[kk] - cand[pp] + lag[pp, dd - 1]
     e_q = ncc[pp, dd - 1]
     e_med = med[pp]
-    with np.errstate(invalid="ignore"):
-        e_dev = np.abs(e_iv / e_med - 1.0)
-    e_dev = np.where(np.isfinite(e_dev), e_dev, np.inf)
+    e_dev = _deviation(e_iv, e_med)
 
     # nodes of the chain (every candidate joined by an edge), in time order
     on = np.zeros(nc, dtype=bool)
@@ -553,13 +551,8 @@ def detect_heartbeats(
         e_q = np.concatenate((e_q, b_q))
         e_med = np.concatenate((e_med, med[nodes[a_node[sel]]]))
         fid_ok = np.concatenate((fid_ok, np.ones(n_b, dtype=bool)))
-        order = np.argsort(ek, kind="stable")
-        ek, kk, pp, e_iv, e_q, e_med, fid_ok = (
-            v[order] for v in (ek, kk, pp, e_iv, e_q, e_med, fid_ok)
-        )
-        with np.errstate(invalid="ignore"):
-            e_dev = np.abs(e_iv / e_med - 1.0)
-        e_dev = np.where(np.isfinite(e_dev), e_dev, np.inf)
+        ek, kk, pp, e_iv, e_q, e_med, fid_ok = _by_edge(ek, kk, pp, e_iv, e_q, e_med, fid_ok)
+        e_dev = _deviation(e_iv, e_med)
     # a break between two timed runs about two (three) intervals wide: the chain
     # skipped a beat (two beats): no energy peak of it was a candidate, or its edges
     # scored <= 0. Each missing beat is sought by aligning both beats beside the gap
@@ -660,21 +653,14 @@ def detect_heartbeats(
             e_q = np.concatenate((e_q, into_q, q_b[last]))
             e_med = np.concatenate((e_med, med[pa[rep]], med[pa]))
             fid_ok = np.concatenate((fid_ok, np.ones(nr + sel.shape[0], dtype=bool)))
-            order = np.argsort(ek, kind="stable")
-            ek, kk, pp, e_iv, e_q, e_med, fid_ok = (
-                v[order] for v in (ek, kk, pp, e_iv, e_q, e_med, fid_ok)
-            )
-            with np.errstate(invalid="ignore"):
-                e_dev = np.abs(e_iv / e_med - 1.0)
-            e_dev = np.where(np.isfinite(e_dev), e_dev, np.inf)
+            ek, kk, pp, e_iv, e_q, e_med, fid_ok = _by_edge(ek, kk, pp, e_iv, e_q, e_med, fid_ok)
+            e_dev = _deviation(e_iv, e_med)
     # second pass of the local median: from the chain's own well-matched intervals
     good = e_q >= min_ncc
     if good.any():
         t_edge = cand_x[pp].astype(np.float64) / fs  # sorted, unlike shifted beat times
         e_med = _median_at(t_edge[good], e_iv[good], t_edge)
-        with np.errstate(invalid="ignore"):
-            e_dev = np.abs(e_iv / e_med - 1.0)
-        e_dev = np.where(np.isfinite(e_dev), e_dev, np.inf)
+        e_dev = _deviation(e_iv, e_med)
     intervals = (t[ek] - t[ek - 1]) / fs
     starts = t[ek - 1] / fs
 
@@ -755,6 +741,20 @@ def _bad_runs(x: np.ndarray, min_flat: int) -> tuple[np.ndarray, np.ndarray]:
         return _k._bad_runs(x, min_flat)
     eq = np.flatnonzero(x[1:] == x[:-1])
     return _k._equal_runs(x, eq, lo, hi, min_flat)
+
+
+def _deviation(e_iv: np.ndarray, e_med: np.ndarray) -> np.ndarray:
+    """``|interval / local median - 1|`` of each chain edge; inf where it is undefined."""
+    with np.errstate(invalid="ignore"):
+        e_dev = np.abs(e_iv / e_med - 1.0)
+    return np.where(np.isfinite(e_dev), e_dev, np.inf)
+
+
+def _by_edge(ek: np.ndarray, *per_edge: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``ek`` and the other per-edge arrays reordered by ``ek`` (stable): edges added
+    by the bridges and skipped beats go to their place in the chain."""
+    order = np.argsort(ek, kind="stable")
+    return tuple(v[order] for v in (ek, *per_edge))
 
 
 def _in_streak(
