@@ -121,6 +121,22 @@ def _sums(x: np.ndarray, s0: int, w: int) -> tuple[float, float]:
     return s1, s2
 
 
+@njit
+def _slid_sums(
+    x: np.ndarray, prev: int, b0: int, w: int, sb: float, sbb: float
+) -> tuple[float, float]:
+    """Sum and sum of squares of ``x[b0 : b0 + w]``: slid from ``sb``, ``sbb`` (those of
+    the window at ``prev``) when it overlaps, otherwise made anew (``prev < 0``: none)."""
+    if prev < 0 or b0 - prev >= w:
+        return _sums(x, b0, w)
+    for j in range(prev, b0):
+        vo = x[j]
+        vi = x[j + w]
+        sb += vi - vo
+        sbb += vi * vi - vo * vo
+    return sb, sbb
+
+
 @njit(fastmath=REASSOC_MATH)
 def _centre_window(x: np.ndarray, a0: int, w: int, out: np.ndarray) -> float:
     """``out[:w] = x[a0:a0+w] - mean``; returns the sum of squares of ``out[:w]``
@@ -1158,14 +1174,7 @@ def _hidden_beat(
         kc = -1  # the best coarse position
         for kk in range(k0, k1, c):
             b0 = p_lo + kk * step - before
-            if prev < 0 or b0 - prev >= w:
-                sb, sbb = _sums(x, b0, w)
-            else:  # slide the window sums from prev to b0
-                for j in range(prev, b0):
-                    vo = x[j]
-                    vi = x[j + w]
-                    sb += vi - vo
-                    sbb += vi * vi - vo * vo
+            sb, sbb = _slid_sums(x, prev, b0, w, sb, sbb)
             prev = b0
             vb = sbb - sb * sb / w
             if vb <= 1e-12 * sbb or vb <= 0.0:
@@ -1178,14 +1187,7 @@ def _hidden_beat(
             prev = -1
             for kk in range(max(k0, kc - c + 1), min(k1, kc + c)):
                 b0 = p_lo + kk * step - before
-                if prev < 0 or b0 - prev >= w:
-                    sb, sbb = _sums(x, b0, w)
-                else:
-                    for j in range(prev, b0):
-                        vo = x[j]
-                        vi = x[j + w]
-                        sb += vi - vo
-                        sbb += vi * vi - vo * vo
+                sb, sbb = _slid_sums(x, prev, b0, w, sb, sbb)
                 prev = b0
                 if kk == kc:
                     continue
