@@ -10,6 +10,7 @@ staged from the time-value tracks it carries.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -299,7 +300,7 @@ def _write_streamed_session(
     """
     import functools
 
-    from ._files import atomic_write_with
+    from ._files import atomic_write_all
     from .errors import DecodeError
     from .io.beddit import _blob_file, _is_local, _json_writer, _local_blob_path
 
@@ -319,13 +320,13 @@ def _write_streamed_session(
         copies.append((rel, name))
     # checks every value now; the items are written from the arrays a chunk at a time
     write_json = _json_writer([session], [urls], as_list=False, where=out / "session.json")
-    written: list[Path] = []
-    for rel, name in copies:
-        blob = _blob_file(session, name, src)
-        atomic_write_with(out / rel, functools.partial(_copy_blob, blob))
-        written.append(out / rel)
-    atomic_write_with(out / "session.json", write_json)
-    return [out / "session.json", *written]
+    files: list[tuple[Path, Callable[[Path], object]]] = [
+        (out / rel, functools.partial(_copy_blob, _blob_file(session, name, src)))
+        for rel, name in copies
+    ]
+    # every blob and the JSON in full under temporary names, then renamed, JSON last
+    atomic_write_all([*files, (out / "session.json", write_json)])
+    return [out / "session.json", *(target for target, _ in files)]
 
 
 def _copy_blob(blob: BlobFile, target: Path) -> None:

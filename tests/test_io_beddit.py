@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 import sleepsignal as ss
 from sleepsignal.errors import DecodeError, NotLoadedError, QueryError, SleepSignalWarning
-from sleepsignal.io import query_sessions, read_session, read_sessions, write_session
+from sleepsignal.io import (
+    query_sessions,
+    read_session,
+    read_sessions,
+    write_session,
+    write_sessions,
+)
 from sleepsignal.session import DATA_TYPES
 
 START = 1431835725.618702
@@ -489,6 +495,43 @@ def test_writer_refuses_nan_naming_the_track(tmp_path: Path, bad: float) -> None
     with pytest.raises(DecodeError, match=r"time-value track 'heart_rate': item 1 has value"):
         write_session(session, out / "session.json")
     assert not out.exists() or list(out.iterdir()) == []  # no blob, no JSON, no temp file
+
+
+def test_a_failed_write_leaves_the_folder_as_it_was(tmp_path: Path, monkeypatch) -> None:
+    """A disk that fills while the JSON is written: the old session's JSON and blobs stay,
+    none of the new blobs is renamed in beside them, no temporary file is left."""
+    import errno
+
+    import sleepsignal.io.beddit as beddit
+
+    path = tmp_path / "session.json"
+    old = ss.Session.from_array((np.arange(2800) % 7).astype(np.uint16), 140.0, start=1e9)
+    write_session(old, path)
+    before = {f.name: f.read_bytes() for f in tmp_path.iterdir()}
+    writer = beddit._json_writer
+
+    def full_disk(*args, **kwargs):
+        write = writer(*args, **kwargs)
+
+        def failing(tmp: Path) -> None:
+            write(tmp)
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        return failing
+
+    monkeypatch.setattr(beddit, "_json_writer", full_disk)
+    new = ss.Session.from_array((np.arange(2800) % 5).astype(np.uint16), 140.0, start=1e9)
+    with pytest.raises(OSError, match="No space left"):
+        write_session(new, path)
+    assert {f.name: f.read_bytes() for f in tmp_path.iterdir()} == before
+
+
+def test_one_session_object_needs_exactly_one_session(tmp_path: Path) -> None:
+    a = ss.Session.from_array(np.zeros(2800), 140.0, start=1e9)
+    for sessions in ([], [a, a]):
+        with pytest.raises(DecodeError, match="as_list=False writes one session object"):
+            write_sessions(sessions, tmp_path / "s.json", as_list=False)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_writer_refuses_nan_in_read_items_and_metadata(tmp_path: Path) -> None:

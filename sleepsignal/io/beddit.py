@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 
-from .._files import atomic_write_with
+from .._files import atomic_write_all
 from ..errors import DecodeError, QueryError, warn_user
 from ..session import DATA_TYPES, DEFAULT_FRAME_LENGTH, SampledTrack, Session, TimeValueTrack
 
@@ -842,22 +842,28 @@ def write_sessions(
 ) -> Path:
     """Write several sessions into one JSON list (the GET endpoint's shape) plus blobs.
 
-    Two tracks never share a blob file: a track whose ``data_url`` another track of the
-    call already uses is written as ``<id>_<track>.bin`` (and its ``data_url`` says so).
-    Every value is checked before any file is written, and every file is written under a
-    temporary name and renamed, so a failure never leaves a mixed folder behind. The JSON
-    is the bytes of ``json.dumps([session_to_dict(s, ...) ...], separators=(",", ":"),
-    allow_nan=False)`` and a newline, written to the file track by track with the
-    time-value items formatted from their arrays a chunk at a time: writing needs the
-    same memory for a night or for a week (the tracks themselves apart).
+        Two tracks never share a blob file: a track whose ``data_url`` another track of the
+        call already uses is written as ``<id>_<track>.bin`` (and its ``data_url`` says so).
+        Every value is checked before any file is written, and every file is written under a
+        temporary name and only when all are written in full renamed (the JSON last), so a
+    failure (a full disk) leaves the folder as it was. The JSON
+        is the bytes of ``json.dumps([session_to_dict(s, ...) ...], separators=(",", ":"),
+        allow_nan=False)`` and a newline, written to the file track by track with the
+        time-value items formatted from their arrays a chunk at a time: writing needs the
+        same memory for a night or for a week (the tracks themselves apart).
 
-    Raises
-    ------
-    DecodeError
-        A local sampled track that is not loaded; a value JSON cannot hold (NaN or
-        infinity: the message names the session, the track and the item).
+        Raises
+        ------
+        DecodeError
+            A local sampled track that is not loaded; a value JSON cannot hold (NaN or
+            infinity: the message names the session, the track and the item);
+            ``as_list=False`` with other than one session.
     """
     p = Path(path)
+    if not as_list and len(sessions) != 1:
+        raise DecodeError(
+            f"{p}: as_list=False writes one session object, got {len(sessions)} sessions"
+        )
     used: set[str] = set()
     blobs: list[tuple[str, SampledTrack]] = []
     all_urls: list[dict[str, str]] = []
@@ -886,12 +892,14 @@ def write_sessions(
             blobs.append((rel, track))
         all_urls.append(urls)
     write_json = _json_writer(sessions, all_urls, as_list=as_list, where=p)
+    files: list[tuple[Path, Callable[[Path], object]]] = []
     for rel, track in blobs:
         # little-endian view of the samples (a copy only for a big-endian array),
         # written straight from the array: no bytes copy of a whole night
         data = np.ascontiguousarray(track.data, dtype=track.data.dtype.newbyteorder("<"))
-        atomic_write_with(p.parent / rel, data.tofile)
-    atomic_write_with(p, write_json)
+        files.append((p.parent / rel, data.tofile))
+    # every blob and the JSON in full under temporary names, then renamed, JSON last
+    atomic_write_all([*files, (p, write_json)])
     return p
 
 
