@@ -111,7 +111,9 @@ def spectral_whole_grid(ends, rr, n_epochs):
 
 def edr_whole_grid(ends, rr, n_epochs):
     """ECG-derived respiration (rate, entropy, peak share, centroid) with every window
-    transformed."""
+    transformed: the staging code as it was before it transformed only the kept windows,
+    kept as the bit-for-bit "before" of that change (not an independent reference: the
+    band, entropy and peak steps are the production code's own)."""
     seg, ok = _whole_grid_windows(ends, rr, n_epochs, 128)
     tt = np.arange(128) - 127 / 2
     seg -= seg.mean(axis=1, keepdims=True)
