@@ -543,6 +543,8 @@ def detect_heartbeats(
         t = t + np.repeat(acc, np.diff(run_start))
         gap = t[b_node] - t[a_node]
     n_b = sel.shape[0]
+    bridged_break = np.zeros(a_node.shape[0], dtype=bool)  # joined by an edge now
+    bridged_break[sel] = True
     if n_b:
         ek = np.concatenate((ek, b_node[sel]))
         kk = np.concatenate((kk, nodes[b_node[sel]]))
@@ -569,6 +571,7 @@ def detect_heartbeats(
     sel = np.flatnonzero(
         timed_run[:-1]
         & timed_run[1:]
+        & ~bridged_break  # a bridged break has an edge already (its gap may reach 1.5)
         & (n_iv >= 2)
         & (n_iv <= _SKIP_MAX + 1)
         & (np.abs(ratio - n_iv) <= _SKIP_DEV)
