@@ -78,6 +78,9 @@ _SKIP_TOL = 0.03  # s, ...at places this close to each other
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
 _LANES = 16  # chunks of the night band-passed side by side in SIMD lanes
+_TEMPLATE_HALF = 8  # a beat's local template: the average of its +-8 neighbouring beats
+_TEMPLATE_MIN_Q = 0.6  # an interval failing only on ncc/confidence passes when both
+# beats match their local template this well
 
 
 class Heartbeats(NamedTuple):
@@ -680,6 +683,33 @@ def detect_heartbeats(
         & (amp_ratio <= _MAX_AMP_RATIO)
         & in_range
     )  # every check but the fiducial one (fid_ok) and the hidden beat (below)
+    # an interval that fails only on the pair's similarity (ncc or confidence) passes
+    # when both beats match the average of their neighbours (at their solved times):
+    # with strong body noise two single beats differ more than a beat and its
+    # neighbourhood's average
+    weak = (
+        ~passes
+        & (e_dev <= max_deviation)
+        & (amp_ratio >= 1 / _MAX_AMP_RATIO)
+        & (amp_ratio <= _MAX_AMP_RATIO)
+        & in_range
+        & (e_q >= _NCC_FLOOR)
+    )
+    if weak.any():
+        order_t = np.argsort(t, kind="stable")
+        start_t = np.floor(t[order_t] + 0.5).astype(np.int64) - before
+        r_sorted = _k._local_template_ncc(y, start_t, _TEMPLATE_HALF, before + after)
+        r_node = np.empty(t.shape[0])
+        r_node[order_t] = r_sorted
+        with np.errstate(invalid="ignore"):
+            tmpl_ok = (r_node[ek - 1] >= _TEMPLATE_MIN_Q) & (r_node[ek] >= _TEMPLATE_MIN_Q)
+        via_tmpl = weak & tmpl_ok
+        passes |= via_tmpl
+        # the hidden-beat check below compares with the interval's own similarity:
+        # for these intervals, the weaker beat's match with its template
+        q_hidden = np.where(via_tmpl, np.minimum(r_node[ek - 1], r_node[ek]), e_q)
+    else:
+        q_hidden = e_q
     # an interval that might span a missed beat: the first beat's shape recurs inside it.
     # The check only removes intervals from the streaks below, so only the intervals of
     # a streak of passing intervals need it
@@ -699,7 +729,9 @@ def detect_heartbeats(
         int(min_iv * _HIDDEN_GAP),
         _HIDDEN_COARSE,
     )
-    passes[cand_pass[hidden >= np.minimum(_HIDDEN_MAX, e_q[cand_pass] - _HIDDEN_MARGIN)]] = False
+    passes[cand_pass[hidden >= np.minimum(_HIDDEN_MAX, q_hidden[cand_pass] - _HIDDEN_MARGIN)]] = (
+        False
+    )
     # the length checks pass: streaks of length-reliable intervals. A streak lies within
     # one run, or links timed runs only, and fid_ok is constant over a run, so the
     # streaks of passes & fid_ok are exactly these streaks where fid_ok holds: reliable
