@@ -1570,14 +1570,17 @@ def _envelope_peaks(eb: np.ndarray, size: int, half: int) -> tuple[np.ndarray, n
 
 
 @njit
-def _local_template_ncc(y: np.ndarray, start: np.ndarray, half: int, w: int) -> np.ndarray:
-    """Pearson correlation of each beat with the average of its neighbours.
+def _local_template_ncc(
+    y: np.ndarray, start: np.ndarray, need: np.ndarray, half: int, w: int
+) -> np.ndarray:
+    """Pearson correlation of each needed beat with the sum of its neighbours.
 
     Beat ``i`` is the window ``y[start[i] : start[i] + w]``; its local template is the
     sum of the windows of beats ``i - half .. i + half`` other than ``i`` (beats whose
-    window lies inside ``y``), kept as a running sum as ``i`` moves on. NaN where the
-    beat's window leaves ``y``, is flat, fewer than 2 neighbours count, or the template
-    is flat.
+    window lies inside ``y``), kept as a running sum over the needed beats (rebuilt
+    when the next needed beat's neighbourhood does not overlap the last one). NaN where
+    ``need`` is False, the beat's window leaves ``y``, is flat, fewer than 2 neighbours
+    count, or the template is flat.
     """
     n = y.shape[0]
     m = start.shape[0]
@@ -1587,16 +1590,23 @@ def _local_template_ncc(y: np.ndarray, start: np.ndarray, half: int, w: int) -> 
     lo = 0  # beats lo .. hi - 1 are in the running sum (those inside y)
     hi = 0
     for i in range(m):
+        if not need[i]:
+            continue
+        if i - half >= hi:  # no overlap: start afresh
+            s[:] = 0.0
+            cnt = 0
+            lo = i - half
+            hi = i - half
         while hi < m and hi <= i + half:
             b = start[hi]
-            if b >= 0 and b + w <= n:
+            if hi >= 0 and b >= 0 and b + w <= n:
                 for j in range(w):
                     s[j] += y[b + j]
                 cnt += 1
             hi += 1
         while lo < i - half:
             b = start[lo]
-            if b >= 0 and b + w <= n:
+            if lo >= 0 and b >= 0 and b + w <= n:
                 for j in range(w):
                     s[j] -= y[b + j]
                 cnt -= 1

@@ -273,8 +273,12 @@ def detect_heartbeats(
        two runs, and the later run (with the runs bridged after it) moves so that its
        first beat keeps the place its own alignment gives. The local median is
        recomputed from the chain's own intervals (``ncc >= min_ncc``).
-    7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
-       confidence >= ``min_confidence``; inside ``bpm_range``; the two beats' energies
+    7. Reliable: ``ncc >= min_ncc`` and confidence >= ``min_confidence``, or (with
+       ``ncc >= 0.3``) both beats correlate >= 0.6 with their local template (the sum
+       of the filtered windows, -0.25..+0.35 s, of the 8 beats before and after at
+       their solved times, the beat itself excluded): with strong body noise two
+       single beats differ more than a beat and its neighbourhood; within
+       ``max_deviation`` of the local median; inside ``bpm_range``; the two beats' energies
        within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
        lobe); the run's average beat matched the reference run or its local reference
        with ``|r| >= 0.8``, or the running template (otherwise its beat times might sit
@@ -282,7 +286,8 @@ def detect_heartbeats(
        beat's shape must not recur at 30-70 % of the interval with a correlation >=
        min(0.75, ncc - 0.1): the interval might span a missed beat; a cap of 0.65
        flagged ~5 % of the correct intervals of drifting nights, whose beat complex
-       recurs at 0.65-0.8 inside the interval); and part of a
+       recurs at 0.65-0.8 inside the interval; for an interval passed by the local
+       template, its weaker beat's template correlation stands for ``ncc``); and part of a
        streak of at least three consecutive such intervals (a streak goes on across a
        run break where two timed runs meet on one beat, their two nodes of it within
        20 ms: no beat is missing there). ``length_reliable`` is the same test without
@@ -698,7 +703,10 @@ def detect_heartbeats(
     if weak.any():
         order_t = np.argsort(t, kind="stable")
         start_t = np.floor(t[order_t] + 0.5).astype(np.int64) - before
-        r_sorted = _k._local_template_ncc(y, start_t, _TEMPLATE_HALF, before + after)
+        need = np.zeros(t.shape[0], dtype=bool)  # the beats of the weak intervals
+        need[ek[weak] - 1] = True
+        need[ek[weak]] = True
+        r_sorted = _k._local_template_ncc(y, start_t, need[order_t], _TEMPLATE_HALF, before + after)
         r_node = np.empty(t.shape[0])
         r_node[order_t] = r_sorted
         with np.errstate(invalid="ignore"):

@@ -448,11 +448,11 @@ def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step, m
     return out
 
 
-def naive_local_template_ncc(y, start, half, w):
+def naive_local_template_ncc(y, start, need, half, w):
     out = np.full(len(start), np.nan)
-    inside = [0 <= b and b + w <= len(y) for b in start]
+    inside = [b >= 0 and b + w <= len(y) for b in start]
     for i in range(len(start)):
-        if not inside[i]:
+        if not (need[i] and inside[i]):
             continue
         nb = [
             j

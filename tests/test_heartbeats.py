@@ -19,8 +19,8 @@ from naive_heartbeats import (
     naive_front_end,
     naive_hidden_beat,
     naive_interp_grid,
-    naive_local_template_ncc,
     naive_local_median,
+    naive_local_template_ncc,
     naive_nearest_good_interval,
     naive_pair_alignment,
     naive_run_fiducial,
@@ -614,18 +614,26 @@ def test_local_template_ncc_matches_naive_and_finds_the_odd_beat() -> None:
     st = np.concatenate(([-30], starts, [len(y) - 10]))
     y_flat = y.copy()
     y_flat[starts[5] : starts[5] + w] = 1.0
+    every = np.ones(st.shape[0], dtype=bool)
+    # needed beats: all, scattered (gaps wider than a neighbourhood: the sum is rebuilt),
+    # close pairs (the sum slides)
+    masks = [every, rng.random(st.shape[0]) < 0.3, np.isin(np.arange(st.shape[0]), [3, 4, 30])]
     for half in (1, 2, 8):
         for sig in (y, y_flat):
-            got = K._local_template_ncc(sig, st, half, w)
-            want = naive_local_template_ncc(sig, st, half, w)
-            np.testing.assert_allclose(got, want, equal_nan=True, atol=1e-9)
-    r = K._local_template_ncc(y, st, 8, w)
+            for need in masks:
+                got = K._local_template_ncc(sig, st, need, half, w)
+                want = naive_local_template_ncc(sig, st, need, half, w)
+                np.testing.assert_allclose(got, want, equal_nan=True, atol=1e-9)
+    r = K._local_template_ncc(y, st, every, 8, w)
     assert np.isnan(r[0]) and np.isnan(r[-1])  # outside the signal
     assert r[1 + odd] < 0.5  # the odd beat does not match its neighbourhood
     assert np.nanmin(np.delete(r[1:-1], odd)) > 0.9  # every other beat does
-    assert np.isnan(K._local_template_ncc(y_flat, st, 8, w)[6])  # a flat beat: NaN
+    assert np.isnan(K._local_template_ncc(y_flat, st, every, 8, w)[6])  # a flat beat: NaN
+    part = K._local_template_ncc(y, st, masks[2], 8, w)
+    assert np.isnan(np.delete(part, [3, 4, 30])).all()  # beats not needed: NaN
+    np.testing.assert_allclose(part[[3, 4, 30]], r[[3, 4, 30]], atol=1e-12)
     # fewer than 2 neighbours inside: NaN
-    assert np.isnan(K._local_template_ncc(y, starts[:2], 8, w)).all()
+    assert np.isnan(K._local_template_ncc(y, starts[:2], every[:2], 8, w)).all()
 
 
 # -- detect_heartbeats -----------------------------------------------------------------
