@@ -1567,3 +1567,69 @@ def _envelope_peaks(eb: np.ndarray, size: int, half: int) -> tuple[np.ndarray, n
                 m += 1
         c0 = c1
     return out[:m], env_at[:m]
+
+
+@njit
+def _local_template_ncc(
+    y: np.ndarray, start: np.ndarray, need: np.ndarray, half: int, w: int
+) -> np.ndarray:
+    """Pearson correlation of each needed beat with the sum of its neighbours.
+
+    Beat ``i`` is the window ``y[start[i] : start[i] + w]``; its local template is the
+    sum of the windows of beats ``i - half .. i + half`` other than ``i`` (beats whose
+    window lies inside ``y``), kept as a running sum over the needed beats (rebuilt
+    when the next needed beat's neighbourhood does not overlap the last one). NaN where
+    ``need`` is False, the beat's window leaves ``y``, is flat, fewer than 2 neighbours
+    count, or the template is flat.
+    """
+    n = y.shape[0]
+    m = start.shape[0]
+    out = np.full(m, np.nan)
+    s = np.zeros(w)
+    cnt = 0
+    lo = 0  # beats lo .. hi - 1 are in the running sum (those inside y)
+    hi = 0
+    for i in range(m):
+        if not need[i]:
+            continue
+        if i - half >= hi:  # no overlap: start afresh
+            s[:] = 0.0
+            cnt = 0
+            lo = i - half
+            hi = i - half
+        while hi < m and hi <= i + half:
+            b = start[hi]
+            if hi >= 0 and b >= 0 and b + w <= n:
+                for j in range(w):
+                    s[j] += y[b + j]
+                cnt += 1
+            hi += 1
+        while lo < i - half:
+            b = start[lo]
+            if lo >= 0 and b >= 0 and b + w <= n:
+                for j in range(w):
+                    s[j] -= y[b + j]
+                cnt -= 1
+            lo += 1
+        a0 = start[i]
+        if a0 < 0 or a0 + w > n or cnt - 1 < 2:
+            continue
+        sa = 0.0
+        saa = 0.0
+        st = 0.0
+        stt = 0.0
+        sat = 0.0
+        for j in range(w):
+            a = y[a0 + j]
+            tj = s[j] - a
+            sa += a
+            saa += a * a
+            st += tj
+            stt += tj * tj
+            sat += a * tj
+        va = saa - sa * sa / w
+        vt = stt - st * st / w
+        if va <= 1e-12 * saa or vt <= 1e-12 * stt or va <= 0.0 or vt <= 0.0:
+            continue
+        out[i] = (sat - sa * st / w) / np.sqrt(va * vt)
+    return out

@@ -78,6 +78,9 @@ _SKIP_TOL = 0.03  # s, ...at places this close to each other
 _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
 _LANES = 16  # chunks of the night band-passed side by side in SIMD lanes
+_TEMPLATE_HALF = 8  # a beat's local template: the average of its +-8 neighbouring beats
+_TEMPLATE_MIN_Q = 0.6  # an interval failing only on ncc/confidence passes when both
+# beats match their local template this well
 
 
 class Heartbeats(NamedTuple):
@@ -270,8 +273,12 @@ def detect_heartbeats(
        two runs, and the later run (with the runs bridged after it) moves so that its
        first beat keeps the place its own alignment gives. The local median is
        recomputed from the chain's own intervals (``ncc >= min_ncc``).
-    7. Reliable: ``ncc >= min_ncc``; within ``max_deviation`` of the local median;
-       confidence >= ``min_confidence``; inside ``bpm_range``; the two beats' energies
+    7. Reliable: ``ncc >= min_ncc`` and confidence >= ``min_confidence``, or (with
+       ``ncc >= 0.3``) both beats correlate >= 0.6 with their local template (the sum
+       of the filtered windows, -0.25..+0.35 s, of the 8 beats before and after at
+       their solved times, the beat itself excluded): with strong body noise two
+       single beats differ more than a beat and its neighbourhood; within
+       ``max_deviation`` of the local median; inside ``bpm_range``; the two beats' energies
        within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
        lobe); the run's average beat matched the reference run or its local reference
        with ``|r| >= 0.8``, or the running template (otherwise its beat times might sit
@@ -279,7 +286,8 @@ def detect_heartbeats(
        beat's shape must not recur at 30-70 % of the interval with a correlation >=
        min(0.75, ncc - 0.1): the interval might span a missed beat; a cap of 0.65
        flagged ~5 % of the correct intervals of drifting nights, whose beat complex
-       recurs at 0.65-0.8 inside the interval); and part of a
+       recurs at 0.65-0.8 inside the interval; for an interval passed by the local
+       template, its weaker beat's template correlation stands for ``ncc``); and part of a
        streak of at least three consecutive such intervals (a streak goes on across a
        run break where two timed runs meet on one beat, their two nodes of it within
        20 ms: no beat is missing there). ``length_reliable`` is the same test without
@@ -683,6 +691,36 @@ def detect_heartbeats(
         & (amp_ratio <= _MAX_AMP_RATIO)
         & in_range
     )  # every check but the fiducial one (fid_ok) and the hidden beat (below)
+    # an interval that fails only on the pair's similarity (ncc or confidence) passes
+    # when both beats match the average of their neighbours (at their solved times):
+    # with strong body noise two single beats differ more than a beat and its
+    # neighbourhood's average
+    weak = (
+        ~passes
+        & (e_dev <= max_deviation)
+        & (amp_ratio >= 1 / _MAX_AMP_RATIO)
+        & (amp_ratio <= _MAX_AMP_RATIO)
+        & in_range
+        & (e_q >= _NCC_FLOOR)
+    )
+    if weak.any():
+        order_t = np.argsort(t, kind="stable")
+        start_t = np.floor(t[order_t] + 0.5).astype(np.int64) - before
+        need = np.zeros(t.shape[0], dtype=bool)  # the beats of the weak intervals
+        need[ek[weak] - 1] = True
+        need[ek[weak]] = True
+        r_sorted = _k._local_template_ncc(y, start_t, need[order_t], _TEMPLATE_HALF, before + after)
+        r_node = np.empty(t.shape[0])
+        r_node[order_t] = r_sorted
+        with np.errstate(invalid="ignore"):
+            tmpl_ok = (r_node[ek - 1] >= _TEMPLATE_MIN_Q) & (r_node[ek] >= _TEMPLATE_MIN_Q)
+        via_tmpl = weak & tmpl_ok
+        passes |= via_tmpl
+        # the hidden-beat check below compares with the interval's own similarity:
+        # for these intervals, the weaker beat's match with its template
+        q_hidden = np.where(via_tmpl, np.minimum(r_node[ek - 1], r_node[ek]), e_q)
+    else:
+        q_hidden = e_q
     # an interval that might span a missed beat: the first beat's shape recurs inside it.
     # The check only removes intervals from the streaks below, so only the intervals of
     # a streak of passing intervals need it
@@ -702,7 +740,9 @@ def detect_heartbeats(
         int(min_iv * _HIDDEN_GAP),
         _HIDDEN_COARSE,
     )
-    passes[cand_pass[hidden >= np.minimum(_HIDDEN_MAX, e_q[cand_pass] - _HIDDEN_MARGIN)]] = False
+    passes[cand_pass[hidden >= np.minimum(_HIDDEN_MAX, q_hidden[cand_pass] - _HIDDEN_MARGIN)]] = (
+        False
+    )
     # the length checks pass: streaks of length-reliable intervals. A streak lies within
     # one run, or links timed runs only, and fid_ok is constant over a run, so the
     # streaks of passes & fid_ok are exactly these streaks where fid_ok holds: reliable

@@ -448,6 +448,27 @@ def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step, m
     return out
 
 
+def naive_local_template_ncc(y, start, need, half, w):
+    out = np.full(len(start), np.nan)
+    inside = [b >= 0 and b + w <= len(y) for b in start]
+    for i in range(len(start)):
+        if not (need[i] and inside[i]):
+            continue
+        nb = [
+            j
+            for j in range(max(0, i - half), min(len(start), i + half + 1))
+            if j != i and inside[j]
+        ]
+        if len(nb) < 2:
+            continue
+        a = y[start[i] : start[i] + w]
+        tmpl = np.sum([y[start[j] : start[j] + w] for j in nb], axis=0)
+        if np.var(a) <= 1e-12 * np.mean(a * a) or np.var(tmpl) <= 1e-12 * np.mean(tmpl * tmpl):
+            continue
+        out[i] = np.corrcoef(a, tmpl)[0, 1]
+    return out
+
+
 def naive_bad_samples(x, min_flat):
     x = np.asarray(x, dtype=np.float64)
     bad = ~np.isfinite(x)

@@ -20,6 +20,7 @@ from naive_heartbeats import (
     naive_hidden_beat,
     naive_interp_grid,
     naive_local_median,
+    naive_local_template_ncc,
     naive_nearest_good_interval,
     naive_pair_alignment,
     naive_run_fiducial,
@@ -597,6 +598,42 @@ def test_hidden_beat_matches_naive() -> None:
     for coarse in (2, 3):
         part = K._hidden_beat(x, b[1:-1], b[2:], 35, 49, 0.3, 0.7, 2, 0, coarse)
         assert np.all(part <= full + 1e-12) and np.any(part < full - 1e-6)
+
+
+def test_local_template_ncc_matches_naive_and_finds_the_odd_beat() -> None:
+    rng = np.random.default_rng(7)
+    w = 84
+    shape = np.sin(np.linspace(0, 3 * np.pi, w)) * np.hanning(w)
+    starts = np.arange(20, 20 + 40 * 120, 120)
+    y = 0.05 * rng.standard_normal(starts[-1] + 200)
+    for s0 in starts:
+        y[s0 : s0 + w] += shape * (1 + 0.2 * rng.standard_normal())
+    odd = 17
+    y[starts[odd] : starts[odd] + w] = 0.3 * rng.standard_normal(w)  # a beat unlike the rest
+    # windows that leave the signal, and a flat one
+    st = np.concatenate(([-30], starts, [len(y) - 10]))
+    y_flat = y.copy()
+    y_flat[starts[5] : starts[5] + w] = 1.0
+    every = np.ones(st.shape[0], dtype=bool)
+    # needed beats: all, scattered (gaps wider than a neighbourhood: the sum is rebuilt),
+    # close pairs (the sum slides)
+    masks = [every, rng.random(st.shape[0]) < 0.3, np.isin(np.arange(st.shape[0]), [3, 4, 30])]
+    for half in (1, 2, 8):
+        for sig in (y, y_flat):
+            for need in masks:
+                got = K._local_template_ncc(sig, st, need, half, w)
+                want = naive_local_template_ncc(sig, st, need, half, w)
+                np.testing.assert_allclose(got, want, equal_nan=True, atol=1e-9)
+    r = K._local_template_ncc(y, st, every, 8, w)
+    assert np.isnan(r[0]) and np.isnan(r[-1])  # outside the signal
+    assert r[1 + odd] < 0.5  # the odd beat does not match its neighbourhood
+    assert np.nanmin(np.delete(r[1:-1], odd)) > 0.9  # every other beat does
+    assert np.isnan(K._local_template_ncc(y_flat, st, every, 8, w)[6])  # a flat beat: NaN
+    part = K._local_template_ncc(y, st, masks[2], 8, w)
+    assert np.isnan(np.delete(part, [3, 4, 30])).all()  # beats not needed: NaN
+    np.testing.assert_allclose(part[[3, 4, 30]], r[[3, 4, 30]], atol=1e-12)
+    # fewer than 2 neighbours inside: NaN
+    assert np.isnan(K._local_template_ncc(y, starts[:2], every[:2], 8, w)).all()
 
 
 # -- detect_heartbeats -----------------------------------------------------------------
