@@ -26,9 +26,11 @@ defaults otherwise: profile "mixed", body_noise 0.25, built-in heart rate) is ru
 - ``coverage``, ``wrong``: the reliable intervals scored as in
   ``benchmarks/accuracy_heartbeats.py``.
 
-The detector times a beat pair only when its beat-to-beat correlation ``ncc >= 0.6``
-(and confidence >= 0.35, in streaks of three), so coverage falls steeply once ``r next``
-drops below about 0.7.
+The detector times a beat pair when its beat-to-beat correlation ``ncc >= 0.6`` (and
+confidence >= 0.35, in streaks of three), or, failing only that, when both beats
+correlate >= 0.6 with their local template (their 8 timed neighbours on each side; branch
+hbtemplate), so coverage falls once ``r next`` drops below about 0.7, less steeply than
+with the pair check alone.
 """
 
 from __future__ import annotations
