@@ -274,8 +274,8 @@ def detect_heartbeats(
        first beat keeps the place its own alignment gives. The local median is
        recomputed from the chain's own intervals (``ncc >= min_ncc``).
     7. Reliable: ``ncc >= min_ncc`` and confidence >= ``min_confidence``, or (with
-       ``ncc >= 0.3``) both beats correlate >= 0.6 with their local template (the sum
-       of the filtered windows, -0.25..+0.35 s, of the 8 beats before and after at
+       ``ncc >= 0.3``) both beats correlate >= max(0.6, ``min_ncc``) with their local
+       template (the sum of the filtered windows, -0.25..+0.35 s, of the 8 beats before and after at
        their solved times, the beat itself excluded): with strong body noise two
        single beats differ more than a beat and its neighbourhood; within
        ``max_deviation`` of the local median; inside ``bpm_range``; the two beats' energies
@@ -713,7 +713,9 @@ def detect_heartbeats(
         r_node = np.empty(t.shape[0])
         r_node[order_t] = r_sorted
         with np.errstate(invalid="ignore"):
-            tmpl_ok = (r_node[ek - 1] >= _TEMPLATE_MIN_Q) & (r_node[ek] >= _TEMPLATE_MIN_Q)
+            # never looser than the caller's own min_ncc (a stricter detector stays strict)
+            q_min = max(_TEMPLATE_MIN_Q, min_ncc)
+            tmpl_ok = (r_node[ek - 1] >= q_min) & (r_node[ek] >= q_min)
         via_tmpl = weak & tmpl_ok
         passes |= via_tmpl
         # the hidden-beat check below compares with the interval's own similarity:
