@@ -71,6 +71,7 @@ from .tracks import (
     _assemble_tracks,
     _exclusions,
     _flat_windows,
+    _join_parts,
     _movements_in_bed,
     _Noise,
     _ScanPart,
@@ -114,12 +115,6 @@ def _noise_source(noise: _Noise) -> _NoiseSource | str:
         return noise
     a, fs = _checked_noise(noise[0]), float(noise[1])
     return _NoiseSource(lambda lo, hi: a[lo:hi], len(a), fs)
-
-
-def _join(parts: list[_ScanPart]) -> _ScanPart:
-    if len(parts) == 1:
-        return parts[0]
-    return _ScanPart(*(np.concatenate(f) for f in zip(*parts, strict=True)))
 
 
 class _SlicedPass2:
@@ -199,7 +194,7 @@ class _SlicedPass2:
         j = i
         while j < len(self.starts) and self.starts[j] < b:
             j += 1
-        f = _join(self.parts[i:j])
+        f = _join_parts(self.parts[i:j])
         p0 = self.starts[i]
         q, w, aw = self.q, self.w, self.w * FFT_EVERY
         nw = (b - p0) // w

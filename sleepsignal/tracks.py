@@ -228,7 +228,9 @@ def _scan_part(x: np.ndarray, fs: float, first_window: int) -> _ScanPart:
 
 
 def _join_parts(parts: list[_ScanPart]) -> _ScanPart:
-    """Concatenate the parts of consecutive chunks, field by field."""
+    """Concatenate the parts of consecutive chunks, field by field (one part as is)."""
+    if len(parts) == 1:
+        return parts[0]
     return _ScanPart(*(np.concatenate(f) for f in zip(*parts, strict=True)))
 
 
