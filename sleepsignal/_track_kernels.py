@@ -436,16 +436,6 @@ def _lowrate(x: np.ndarray, fs: float) -> tuple[np.ndarray, float, int]:
     return low, fs / q, q
 
 
-def _intervals_mask(n: int, fs: float, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Boolean mask of ``n`` samples at ``fs`` that fall inside any [start, end) s."""
-    mask = np.zeros(n + 1, dtype=np.int64)
-    a = np.clip(np.floor(np.asarray(starts) * fs).astype(np.int64), 0, n)
-    b = np.clip(np.ceil(np.asarray(ends) * fs).astype(np.int64), 0, n)
-    np.add.at(mask, a, 1)
-    np.add.at(mask, b, -1)
-    return np.cumsum(mask[:n]) > 0
-
-
 def _change_points(
     states: np.ndarray, window_s: float, end_s: float, end_state: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
