@@ -37,9 +37,16 @@ BREATHING_BAND_HZ = (0.08, 0.6)
 #: and merged breaths); the heart-rate leak this lets in where the heartbeat dominates
 #: is why the smoothed wave takes over in those frames.
 BASELINE_BAND_HZ = (0.05, 1.0)
-#: Shortest and longest cycle kept (s): 6.7 to 40 breaths/min.
+#: Shortest and longest cycle kept (s): 6.7 to 40 breaths/min, for the waves that
+#: compete where the heartbeat buries the breath (the smoothed and the beat-interval
+#: waves; a cycle under 1.5 s there is the heart rate, and it must not count in the
+#: selection's coverage). MAX_CYCLE_S also sets the shortest recording analysed.
 MIN_CYCLE_S = 1.5
 MAX_CYCLE_S = 10.0
+#: Shortest and longest cycle kept (s) of the baseline wave, where the breath is plain:
+#: every trough to trough that the depth rule leaves is a breath (as in the truth,
+#: which has no length limit).
+BASELINE_CYCLE_S = (0.8, 30.0)
 #: Depth simplification of a candidate wave: the shallowest adjacent extremum pair below
 #: DEPTH_FRACTION x the local breath size is removed, repeatedly (``_simplify_kernel``).
 #: The local breath size is 2 sqrt(2) x the local scale (for a sine, its peak to
@@ -576,8 +583,14 @@ def _select(
             names.append("rsa")
             fractions.append(RSA_DEPTH_FRACTION)
     cands = [
-        _cycles_from_wave(w, r, exclude, fraction=f)
-        for w, r, f in zip(waves, rates, fractions, strict=True)
+        _cycles_from_wave(
+            w,
+            r,
+            exclude,
+            fraction=f,
+            lengths_s=BASELINE_CYCLE_S if name == "baseline" else (MIN_CYCLE_S, MAX_CYCLE_S),
+        )
+        for w, r, f, name in zip(waves, rates, fractions, names, strict=True)
     ]
     # where each candidate may win: the smoothed and the interval waves only where the
     # heartbeat buries the breath, the baseline only elsewhere (when one of them exists)
@@ -745,9 +758,11 @@ def _cycles_from_wave(
     exclude: tuple[np.ndarray, np.ndarray] | None = None,
     *,
     fraction: float = DEPTH_FRACTION,
+    lengths_s: tuple[float, float] = (MIN_CYCLE_S, MAX_CYCLE_S),
 ) -> Breathing:
     """Trough-peak-trough cycles of one breathing wave (steps 3-4 of the notes): depth
-    simplification at ``fraction`` x the local breath size."""
+    simplification at ``fraction`` x the local breath size; cycles with lengths (s)
+    outside ``lengths_s`` are dropped."""
     thr = _local_scale(wave, fs_low)
     if not np.any(thr > 0):
         return _empty_breathing()
@@ -763,7 +778,7 @@ def _cycles_from_wave(
     pk = _parabolic(wave, idx[k0 + 1]) / fs_low
     amp = wave[idx[k0 + 1]] - 0.5 * (wave[idx[k0]] + wave[idx[k0 + 2]])
     lengths = tr1 - tr0
-    keep = (lengths >= MIN_CYCLE_S) & (lengths <= MAX_CYCLE_S) & (amp > 0)
+    keep = (lengths >= lengths_s[0]) & (lengths <= lengths_s[1]) & (amp > 0)
     if exclude is not None and len(exclude[0]):
         ex_s, ex_e = exclude
         order = np.argsort(ex_s)
@@ -852,8 +867,10 @@ def detect_breathing(
        trough), so it follows the breathing depth and the posture's gain through the
        night, and a ripple riding on a breath never splits it, wherever it sits.
     4. A cycle runs trough to trough with one peak between; troughs are placed with
-       sub-sample parabolic interpolation. Cycles shorter than 1.5 s or longer than 10 s
-       and cycles overlapping ``exclude`` are dropped.
+       sub-sample parabolic interpolation. Cycles of the baseline wave shorter than
+       0.8 s or longer than 30 s, those of the other waves shorter than 1.5 s or longer
+       than 10 s (there a shorter one is the heart rate), and cycles overlapping
+       ``exclude`` are dropped.
     5. Per 30 s frame one wave gives the cycles: the baseline where the heartbeat does
        not bury the breath, the smoothed wave where it does; where the beat-interval
        wave of step 6 competes with the smoothed one, the higher score wins: the share
