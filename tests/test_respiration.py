@@ -310,6 +310,53 @@ def test_heart_rate_leak_is_rejected_by_the_smoothed_source():
     np.testing.assert_allclose(b.lengths[inner], 4.0, atol=0.25)
 
 
+def _fast_shallow_breaths(depth: float) -> tuple[np.ndarray, int]:
+    """Breaths of 4, 4, 4, 1 and 1 s (trough to trough, raised cosines), the 1 s ones at
+    ``depth`` x the others' depth, 100 counts peak to trough, over light white noise:
+    the signal and the number of true cycles."""
+    lengths = np.tile([4.0, 4.0, 4.0, 1.0, 1.0], 80)
+    amps = np.tile([1.0, 1.0, 1.0, depth, depth], 80)
+    starts = np.concatenate([[0.0], np.cumsum(lengths)])
+    t = np.arange(0, starts[-1], 1 / FS)
+    k = np.searchsorted(starts, t, side="right") - 1
+    wave = -amps[k] * 0.5 * np.cos(2 * np.pi * (t - starts[k]) / lengths[k])
+    rng = np.random.default_rng(0)
+    return 2000 + 100 * wave + 2 * rng.standard_normal(len(t)), len(lengths)
+
+
+def test_plain_breath_keeps_fast_shallow_breaths(monkeypatch):
+    """Where the breath plainly dominates, the wide (0.05-1.5 Hz) wave is simplified at the
+    reference's own depth 0.3: 1 s breaths at 0.4 of the others' depth are breaths
+    (the truth's rule on the wave itself keeps them), and so are cycles under 1.5 s.
+    The 0.05-1 Hz baseline flattens them below its threshold and merges them."""
+    from sleepsignal import respiration as R
+    from sleepsignal._simulate_physio import belt_troughs
+    from sleepsignal._track_kernels import _lowrate
+
+    x, n_true = _fast_shallow_breaths(0.4)
+    assert len(belt_troughs(x - x.mean(), FS)) >= n_true - 1  # the truth's rule keeps them
+    low, fs_low, _ = _lowrate(x, FS)
+    sel = R._select(low, fs_low, None, R.BREATHING_SOURCES, None, 0)
+    assert sel.names == ["wide"]  # every frame: the breath plainly dominates
+    b = detect_breathing(x, FS)
+    assert abs(len(b.starts) - n_true) <= 3
+    assert np.sum(b.lengths < 1.5) >= 150  # 160 true ones of 1 s
+    # the premise: without the wide wave the 1 s breaths merge
+    monkeypatch.setattr(R, "WIDE_MIN_SLOPE_RATIO", np.inf)
+    assert len(detect_breathing(x, FS).starts) < n_true - 60
+
+
+def test_wide_wave_never_where_the_heartbeat_leaks():
+    """A heartbeat-dominated signal has no frame where the breath plainly dominates."""
+    from sleepsignal import respiration as R
+    from sleepsignal._track_kernels import _lowrate
+
+    low, fs_low, _ = _lowrate(_cardiac_like(300.0), FS)
+    sel = R._select(low, fs_low, None, R.BREATHING_SOURCES, None, 0)
+    assert "wide" not in sel.names
+    assert "baseline" in sel.names
+
+
 def test_selected_cycles_are_sorted_and_never_overlap():
     rng = np.random.default_rng(1)
     x = _cardiac_like(600.0) + 30 * rng.standard_normal(int(600 * FS))
