@@ -198,12 +198,17 @@ def _parabolic(y: np.ndarray, i: np.ndarray) -> np.ndarray:
 
 
 def _breathing_wave(
-    low: np.ndarray, fs_low: float, band: tuple[float, float] = BREATHING_BAND_HZ
+    low: np.ndarray,
+    fs_low: float,
+    band: tuple[float, float] = BREATHING_BAND_HZ,
+    centre: float | None = None,
 ) -> np.ndarray:
+    """``low`` minus its median (``centre`` when given: the caller's ``np.median(low)``,
+    computed once for several bands), zero-phase 2nd-order Butterworth band-pass."""
     hi = min(band[1], 0.45 * fs_low)
     sos = butter_sos(2, (band[0], hi), "bandpass", fs_low)
     padlen = min(len(low) - 1, int(3 * fs_low / band[0]))
-    centred = low - np.median(low)
+    centred = low - (np.median(low) if centre is None else centre)
     return np.asarray(sosfiltfilt(sos, centred, padlen=padlen))
 
 
@@ -588,7 +593,8 @@ def _select(
     frame = max(1, round(frame_s * fs_low))
     if beats is not None:
         low = _beats_removed(low, fs_low, beats, frame)
-    band_wave = _breathing_wave(low, fs_low)
+    centre = float(np.median(low))  # one median for the band-passes of this view
+    band_wave = _breathing_wave(low, fs_low, centre=centre)
     nf = -(-len(low) // frame)
     sa, sb = _slope_sums(low, band_wave, frame, nf)
     buried = sa < (RSA_MAX_SLOPE_RATIO**2) * sb
@@ -603,11 +609,11 @@ def _select(
             continue  # consulted only where the heartbeat buries the breath: not computed
         if name == "baseline":
             if not wide.all():
-                waves.append(_breathing_wave(low, fs_low, BASELINE_BAND_HZ))
+                waves.append(_breathing_wave(low, fs_low, BASELINE_BAND_HZ, centre))
                 names.append(name)
                 fractions.append(DEPTH_FRACTION)
             if wide.any():
-                waves.append(_breathing_wave(low, fs_low, WIDE_BAND_HZ))
+                waves.append(_breathing_wave(low, fs_low, WIDE_BAND_HZ, centre))
                 names.append("wide")
                 fractions.append(WIDE_DEPTH_FRACTION)
             continue
