@@ -187,6 +187,11 @@ def test_belt_driven_night_regression_floors():
     assert r["away_f1"] >= FLOORS["away_f1"]
     assert r["mains_f1"] >= FLOORS["mains_f1"]
     assert r["snoring_f1"] >= FLOORS["snoring_f1"]
+    # as pipeline.analyze runs it (with the heartbeat detector's beats); branch breath6:
+    # 0.962 and 0.0267 (main before it: 0.923 and 0.0253)
+    r = _belt_night_scores("mixed", beats=True)
+    assert r["breath_within_0.5"] >= 0.95
+    assert r["breath_mae"] <= 0.03
 
 
 @pytest.mark.realdata
@@ -229,10 +234,15 @@ def test_cardiac_profile_night_breathing_floor():
 #: breathing 0.885, 0.033. With depth simplification (branch breath3): breathing 0.904,
 #: 0.043 (more minutes within 0.5, the target; the median error of the minutes rose:
 #: the floor on it moves from 0.04 to 0.045), snoring 0.9895 (snoring is scored per
-#: breathing cycle, so other cycles move it: floor 0.99 -> 0.985).
+#: breathing cycle, so other cycles move it: floor 0.99 -> 0.985). Branch breath6
+#: (baseline cycles 0.8-30 s; the 0.05-1.5 Hz wave at depth 0.3 where the breath plainly
+#: dominates): breathing 0.904 (unchanged), median error 0.0428 -> 0.0455 (the wider
+#: band lets a little more of the heartbeat's residue move the troughs; the share within
+#: 0.5, the target, is unchanged here and rises on the 22 whole nights), floor 0.045 ->
+#: 0.05; snoring 0.9895 -> 0.9927.
 FLOORS = {
     "breath_within_0.5": 0.90,
-    "breath_mae": 0.045,
+    "breath_mae": 0.05,
     "movement_f1": 0.85,
     "away_f1": 0.99,
     "mains_f1": 0.99,
