@@ -282,15 +282,19 @@ def detect_heartbeats(
        template (the sum of the filtered windows, -0.25..+0.35 s, of the 8 beats before and after at
        their solved times, the beat itself excluded): with strong body noise two
        single beats differ more than a beat and its neighbourhood; within
-       ``max_deviation`` of the local median; inside ``bpm_range``; the two beats' energies
+       ``max_deviation`` of the local median (or, for a pair with ``ncc >= max(0.9,
+       min_ncc)``, within 1.4 ``max_deviation``, confidence aside: a premature beat and
+       the pause after it lie 25-35 % off the median; such an interval does not count
+       towards the streak length below); inside ``bpm_range``; the two beats' energies
        within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
        lobe); the run's average beat matched the reference run or its local reference
        with ``|r| >= 0.8``, or the running template (otherwise its beat times might sit
        on another lobe); no hidden beat (the first
        beat's shape must not recur at 30-70 % of the interval with a correlation >=
-       min(0.75, ncc - 0.1): the interval might span a missed beat; a cap of 0.65
+       min(0.78, ncc - 0.1): the interval might span a missed beat; a cap of 0.65
        flagged ~5 % of the correct intervals of drifting nights, whose beat complex
-       recurs at 0.65-0.8 inside the interval; for an interval passed by the local
+       recurs at 0.65-0.8 inside the interval, 0.75 still 1.5-2 % of those of the
+       cardiac ones; for an interval passed by the local
        template, its weaker beat's template correlation stands for ``ncc``); and part of a
        streak of at least three consecutive such intervals (a streak goes on across a
        run break where two timed runs meet on one beat, their two nodes of it within
