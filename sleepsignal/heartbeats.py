@@ -45,9 +45,13 @@ _BREAK_COST = 0.0  # chain score a run break costs (0.2 measured worse on drifti
 _EDGE_UNIT = 1.0  # s, edge scores count per second of interval (not per edge)
 _ANCHOR = 0.02  # least-squares weight of the energy-peak anchor of each beat
 _MAX_AMP_RATIO = 2.5  # largest beat-to-beat energy ratio (sqrt) of a reliable interval
-_HIDDEN_MAX = 0.75  # a beat hides inside an interval when its shape recurs this well...
+_HIDDEN_MAX = 0.78  # a beat hides inside an interval when its shape recurs this well...
 _HIDDEN_MARGIN = 0.1  # ...or within this much of the interval's own correlation
-# (0.65 flagged ~5 % of the correct intervals of drifting beats; 0.8 let a wrong-fs signal through)
+# (0.65 flagged ~5 % of the correct intervals of drifting beats, 0.75 ~1.5-2 % of those of
+# cardiac drifting nights; 0.8 let the wrong-fs signal of test_wrong_fs_... through: its
+# hidden beat recurs at 0.789)
+_STRONG_NCC = 0.9  # a pair this alike (and >= min_ncc) may deviate up to...
+_STRONG_DEV = 1.4  # ...this times max_deviation from the local median (an ectopic beat)
 _HIDDEN_GAP = 0.75  # a hidden beat lies at least 0.75 x the shortest interval from both ends
 _ALIGN_STEP = 1.0 / 70.0  # s, coarse lag step of the beat-pair alignment (then halved)
 _HIDDEN_COARSE = 2  # hidden-beat positions tried every 2nd step first, then around the best
@@ -278,15 +282,19 @@ def detect_heartbeats(
        template (the sum of the filtered windows, -0.25..+0.35 s, of the 8 beats before and after at
        their solved times, the beat itself excluded): with strong body noise two
        single beats differ more than a beat and its neighbourhood; within
-       ``max_deviation`` of the local median; inside ``bpm_range``; the two beats' energies
+       ``max_deviation`` of the local median (or, for a pair with ``ncc >= max(0.9,
+       min_ncc)``, within 1.4 ``max_deviation``, confidence aside: a premature beat and
+       the pause after it lie 25-35 % off the median; such an interval does not count
+       towards the streak length below); inside ``bpm_range``; the two beats' energies
        within a factor 2.5**2 (a posture change can make the alignment lock on the wrong
        lobe); the run's average beat matched the reference run or its local reference
        with ``|r| >= 0.8``, or the running template (otherwise its beat times might sit
        on another lobe); no hidden beat (the first
        beat's shape must not recur at 30-70 % of the interval with a correlation >=
-       min(0.75, ncc - 0.1): the interval might span a missed beat; a cap of 0.65
+       min(0.78, ncc - 0.1): the interval might span a missed beat; a cap of 0.65
        flagged ~5 % of the correct intervals of drifting nights, whose beat complex
-       recurs at 0.65-0.8 inside the interval; for an interval passed by the local
+       recurs at 0.65-0.8 inside the interval, 0.75 still 1.5-2 % of those of the
+       cardiac ones; for an interval passed by the local
        template, its weaker beat's template correlation stands for ``ncc``); and part of a
        streak of at least three consecutive such intervals (a streak goes on across a
        run break where two timed runs meet on one beat, their two nodes of it within
@@ -683,10 +691,14 @@ def detect_heartbeats(
     with np.errstate(divide="ignore", invalid="ignore"):
         amp_ratio = np.sqrt(env_x[kk] / env_x[pp])
     in_range = (intervals >= 60.0 / hi_bpm) & (intervals <= 60.0 / lo_bpm)
+    # a premature beat and the pause after it are real intervals 25-35 % off the local
+    # median (their confidence falls with the deviation): a pair of beats that match
+    # strongly passes up to _STRONG_DEV x max_deviation
+    strong = (e_q >= max(_STRONG_NCC, min_ncc)) & (e_dev <= _STRONG_DEV * max_deviation)
+    usual = (e_dev <= max_deviation) & (conf >= min_confidence)
     passes = (
         (e_q >= min_ncc)
-        & (e_dev <= max_deviation)
-        & (conf >= min_confidence)
+        & (usual | strong)
         & (amp_ratio >= 1 / _MAX_AMP_RATIO)
         & (amp_ratio <= _MAX_AMP_RATIO)
         & in_range
@@ -729,7 +741,9 @@ def detect_heartbeats(
     # a streak goes on across a run break where the two runs meet on one beat: both
     # timed, and their two nodes of that beat within _BRIDGE_TOL of each other
     link = _same_beat_links(ek, t, fid_ok, _BRIDGE_TOL * fs)
-    cand_pass = np.flatnonzero(_in_streak(passes, ek, 3, link))
+    # an interval passed only as a strong pair does not count towards a streak's length
+    counts = usual | ~strong
+    cand_pass = np.flatnonzero(_in_streak(passes, ek, 3, link, counts))
     hidden = _k._hidden_beat(
         y,
         cand_x[pp[cand_pass]],
@@ -749,7 +763,7 @@ def detect_heartbeats(
     # one run, or links timed runs only, and fid_ok is constant over a run, so the
     # streaks of passes & fid_ok are exactly these streaks where fid_ok holds: reliable
     # = length_reliable & fid_ok
-    length_reliable = passes & _in_streak(passes, ek, 3, link)
+    length_reliable = passes & _in_streak(passes, ek, 3, link, counts)
     per_interval = [starts, intervals, conf, length_reliable & fid_ok, fid_ok, length_reliable]
     # in time order: runs moved onto one fiducial lobe may overlap by a beat, so the
     # chain's order can put a start just before the previous one
@@ -803,11 +817,16 @@ def _by_edge(ek: np.ndarray, *per_edge: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def _in_streak(
-    passes: np.ndarray, ek: np.ndarray, length: int, link: np.ndarray | None = None
+    passes: np.ndarray,
+    ek: np.ndarray,
+    length: int,
+    link: np.ndarray | None = None,
+    counts: np.ndarray | None = None,
 ) -> np.ndarray:
     """True for passing edges inside a streak of ``length`` or more consecutive passing
     edges of one run (edge ``j+1`` continues edge ``j`` when ``ek[j+1] == ek[j] + 1``),
-    or of runs joined where ``link[j+1]`` (see :func:`_same_beat_links`)."""
+    or of runs joined where ``link[j+1]`` (see :func:`_same_beat_links`). With
+    ``counts``, only the passing edges where it is True count towards ``length``."""
     if passes.shape[0] == 0:
         return passes.copy()
     cont = np.zeros(passes.shape[0], dtype=bool)
@@ -817,7 +836,7 @@ def _in_streak(
     cont[1:] = joined & passes[1:] & passes[:-1]
     # streak id increments whenever an edge does not continue the previous passing edge
     sid = np.cumsum(~cont)
-    size = np.bincount(sid)
+    size = np.bincount(sid) if counts is None else np.bincount(sid, weights=passes & counts)
     return passes & (size[sid] >= length)
 
 

@@ -853,6 +853,46 @@ def test_bad_arguments_raise() -> None:
         detect_heartbeats(np.zeros(1000), FS, min_ncc=2.0)
 
 
+def test_ectopic_beat_and_its_pause_are_reliable() -> None:
+    """A premature beat (interval 0.7x the median) and its compensatory pause (1.3x):
+    30 % off the local median, beyond max_deviation 0.25, but the beats match strongly
+    (branch hbdrift5)."""
+    iv = rr_series(120, seed=4)
+    for k in (40, 80):
+        iv[k], iv[k + 1] = 0.7 * 0.85, 1.3 * 0.85
+    x, beats = bcg(iv)
+    hb = detect_heartbeats(x, FS)
+    near = np.abs(hb.beat_times[:, None] - beats[None, :]).argmin(axis=1)
+    lag = float(np.median(hb.beat_times - beats[near]))  # fiducial vs J peak
+    for k in (40, 80):
+        for j in (k, k + 1):
+            hit = np.abs(hb.interval_starts - beats[j] - lag) < 0.05
+            assert hit.sum() == 1, (k, j)
+            assert hb.reliable[hit][0], (k, j)
+            assert abs(hb.intervals[hit][0] - iv[j]) < 0.005
+    # a stricter caller stays strict: 1.4 x 0.2 = 0.28 < 0.3
+    strict = detect_heartbeats(x, FS, max_deviation=0.2)
+    for k in (40, 80):
+        hit = np.abs(strict.interval_starts - beats[k] - lag) < 0.05
+        assert not strict.reliable[hit].any()
+
+
+def test_in_streak_counts_only_the_counted_edges() -> None:
+    ek = np.arange(1, 7)
+    passes = np.ones(6, dtype=bool)
+    counts = np.array([True, True, False, True, False, False])
+    np.testing.assert_array_equal(hb_module._in_streak(passes, ek, 3), passes)
+    np.testing.assert_array_equal(hb_module._in_streak(passes, ek, 3, counts=counts), passes)
+    np.testing.assert_array_equal(
+        hb_module._in_streak(passes, ek, 4, counts=counts), np.zeros(6, dtype=bool)
+    )
+    passes[3] = False  # two streaks: 2 counted edges, then 0
+    np.testing.assert_array_equal(
+        hb_module._in_streak(passes, ek, 2, counts=counts),
+        np.array([True, True, True, False, False, False]),
+    )
+
+
 def test_wrong_fs_does_not_invent_a_heart_rate() -> None:
     """A 140 Hz signal declared as 500 Hz: beats at 3.6x the rate, outside the range."""
     x, _ = bcg(rr_series(100, seed=11))

@@ -427,6 +427,12 @@ def test_drifting_simulated_night_keeps_coverage_and_lobe() -> None:
     intervals each a direct alignment (the run after the gap moves): coverage 89.6 %,
     MAE 5.80 ms, wrong 1.84 %, HR MAE 0.16 bpm. The coverage floor (0.885) fails
     without it (87.1 %).
+
+    Branch hbdrift5 (hidden-beat cap 0.75 -> 0.78; strongly matched pairs up to 1.4 x
+    max_deviation, which changes nothing here: the built-in heart model has no ectopic
+    beats): coverage 89.85 -> 90.8 %, MAE 5.84 -> 5.84 ms, wrong 1.81 -> 1.78 %, HR MAE
+    0.16 -> 0.14 bpm, HR windows 99.7 %. The coverage floor (0.90) fails with the cap
+    at 0.75 (89.85 %).
     """
     from sleepsignal.heartbeats import detect_heartbeats, heart_rate
     from sleepsignal.simulate import simulate_night
@@ -442,7 +448,7 @@ def test_drifting_simulated_night_keeps_coverage_and_lobe() -> None:
     )
     t, bpm = heart_rate(hb, duration=len(x) / fs)
     hr = score_heart_rate(t, bpm, ts, tiv, len(x) / fs)
-    assert sc["coverage"] >= 0.885, sc
+    assert sc["coverage"] >= 0.90, sc
     assert sc["wrong"] <= 0.025, sc
     assert sc["mae_ms"] <= 6.0, sc
     assert hr["hr_coverage"] >= 0.97, hr
