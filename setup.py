@@ -58,8 +58,10 @@ class BuildAot(build_ext):
         return {}
 
 
-setup(
-    # a placeholder: BuildAot builds the module (optional), so the wheel is platform-specific
-    ext_modules=[Extension("sleepsignal._aot", sources=[])],
-    cmdclass={"build_ext": BuildAot},
-)
+if __name__ == "__main__":  # as setuptools runs it (tests import BuildAot alone)
+    setup(
+        # a placeholder: BuildAot builds the module (optional), so the wheel is
+        # platform-specific
+        ext_modules=[Extension("sleepsignal._aot", sources=[])],
+        cmdclass={"build_ext": BuildAot},
+    )
