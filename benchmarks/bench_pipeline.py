@@ -236,5 +236,5 @@ def test_profile_process_script(session_file: Path, tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    assert "kernels loaded from cache" in out.stdout
+    assert "kernels loaded from cache" in out.stdout or "compiled ahead of time" in out.stdout
     assert (tmp_path / "sleep.json").is_file()
