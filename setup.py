@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from setuptools import Extension, setup
@@ -28,19 +27,21 @@ class BuildAot(build_ext):
         self._outputs: list[str] = []
         inplace = self.inplace or getattr(self, "editable_mode", False)
         out_dir = HERE / "sleepsignal" if inplace else Path(self.build_lib) / "sleepsignal"
+        for old in [*out_dir.glob("_aot.*"), out_dir / "_aot_manifest.json"]:
+            old.unlink(missing_ok=True)  # a previous build's (setuptools reuses build/)
         if os.environ.get("SLEEPSIGNAL_NO_AOT_BUILD", "") not in ("", "0"):
             print("sleepsignal: SLEEPSIGNAL_NO_AOT_BUILD is set: kernels will compile just in time")
             return
         try:
-            with tempfile.TemporaryDirectory() as cache:
-                # the build compiles every kernel once; keep that out of the source tree
-                os.environ.setdefault("NUMBA_CACHE_DIR", cache)
-                sys.path.insert(0, str(HERE))
-                from sleepsignal._aot_build import build
+            # the build compiles (or loads from numba's cache, as configured: a second
+            # install of the same sources loads) each kernel, then exports it
+            sys.path.insert(0, str(HERE))
+            from sleepsignal._aot_build import build
 
-                files = build(out_dir)
+            files = build(out_dir)
         except Exception as exc:  # any failure: the pure package
-            reason = (str(exc).strip().splitlines() or [""])[-1][:200]
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            reason = (lines or [""])[0][:200]
             print(
                 "sleepsignal: kernels not compiled ahead of time "
                 f"({type(exc).__name__}: {reason}); installing the pure package "

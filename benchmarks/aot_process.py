@@ -151,6 +151,7 @@ STATUS = (
 def install(checkouts: list[Path], work: Path) -> None:
     cases = [
         ("this checkout", ROOT, {}),
+        ("this checkout, again: the build's numba cache is warm", ROOT, {}),
         ("this checkout, CC=/bin/false", ROOT, {"CC": "/bin/false"}),
         *[(f"{c.name} (a checkout)", c.resolve(), {}) for c in checkouts],
     ]
@@ -161,7 +162,7 @@ def install(checkouts: list[Path], work: Path) -> None:
         py = str(venv / "bin" / "python")
         subprocess.run([py, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
         env = dict(os.environ, **extra)
-        env.pop("NUMBA_CACHE_DIR", None)
+        env.pop("NUMBA_CACHE_DIR", None)  # numba's default: beside the sources
         t = time.perf_counter()
         run = subprocess.run(
             [py, "-m", "pip", "install", "-v", str(src)],
