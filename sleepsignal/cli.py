@@ -382,6 +382,7 @@ def _local(ts: float, tz: str) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from ._numba import aot_status
     from .io.beddit import read_session
 
     _load_analysis()
@@ -389,10 +390,11 @@ def _demo(args: argparse.Namespace) -> int:
     for candidate in (Path.cwd() / FIXTURE, here):
         if candidate.is_file():
             print(f"demo: analysing the bundled example night {candidate}")
-            print(
-                "demo: the first run in a new environment compiles the numba kernels "
-                "(about 20 s); later runs load them from numba's cache"
-            )
+            if aot_status() != "aot":
+                print(
+                    "demo: the first run in a new environment compiles the numba kernels "
+                    "(about 20 s); later runs load them from numba's cache"
+                )
             session = read_session(candidate)
             break
     else:
