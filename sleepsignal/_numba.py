@@ -373,15 +373,16 @@ class _Kernel:
                 self._aot[tokens] = getattr(_aot_module, name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs:
-            tokens = tuple(map(_token, args))
-            if _mode == "record":
-                RECORDED.setdefault(self.key, set()).add(tokens)
-            else:
-                compiled = self._aot.get(tokens)
-                if compiled is not None:
-                    return compiled(*args)
-                FELL_BACK.setdefault(self.key, set()).add(tokens)
+        tokens = tuple(map(_token, args))
+        if kwargs:  # never exported (pycc functions take positional arguments)
+            tokens += (None,)
+        if _mode == "record":
+            RECORDED.setdefault(self.key, set()).add(tokens)
+        else:
+            compiled = self._aot.get(tokens)
+            if compiled is not None:
+                return compiled(*args)
+            FELL_BACK.setdefault(self.key, set()).add(tokens)
         return self.dispatcher()(*args, **kwargs)
 
     def dispatcher(self) -> Any:

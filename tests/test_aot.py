@@ -174,6 +174,7 @@ check("strided", _runs_kernel(flags[::2], 2, 3), naive_runs(flags[::2], 2, 3))
 check("read-only", _runs_kernel(ro, 2, 3), naive_runs(ro, 2, 3))
 check("wrong scalar kind", _runs_kernel(flags, np.int32(2), 3), naive_runs(flags, 2, 3))
 check("float where int", _debounce_kernel(states, 3.0), naive_debounce(states, 3))
+check("keyword argument", _debounce_kernel(states, min_run=4), naive_debounce(states, 4))
 check("kernels calling kernels", _simplify_kernel(x.astype(np.float32), thr),
       naive_simplify(x.astype(np.float32), thr))
 try:
@@ -210,6 +211,7 @@ def test_guard_sends_every_other_call_to_jit(aot: None, tmp_path: Path) -> None:
             "read-only",
             "wrong scalar kind",
             "float where int",
+            "keyword argument",
             "kernels calling kernels",
         ],
         True,
