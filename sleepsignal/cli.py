@@ -390,11 +390,14 @@ def _demo(args: argparse.Namespace) -> int:
     for candidate in (Path.cwd() / FIXTURE, here):
         if candidate.is_file():
             print(f"demo: analysing the bundled example night {candidate}")
-            if aot_status() != "aot":
+            status = aot_status()
+            if status != "aot":
                 print(
                     "demo: the first run in a new environment compiles the numba kernels "
                     "(about 20 s); later runs load them from numba's cache"
                 )
+                if _whole_process:  # why, since pip hides what the install's build said
+                    print(f"demo: kernels not compiled ahead of time: {status[5:]}")
             session = read_session(candidate)
             break
     else:
