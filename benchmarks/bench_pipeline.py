@@ -14,7 +14,9 @@ Peers, timed in the same session for ratios:
 - ``neurokit2``: ``ecg_clean`` + ``ecg_peaks`` + ``rsp_process`` (skipped when absent).
 
 Whole process (``test_process_*``): ``python -m sleepsignal analyze`` on a session written
-to a temporary folder (startup, imports, numba cache load, decode, analysis, JSON out)
+to a temporary folder (startup, imports, numba cache load, decode, analysis, JSON out),
+with the kernels just in time and compiled ahead of time (``test_process_analyze_aot``:
+skipped when the package under test has no usable ``sleepsignal._aot``),
 against ``python benchmarks/peer_scipy.py`` on the same files; the numba cache is warmed
 by one untimed run first. Each round's child peak RSS (``os.wait4``) goes into
 ``extra_info["peak_rss_mb"]`` (the largest of the rounds), its CPU seconds (user +
@@ -39,6 +41,7 @@ import numpy as np
 import pytest
 from peer_scipy import scipy_pipeline
 
+import sleepsignal
 from sleepsignal.pipeline import analyze
 from sleepsignal.simulate import simulate_night
 
@@ -156,6 +159,7 @@ PROCESS_NIGHTS = [
 ]
 PEER_SCRIPT = Path(__file__).resolve().parent / "peer_scipy.py"
 ROOT = PEER_SCRIPT.parents[1]
+PKG_PARENT = Path(sleepsignal.__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module", params=PROCESS_NIGHTS)
@@ -183,16 +187,24 @@ LAUNCHER = (
 )
 
 
-def _child(argv: list[str]) -> tuple[float, float]:
+def _child(argv: list[str], aot: bool = False) -> tuple[float, float]:
     """Run one child process to the end; returns its peak RSS in MB and its CPU seconds
     (user + system), the steadier figure when the shared machine is loaded.
 
-    The child imports this checkout's ``sleepsignal`` and shares the caller's
-    ``NUMBA_CACHE_DIR`` (if set)."""
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    The child imports the ``sleepsignal`` these benchmarks import (this checkout's, or
+    the installed one) and shares the caller's ``NUMBA_CACHE_DIR`` (if set); it uses the
+    kernels compiled ahead of time only with ``aot`` (else ``SLEEPSIGNAL_NO_AOT=1``)."""
+    path = os.pathsep.join(p for p in (str(PKG_PARENT), os.environ.get("PYTHONPATH")) if p)
     env = dict(os.environ, PYTHONPATH=path)
-    out = subprocess.run(
-        [sys.executable, "-S", "-c", LAUNCHER, *argv], env=env, capture_output=True, text=True
+    env.pop("SLEEPSIGNAL_NO_AOT", None)
+    if not aot:
+        env["SLEEPSIGNAL_NO_AOT"] = "1"
+    out = subprocess.run(  # cwd: not the checkout, so PYTHONPATH decides which package
+        [sys.executable, "-S", "-c", LAUNCHER, *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
     )
     if out.returncode:
         raise RuntimeError(f"{argv} failed ({out.returncode}): {out.stderr[-2000:]}")
@@ -200,23 +212,50 @@ def _child(argv: list[str]) -> tuple[float, float]:
     return int(maxrss) / 1024, float(cpu)  # maxrss in KiB on Linux
 
 
-def _time_process(benchmark, argv: list[str]) -> None:
+def _time_process(benchmark, argv: list[str], aot: bool = False) -> None:
     """Time whole child processes; the largest child peak RSS and the children's median
     CPU seconds go into extra_info."""
     runs: list[tuple[float, float]] = []
-    benchmark.pedantic(lambda: runs.append(_child(argv)), rounds=3, iterations=1)
+    benchmark.pedantic(lambda: runs.append(_child(argv, aot)), rounds=3, iterations=1)
     cpu = sorted(r[1] for r in runs)
     benchmark.extra_info["peak_rss_mb"] = round(max(r[0] for r in runs), 1)
     benchmark.extra_info["cpu_s"] = round(cpu[len(cpu) // 2], 3)
     benchmark.extra_info["load_avg"] = round(os.getloadavg()[0], 2)
 
 
+AOT_STATUS = "from sleepsignal import _numba; _numba.prefer_aot(); print(_numba.aot_status())"
+
+
 def test_process_analyze(benchmark, session_file: Path, tmp_path: Path) -> None:
-    """``sleepsignal analyze`` as a whole process: startup, imports, cache load, JSON out."""
+    """``sleepsignal analyze`` as a whole process: startup, imports, cache load, JSON out;
+    the kernels just in time (``SLEEPSIGNAL_NO_AOT=1``)."""
+    _process_analyze(benchmark, session_file, tmp_path, aot=False)
+
+
+def test_process_analyze_aot(benchmark, session_file: Path, tmp_path: Path) -> None:
+    """The same with the kernels compiled ahead of time (``sleepsignal._aot``)."""
+    env = dict(os.environ, PYTHONPATH=str(PKG_PARENT))
+    env.pop("SLEEPSIGNAL_NO_AOT", None)
+    status = subprocess.run(
+        [sys.executable, "-c", AOT_STATUS],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+    ).stdout.strip()
+    if status != "aot":
+        pytest.skip(
+            f"no usable ahead-of-time extension ({status}); build it with "
+            "`python -m sleepsignal._aot_build build`"
+        )
+    _process_analyze(benchmark, session_file, tmp_path, aot=True)
+
+
+def _process_analyze(benchmark, session_file: Path, tmp_path: Path, aot: bool) -> None:
     argv = [sys.executable, "-m", "sleepsignal", "analyze", str(session_file), "--out"]
-    if not benchmark.disabled:  # numba cache filled once, untimed (not in smoke runs)
+    if not benchmark.disabled and not aot:  # numba cache filled once, untimed
         _child([*argv, str(tmp_path / "warm")])
-    _time_process(benchmark, [*argv, str(tmp_path / "out")])
+    _time_process(benchmark, [*argv, str(tmp_path / "out")], aot)
     assert (tmp_path / "out" / "sleep.json").is_file()
 
 
@@ -236,5 +275,5 @@ def test_profile_process_script(session_file: Path, tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    assert "kernels loaded from cache" in out.stdout
+    assert "kernels loaded from cache" in out.stdout or "compiled ahead of time" in out.stdout
     assert (tmp_path / "sleep.json").is_file()

@@ -11,6 +11,9 @@ decode path, numba, numba's one-time target set-up (started lean as the command 
 does, :func:`sleepsignal._numba.lean_process`) and sleepsignal's analysis modules; the
 first analysis is split into loading each compiled kernel from the cache (counted per
 dispatcher) and the compute itself; a second, warm analysis is timed for comparison.
+When the package's kernels compiled ahead of time can be used (``sleepsignal._aot``, as
+the command line would use them), the phases are those of that process (no numba);
+``--jit`` (or ``SLEEPSIGNAL_NO_AOT=1``) profiles the JIT process instead.
 Wall and CPU seconds are printed (CPU is the steadier number on a loaded machine). Run
 it twice: the first run into an empty numba cache compiles instead of loading.
 """
@@ -67,10 +70,47 @@ class Clock:
         )
 
 
+def _profile_aot(clock: Clock, sessions: list, out: Path | None) -> None:
+    """The phases with the kernels compiled ahead of time (no numba to import or load)."""
+    clock.mark("ahead-of-time extension checked and imported")
+    from sleepsignal.cli import _load_analysis
+    from sleepsignal.pipeline import analyze, write_analysis
+
+    _load_analysis(lean=True)  # as the CLI: imports with the cyclic GC paused, then freeze
+    clock.mark("import analysis modules (then gc.freeze)")
+    analysis = [analyze(s) for s in sessions]
+    clock.mark("analyze, first call (compiled ahead of time: nothing to load)")
+    out = out or Path(tempfile.mkdtemp(prefix="sleepsignal-profile-"))
+    for a in analysis:
+        write_analysis(a, out / str(a.session.id) if len(analysis) > 1 else out)
+    clock.mark(f"write_analysis -> {out}")
+    t, c = time.perf_counter(), time.process_time()
+    for s in sessions:
+        analyze(s)
+    clock.mark(
+        "(analyze again, warm, for comparison)", time.perf_counter() - t, time.process_time() - c
+    )
+    from sleepsignal import _numba
+
+    heavy = [m for m in ("numba", "llvmlite", "scipy") if m in sys.modules]
+    print(
+        f"  imported: {', '.join(heavy) or 'no numba, llvmlite or scipy'}; "
+        f"kernel calls that went to JIT: {sorted(_numba.FELL_BACK) or 'none'}"
+    )
+    import numpy as np
+
+    print(
+        f"(numpy {np.__version__}, kernels compiled ahead of time, Python {sys.version.split()[0]})"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("session", type=Path)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--jit", action="store_true", help="the JIT phases even when the extension is usable"
+    )
     args = ap.parse_args()
     clock = Clock()
     clock.mark("interpreter up, script started")
@@ -84,6 +124,15 @@ def main() -> None:
     sessions = read_sessions(args.session)
     hours = sum(s.duration for s in sessions) / 3600
     clock.mark(f"read_sessions ({len(sessions)} session(s), {hours:.2f} h)")
+    from sleepsignal import _numba
+
+    if not args.jit:
+        _numba.prefer_aot()  # as the command line does (main() reading sys.argv)
+    status = _numba.aot_status()
+    if status == "aot":
+        _profile_aot(clock, sessions, args.out)
+        return
+    print(f"  kernels just in time: {status.removeprefix('jit: ')}")
     import gc
 
     gc.disable()  # as in the CLI's _load_analysis, which imports numba first

@@ -7,6 +7,24 @@ NaN, and every kernel here must see NaN gaps). Set the environment variable
 ``NUMBA_CACHE_DIR`` to move the cache when the installed package is read-only. The cache
 policy is described in the README (section "Development").
 
+Ahead of time. ``pip install .`` also builds, when it can, the extension module
+``sleepsignal._aot``: every (kernel, argument types) of the checked-in list
+``sleepsignal/_aot_signatures.txt`` compiled by ``numba.pycc`` (see
+:mod:`sleepsignal._aot_build`), with ``_aot_manifest.json`` beside it recording what it
+was built from. A process that opts in before its first kernel module is imported
+(:func:`prefer_aot`: the command line and its local batch workers) gets, from
+:func:`njit`, a :class:`_Kernel` per kernel instead of a numba dispatcher, when the
+extension can be trusted (:func:`_load_aot`: not switched off with
+``SLEEPSIGNAL_NO_AOT=1``, built from exactly these sources, on a CPU with exactly the
+build machine's model and features, with this numpy and Python). Such a process imports
+neither numba nor llvmlite as long as every kernel call has exactly the argument types
+of an exported signature (:func:`_token`: dtype, dimensions, contiguity, writability,
+scalar kind; pycc's own wrappers check nothing, a wrong dtype would crash the process);
+any other call goes to the kernel's numba dispatcher, made then (numba imported then,
+started as :func:`lean_process` starts it), and kernels that call kernels compile as
+usual. Every other process (a notebook, a service, Dask worker threads) gets plain numba
+dispatchers, as before.
+
 Start-up. numba's CPU target imports ``numba.np.arraymath`` before the first kernel runs
 (also when the kernel is loaded from the cache), and that module probes for BLAS at import
 time by importing ``scipy.linalg`` (and through it ``numpy.f2py``): 0.15-0.35 s of every
@@ -22,12 +40,29 @@ starts itself: :func:`njit` patches nothing.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib
 import importlib.util
+import json
+import os
+import platform
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JIT_OPTIONS", "REASSOC_MATH", "lean_process", "njit"]
+__all__ = [
+    "JIT_OPTIONS",
+    "NO_AOT_ENV",
+    "REASSOC_MATH",
+    "aot_status",
+    "lean_process",
+    "njit",
+    "overload",
+    "prefer_aot",
+]
 
 JIT_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "fastmath": False}
 
@@ -38,15 +73,353 @@ JIT_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "fastmath": False}
 #: between CPUs with different vector widths. Use it as ``njit(fastmath=REASSOC_MATH)``.
 REASSOC_MATH: frozenset[str] = frozenset({"reassoc", "contract"})
 
+#: Set to anything but ``""`` or ``"0"`` to keep the ahead-of-time kernels unused.
+NO_AOT_ENV = "SLEEPSIGNAL_NO_AOT"
 
-def njit(*args: Any, **kwargs: Any) -> Any:
-    """``numba.njit`` with :data:`JIT_OPTIONS`; numba is imported on first use."""
+#: Version of the manifest's layout (``_aot_manifest.json``); another version means JIT.
+MANIFEST_FORMAT = 1
+MANIFEST_NAME = "_aot_manifest.json"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+# Process state. The mode is decided once, when the first kernel is defined: "jit"
+# (numba dispatchers), "aot" (prefer_aot() and a trusted extension) or "record"
+# (record_calls(): every Python-level kernel call is recorded, then run under JIT).
+_mode: str | None = None
+_wanted: str | None = None
+_why = "no process asked for it (only the command line and its batch workers do)"
+_aot_module: Any = None
+_exports: dict[str, dict[tuple[str | None, ...], str]] = {}
+_deferred_overloads: list[tuple[Any, Any, dict[str, Any]]] = []
+_jit_lock = threading.RLock()
+_jit_ready = False
+
+#: record mode: kernel key -> argument tokens of its Python-level calls
+RECORDED: dict[str, set[tuple[str | None, ...]]] = {}
+#: aot mode: kernel key -> argument tokens of the calls that went to JIT
+FELL_BACK: dict[str, set[tuple[str | None, ...]]] = {}
+
+
+def _numba_njit(func: Any, options: dict[str, Any]) -> Any:
     import numba
 
-    options = {**JIT_OPTIONS, **kwargs}
+    options = {**JIT_OPTIONS, **options}
     if isinstance(options["fastmath"], frozenset):  # numba wants a set
         options["fastmath"] = set(options["fastmath"])
-    return numba.njit(*args, **options)
+    return numba.njit(**options)(func)
+
+
+def njit(*args: Any, **kwargs: Any) -> Any:
+    """``numba.njit`` with :data:`JIT_OPTIONS`; numba is imported on first use.
+
+    In a process that opted in with :func:`prefer_aot` (and whose extension is
+    trusted) or that records calls, the kernel is a :class:`_Kernel` instead.
+    """
+    if _decide() == "jit" or (args and not callable(args[0])):
+        import numba
+
+        options = {**JIT_OPTIONS, **kwargs}
+        if isinstance(options["fastmath"], frozenset):  # numba wants a set
+            options["fastmath"] = set(options["fastmath"])
+        return numba.njit(*args, **options)
+    if args:
+        return _Kernel(args[0], kwargs)
+    return lambda func: _Kernel(func, kwargs)
+
+
+def overload(target: Any, **kwargs: Any) -> Callable[[Any], Any]:
+    """``numba.extending.overload``, registered when numba is first used.
+
+    In a plain (JIT) process at once, as the decorator would; in an ahead-of-time
+    process only if a call falls back to JIT, so that defining it imports no numba.
+    """
+
+    def register(impl: Any) -> Any:
+        with _jit_lock:
+            if _decide() == "jit" or _jit_ready:
+                from numba.extending import overload as numba_overload
+
+                numba_overload(target, **kwargs)(impl)
+            else:
+                _deferred_overloads.append((target, impl, kwargs))
+        return impl
+
+    return register
+
+
+def prefer_aot() -> None:
+    """Opt this process in to the ahead-of-time kernels (see the module's docstring).
+
+    For processes that run only sleepsignal's kernels, single-threaded: the command
+    line and its local batch workers. Has an effect only before the first kernel module
+    is imported (the mode of a process is decided once, then).
+    """
+    global _wanted
+    if _mode is None and _wanted is None:
+        _wanted = "aot"
+
+
+def record_calls() -> None:
+    """Record the argument types of every Python-level kernel call in :data:`RECORDED`
+    (for :mod:`sleepsignal._aot_build`); call before the first kernel module import."""
+    global _wanted
+    if _mode is not None:
+        raise RuntimeError("record_calls() must run before the first kernel is defined")
+    _wanted = "record"
+
+
+def aot_status() -> str:
+    """``"aot"``, or ``"jit: <why>"`` (decides the mode if no kernel did yet)."""
+    return "aot" if _decide() == "aot" else f"jit: {_why}"
+
+
+def _decide() -> str:
+    global _mode
+    if _mode is None:
+        with _jit_lock:
+            if _mode is None:
+                wanted = _wanted or "jit"
+                if wanted == "aot" and not _load_aot():
+                    wanted = "jit"
+                _mode = wanted
+    return _mode
+
+
+def source_hash(package_dir: Path = PACKAGE_DIR) -> str:
+    """SHA-256 of every ``.py`` file of the package (relative path and bytes, sorted).
+
+    Any edit of the package's Python sources (a kernel, a constant a kernel reads, or
+    anything else) makes an extension built before it untrusted.
+    """
+    h = hashlib.sha256()
+    files = sorted(p for p in package_dir.rglob("*.py") if "__pycache__" not in p.parts)
+    for path in files:
+        h.update(path.relative_to(package_dir).as_posix().encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+#: /proc/cpuinfo fields that identify what code a CPU runs (x86: vendor, family, model,
+#: feature flags; ARM: implementer, architecture, variant, part, features).
+_CPU_FIELDS = (
+    "vendor_id",
+    "cpu family",
+    "model",
+    "flags",
+    "CPU implementer",
+    "CPU architecture",
+    "CPU variant",
+    "CPU part",
+    "Features",
+)
+
+
+def cpu_fingerprint() -> str | None:
+    """The CPU's model and feature flags (Linux ``/proc/cpuinfo``, first processor), or
+    ``None`` where they cannot be read: then nothing compiled for a host CPU is trusted.
+
+    Compiled for the build machine (``target_cpu="host"``), the extension may use any
+    instruction its CPU has; the same model with the same flags runs it. A CPU that
+    differs in anything listed (even a flag no kernel uses) means JIT.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            fields: dict[str, str] = {}
+            for line in f:
+                if not line.strip():
+                    if fields:
+                        break
+                    continue
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("flags", "Features"):
+                    fields[key] = " ".join(sorted(value.split()))
+                elif key in _CPU_FIELDS:
+                    fields[key] = value.strip()
+    except OSError:
+        return None
+    if not ("flags" in fields or "Features" in fields):
+        return None
+    fields["machine"] = platform.machine()
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def _numba_version() -> str:
+    """The installed numba's version, read from its ``dist-info`` folder name (numba is
+    not imported); ``"?"`` when it cannot be found."""
+    spec = importlib.util.find_spec("numba")
+    if spec is None or not spec.origin:
+        return "?"
+    found = sorted(Path(spec.origin).parent.parent.glob("numba-*.dist-info"))
+    return found[0].name[len("numba-") : -len(".dist-info")] if len(found) == 1 else "?"
+
+
+def runtime_identity() -> dict[str, str]:
+    """What besides the sources and the CPU the extension was built for: Python, numpy
+    (the compiled code's C interface) and numba (what JIT in this environment would
+    compile; the extension must be what it compiles, to the byte)."""
+    import numpy as np
+
+    return {
+        "python": sys.implementation.cache_tag,
+        "numpy": np.__version__,
+        "numba": _numba_version(),
+        "machine": platform.machine(),
+    }
+
+
+def _load_aot() -> bool:
+    """Whether ``sleepsignal._aot`` can be trusted in this process; imports it if so.
+
+    Sets ``_why`` when not. Cheap: reads the manifest and hashes the package's sources
+    (a few ms); no numba or llvmlite import.
+    """
+    global _why, _aot_module, _exports
+    if os.environ.get(NO_AOT_ENV, "") not in ("", "0"):
+        _why = f"{NO_AOT_ENV} is set"
+        return False
+    path = PACKAGE_DIR / MANIFEST_NAME
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        _why = "no ahead-of-time extension was built for this installation"
+        return False
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        _why = f"{path.name} has another format"
+        return False
+    if manifest.get("sources") != source_hash():
+        _why = "the package's sources changed after the extension was built"
+        return False
+    cpu = cpu_fingerprint()
+    if cpu is None or manifest.get("cpu") != cpu:
+        _why = "this CPU is not the one the extension was built for (or cannot be read)"
+        return False
+    if manifest.get("runtime") != runtime_identity():
+        _why = "Python, numpy or numba differ from those the extension was built with"
+        return False
+    try:
+        module = importlib.import_module(f"{__package__}._aot")
+        same_build = int(module.build_id()) == int(manifest["build_id"])
+    except Exception:  # not built, or a broken build: JIT
+        _why = "the extension module sleepsignal._aot cannot be imported"
+        return False
+    if not same_build:
+        _why = "the extension module is not the one the manifest describes"
+        return False
+    _aot_module = module
+    _exports = {
+        key: {tuple(tokens): name for name, tokens in entries}
+        for key, entries in manifest["kernels"].items()
+    }
+    _why = ""
+    return True
+
+
+#: array layouts as in numba's typeof: C, F or A (any strides)
+def _dims(ndim: int, layout: str) -> str:
+    if layout == "C":
+        parts = [":"] * (ndim - 1) + ["::1"]
+    elif layout == "F":
+        parts = ["::1"] + [":"] * (ndim - 1)
+    else:
+        parts = [":"] * ndim
+    return ", ".join(parts)
+
+
+def _token(a: Any) -> str | None:
+    """The numba type of an argument as a string (``float64[::1]``, ``uint16[::1]
+    readonly``, ``int64``, ``bool``), or ``None`` for anything not exported ahead of time.
+
+    Mirrors ``numba.typeof`` for the argument kinds kernels take, without numba: two
+    arguments with the same token get the same compiled code under JIT.
+    """
+    import numpy as np
+
+    t = type(a)
+    if t is np.ndarray or t is np.memmap:
+        dtype = a.dtype
+        if dtype.kind not in "biuf" or not dtype.isnative or not a.flags.aligned or a.ndim < 1:
+            return None
+        flags = a.flags
+        layout = "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A"
+        token = f"{dtype.name}[{_dims(a.ndim, layout)}]"
+        return token if flags.writeable else token + " readonly"
+    if t is bool or t is np.bool_:
+        return "bool"
+    if t is int:
+        return "int64" if abs(a) < 2**63 else None
+    if t is float:
+        return "float64"
+    if isinstance(a, np.generic) and a.dtype.kind in "iuf" and a.dtype.isnative:
+        return str(a.dtype.name)
+    return None
+
+
+class _Kernel:
+    """A kernel in an ahead-of-time (or recording) process: calls with exactly an
+    exported signature's argument types go to the compiled function, every other call
+    to the kernel's numba dispatcher (created, and numba imported, on first need)."""
+
+    def __init__(self, func: Any, options: dict[str, Any]) -> None:
+        functools.update_wrapper(self, func)
+        self.py_func = func
+        self.options = options
+        self.key = f"{func.__module__.rsplit('.', 1)[-1]}.{func.__name__}"
+        self._jit: Any = None
+        self._aot: dict[tuple[str | None, ...], Any] = {}
+        if _aot_module is not None:
+            for tokens, name in _exports.get(self.key, {}).items():
+                self._aot[tokens] = getattr(_aot_module, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        tokens = tuple(map(_token, args))
+        if kwargs:  # never exported (pycc functions take positional arguments)
+            tokens += (None,)
+        if _mode == "record":
+            RECORDED.setdefault(self.key, set()).add(tokens)
+        else:
+            compiled = self._aot.get(tokens)
+            if compiled is not None:
+                return compiled(*args)
+            FELL_BACK.setdefault(self.key, set()).add(tokens)
+        return self.dispatcher()(*args, **kwargs)
+
+    def dispatcher(self) -> Any:
+        """The kernel's numba dispatcher (numba is started for it on first need)."""
+        if self._jit is None:
+            with _jit_lock:
+                if self._jit is None:
+                    _start_jit()
+                    self._jit = _numba_njit(self.py_func, self.options)
+        return self._jit
+
+    def __repr__(self) -> str:
+        return f"<sleepsignal kernel {self.key} ({_mode})>"
+
+
+def _start_jit() -> None:
+    """numba for the kernels of an ahead-of-time or recording process: started lean
+    (an ahead-of-time process is a command-line one), kernels made typeable as their
+    dispatchers (so a kernel that calls another compiles), deferred overloads
+    registered."""
+    global _jit_ready
+    with _jit_lock:
+        if _jit_ready:
+            return
+        if _mode == "aot":
+            lean_process()
+        from numba.core.typing.typeof import typeof_impl
+        from numba.extending import overload as numba_overload
+
+        @typeof_impl.register(_Kernel)
+        def _typeof_kernel(val: _Kernel, c: Any) -> Any:
+            return typeof_impl(val.dispatcher(), c)
+
+        for target, impl, kwargs in _deferred_overloads:
+            numba_overload(target, **kwargs)(impl)
+        _deferred_overloads.clear()
+        _jit_ready = True
 
 
 def _scipy_blas_on_disk() -> bool:

@@ -14,10 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import types
-from numba.extending import overload
 
-from ._numba import njit
+from ._numba import njit, overload
 
 __all__: list[str] = []
 
@@ -329,6 +327,8 @@ def _block_sum_numba(seg: Any) -> Any:
     integers, exact whatever the order), which vectorises where a loop over a block of
     a run-time length does not (uint16 samples of an 8 h night: 2.5 -> 1.3 ms). Float
     samples: one float64 accumulator, sample by sample, as before."""
+    from numba import types
+
     if isinstance(seg.dtype, types.Integer):
 
         def impl_int(seg: Any) -> Any:
@@ -360,6 +360,8 @@ def _extremes_numba(seg: Any) -> Any:
     reductions, which vectorise where the loop does not (uint16 samples of an 8 h night:
     3.8 -> 0.8 ms). Float samples: the loop (the float reductions check every value for
     NaN and are ~2x slower than it)."""
+    from numba import types
+
     if isinstance(seg.dtype, types.Integer):
 
         def impl_int(seg: Any) -> Any:

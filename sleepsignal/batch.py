@@ -115,9 +115,10 @@ def _init_worker(lean: bool = True) -> None:
     garbage collector paused and its objects frozen (as ``sleepsignal analyze`` does,
     see ``cli._load_analysis``), so no full collection of the night's garbage walks
     numba's and llvmlite's objects again. A local pool's worker runs only sleepsignal's
-    kernels, so numba starts ``lean`` as in the command line
-    (``sleepsignal._numba.lean_process``); a Dask worker may run other code too and
-    passes ``lean=False``."""
+    kernels, so it uses the kernels compiled ahead of time when they can be trusted, or
+    else starts numba ``lean``, as the command line does (``sleepsignal._numba.prefer_aot``,
+    ``lean_process``); a Dask worker may run other code too (and threads) and passes
+    ``lean=False``: plain numba JIT."""
     for key, value in WORKER_ENV.items():
         os.environ.setdefault(key, value)
     from .cli import _load_analysis

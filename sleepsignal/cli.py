@@ -135,8 +135,9 @@ def _add_identifiers(p: argparse.ArgumentParser) -> None:
 
 
 #: Whether this process is the command line itself (``main()`` reading ``sys.argv``),
-#: which may start numba lean (:func:`sleepsignal._numba.lean_process`). ``main(argv)``
-#: called from Python (tests, an embedding program) leaves the caller's numba as it is.
+#: which may use the kernels compiled ahead of time (:func:`sleepsignal._numba.prefer_aot`)
+#: or start numba lean (:func:`sleepsignal._numba.lean_process`). ``main(argv)`` called
+#: from Python (tests, an embedding program) leaves the caller's numba as it is.
 _whole_process = False
 
 
@@ -144,6 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     global _whole_process
     _whole_process = argv is None
+    if _whole_process:  # before any kernel module is imported (see _load_analysis)
+        from ._numba import prefer_aot
+
+        prefer_aot()
     args = _parser().parse_args(argv)
     try:
         return int(_COMMANDS[args.command](args))
@@ -165,9 +170,11 @@ def _load_analysis(raw: bool = True, *, lean: bool | None = None) -> None:
     garbage made by the analysis itself is still collected as usual. The kernels of the
     raw signal are imported only when ``raw`` is true, as
     :func:`sleepsignal.pipeline.analyze` would. With ``lean`` (default: when this
-    process is the command line itself) numba is started without what sleepsignal's
-    kernels never need, and its CPU target is set up inside the paused window
-    (:func:`sleepsignal._numba.lean_process`).
+    process is the command line itself) the kernels compiled ahead of time are used when
+    the installation has them and they can be trusted (:func:`sleepsignal._numba.prefer_aot`:
+    then numba is not imported at all); otherwise numba is started without what
+    sleepsignal's kernels never need, and its CPU target is set up inside the paused
+    window (:func:`sleepsignal._numba.lean_process`).
     """
     import gc
 
@@ -177,9 +184,11 @@ def _load_analysis(raw: bool = True, *, lean: bool | None = None) -> None:
     gc.disable()
     try:
         if lean:
-            from ._numba import lean_process
+            from ._numba import aot_status, lean_process, prefer_aot
 
-            lean_process()
+            prefer_aot()
+            if aot_status() != "aot":  # kernels compiled ahead of time need no numba
+                lean_process()
         from . import pipeline, records, staging, statistics  # noqa: F401
 
         if raw:
@@ -373,6 +382,7 @@ def _local(ts: float, tz: str) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from ._numba import aot_status
     from .io.beddit import read_session
 
     _load_analysis()
@@ -380,10 +390,14 @@ def _demo(args: argparse.Namespace) -> int:
     for candidate in (Path.cwd() / FIXTURE, here):
         if candidate.is_file():
             print(f"demo: analysing the bundled example night {candidate}")
-            print(
-                "demo: the first run in a new environment compiles the numba kernels "
-                "(about 20 s); later runs load them from numba's cache"
-            )
+            status = aot_status()
+            if status != "aot":
+                print(
+                    "demo: the first run in a new environment compiles the numba kernels "
+                    "(about 20 s); later runs load them from numba's cache"
+                )
+                if _whole_process:  # why, since pip hides what the install's build said
+                    print(f"demo: kernels not compiled ahead of time: {status[5:]}")
             session = read_session(candidate)
             break
     else:

@@ -9,6 +9,7 @@ right after the probe was swapped.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,8 +26,11 @@ HEAVY = ("scipy.linalg", "numpy.f2py", "cffi", "scipy.signal", "scipy.ndimage")
 
 def _python(code: str) -> str:
     """Run ``code`` in a new interpreter from the repository root; its last stdout line."""
+    # numba's lean start is what is tested here, not the kernels compiled ahead of time
+    # (tests/test_aot.py), which a command-line process would use when built
+    env = {**os.environ, "SLEEPSIGNAL_NO_AOT": "1"}
     run = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300, env=env
     )
     assert run.returncode == 0, run.stderr
     return run.stdout.strip().splitlines()[-1]

@@ -1,0 +1,393 @@
+"""Kernels compiled ahead of time (``sleepsignal._aot``, ``sleepsignal._numba``).
+
+The command line uses them when the installation has them and they can be trusted; every
+test here runs the package the tests import (the installed one in CI, where ``pip install
+.`` built the extension; in a checkout, build it with ``python -m sleepsignal._aot_build
+build``) in new processes, because the mode of a process is decided once, before its first
+kernel module is imported. What is checked: the same bytes as JIT with no numba or
+llvmlite imported; the guard (any argument that is not exactly an exported signature's
+goes to JIT, correctly, no crash); stale sources, another CPU, Python, numpy or numba
+mean JIT; the kernels through the compiled path equal their naive twins; the signature
+list covers every kernel call of the command-line paths; an install whose build fails
+installs the pure package.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sleepsignal
+from sleepsignal import _aot_build, _numba
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = Path(sleepsignal.__file__).resolve().parent  # the package under test
+DEMO = ROOT / "data" / "fixtures" / "demo_session" / "session.json"
+MODULES = ("numba", "llvmlite", "scipy.linalg")
+BUILD_HINT = "build it in place with `python -m sleepsignal._aot_build build`"
+
+
+def _python(code: str, cwd: Path, *, no_aot: bool = False, pkg_parent: Path = PKG.parent) -> Any:
+    """Run ``code`` in a new interpreter that imports the package from ``pkg_parent``;
+    returns its last stdout line, parsed as JSON."""
+    env = dict(os.environ)
+    env.pop(_numba.NO_AOT_ENV, None)
+    if no_aot:
+        env[_numba.NO_AOT_ENV] = "1"
+    env["PYTHONPATH"] = os.pathsep.join([str(pkg_parent), str(ROOT / "tests")])
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+STATUS = (
+    "import json\n"
+    "from sleepsignal import _numba\n"
+    "_numba.prefer_aot()\n"
+    "print(json.dumps(_numba.aot_status()))\n"
+)
+
+
+def _compiler_and_pycc() -> bool:
+    if importlib.util.find_spec("numba.pycc") is None:
+        return False
+    return any(shutil.which(c) for c in (os.environ.get("CC", "cc"), "cc", "gcc", "clang"))
+
+
+@pytest.fixture(scope="module")
+def aot(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Skip (checkout without a build) or fail (an installation that should have built
+    the extension: installed, with a C compiler and numba.pycc) unless it is in use."""
+    status = _python(STATUS, tmp_path_factory.mktemp("status"))
+    if status == "aot":
+        return
+    installed = ROOT not in PKG.parents
+    if installed and _compiler_and_pycc():
+        pytest.fail(f"the installed package does not use its ahead-of-time kernels: {status}")
+    pytest.skip(f"no trusted ahead-of-time extension in {PKG} ({status}); {BUILD_HINT}")
+
+
+CLI = (
+    "import json, sys\n"
+    "sys.argv = ['sleepsignal', *json.loads(sys.argv[1])]\n"
+    "from sleepsignal.cli import main\n"
+    "rc = main()\n"
+    "from sleepsignal import _numba\n"
+    "print(json.dumps({'rc': rc, 'status': _numba.aot_status(),\n"
+    "    'fell_back': sorted(_numba.FELL_BACK),\n"
+    f"    'imported': [m for m in {MODULES!r} if m in sys.modules]}}))\n"
+)
+
+
+def _cli(args: list[str], cwd: Path, no_aot: bool = False) -> dict[str, Any]:
+    """The command line as a process (``main()`` reading ``sys.argv``)."""
+    code = CLI.replace("json.loads(sys.argv[1])", repr(args))
+    return _python(code, cwd, no_aot=no_aot)
+
+
+def _same_tree(a: Path, b: Path) -> None:
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b and files_a
+    differ = [str(f) for f in files_a if (a / f).read_bytes() != (b / f).read_bytes()]
+    assert differ == [], f"files that differ between AOT and JIT: {differ}"
+
+
+@pytest.fixture(scope="module")
+def short_night(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 40 min simulated night with 50 Hz hum (the demo night has none)."""
+    from sleepsignal.simulate import simulate_night, write_simulated
+
+    out = write_simulated(
+        simulate_night(2 / 3, seed=5, mains_hz=50.0), tmp_path_factory.mktemp("night")
+    )
+    return out / "session.json" if out.is_dir() else out
+
+
+@pytest.mark.parametrize("which", ["demo", "short", "short --stream"])
+def test_analyze_writes_the_jit_bytes_without_numba(
+    aot: None, short_night: Path, tmp_path: Path, which: str
+) -> None:
+    session = DEMO if which == "demo" else short_night
+    extra = ["--stream"] if which.endswith("--stream") else []
+    got = _cli(["analyze", str(session), "--out", str(tmp_path / "aot"), *extra], tmp_path)
+    assert got == {"rc": 0, "status": "aot", "fell_back": [], "imported": []}
+    jit = _cli(["analyze", str(session), "--out", str(tmp_path / "jit"), *extra], tmp_path, True)
+    assert jit["rc"] == 0 and jit["status"].startswith("jit") and "numba" in jit["imported"]
+    _same_tree(tmp_path / "aot", tmp_path / "jit")
+
+
+def test_batch_worker_uses_the_compiled_kernels(aot: None, tmp_path: Path) -> None:
+    """A local batch worker's start (``_init_worker``) and task, as the pool runs them."""
+    code = (
+        "import json, sys\n"
+        "from sleepsignal import batch, _numba\n"
+        "batch._init_worker()\n"
+        "ids = {'patient_id': None, 'device_id': None, 'device_identifier': None}\n"
+        f"reason = batch.analyze_file({str(DEMO)!r}, 'out', 0, ids)\n"
+        "print(json.dumps([reason, _numba.aot_status(), sorted(_numba.FELL_BACK),\n"
+        f"    [m for m in {MODULES!r} if m in sys.modules]]))\n"
+    )
+    (tmp_path / "aot").mkdir()
+    (tmp_path / "jit").mkdir()
+    assert _python(code, tmp_path / "aot") == [None, "aot", [], []]
+    assert _python(code, tmp_path / "jit", no_aot=True)[0] is None
+    _same_tree(tmp_path / "aot" / "out", tmp_path / "jit" / "out")
+
+
+#: Calls that must not reach the compiled code (each is not exactly an exported
+#: signature), their results as JSON, plus the kernels that fell back and whether numba
+#: was imported. ``_simplify_kernel`` with float32 calls the heap kernels: kernels that
+#: call kernels compile under the fallback too.
+GUARD = """
+import json, sys
+import numpy as np
+from sleepsignal import _numba
+_numba.prefer_aot()
+from sleepsignal._track_kernels import _debounce_kernel, _runs_kernel, _simplify_kernel
+from naive_tracks import naive_debounce, naive_runs, naive_simplify
+rng = np.random.default_rng(7)
+states = rng.integers(0, 3, 400).repeat(rng.integers(1, 6, 400))
+flags = (rng.random(3000) < 0.4).astype(np.uint8)
+ro = flags.copy(); ro.flags.writeable = False
+x = np.cumsum(rng.normal(size=2000)); thr = np.full(2000, 1.5)
+out = {"status": _numba.aot_status(), "numba_before": "numba" in sys.modules}
+def check(name, got, want):
+    got = got if isinstance(got, tuple) else (got,)
+    want = want if isinstance(want, tuple) else (want,)
+    out[name] = all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+check("exported", _debounce_kernel(states, 3), naive_debounce(states, 3))
+out["numba_after_exported"] = "numba" in sys.modules
+check("wrong dtype", _debounce_kernel(states.astype(np.float64), 3),
+      naive_debounce(states.astype(np.float64), 3))
+check("strided", _runs_kernel(flags[::2], 2, 3), naive_runs(flags[::2], 2, 3))
+check("read-only", _runs_kernel(ro, 2, 3), naive_runs(ro, 2, 3))
+check("wrong scalar kind", _runs_kernel(flags, np.int32(2), 3), naive_runs(flags, 2, 3))
+check("float where int", _debounce_kernel(states, 3.0), naive_debounce(states, 3))
+check("keyword argument", _debounce_kernel(states, min_run=4), naive_debounce(states, 4))
+check("kernels calling kernels", _simplify_kernel(x.astype(np.float32), thr),
+      naive_simplify(x.astype(np.float32), thr))
+try:
+    _debounce_kernel(np.zeros((4, 5), np.int64), 3)
+    out["2-D"] = "no error"
+except Exception as exc:
+    out["2-D"] = type(exc).__name__
+out["fell_back"] = sorted(_numba.FELL_BACK)
+out["numba_at_end"] = "numba" in sys.modules
+print(json.dumps(out))
+"""
+
+
+def test_guard_sends_every_other_call_to_jit(aot: None, tmp_path: Path) -> None:
+    got = _python(GUARD, tmp_path)
+    jit = _python(GUARD, tmp_path, no_aot=True)  # the same calls in a plain JIT process
+    assert jit["status"].startswith("jit") and jit["fell_back"] == []
+    assert got.pop("status") == "aot"
+    assert got.pop("numba_before") is False
+    assert got.pop("numba_after_exported") is False  # the exported call needed no numba
+    # a 2-D array: what numba's JIT does with it (its own error at run time), no crash
+    assert got.pop("2-D") == jit["2-D"] == "ValueError"
+    assert got.pop("fell_back") == [
+        "_track_kernels._debounce_kernel",
+        "_track_kernels._runs_kernel",
+        "_track_kernels._simplify_kernel",
+    ]
+    assert got.pop("numba_at_end") is True
+    assert got == dict.fromkeys(
+        [
+            "exported",
+            "wrong dtype",
+            "strided",
+            "read-only",
+            "wrong scalar kind",
+            "float where int",
+            "keyword argument",
+            "kernels calling kernels",
+        ],
+        True,
+    )
+
+
+def test_argument_tokens_are_numbas_types() -> None:
+    """The guard's view of an argument is exactly ``numba.typeof``'s (as a string)."""
+    import numpy as np
+    from numba import typeof
+
+    a = np.arange(24.0).reshape(4, 6)
+    ro = np.arange(5, dtype=np.uint16)
+    ro.flags.writeable = False
+    values = [
+        a,
+        a[:, 0],
+        a.T,
+        a[0],
+        ro,
+        np.zeros(3, np.bool_),
+        np.zeros(3, np.float32),
+        3,
+        -(2**40),
+        2.5,
+        True,
+        np.int32(3),
+        np.float32(1.5),
+        np.bool_(False),
+        np.uint8(3),
+        np.float64(1.0),
+    ]
+    for v in values:
+        token = _numba._token(v)
+        assert token is not None, v
+        assert _aot_build.numba_type(token) == typeof(v), (v, token)
+    for v in (None, "x", 2**70, np.zeros(3, ">f8"), np.zeros(3, complex), np.float64(1.0)[()]):
+        assert _numba._token(v) is None or isinstance(v, np.floating), v
+
+
+def _copy_package(tmp_path: Path) -> Path:
+    dest = tmp_path / "copy"
+    shutil.copytree(PKG, dest / "sleepsignal", ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def test_stale_sources_cpu_and_runtime_mean_jit(aot: None, tmp_path: Path) -> None:
+    copy = _copy_package(tmp_path)
+    assert _python(STATUS, tmp_path, pkg_parent=copy) == "aot"
+    manifest_path = copy / "sleepsignal" / _numba.MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text())
+
+    def status_with(**changes: Any) -> str:
+        manifest_path.write_text(json.dumps({**manifest, **changes}))
+        return _python(STATUS, tmp_path, pkg_parent=copy)
+
+    assert "CPU" in status_with(cpu="0" * 64)
+    runtime = manifest["runtime"]
+    for key in ("numpy", "numba", "python"):
+        assert "numpy or numba" in status_with(runtime={**runtime, key: "0.0"})
+    assert "not the one the manifest" in status_with(build_id=manifest["build_id"] + 1)
+    assert "format" in status_with(format=0)
+    status_with()  # the manifest as built
+    kernels = copy / "sleepsignal" / "_track_kernels.py"
+    kernels.write_text(kernels.read_text() + "\n# an edit after the build\n")
+    assert "sources changed" in _python(STATUS, tmp_path, pkg_parent=copy)
+
+
+def test_unreadable_cpu_means_jit(aot: None, tmp_path: Path) -> None:
+    code = (
+        "import json\n"
+        "from sleepsignal import _numba\n"
+        "_numba.cpu_fingerprint = lambda: None\n"
+        "_numba.prefer_aot()\n"
+        "print(json.dumps(_numba.aot_status()))\n"
+    )
+    assert "CPU" in _python(code, tmp_path)
+
+
+def test_library_use_stays_plain_jit(aot: None, tmp_path: Path) -> None:
+    """A program that imports sleepsignal (no ``prefer_aot``) gets numba dispatchers."""
+    code = (
+        "import json, sys\n"
+        "from sleepsignal._track_kernels import _runs_kernel\n"
+        "from sleepsignal import _numba\n"
+        "from numba.core.dispatcher import Dispatcher\n"
+        "print(json.dumps([isinstance(_runs_kernel, Dispatcher), _numba.aot_status()]))\n"
+    )
+    got = _python(code, tmp_path)
+    assert got[0] is True and got[1].startswith("jit")
+
+
+NAIVE = """
+import json, sys
+import numpy as np
+from sleepsignal import _numba
+_numba.prefer_aot()
+from sleepsignal._rank_filter import _running_median_kernel
+from sleepsignal._track_kernels import (
+    _debounce_kernel, _no_overlap_kernel, _runs_kernel, _scan_kernel, _simplify_kernel)
+from naive_rank_filter import naive_running_median
+from naive_tracks import naive_debounce, naive_no_overlap, naive_runs, naive_scan, naive_simplify
+rng = np.random.default_rng(3)
+same = {}
+def check(name, got, want):
+    got = got if isinstance(got, tuple) else (got,)
+    want = want if isinstance(want, tuple) else (want,)
+    same[name] = all(np.array_equal(g, w, equal_nan=True) for g, w in zip(got, want, strict=True))
+for trial in range(5):
+    x = np.cumsum(rng.normal(size=3000))
+    x[rng.random(3000) < 0.01] = np.nan
+    thr = np.abs(rng.normal(1.0, 0.3, 3000))
+    check(f"simplify {trial}", _simplify_kernel(x, thr), naive_simplify(x, thr))
+    y = rng.normal(size=801)
+    for size in (1, 5, 30):
+        for nearest in (False, True):
+            check(f"median {trial} {size} {nearest}",
+                  _running_median_kernel(y, size, nearest, True),
+                  naive_running_median(y, size, nearest, True))
+    states = rng.integers(0, 4, 300).repeat(rng.integers(1, 5, 300))
+    check(f"debounce {trial}", _debounce_kernel(states, 3), naive_debounce(states, 3))
+    flags = (rng.random(2000) < 0.3).astype(np.uint8)
+    check(f"runs {trial}", _runs_kernel(flags, 3, 2), naive_runs(flags, 3, 2))
+    raw = rng.integers(0, 65535, 28 * 700).astype(np.uint16)
+    check(f"scan {trial}", _scan_kernel(raw, 14, 28), naive_scan(raw, 14, 28))
+    starts = np.sort(rng.uniform(0, 1000, 60)); lengths = rng.uniform(1, 40, 60)
+    check(f"no overlap {trial}", _no_overlap_kernel(starts, lengths),
+          naive_no_overlap(starts, lengths))
+print(json.dumps({"status": _numba.aot_status(), "fell_back": sorted(_numba.FELL_BACK),
+                  "numba": "numba" in sys.modules, "differ": [k for k, v in same.items() if not v],
+                  "n": len(same)}))
+"""
+
+
+def test_compiled_kernels_equal_their_naive_twins(aot: None, tmp_path: Path) -> None:
+    got = _python(NAIVE, tmp_path)
+    assert got == {"status": "aot", "fell_back": [], "numba": False, "differ": [], "n": 55}
+
+
+def test_signature_list_covers_the_command_line(tmp_path: Path) -> None:
+    """Every kernel call of analyze (whole and --stream), demo and the batch worker
+    task on small sessions is in ``sleepsignal/_aot_signatures.txt``: a kernel whose
+    arguments changed is named here, with the command that regenerates the list."""
+    listed = _aot_build.read_signatures(ROOT / "sleepsignal" / "_aot_signatures.txt")
+    gaps = _aot_build.missing(_aot_build.record(), listed)
+    assert gaps == [], (
+        "kernel calls of the command line that are not compiled ahead of time (run "
+        "`python -m sleepsignal._aot_build record /tmp/n8/session.json`, see the README, "
+        "development): " + "; ".join(gaps)
+    )
+
+
+def test_install_builds_the_pure_package_when_pycc_is_missing(tmp_path: Path) -> None:
+    """``setup.py``'s build step with ``numba.pycc`` unimportable (a future numba): one
+    line on stderr, exit 0, no extension."""
+    setup_py = ROOT / "setup.py"
+    if not setup_py.is_file():
+        pytest.skip("setup.py is not beside the tests")
+    pytest.importorskip("setuptools", reason="setup.py's build step needs setuptools")
+    code = (
+        "import runpy, sys\n"
+        "sys.modules['numba.pycc'] = None\n"
+        "from setuptools.dist import Distribution\n"
+        f"BuildAot = runpy.run_path({str(setup_py)!r}, run_name='setup')['BuildAot']\n"
+        "cmd = BuildAot(Distribution({'name': 'sleepsignal'}))\n"
+        "cmd.initialize_options()\n"
+        f"cmd.build_lib = {str(tmp_path / 'lib')!r}\n"
+        "cmd.run()\n"
+        "print(cmd.get_outputs())\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.startswith("sleepsignal:")]
+    assert len(lines) == 1 and "not compiled ahead of time" in lines[0], run.stderr
+    assert "numba.pycc" in lines[0] and "pure package" in lines[0]
+    assert run.stdout.strip().splitlines()[-1] == "[]"
+    assert not list((tmp_path / "lib").rglob("_aot*"))
