@@ -150,14 +150,21 @@ RSA_REPAIR_MAX_BEATS = 3
 #: taken from the 10 Hz view minus its centred running mean over TEMPLATE_HIGHPASS_S (a
 #: boxcar: the breath, 3-10 s long, stays mostly in that mean); the template of a beat
 #: is the mean of that signal over the TEMPLATE_MAX_S after each of the TEMPLATE_BEATS
-#: beats centred on it; it is subtracted in the 30 s frames where its rms is above
-#: TEMPLATE_GATE x the std of the running mean (the breath's swing): where the breath
-#: dwarfs the heartbeat, subtracting it only adds the template's own noise. Chosen on
-#: belt nights 0-5 of ``benchmarks/accuracy_tracks.py`` only.
+#: beats centred on it; it is subtracted in the 30 s frames where its mean square is
+#: above TEMPLATE_GATE / TEMPLATE_BEATS x the mean square of that heartbeat signal: a
+#: mean of m rows carries about 1 / m of the power of what is not locked to the beats
+#: (the breath's ripples inside the 1.1 s window, noise), so below that the template is
+#: mostly its own noise, and subtracting it only adds that noise (which moves the
+#: ripples the wide wave's depth rule judges by a hair); where the heartbeat is plain it
+#: stands far above. Chosen on belt nights 0-5 of ``benchmarks/accuracy_tracks.py``
+#: only: of 0.5 / 0.75 / 1 / 1.1 / 1.25 / 1.4 / 1.5 / 2 / 4 / 8 the mean was 0.801 /
+#: 0.806 / 0.812 / 0.811 / 0.813 / 0.812 / 0.810 / 0.810 / 0.809 / 0.805 (the gate
+#: before, rms 0.04 x the std of the running mean: 0.803; the best of that form, 0.08-0.15,
+#: 0.810-0.811, gained only on the respiratory nights).
 TEMPLATE_BEATS = 31
 TEMPLATE_MAX_S = 2.0
 TEMPLATE_HIGHPASS_S = 1.1
-TEMPLATE_GATE = 0.04
+TEMPLATE_GATE = 1.25
 
 
 class Breathing(NamedTuple):
@@ -423,8 +430,9 @@ def _beats_removed(low: np.ndarray, fs_low: float, beats: np.ndarray, frame: int
     for a whole template row are not used). The heartbeat signal is ``low`` minus its
     centred running mean over :data:`TEMPLATE_HIGHPASS_S` (the window shifted inwards
     at the ends); its running beat template (``_beat_template_kernel``) is subtracted
-    from ``low`` in the frames of ``frame`` samples where the template's rms exceeds
-    :data:`TEMPLATE_GATE` x the standard deviation of the running mean. ``low`` itself
+    from ``low`` in the frames of ``frame`` samples where the template's mean square
+    exceeds :data:`TEMPLATE_GATE` / :data:`TEMPLATE_BEATS` x that of the heartbeat
+    signal (the template stands above its own noise). ``low`` itself
     when fewer than :data:`TEMPLATE_BEATS` beats are usable (a template of a few beats
     is mostly noise).
     """
@@ -906,8 +914,9 @@ def detect_breathing(
        from this view by a running beat template: the view minus its centred 1.1 s
        running mean, averaged over the 2 s after each of the 31 beats centred on a
        beat, is subtracted from the samples after that beat, in the 30 s frames where
-       its rms exceeds 0.04 x the standard deviation of the running mean (where the
-       breath dwarfs the heartbeat, the template's own noise would only be added).
+       its mean square exceeds 1.25 / 31 x that of the view minus its running mean (a
+       mean of 31 rows carries about 1 / 31 of the power not locked to the beats:
+       below that the template is mostly its own noise, which would only be added).
        Every later step sees the cleaned view.
     2. Candidate breathing waves: the baseline, a zero-phase 2nd-order Butterworth
        band-pass of 0.05-1 Hz (the band of the breaths and the ripples inside them);

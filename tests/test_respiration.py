@@ -669,6 +669,35 @@ def test_beat_template_kernel_removes_a_periodic_beat_and_keeps_the_breath():
     np.testing.assert_array_equal(same, low)
 
 
+def test_beat_template_left_out_where_it_is_mostly_its_own_noise():
+    """The gate (TEMPLATE_GATE): a mean of 31 rows carries about 1/31 of the power of
+    what is not locked to the beats. Under white noise of std 20 a beat of peak 5 (its
+    template's mean square well below 1.25/31 of the noise's) is left in; one of peak 40
+    is taken out in every frame; a breath 5 x larger (its residue inside the 1.1 s
+    window is noise to the template too) keeps even that one in."""
+    from sleepsignal.respiration import _beats_removed
+
+    fs = 10.0
+    rng = np.random.default_rng(1)
+    n = 6000
+    t = np.arange(n) / fs
+    beats = np.cumsum(rng.uniform(0.8, 1.2, 600)) + 0.3
+    beats = beats[beats < t[-1] - 3.0]
+    shape = lambda o: np.where((o >= 0) & (o < 0.6), np.sin(np.pi * o / 0.6) ** 2, 0.0)  # noqa: E731
+    heart = np.zeros(n)
+    for b in beats:
+        heart += shape(t - b)
+    noise = 20 * np.random.default_rng(2).standard_normal(n)
+    breath = 200 * np.sin(2 * np.pi * 0.25 * t)
+    small = 2000 + breath + noise + 5 * heart
+    np.testing.assert_array_equal(_beats_removed(small, fs, beats, 300), small)
+    large = 2000 + breath + noise + 40 * heart
+    out = _beats_removed(large, fs, beats, 300)
+    assert (out != large).reshape(-1, 300).any(axis=1).all()  # every frame
+    deep = 2000 + 5 * breath + noise + 40 * heart
+    np.testing.assert_array_equal(_beats_removed(deep, fs, beats, 300), deep)
+
+
 def test_beat_template_changes_nothing_without_a_heartbeat_in_the_beats():
     """A pure sine breath with beat times given: the heartbeat template is nothing but
     the boxcar's residue of the breath, below the gate, so the cycles do not change."""
