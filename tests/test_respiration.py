@@ -343,7 +343,34 @@ def test_plain_breath_keeps_fast_shallow_breaths(monkeypatch):
     assert np.sum(b.lengths < 1.5) >= 150  # 160 true ones of 1 s
     # the premise: without the wide wave the 1 s breaths merge
     monkeypatch.setattr(R, "WIDE_MIN_SLOPE_RATIO", np.inf)
+    monkeypatch.setattr(R, "WIDE_MIN_SLOPE_RATIO_RAW", np.inf)
     assert len(detect_breathing(x, FS).starts) < n_true - 60
+
+
+def test_wide_slope_ratio_depends_on_the_beat_template(monkeypatch):
+    """The wide wave's slope ratio is WIDE_MIN_SLOPE_RATIO on a view the beat template
+    cleaned (31 or more usable beats) and WIDE_MIN_SLOPE_RATIO_RAW otherwise (no beat
+    times, or too few for a template)."""
+    from sleepsignal import respiration as R
+    from sleepsignal._track_kernels import _lowrate
+
+    x, _ = _fast_shallow_breaths(0.4)
+    low, fs_low, _ = _lowrate(x, FS)
+    beats = np.arange(0.5, len(low) / fs_low - 3.0, 0.9)
+    monkeypatch.setattr(R, "WIDE_MIN_SLOPE_RATIO", np.inf)
+    monkeypatch.setattr(R, "WIDE_MIN_SLOPE_RATIO_RAW", 0.0)
+    sources = R.BREATHING_SOURCES
+
+    def names(bt: np.ndarray | None) -> list[str]:
+        return R._select(low, fs_low, None, sources, None, 0, bt).names
+
+    assert names(None) == ["wide"]
+    assert names(beats[:20]) == ["wide"]  # too few beats: no template
+    assert "wide" not in names(beats)
+    monkeypatch.setattr(R, "WIDE_MIN_SLOPE_RATIO", 0.0)
+    monkeypatch.setattr(R, "WIDE_MIN_SLOPE_RATIO_RAW", np.inf)
+    assert names(beats) == ["wide"]
+    assert "wide" not in names(None)
 
 
 def test_wide_wave_never_where_the_heartbeat_leaks():
