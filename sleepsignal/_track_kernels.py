@@ -580,8 +580,8 @@ def _beat_template_kernel(
        ``b`` at or before it gets that template at ``o`` (linear interpolation), every
        other sample 0: the correction.
     3. Per frame of ``frame`` samples (the last one may be shorter): the correction is
-       subtracted where its mean square exceeds ``gate / min(w, len(pos))`` x the mean
-       square of ``hp`` over the frame. A template of ``m`` rows carries about
+       subtracted where its mean square exceeds ``gate / max(1, min(w, len(pos)))`` x the
+       mean square of ``hp`` over the frame. A template of ``m`` rows carries about
        ``1 / m`` of the power of what in ``hp`` is not locked to the beats (the breath's
        residue, noise); subtracting it helps only where it stands above that.
 

@@ -652,7 +652,7 @@ def test_session_tracks_refuses_bad_beat_times():
     st.integers(0, 2**32 - 1),
     st.integers(1, 9),
     st.integers(1, 40),
-    st.sampled_from([0.0, 0.04, 0.5, 5.0]),
+    st.sampled_from([0.0, 0.04, 0.5, 1.25, 5.0, 40.0]),
 )
 def test_beat_template_kernel_matches_naive(seed, w, frame, gate):
     rng = np.random.default_rng(seed)
