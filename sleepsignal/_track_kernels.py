@@ -582,8 +582,10 @@ def _beat_template_kernel(
        ``b`` at or before it gets that template at ``o`` (linear interpolation), every
        other sample 0: the correction.
     3. Per frame of ``frame`` samples (the last one may be shorter): the correction is
-       subtracted where its mean square exceeds ``gate ** 2`` x the variance of
-       ``base`` over the frame.
+       subtracted where its mean square exceeds ``gate / max(1, min(w, len(pos)))`` x the
+       mean square of ``hp`` over the frame. A template of ``m`` rows carries about
+       ``1 / m`` of the power of what in ``hp`` is not locked to the beats (the breath's
+       residue, noise); subtracting it helps only where it stands above that.
 
     Returns a new float64 array.
     """
@@ -603,20 +605,15 @@ def _beat_template_kernel(
         hp[j] = (low[j] - y0) - run / wb
     corr = _template_correction(hp, pos, k_n, w)
     out = low.astype(np.float64)
+    rows = max(1, min(w, len(pos)))
     for f0 in range(0, n, frame):
         f1 = min(n, f0 + frame)
         s2 = 0.0
-        m1 = 0.0
-        m2 = 0.0
+        h2 = 0.0
         for j in range(f0, f1):
             s2 += corr[j] * corr[j]
-            bj = (low[j] - y0) - hp[j]
-            m1 += bj
-            m2 += bj * bj
-        cnt = f1 - f0
-        m1 /= cnt
-        var = max(m2 / cnt - m1 * m1, 0.0)
-        if s2 / cnt > gate * gate * var:
+            h2 += hp[j] * hp[j]
+        if s2 > gate * h2 / rows:
             for j in range(f0, f1):
                 out[j] -= corr[j]
     return out

@@ -56,8 +56,15 @@ BASELINE_CYCLE_S = (0.8, 30.0)
 #: rule on the belt itself reproduces 0.96-0.99 of the minutes, after a second 0.05-1
 #: Hz pass 0.54-0.89, nights 1, 2, 4, 5). Chosen on belt nights 0-5 only (1.5 and 2 Hz
 #: scored alike there; at 1.5 Hz less of the heartbeat's residue moves the troughs).
+#: The slope ratio 0.5 (branch breath6) became 0.3 where the beat template cleaned the
+#: view, once the template was gated by its own noise (TEMPLATE_GATE): of 0.15 / 0.2 /
+#: 0.25 / 0.3 / 0.35 / 0.4 / 0.5 / 0.6 the mean on nights 0-5 was 0.816 / 0.816 / 0.818
+#: / 0.817 / 0.816 / 0.814 / 0.813 / 0.810 (0.3: the cardiac nights unchanged, 0.25
+#: and below lose minutes there). Without beat times (no template) it stays
+#: WIDE_MIN_SLOPE_RATIO_RAW: there 0.3 / 0.4 / 0.5 scored 0.731 / 0.736 / 0.738.
 WIDE_BAND_HZ = (0.05, 1.5)
-WIDE_MIN_SLOPE_RATIO = 0.5
+WIDE_MIN_SLOPE_RATIO = 0.3
+WIDE_MIN_SLOPE_RATIO_RAW = 0.5
 WIDE_DEPTH_FRACTION = 0.3
 #: Depth simplification of a candidate wave: the shallowest adjacent extremum pair below
 #: DEPTH_FRACTION x the local breath size is removed, repeatedly (``_simplify_kernel``).
@@ -150,14 +157,21 @@ RSA_REPAIR_MAX_BEATS = 3
 #: taken from the 10 Hz view minus its centred running mean over TEMPLATE_HIGHPASS_S (a
 #: boxcar: the breath, 3-10 s long, stays mostly in that mean); the template of a beat
 #: is the mean of that signal over the TEMPLATE_MAX_S after each of the TEMPLATE_BEATS
-#: beats centred on it; it is subtracted in the 30 s frames where its rms is above
-#: TEMPLATE_GATE x the std of the running mean (the breath's swing): where the breath
-#: dwarfs the heartbeat, subtracting it only adds the template's own noise. Chosen on
-#: belt nights 0-5 of ``benchmarks/accuracy_tracks.py`` only.
+#: beats centred on it; it is subtracted in the 30 s frames where its mean square is
+#: above TEMPLATE_GATE / TEMPLATE_BEATS x the mean square of that heartbeat signal: a
+#: mean of m rows carries about 1 / m of the power of what is not locked to the beats
+#: (the breath's ripples inside the 1.1 s window, noise), so below that the template is
+#: mostly its own noise, and subtracting it only adds that noise (which moves the
+#: ripples the wide wave's depth rule judges by a hair); where the heartbeat is plain it
+#: stands far above. Chosen on belt nights 0-5 of ``benchmarks/accuracy_tracks.py``
+#: only: of 0.5 / 0.75 / 1 / 1.1 / 1.25 / 1.4 / 1.5 / 2 / 4 / 8 the mean was 0.801 /
+#: 0.806 / 0.812 / 0.811 / 0.813 / 0.812 / 0.810 / 0.810 / 0.809 / 0.805 (the gate
+#: before, rms 0.04 x the std of the running mean: 0.803; the best of that form, 0.08-0.15,
+#: 0.810-0.811, gained only on the respiratory nights).
 TEMPLATE_BEATS = 31
 TEMPLATE_MAX_S = 2.0
 TEMPLATE_HIGHPASS_S = 1.1
-TEMPLATE_GATE = 0.04
+TEMPLATE_GATE = 1.25
 
 
 class Breathing(NamedTuple):
@@ -423,8 +437,9 @@ def _beats_removed(low: np.ndarray, fs_low: float, beats: np.ndarray, frame: int
     for a whole template row are not used). The heartbeat signal is ``low`` minus its
     centred running mean over :data:`TEMPLATE_HIGHPASS_S` (the window shifted inwards
     at the ends); its running beat template (``_beat_template_kernel``) is subtracted
-    from ``low`` in the frames of ``frame`` samples where the template's rms exceeds
-    :data:`TEMPLATE_GATE` x the standard deviation of the running mean. ``low`` itself
+    from ``low`` in the frames of ``frame`` samples where the template's mean square
+    exceeds :data:`TEMPLATE_GATE` / :data:`TEMPLATE_BEATS` x that of the heartbeat
+    signal (the template stands above its own noise). ``low`` itself (the same object)
     when fewer than :data:`TEMPLATE_BEATS` beats are usable (a template of a few beats
     is mostly noise).
     """
@@ -532,8 +547,9 @@ def _breathing_from_low(
     beat template (:func:`_beats_removed`). Candidate breathing waves (``sources``):
     the baseline band-passed at
     :data:`BASELINE_BAND_HZ` (at :data:`WIDE_BAND_HZ`, the "wide" wave, in the frames
-    where the breath plainly dominates, :data:`WIDE_MIN_SLOPE_RATIO`; computed only
-    where needed), the :data:`BREATHING_BAND_HZ` wave through a steeper
+    where the breath plainly dominates, :data:`WIDE_MIN_SLOPE_RATIO` after the beat
+    template, :data:`WIDE_MIN_SLOPE_RATIO_RAW` without one; computed only where
+    needed), the :data:`BREATHING_BAND_HZ` wave through a steeper
     low-pass (:func:`_smooth_wave`), and the beat envelope (:func:`_envelope_wave`);
     with ``beat_times`` (s, same time base), also the beat-interval wave
     (:func:`_rsa_wave`, at a quarter of the low rate). The smoothed and the interval
@@ -591,15 +607,19 @@ def _select(
     ``beats``: beat times in s from ``low[0]``, sorted (None: no beat template)."""
     frame_s = SELECT_FRAME_S
     frame = max(1, round(frame_s * fs_low))
+    wide_ratio = WIDE_MIN_SLOPE_RATIO_RAW
     if beats is not None:
-        low = _beats_removed(low, fs_low, beats, frame)
+        cleaned = _beats_removed(low, fs_low, beats, frame)
+        if cleaned is not low:  # enough beats for a template: it cleaned the view
+            wide_ratio = WIDE_MIN_SLOPE_RATIO
+        low = cleaned
     centre = float(np.median(low))  # one median for the band-passes of this view
     band_wave = _breathing_wave(low, fs_low, centre=centre)
     nf = -(-len(low) // frame)
     sa, sb = _slope_sums(low, band_wave, frame, nf)
     buried = sa < (RSA_MAX_SLOPE_RATIO**2) * sb
     # where the breath plainly dominates, the wide wave replaces the baseline
-    wide = (sa >= (WIDE_MIN_SLOPE_RATIO**2) * sb) & (sb > 0) & ~buried
+    wide = (sa >= (wide_ratio**2) * sb) & (sb > 0) & ~buried
     del sa, sb
     waves = []
     names = []
@@ -906,14 +926,16 @@ def detect_breathing(
        from this view by a running beat template: the view minus its centred 1.1 s
        running mean, averaged over the 2 s after each of the 31 beats centred on a
        beat, is subtracted from the samples after that beat, in the 30 s frames where
-       its rms exceeds 0.04 x the standard deviation of the running mean (where the
-       breath dwarfs the heartbeat, the template's own noise would only be added).
+       its mean square exceeds 1.25 / 31 x that of the view minus its running mean (a
+       mean of 31 rows carries about 1 / 31 of the power not locked to the beats:
+       below that the template is mostly its own noise, which would only be added).
        Every later step sees the cleaned view.
     2. Candidate breathing waves: the baseline, a zero-phase 2nd-order Butterworth
        band-pass of 0.05-1 Hz (the band of the breaths and the ripples inside them);
        in 30 s frames where the breath plainly dominates (the rms slope of the
-       0.08-0.6 Hz band-passed wave is at least 0.5 x that of the 10 Hz view: little
-       heartbeat to leak) in its place the same band-pass of 0.05-1.5 Hz ("wide": the
+       0.08-0.6 Hz band-passed wave is at least 0.3 x that of the 10 Hz view after
+       step 1's template, 0.5 x without one: little heartbeat to leak) in its place
+       the same band-pass of 0.05-1.5 Hz ("wide": the
        1 Hz edge would flatten the ripples that the breathing reference's own 0.08-1
        Hz band shows); and, in 30 s frames where the heartbeat buries the breath (the
        rms slope of the 0.08-0.6 Hz wave is below 0.1 x that of the 10 Hz view: a "cardiac"

@@ -73,7 +73,8 @@ def naive_beat_template(
 
     The running mean is a mean over each sample's window; the template of each beat is
     the mean of its window's rows, built row by row; each sample looks up the last beat
-    at or before it; each frame compares mean squares directly.
+    at or before it; each frame compares mean squares directly (the correction's
+    against the heartbeat signal's over the number of rows averaged).
     """
     n = len(low)
     y = [float(v) - float(low[0]) for v in low]
@@ -108,9 +109,8 @@ def naive_beat_template(
     for f0 in range(0, n, frame):
         f1 = min(n, f0 + frame)
         c2 = sum(c * c for c in corr[f0:f1]) / (f1 - f0)
-        m1 = sum(base[f0:f1]) / (f1 - f0)
-        var = max(sum(v * v for v in base[f0:f1]) / (f1 - f0) - m1 * m1, 0.0)
-        if c2 > gate * gate * var:
+        h2 = sum(v * v for v in hp[f0:f1]) / (f1 - f0)
+        if c2 > gate * h2 / max(1, ww):
             for j in range(f0, f1):
                 out[j] -= corr[j]
     return np.array(out)

@@ -343,7 +343,34 @@ def test_plain_breath_keeps_fast_shallow_breaths(monkeypatch):
     assert np.sum(b.lengths < 1.5) >= 150  # 160 true ones of 1 s
     # the premise: without the wide wave the 1 s breaths merge
     monkeypatch.setattr(R, "WIDE_MIN_SLOPE_RATIO", np.inf)
+    monkeypatch.setattr(R, "WIDE_MIN_SLOPE_RATIO_RAW", np.inf)
     assert len(detect_breathing(x, FS).starts) < n_true - 60
+
+
+def test_wide_slope_ratio_depends_on_the_beat_template(monkeypatch):
+    """The wide wave's slope ratio is WIDE_MIN_SLOPE_RATIO on a view the beat template
+    cleaned (31 or more usable beats) and WIDE_MIN_SLOPE_RATIO_RAW otherwise (no beat
+    times, or too few for a template)."""
+    from sleepsignal import respiration as R
+    from sleepsignal._track_kernels import _lowrate
+
+    x, _ = _fast_shallow_breaths(0.4)
+    low, fs_low, _ = _lowrate(x, FS)
+    beats = np.arange(0.5, len(low) / fs_low - 3.0, 0.9)
+    monkeypatch.setattr(R, "WIDE_MIN_SLOPE_RATIO", np.inf)
+    monkeypatch.setattr(R, "WIDE_MIN_SLOPE_RATIO_RAW", 0.0)
+    sources = R.BREATHING_SOURCES
+
+    def names(bt: np.ndarray | None) -> list[str]:
+        return R._select(low, fs_low, None, sources, None, 0, bt).names
+
+    assert names(None) == ["wide"]
+    assert names(beats[:20]) == ["wide"]  # too few beats: no template
+    assert "wide" not in names(beats)
+    monkeypatch.setattr(R, "WIDE_MIN_SLOPE_RATIO", 0.0)
+    monkeypatch.setattr(R, "WIDE_MIN_SLOPE_RATIO_RAW", np.inf)
+    assert names(beats) == ["wide"]
+    assert "wide" not in names(None)
 
 
 def test_wide_wave_never_where_the_heartbeat_leaks():
@@ -625,7 +652,7 @@ def test_session_tracks_refuses_bad_beat_times():
     st.integers(0, 2**32 - 1),
     st.integers(1, 9),
     st.integers(1, 40),
-    st.sampled_from([0.0, 0.04, 0.5, 5.0]),
+    st.sampled_from([0.0, 0.04, 0.5, 1.25, 5.0, 40.0]),
 )
 def test_beat_template_kernel_matches_naive(seed, w, frame, gate):
     rng = np.random.default_rng(seed)
@@ -667,6 +694,35 @@ def test_beat_template_kernel_removes_a_periodic_beat_and_keeps_the_breath():
     # nothing to remove where the gate is shut: the input comes back unchanged
     same = _beat_template_kernel(low, beats * fs, 21, 31, 11, 300, 1e6)
     np.testing.assert_array_equal(same, low)
+
+
+def test_beat_template_left_out_where_it_is_mostly_its_own_noise():
+    """The gate (TEMPLATE_GATE): a mean of 31 rows carries about 1/31 of the power of
+    what is not locked to the beats. Under white noise of std 20 a beat of peak 5 (its
+    template's mean square well below 1.25/31 of the noise's) is left in; one of peak 40
+    is taken out in every frame; a breath 5 x larger (its residue inside the 1.1 s
+    window is noise to the template too) keeps even that one in."""
+    from sleepsignal.respiration import _beats_removed
+
+    fs = 10.0
+    rng = np.random.default_rng(1)
+    n = 6000
+    t = np.arange(n) / fs
+    beats = np.cumsum(rng.uniform(0.8, 1.2, 600)) + 0.3
+    beats = beats[beats < t[-1] - 3.0]
+    shape = lambda o: np.where((o >= 0) & (o < 0.6), np.sin(np.pi * o / 0.6) ** 2, 0.0)  # noqa: E731
+    heart = np.zeros(n)
+    for b in beats:
+        heart += shape(t - b)
+    noise = 20 * np.random.default_rng(2).standard_normal(n)
+    breath = 200 * np.sin(2 * np.pi * 0.25 * t)
+    small = 2000 + breath + noise + 5 * heart
+    np.testing.assert_array_equal(_beats_removed(small, fs, beats, 300), small)
+    large = 2000 + breath + noise + 40 * heart
+    out = _beats_removed(large, fs, beats, 300)
+    assert (out != large).reshape(-1, 300).any(axis=1).all()  # every frame
+    deep = 2000 + 5 * breath + noise + 40 * heart
+    np.testing.assert_array_equal(_beats_removed(deep, fs, beats, 300), deep)
 
 
 def test_beat_template_changes_nothing_without_a_heartbeat_in_the_beats():
