@@ -20,6 +20,7 @@ from ._track_kernels import (
     _coerce_signal,
     _lowrate,
     _no_overlap_kernel,
+    _seam_kernel,
     _simplify_kernel,
 )
 from .errors import SignalError, SleepSignalWarning
@@ -47,6 +48,22 @@ MAX_CYCLE_S = 10.0
 #: breath is plain: every trough to trough that the depth rule leaves is a breath (as
 #: in the truth, which has no length limit).
 BASELINE_CYCLE_S = (0.8, 30.0)
+#: Where two chosen waves meet (a wide/baseline switch at a frame boundary) they place
+#: the same trough a few tens of ms apart: a cycle starting less than SEAM_TOL_S before
+#: the end of the previous one, with its peak after that end, is kept with its start
+#: moved to that end (dropping it lost a whole breath at such seams).
+SEAM_TOL_S = 0.5
+#: A cycle longer than MAX_CYCLE_S is kept only when its amplitude is at most
+#: LONG_CYCLE_MAX_AMP x the median amplitude of the other cycles starting within
+#: LONG_CYCLE_SPAN_S of it: a pause in breathing is shallow, a long cycle far deeper
+#: than the breaths around it is a movement's ringing in the filters.
+LONG_CYCLE_MAX_AMP = 3.0
+LONG_CYCLE_SPAN_S = 60.0
+#: The frame classes (heartbeat-buried, wide) come from the slopes outside ``exclude``
+#: widened by EXCLUDE_SLOPE_PAD_S on each side: a movement's slopes lifted a
+#: heart-dominated frame over the buried line, and the baseline then gave cycles at the
+#: heart rate there.
+EXCLUDE_SLOPE_PAD_S = 2.0
 #: Where the breath plainly dominates the signal (the rms slope of the 0.08-0.6 Hz wave
 #: is at least WIDE_MIN_SLOPE_RATIO x that of the 10 Hz view: little heartbeat left to
 #: leak), the baseline wave is replaced by a wider band, WIDE_BAND_HZ, simplified at
@@ -121,7 +138,7 @@ SLICE_CORE_S = 24 * 3600.0
 SLICE_MARGIN_S = 3600.0
 #: Bytes of ``|wave|`` rows per median call in the local scale (bounds its temporary).
 SCALE_ROWS_BYTES = 1 << 20
-#: Frames per block of the slope sums of ``_heartbeat_dominates``.
+#: Frames per block of the slope sums (``_slope_sums``).
 DOMINATES_BLOCK = 512
 #: Beat-interval (respiratory sinus arrhythmia) candidate, used when beat times are
 #: given: an interval is kept when within RSA_MAX_DEVIATION of the running median of
@@ -454,11 +471,12 @@ def _heartbeat_dominates(low: np.ndarray, wave: np.ndarray, frame: int, nf: int)
 
 
 def _slope_sums(
-    low: np.ndarray, wave: np.ndarray, frame: int, nf: int
+    low: np.ndarray, wave: np.ndarray, frame: int, nf: int, skip: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per frame: the sums of the squared first differences of ``wave`` and of ``low``
     (zeros for a frame without two samples); their ratio is the squared ratio of the
-    rms slopes (:func:`_heartbeat_dominates`, :data:`WIDE_MIN_SLOPE_RATIO`)."""
+    rms slopes (:func:`_heartbeat_dominates`, :data:`WIDE_MIN_SLOPE_RATIO`). ``skip``
+    (bool per first difference, ``len(low) - 1``): differences left out of the sums."""
     at = np.arange(nf) * frame
     at = at[at < len(low) - 1]
     out_a = np.zeros(nf)
@@ -477,11 +495,29 @@ def _slope_sums(
         dw *= dw
         dl = np.diff(low[a : e + 1])
         dl *= dl
+        if skip is not None:
+            dw[skip[a:e]] = 0.0
+            dl[skip[a:e]] = 0.0
         sa[f0 : f0 + step] = np.add.reduceat(dw, at[f0 : f0 + step] - a)
         sb[f0 : f0 + step] = np.add.reduceat(dl, at[f0 : f0 + step] - a)
     out_a[: len(at)] = sa
     out_b[: len(at)] = sb
     return out_a, out_b
+
+
+def _excluded(
+    exclude: tuple[np.ndarray, np.ndarray] | None, n: int, fs_low: float
+) -> np.ndarray | None:
+    """Bool per first difference of the low-rate view (``n`` of them): inside an
+    ``exclude`` interval widened by :data:`EXCLUDE_SLOPE_PAD_S` (None: nothing)."""
+    if exclude is None or len(exclude[0]) == 0:
+        return None
+    a = np.clip(np.floor((exclude[0] - EXCLUDE_SLOPE_PAD_S) * fs_low), 0, n).astype(np.int64)
+    b = np.clip(np.ceil((exclude[1] + EXCLUDE_SLOPE_PAD_S) * fs_low), 0, n).astype(np.int64)
+    d = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(d, a, 1)
+    np.add.at(d, b, -1)
+    return np.cumsum(d[:-1]) > 0
 
 
 def _coverage(b: Breathing, n: int, fs_low: float, frame: int, span: int) -> np.ndarray:
@@ -596,7 +632,7 @@ def _select(
     centre = float(np.median(low))  # one median for the band-passes of this view
     band_wave = _breathing_wave(low, fs_low, centre=centre)
     nf = -(-len(low) // frame)
-    sa, sb = _slope_sums(low, band_wave, frame, nf)
+    sa, sb = _slope_sums(low, band_wave, frame, nf, _excluded(exclude, len(low) - 1, fs_low))
     buried = sa < (RSA_MAX_SLOPE_RATIO**2) * sb
     # where the breath plainly dominates, the wide wave replaces the baseline
     wide = (sa >= (WIDE_MIN_SLOPE_RATIO**2) * sb) & (sb > 0) & ~buried
@@ -711,14 +747,30 @@ def _assemble(sel: _Selection, fs_low: float) -> Breathing:
     starts = starts[order]
     lengths = np.concatenate([p.lengths for p in parts])[order]
     peaks = np.concatenate([p.peaks for p in parts])[order]
-    keep = _no_overlap(starts, lengths)
+    keep, starts, lengths = _seam_kernel(starts, lengths, peaks, SEAM_TOL_S)
     starts, lengths, peaks = starts[keep], lengths[keep], peaks[keep]
     # amplitude on the BREATHING_BAND_HZ wave: its peak-to-trough over the cycle
     n = len(band_wave)
     i0 = np.clip(np.round(starts * fs_low).astype(np.int64), 0, n - 1)
     i1 = np.clip(np.round((starts + lengths) * fs_low).astype(np.int64) + 1, i0 + 1, n)
     # even slots are the cycles; odd slots (between cycles, possibly backwards) are dropped
-    return Breathing(starts, lengths, _ranges(band_wave, i0, i1), peaks)
+    amps = _ranges(band_wave, i0, i1)
+    ok = _long_cycles_ok(starts, lengths, amps)
+    return Breathing(starts[ok], lengths[ok], amps[ok], peaks[ok])
+
+
+def _long_cycles_ok(starts: np.ndarray, lengths: np.ndarray, amps: np.ndarray) -> np.ndarray:
+    """Keep mask: a cycle longer than :data:`MAX_CYCLE_S` whose amplitude exceeds
+    :data:`LONG_CYCLE_MAX_AMP` x the median amplitude of the other cycles starting within
+    :data:`LONG_CYCLE_SPAN_S` of it (none: kept) is dropped (``starts`` sorted)."""
+    ok = np.ones(len(starts), dtype=bool)
+    for i in np.flatnonzero(lengths > MAX_CYCLE_S):  # a few per night
+        a = np.searchsorted(starts, starts[i] - LONG_CYCLE_SPAN_S, side="left")
+        b = np.searchsorted(starts, starts[i] + LONG_CYCLE_SPAN_S, side="right")
+        near = np.delete(amps[a:b], i - a)
+        if len(near) and amps[i] > LONG_CYCLE_MAX_AMP * np.median(near):
+            ok[i] = False
+    return ok
 
 
 def _slice_unit(fs_low: float) -> int:
