@@ -584,7 +584,9 @@ def _breathing_from_low(
     coefficient of variation of their lengths), minus the candidate's handicap in
     :data:`SOURCE_HANDICAP`; a cycle
     belongs to the frame holding its midpoint; where chosen cycles of different
-    candidates overlap, the later one is dropped. The amplitude of a cycle is always
+    candidates overlap, the later one is dropped (or trimmed, :data:`SEAM_TOL_S`), and
+    a long cycle far deeper than its neighbours too (:data:`LONG_CYCLE_MAX_AMP`); the
+    frame classes ignore the slopes near ``exclude``. The amplitude of a cycle is always
     measured on the :data:`BREATHING_BAND_HZ` wave (its peak to trough over the cycle).
 
     A recording longer than :data:`SLICE_CORE_S` (24 h) is processed in overlapping
@@ -971,7 +973,9 @@ def detect_breathing(
        rms slope of the 0.08-0.6 Hz wave is below 0.1 x that of the 10 Hz view: a "cardiac"
        sensor position, where the heart-rate fundamental, 0.7-1.5 Hz, leaks into the
        breathing band and would be tracked instead of the breath), the 0.08-0.6 Hz wave
-       through a further zero-phase 4th-order low-pass at 0.5 Hz ("smooth").
+       through a further zero-phase 4th-order low-pass at 0.5 Hz ("smooth"). Both
+       slope tests leave out the samples within 2 s of ``exclude`` (a movement's
+       slopes would otherwise decide the frame).
     3. Cycles of each wave by depth simplification (the "count-adv" rule of Schafer &
        Kratky, 2008, with a local threshold): take every local extremum; while the
        adjacent extremum pair with the smallest height difference is shallower than
@@ -996,9 +1000,13 @@ def detect_breathing(
        90 s: breaths found give steady lengths, breaths split and merged at noise do
        not), minus 0.01 for the smoothed wave, plus 0.02 for the interval wave. Where
        cycles of two waves
-       overlap at a frame boundary the later one is dropped, so cycles never overlap.
+       overlap at a frame boundary the later one is dropped, so cycles never overlap,
+       unless it overlaps by less than 0.5 s with its peak after the earlier one's end
+       (two waves placing the same trough apart): then it starts at that end.
        The amplitude is the peak to trough of the 0.08-0.6 Hz band-passed wave over
-       the cycle.
+       the cycle. A cycle over 10 s deeper than 3 x the median amplitude of the
+       cycles starting within 60 s of it (ringing after a movement, not a pause) is
+       dropped.
     6. With ``beat_times``: the beat-to-beat intervals within 20 % of the running median
        of 15, at their midpoints; an interval outside that is repaired when it is a
        whole number (2-3) of running medians, each part within 20 % (a missed beat:
