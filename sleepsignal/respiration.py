@@ -53,12 +53,12 @@ BASELINE_CYCLE_S = (0.8, 30.0)
 #: the end of the previous one, with its peak after that end, is kept with its start
 #: moved to that end (dropping it lost a whole breath at such seams).
 SEAM_TOL_S = 0.5
-#: A cycle longer than MAX_CYCLE_S is kept only when its amplitude is at most
-#: LONG_CYCLE_MAX_AMP x the median amplitude of the other cycles starting within
-#: LONG_CYCLE_SPAN_S of it: a pause in breathing is shallow, a long cycle far deeper
-#: than the breaths around it is a movement's ringing in the filters.
-LONG_CYCLE_MAX_AMP = 3.0
-LONG_CYCLE_SPAN_S = 60.0
+#: A cycle longer than MAX_CYCLE_S within LONG_CYCLE_SETTLE_S of an ``exclude``
+#: interval (a movement) is dropped: the band-passes ring for seconds after a movement
+#: and a long "cycle" there is that ringing (a 23.7 s one 8.6 s after a movement). Far
+#: from movements a long cycle stays: on the belt nights true cycles of 10-25 s occur
+#: at 0.4-45 x the median amplitude around them, so depth cannot tell them apart.
+LONG_CYCLE_SETTLE_S = 10.0
 #: The frame classes (heartbeat-buried, wide) come from the slopes outside ``exclude``
 #: widened by EXCLUDE_SLOPE_PAD_S on each side: a movement's slopes lifted a
 #: heart-dominated frame over the buried line, and the baseline then gave cycles at the
@@ -585,8 +585,8 @@ def _breathing_from_low(
     :data:`SOURCE_HANDICAP`; a cycle
     belongs to the frame holding its midpoint; where chosen cycles of different
     candidates overlap, the later one is dropped (or trimmed, :data:`SEAM_TOL_S`), and
-    a long cycle far deeper than its neighbours too (:data:`LONG_CYCLE_MAX_AMP`); the
-    frame classes ignore the slopes near ``exclude``. The amplitude of a cycle is always
+    a long cycle next to ``exclude`` too (:data:`LONG_CYCLE_SETTLE_S`); the frame
+    classes ignore the slopes near ``exclude``. The amplitude of a cycle is always
     measured on the :data:`BREATHING_BAND_HZ` wave (its peak to trough over the cycle).
 
     A recording longer than :data:`SLICE_CORE_S` (24 h) is processed in overlapping
@@ -731,10 +731,12 @@ def _breathing_part(
     beat times in s from ``low[0]`` for the beat template (None: none)."""
     if len(low) < int(4 * MAX_CYCLE_S * fs_low):
         return _empty_breathing()
-    return _assemble(_select(low, fs_low, exclude, sources, knots, s0, beats), fs_low)
+    return _assemble(_select(low, fs_low, exclude, sources, knots, s0, beats), fs_low, exclude)
 
 
-def _assemble(sel: _Selection, fs_low: float) -> Breathing:
+def _assemble(
+    sel: _Selection, fs_low: float, exclude: tuple[np.ndarray, np.ndarray] | None = None
+) -> Breathing:
     """The cycles of the chosen candidate per frame (a cycle belongs to the frame
     holding its midpoint), without overlaps, with amplitudes on the
     :data:`BREATHING_BAND_HZ` wave."""
@@ -756,22 +758,24 @@ def _assemble(sel: _Selection, fs_low: float) -> Breathing:
     i0 = np.clip(np.round(starts * fs_low).astype(np.int64), 0, n - 1)
     i1 = np.clip(np.round((starts + lengths) * fs_low).astype(np.int64) + 1, i0 + 1, n)
     # even slots are the cycles; odd slots (between cycles, possibly backwards) are dropped
-    amps = _ranges(band_wave, i0, i1)
-    ok = _long_cycles_ok(starts, lengths, amps)
-    return Breathing(starts[ok], lengths[ok], amps[ok], peaks[ok])
+    ok = _long_cycles_ok(starts, lengths, exclude)
+    amps = _ranges(band_wave, i0[ok], i1[ok])
+    return Breathing(starts[ok], lengths[ok], amps, peaks[ok])
 
 
-def _long_cycles_ok(starts: np.ndarray, lengths: np.ndarray, amps: np.ndarray) -> np.ndarray:
-    """Keep mask: a cycle longer than :data:`MAX_CYCLE_S` whose amplitude exceeds
-    :data:`LONG_CYCLE_MAX_AMP` x the median amplitude of the other cycles starting within
-    :data:`LONG_CYCLE_SPAN_S` of it (none: kept) is dropped (``starts`` sorted)."""
+def _long_cycles_ok(
+    starts: np.ndarray, lengths: np.ndarray, exclude: tuple[np.ndarray, np.ndarray] | None
+) -> np.ndarray:
+    """Keep mask: a cycle longer than :data:`MAX_CYCLE_S` that comes within
+    :data:`LONG_CYCLE_SETTLE_S` of an ``exclude`` interval is dropped."""
     ok = np.ones(len(starts), dtype=bool)
+    if exclude is None or len(exclude[0]) == 0:
+        return ok
     for i in np.flatnonzero(lengths > MAX_CYCLE_S):  # a few per night
-        a = np.searchsorted(starts, starts[i] - LONG_CYCLE_SPAN_S, side="left")
-        b = np.searchsorted(starts, starts[i] + LONG_CYCLE_SPAN_S, side="right")
-        near = np.delete(amps[a:b], i - a)
-        if len(near) and amps[i] > LONG_CYCLE_MAX_AMP * np.median(near):
-            ok[i] = False
+        near = (exclude[0] < starts[i] + lengths[i] + LONG_CYCLE_SETTLE_S) & (
+            exclude[1] > starts[i] - LONG_CYCLE_SETTLE_S
+        )
+        ok[i] = not near.any()
     return ok
 
 
@@ -1004,9 +1008,8 @@ def detect_breathing(
        unless it overlaps by less than 0.5 s with its peak after the earlier one's end
        (two waves placing the same trough apart): then it starts at that end.
        The amplitude is the peak to trough of the 0.08-0.6 Hz band-passed wave over
-       the cycle. A cycle over 10 s deeper than 3 x the median amplitude of the
-       cycles starting within 60 s of it (ringing after a movement, not a pause) is
-       dropped.
+       the cycle. A cycle over 10 s within 10 s of ``exclude`` (the filters'
+       ringing after a movement, not a pause) is dropped.
     6. With ``beat_times``: the beat-to-beat intervals within 20 % of the running median
        of 15, at their midpoints; an interval outside that is repaired when it is a
        whole number (2-3) of running medians, each part within 20 % (a missed beat:
