@@ -757,8 +757,8 @@ def _assemble(
     n = len(band_wave)
     i0 = np.clip(np.round(starts * fs_low).astype(np.int64), 0, n - 1)
     i1 = np.clip(np.round((starts + lengths) * fs_low).astype(np.int64) + 1, i0 + 1, n)
-    # even slots are the cycles; odd slots (between cycles, possibly backwards) are dropped
     ok = _long_cycles_ok(starts, lengths, exclude)
+    # even slots are the cycles; odd slots (between cycles, possibly backwards) are dropped
     amps = _ranges(band_wave, i0[ok], i1[ok])
     return Breathing(starts[ok], lengths[ok], amps, peaks[ok])
 
