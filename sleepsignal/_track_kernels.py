@@ -475,6 +475,33 @@ def _no_overlap_kernel(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 @njit
+def _seam_kernel(
+    starts: np.ndarray, lengths: np.ndarray, peaks: np.ndarray, tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_no_overlap_kernel` that trims instead of dropping at a seam: a cycle
+    (sorted by start) that starts less than ``tol`` s before the end of the last kept
+    one, with its peak after that end, is kept with its start moved to that end (its
+    length shortened by as much); any other overlapping cycle is dropped. Returns the
+    keep mask and the (trimmed) starts and lengths."""
+    n = starts.shape[0]
+    keep = np.ones(n, dtype=np.bool_)
+    s = starts.copy()
+    ln = lengths.copy()
+    last_end = -np.inf
+    for i in range(n):
+        if s[i] < last_end - 1e-9:
+            over = last_end - s[i]
+            if over < tol and peaks[i] > last_end:
+                s[i] = last_end
+                ln[i] -= over
+            else:
+                keep[i] = False
+                continue
+        last_end = s[i] + ln[i]
+    return keep, s, ln
+
+
+@njit
 def _cycle_levels_kernel(
     ext: np.ndarray, c0: np.ndarray, c1: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -20,6 +20,7 @@ from ._track_kernels import (
     _coerce_signal,
     _lowrate,
     _no_overlap_kernel,
+    _seam_kernel,
     _simplify_kernel,
 )
 from .errors import SignalError, SleepSignalWarning
@@ -47,6 +48,22 @@ MAX_CYCLE_S = 10.0
 #: breath is plain: every trough to trough that the depth rule leaves is a breath (as
 #: in the truth, which has no length limit).
 BASELINE_CYCLE_S = (0.8, 30.0)
+#: Where two chosen waves meet (a wide/baseline switch at a frame boundary) they place
+#: the same trough a few tens of ms apart: a cycle starting less than SEAM_TOL_S before
+#: the end of the previous one, with its peak after that end, is kept with its start
+#: moved to that end (dropping it lost a whole breath at such seams).
+SEAM_TOL_S = 0.5
+#: A cycle longer than MAX_CYCLE_S within LONG_CYCLE_SETTLE_S of an ``exclude``
+#: interval (a movement) is dropped: the band-passes ring for seconds after a movement
+#: and a long "cycle" there is that ringing (a 23.7 s one 8.6 s after a movement). Far
+#: from movements a long cycle stays: on the belt nights true cycles of 10-25 s occur
+#: at 0.4-45 x the median amplitude around them, so depth cannot tell them apart.
+LONG_CYCLE_SETTLE_S = 10.0
+#: The frame classes (heartbeat-buried, wide) come from the slopes outside ``exclude``
+#: widened by EXCLUDE_SLOPE_PAD_S on each side: a movement's slopes lifted a
+#: heart-dominated frame over the buried line, and the baseline then gave cycles at the
+#: heart rate there.
+EXCLUDE_SLOPE_PAD_S = 2.0
 #: Where the breath plainly dominates the signal (the rms slope of the 0.08-0.6 Hz wave
 #: is at least WIDE_MIN_SLOPE_RATIO x that of the 10 Hz view: little heartbeat left to
 #: leak), the baseline wave is replaced by a wider band, WIDE_BAND_HZ, simplified at
@@ -128,7 +145,7 @@ SLICE_CORE_S = 24 * 3600.0
 SLICE_MARGIN_S = 3600.0
 #: Bytes of ``|wave|`` rows per median call in the local scale (bounds its temporary).
 SCALE_ROWS_BYTES = 1 << 20
-#: Frames per block of the slope sums of ``_heartbeat_dominates``.
+#: Frames per block of the slope sums (``_slope_sums``).
 DOMINATES_BLOCK = 512
 #: Beat-interval (respiratory sinus arrhythmia) candidate, used when beat times are
 #: given: an interval is kept when within RSA_MAX_DEVIATION of the running median of
@@ -469,11 +486,12 @@ def _heartbeat_dominates(low: np.ndarray, wave: np.ndarray, frame: int, nf: int)
 
 
 def _slope_sums(
-    low: np.ndarray, wave: np.ndarray, frame: int, nf: int
+    low: np.ndarray, wave: np.ndarray, frame: int, nf: int, skip: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per frame: the sums of the squared first differences of ``wave`` and of ``low``
     (zeros for a frame without two samples); their ratio is the squared ratio of the
-    rms slopes (:func:`_heartbeat_dominates`, :data:`WIDE_MIN_SLOPE_RATIO`)."""
+    rms slopes (:func:`_heartbeat_dominates`, :data:`WIDE_MIN_SLOPE_RATIO`). ``skip``
+    (bool per first difference, ``len(low) - 1``): differences left out of the sums."""
     at = np.arange(nf) * frame
     at = at[at < len(low) - 1]
     out_a = np.zeros(nf)
@@ -492,11 +510,29 @@ def _slope_sums(
         dw *= dw
         dl = np.diff(low[a : e + 1])
         dl *= dl
+        if skip is not None:
+            dw[skip[a:e]] = 0.0
+            dl[skip[a:e]] = 0.0
         sa[f0 : f0 + step] = np.add.reduceat(dw, at[f0 : f0 + step] - a)
         sb[f0 : f0 + step] = np.add.reduceat(dl, at[f0 : f0 + step] - a)
     out_a[: len(at)] = sa
     out_b[: len(at)] = sb
     return out_a, out_b
+
+
+def _excluded(
+    exclude: tuple[np.ndarray, np.ndarray] | None, n: int, fs_low: float
+) -> np.ndarray | None:
+    """Bool per first difference of the low-rate view (``n`` of them): inside an
+    ``exclude`` interval widened by :data:`EXCLUDE_SLOPE_PAD_S` (None: nothing)."""
+    if exclude is None or len(exclude[0]) == 0:
+        return None
+    a = np.clip(np.floor((exclude[0] - EXCLUDE_SLOPE_PAD_S) * fs_low), 0, n).astype(np.int64)
+    b = np.clip(np.ceil((exclude[1] + EXCLUDE_SLOPE_PAD_S) * fs_low), 0, n).astype(np.int64)
+    d = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(d, a, 1)
+    np.add.at(d, b, -1)
+    return np.cumsum(d[:-1]) > 0
 
 
 def _coverage(b: Breathing, n: int, fs_low: float, frame: int, span: int) -> np.ndarray:
@@ -564,7 +600,9 @@ def _breathing_from_low(
     coefficient of variation of their lengths), minus the candidate's handicap in
     :data:`SOURCE_HANDICAP`; a cycle
     belongs to the frame holding its midpoint; where chosen cycles of different
-    candidates overlap, the later one is dropped. The amplitude of a cycle is always
+    candidates overlap, the later one is dropped (or trimmed, :data:`SEAM_TOL_S`), and
+    a long cycle next to ``exclude`` too (:data:`LONG_CYCLE_SETTLE_S`); the frame
+    classes ignore the slopes near ``exclude``. The amplitude of a cycle is always
     measured on the :data:`BREATHING_BAND_HZ` wave (its peak to trough over the cycle).
 
     A recording longer than :data:`SLICE_CORE_S` (24 h) is processed in overlapping
@@ -616,7 +654,7 @@ def _select(
     centre = float(np.median(low))  # one median for the band-passes of this view
     band_wave = _breathing_wave(low, fs_low, centre=centre)
     nf = -(-len(low) // frame)
-    sa, sb = _slope_sums(low, band_wave, frame, nf)
+    sa, sb = _slope_sums(low, band_wave, frame, nf, _excluded(exclude, len(low) - 1, fs_low))
     buried = sa < (RSA_MAX_SLOPE_RATIO**2) * sb
     # where the breath plainly dominates, the wide wave replaces the baseline
     wide = (sa >= (wide_ratio**2) * sb) & (sb > 0) & ~buried
@@ -713,10 +751,12 @@ def _breathing_part(
     beat times in s from ``low[0]`` for the beat template (None: none)."""
     if len(low) < int(4 * MAX_CYCLE_S * fs_low):
         return _empty_breathing()
-    return _assemble(_select(low, fs_low, exclude, sources, knots, s0, beats), fs_low)
+    return _assemble(_select(low, fs_low, exclude, sources, knots, s0, beats), fs_low, exclude)
 
 
-def _assemble(sel: _Selection, fs_low: float) -> Breathing:
+def _assemble(
+    sel: _Selection, fs_low: float, exclude: tuple[np.ndarray, np.ndarray] | None = None
+) -> Breathing:
     """The cycles of the chosen candidate per frame (a cycle belongs to the frame
     holding its midpoint), without overlaps, with amplitudes on the
     :data:`BREATHING_BAND_HZ` wave."""
@@ -731,14 +771,32 @@ def _assemble(sel: _Selection, fs_low: float) -> Breathing:
     starts = starts[order]
     lengths = np.concatenate([p.lengths for p in parts])[order]
     peaks = np.concatenate([p.peaks for p in parts])[order]
-    keep = _no_overlap(starts, lengths)
+    keep, starts, lengths = _seam_kernel(starts, lengths, peaks, SEAM_TOL_S)
     starts, lengths, peaks = starts[keep], lengths[keep], peaks[keep]
     # amplitude on the BREATHING_BAND_HZ wave: its peak-to-trough over the cycle
     n = len(band_wave)
     i0 = np.clip(np.round(starts * fs_low).astype(np.int64), 0, n - 1)
     i1 = np.clip(np.round((starts + lengths) * fs_low).astype(np.int64) + 1, i0 + 1, n)
+    ok = _long_cycles_ok(starts, lengths, exclude)
     # even slots are the cycles; odd slots (between cycles, possibly backwards) are dropped
-    return Breathing(starts, lengths, _ranges(band_wave, i0, i1), peaks)
+    amps = _ranges(band_wave, i0[ok], i1[ok])
+    return Breathing(starts[ok], lengths[ok], amps, peaks[ok])
+
+
+def _long_cycles_ok(
+    starts: np.ndarray, lengths: np.ndarray, exclude: tuple[np.ndarray, np.ndarray] | None
+) -> np.ndarray:
+    """Keep mask: a cycle longer than :data:`MAX_CYCLE_S` that comes within
+    :data:`LONG_CYCLE_SETTLE_S` of an ``exclude`` interval is dropped."""
+    ok = np.ones(len(starts), dtype=bool)
+    if exclude is None or len(exclude[0]) == 0:
+        return ok
+    for i in np.flatnonzero(lengths > MAX_CYCLE_S):  # a few per night
+        near = (exclude[0] < starts[i] + lengths[i] + LONG_CYCLE_SETTLE_S) & (
+            exclude[1] > starts[i] - LONG_CYCLE_SETTLE_S
+        )
+        ok[i] = not near.any()
+    return ok
 
 
 def _slice_unit(fs_low: float) -> int:
@@ -941,7 +999,9 @@ def detect_breathing(
        rms slope of the 0.08-0.6 Hz wave is below 0.1 x that of the 10 Hz view: a "cardiac"
        sensor position, where the heart-rate fundamental, 0.7-1.5 Hz, leaks into the
        breathing band and would be tracked instead of the breath), the 0.08-0.6 Hz wave
-       through a further zero-phase 4th-order low-pass at 0.5 Hz ("smooth").
+       through a further zero-phase 4th-order low-pass at 0.5 Hz ("smooth"). Both
+       slope tests leave out the samples within 2 s of ``exclude`` (a movement's
+       slopes would otherwise decide the frame).
     3. Cycles of each wave by depth simplification (the "count-adv" rule of Schafer &
        Kratky, 2008, with a local threshold): take every local extremum; while the
        adjacent extremum pair with the smallest height difference is shallower than
@@ -966,9 +1026,12 @@ def detect_breathing(
        90 s: breaths found give steady lengths, breaths split and merged at noise do
        not), minus 0.01 for the smoothed wave, plus 0.02 for the interval wave. Where
        cycles of two waves
-       overlap at a frame boundary the later one is dropped, so cycles never overlap.
+       overlap at a frame boundary the later one is dropped, so cycles never overlap,
+       unless it overlaps by less than 0.5 s with its peak after the earlier one's end
+       (two waves placing the same trough apart): then it starts at that end.
        The amplitude is the peak to trough of the 0.08-0.6 Hz band-passed wave over
-       the cycle.
+       the cycle. A cycle over 10 s within 10 s of ``exclude`` (the filters'
+       ringing after a movement, not a pause) is dropped.
     6. With ``beat_times``: the beat-to-beat intervals within 20 % of the running median
        of 15, at their midpoints; an interval outside that is repaired when it is a
        whole number (2-3) of running medians, each part within 20 % (a missed beat:

@@ -294,6 +294,30 @@ def naive_no_overlap(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.array(keep, dtype=bool)
 
 
+def naive_seam(
+    starts: np.ndarray, lengths: np.ndarray, peaks: np.ndarray, tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Walk the cycles in order; one starting before the last kept end: if by less than
+    ``tol`` and its peak is after that end, start it at that end; otherwise drop it."""
+    keep, out_s, out_l = [], [], []
+    last_end = -np.inf
+    for s, ln, p in zip(starts.tolist(), lengths.tolist(), peaks.tolist(), strict=True):
+        if s < last_end - 1e-9:
+            if last_end - s < tol and p > last_end:
+                ln = ln - (last_end - s)
+                s = last_end
+            else:
+                keep.append(False)
+                out_s.append(s)
+                out_l.append(ln)
+                continue
+        keep.append(True)
+        out_s.append(s)
+        out_l.append(ln)
+        last_end = s + ln
+    return np.array(keep, dtype=bool), np.array(out_s), np.array(out_l)
+
+
 def naive_cycle_levels(
     ext: np.ndarray, c0: np.ndarray, c1: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

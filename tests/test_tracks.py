@@ -192,7 +192,8 @@ def test_belt_driven_night_regression_floors():
     # gate against its own noise): 0.952 and 0.0257, and with the wide wave from a slope
     # ratio of 0.3 on the cleaned view 0.942 and 0.0249: two of these 104 minutes, while
     # on the 22 whole nights every held-out mixed night rose (README section "tracks");
-    # floor 0.95 -> 0.94
+    # floor 0.95 -> 0.94. Branch breathfix (seam cycles kept), measured on breath6:
+    # 0.9615 and 0.0220
     r = _belt_night_scores("mixed", beats=True)
     assert r["breath_within_0.5"] >= 0.94
     assert r["breath_mae"] <= 0.03
@@ -243,10 +244,13 @@ def test_cardiac_profile_night_breathing_floor():
 #: dominates): breathing 0.904 (unchanged), median error 0.0428 -> 0.0455 (the wider
 #: band lets a little more of the heartbeat's residue move the troughs; the share within
 #: 0.5, the target, is unchanged here and rises on the 22 whole nights), floor 0.045 ->
-#: 0.05; snoring 0.9895 -> 0.9927.
+#: 0.05; snoring 0.9895 -> 0.9927. Branch breathfix: the rise was not the heartbeat's
+#: residue but breaths dropped at wide/baseline seams (the two waves place a trough tens
+#: of ms apart and the later cycle was dropped whole); with the seam cycle kept: 0.904,
+#: 0.0428 again (as before breath6), floor back to 0.045; snoring 0.9927.
 FLOORS = {
     "breath_within_0.5": 0.90,
-    "breath_mae": 0.05,
+    "breath_mae": 0.045,
     "movement_f1": 0.85,
     "away_f1": 0.99,
     "mains_f1": 0.99,
