@@ -293,7 +293,8 @@ def _load_aot() -> bool:
     """Whether ``sleepsignal._aot`` can be trusted in this process; imports it if so.
 
     Sets ``_why`` when not. Cheap: reads the manifest and hashes the package's sources
-    (a few ms); no numba or llvmlite import.
+    (~3 ms with numpy imported, see the README, development); no numba or llvmlite
+    import.
     """
     global _why, _aot_module, _exports
     if os.environ.get(NO_AOT_ENV, "") not in ("", "0"):
