@@ -20,8 +20,11 @@ wrapper that calls the kernel's numba dispatcher (so each kernel keeps its own n
 options, e.g. ``fastmath=REASSOC_MATH``; exported directly, it would round
 differently), for the build machine's CPU (``target_cpu="host"``), and writes
 ``_aot_manifest.json`` beside the extension: the hash of the package's sources, the CPU
-fingerprint, Python and numpy, a build id the extension returns too, and the exported
-name of each signature (see :func:`sleepsignal._numba._load_aot` for how it is checked).
+fingerprint, Python, numpy and numba, a build id the extension returns too (a hash of
+those inputs and the exported signatures: reproducible), and the exported name of each
+signature (see :func:`sleepsignal._numba._load_aot` for how it is checked). It compiles
+in a numba cache folder of its own named by the sources' hash (:func:`build_cache_dir`)
+and leaves out, with one line, a listed signature that no longer compiles.
 """
 
 from __future__ import annotations
