@@ -525,3 +525,60 @@ def test_build_leaves_out_a_stale_signature(tmp_path: Path) -> None:
     left_out = [x for x in run.stderr.splitlines() if "left out of the ahead-of-time build" in x]
     assert len(left_out) == 2, run.stderr
     assert list((tmp_path / "out").glob("_aot.*"))
+
+
+PROBE_BUILD = """
+import json, sys
+from pathlib import Path
+from sleepsignal import _aot_build
+sigs = Path(sys.argv[1])
+sigs.write_text("_track_kernels._aot_probe(float64)\\n")
+files = _aot_build.build(Path(sys.argv[2]), signatures=sigs)
+sys.path.insert(0, sys.argv[2])
+import _aot
+manifest = json.loads(files[1].read_text())
+name = manifest["kernels"]["_track_kernels._aot_probe"][0][0]
+print(json.dumps(getattr(_aot, name)(1.0)))
+"""
+
+
+@pytest.mark.slow
+def test_rebuild_after_editing_another_modules_constant_is_fresh(tmp_path: Path) -> None:
+    """numba's cache keys a kernel by its own file: a constant it reads from another
+    module changed, numba's cache would give the old machine code. Two builds of a copy
+    of the package, the constant edited in between, must export the new value."""
+    pytest.importorskip("numba.pycc", reason="this numba has no numba.pycc")
+    if not any(shutil.which(c) for c in (os.environ.get("CC", "cc"), "cc", "gcc")):
+        pytest.skip("no C compiler")
+    copy = _copy_package(tmp_path)
+    const = copy / "sleepsignal" / "_aot_probe_const.py"
+    const.write_text("SCALE = 2.0\n")
+    kernels = copy / "sleepsignal" / "_track_kernels.py"
+    kernels.write_text(
+        kernels.read_text()
+        + "\n\nfrom ._aot_probe_const import SCALE as _PROBE_SCALE  # noqa: E402\n\n\n"
+        + "@njit\ndef _aot_probe(x):\n    return x * _PROBE_SCALE\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(copy), NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+
+    def build(n: int) -> float:
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                PROBE_BUILD,
+                str(tmp_path / "sigs.txt"),
+                str(tmp_path / f"o{n}"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=600,
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        return float(json.loads(run.stdout.strip().splitlines()[-1]))
+
+    assert build(1) == 2.0
+    const.write_text("SCALE = 3.0\n")
+    assert build(2) == 3.0
