@@ -33,8 +33,9 @@ class BuildAot(build_ext):
             print("sleepsignal: SLEEPSIGNAL_NO_AOT_BUILD is set: kernels will compile just in time")
             return
         try:
-            # the build compiles (or loads from numba's cache, as configured: a second
-            # install of the same sources loads) each kernel, then exports it
+            # the build compiles each kernel (or loads it from a numba cache folder named
+            # by the hash of the sources: a second install of the same sources loads),
+            # then exports it; a stale line of the signature list is left out
             sys.path.insert(0, str(HERE))
             from sleepsignal._aot_build import build
 

@@ -70,16 +70,13 @@ class Clock:
         )
 
 
-def _profile_aot(clock: Clock, sessions: list, out: Path | None) -> None:
-    """The phases with the kernels compiled ahead of time (no numba to import or load)."""
-    clock.mark("ahead-of-time extension checked and imported")
-    from sleepsignal.cli import _load_analysis
+def _write_and_analyze_again(
+    clock: Clock, analysis: list, sessions: list, out: Path | None
+) -> None:
+    """The last phases of both profiles: the output written as the command line writes
+    it, then a second, warm analysis of the same sessions for comparison."""
     from sleepsignal.pipeline import analyze, write_analysis
 
-    _load_analysis(lean=True)  # as the CLI: imports with the cyclic GC paused, then freeze
-    clock.mark("import analysis modules (then gc.freeze)")
-    analysis = [analyze(s) for s in sessions]
-    clock.mark("analyze, first call (compiled ahead of time: nothing to load)")
     out = out or Path(tempfile.mkdtemp(prefix="sleepsignal-profile-"))
     for a in analysis:
         write_analysis(a, out / str(a.session.id) if len(analysis) > 1 else out)
@@ -90,6 +87,19 @@ def _profile_aot(clock: Clock, sessions: list, out: Path | None) -> None:
     clock.mark(
         "(analyze again, warm, for comparison)", time.perf_counter() - t, time.process_time() - c
     )
+
+
+def _profile_aot(clock: Clock, sessions: list, out: Path | None) -> None:
+    """The phases with the kernels compiled ahead of time (no numba to import or load)."""
+    clock.mark("ahead-of-time extension checked and imported")
+    from sleepsignal.cli import _load_analysis
+    from sleepsignal.pipeline import analyze
+
+    _load_analysis(lean=True)  # as the CLI: imports with the cyclic GC paused, then freeze
+    clock.mark("import analysis modules (then gc.freeze)")
+    analysis = [analyze(s) for s in sessions]
+    clock.mark("analyze, first call (compiled ahead of time: nothing to load)")
+    _write_and_analyze_again(clock, analysis, sessions, out)
     from sleepsignal import _numba
 
     heavy = [m for m in ("numba", "llvmlite", "scipy") if m in sys.modules]
@@ -146,7 +156,7 @@ def main() -> None:
     clock.mark("numba target set-up (lean_process)")
     print(f"  lean_process: {', '.join(steps) or 'nothing'}")
     _load_analysis(lean=False)  # as the CLI: imports with the cyclic GC paused, then freeze
-    from sleepsignal.pipeline import analyze, write_analysis
+    from sleepsignal.pipeline import analyze
 
     heavy = sorted(
         m
@@ -188,15 +198,7 @@ def main() -> None:
     clock.mark("analyze, first call, without the loads", first - load, first_cpu - load_cpu[0])
     for name, s in sorted(loads.items(), key=lambda kv: -kv[1]):
         print(f"    {s * 1e3:6.1f} ms  {name}")
-    out = args.out or Path(tempfile.mkdtemp(prefix="sleepsignal-profile-"))
-    for a in analysis:
-        write_analysis(a, out / str(a.session.id) if len(analysis) > 1 else out)
-    clock.mark(f"write_analysis -> {out}")
-    t, c = time.perf_counter(), time.process_time()
-    for s in sessions:
-        analyze(s)
-    again, again_cpu = time.perf_counter() - t, time.process_time() - c
-    clock.mark("(analyze again, warm, for comparison)", again, again_cpu)
+    _write_and_analyze_again(clock, analysis, sessions, args.out)
     print(f"(numpy {np.__version__}, numba {numba.__version__}, Python {sys.version.split()[0]})")
 
 

@@ -20,19 +20,26 @@ wrapper that calls the kernel's numba dispatcher (so each kernel keeps its own n
 options, e.g. ``fastmath=REASSOC_MATH``; exported directly, it would round
 differently), for the build machine's CPU (``target_cpu="host"``), and writes
 ``_aot_manifest.json`` beside the extension: the hash of the package's sources, the CPU
-fingerprint, Python and numpy, a build id the extension returns too, and the exported
-name of each signature (see :func:`sleepsignal._numba._load_aot` for how it is checked).
+fingerprint, Python, numpy and numba, a build id the extension returns too (a hash of
+those inputs and the exported signatures: reproducible), and the exported name of each
+signature (see :func:`sleepsignal._numba._load_aot` for how it is checked). It compiles
+in a numba cache folder of its own named by the sources' hash (:func:`build_cache_dir`)
+and leaves out, with one line, a listed signature that no longer compiles.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
+import importlib.util
+import inspect
 import json
 import os
-import random
+import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -216,12 +223,115 @@ def missing(
 # ---------------------------------------------------------------------------------------
 
 
+def signature_problems(sigs: dict[str, list[tuple[str, ...]]]) -> list[str]:
+    """``module.kernel(args): why`` of every listed signature that does not name a kernel
+    of the package taking exactly that many arguments (a deleted or renamed kernel, a
+    changed arity: regenerate the list with ``record``)."""
+    problems = []
+    for key in sorted(sigs):
+        module_name, _, name = key.partition(".")
+        try:
+            kernel = getattr(importlib.import_module(f"{__package__}.{module_name}"), name)
+            params = inspect.signature(kernel.py_func).parameters.values()
+        except Exception as exc:
+            problems.append(f"{key}: no such kernel ({type(exc).__name__}: {exc})")
+            continue
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        if any(p.kind not in kinds for p in params):
+            problems.append(f"{key}: takes other than positional arguments")
+            continue
+        n = len(params)
+        problems += [
+            f"{key}({', '.join(tokens)}): {len(tokens)} arguments, the kernel takes {n}"
+            for tokens in sigs[key]
+            if len(tokens) != n
+        ]
+    return problems
+
+
+def build_cache_dir(sources: str) -> Path:
+    """The numba cache folder of a build: named by the hash of the package's sources.
+
+    numba's own cache keys an entry by its source file's stamp, so a kernel whose callee
+    or constant in *another* module changed would load stale machine code; a build
+    compiles each kernel afresh in a folder no other sources used (a second build of
+    identical sources loads from it). Under ``NUMBA_CACHE_DIR`` if set, else in the
+    temporary folder.
+    """
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    root = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
+        tempfile.gettempdir(), f"sleepsignal-aot-build-{user}"
+    )
+    return Path(root) / "sleepsignal-aot-build" / sources[:24]
+
+
+def use_cache_dir(cache_dir: Path) -> int:
+    """Point numba's cache at ``cache_dir`` for every kernel of the package: numba's
+    setting for kernels defined from now on, and a new cache for each dispatcher that
+    was defined already. Returns how many dispatchers were moved."""
+    from numba.core import config
+    from numba.core.dispatcher import Dispatcher
+
+    # numba re-reads its settings from the environment when that changes: set both
+    os.environ["NUMBA_CACHE_DIR"] = str(cache_dir)
+    setattr(config, "CACHE_DIR", str(cache_dir))  # noqa: B010  # untyped in numba
+    moved = 0
+    for mod_name, module in list(sys.modules.items()):
+        if module is None or not (
+            mod_name == __package__ or mod_name.startswith(f"{__package__}.")
+        ):
+            continue
+        for value in list(vars(module).values()):
+            if (
+                isinstance(value, Dispatcher)
+                and type(getattr(value, "_cache", None)).__name__ != "NullCache"
+            ):
+                value.enable_caching()
+                moved += 1
+    return moved
+
+
+#: Set (not ``""``/``"0"``) to install without building the extension (``setup.py``).
+NO_BUILD_ENV = "SLEEPSIGNAL_NO_AOT_BUILD"
+
+
+def extension_expected_missing(package_dir: Path, checkout: Path) -> str | None:
+    """Why the package at ``package_dir`` may lack a trusted extension, or ``None`` when
+    it must have one (for the tests and benchmarks: a missing one is then a failure).
+
+    It must when it is an installed package (not ``checkout``'s own ``sleepsignal``
+    folder, or under a ``site-packages`` folder: ``.ci/run`` installs into a virtual
+    environment inside the checkout) on Linux x86-64 with ``numba.pycc``, unless
+    ``SLEEPSIGNAL_NO_AOT_BUILD`` or ``SLEEPSIGNAL_NO_AOT`` is set.
+    """
+    for env in (NO_BUILD_ENV, _numba.NO_AOT_ENV):
+        if os.environ.get(env, "") not in ("", "0"):
+            return f"{env} is set"
+    pkg = package_dir.resolve()
+    if pkg == (checkout / "sleepsignal").resolve() and "site-packages" not in pkg.parts:
+        return "the package is a checkout (not built by an install)"
+    if not (sys.platform.startswith("linux") and platform.machine().lower() in ("x86_64", "amd64")):
+        return f"not Linux x86-64 ({sys.platform}, {platform.machine()})"
+    if importlib.util.find_spec("numba.pycc") is None:
+        return "this numba has no numba.pycc"
+    return None
+
+
+def build_id(sources: str, cpu: str, runtime: dict[str, str], kernels: Any) -> int:
+    """A 62-bit id of a build's inputs (sources, CPU, runtime, exported signatures):
+    the same inputs give the same id, so a build is reproducible."""
+    blob = json.dumps([sources, cpu, runtime, kernels], sort_keys=True).encode()
+    return int.from_bytes(hashlib.sha256(blob).digest()[:8], "big") >> 2
+
+
 def build(out_dir: Path, target_cpu: str = "host", signatures: Path = SIGNATURES) -> list[Path]:
     """Compile ``sleepsignal._aot`` into ``out_dir`` (the package folder of the build or
     of this checkout) and write its manifest; returns the files written.
 
-    Raises whatever fails (no ``numba.pycc``, no C compiler, a kernel that does not
-    compile): ``setup.py`` turns that into one line and installs the pure package.
+    A listed signature that does not compile (a stale line: a deleted kernel, another
+    arity) is left out, with one line on stderr; that call then runs JIT. Raises whatever
+    else fails (no ``numba.pycc``, no C compiler, nothing exportable): ``setup.py`` turns
+    that into one line and installs the pure package.
     """
     from numba.pycc import CC  # ImportError in a numba without pycc
 
@@ -230,6 +340,8 @@ def build(out_dir: Path, target_cpu: str = "host", signatures: Path = SIGNATURES
     cpu = _numba.cpu_fingerprint()
     if cpu is None:
         raise RuntimeError("this platform's CPU cannot be identified (no /proc/cpuinfo)")
+    sources = _numba.source_hash()
+    use_cache_dir(build_cache_dir(sources))
     sigs = read_signatures(signatures)
     out_dir.mkdir(parents=True, exist_ok=True)
     cc = CC("_aot")
@@ -239,31 +351,42 @@ def build(out_dir: Path, target_cpu: str = "host", signatures: Path = SIGNATURES
     kernels: dict[str, list[list[Any]]] = {}
     for key in sorted(sigs):
         module_name, _, name = key.partition(".")
-        module = importlib.import_module(f"{__package__}.{module_name}")
-        dispatcher = getattr(module, name)
         for i, tokens in enumerate(sigs[key]):
-            argtypes = tuple(numba_type(t) for t in tokens)
-            dispatcher.compile(argtypes)
-            signature = dispatcher.overloads[argtypes].signature
+            try:
+                dispatcher = getattr(importlib.import_module(f"{__package__}.{module_name}"), name)
+                argtypes = tuple(numba_type(t) for t in tokens)
+                dispatcher.compile(argtypes)
+                signature = dispatcher.overloads[argtypes].signature
+            except Exception as exc:  # a stale line: that call runs JIT
+                first = (str(exc).strip().splitlines() or [""])[0][:200]
+                print(
+                    f"sleepsignal: signature left out of the ahead-of-time build: "
+                    f"{key}({', '.join(tokens)}) ({type(exc).__name__}: {first})",
+                    file=sys.stderr,
+                )
+                continue
             export = f"{module_name.lstrip('_')}__{name.lstrip('_')}__{i}"
             args = ", ".join(f"a{j}" for j in range(len(argtypes)))
             namespace = {"_kernel": dispatcher}
             exec(f"def {export}({args}):\n    return _kernel({args})\n", namespace)
             cc.export(export, signature)(namespace[export])
             kernels.setdefault(key, []).append([export, list(tokens)])
-    build_id = random.getrandbits(62)
+    if not kernels:
+        raise RuntimeError(f"no signature of {signatures.name} compiled")
+    runtime = _numba.runtime_identity()
+    ident = build_id(sources, cpu, runtime, kernels)
     namespace = {}
-    exec(f"def build_id():\n    return {build_id}\n", namespace)
+    exec(f"def build_id():\n    return {ident}\n", namespace)
     cc.export("build_id", "i8()")(namespace["build_id"])
     cc.compile()
     extension = out_dir / cc.output_file
     manifest = {
         "format": _numba.MANIFEST_FORMAT,
-        "build_id": build_id,
-        "sources": _numba.source_hash(),
+        "build_id": ident,
+        "sources": sources,
         "cpu": cpu,
         "target_cpu": target_cpu,
-        "runtime": _numba.runtime_identity(),
+        "runtime": runtime,
         "kernels": kernels,
     }
     path = out_dir / _numba.MANIFEST_NAME

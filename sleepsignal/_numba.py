@@ -99,13 +99,18 @@ RECORDED: dict[str, set[tuple[str | None, ...]]] = {}
 FELL_BACK: dict[str, set[tuple[str | None, ...]]] = {}
 
 
+def _jit_options(options: dict[str, Any]) -> dict[str, Any]:
+    """:data:`JIT_OPTIONS` updated by a kernel's own options, as ``numba.njit`` takes them."""
+    merged = {**JIT_OPTIONS, **options}
+    if isinstance(merged["fastmath"], frozenset):  # numba wants a set
+        merged["fastmath"] = set(merged["fastmath"])
+    return merged
+
+
 def _numba_njit(func: Any, options: dict[str, Any]) -> Any:
     import numba
 
-    options = {**JIT_OPTIONS, **options}
-    if isinstance(options["fastmath"], frozenset):  # numba wants a set
-        options["fastmath"] = set(options["fastmath"])
-    return numba.njit(**options)(func)
+    return numba.njit(**_jit_options(options))(func)
 
 
 def njit(*args: Any, **kwargs: Any) -> Any:
@@ -117,10 +122,7 @@ def njit(*args: Any, **kwargs: Any) -> Any:
     if _decide() == "jit" or (args and not callable(args[0])):
         import numba
 
-        options = {**JIT_OPTIONS, **kwargs}
-        if isinstance(options["fastmath"], frozenset):  # numba wants a set
-            options["fastmath"] = set(options["fastmath"])
-        return numba.njit(*args, **options)
+        return numba.njit(*args, **_jit_options(kwargs))
     if args:
         return _Kernel(args[0], kwargs)
     return lambda func: _Kernel(func, kwargs)
@@ -269,11 +271,30 @@ def runtime_identity() -> dict[str, str]:
     }
 
 
+def runtime_mismatch(built: Any, running: dict[str, str]) -> str:
+    """Why an extension built for ``built`` (the manifest's runtime) is not used with
+    ``running``: names the versions of both. A version that cannot be read (``"?"``)
+    counts as a mismatch."""
+    built = built if isinstance(built, dict) else {}
+    keys = [k for k in ("python", "numpy", "numba", "machine") if k in running]
+    differ = [k for k in keys if built.get(k) != running[k] or running[k] == "?"]
+
+    def versions(d: dict[str, Any]) -> str:
+        return ", ".join(f"{k} {d.get(k, '?')}" for k in differ or keys)
+
+    return (
+        "Python, numpy or numba differ from those the extension was built with "
+        f"(built with {versions(built)}; running {versions(running)}; "
+        "see the README, development, for installing into pinned environments)"
+    )
+
+
 def _load_aot() -> bool:
     """Whether ``sleepsignal._aot`` can be trusted in this process; imports it if so.
 
     Sets ``_why`` when not. Cheap: reads the manifest and hashes the package's sources
-    (a few ms); no numba or llvmlite import.
+    (~3 ms with numpy imported, see the README, development); no numba or llvmlite
+    import.
     """
     global _why, _aot_module, _exports
     if os.environ.get(NO_AOT_ENV, "") not in ("", "0"):
@@ -295,8 +316,10 @@ def _load_aot() -> bool:
     if cpu is None or manifest.get("cpu") != cpu:
         _why = "this CPU is not the one the extension was built for (or cannot be read)"
         return False
-    if manifest.get("runtime") != runtime_identity():
-        _why = "Python, numpy or numba differ from those the extension was built with"
+    running = runtime_identity()
+    built = manifest.get("runtime")
+    if built != running or "?" in running.values():
+        _why = runtime_mismatch(built, running)
         return False
     try:
         module = importlib.import_module(f"{__package__}._aot")

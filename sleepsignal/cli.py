@@ -386,18 +386,18 @@ def _demo(args: argparse.Namespace) -> int:
     from .io.beddit import read_session
 
     _load_analysis()
+    status = aot_status()
+    if status != "aot":  # also when the bundled example is not beside the installation
+        print(
+            "demo: the first run in a new environment compiles the numba kernels "
+            "(about 20 s); later runs load them from numba's cache"
+        )
+        if _whole_process:  # why, since pip hides what the install's build said
+            print(f"demo: kernels not compiled ahead of time: {status[5:]}")
     here = Path(__file__).resolve().parents[1] / FIXTURE
     for candidate in (Path.cwd() / FIXTURE, here):
         if candidate.is_file():
             print(f"demo: analysing the bundled example night {candidate}")
-            status = aot_status()
-            if status != "aot":
-                print(
-                    "demo: the first run in a new environment compiles the numba kernels "
-                    "(about 20 s); later runs load them from numba's cache"
-                )
-                if _whole_process:  # why, since pip hides what the install's build said
-                    print(f"demo: kernels not compiled ahead of time: {status[5:]}")
             session = read_session(candidate)
             break
     else:
