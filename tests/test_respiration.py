@@ -758,19 +758,25 @@ def test_beat_template_kernel_matches_naive(seed, w, frame, gate):
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
 
 
+def _beat_train(fs: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample times, beat times (0.8-1.2 s apart, jittered) and a heartbeat of peak 1 (a
+    0.6 s raised-sine pulse at each beat) over ``n`` samples at ``fs``."""
+    t = np.arange(n) / fs
+    beats = np.cumsum(np.random.default_rng(1).uniform(0.8, 1.2, 600)) + 0.3
+    beats = beats[beats < t[-1] - 3.0]
+    heart = np.zeros(n)
+    for b in beats:
+        o = t - b
+        heart += np.where((o >= 0) & (o < 0.6), np.sin(np.pi * o / 0.6) ** 2, 0.0)
+    return t, beats, heart
+
+
 def test_beat_template_kernel_removes_a_periodic_beat_and_keeps_the_breath():
     """A beat shape repeated at jittered beat times on a slow breath: subtracting the
     running template leaves the breath (within the template's small averaging error)."""
-    fs = 10.0
-    rng = np.random.default_rng(1)
-    n = 6000
-    t = np.arange(n) / fs
-    beats = np.cumsum(rng.uniform(0.8, 1.2, 600)) + 0.3
-    beats = beats[beats < t[-1] - 3.0]
-    shape = lambda o: np.where((o >= 0) & (o < 0.6), np.sin(np.pi * o / 0.6) ** 2, 0.0)  # noqa: E731
-    heart = np.zeros(n)
-    for b in beats:
-        heart += 50 * shape(t - b)
+    fs, n = 10.0, 6000
+    t, beats, heart = _beat_train(fs, n)
+    heart = 50 * heart
     breath = 200 * np.sin(2 * np.pi * 0.25 * t)
     low = 2000 + breath + heart
     out = _beat_template_kernel(low, beats * fs, 21, 31, 11, 300, 0.04)
@@ -791,16 +797,8 @@ def test_beat_template_left_out_where_it_is_mostly_its_own_noise():
     window is noise to the template too) keeps even that one in."""
     from sleepsignal.respiration import _beats_removed
 
-    fs = 10.0
-    rng = np.random.default_rng(1)
-    n = 6000
-    t = np.arange(n) / fs
-    beats = np.cumsum(rng.uniform(0.8, 1.2, 600)) + 0.3
-    beats = beats[beats < t[-1] - 3.0]
-    shape = lambda o: np.where((o >= 0) & (o < 0.6), np.sin(np.pi * o / 0.6) ** 2, 0.0)  # noqa: E731
-    heart = np.zeros(n)
-    for b in beats:
-        heart += shape(t - b)
+    fs, n = 10.0, 6000
+    t, beats, heart = _beat_train(fs, n)
     noise = 20 * np.random.default_rng(2).standard_normal(n)
     breath = 200 * np.sin(2 * np.pi * 0.25 * t)
     small = 2000 + breath + noise + 5 * heart
