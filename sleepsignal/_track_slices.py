@@ -100,6 +100,16 @@ def _slice_unit(fs: float) -> int:
     return math.lcm(q, w * FFT_EVERY, q * round(PRESENCE_WINDOW_S * fs_low), q * RSA_DECIMATE)
 
 
+def _breathing_start(a: int, q: int, unit_low: int) -> int:
+    """The raw sample a slice's breathing starts at: the first one at or after the
+    slice start ``a`` whose low-rate sample (``a`` and the result are multiples of the
+    block ``q``) is a multiple of ``unit_low`` (``respiration._slice_unit``), so the
+    slice's 30 s frames, scale blocks and beat-interval grid are the recording's (as in
+    ``respiration._breathing_sliced``). Adding the frame to :func:`_slice_unit` instead
+    would make slices days long at some rates (75 Hz: ~4.9 days)."""
+    return -(-(a // q) // unit_low) * unit_low * q
+
+
 class _NoiseSource(NamedTuple):
     """The ``noise`` track, read a range at a time: ``read(lo, hi)`` gives samples
     ``lo`` to ``hi`` (clipped to ``n``) at ``fs`` Hz."""
@@ -133,7 +143,11 @@ class _SlicedPass2:
         self.pw = round(PRESENCE_WINDOW_S * self.fs_low)
         unit = _slice_unit(fs)
         self.core = max(unit, round(SLICE_CORE_S * fs) // unit * unit)
-        self.margin = -(-round(SLICE_MARGIN_S * fs) // unit) * unit
+        # breathing starts up to a breathing unit after the slice (_breathing_start):
+        # the context keeps at least one such unit before the core
+        self.unit_low = _respiration._slice_unit(self.fs_low)
+        reach = max(round(SLICE_MARGIN_S * fs), self.unit_low * self.q)
+        self.margin = -(-reach // unit) * unit
         self.noise = noise
         self.with_beats = with_beats
         # pass-1 features held: parts and the raw sample each starts at
@@ -230,15 +244,23 @@ class _SlicedPass2:
         moves = _movements_in_bed(low, fs_low, pres)
         bt = self._beats_of(t0 - BEAT_MARGIN_S, b / fs + BEAT_MARGIN_S)
         knots = None if bt is None else _rsa_knots(bt)
+        # breathing on the recording's frame grid: from raw sample ab (= a at 140 Hz)
+        ab = _breathing_start(a, q, self.unit_low)
+        ex = _exclusions(pres, moves, (b - a) / fs)
+        if ab != a:
+            ex = (ex[0] - (ab - a) / fs, ex[1] - (ab - a) / fs)
         cyc = _breathing_part(
-            low,
+            low[(ab - a) // q :],
             fs_low,
-            _exclusions(pres, moves, (b - a) / fs),
+            ex,
             BREATHING_SOURCES,
             knots,
-            a // q,
-            None if bt is None else bt - t0,
+            ab // q,
+            None if bt is None else bt - ab / fs,
         )
+        if ab != a:  # times from raw sample a, like the other tracks of the slice
+            d = (ab - a) / fs
+            cyc = Breathing(cyc.starts + d, cyc.lengths, cyc.amplitudes, cyc.peaks + d)
         del f, low, unclear
         # keep the core
         w0, w1 = (c0 - a) // self.w, (c1 - a) // self.w
