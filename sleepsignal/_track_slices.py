@@ -228,12 +228,19 @@ class _SlicedPass2:
         bt = np.concatenate(self.beats) if self.beats else np.empty(0)
         return bt[(bt >= t_lo) & (bt < t_hi)]
 
+    def _bounds(self, k: int, n: int, last: bool) -> tuple[int, int, int, int, int]:
+        """Raw samples of slice ``k`` of a recording whose samples so far (or in all) are
+        ``n``: its core ``[c0, c1)``, its context ``[a, b)`` and where its breathing
+        starts (``_breathing_start``: ``a <= ab <= c0``)."""
+        c0 = k * self.core
+        c1 = n if last else min(n, c0 + self.core)
+        a, b = max(0, c0 - self.margin), min(n, c1 + self.margin)
+        return c0, c1, a, b, _breathing_start(a, self.q, self.unit_low)
+
     def _run(self, n: int, last: bool) -> None:
         """Slice ``k`` of a recording whose samples so far (or in all) are ``n``."""
         fs, q, fs_low = self.fs, self.q, self.fs_low
-        c0 = self.k * self.core
-        c1 = n if last else min(n, c0 + self.core)
-        a, b = max(0, c0 - self.margin), min(n, c1 + self.margin)
+        c0, c1, a, b, ab = self._bounds(self.k, n, last)
         t0 = a / fs
         f = self._features(a, b)
         low = f.low
@@ -245,7 +252,6 @@ class _SlicedPass2:
         bt = self._beats_of(t0 - BEAT_MARGIN_S, b / fs + BEAT_MARGIN_S)
         knots = None if bt is None else _rsa_knots(bt)
         # breathing on the recording's frame grid: from raw sample ab (= a at 140 Hz)
-        ab = _breathing_start(a, q, self.unit_low)
         ex = _exclusions(pres, moves, (b - a) / fs)
         if ab != a:
             ex = (ex[0] - (ab - a) / fs, ex[1] - (ab - a) / fs)
