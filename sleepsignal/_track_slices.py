@@ -65,6 +65,7 @@ from .snoring import (
     _cycle_snores,
     _invalid_message,
     _snoring_events,
+    _steps,
 )
 from .tracks import (
     SessionTracks,
@@ -108,6 +109,15 @@ def _breathing_start(a: int, q: int, unit_low: int) -> int:
     ``respiration._breathing_sliced``). Adding the frame to :func:`_slice_unit` instead
     would make slices days long at some rates (75 Hz: ~4.9 days)."""
     return -(-(a // q) // unit_low) * unit_low * q
+
+
+def _noise_start(a: int, r: float, noise_fs: float) -> int:
+    """The noise sample a slice starting at raw sample ``a`` reads its noise from
+    (``r``: noise samples per raw sample): the first multiple of snoring's 30 s
+    baseline block (``snoring._steps``) at or after ``round(a * r)``, so the slice's
+    blocks, counted from its first noise sample, are the recording's."""
+    block = _steps(noise_fs)[0]
+    return -(-round(a * r) // block) * block
 
 
 class _NoiseSource(NamedTuple):
@@ -298,12 +308,13 @@ class _SlicedPass2:
 
     def _snoring(self, mine: Breathing, a: int, b: int, c0: int, c1: int, last: bool) -> None:
         """Which kept cycles snore, from the slice's noise (times in ``mine`` are s
-        from raw sample ``a``)."""
+        from raw sample ``a``), read from a multiple of snoring's 30 s block at or after
+        ``a`` (at 140 Hz, ``a`` itself)."""
         if isinstance(self.noise, str):
             return
         src = self.noise
         r = src.fs / self.fs
-        lo, hi = round(a * r), min(src.n, round(b * r))
+        lo, hi = _noise_start(a, r, src.fs), min(src.n, round(b * r))
         n_lo, n_hi = round(c0 * r), src.n if last else min(src.n, round(c1 * r))
         x = src.read(lo, hi) if hi > lo else np.empty(0, np.float32)
         if n_hi > n_lo:

@@ -720,7 +720,7 @@ def test_every_slice_breathes_on_the_recording_frame_grid(fs, core_s, margin_s, 
     and its breathing starts inside its context, before its core, on a low-rate sample
     where the recording's 30 s frames, 30 s scale blocks and beat-interval grid start,
     with at least the context asked for minus one breathing unit (<= ~120 s) before
-    the core."""
+    the core; its noise is read from a 30 s block of snoring's baseline."""
     import sleepsignal._track_slices as slices
     import sleepsignal.respiration as resp
 
@@ -740,3 +740,6 @@ def test_every_slice_breathes_on_the_recording_frame_grid(fs, core_s, margin_s, 
     assert s0 % resp.RSA_DECIMATE == 0  # the beat-interval grid
     assert ab - a < resp._slice_unit(fs_low) * q <= 120.5 * fs
     assert c0 - ab >= min(c0, round(margin_s * fs) - resp._slice_unit(fs_low) * q)
+    # snoring's 30 s baseline blocks of the noise (at 10 Hz, as Beddit writes it)
+    lo = slices._noise_start(a, 10.0 / fs, 10.0)
+    assert lo % 300 == 0 and 0 <= lo - round(a * 10.0 / fs) < 300
