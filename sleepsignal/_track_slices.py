@@ -14,7 +14,12 @@ stream grow with its length. Here each such quantity is taken per slice:
    what is left, shorter), each processed with :data:`SLICE_MARGIN_S` (1 h) of context
    on each side. Slice starts are multiples of :func:`_slice_unit` raw samples, so every
    10 Hz block, 4 s status window, analysed status window and 5 s presence window of a
-   slice is one of the recording.
+   slice is one of the recording. Breathing's 30 s frames and scale blocks and
+   snoring's 30 s noise blocks are counted from the first sample a step is given, and
+   at many rates (55, 75, 135 Hz; not 140) those starts are off that grid: a slice's
+   breathing starts at the first frame of the recording at or after the slice start
+   (:func:`_breathing_start`), its noise at the first 30 s block
+   (:func:`_noise_start`), under 2 min into the 1 h context.
 2. Per slice, from its pass-1 features and beats: sensor status per window (its
    extremes and clipping are the slice's), presence per window (floors of the slice),
    movements, breathing (its beat-interval knots from the slice's beats), and which
@@ -94,8 +99,9 @@ def _slice_unit(fs: float) -> int:
     """Raw samples every slice start is a multiple of: whole 10 Hz blocks, pairs of 4 s
     status windows (the analysed one first), 5 s presence windows and beat-interval
     grid samples, so that the windows a slice keeps tile the recording's. (At 140 Hz
-    it is 40 s, and 24 h and 1 h are multiples of the 30 s breathing frames too, so
-    breathing slices where ``respiration._breathing_sliced`` did.)"""
+    it is 40 s, and 24 h and 1 h are multiples of the 30 s breathing frames too; at
+    other rates the 30 s grids are placed by :func:`_breathing_start` and
+    :func:`_noise_start`.)"""
     q, w = _scan_sizes(fs)
     fs_low = fs / q
     return math.lcm(q, w * FFT_EVERY, q * round(PRESENCE_WINDOW_S * fs_low), q * RSA_DECIMATE)
