@@ -14,7 +14,12 @@ stream grow with its length. Here each such quantity is taken per slice:
    what is left, shorter), each processed with :data:`SLICE_MARGIN_S` (1 h) of context
    on each side. Slice starts are multiples of :func:`_slice_unit` raw samples, so every
    10 Hz block, 4 s status window, analysed status window and 5 s presence window of a
-   slice is one of the recording.
+   slice is one of the recording. Breathing's 30 s frames and scale blocks and
+   snoring's 30 s noise blocks are counted from the first sample a step is given, and
+   at many rates (55, 75, 135 Hz; not 140) those starts are off that grid: a slice's
+   breathing starts at the first frame of the recording at or after the slice start
+   (:func:`_breathing_start`), its noise at the first 30 s block
+   (:func:`_noise_start`), under 2 min into the 1 h context.
 2. Per slice, from its pass-1 features and beats: sensor status per window (its
    extremes and clipping are the slice's), presence per window (floors of the slice),
    movements, breathing (its beat-interval knots from the slice's beats), and which
@@ -65,6 +70,7 @@ from .snoring import (
     _cycle_snores,
     _invalid_message,
     _snoring_events,
+    _steps,
 )
 from .tracks import (
     SessionTracks,
@@ -93,11 +99,31 @@ def _slice_unit(fs: float) -> int:
     """Raw samples every slice start is a multiple of: whole 10 Hz blocks, pairs of 4 s
     status windows (the analysed one first), 5 s presence windows and beat-interval
     grid samples, so that the windows a slice keeps tile the recording's. (At 140 Hz
-    it is 40 s, and 24 h and 1 h are multiples of the 30 s breathing frames too, so
-    breathing slices where ``respiration._breathing_sliced`` did.)"""
+    it is 40 s, and 24 h and 1 h are multiples of the 30 s breathing frames too; at
+    other rates the 30 s grids are placed by :func:`_breathing_start` and
+    :func:`_noise_start`.)"""
     q, w = _scan_sizes(fs)
     fs_low = fs / q
     return math.lcm(q, w * FFT_EVERY, q * round(PRESENCE_WINDOW_S * fs_low), q * RSA_DECIMATE)
+
+
+def _breathing_start(a: int, q: int, unit_low: int) -> int:
+    """The raw sample a slice's breathing starts at: the first one at or after the
+    slice start ``a`` whose low-rate sample (``a`` and the result are multiples of the
+    block ``q``) is a multiple of ``unit_low`` (``respiration._slice_unit``), so the
+    slice's 30 s frames, scale blocks and beat-interval grid are the recording's (as in
+    ``respiration._breathing_sliced``). Adding the frame to :func:`_slice_unit` instead
+    would make slices days long at some rates (75 Hz: ~4.9 days)."""
+    return -(-(a // q) // unit_low) * unit_low * q
+
+
+def _noise_start(a: int, r: float, noise_fs: float) -> int:
+    """The noise sample a slice starting at raw sample ``a`` reads its noise from
+    (``r``: noise samples per raw sample): the first multiple of snoring's 30 s
+    baseline block (``snoring._steps``) at or after ``round(a * r)``, so the slice's
+    blocks, counted from its first noise sample, are the recording's."""
+    block = _steps(noise_fs)[0]
+    return -(-round(a * r) // block) * block
 
 
 class _NoiseSource(NamedTuple):
@@ -133,7 +159,11 @@ class _SlicedPass2:
         self.pw = round(PRESENCE_WINDOW_S * self.fs_low)
         unit = _slice_unit(fs)
         self.core = max(unit, round(SLICE_CORE_S * fs) // unit * unit)
-        self.margin = -(-round(SLICE_MARGIN_S * fs) // unit) * unit
+        # breathing starts up to a breathing unit after the slice (_breathing_start):
+        # the context keeps at least one such unit before the core
+        self.unit_low = _respiration._slice_unit(self.fs_low)
+        reach = max(round(SLICE_MARGIN_S * fs), self.unit_low * self.q)
+        self.margin = -(-reach // unit) * unit
         self.noise = noise
         self.with_beats = with_beats
         # pass-1 features held: parts and the raw sample each starts at
@@ -214,12 +244,19 @@ class _SlicedPass2:
         bt = np.concatenate(self.beats) if self.beats else np.empty(0)
         return bt[(bt >= t_lo) & (bt < t_hi)]
 
+    def _bounds(self, k: int, n: int, last: bool) -> tuple[int, int, int, int, int]:
+        """Raw samples of slice ``k`` of a recording whose samples so far (or in all) are
+        ``n``: its core ``[c0, c1)``, its context ``[a, b)`` and where its breathing
+        starts (``_breathing_start``: ``a <= ab <= c0``)."""
+        c0 = k * self.core
+        c1 = n if last else min(n, c0 + self.core)
+        a, b = max(0, c0 - self.margin), min(n, c1 + self.margin)
+        return c0, c1, a, b, _breathing_start(a, self.q, self.unit_low)
+
     def _run(self, n: int, last: bool) -> None:
         """Slice ``k`` of a recording whose samples so far (or in all) are ``n``."""
         fs, q, fs_low = self.fs, self.q, self.fs_low
-        c0 = self.k * self.core
-        c1 = n if last else min(n, c0 + self.core)
-        a, b = max(0, c0 - self.margin), min(n, c1 + self.margin)
+        c0, c1, a, b, ab = self._bounds(self.k, n, last)
         t0 = a / fs
         f = self._features(a, b)
         low = f.low
@@ -230,15 +267,22 @@ class _SlicedPass2:
         moves = _movements_in_bed(low, fs_low, pres)
         bt = self._beats_of(t0 - BEAT_MARGIN_S, b / fs + BEAT_MARGIN_S)
         knots = None if bt is None else _rsa_knots(bt)
+        # breathing on the recording's frame grid: from raw sample ab (= a at 140 Hz)
+        ex = _exclusions(pres, moves, (b - a) / fs)
+        if ab != a:
+            ex = (ex[0] - (ab - a) / fs, ex[1] - (ab - a) / fs)
         cyc = _breathing_part(
-            low,
+            low[(ab - a) // q :],
             fs_low,
-            _exclusions(pres, moves, (b - a) / fs),
+            ex,
             BREATHING_SOURCES,
             knots,
-            a // q,
-            None if bt is None else bt - t0,
+            ab // q,
+            None if bt is None else bt - ab / fs,
         )
+        if ab != a:  # times from raw sample a, like the other tracks of the slice
+            d = (ab - a) / fs
+            cyc = Breathing(cyc.starts + d, cyc.lengths, cyc.amplitudes, cyc.peaks + d)
         del f, low, unclear
         # keep the core
         w0, w1 = (c0 - a) // self.w, (c1 - a) // self.w
@@ -270,12 +314,13 @@ class _SlicedPass2:
 
     def _snoring(self, mine: Breathing, a: int, b: int, c0: int, c1: int, last: bool) -> None:
         """Which kept cycles snore, from the slice's noise (times in ``mine`` are s
-        from raw sample ``a``)."""
+        from raw sample ``a``), read from a multiple of snoring's 30 s block at or after
+        ``a`` (at 140 Hz, ``a`` itself)."""
         if isinstance(self.noise, str):
             return
         src = self.noise
         r = src.fs / self.fs
-        lo, hi = round(a * r), min(src.n, round(b * r))
+        lo, hi = _noise_start(a, r, src.fs), min(src.n, round(b * r))
         n_lo, n_hi = round(c0 * r), src.n if last else min(src.n, round(c1 * r))
         x = src.read(lo, hi) if hi > lo else np.empty(0, np.float32)
         if n_hi > n_lo:

@@ -656,3 +656,90 @@ def test_sliced_last_slice_of_any_length(night, small_slices, monkeypatch, extra
     assert len(details.presence.window_states) == len(x) // 14 // 50
     assert out.tracks.presence.times[-1] == pytest.approx(len(x) // 14 / 10.0)
     assert np.any(out.tracks.respiration_cycles.times > 900.0)  # cycles at the seam
+
+
+# --- slices at any rate: breathing on the recording's 30 s frames ----------------------
+
+
+def _cycles_matched(a: np.ndarray, b: np.ndarray, tol: float) -> float:
+    """Share of the times ``a`` with a time of ``b`` within ``tol`` s."""
+    i = np.clip(np.searchsorted(b, a), 1, len(b) - 1)
+    near = np.minimum(np.abs(b[i] - a), np.abs(b[i - 1] - a))
+    return float(np.mean(near < tol))
+
+
+@pytest.mark.parametrize(("fs", "minutes"), [(55.0, 25), (75.0, 55), (135.0, 25), (140.0, 25)])
+def test_sliced_breathing_keeps_the_recording_frames_at_any_rate(fs, minutes, monkeypatch):
+    """Issue 7 review: slice starts are multiples of ``_slice_unit(fs)``, which at 191 of
+    the rates 50-2000 Hz (55, 75, 135 Hz; not 140) are not on the 30 s breathing frames;
+    breathing's frame classes then depended on where a slice starts. Each slice's
+    breathing now starts on the recording's frame grid, and the cycles of small slices
+    are those of one piece. Measured before the fix: slice starts off the frame grid by
+    110 (55 Hz), 50 (75 Hz) and 137 / 122 / 107 (135 Hz) low-rate samples, and 0.980 /
+    1.0 / 0.918 / 1.0 of the one-piece cycles had a sliced one within 1e-6 s at 55 / 75 /
+    135 / 140 Hz (at 75 Hz no cycle of this night moved); after, 1.0 at all four."""
+    import sleepsignal._track_slices as slices
+    import sleepsignal.respiration as resp
+    import sleepsignal.tracks as tracks
+    from sleepsignal.mains import _scan_sizes
+    from sleepsignal.simulate import simulate_night
+
+    night = simulate_night(minutes / 60, seed=11, fs=fs, bed_exits=0, sleep_onset=60.0)
+    one = session_tracks(night.session)
+    monkeypatch.setattr(tracks, "SLICED_ABOVE_S", 300.0)
+    monkeypatch.setattr(slices, "SLICE_CORE_S", 480.0)
+    monkeypatch.setattr(slices, "SLICE_MARGIN_S", 120.0)
+    starts: list[int] = []
+    real = slices._breathing_part
+
+    def spy(low, fs_low, *args):
+        starts.append(args[3])  # s0: the piece's first low-rate sample in the recording
+        return real(low, fs_low, *args)
+
+    monkeypatch.setattr(slices, "_breathing_part", spy)
+    sliced = session_tracks(night.session)
+    q = _scan_sizes(fs)[0]
+    frame = round(resp.SELECT_FRAME_S * fs / q)
+    assert len(starts) >= 3  # (75 Hz: 1504 s units, so 55 min for a third slice)
+    assert [s % frame for s in starts] == [0] * len(starts)
+    ca, cb = one.respiration_cycles.times, sliced.respiration_cycles.times
+    assert len(ca) > 250
+    assert _cycles_matched(ca, cb, 1e-6) >= 0.995
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(10, 400).map(lambda k: 5.0 * k),  # the rates simulate_night takes
+    st.floats(60.0, 30 * 3600.0),
+    st.floats(0.0, 2 * 3600.0),
+    st.integers(0, 30),
+)
+def test_every_slice_breathes_on_the_recording_frame_grid(fs, core_s, margin_s, k):
+    """Property over rates and slice placements (core and context lengths, which
+    slice): the windows a slice keeps tile the recording's (start on the slice unit),
+    and its breathing starts inside its context, before its core, on a low-rate sample
+    where the recording's 30 s frames, 30 s scale blocks and beat-interval grid start,
+    with at least the context asked for minus one breathing unit (<= ~120 s) before
+    the core; its noise is read from a 30 s block of snoring's baseline."""
+    import sleepsignal._track_slices as slices
+    import sleepsignal.respiration as resp
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(slices, "SLICE_CORE_S", core_s)
+        m.setattr(slices, "SLICE_MARGIN_S", margin_s)
+        eng = slices._SlicedPass2(fs, "no noise", False)
+    q, fs_low = eng.q, eng.fs_low
+    unit = slices._slice_unit(fs)
+    c0, c1, a, b, ab = eng._bounds(k, (k + 2) * eng.core, last=False)
+    assert c0 % unit == 0 and a % unit == 0
+    assert a <= ab <= c0 < c1 <= b
+    assert ab % q == 0
+    s0 = ab // q
+    assert s0 % round(resp.SELECT_FRAME_S * fs_low) == 0  # the frames
+    assert s0 % round(30.0 * fs_low) == 0  # the scale blocks of _local_scale
+    assert s0 % resp.RSA_DECIMATE == 0  # the beat-interval grid
+    assert ab - a < resp._slice_unit(fs_low) * q <= 120.5 * fs
+    assert c0 - ab >= min(c0, round(margin_s * fs) - resp._slice_unit(fs_low) * q)
+    # snoring's 30 s baseline blocks of the noise (at 10 Hz, as Beddit writes it)
+    lo = slices._noise_start(a, 10.0 / fs, 10.0)
+    assert lo % 300 == 0 and 0 <= lo - round(a * 10.0 / fs) < 300
