@@ -952,7 +952,8 @@ def test_recurrence_matches_naive_and_finds_a_fast_heart() -> None:
     assert np.nanmedian(got) > 0.6
     # flat signal: NaN, not an error
     flat = np.ones(2000)
-    assert np.isnan(K._recurrence(flat, np.array([500]), lo, np.array([52]), 1, 35, 49, 2, 2)[0]).all()
+    r_flat, lag_flat = K._recurrence(flat, np.array([500]), lo, np.array([52]), 1, 35, 49, 2, 2)
+    assert np.isnan(r_flat).all() and (lag_flat == -1).all()
 
 
 # -- heart_rate ------------------------------------------------------------------------
