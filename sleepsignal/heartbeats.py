@@ -212,6 +212,13 @@ def detect_heartbeats(
     SignalError
         For a non-1-D or non-numeric signal, a bad ``fs`` or bad options.
 
+    Warns
+    -----
+    SleepSignalWarning
+        Once per call, when beats recur faster than ``bpm_range`` allows somewhere (most
+        likely ``fs`` is declared higher than the signal's own rate); no interval is
+        reported there.
+
     Notes
     -----
     The method follows the idea of local interval estimation on the whole beat complex
@@ -308,6 +315,12 @@ def detect_heartbeats(
        20 ms: no beat is missing there). ``length_reliable`` is the same test without
        the fiducial check and ``timed`` the fiducial check alone (a streak lies within
        one run or joins timed runs only, so ``reliable == length_reliable & timed``).
+    8. Too fast a heart: where the beat complex recurs 0.5-1 x the shortest allowed
+       interval after a beat and as far before the next (one period from each end, the
+       rest of the interval a whole number of periods; median over +-150 s of one
+       interval per ~30 s, correlation >= 0.45), nothing is reliable and a warning
+       names ``fs`` (a 140 Hz signal declared as 500 Hz beats at ~250 bpm, and the chain
+       would link every 4th beat).
 
     ``confidence = clip((ncc - 0.3) / 0.7, 0, 1) * clip(1 - dev / (2 max_deviation), 0,
     1)`` with ``dev`` the relative deviation from the local median.
