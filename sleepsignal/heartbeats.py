@@ -89,7 +89,8 @@ _RECUR_HI_FRAC = 0.4  # ...and within the first 40 % of the interval (a beat in 
 _RECUR_TOL = 0.25  # ...at lags that fit one period (rhythm varies)...
 _RECUR_MAX = 0.45  # ...with a local median correlation this high: the heart is too fast
 _RECUR_EVERY = 30.0  # s, about one interval per 30 s is searched (at least 16 per signal)...
-_RECUR_HALF_WINDOW = 150.0  # s, ...and their median taken over +-150 s
+_RECUR_HALF_WINDOW = 150.0  # s, ...and their median taken over +-150 s...
+_RECUR_MIN_SEARCHED = 5  # ...of at least 5 searched intervals (all, when fewer)
 _TEMPLATE_MIN_Q = 0.6  # an interval failing only on ncc/confidence passes when both
 # beats match their local template this well
 
@@ -786,19 +787,24 @@ def detect_heartbeats(
     fast = _fast_recurrence(
         y, cand_x[pp[cand_pass]], cand_x[kk[cand_pass]], before, after, min_iv, fs
     )
-    if fast.any():
-        passes[cand_pass[fast]] = False
-        warn_user(
-            f"the beat complex recurs faster than the fastest allowed heart rate "
-            f"({hi_bpm:g} bpm) around {int(fast.sum())} beat-to-beat intervals, which are "
-            f"not reported. Check fs: fs={fs:g} Hz was given, and a sampling rate declared "
-            "higher than the signal's own makes every beat look that much faster."
-        )
+    passes_slow = passes.copy() if fast.any() else passes
+    passes[cand_pass[fast]] = False
     # the length checks pass: streaks of length-reliable intervals. A streak lies within
     # one run, or links timed runs only, and fid_ok is constant over a run, so the
     # streaks of passes & fid_ok are exactly these streaks where fid_ok holds: reliable
     # = length_reliable & fid_ok
     length_reliable = passes & _in_streak(passes, ek, 3, link, counts)
+    if passes_slow is not passes:
+        # the warning only where the check removed intervals that would have been
+        # reported (on a night of noise it may flag a few that fail anyway)
+        lost = passes_slow & _in_streak(passes_slow, ek, 3, link, counts) & ~length_reliable
+        if lost.any():
+            warn_user(
+                f"the beat complex recurs faster than the fastest allowed heart rate "
+                f"({hi_bpm:g} bpm): {int(lost.sum())} beat-to-beat intervals there are not "
+                f"reported. Check fs: fs={fs:g} Hz was given, and a sampling rate declared "
+                "higher than the signal's own makes every beat look that much faster."
+            )
     per_interval = [starts, intervals, conf, length_reliable & fid_ok, fid_ok, length_reliable]
     # in time order: runs moved onto one fiducial lobe may overlap by a beat, so the
     # chain's order can put a start just before the previous one
@@ -850,8 +856,9 @@ def _fast_recurrence(
        within :data:`_RECUR_TOL`); a real complex's later wave after the first beat has
        no partner before the second. ``v = min(r1, r2)`` where they fit, else 0.
     3. An interval is flagged when the median of ``v`` over +-:data:`_RECUR_HALF_WINDOW`
-       s reaches :data:`_RECUR_MAX`: one value alone varies with the rhythm, and a wrong
-       ``fs`` holds for the whole recording.
+       s, of at least :data:`_RECUR_MIN_SEARCHED` searched intervals, reaches
+       :data:`_RECUR_MAX`: one value alone varies with the rhythm, and a wrong ``fs``
+       holds for the whole recording.
     """
     m = first.shape[0]
     out = np.zeros(m, dtype=bool)
@@ -901,10 +908,22 @@ def _fast_recurrence(
         )
     v = np.zeros(f.shape[0])  # not searched: no sign of a fast heart
     v[idx] = np.where(fits, np.minimum(r1[idx], r2), 0.0)  # NaN (flat) drops out
-    with np.errstate(invalid="ignore"):
-        if not np.any(local_median(v, tf) >= _RECUR_MAX):  # at the searched intervals
-            return out
-        return local_median(v, first.astype(np.float64)) >= _RECUR_MAX
+    # a median of at least _RECUR_MIN_SEARCHED searched intervals (a night of noise has
+    # short sparse streaks whose noise may fit a period by chance)
+    t_sorted = np.sort(tf[np.isfinite(v)])
+
+    def decided(tq: np.ndarray) -> np.ndarray:
+        cnt = np.searchsorted(t_sorted, tq + half, side="right") - np.searchsorted(
+            t_sorted, tq - half, side="left"
+        )
+        with np.errstate(invalid="ignore"):
+            return (local_median(v, tq) >= _RECUR_MAX) & (
+                cnt >= min(_RECUR_MIN_SEARCHED, t_sorted.shape[0])
+            )
+
+    if not np.any(decided(tf)):  # at the searched intervals first
+        return out
+    return decided(first.astype(np.float64))
 
 
 def _bad_runs(x: np.ndarray, min_flat: int) -> tuple[np.ndarray, np.ndarray]:
