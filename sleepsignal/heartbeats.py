@@ -217,8 +217,8 @@ def detect_heartbeats(
     -----
     SleepSignalWarning
         Once per call, when beats recur faster than ``bpm_range`` allows somewhere (most
-        likely ``fs`` is declared higher than the signal's own rate); no interval is
-        reported there.
+        likely ``fs`` is declared higher than the signal's own rate) and intervals that
+        would have been reported there are not.
 
     Notes
     -----
