@@ -1256,9 +1256,16 @@ def _recurrence(
             if b0 >= 0 and b0 + w <= n:
                 break
             k1 -= 1
+        sb = 0.0
+        sbb = 0.0
+        prev = -1  # forwards: start of the window whose sums sb, sbb hold (slid on)
         for k in range(k0, k1, c):
             b0 = at[i] + sign * (lo + k * step) - before
-            sb, sbb = _sums(x, b0, w)
+            if sign > 0:
+                sb, sbb = _slid_sums(x, prev, b0, w, sb, sbb)
+                prev = b0
+            else:
+                sb, sbb = _sums(x, b0, w)
             vb = sbb - sb * sb / w
             if vb <= 1e-12 * sbb or vb <= 0.0:
                 continue

@@ -88,8 +88,8 @@ _RECUR_HI_FRAC = 0.4  # ...and within the first 40 % of the interval (a beat in 
 # middle is the hidden-beat check's: complexes with a strong mid-cycle wave recur there)...
 _RECUR_TOL = 0.25  # ...at lags that fit one period (rhythm varies)...
 _RECUR_MAX = 0.45  # ...with a local median correlation this high: the heart is too fast
-_RECUR_EVERY = 30.0  # s, about one interval per 30 s is searched (at least 16 per signal)...
-_RECUR_HALF_WINDOW = 150.0  # s, ...and their median taken over +-150 s...
+_RECUR_EVERY = 60.0  # s, about one interval per 60 s is searched (at least 16 per signal)...
+_RECUR_HALF_WINDOW = 300.0  # s, ...and their median taken over +-300 s...
 _RECUR_MIN_SEARCHED = 5  # ...of at least 5 searched intervals (all, when fewer)
 _TEMPLATE_MIN_Q = 0.6  # an interval failing only on ncc/confidence passes when both
 # beats match their local template this well
@@ -318,8 +318,8 @@ def detect_heartbeats(
        one run or joins timed runs only, so ``reliable == length_reliable & timed``).
     8. Too fast a heart: where the beat complex recurs 0.5-1 x the shortest allowed
        interval after a beat and as far before the next (one period from each end, the
-       rest of the interval a whole number of periods; median over +-150 s of one
-       interval per ~30 s, correlation >= 0.45), nothing is reliable and a warning
+       rest of the interval a whole number of periods; median over +-300 s of one
+       interval per ~60 s, correlation >= 0.45), nothing is reliable and a warning
        names ``fs`` (a 140 Hz signal declared as 500 Hz beats at ~250 bpm, and the chain
        would link every 4th beat).
 
