@@ -1202,6 +1202,98 @@ def _hidden_beat(
 
 
 @njit
+def _recurrence(
+    x: np.ndarray,
+    at: np.ndarray,
+    lo: int,
+    hi: np.ndarray,
+    sign: int,
+    before: int,
+    after: int,
+    step: int,
+    coarse: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best correlation of each beat's window with the windows ``lo .. hi[i]`` samples
+    after it (``sign = 1``) or before it (``sign = -1``).
+
+    Beat ``i``'s window is ``x[at[i]-before : at[i]+after]``; it is correlated (Pearson)
+    with the windows of the same size around ``at[i] + sign * p`` for ``p = lo, lo +
+    step, ...`` up to ``hi[i]``, those inside the signal. Coarse to fine as
+    :func:`_hidden_beat`: every ``coarse``-th of these positions first (counted from the
+    first inside the signal), then the positions less than ``coarse`` steps from the
+    best of them. NaN when no position fits, every coarse window is flat, or the beat's
+    own window is flat or leaves the signal. Returns ``(r, lag)``: the best correlation
+    and its ``p`` (samples; -1 where ``r`` is NaN).
+    """
+    n = x.shape[0]
+    m = at.shape[0]
+    out = np.full(m, np.nan)
+    lag = np.full(m, -1, dtype=np.int64)
+    w = before + after
+    a = np.empty(w)
+    c = max(1, coarse)
+    for i in range(m):
+        a0 = at[i] - before
+        if a0 < 0 or a0 + w > n:
+            continue
+        va = _centre_window(x, a0, w, a)
+        if va <= 0.0:
+            continue
+        npos = (hi[i] - lo) // step + 1 if hi[i] >= lo else 0
+        best = np.nan
+        kc = -1
+        # the positions whose window lies inside the signal: k0 <= k < k1 (the window
+        # start moves monotonically with k)
+        k0 = 0
+        while k0 < npos:
+            b0 = at[i] + sign * (lo + k0 * step) - before
+            if b0 >= 0 and b0 + w <= n:
+                break
+            k0 += 1
+        k1 = npos
+        while k1 > k0:
+            b0 = at[i] + sign * (lo + (k1 - 1) * step) - before
+            if b0 >= 0 and b0 + w <= n:
+                break
+            k1 -= 1
+        sb = 0.0
+        sbb = 0.0
+        prev = -1  # forwards: start of the window whose sums sb, sbb hold (slid on)
+        for k in range(k0, k1, c):
+            b0 = at[i] + sign * (lo + k * step) - before
+            if sign > 0:
+                sb, sbb = _slid_sums(x, prev, b0, w, sb, sbb)
+                prev = b0
+            else:
+                sb, sbb = _sums(x, b0, w)
+            vb = sbb - sb * sb / w
+            if vb <= 1e-12 * sbb or vb <= 0.0:
+                continue
+            r = _dot(a, x[b0 : b0 + w], w) / np.sqrt(va * vb)
+            if not (r <= best):  # also replaces NaN
+                best = r
+                kc = k
+        kb = kc
+        if c > 1 and kc >= 0:
+            for k in range(max(k0, kc - c + 1), min(k1, kc + c)):
+                if k == kc:
+                    continue
+                b0 = at[i] + sign * (lo + k * step) - before
+                sb, sbb = _sums(x, b0, w)
+                vb = sbb - sb * sb / w
+                if vb <= 1e-12 * sbb or vb <= 0.0:
+                    continue
+                r = _dot(a, x[b0 : b0 + w], w) / np.sqrt(va * vb)
+                if r > best:
+                    best = r
+                    kb = k
+        out[i] = best
+        if kc >= 0:
+            lag[i] = lo + kb * step
+    return out, lag
+
+
+@njit
 def _bad_samples(x: np.ndarray, min_flat: int) -> np.ndarray:
     """Samples not to be timed: non-finite, on the signal's rail, or in a flat stretch.
 

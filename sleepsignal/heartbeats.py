@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _heartbeat_kernels as _k
 from ._filters import butter_sos, iirnotch_sos
-from .errors import SignalError
+from .errors import SignalError, warn_user
 from .hrv import night_hrv_indices, rmssd
 from .session import Session, TimeValueTrack
 
@@ -83,6 +83,14 @@ _NOTCH_Q = 8.0  # quality factor of the mains notches (-3 dB width f/8)
 _MEDIAN_HALF_WINDOW = 15.0  # s, half width of the local median interval
 _LANES = 16  # chunks of the night band-passed side by side in SIMD lanes
 _TEMPLATE_HALF = 8  # a beat's local template: the average of its +-8 neighbouring beats
+_RECUR_LO = 0.5  # the beat complex recurring 0.5-1 x the shortest interval after a beat...
+_RECUR_HI_FRAC = 0.4  # ...and within the first 40 % of the interval (a beat in the
+# middle is the hidden-beat check's: complexes with a strong mid-cycle wave recur there)...
+_RECUR_TOL = 0.25  # ...at lags that fit one period (rhythm varies)...
+_RECUR_MAX = 0.45  # ...with a local median correlation this high: the heart is too fast
+_RECUR_EVERY = 60.0  # s, about one interval per 60 s is searched (at least 16 per signal)...
+_RECUR_HALF_WINDOW = 300.0  # s, ...and their median taken over +-300 s...
+_RECUR_MIN_SEARCHED = 5  # ...of at least 5 searched intervals (all, when fewer)
 _TEMPLATE_MIN_Q = 0.6  # an interval failing only on ncc/confidence passes when both
 # beats match their local template this well
 
@@ -205,6 +213,13 @@ def detect_heartbeats(
     SignalError
         For a non-1-D or non-numeric signal, a bad ``fs`` or bad options.
 
+    Warns
+    -----
+    SleepSignalWarning
+        Once per call, when beats recur faster than ``bpm_range`` allows somewhere (most
+        likely ``fs`` is declared higher than the signal's own rate) and intervals that
+        would have been reported there are not.
+
     Notes
     -----
     The method follows the idea of local interval estimation on the whole beat complex
@@ -301,6 +316,12 @@ def detect_heartbeats(
        20 ms: no beat is missing there). ``length_reliable`` is the same test without
        the fiducial check and ``timed`` the fiducial check alone (a streak lies within
        one run or joins timed runs only, so ``reliable == length_reliable & timed``).
+    8. Too fast a heart: where the beat complex recurs 0.5-1 x the shortest allowed
+       interval after a beat and as far before the next (one period from each end, the
+       rest of the interval a whole number of periods; median over +-300 s of one
+       interval per ~60 s, correlation >= 0.45), nothing is reliable and a warning
+       names ``fs`` (a 140 Hz signal declared as 500 Hz beats at ~250 bpm, and the chain
+       would link every 4th beat).
 
     ``confidence = clip((ncc - 0.3) / 0.7, 0, 1) * clip(1 - dev / (2 max_deviation), 0,
     1)`` with ``dev`` the relative deviation from the local median.
@@ -759,11 +780,31 @@ def detect_heartbeats(
     passes[cand_pass[hidden >= np.minimum(_HIDDEN_MAX, q_hidden[cand_pass] - _HIDDEN_MARGIN)]] = (
         False
     )
+    # beats that recur faster than the fastest allowed heart (a wrong fs): the chain
+    # then links every 2nd-4th beat, intervals the hidden-beat check misses (with a
+    # varying rhythm the beat at the middle of the interval matches the first one less
+    # than the beats next to the ends do)
+    fast = _fast_recurrence(
+        y, cand_x[pp[cand_pass]], cand_x[kk[cand_pass]], before, after, min_iv, fs
+    )
+    passes_slow = passes.copy() if fast.any() else passes
+    passes[cand_pass[fast]] = False
     # the length checks pass: streaks of length-reliable intervals. A streak lies within
     # one run, or links timed runs only, and fid_ok is constant over a run, so the
     # streaks of passes & fid_ok are exactly these streaks where fid_ok holds: reliable
     # = length_reliable & fid_ok
     length_reliable = passes & _in_streak(passes, ek, 3, link, counts)
+    if passes_slow is not passes:
+        # the warning only where the check removed intervals that would have been
+        # reported (on a night of noise it may flag a few that fail anyway)
+        lost = passes_slow & _in_streak(passes_slow, ek, 3, link, counts) & ~length_reliable
+        if lost.any():
+            warn_user(
+                f"the beat complex recurs faster than the fastest allowed heart rate "
+                f"({hi_bpm:g} bpm): {int(lost.sum())} beat-to-beat intervals there are not "
+                f"reported. Check fs: fs={fs:g} Hz was given, and a sampling rate declared "
+                "higher than the signal's own makes every beat look that much faster."
+            )
     per_interval = [starts, intervals, conf, length_reliable & fid_ok, fid_ok, length_reliable]
     # in time order: runs moved onto one fiducial lobe may overlap by a beat, so the
     # chain's order can put a start just before the previous one
@@ -780,6 +821,109 @@ def detect_heartbeats(
         timed=timed,
         length_reliable=length_reliable,
     )
+
+
+def _fast_recurrence(
+    y: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    before: int,
+    after: int,
+    min_iv: float,
+    fs: float,
+) -> np.ndarray:
+    """True for the intervals (beats at samples ``first``, ``second``, in time order)
+    that lie where the beat complex recurs faster than the fastest allowed heart.
+
+    A signal whose beats come faster than ``min_iv`` (samples) allows (a 140 Hz
+    recording declared as 500 Hz shows ~250 bpm) makes the chain link every 2nd-4th
+    beat; the hidden-beat check, which looks at the middle of the interval, misses
+    them when the rhythm varies (its window holds the neighbouring beats too, and the
+    beat two away sits in another phase of the rhythm). Here, for one interval about
+    every :data:`_RECUR_EVERY` s (at least 16 per signal, or all; a wrong ``fs`` holds for
+    the whole recording):
+
+    1. ``r1``: the first beat's window correlated with the windows 0.5-1 ``min_iv``
+       after it, within the first 40 % of the interval
+       (:func:`~sleepsignal._heartbeat_kernels._recurrence`, best position ``p1``).
+       A heart within the range has no beat there, only the later waves of the same
+       complex.
+    2. Where the median of ``r1`` over +-:data:`_RECUR_HALF_WINDOW` s reaches
+       :data:`_RECUR_MAX` (rare on real nights, so this costs little), ``r2``: the
+       second beat's window with the windows as far before it (``p2``). A too-fast
+       heart puts whole beats at both places, one period apart from each end
+       (``p1 ~ p2``, and the rest of the interval a whole number of such periods,
+       within :data:`_RECUR_TOL`); a real complex's later wave after the first beat has
+       no partner before the second. ``v = min(r1, r2)`` where they fit, else 0.
+    3. An interval is flagged when the median of ``v`` over +-:data:`_RECUR_HALF_WINDOW`
+       s, of at least :data:`_RECUR_MIN_SEARCHED` searched intervals, reaches
+       :data:`_RECUR_MAX`: one value alone varies with the rhythm, and a wrong ``fs``
+       holds for the whole recording.
+    """
+    m = first.shape[0]
+    out = np.zeros(m, dtype=bool)
+    if m == 0:
+        return out
+    span = max(float(second[-1] - first[0]), 1.0)
+    stride = max(1, min(m // 16, round(m * _RECUR_EVERY * fs / span)))
+    f = np.ascontiguousarray(first[::stride], dtype=np.int64)
+    s = np.ascontiguousarray(second[::stride], dtype=np.int64)
+    length = s - f
+    lo = max(1, int(_RECUR_LO * min_iv))
+    hi = np.minimum(int(min_iv), (_RECUR_HI_FRAC * length).astype(np.int64))
+    step = max(1, round(fs / 70.0))
+    half = _RECUR_HALF_WINDOW * fs
+    tf = f.astype(np.float64)
+    order = None
+    if np.any(np.diff(tf) < 0):
+        order = np.argsort(tf, kind="stable")
+    r1, p1 = _k._recurrence(y, f, lo, hi, 1, before, after, step, _HIDDEN_COARSE)
+
+    def local_median(v: np.ndarray, tq: np.ndarray) -> np.ndarray:
+        if order is None and not np.any(np.diff(tq) < 0):
+            return _k._local_median(tf, v, tq, half)
+        o_q = np.argsort(tq, kind="stable")
+        o_e = np.arange(tf.shape[0]) if order is None else order
+        med = np.empty(tq.shape[0])
+        med[o_q] = _k._local_median(tf[o_e], v[o_e], tq[o_q], half)
+        return med
+
+    with np.errstate(invalid="ignore"):
+        need = local_median(r1, tf) >= _RECUR_MAX
+    if not need.any():
+        return out
+    idx = np.flatnonzero(need)
+    r2, p2 = _k._recurrence(y, s[idx], lo, hi[idx], -1, before, after, step, _HIDDEN_COARSE)
+    a1 = p1[idx].astype(np.float64)
+    a2 = p2.astype(np.float64)
+    period = 0.5 * (a1 + a2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rest = (length[idx] - a1 - a2) / period
+        fits = (
+            (a1 > 0)
+            & (a2 > 0)
+            & (np.abs(a1 - a2) <= _RECUR_TOL * period)
+            & (rest >= 1.0 - _RECUR_TOL)
+            & (np.abs(rest - np.round(rest)) <= _RECUR_TOL)
+        )
+    v = np.zeros(f.shape[0])  # not searched: no sign of a fast heart
+    v[idx] = np.where(fits, np.minimum(r1[idx], r2), 0.0)  # NaN (flat) drops out
+    # a median of at least _RECUR_MIN_SEARCHED searched intervals (a night of noise has
+    # short sparse streaks whose noise may fit a period by chance)
+    t_sorted = np.sort(tf[np.isfinite(v)])
+
+    def decided(tq: np.ndarray) -> np.ndarray:
+        cnt = np.searchsorted(t_sorted, tq + half, side="right") - np.searchsorted(
+            t_sorted, tq - half, side="left"
+        )
+        with np.errstate(invalid="ignore"):
+            return (local_median(v, tq) >= _RECUR_MAX) & (
+                cnt >= min(_RECUR_MIN_SEARCHED, t_sorted.shape[0])
+            )
+
+    if not np.any(decided(tf)):  # at the searched intervals first
+        return out
+    return decided(first.astype(np.float64))
 
 
 def _bad_runs(x: np.ndarray, min_flat: int) -> tuple[np.ndarray, np.ndarray]:

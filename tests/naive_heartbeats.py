@@ -448,6 +448,40 @@ def naive_hidden_beat(x, first, second, before, after, lo_frac, hi_frac, step, m
     return out
 
 
+def naive_recurrence(x, at, lo, hi, sign, before, after, step, coarse):
+    out = np.full(len(at), np.nan)
+    lag = np.full(len(at), -1, dtype=np.int64)
+    w = before + after
+    for i in range(len(at)):
+        a0 = at[i] - before
+        if a0 < 0 or a0 + w > len(x):
+            continue
+        a = x[a0 : a0 + w]
+        if np.var(a) <= 0:
+            continue
+        # the lags whose window lies inside the signal
+        lags = [
+            p
+            for p in range(lo, hi[i] + 1, step)
+            if at[i] + sign * p - before >= 0 and at[i] + sign * p + after <= len(x)
+        ]
+
+        def corr(p, a=a, i=i):
+            b = x[at[i] + sign * p - before : at[i] + sign * p - before + w]
+            return np.corrcoef(a, b)[0, 1] if np.var(b) > 1e-12 * np.mean(b * b) else np.nan
+
+        r = np.array([corr(p) if j % coarse == 0 else np.nan for j, p in enumerate(lags)])
+        if np.isnan(r).all():
+            continue
+        jc = int(np.nanargmax(r))  # the coarse best, then every lag around it
+        for j in range(max(0, jc - coarse + 1), min(len(lags), jc + coarse)):
+            r[j] = corr(lags[j])
+        j = int(np.nanargmax(r))
+        out[i] = r[j]
+        lag[i] = lags[j]
+    return out, lag
+
+
 def naive_local_template_ncc(y, start, need, half, w):
     out = np.full(len(start), np.nan)
     inside = [b >= 0 and b + w <= len(y) for b in start]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from naive_heartbeats import (
     naive_local_template_ncc,
     naive_nearest_good_interval,
     naive_pair_alignment,
+    naive_recurrence,
     naive_run_fiducial,
     naive_solve_tridiagonal,
 )
@@ -893,13 +895,69 @@ def test_in_streak_counts_only_the_counted_edges() -> None:
     )
 
 
-def test_wrong_fs_does_not_invent_a_heart_rate() -> None:
-    """A 140 Hz signal declared as 500 Hz: beats at 3.6x the rate, outside the range."""
-    x, _ = bcg(rr_series(100, seed=11))
-    hb = detect_heartbeats(x, 500.0)
-    _t, bpm = heart_rate(hb, duration=len(x) / 500.0)
-    assert np.all((bpm >= 35) & (bpm <= 160))
-    assert hb.reliable.sum() <= 5
+@pytest.mark.parametrize(("n_beats", "seeds"), [(100, range(8)), (300, range(3)), (1500, (0, 5))])
+def test_wrong_fs_does_not_invent_a_heart_rate(n_beats: int, seeds: range) -> None:
+    """A 140 Hz signal declared as 500 Hz: beats at ~250 bpm, outside the range.
+
+    The chain links every 4th beat (0.95 s, "63 bpm"): on main 3-16 (100 beats) and
+    117-182 (1500 beats) such intervals were reliable, with 1-6 heart-rate readings."""
+    for seed in seeds:
+        x, _ = bcg(rr_series(n_beats, seed=seed))
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            hb = detect_heartbeats(x, 500.0)
+        _t, bpm = heart_rate(hb, duration=len(x) / 500.0)
+        assert bpm.shape[0] == 0, seed
+        assert hb.length_reliable.sum() <= 3, seed
+        # once per call, naming fs
+        assert [w.category for w in rec] == [SleepSignalWarning], seed
+        assert "fs=500 Hz" in str(rec[0].message)
+
+
+@pytest.mark.parametrize("fs", [70.0, 280.0])
+def test_wrong_fs_within_the_range_cannot_be_told(fs: float) -> None:
+    """Declared at half or twice the rate, the beats scale into 35-150 bpm: a heart that
+    beats that fast or slow looks the same, so the intervals are reported (scaled) and
+    nothing warns (pytest turns a warning into an error)."""
+    x, beats = bcg(rr_series(300, seed=2))
+    hb = detect_heartbeats(x, fs)
+    assert hb.reliable.mean() > 0.9
+    iv = hb.intervals[hb.reliable]
+    np.testing.assert_allclose(np.median(iv), np.median(np.diff(beats)) * FS / fs, rtol=0.02)
+
+
+def test_recurrence_matches_naive_and_finds_a_fast_heart() -> None:
+    """The beat complex searched lo .. hi samples after (before) each beat."""
+    x, beats = bcg(rr_series(40, seed=4), noise=0.1)
+    b = np.round(beats * FS).astype(np.int64)
+    lo = 26  # 0.19-0.37 s at 140 Hz: the search of a fast heart
+    hi = np.full(b.shape[0], 52, dtype=np.int64)
+    hi[3] = 20  # no room: NaN
+    at = b.copy()
+    at[0] = 10  # own window leaves the signal: NaN
+    at[-1] = x.shape[0] - 60  # later windows leave the signal: only those inside
+    for sign in (1, -1):
+        for coarse in (1, 2, 3):
+            got, lag = K._recurrence(x, at, lo, hi, sign, 35, 49, 2, coarse)
+            want, want_lag = naive_recurrence(x, at, lo, hi, sign, 35, 49, 2, coarse)
+            np.testing.assert_allclose(got, want, equal_nan=True, atol=1e-9)
+            # the best lag (ties aside: the same correlation at two lags is not expected)
+            np.testing.assert_array_equal(lag, want_lag)
+            assert np.isnan(got[0]) and np.isnan(got[3]) and lag[3] == -1
+            # beats 0.85 s apart: only the complex's own waves 0.19-0.37 s away
+            assert np.nanmax(got) < 0.6
+    # a heart 4x as fast (~280 bpm): the next beat lies in reach
+    xf, beats_f = bcg(rr_series(40, seed=4) / 4, noise=0.1)
+    bf = np.round(beats_f[2:-2] * FS).astype(np.int64)
+    lo_f, hi_f = 26, np.full(bf.shape[0], 52, dtype=np.int64)
+    got, lag = K._recurrence(xf, bf, lo_f, hi_f, 1, 35, 49, 2, 2)
+    want, want_lag = naive_recurrence(xf, bf, lo_f, hi_f, 1, 35, 49, 2, 2)
+    np.testing.assert_allclose(got, want, equal_nan=True, atol=1e-9)
+    assert np.nanmedian(got) > 0.6
+    # flat signal: NaN, not an error
+    flat = np.ones(2000)
+    r_flat, lag_flat = K._recurrence(flat, np.array([500]), lo, np.array([52]), 1, 35, 49, 2, 2)
+    assert np.isnan(r_flat).all() and (lag_flat == -1).all()
 
 
 # -- heart_rate ------------------------------------------------------------------------
