@@ -337,9 +337,9 @@ from sleepsignal import _numba
 _numba.prefer_aot()
 from sleepsignal._rank_filter import _running_median_kernel
 from sleepsignal._track_kernels import (
-    _debounce_kernel, _no_overlap_kernel, _runs_kernel, _scan_kernel, _simplify_kernel)
+    _debounce_kernel, _runs_kernel, _scan_kernel, _seam_kernel, _simplify_kernel)
 from naive_rank_filter import naive_running_median
-from naive_tracks import naive_debounce, naive_no_overlap, naive_runs, naive_scan, naive_simplify
+from naive_tracks import naive_debounce, naive_runs, naive_scan, naive_seam, naive_simplify
 rng = np.random.default_rng(3)
 same = {}
 def check(name, got, want):
@@ -364,8 +364,9 @@ for trial in range(5):
     raw = rng.integers(0, 65535, 28 * 700).astype(np.uint16)
     check(f"scan {trial}", _scan_kernel(raw, 14, 28), naive_scan(raw, 14, 28))
     starts = np.sort(rng.uniform(0, 1000, 60)); lengths = rng.uniform(1, 40, 60)
-    check(f"no overlap {trial}", _no_overlap_kernel(starts, lengths),
-          naive_no_overlap(starts, lengths))
+    peaks = starts + lengths * rng.uniform(0, 1, 60)
+    check(f"seam {trial}", _seam_kernel(starts, lengths, peaks, 0.5),
+          naive_seam(starts, lengths, peaks, 0.5))
 print(json.dumps({"status": _numba.aot_status(), "fell_back": sorted(_numba.FELL_BACK),
                   "numba": "numba" in sys.modules, "differ": [k for k, v in same.items() if not v],
                   "n": len(same)}))
