@@ -73,8 +73,9 @@ EXCLUDE_SLOPE_PAD_S = 2.0
 #: rule on the belt itself reproduces 0.96-0.99 of the minutes, after a second 0.05-1
 #: Hz pass 0.54-0.89, nights 1, 2, 4, 5). Chosen on belt nights 0-5 only (1.5 and 2 Hz
 #: scored alike there; at 1.5 Hz less of the heartbeat's residue moves the troughs).
-#: The slope ratio 0.5 (branch breath6) became 0.3 where the beat template cleaned the
-#: view, once the template was gated by its own noise (TEMPLATE_GATE): of 0.15 / 0.2 /
+#: The slope ratio 0.5 (branch breath6) became 0.3 when beat times give a template
+#: (at least TEMPLATE_BEATS usable beats, whether or not its gate subtracted it in any
+#: frame), once the template was gated by its own noise (TEMPLATE_GATE): of 0.15 / 0.2 /
 #: 0.25 / 0.3 / 0.35 / 0.4 / 0.5 / 0.6 the mean on nights 0-5 was 0.816 / 0.816 / 0.818
 #: / 0.817 / 0.816 / 0.814 / 0.813 / 0.810 (0.3: the cardiac nights unchanged, 0.25
 #: and below lose minutes there). Without beat times (no template) it stays
@@ -648,7 +649,8 @@ def _select(
     wide_ratio = WIDE_MIN_SLOPE_RATIO_RAW
     if beats is not None:
         cleaned = _beats_removed(low, fs_low, beats, frame)
-        if cleaned is not low:  # enough beats for a template: it cleaned the view
+        # enough beats for a template (whether or not its gate subtracted it anywhere)
+        if cleaned is not low:
             wide_ratio = WIDE_MIN_SLOPE_RATIO
         low = cleaned
     centre = float(np.median(low))  # one median for the band-passes of this view
@@ -939,6 +941,29 @@ def _check_beat_times(beat_times: object) -> np.ndarray:
     return np.sort(bt[np.isfinite(bt)])
 
 
+def _check_exclude(exclude: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``exclude`` as two float64 arrays of one length, no NaN, every end >= its start
+    (+-inf allowed: an interval open to that side)."""
+    try:
+        ex_s = np.asarray(exclude[0], dtype=np.float64).reshape(-1)
+        ex_e = np.asarray(exclude[1], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError, IndexError, KeyError) as e:
+        raise SignalError(f"exclude must be (starts, ends) of real times in s: {e}") from None
+    if len(ex_s) != len(ex_e):
+        raise SignalError(
+            f"exclude must be (starts, ends) of one length, got {len(ex_s)} "
+            f"starts and {len(ex_e)} ends"
+        )
+    bad = np.isnan(ex_s) | np.isnan(ex_e)
+    if bad.any():
+        raise SignalError(f"exclude holds NaN (interval {int(np.argmax(bad))})")
+    back = ex_e < ex_s
+    if back.any():
+        i = int(np.argmax(back))
+        raise SignalError(f"exclude interval {i} ends ({ex_e[i]}) before it starts ({ex_s[i]})")
+    return ex_s, ex_e
+
+
 def detect_breathing(
     signal: np.ndarray,
     fs: float,
@@ -956,7 +981,9 @@ def detect_breathing(
         Sampling rate in Hz (at least 5 Hz).
     exclude : tuple of (starts, ends), optional
         Intervals in s (from the first sample) where no cycle is reported: a cycle that
-        overlaps any of them is dropped (movements, time out of bed).
+        overlaps any of them is dropped (movements, time out of bed). Each end at or
+        after its start, no NaN; -inf / +inf are allowed (an interval open to the start
+        / end of the recording), as are intervals outside the recording.
     beat_times : array_like, optional
         Heartbeat times in s from the first sample (e.g.
         ``detect_heartbeats(signal, fs).beat_times``). When given, the heartbeat is
@@ -973,8 +1000,9 @@ def detect_breathing(
     Raises
     ------
     SignalError
-        For a non-1-D or non-real signal, a non-finite sample, a bad ``fs``, or
-        ``beat_times`` that are not a 1-D real array.
+        For a non-1-D or non-real signal, a non-finite sample, a bad ``fs``,
+        ``beat_times`` that are not a 1-D real array, or an ``exclude`` that is not two
+        equal-length arrays of real times, holds NaN, or has an end before its start.
 
     Notes
     -----
@@ -991,8 +1019,10 @@ def detect_breathing(
     2. Candidate breathing waves: the baseline, a zero-phase 2nd-order Butterworth
        band-pass of 0.05-1 Hz (the band of the breaths and the ripples inside them);
        in 30 s frames where the breath plainly dominates (the rms slope of the
-       0.08-0.6 Hz band-passed wave is at least 0.3 x that of the 10 Hz view after
-       step 1's template, 0.5 x without one: little heartbeat to leak) in its place
+       0.08-0.6 Hz band-passed wave is at least 0.3 x that of the 10 Hz view of step
+       1 when ``beat_times`` give a template, at least 31 usable beats, whether or
+       not its gate subtracted it in any frame; 0.5 x without one: little heartbeat
+       to leak) in its place
        the same band-pass of 0.05-1.5 Hz ("wide": the
        1 Hz edge would flatten the ripples that the breathing reference's own 0.08-1
        Hz band shows); and, in 30 s frames where the heartbeat buries the breath (the
@@ -1028,7 +1058,9 @@ def detect_breathing(
        cycles of two waves
        overlap at a frame boundary the later one is dropped, so cycles never overlap,
        unless it overlaps by less than 0.5 s with its peak after the earlier one's end
-       (two waves placing the same trough apart): then it starts at that end.
+       (two waves placing the same trough apart): then it starts at that end, and is
+       dropped if that leaves it shorter than 0.8 s (the smallest minimum of any
+       wave, step 4, for every wave).
        The amplitude is the peak to trough of the 0.08-0.6 Hz band-passed wave over
        the cycle. A cycle over 10 s within 10 s of ``exclude`` (the filters'
        ringing after a movement, not a pause) is dropped.
@@ -1067,15 +1099,7 @@ def detect_breathing(
     fs_f = _check_fs(fs)
     x = _coerce_signal(signal)
     if exclude is not None:
-        exclude = (
-            np.asarray(exclude[0], dtype=np.float64).reshape(-1),
-            np.asarray(exclude[1], dtype=np.float64).reshape(-1),
-        )
-        if len(exclude[0]) != len(exclude[1]):
-            raise SignalError(
-                f"exclude must be (starts, ends) of one length, got {len(exclude[0])} "
-                f"starts and {len(exclude[1])} ends"
-            )
+        exclude = _check_exclude(exclude)
     bt = None if beat_times is None else _check_beat_times(beat_times)
     low, fs_low, _ = _lowrate(x, fs_f)
     return _breathing_from_low(low, fs_low, exclude, beat_times=bt)

@@ -298,12 +298,13 @@ def naive_seam(
     starts: np.ndarray, lengths: np.ndarray, peaks: np.ndarray, tol: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Walk the cycles in order; one starting before the last kept end: if by less than
-    ``tol`` and its peak is after that end, start it at that end; otherwise drop it."""
+    ``tol``, its peak is after that end and what remains from that end is at least
+    0.8 s long, start it at that end; otherwise drop it."""
     keep, out_s, out_l = [], [], []
     last_end = -np.inf
     for s, ln, p in zip(starts.tolist(), lengths.tolist(), peaks.tolist(), strict=True):
         if s < last_end - 1e-9:
-            if last_end - s < tol and p > last_end:
+            if last_end - s < tol and p > last_end and ln - (last_end - s) >= 0.8:
                 ln = ln - (last_end - s)
                 s = last_end
             else:

@@ -819,3 +819,55 @@ def test_beat_template_changes_nothing_without_a_heartbeat_in_the_beats():
     a = detect_breathing(x, FS)
     b = detect_breathing(x, FS, beat_times=beats)
     np.testing.assert_array_equal(a.starts, b.starts)
+
+
+def test_seam_kernel_drops_a_trimmed_cycle_under_the_minimum():
+    """Review rv5: (6, 4, peak 8) then (9.6, 0.85, peak 10.05) kept 0.45 s after the trim;
+    a trimmed cycle under SEAM_MIN_CYCLE_S (0.8 s) is dropped, one at or above is kept."""
+    from naive_tracks import naive_seam
+
+    from sleepsignal._track_kernels import SEAM_MIN_CYCLE_S, _seam_kernel
+
+    assert SEAM_MIN_CYCLE_S == 0.8
+    starts = np.array([6.0, 9.6, 10.5])
+    lengths = np.array([4.0, 0.85, 3.0])
+    peaks = np.array([8.0, 10.05, 12.0])
+    keep, s, ln = _seam_kernel(starts, lengths, peaks, 0.5)
+    # the 0.45 s one is dropped; 10.5 starts after the last kept end 10: kept untrimmed
+    np.testing.assert_array_equal(keep, [True, False, True])
+    assert s[2] == 10.5 and ln[2] == 3.0
+    for g, w in zip((keep, s, ln), naive_seam(starts, lengths, peaks, 0.5), strict=True):
+        np.testing.assert_array_equal(g, w)
+    # a longer second cycle: trimmed to 1.5 s and kept
+    keep, s, ln = _seam_kernel(starts[:2], np.array([4.0, 1.9]), np.array([8.0, 10.5]), 0.5)
+    assert keep.tolist() == [True, True] and s[1] == 10.0 and ln[1] == pytest.approx(1.5)
+    # exactly the minimum is kept
+    keep, s, ln = _seam_kernel(
+        np.array([0.0, 3.75]), np.array([4.0, 1.05]), np.array([2.0, 4.5]), 0.5
+    )
+    assert keep.tolist() == [True, True] and ln[1] == 0.8
+
+
+@pytest.mark.parametrize(
+    "exclude, match",
+    [
+        ((np.array([1.0, np.nan]), np.array([3.0, 5.0])), "NaN"),
+        ((np.array([1.0]), np.array([np.nan])), "NaN"),
+        ((np.array([1.0, 10.0]), np.array([3.0, 9.0])), "interval 1 ends"),
+        ((np.array(["a"]), np.array([3.0])), "real times"),
+    ],
+)
+def test_detect_breathing_exclude_nan_or_backwards_is_signal_error(exclude, match):
+    with pytest.raises(SignalError, match=match):
+        detect_breathing(_sine(60, 4), FS, exclude=exclude)
+
+
+def test_detect_breathing_exclude_infinite_ends_allowed():
+    """+-inf bounds are an interval open to that side of the recording."""
+    x = _sine(120, 4.0)
+    none = detect_breathing(x, FS, exclude=(np.array([-np.inf]), np.array([np.inf])))
+    assert len(none.starts) == 0
+    tail = detect_breathing(x, FS, exclude=(np.array([60.0]), np.array([np.inf])))
+    assert len(tail.starts) > 0 and np.all(tail.starts + tail.lengths <= 60.0)
+    head = detect_breathing(x, FS, exclude=(np.array([-np.inf]), np.array([60.0])))
+    assert len(head.starts) > 0 and np.all(head.starts >= 60.0)
