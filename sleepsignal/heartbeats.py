@@ -878,6 +878,11 @@ def _fast_recurrence(
     if np.any(np.diff(tf) < 0):
         order = np.argsort(tf, kind="stable")
     r1, p1 = _k._recurrence(y, f, lo, hi, 1, before, after, step, _HIDDEN_COARSE)
+    # only an interior peak counts: a best lag within one step of either end of the
+    # search is the slope of the beat's own complex (its later waves, a ring) rather
+    # than another beat, and would remove a right heart's intervals (issue 3)
+    edge1 = _at_edge(p1, lo, hi, step)
+    r1 = np.where(edge1, np.nan, r1)
 
     def local_median(v: np.ndarray, tq: np.ndarray) -> np.ndarray:
         if order is None and not np.any(np.diff(tq) < 0):
@@ -894,6 +899,7 @@ def _fast_recurrence(
         return out
     idx = np.flatnonzero(need)
     r2, p2 = _k._recurrence(y, s[idx], lo, hi[idx], -1, before, after, step, _HIDDEN_COARSE)
+    edge = edge1[idx] | _at_edge(p2, lo, hi[idx], step)
     a1 = p1[idx].astype(np.float64)
     a2 = p2.astype(np.float64)
     period = 0.5 * (a1 + a2)
@@ -905,6 +911,7 @@ def _fast_recurrence(
             & (np.abs(a1 - a2) <= _RECUR_TOL * period)
             & (rest >= 1.0 - _RECUR_TOL)
             & (np.abs(rest - np.round(rest)) <= _RECUR_TOL)
+            & ~edge
         )
     v = np.zeros(f.shape[0])  # not searched: no sign of a fast heart
     v[idx] = np.where(fits, np.minimum(r1[idx], r2), 0.0)  # NaN (flat) drops out
@@ -924,6 +931,12 @@ def _fast_recurrence(
     if not np.any(decided(tf)):  # at the searched intervals first
         return out
     return decided(first.astype(np.float64))
+
+
+def _at_edge(lag: np.ndarray, lo: int, hi: np.ndarray, step: int) -> np.ndarray:
+    """True where a best lag of :func:`~sleepsignal._heartbeat_kernels._recurrence` is
+    no interior peak: within one ``step`` of ``lo`` or of ``hi`` (``lag >= 0``)."""
+    return (lag >= 0) & ((lag <= lo + step) | (lag >= hi - step))
 
 
 def _bad_runs(x: np.ndarray, min_flat: int) -> tuple[np.ndarray, np.ndarray]:
