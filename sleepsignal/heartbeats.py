@@ -87,6 +87,10 @@ _RECUR_LO = 0.5  # the beat complex recurring 0.5-1 x the shortest interval afte
 _RECUR_HI_FRAC = 0.4  # ...and within the first 40 % of the interval (a beat in the
 # middle is the hidden-beat check's: complexes with a strong mid-cycle wave recur there)...
 _RECUR_TOL = 0.25  # ...at lags that fit one period (rhythm varies)...
+_RECUR_BEAT_MARGIN = 0.16  # ...and a local median of min(r1, r2) minus the two end beats'
+# own correlation of at least -0.16 (a ring or late wave of a right heart's complex matches
+# less than the next beat does: -0.23 and below on the reviewer's synthetic rings, a wrong
+# fs -0.14 and above: a thin margin)
 _RECUR_MAX = 0.45  # ...with a local median correlation this high: the heart is too fast
 _RECUR_EVERY = 60.0  # s, about one interval per 60 s is searched (at least 16 per signal)...
 _RECUR_HALF_WINDOW = 300.0  # s, ...and their median taken over +-300 s...
@@ -854,11 +858,17 @@ def _fast_recurrence(
        heart puts whole beats at both places, one period apart from each end
        (``p1 ~ p2``, and the rest of the interval a whole number of such periods,
        within :data:`_RECUR_TOL`); a real complex's later wave after the first beat has
-       no partner before the second. ``v = min(r1, r2)`` where they fit, else 0.
+       no partner before the second. Only an interior best position counts (not within
+       one step of either end of the search, :func:`_at_edge`): at an end the window
+       slides down the slope of its own complex. ``v = min(r1, r2)`` where they fit,
+       else 0.
     3. An interval is flagged when the median of ``v`` over +-:data:`_RECUR_HALF_WINDOW`
        s, of at least :data:`_RECUR_MIN_SEARCHED` searched intervals, reaches
        :data:`_RECUR_MAX`: one value alone varies with the rhythm, and a wrong ``fs``
-       holds for the whole recording.
+       holds for the whole recording; and where the median of ``v`` minus the two end
+       beats' own correlation (:func:`_window_corr`) reaches ``-``:data:`_RECUR_BEAT_MARGIN`:
+       whole beats one period from each end match like beats, a ring or a late wave of
+       a right heart's complex dies away and matches less.
     """
     m = first.shape[0]
     out = np.zeros(m, dtype=bool)
@@ -913,8 +923,15 @@ def _fast_recurrence(
             & (np.abs(rest - np.round(rest)) <= _RECUR_TOL)
             & ~edge
         )
+    # a true beat train: the beats one period from each end match the end beats about
+    # as well as the two end beats match each other; a ring or a late wave of the
+    # complex dies away and matches less
+    r_beat = _window_corr(y, f[idx], s[idx], before, after)
+    rv = np.minimum(r1[idx], r2)
     v = np.zeros(f.shape[0])  # not searched: no sign of a fast heart
-    v[idx] = np.where(fits, np.minimum(r1[idx], r2), 0.0)  # NaN (flat) drops out
+    v[idx] = np.where(fits, rv, 0.0)  # NaN (flat) drops out
+    d = np.full(f.shape[0], np.nan)
+    d[idx] = np.where(fits, rv - r_beat, np.nan)
     # a median of at least _RECUR_MIN_SEARCHED searched intervals (a night of noise has
     # short sparse streaks whose noise may fit a period by chance)
     t_sorted = np.sort(tf[np.isfinite(v)])
@@ -924,13 +941,41 @@ def _fast_recurrence(
             t_sorted, tq - half, side="left"
         )
         with np.errstate(invalid="ignore"):
-            return (local_median(v, tq) >= _RECUR_MAX) & (
-                cnt >= min(_RECUR_MIN_SEARCHED, t_sorted.shape[0])
+            return (
+                (local_median(v, tq) >= _RECUR_MAX)
+                & (local_median(d, tq) >= -_RECUR_BEAT_MARGIN)
+                & (cnt >= min(_RECUR_MIN_SEARCHED, t_sorted.shape[0]))
             )
 
     if not np.any(decided(tf)):  # at the searched intervals first
         return out
     return decided(first.astype(np.float64))
+
+
+def _window_corr(
+    x: np.ndarray, a: np.ndarray, b: np.ndarray, before: int, after: int
+) -> np.ndarray:
+    """Pearson correlation of the windows ``x[a-before : a+after]`` and
+    ``x[b-before : b+after]``, pair by pair; NaN where a window leaves ``x`` or is flat."""
+    w = before + after
+    out = np.full(a.shape[0], np.nan)
+    ok = (
+        (a - before >= 0)
+        & (b - before >= 0)
+        & (a + after <= x.shape[0])
+        & (b + after <= x.shape[0])
+    )
+    if not ok.any():
+        return out
+    k = np.arange(w)
+    wa = x[(a[ok] - before)[:, None] + k]
+    wb = x[(b[ok] - before)[:, None] + k]
+    wa = wa - wa.mean(axis=1, keepdims=True)
+    wb = wb - wb.mean(axis=1, keepdims=True)
+    den = np.sqrt(np.sum(wa * wa, axis=1) * np.sum(wb * wb, axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[ok] = np.where(den > 0.0, np.sum(wa * wb, axis=1) / den, np.nan)
+    return out
 
 
 def _at_edge(lag: np.ndarray, lo: int, hi: np.ndarray, step: int) -> np.ndarray:
