@@ -350,6 +350,51 @@ def detect_heartbeats(
     >>> bool(np.allclose(hb.intervals[hb.reliable], 0.8, atol=0.002))
     True
     """
+    hb, fast_heart = _detect_heartbeats(
+        signal,
+        fs,
+        bpm_range=bpm_range,
+        band=band,
+        min_ncc=min_ncc,
+        max_deviation=max_deviation,
+        min_confidence=min_confidence,
+    )
+    if fast_heart is not None:
+        _warn_fast_heart(fast_heart)
+    return hb
+
+
+class _FastHeart(NamedTuple):
+    """What the fast-heart check removed: ``lost`` intervals that would have been
+    reported, at the fastest allowed heart ``hi_bpm`` and the declared ``fs``."""
+
+    lost: int
+    hi_bpm: float
+    fs: float
+
+
+def _warn_fast_heart(fast_heart: _FastHeart) -> None:
+    """The one warning of a wrong ``fs`` (per call, or per stream)."""
+    warn_user(
+        f"the beat complex recurs faster than the fastest allowed heart rate "
+        f"({fast_heart.hi_bpm:g} bpm): {fast_heart.lost} beat-to-beat intervals there are "
+        f"not reported. Check fs: fs={fast_heart.fs:g} Hz was given, and a sampling rate "
+        "declared higher than the signal's own makes every beat look that much faster."
+    )
+
+
+def _detect_heartbeats(
+    signal: np.ndarray,
+    fs: float,
+    *,
+    bpm_range: tuple[float, float] = (30.0, 160.0),
+    band: tuple[float, float] = (2.0, 20.0),
+    min_ncc: float = 0.6,
+    max_deviation: float = 0.25,
+    min_confidence: float = 0.35,
+) -> tuple[Heartbeats, _FastHeart | None]:
+    """:func:`detect_heartbeats`, and what its fast-heart check removed (``None`` when
+    nothing): the caller warns (once per call, or once per stream)."""
     fs = _check_fs(fs)
     x = _as_signal(signal)
     lo_bpm, hi_bpm = (float(v) for v in bpm_range)
@@ -375,7 +420,7 @@ def detect_heartbeats(
     after = round(0.35 * fs)
     max_lag = max(1, round(0.1 * fs))
     if x.shape[0] < before + after + 2 * max_lag + min_iv:
-        return _empty()
+        return _empty(), None
 
     min_flat = max(2, round(0.25 * fs))
     # the median of a 1 Hz subsample centres the signal (in float64, like the filter)
@@ -387,14 +432,14 @@ def detect_heartbeats(
         x64 = x.astype(np.float64)
         bad = _k._bad_samples(x64, min_flat)
         if bad.all():
-            return _empty()
+            return _empty(), None
         centre = float(np.median(x64[~bad]))
     # energy envelope: sum of squares over 0.15 s, evaluated every ~1/70 s (candidates
     # only need to fall within the +-0.1 s that the alignment searches)
     q = max(1, round(fs / 70.0))
     bad_start, bad_stop = _bad_runs(x, min_flat)
     if int(np.sum(bad_stop - bad_start)) == x.shape[0]:
-        return _empty()
+        return _empty(), None
     sos, warm = _filter_and_warm_up(fs, f_lo, f_hi)
     # lanes whose warm-ups add at most half the signal's length again (a short signal
     # at a high rate gets fewer lanes; the filter is the same to rounding)
@@ -405,7 +450,7 @@ def detect_heartbeats(
     )
     cand = peaks * q + q // 2
     if cand.shape[0] < 2:
-        return _empty()
+        return _empty(), None
 
     # a candidate is bad when its aligned windows (plus 0.3 s of filter ringing) touch
     # a bad sample
@@ -455,7 +500,7 @@ def detect_heartbeats(
     )
     kk = np.flatnonzero(pred >= 0)  # later beat of each edge
     if kk.shape[0] == 0:
-        return _empty()
+        return _empty(), None
     pp = pred[kk]
     dd = kk - pp
     e_iv = cand[kk] - cand[pp] + lag[pp, dd - 1]
@@ -791,6 +836,7 @@ def detect_heartbeats(
     fast = _fast_recurrence(
         y, cand_x[pp[cand_pass]], cand_x[kk[cand_pass]], before, after, min_iv, fs
     )
+    fast_heart = None
     passes_slow = passes.copy() if fast.any() else passes
     passes[cand_pass[fast]] = False
     # the length checks pass: streaks of length-reliable intervals. A streak lies within
@@ -803,12 +849,7 @@ def detect_heartbeats(
         # reported (on a night of noise it may flag a few that fail anyway)
         lost = passes_slow & _in_streak(passes_slow, ek, 3, link, counts) & ~length_reliable
         if lost.any():
-            warn_user(
-                f"the beat complex recurs faster than the fastest allowed heart rate "
-                f"({hi_bpm:g} bpm): {int(lost.sum())} beat-to-beat intervals there are not "
-                f"reported. Check fs: fs={fs:g} Hz was given, and a sampling rate declared "
-                "higher than the signal's own makes every beat look that much faster."
-            )
+            fast_heart = _FastHeart(int(lost.sum()), hi_bpm, fs)
     per_interval = [starts, intervals, conf, length_reliable & fid_ok, fid_ok, length_reliable]
     # in time order: runs moved onto one fiducial lobe may overlap by a beat, so the
     # chain's order can put a start just before the previous one
@@ -816,7 +857,7 @@ def detect_heartbeats(
         order = np.argsort(starts, kind="stable")
         per_interval = [v[order] for v in per_interval]
     starts, intervals, conf, reliable, timed, length_reliable = per_interval
-    return Heartbeats(
+    hb = Heartbeats(
         beat_times=np.sort(t / fs),
         interval_starts=starts,
         intervals=intervals,
@@ -825,6 +866,7 @@ def detect_heartbeats(
         timed=timed,
         length_reliable=length_reliable,
     )
+    return hb, fast_heart
 
 
 def _fast_recurrence(
