@@ -1180,7 +1180,9 @@ def _hidden_beat(
             if vb <= 1e-12 * sbb or vb <= 0.0:
                 continue
             r = _dot(a, x[b0 : b0 + w], w) / np.sqrt(va * vb)
-            if not (r <= best):  # also replaces NaN
+            if r != r:  # NaN (non-finite input): never a best
+                continue
+            if not (r <= best):  # also replaces the initial NaN
                 best = r
                 kc = kk
         if c > 1 and kc >= 0:  # the grid positions around the coarse best
@@ -1270,7 +1272,9 @@ def _recurrence(
             if vb <= 1e-12 * sbb or vb <= 0.0:
                 continue
             r = _dot(a, x[b0 : b0 + w], w) / np.sqrt(va * vb)
-            if not (r <= best):  # also replaces NaN
+            if r != r:  # NaN (non-finite input): never a best
+                continue
+            if not (r <= best):  # also replaces the initial NaN
                 best = r
                 kc = k
         kb = kc

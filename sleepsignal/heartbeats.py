@@ -87,6 +87,10 @@ _RECUR_LO = 0.5  # the beat complex recurring 0.5-1 x the shortest interval afte
 _RECUR_HI_FRAC = 0.4  # ...and within the first 40 % of the interval (a beat in the
 # middle is the hidden-beat check's: complexes with a strong mid-cycle wave recur there)...
 _RECUR_TOL = 0.25  # ...at lags that fit one period (rhythm varies)...
+_RECUR_BEAT_MARGIN = 0.16  # ...and a local median of min(r1, r2) minus the two end beats'
+# own correlation of at least -0.16 (a ring or late wave of a right heart's complex matches
+# less than the next beat does: -0.23 and below on the reviewer's synthetic rings, a wrong
+# fs -0.14 and above: a thin margin)
 _RECUR_MAX = 0.45  # ...with a local median correlation this high: the heart is too fast
 _RECUR_EVERY = 60.0  # s, about one interval per 60 s is searched (at least 16 per signal)...
 _RECUR_HALF_WINDOW = 300.0  # s, ...and their median taken over +-300 s...
@@ -346,6 +350,51 @@ def detect_heartbeats(
     >>> bool(np.allclose(hb.intervals[hb.reliable], 0.8, atol=0.002))
     True
     """
+    hb, fast_heart = _detect_heartbeats(
+        signal,
+        fs,
+        bpm_range=bpm_range,
+        band=band,
+        min_ncc=min_ncc,
+        max_deviation=max_deviation,
+        min_confidence=min_confidence,
+    )
+    if fast_heart is not None:
+        _warn_fast_heart(fast_heart)
+    return hb
+
+
+class _FastHeart(NamedTuple):
+    """What the fast-heart check removed: ``lost`` intervals that would have been
+    reported, at the fastest allowed heart ``hi_bpm`` and the declared ``fs``."""
+
+    lost: int
+    hi_bpm: float
+    fs: float
+
+
+def _warn_fast_heart(fast_heart: _FastHeart) -> None:
+    """The one warning of a wrong ``fs`` (per call, or per stream)."""
+    warn_user(
+        f"the beat complex recurs faster than the fastest allowed heart rate "
+        f"({fast_heart.hi_bpm:g} bpm): {fast_heart.lost} beat-to-beat intervals there are "
+        f"not reported. Check fs: fs={fast_heart.fs:g} Hz was given, and a sampling rate "
+        "declared higher than the signal's own makes every beat look that much faster."
+    )
+
+
+def _detect_heartbeats(
+    signal: np.ndarray,
+    fs: float,
+    *,
+    bpm_range: tuple[float, float] = (30.0, 160.0),
+    band: tuple[float, float] = (2.0, 20.0),
+    min_ncc: float = 0.6,
+    max_deviation: float = 0.25,
+    min_confidence: float = 0.35,
+) -> tuple[Heartbeats, _FastHeart | None]:
+    """:func:`detect_heartbeats`, and what its fast-heart check removed (``None`` when
+    nothing): the caller warns (once per call, or once per stream)."""
     fs = _check_fs(fs)
     x = _as_signal(signal)
     lo_bpm, hi_bpm = (float(v) for v in bpm_range)
@@ -371,7 +420,7 @@ def detect_heartbeats(
     after = round(0.35 * fs)
     max_lag = max(1, round(0.1 * fs))
     if x.shape[0] < before + after + 2 * max_lag + min_iv:
-        return _empty()
+        return _empty(), None
 
     min_flat = max(2, round(0.25 * fs))
     # the median of a 1 Hz subsample centres the signal (in float64, like the filter)
@@ -383,14 +432,14 @@ def detect_heartbeats(
         x64 = x.astype(np.float64)
         bad = _k._bad_samples(x64, min_flat)
         if bad.all():
-            return _empty()
+            return _empty(), None
         centre = float(np.median(x64[~bad]))
     # energy envelope: sum of squares over 0.15 s, evaluated every ~1/70 s (candidates
     # only need to fall within the +-0.1 s that the alignment searches)
     q = max(1, round(fs / 70.0))
     bad_start, bad_stop = _bad_runs(x, min_flat)
     if int(np.sum(bad_stop - bad_start)) == x.shape[0]:
-        return _empty()
+        return _empty(), None
     sos, warm = _filter_and_warm_up(fs, f_lo, f_hi)
     # lanes whose warm-ups add at most half the signal's length again (a short signal
     # at a high rate gets fewer lanes; the filter is the same to rounding)
@@ -401,7 +450,7 @@ def detect_heartbeats(
     )
     cand = peaks * q + q // 2
     if cand.shape[0] < 2:
-        return _empty()
+        return _empty(), None
 
     # a candidate is bad when its aligned windows (plus 0.3 s of filter ringing) touch
     # a bad sample
@@ -451,7 +500,7 @@ def detect_heartbeats(
     )
     kk = np.flatnonzero(pred >= 0)  # later beat of each edge
     if kk.shape[0] == 0:
-        return _empty()
+        return _empty(), None
     pp = pred[kk]
     dd = kk - pp
     e_iv = cand[kk] - cand[pp] + lag[pp, dd - 1]
@@ -787,6 +836,7 @@ def detect_heartbeats(
     fast = _fast_recurrence(
         y, cand_x[pp[cand_pass]], cand_x[kk[cand_pass]], before, after, min_iv, fs
     )
+    fast_heart = None
     passes_slow = passes.copy() if fast.any() else passes
     passes[cand_pass[fast]] = False
     # the length checks pass: streaks of length-reliable intervals. A streak lies within
@@ -799,12 +849,7 @@ def detect_heartbeats(
         # reported (on a night of noise it may flag a few that fail anyway)
         lost = passes_slow & _in_streak(passes_slow, ek, 3, link, counts) & ~length_reliable
         if lost.any():
-            warn_user(
-                f"the beat complex recurs faster than the fastest allowed heart rate "
-                f"({hi_bpm:g} bpm): {int(lost.sum())} beat-to-beat intervals there are not "
-                f"reported. Check fs: fs={fs:g} Hz was given, and a sampling rate declared "
-                "higher than the signal's own makes every beat look that much faster."
-            )
+            fast_heart = _FastHeart(int(lost.sum()), hi_bpm, fs)
     per_interval = [starts, intervals, conf, length_reliable & fid_ok, fid_ok, length_reliable]
     # in time order: runs moved onto one fiducial lobe may overlap by a beat, so the
     # chain's order can put a start just before the previous one
@@ -812,7 +857,7 @@ def detect_heartbeats(
         order = np.argsort(starts, kind="stable")
         per_interval = [v[order] for v in per_interval]
     starts, intervals, conf, reliable, timed, length_reliable = per_interval
-    return Heartbeats(
+    hb = Heartbeats(
         beat_times=np.sort(t / fs),
         interval_starts=starts,
         intervals=intervals,
@@ -821,6 +866,7 @@ def detect_heartbeats(
         timed=timed,
         length_reliable=length_reliable,
     )
+    return hb, fast_heart
 
 
 def _fast_recurrence(
@@ -854,11 +900,17 @@ def _fast_recurrence(
        heart puts whole beats at both places, one period apart from each end
        (``p1 ~ p2``, and the rest of the interval a whole number of such periods,
        within :data:`_RECUR_TOL`); a real complex's later wave after the first beat has
-       no partner before the second. ``v = min(r1, r2)`` where they fit, else 0.
+       no partner before the second. Only an interior best position counts (not within
+       one step of either end of the search, :func:`_at_edge`): at an end the window
+       slides down the slope of its own complex. ``v = min(r1, r2)`` where they fit,
+       else 0.
     3. An interval is flagged when the median of ``v`` over +-:data:`_RECUR_HALF_WINDOW`
        s, of at least :data:`_RECUR_MIN_SEARCHED` searched intervals, reaches
        :data:`_RECUR_MAX`: one value alone varies with the rhythm, and a wrong ``fs``
-       holds for the whole recording.
+       holds for the whole recording; and where the median of ``v`` minus the two end
+       beats' own correlation (:func:`_window_corr`) reaches ``-``:data:`_RECUR_BEAT_MARGIN`:
+       whole beats one period from each end match like beats, a ring or a late wave of
+       a right heart's complex dies away and matches less.
     """
     m = first.shape[0]
     out = np.zeros(m, dtype=bool)
@@ -878,6 +930,11 @@ def _fast_recurrence(
     if np.any(np.diff(tf) < 0):
         order = np.argsort(tf, kind="stable")
     r1, p1 = _k._recurrence(y, f, lo, hi, 1, before, after, step, _HIDDEN_COARSE)
+    # only an interior peak counts: a best lag within one step of either end of the
+    # search is the slope of the beat's own complex (its later waves, a ring) rather
+    # than another beat, and would remove a right heart's intervals (issue 3)
+    edge1 = _at_edge(p1, lo, hi, step)
+    r1 = np.where(edge1, np.nan, r1)
 
     def local_median(v: np.ndarray, tq: np.ndarray) -> np.ndarray:
         if order is None and not np.any(np.diff(tq) < 0):
@@ -894,6 +951,7 @@ def _fast_recurrence(
         return out
     idx = np.flatnonzero(need)
     r2, p2 = _k._recurrence(y, s[idx], lo, hi[idx], -1, before, after, step, _HIDDEN_COARSE)
+    edge = edge1[idx] | _at_edge(p2, lo, hi[idx], step)
     a1 = p1[idx].astype(np.float64)
     a2 = p2.astype(np.float64)
     period = 0.5 * (a1 + a2)
@@ -905,9 +963,17 @@ def _fast_recurrence(
             & (np.abs(a1 - a2) <= _RECUR_TOL * period)
             & (rest >= 1.0 - _RECUR_TOL)
             & (np.abs(rest - np.round(rest)) <= _RECUR_TOL)
+            & ~edge
         )
+    # a true beat train: the beats one period from each end match the end beats about
+    # as well as the two end beats match each other; a ring or a late wave of the
+    # complex dies away and matches less
+    r_beat = _window_corr(y, f[idx], s[idx], before, after)
+    rv = np.minimum(r1[idx], r2)
     v = np.zeros(f.shape[0])  # not searched: no sign of a fast heart
-    v[idx] = np.where(fits, np.minimum(r1[idx], r2), 0.0)  # NaN (flat) drops out
+    v[idx] = np.where(fits, rv, 0.0)  # NaN (flat) drops out
+    d = np.full(f.shape[0], np.nan)
+    d[idx] = np.where(fits, rv - r_beat, np.nan)
     # a median of at least _RECUR_MIN_SEARCHED searched intervals (a night of noise has
     # short sparse streaks whose noise may fit a period by chance)
     t_sorted = np.sort(tf[np.isfinite(v)])
@@ -917,13 +983,47 @@ def _fast_recurrence(
             t_sorted, tq - half, side="left"
         )
         with np.errstate(invalid="ignore"):
-            return (local_median(v, tq) >= _RECUR_MAX) & (
-                cnt >= min(_RECUR_MIN_SEARCHED, t_sorted.shape[0])
+            return (
+                (local_median(v, tq) >= _RECUR_MAX)
+                & (local_median(d, tq) >= -_RECUR_BEAT_MARGIN)
+                & (cnt >= min(_RECUR_MIN_SEARCHED, t_sorted.shape[0]))
             )
 
     if not np.any(decided(tf)):  # at the searched intervals first
         return out
     return decided(first.astype(np.float64))
+
+
+def _window_corr(
+    x: np.ndarray, a: np.ndarray, b: np.ndarray, before: int, after: int
+) -> np.ndarray:
+    """Pearson correlation of the windows ``x[a-before : a+after]`` and
+    ``x[b-before : b+after]``, pair by pair; NaN where a window leaves ``x`` or is flat."""
+    w = before + after
+    out = np.full(a.shape[0], np.nan)
+    ok = (
+        (a - before >= 0)
+        & (b - before >= 0)
+        & (a + after <= x.shape[0])
+        & (b + after <= x.shape[0])
+    )
+    if not ok.any():
+        return out
+    k = np.arange(w)
+    wa = x[(a[ok] - before)[:, None] + k]
+    wb = x[(b[ok] - before)[:, None] + k]
+    wa = wa - wa.mean(axis=1, keepdims=True)
+    wb = wb - wb.mean(axis=1, keepdims=True)
+    den = np.sqrt(np.sum(wa * wa, axis=1) * np.sum(wb * wb, axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[ok] = np.where(den > 0.0, np.sum(wa * wb, axis=1) / den, np.nan)
+    return out
+
+
+def _at_edge(lag: np.ndarray, lo: int, hi: np.ndarray, step: int) -> np.ndarray:
+    """True where a best lag of :func:`~sleepsignal._heartbeat_kernels._recurrence` is
+    no interior peak: within one ``step`` of ``lo`` or of ``hi`` (``lag >= 0``)."""
+    return (lag >= 0) & ((lag <= lo + step) | (lag >= hi - step))
 
 
 def _bad_runs(x: np.ndarray, min_flat: int) -> tuple[np.ndarray, np.ndarray]:

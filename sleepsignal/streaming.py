@@ -71,7 +71,7 @@ from . import tracks as _tracks
 from ._stream_kernels import _release_freed_memory
 from ._track_slices import _noise_source, _NoiseSource, _SlicedPass2
 from .errors import SignalError
-from .heartbeats import Heartbeats, detect_heartbeats, heart_rate
+from .heartbeats import Heartbeats, _detect_heartbeats, _FastHeart, _warn_fast_heart, heart_rate
 from .session import Session, TimeValueTrack
 from .tracks import (
     SessionTracks,
@@ -227,6 +227,9 @@ class _HeartbeatStream:
         self.k = 0  # next segment
         self.pieces: list[Heartbeats] = []
         self.seam_beats = np.empty(0)  # the previous segment's beats past its core - overlap
+        # the fast-heart (wrong fs) check's removals, summed over the segments: one warning
+        # per stream, in finish() (segments overlap, so an interval there may count twice)
+        self.fast_heart: _FastHeart | None = None
 
     def feed(self, x: np.ndarray) -> None:
         self.pending.append(x.astype(np.float32))
@@ -252,7 +255,10 @@ class _HeartbeatStream:
         lo = max(0, a - self.overlap)
         hi = min(self.buf0 + len(self.buf), b + self.overlap)
         seg = self.buf[lo - self.buf0 : hi - self.buf0]
-        hb = detect_heartbeats(seg, self.fs)
+        hb, fast = _detect_heartbeats(seg, self.fs)
+        if fast is not None:
+            lost = fast.lost + (self.fast_heart.lost if self.fast_heart is not None else 0)
+            self.fast_heart = fast._replace(lost=lost)
         ta, tb = a / self.fs, b / self.fs
         bt = hb.beat_times + lo / self.fs
         st = hb.interval_starts + lo / self.fs
@@ -283,6 +289,8 @@ class _HeartbeatStream:
         if n > self.k * self.core or not self.pieces:
             self._run(self.k * self.core, n)
         self.sink(np.empty(0), math.inf)
+        if self.fast_heart is not None:
+            _warn_fast_heart(self.fast_heart)
         return Heartbeats(*_move_join(self.pieces))
 
 

@@ -916,7 +916,8 @@ def test_wrong_fs_does_not_invent_a_heart_rate(n_beats: int, seeds: range) -> No
 
 @pytest.mark.parametrize("fs", [70.0, 280.0])
 def test_wrong_fs_within_the_range_cannot_be_told(fs: float) -> None:
-    """Declared at half or twice the rate, the beats scale into 35-150 bpm: a heart that
+    """Declared at half or twice the rate, the beats scale into the default ``bpm_range``
+    30-160 bpm (the simulated heart, ~70 bpm, becomes ~35 or ~140 bpm): a heart that
     beats that fast or slow looks the same, so the intervals are reported (scaled) and
     nothing warns (pytest turns a warning into an error)."""
     x, beats = bcg(rr_series(300, seed=2))
@@ -958,6 +959,99 @@ def test_recurrence_matches_naive_and_finds_a_fast_heart() -> None:
     flat = np.ones(2000)
     r_flat, lag_flat = K._recurrence(flat, np.array([500]), lo, np.array([52]), 1, 35, 49, 2, 2)
     assert np.isnan(r_flat).all() and (lag_flat == -1).all()
+
+
+def _shaped(intervals: np.ndarray, shape, *, noise: float, seed: int = 0) -> np.ndarray:
+    """A 140 Hz signal of one ``shape(t)`` per beat (t in s from the beat) plus noise and
+    a 0.25 Hz breath (the reviewer's synthetic complexes, /work/notes/rv5/syn.py)."""
+    beats = 1.0 + np.concatenate(([0.0], np.cumsum(intervals)))
+    n = int((beats[-1] + 1.5) * FS)
+    t = np.arange(n) / FS
+    x = np.zeros(n)
+    for b in beats:
+        lo, hi = max(0, int((b - 0.4) * FS)), min(n, int((b + 0.9) * FS))
+        x[lo:hi] += shape(t[lo:hi] - b)
+    rng = np.random.default_rng(seed)
+    return x + noise * rng.standard_normal(n) + 0.3 * np.sin(2 * np.pi * 0.25 * t)
+
+
+def _ijk(tt: np.ndarray) -> np.ndarray:
+    return (
+        np.exp(-((tt / 0.025) ** 2))
+        - 0.55 * np.exp(-(((tt + 0.07) / 0.03) ** 2))
+        - 0.7 * np.exp(-(((tt - 0.08) / 0.035) ** 2))
+    )
+
+
+def _lmn(a: float):
+    return lambda tt: (
+        _ijk(tt)
+        + a * 0.5 * np.exp(-(((tt - 0.2) / 0.035) ** 2))
+        - a * 0.4 * np.exp(-(((tt - 0.3) / 0.04) ** 2))
+        + a * 0.3 * np.exp(-(((tt - 0.42) / 0.04) ** 2))
+    )
+
+
+def _ring(f0: float, tau: float):
+    return lambda tt: np.where(
+        tt > -0.1, np.cos(2 * np.pi * f0 * tt) * np.exp(-np.abs(tt) / tau), 0.0
+    )
+
+
+@pytest.mark.parametrize(
+    ("shape", "mean", "hrv"),
+    [
+        # an I-J-K complex with late L/M/N waves, 60-100 bpm: before the fix the check
+        # removed every interval (600 -> 0 at 60 bpm) and warned "check fs"
+        (_lmn(1.0), 0.6, False),
+        (_lmn(1.0), 0.8, False),
+        (_lmn(1.0), 1.0, False),
+        (_lmn(1.5), 0.6, True),  # L/M/N at 0.75 of J, 5 % rhythm variation: 1200 -> 251
+        # a damped 3.5-6 Hz ring, 60-86 bpm: removed all in 8 of 15 such cases before
+        (_ring(4.0, 0.3), 1.0, False),
+        (_ring(4.0, 0.3), 0.7, False),
+        (_ring(3.5, 0.4), 0.85, False),
+        (_ring(4.5, 0.5), 0.85, False),
+        (_ring(4.5, 0.5), 0.7, False),
+        (_ring(5.0, 0.25), 0.8, False),
+    ],
+)
+def test_late_waves_and_rings_of_a_right_fs_are_no_fast_heart(shape, mean, hrv) -> None:
+    """A right fs keeps its intervals and does not warn (pytest turns a warning into an
+    error), whatever the complex's later waves do 0.19-0.37 s after the beat: compared
+    with the check switched off, not one reliable interval is lost."""
+    if hrv:
+        rr = mean * (1 + 0.05 * np.random.default_rng(3).standard_normal(1200))
+        x = _shaped(rr, shape, noise=0.1, seed=3)
+    else:
+        x = _shaped(rr_series(600, seed=3, mean=mean), shape, noise=0.1)
+    hb = detect_heartbeats(x, FS)
+    assert hb.reliable.sum() >= 400
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(
+            hb_module, "_fast_recurrence", lambda y, first, *a: np.zeros(first.shape[0], bool)
+        )
+        off = detect_heartbeats(x, FS)
+    np.testing.assert_array_equal(hb.reliable, off.reliable)
+    np.testing.assert_array_equal(hb.length_reliable, off.length_reliable)
+
+
+def test_recurrence_skips_nan_correlations() -> None:
+    """A NaN sample makes the windows that hold it NaN: never the best, also after a
+    finite best (the kernel and its naive twin alike)."""
+    x, beats = bcg(rr_series(40, seed=4) / 4, noise=0.1)
+    at = np.round(beats[2:-2] * FS).astype(np.int64)
+    hi = np.full(at.shape[0], 52, dtype=np.int64)
+    clean, clean_lag = K._recurrence(x, at, 26, hi, 1, 35, 49, 2, 1)
+    xn = x.copy()
+    # a NaN just past the best window of beat 5: later windows hold it, the best does not
+    k = at[5] + clean_lag[5] + 49 + 1
+    xn[k] = np.nan
+    got, lag = K._recurrence(xn, at, 26, hi, 1, 35, 49, 2, 1)
+    want, want_lag = naive_recurrence(xn, at, 26, hi, 1, 35, 49, 2, 1)
+    np.testing.assert_allclose(got, want, equal_nan=True, atol=1e-9)
+    np.testing.assert_array_equal(lag, want_lag)
+    assert np.isfinite(got[5]) and got[5] == pytest.approx(clean[5]) and lag[5] == clean_lag[5]
 
 
 # -- heart_rate ------------------------------------------------------------------------
