@@ -50,6 +50,17 @@ def _python(code: str, cwd: Path, *, no_aot: bool = False, pkg_parent: Path = PK
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+def _run_build(args: list[str], cwd: Path, pkg_parent: Path) -> subprocess.CompletedProcess:
+    """Run ``python -c`` with ``args`` in a new interpreter that imports the package from
+    ``pkg_parent`` with its own numba cache under ``cwd``; asserts it succeeded."""
+    env = dict(os.environ, PYTHONPATH=str(pkg_parent), NUMBA_CACHE_DIR=str(cwd / "cache"))
+    run = subprocess.run(
+        [sys.executable, "-c", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
 STATUS = (
     "import json\n"
     "from sleepsignal import _numba\n"
@@ -507,16 +518,7 @@ def test_build_leaves_out_a_stale_signature(tmp_path: Path) -> None:
         "files = _aot_build.build(out, signatures=sigs)\n"
         "print(json.dumps(json.loads(files[1].read_text())))\n"
     )
-    env = dict(os.environ, PYTHONPATH=str(PKG.parent), NUMBA_CACHE_DIR=str(tmp_path / "cache"))
-    run = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = _run_build([code], tmp_path, PKG.parent)
     manifest = json.loads(run.stdout.strip().splitlines()[-1])
     assert manifest["kernels"] == {
         "_track_kernels._debounce_kernel": [
@@ -560,24 +562,11 @@ def test_rebuild_after_editing_another_modules_constant_is_fresh(tmp_path: Path)
         + "\n\nfrom ._aot_probe_const import SCALE as _PROBE_SCALE  # noqa: E402\n\n\n"
         + "@njit\ndef _aot_probe(x):\n    return x * _PROBE_SCALE\n"
     )
-    env = dict(os.environ, PYTHONPATH=str(copy), NUMBA_CACHE_DIR=str(tmp_path / "cache"))
 
     def build(n: int) -> float:
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                PROBE_BUILD,
-                str(tmp_path / "sigs.txt"),
-                str(tmp_path / f"o{n}"),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=600,
+        run = _run_build(
+            [PROBE_BUILD, str(tmp_path / "sigs.txt"), str(tmp_path / f"o{n}")], tmp_path, copy
         )
-        assert run.returncode == 0, run.stderr[-3000:]
         return float(json.loads(run.stdout.strip().splitlines()[-1]))
 
     assert build(1) == 2.0
