@@ -84,6 +84,15 @@ WIDE_BAND_HZ = (0.05, 1.5)
 WIDE_MIN_SLOPE_RATIO = 0.3
 WIDE_MIN_SLOPE_RATIO_RAW = 0.5
 WIDE_DEPTH_FRACTION = 0.3
+#: The baseline and the wide waves are each band-passed and simplified only over the
+#: runs of frames where they may be used (the wide wave in the wide frames, the baseline
+#: in the others), each run widened by WAVE_MARGIN_S (whole frames) on both sides, not
+#: over the whole night (``_band_cycles``): the margin covers the band-pass's edge
+#: transient (its 0.05 Hz edge: ~60 s), the half window of the local breath size
+#: (SCALE_WINDOW_S / 2: 150 s) and a cycle (up to 30 s). On the 22 belt nights of
+#: ``benchmarks/accuracy_tracks.py`` every cycle is that of the whole-night waves within
+#: 4e-12 s (at 240 and 300 s; at 150 s one minute's rate moved; README section "tracks").
+WAVE_MARGIN_S = 240.0
 #: Depth simplification of a candidate wave: the shallowest adjacent extremum pair below
 #: DEPTH_FRACTION x the local breath size is removed, repeatedly (``_simplify_kernel``).
 #: The local breath size is 2 sqrt(2) x the local scale (for a sine, its peak to
@@ -661,7 +670,7 @@ def _select(
     # where the breath plainly dominates, the wide wave replaces the baseline
     wide = (sa >= (wide_ratio**2) * sb) & (sb > 0) & ~buried
     del sa, sb
-    waves = []
+    waves: list[np.ndarray | None] = []
     names = []
     fractions = []
     for name in sources:
@@ -669,11 +678,11 @@ def _select(
             continue  # consulted only where the heartbeat buries the breath: not computed
         if name == "baseline":
             if not wide.all():
-                waves.append(_breathing_wave(low, fs_low, BASELINE_BAND_HZ, centre))
+                waves.append(None)  # computed by _band_cycles, only where it may be used
                 names.append(name)
                 fractions.append(DEPTH_FRACTION)
             if wide.any():
-                waves.append(_breathing_wave(low, fs_low, WIDE_BAND_HZ, centre))
+                waves.append(None)
                 names.append("wide")
                 fractions.append(WIDE_DEPTH_FRACTION)
             continue
@@ -694,7 +703,9 @@ def _select(
             names.append("rsa")
             fractions.append(RSA_DEPTH_FRACTION)
     cands = [
-        _cycles_from_wave(
+        _band_cycles(low, fs_low, centre, name == "wide", wide, frame, exclude)
+        if w is None
+        else _cycles_from_wave(
             w,
             r,
             exclude,
@@ -728,14 +739,56 @@ def _select(
     for k, (w, r, c, name) in enumerate(zip(waves, rates, cands, names, strict=True)):
         fr = max(1, round(frame_s * r))
         sp = max(fr, round(SELECT_SPAN_S * r))
-        ok = (contested < -(-len(w) // fr)) & allowed[k, contested]
+        nw = len(low) if w is None else len(w)
+        ok = (contested < -(-nw // fr)) & allowed[k, contested]
         if not ok.any():
             continue
         at = contested[ok]
-        sc = _coverage(c, len(w), r, fr, sp)[at] * _regularity(c, at, frame_s, SELECT_SPAN_S)
+        sc = _coverage(c, nw, r, fr, sp)[at] * _regularity(c, at, frame_s, SELECT_SPAN_S)
         score[k, ok] = sc - SOURCE_HANDICAP[name]
     choice[contested] = np.argmax(score, axis=0)
     return _Selection(names, cands, choice, frame, band_wave)
+
+
+def _band_cycles(
+    low: np.ndarray,
+    fs_low: float,
+    centre: float,
+    is_wide: bool,
+    wide: np.ndarray,
+    frame: int,
+    exclude: tuple[np.ndarray, np.ndarray] | None,
+) -> Breathing:
+    """Cycles of the wide wave (``is_wide``: :data:`WIDE_BAND_HZ`, depth
+    :data:`WIDE_DEPTH_FRACTION`, over the ``wide`` frames of ``frame`` samples) or of
+    the baseline wave (:data:`BASELINE_BAND_HZ`, :data:`DEPTH_FRACTION`, over the
+    others), computed over each run of those frames widened by :data:`WAVE_MARGIN_S` in
+    whole frames (runs that then touch are one), times from ``low[0]``. A run starts on
+    a frame, hence on a 30 s block of the local breath size; one run covering the whole
+    view is the whole-view wave itself."""
+    n = len(low)
+    nf = len(wide)
+    m = -(-round(WAVE_MARGIN_S * fs_low) // frame)
+    at = np.flatnonzero(wide if is_wide else ~wide)
+    d = np.zeros(nf + 1, dtype=np.int64)
+    np.add.at(d, np.maximum(at - m, 0), 1)
+    np.add.at(d, np.minimum(at + m + 1, nf), -1)
+    edges = np.diff(np.concatenate([[0], (np.cumsum(d[:-1]) > 0).astype(np.int8), [0]]))
+    band = WIDE_BAND_HZ if is_wide else BASELINE_BAND_HZ
+    parts = [_empty_breathing()]
+    for f0, f1 in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        a, b = int(f0) * frame, min(n, int(f1) * frame)
+        t0 = a / fs_low
+        ex = None if exclude is None else (exclude[0] - t0, exclude[1] - t0)
+        c = _cycles_from_wave(
+            _breathing_wave(low[a:b], fs_low, band, centre),
+            fs_low,
+            ex,
+            fraction=WIDE_DEPTH_FRACTION if is_wide else DEPTH_FRACTION,
+            lengths_s=BASELINE_CYCLE_S,
+        )
+        parts.append(Breathing(c.starts + t0, c.lengths, c.amplitudes, c.peaks + t0))
+    return Breathing(*(np.concatenate([getattr(p, k) for p in parts]) for k in Breathing._fields))
 
 
 def _breathing_part(

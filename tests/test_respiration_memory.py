@@ -185,3 +185,66 @@ def test_blockwise_temporaries_give_identical_values(monkeypatch):
     monkeypatch.setattr(resp, "SCALE_ROWS_BYTES", 1 << 40)
     np.testing.assert_array_equal(resp._heartbeat_dominates(low, wave, 300, 67), dom)
     np.testing.assert_array_equal(resp._local_scale(wave, 10.0), scale)
+
+
+@pytest.fixture(scope="module")
+def mixed_hour() -> tuple[np.ndarray, float, tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """Half an hour where the heartbeat dominates (baseline and buried frames) followed
+    by half an hour where the breath does (wide frames): the low-rate views joined, their
+    exclusions and true beat times."""
+    from sleepsignal.simulate import simulate_night
+
+    lows, ex_s, ex_e, beats = [], [], [], []
+    t0 = 0.0
+    for seed, profile in ((21, "cardiac"), (4, "respiratory")):
+        night = simulate_night(0.5, seed=seed, profile=profile, sleep_onset=60.0)  # type: ignore[arg-type]
+        low, fs_low, _ = _lowrate(night.session.sampled_tracks["normal"].data, FS)
+        mv = night.truth.movements
+        lows.append(low - np.median(low))
+        ex_s.append(mv[:, 0] + t0)
+        ex_e.append(mv[:, 1] + t0)
+        beats.append(night.truth.beat_times + t0)
+        t0 += len(low) / fs_low
+    exclude = (np.concatenate(ex_s).astype(np.float64), np.concatenate(ex_e).astype(np.float64))
+    return np.concatenate(lows), fs_low, exclude, np.concatenate(beats).astype(np.float64)
+
+
+def _band_passed(monkeypatch: pytest.MonkeyPatch, margin_s: float, hour) -> tuple[Breathing, dict]:
+    """Breathing of ``hour`` with WAVE_MARGIN_S = ``margin_s``, and the samples the
+    baseline and wide band-passes ran over."""
+    low, fs_low, exclude, beats = hour
+    seen = {resp.BASELINE_BAND_HZ: 0, resp.WIDE_BAND_HZ: 0}
+    real = resp._breathing_wave
+
+    def spy(x, fs, band=resp.BREATHING_BAND_HZ, centre=None):  # type: ignore[no-untyped-def]
+        if band in seen:
+            seen[band] += len(x)
+        return real(x, fs, band, centre)
+
+    monkeypatch.setattr(resp, "WAVE_MARGIN_S", margin_s)
+    monkeypatch.setattr(resp, "_breathing_wave", spy)
+    b = _breathing_from_low(low, fs_low, exclude, beat_times=beats)
+    return b, seen
+
+
+def test_baseline_and_wide_waves_only_where_used_give_the_whole_waves_cycles(
+    mixed_hour, monkeypatch
+):
+    """The baseline and the wide waves computed over their own frames plus WAVE_MARGIN_S
+    give the cycles of the whole-view waves (to rounding of the run's start time), with
+    fewer samples band-passed; a margin too short to cover the filter and the local
+    breath size moves cycles (so the equality is the margin's doing)."""
+    n = len(mixed_hour[0])
+    margin = resp.WAVE_MARGIN_S
+    whole, seen_whole = _band_passed(monkeypatch, 1e9, mixed_hour)
+    assert seen_whole[resp.BASELINE_BAND_HZ] == n and seen_whole[resp.WIDE_BAND_HZ] == n
+    local, seen = _band_passed(monkeypatch, margin, mixed_hour)
+    assert sum(seen.values()) < 2 * n  # the restriction took effect
+    assert len(local.starts) == len(whole.starts) > 500
+    np.testing.assert_allclose(local.starts, whole.starts, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(local.lengths, whole.lengths, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(local.amplitudes, whole.amplitudes, rtol=1e-12)
+    short, _ = _band_passed(monkeypatch, 0.0, mixed_hour)
+    assert len(short.starts) != len(whole.starts) or not np.allclose(
+        short.starts, whole.starts, rtol=0, atol=1e-6
+    )
