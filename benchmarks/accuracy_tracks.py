@@ -251,7 +251,14 @@ def explain_misses(
     if beat_times is not None:
         beats = np.sort(np.asarray(beat_times, dtype=np.float64))
         beats = beats[np.isfinite(beats)]
-    sel = R._select(low, fs_low, exclude, R.BREATHING_SOURCES, knots, 0, beats)
+    # each candidate over the whole night (the detector computes the baseline and wide
+    # waves only near the frames where they may win; their cycles there are the same)
+    margin = R.WAVE_MARGIN_S
+    R.WAVE_MARGIN_S = max(margin, len(low) / fs_low)
+    try:
+        sel = R._select(low, fs_low, exclude, R.BREATHING_SOURCES, knots, 0, beats)
+    finally:
+        R.WAVE_MARGIN_S = margin
     b = R._assemble(sel, fs_low)
     d_rate, _ = _minute_rates(b.starts, b.lengths, n_min)
     err = np.nan_to_num(np.abs(d_rate - t_rate), nan=np.inf)
