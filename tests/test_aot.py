@@ -572,3 +572,31 @@ def test_rebuild_after_editing_another_modules_constant_is_fresh(tmp_path: Path)
     assert build(1) == 2.0
     const.write_text("SCALE = 3.0\n")
     assert build(2) == 3.0
+
+
+def test_old_build_caches_are_pruned(tmp_path: Path) -> None:
+    import time
+
+    root = tmp_path / "sleepsignal-aot-build"
+    day = _aot_build.PRUNE_AFTER_S
+    now = time.time()
+    ages = {"young1": 0.1, "young2": 0.2, "young3": 0.3, "young4": 0.4, "old1": 2, "old2": 3}
+    for name, days in ages.items():
+        (root / name / "sub").mkdir(parents=True)
+        os.utime(root / name, (now - days * day, now - days * day))
+    current = root / "current"
+    removed = _aot_build.prune_build_caches(current, now=now)
+    # kept: the current folder, the 3 most recently used others, and any under a day old
+    assert sorted(d.name for d in root.iterdir()) == [
+        "current",
+        "young1",
+        "young2",
+        "young3",
+        "young4",
+    ]
+    assert sorted(d.name for d in removed) == ["old1", "old2"]
+    assert current.stat().st_mtime >= now - 1  # touched: it counts as just used
+    # a later build of other sources keeps the current one among the most recent
+    later = _aot_build.prune_build_caches(root / "next", now=now + 2 * day)
+    assert sorted(d.name for d in later) == ["young3", "young4"]
+    assert (root / "current").exists()
