@@ -773,7 +773,14 @@ def _assemble(
     starts = starts[order]
     lengths = np.concatenate([p.lengths for p in parts])[order]
     peaks = np.concatenate([p.peaks for p in parts])[order]
-    keep, starts, lengths = _seam_kernel(starts, lengths, peaks, SEAM_TOL_S)
+    # a cycle trimmed at a seam must stay as long as its own wave's shortest (step 4)
+    mins = np.concatenate(
+        [
+            np.full(len(p.starts), lo)
+            for p, lo in zip(parts, _seam_min_lengths(sel.names), strict=True)
+        ]
+    )[order]
+    keep, starts, lengths = _seam_kernel(starts, lengths, peaks, mins, SEAM_TOL_S)
     starts, lengths, peaks = starts[keep], lengths[keep], peaks[keep]
     # amplitude on the BREATHING_BAND_HZ wave: its peak-to-trough over the cycle
     n = len(band_wave)
@@ -783,6 +790,12 @@ def _assemble(
     # even slots are the cycles; odd slots (between cycles, possibly backwards) are dropped
     amps = _ranges(band_wave, i0[ok], i1[ok])
     return Breathing(starts[ok], lengths[ok], amps, peaks[ok])
+
+
+def _seam_min_lengths(names: list[str]) -> list[float]:
+    """Per candidate wave: the shortest cycle (s) it keeps (step 4 of the notes), which a
+    cycle trimmed at a seam must keep too."""
+    return [BASELINE_CYCLE_S[0] if n in ("baseline", "wide") else MIN_CYCLE_S for n in names]
 
 
 def _long_cycles_ok(
@@ -1059,8 +1072,8 @@ def detect_breathing(
        overlap at a frame boundary the later one is dropped, so cycles never overlap,
        unless it overlaps by less than 0.5 s with its peak after the earlier one's end
        (two waves placing the same trough apart): then it starts at that end, and is
-       dropped if that leaves it shorter than 0.8 s (the smallest minimum of any
-       wave, step 4, for every wave).
+       dropped if that leaves it shorter than its own wave's minimum of step 4 (0.8 s
+       on the baseline and wide waves, 1.5 s on the others).
        The amplitude is the peak to trough of the 0.08-0.6 Hz band-passed wave over
        the cycle. A cycle over 10 s within 10 s of ``exclude`` (the filters'
        ringing after a movement, not a pause) is dropped.

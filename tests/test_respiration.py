@@ -407,21 +407,24 @@ def test_no_breath_lost_where_wide_and_baseline_alternate():
             st.floats(0, 100, allow_nan=False),
             st.floats(0.0, 12.0, allow_nan=False),
             st.floats(0.0, 1.0, allow_nan=False),
+            st.sampled_from([0.8, 1.5]),
         ),
         max_size=60,
     )
 )
 def test_seam_kernel_matches_naive(cycles):
+    """Each cycle with its own wave's minimum (0.8 s baseline / wide, 1.5 s the others)."""
     from naive_tracks import naive_seam
 
     from sleepsignal._track_kernels import _seam_kernel
 
     c = sorted(cycles)
-    starts = np.array([a for a, _, _ in c], dtype=np.float64)
-    lengths = np.array([b for _, b, _ in c], dtype=np.float64)
-    peaks = starts + lengths * np.array([f for _, _, f in c], dtype=np.float64)
-    got = _seam_kernel(starts, lengths, peaks, 0.5)
-    want = naive_seam(starts, lengths, peaks, 0.5)
+    starts = np.array([a for a, _, _, _ in c], dtype=np.float64)
+    lengths = np.array([b for _, b, _, _ in c], dtype=np.float64)
+    peaks = starts + lengths * np.array([f for _, _, f, _ in c], dtype=np.float64)
+    mins = np.array([m for _, _, _, m in c], dtype=np.float64)
+    got = _seam_kernel(starts, lengths, peaks, mins, 0.5)
+    want = naive_seam(starts, lengths, peaks, mins, 0.5)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
 
@@ -823,29 +826,79 @@ def test_beat_template_changes_nothing_without_a_heartbeat_in_the_beats():
 
 def test_seam_kernel_drops_a_trimmed_cycle_under_the_minimum():
     """Review rv5: (6, 4, peak 8) then (9.6, 0.85, peak 10.05) kept 0.45 s after the trim;
-    a trimmed cycle under SEAM_MIN_CYCLE_S (0.8 s) is dropped, one at or above is kept."""
+    a trimmed cycle under its own minimum (here 0.8 s) is dropped, one at or above is
+    kept."""
     from naive_tracks import naive_seam
 
-    from sleepsignal._track_kernels import SEAM_MIN_CYCLE_S, _seam_kernel
+    from sleepsignal._track_kernels import _seam_kernel
 
-    assert SEAM_MIN_CYCLE_S == 0.8
     starts = np.array([6.0, 9.6, 10.5])
     lengths = np.array([4.0, 0.85, 3.0])
     peaks = np.array([8.0, 10.05, 12.0])
-    keep, s, ln = _seam_kernel(starts, lengths, peaks, 0.5)
+    mins = np.full(3, 0.8)
+    keep, s, ln = _seam_kernel(starts, lengths, peaks, mins, 0.5)
     # the 0.45 s one is dropped; 10.5 starts after the last kept end 10: kept untrimmed
     np.testing.assert_array_equal(keep, [True, False, True])
     assert s[2] == 10.5 and ln[2] == 3.0
-    for g, w in zip((keep, s, ln), naive_seam(starts, lengths, peaks, 0.5), strict=True):
+    for g, w in zip((keep, s, ln), naive_seam(starts, lengths, peaks, mins, 0.5), strict=True):
         np.testing.assert_array_equal(g, w)
     # a longer second cycle: trimmed to 1.5 s and kept
-    keep, s, ln = _seam_kernel(starts[:2], np.array([4.0, 1.9]), np.array([8.0, 10.5]), 0.5)
+    keep, s, ln = _seam_kernel(
+        starts[:2], np.array([4.0, 1.9]), np.array([8.0, 10.5]), mins[:2], 0.5
+    )
     assert keep.tolist() == [True, True] and s[1] == 10.0 and ln[1] == pytest.approx(1.5)
     # exactly the minimum is kept
     keep, s, ln = _seam_kernel(
-        np.array([0.0, 3.75]), np.array([4.0, 1.05]), np.array([2.0, 4.5]), 0.5
+        np.array([0.0, 3.75]), np.array([4.0, 1.05]), np.array([2.0, 4.5]), mins[:2], 0.5
     )
     assert keep.tolist() == [True, True] and ln[1] == 0.8
+
+
+def test_seam_kernel_uses_each_cycles_own_minimum():
+    """The same trimmed length (1.2 s) is kept for a 0.8 s-minimum cycle and dropped for
+    a 1.5 s-minimum one; 1.5 s exactly is kept."""
+    from naive_tracks import naive_seam
+
+    from sleepsignal._track_kernels import _seam_kernel
+
+    starts, lengths, peaks = np.array([0.0, 3.7]), np.array([4.0, 1.5]), np.array([2.0, 4.5])
+    for lo, kept in ((0.8, True), (1.5, False), (1.2, True)):
+        mins = np.array([0.8, lo])
+        keep, s, ln = _seam_kernel(starts, lengths, peaks, mins, 0.5)
+        assert keep.tolist() == [True, kept], lo
+        for g, w in zip((keep, s, ln), naive_seam(starts, lengths, peaks, mins, 0.5), strict=True):
+            np.testing.assert_array_equal(g, w)
+    keep, _, ln = _seam_kernel(starts, np.array([4.0, 1.8]), peaks, np.array([0.8, 1.5]), 0.5)
+    assert keep.tolist() == [True, True] and ln[1] == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("name", ["smooth", "rsa", "envelope"])
+def test_seam_trim_keeps_the_smoothed_and_interval_waves_minimum(name):
+    """Where a baseline frame meets a frame of a wave whose shortest cycle is 1.5 s
+    (MIN_CYCLE_S: the smoothed, beat-interval and envelope waves; shorter there is the
+    heart rate), a cycle of that wave trimmed at the seam to 1.4 s is dropped, and one
+    trimmed to 1.6 s kept; on the wide wave (0.8 s minimum) 1.4 s is kept. (Before, every
+    wave's trim was held to the baseline's 0.8 s, so the 1.4 s cycle stayed.)"""
+    from sleepsignal import respiration as R
+
+    fs_low, frame = 10.0, 300
+    band = np.sin(2 * np.pi * 0.25 * np.arange(1200) / fs_low)
+    base = Breathing(np.array([22.0, 26.0]), np.array([4.0, 4.0]), np.ones(2),
+                     np.array([24.0, 28.0]))  # fmt: skip
+
+    def assembled(other: str, length: float) -> Breathing:
+        # starts 0.3 s before the baseline's last end (30 s), peak after it, midpoint in
+        # frame 1: trimmed to start at 30 s, ``length - 0.3`` s long
+        c = Breathing(np.array([29.7]), np.array([length]), np.ones(1), np.array([30.5]))
+        sel = R._Selection(["baseline", other], [base, c], np.array([0, 1, 1]), frame, band)
+        return R._assemble(sel, fs_low)
+
+    b = assembled(name, 1.7)
+    np.testing.assert_array_equal(b.starts, [22.0, 26.0])  # 1.4 s < 1.5 s: dropped
+    b = assembled(name, 1.9)
+    assert b.starts.tolist() == [22.0, 26.0, 30.0] and b.lengths[2] == pytest.approx(1.6)
+    b = assembled("wide", 1.7)
+    assert b.starts.tolist() == [22.0, 26.0, 30.0] and b.lengths[2] == pytest.approx(1.4)
 
 
 @pytest.mark.parametrize(
