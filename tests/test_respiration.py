@@ -924,3 +924,75 @@ def test_detect_breathing_exclude_infinite_ends_allowed():
     assert len(tail.starts) > 0 and np.all(tail.starts + tail.lengths <= 60.0)
     head = detect_breathing(x, FS, exclude=(np.array([-np.inf]), np.array([60.0])))
     assert len(head.starts) > 0 and np.all(head.starts >= 60.0)
+
+
+def _tiles(a: float, b: float, lengths: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Cycles tiling ``[a, b)`` with lengths repeating ``lengths`` (the last one cut)."""
+    reps = int((b - a) / sum(lengths)) + 2
+    ln = np.tile(np.asarray(lengths, dtype=np.float64), reps)
+    st_ = a + np.concatenate([[0.0], np.cumsum(ln)[:-1]])
+    keep = st_ + ln <= b + 1e-9
+    return st_[keep], ln[keep]
+
+
+def _cycles(pieces: list[tuple[np.ndarray, np.ndarray]]) -> Breathing:
+    s = np.concatenate([p[0] for p in pieces])
+    ln = np.concatenate([p[1] for p in pieces])
+    order = np.argsort(s)
+    s, ln = s[order], ln[order]
+    return Breathing(s, ln, np.ones(len(s)), s + 0.5 * ln)
+
+
+@pytest.mark.parametrize("case", ["A", "B"])
+@pytest.mark.parametrize("fs", [55.0, 135.0, 140.0])
+def test_selection_scores_every_wave_on_the_low_rate_frames(monkeypatch, fs, case):
+    """At rates where 30 s is not a whole number of low-rate samples (55 Hz: 9.17 Hz,
+    the interval wave's 2.29 Hz; 135 Hz: 9.64 Hz, 289-sample frames of 29.97 s), every
+    candidate is scored on the frames that ``_assemble`` and the frame classes use
+    (``frame`` low-rate samples), over a whole 8 h night. Before, the beat-interval
+    wave's coverage used frames of round(30 s x its rate) samples and the regularity
+    frame centres of exactly 30 s: at frame 957 of 135 Hz they were ~100 s and ~28 s
+    off, so the wave that is right in a frame lost it to one that is wrong there.
+
+    The candidates' cycles are given (``_cycles_from_wave`` patched); the signal is
+    white noise, so the heartbeat "buries the breath" in every frame and the smoothed
+    and interval waves compete everywhere. A: the interval wave's cycles are regular 3 s
+    ones exactly over the 90 s around a frame's centre (nothing elsewhere), the smoothed
+    wave's irregular (2 s / 4 s) everywhere: the interval wave must win that frame.
+    B: the smoothed wave's cycles are 3 s exactly over those 90 s and 2 s / 4 s around
+    them, the interval wave's 2.7 s / 3.3 s everywhere: the smoothed wave must win."""
+    from sleepsignal import respiration as R
+    from sleepsignal._track_kernels import _lowrate
+
+    x = np.random.default_rng(0).normal(0.0, 100.0, int(8 * 3600 * fs)) + 2000.0
+    low, fs_low, _ = _lowrate(x, fs)
+    dur = len(low) / fs_low
+    frame = round(R.SELECT_FRAME_S * fs_low)
+    nf = -(-len(low) // frame)
+    t = np.arange(0.3, dur - 1.0, 0.9)
+    beats = np.cumsum(np.r_[0.3, 0.9 + 0.05 * np.sin(2 * np.pi * 0.25 * t[:-1])])
+    knots = R._rsa_knots(beats)
+    frames = [3, nf // 2, nf - 4]
+    centres = [(f + 0.5) * frame / fs_low for f in frames]
+    given_cycles: dict[str, Breathing] = {}
+
+    def fake_cycles(wave, rate, exclude, *, fraction, lengths_s):
+        return given_cycles["rsa" if rate < fs_low else "smooth"]
+
+    monkeypatch.setattr(R, "_cycles_from_wave", fake_cycles)
+    window = [_tiles(c - 45.0, c + 45.0, (3.0,)) for c in centres]
+    if case == "A":  # the interval wave right only around each of the frames
+        given_cycles["smooth"] = _cycles([_tiles(0.0, dur, (2.0, 4.0))])
+        given_cycles["rsa"] = _cycles(window)
+        right = 1
+    else:  # the smoothed wave steady only around each of the frames
+        edges = [0.0] + [e for c in centres for e in (c - 45.0, c + 45.0)] + [dur]
+        outside = [_tiles(edges[i], edges[i + 1], (2.0, 4.0)) for i in range(0, len(edges), 2)]
+        given_cycles["smooth"] = _cycles(outside + window)
+        given_cycles["rsa"] = _cycles([_tiles(0.0, dur, (2.7, 3.3))])
+        right = 0
+    sel = R._select(low, fs_low, None, ("smooth",), knots, 0)
+    assert sel.names == ["smooth", "rsa"] and sel.frame == frame
+    assert sel.choice[frames].tolist() == [right] * 3
+    # 4 frames (2 min) on, the other wave wins: the test can tell the frames apart
+    assert sel.choice[[f + 4 for f in frames[:2]]].tolist() == [1 - right] * 2
