@@ -996,3 +996,36 @@ def test_selection_scores_every_wave_on_the_low_rate_frames(monkeypatch, fs, cas
     assert sel.choice[frames].tolist() == [right] * 3
     # 4 frames (2 min) on, the other wave wins: the test can tell the frames apart
     assert sel.choice[[f + 4 for f in frames[:2]]].tolist() == [1 - right] * 2
+
+
+def test_accuracy_explain_reruns_the_tracks_breathing_exactly():
+    """``benchmarks/accuracy_tracks.py --explain`` re-runs the breathing selection to
+    break its misses down; with the tracks' exclusions passed to ``_assemble`` too (the
+    long cycles next to movements dropped) its cycles are the tracks' bit for bit. This
+    simulated hour (seed 1, mixed, 3x the movements) has 715 re-run cycles without them
+    and 712 in the tracks."""
+    import sys
+
+    from conftest import ROOT
+
+    from sleepsignal.heartbeats import detect_heartbeats
+    from sleepsignal.simulate import simulate_night
+    from sleepsignal.tracks import session_tracks
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from accuracy_tracks import _breathing_inputs, _minute_rates, explain_misses
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    night = simulate_night(1.0, seed=1, profile="mixed", movement_rate=3.0)
+    beats = detect_heartbeats(*night.session.signal("normal")).beat_times
+    tracks = session_tracks(night.session, beat_times=beats)
+    n_min = int(night.session.duration // 60)
+    t_rate, _ = _minute_rates(*night.truth.breath_cycles(), n_min)
+    low, fs_low, ex = _breathing_inputs(night, tracks)
+    kind, missed, b = explain_misses(low, fs_low, ex, beats, t_rate, np.isfinite(t_rate), n_min)
+    det = tracks.details.breathing
+    assert len(det.starts) == 712
+    for got, want in zip(b, det, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert np.all((kind >= 0) == missed)
