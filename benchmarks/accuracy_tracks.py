@@ -239,7 +239,8 @@ def explain_misses(
     waves the frames overlapping the minute chose, and each candidate's own rate.
     Returns ``(kind, missed, cycles)``: per minute the index into :data:`MISS_KINDS`
     of the first category that applies (-1 when not missed), the missed mask, and the
-    assembled cycles (checked against the tracks' by the caller). "Another
+    assembled cycles (with the same exclusions in ``_assemble``: the tracks' cycles bit
+    for bit, which the caller checks). "Another
     candidate" is any wave computed for the night (the smoothed one is allowed only in
     frames where the heartbeat buries the breath, so this also counts minutes it was
     not allowed to win).
@@ -252,7 +253,7 @@ def explain_misses(
         beats = np.sort(np.asarray(beat_times, dtype=np.float64))
         beats = beats[np.isfinite(beats)]
     sel = R._select(low, fs_low, exclude, R.BREATHING_SOURCES, knots, 0, beats)
-    b = R._assemble(sel, fs_low)
+    b = R._assemble(sel, fs_low, exclude)
     d_rate, _ = _minute_rates(b.starts, b.lengths, n_min)
     err = np.nan_to_num(np.abs(d_rate - t_rate), nan=np.inf)
     missed = clean & (err > 0.5)
@@ -363,8 +364,12 @@ def _explain_night(
     low, fs_low, ex = _breathing_inputs(night, tracks)
     kind, _, b = explain_misses(low, fs_low, ex, beats, t_rate, clean, n_min)
     det = tracks.details.breathing
-    if len(b.starts) != len(det.starts) or not np.allclose(b.starts, det.starts):
-        print("  (explain: re-run cycles differ from the tracks'; breakdown approximate)")
+    if not (np.array_equal(b.starts, det.starts) and np.array_equal(b.lengths, det.lengths)):
+        raise RuntimeError(
+            "explain: the re-run breathing cycles differ from the tracks' "
+            f"({len(b.starts)} vs {len(det.starts)}): explain_misses no longer mirrors "
+            "session_tracks"
+        )
     # unambiguous minutes: the truth rule at depth 0.24 and 0.36 within 0.5 of it
     x = resp[: math.ceil(night.session.duration * rfs) + 1]
     sos = sps.butter(2, [0.08, min(1.0, 0.45 * rfs)], "bandpass", fs=rfs, output="sos")

@@ -376,8 +376,9 @@ for trial in range(5):
     check(f"scan {trial}", _scan_kernel(raw, 14, 28), naive_scan(raw, 14, 28))
     starts = np.sort(rng.uniform(0, 1000, 60)); lengths = rng.uniform(1, 40, 60)
     peaks = starts + lengths * rng.uniform(0, 1, 60)
-    check(f"seam {trial}", _seam_kernel(starts, lengths, peaks, 0.5),
-          naive_seam(starts, lengths, peaks, 0.5))
+    mins = rng.choice([0.8, 1.5], 60)
+    check(f"seam {trial}", _seam_kernel(starts, lengths, peaks, mins, 0.5),
+          naive_seam(starts, lengths, peaks, mins, 0.5))
 print(json.dumps({"status": _numba.aot_status(), "fell_back": sorted(_numba.FELL_BACK),
                   "numba": "numba" in sys.modules, "differ": [k for k, v in same.items() if not v],
                   "n": len(same)}))
