@@ -239,7 +239,8 @@ def explain_misses(
     waves the frames overlapping the minute chose, and each candidate's own rate.
     Returns ``(kind, missed, cycles)``: per minute the index into :data:`MISS_KINDS`
     of the first category that applies (-1 when not missed), the missed mask, and the
-    assembled cycles (checked against the tracks' by the caller). "Another
+    assembled cycles (with the same exclusions in ``_assemble``: the tracks' cycles bit
+    for bit, which the caller checks). "Another
     candidate" is any wave computed for the night (the smoothed one is allowed only in
     frames where the heartbeat buries the breath, so this also counts minutes it was
     not allowed to win).
@@ -251,20 +252,23 @@ def explain_misses(
     if beat_times is not None:
         beats = np.sort(np.asarray(beat_times, dtype=np.float64))
         beats = beats[np.isfinite(beats)]
-    # each candidate over the whole night (the detector computes the baseline and wide
-    # waves only near the frames where they may win; their cycles there are the same)
+    sel = R._select(low, fs_low, exclude, R.BREATHING_SOURCES, knots, 0, beats)
+    b = R._assemble(sel, fs_low, exclude)
+    # each candidate's own cycles over the whole night, as before the detector computed
+    # the baseline and wide waves only near the frames where they may win (same names,
+    # same order; their cycles there are the same)
     margin = R.WAVE_MARGIN_S
     R.WAVE_MARGIN_S = max(margin, len(low) / fs_low)
     try:
-        sel = R._select(low, fs_low, exclude, R.BREATHING_SOURCES, knots, 0, beats)
+        whole = R._select(low, fs_low, exclude, R.BREATHING_SOURCES, knots, 0, beats)
     finally:
         R.WAVE_MARGIN_S = margin
-    b = R._assemble(sel, fs_low)
+    assert whole.names == sel.names
     d_rate, _ = _minute_rates(b.starts, b.lengths, n_min)
     err = np.nan_to_num(np.abs(d_rate - t_rate), nan=np.inf)
     missed = clean & (err > 0.5)
     cand_ok = []
-    for c in sel.cycles:
+    for c in whole.cycles:
         r, _ = _minute_rates(c.starts, c.lengths, n_min)
         cand_ok.append(np.nan_to_num(np.abs(r - t_rate), nan=np.inf) <= 0.5)
     frame_s = sel.frame / fs_low
@@ -370,8 +374,12 @@ def _explain_night(
     low, fs_low, ex = _breathing_inputs(night, tracks)
     kind, _, b = explain_misses(low, fs_low, ex, beats, t_rate, clean, n_min)
     det = tracks.details.breathing
-    if len(b.starts) != len(det.starts) or not np.allclose(b.starts, det.starts):
-        print("  (explain: re-run cycles differ from the tracks'; breakdown approximate)")
+    if not (np.array_equal(b.starts, det.starts) and np.array_equal(b.lengths, det.lengths)):
+        raise RuntimeError(
+            "explain: the re-run breathing cycles differ from the tracks' "
+            f"({len(b.starts)} vs {len(det.starts)}): explain_misses no longer mirrors "
+            "session_tracks"
+        )
     # unambiguous minutes: the truth rule at depth 0.24 and 0.36 within 0.5 of it
     x = resp[: math.ceil(night.session.duration * rfs) + 1]
     sos = sps.butter(2, [0.08, min(1.0, 0.45 * rfs)], "bandpass", fs=rfs, output="sos")

@@ -23,8 +23,9 @@ differently), for the build machine's CPU (``target_cpu="host"``), and writes
 fingerprint, Python, numpy and numba, a build id the extension returns too (a hash of
 those inputs and the exported signatures: reproducible), and the exported name of each
 signature (see :func:`sleepsignal._numba._load_aot` for how it is checked). It compiles
-in a numba cache folder of its own named by the sources' hash (:func:`build_cache_dir`)
-and leaves out, with one line, a listed signature that no longer compiles.
+in a numba cache folder of its own named by the sources' hash (:func:`build_cache_dir`;
+old ones are pruned, :func:`prune_build_caches`) and leaves out, with one line, a listed
+signature that no longer compiles.
 """
 
 from __future__ import annotations
@@ -265,6 +266,42 @@ def build_cache_dir(sources: str) -> Path:
     return Path(root) / "sleepsignal-aot-build" / sources[:24]
 
 
+#: Build cache folders kept besides the current one, and the age (s) below which none is
+#: removed (a build of other sources may be running at the same time).
+KEEP_BUILD_CACHES = 3
+PRUNE_AFTER_S = 24 * 3600.0
+
+
+def prune_build_caches(current: Path, *, now: float | None = None) -> list[Path]:
+    """Remove the build cache folders of other sources that are neither among the
+    :data:`KEEP_BUILD_CACHES` most recently used nor younger than :data:`PRUNE_AFTER_S`.
+
+    Each build of new sources leaves a folder of ~4 MB next to ``current``; without
+    pruning, a developer who reinstalls after every edit fills the temporary folder.
+    Returns the folders removed; one that cannot be removed is left (and not returned).
+    """
+    import shutil
+
+    now = time.time() if now is None else now
+    try:
+        current.mkdir(parents=True, exist_ok=True)
+        os.utime(current)  # the folder's time says when a build last used it
+        others = [d for d in current.parent.iterdir() if d.is_dir() and d != current]
+    except OSError:
+        return []
+    aged = sorted(
+        ((d.stat().st_mtime, d) for d in others if d.exists()), key=lambda t: t[0], reverse=True
+    )
+    removed = []
+    for mtime, folder in aged[KEEP_BUILD_CACHES:]:
+        if now - mtime < PRUNE_AFTER_S:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed.append(folder)
+    return removed
+
+
 def use_cache_dir(cache_dir: Path) -> int:
     """Point numba's cache at ``cache_dir`` for every kernel of the package: numba's
     setting for kernels defined from now on, and a new cache for each dispatcher that
@@ -341,7 +378,9 @@ def build(out_dir: Path, target_cpu: str = "host", signatures: Path = SIGNATURES
     if cpu is None:
         raise RuntimeError("this platform's CPU cannot be identified (no /proc/cpuinfo)")
     sources = _numba.source_hash()
-    use_cache_dir(build_cache_dir(sources))
+    cache_dir = build_cache_dir(sources)
+    use_cache_dir(cache_dir)
+    prune_build_caches(cache_dir)
     sigs = read_signatures(signatures)
     out_dir.mkdir(parents=True, exist_ok=True)
     cc = CC("_aot")

@@ -474,22 +474,16 @@ def _no_overlap_kernel(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return keep
 
 
-#: A cycle trimmed at a seam (see :func:`_seam_kernel`) shorter than this (s) is dropped:
-#: the smallest minimum cycle length of any breathing wave (the baseline and wide waves'
-#: 0.8 s; the other waves' 1.5 s minimum already held before the trim).
-SEAM_MIN_CYCLE_S = 0.8
-
-
 @njit
 def _seam_kernel(
-    starts: np.ndarray, lengths: np.ndarray, peaks: np.ndarray, tol: float
+    starts: np.ndarray, lengths: np.ndarray, peaks: np.ndarray, min_lengths: np.ndarray, tol: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_no_overlap_kernel` that trims instead of dropping at a seam: a cycle
     (sorted by start) that starts less than ``tol`` s before the end of the last kept
     one, with its peak after that end, is kept with its start moved to that end (its
-    length shortened by as much) unless that leaves it shorter than
-    :data:`SEAM_MIN_CYCLE_S`; any other overlapping cycle is dropped. Returns the
-    keep mask and the (trimmed) starts and lengths."""
+    length shortened by as much) unless that leaves it shorter than its own
+    ``min_lengths`` (s: the shortest cycle its wave keeps); any other overlapping cycle
+    is dropped. Returns the keep mask and the (trimmed) starts and lengths."""
     n = starts.shape[0]
     keep = np.ones(n, dtype=np.bool_)
     s = starts.copy()
@@ -498,7 +492,7 @@ def _seam_kernel(
     for i in range(n):
         if s[i] < last_end - 1e-9:
             over = last_end - s[i]
-            if over < tol and peaks[i] > last_end and ln[i] - over >= SEAM_MIN_CYCLE_S:
+            if over < tol and peaks[i] > last_end and ln[i] - over >= min_lengths[i]:
                 s[i] = last_end
                 ln[i] -= over
             else:

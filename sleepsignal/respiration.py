@@ -556,9 +556,15 @@ def _excluded(
     return np.cumsum(d[:-1]) > 0
 
 
-def _coverage(b: Breathing, n: int, fs_low: float, frame: int, span: int) -> np.ndarray:
+def _coverage(
+    b: Breathing, n: int, fs_low: float, frame: int, span: int, decimate: int = 1
+) -> np.ndarray:
     """Per frame: the share of the ``span`` samples centred on it covered by cycles.
 
+    The wave has ``n`` samples at ``fs_low`` Hz; the frames are of ``frame`` samples at
+    ``decimate`` x that rate (the low-rate grid, for a wave at ``1 / decimate`` of its
+    rate): frame ``k``'s centre is sample ``(k * frame + frame // 2) // decimate``, so
+    the frames stay on that grid when ``frame`` is not a multiple of ``decimate``.
     A sample ``j`` is covered when some cycle has ``i0 <= j < i1`` (its start and end
     rounded to samples); the covered count before any point comes from the merged
     cycle intervals, so no per-sample array is built.
@@ -569,8 +575,8 @@ def _coverage(b: Breathing, n: int, fs_low: float, frame: int, span: int) -> np.
     i0, i1 = i0[nonempty], i1[nonempty]
     order = np.argsort(i0, kind="stable")
     i0, i1 = i0[order], i1[order]
-    nf = -(-n // frame)
-    mid = np.arange(nf) * frame + frame // 2
+    nf = -(-n * decimate // frame)
+    mid = (np.arange(nf) * frame + frame // 2) // decimate
     lo = np.clip(mid - span // 2, 0, n)
     hi = np.clip(mid + span // 2, 0, n)
     if len(i0) == 0:
@@ -761,15 +767,19 @@ def _select(
         return _Selection(names, cands, choice, frame, band_wave)
     # scores only where two or more candidates may win
     score = np.full((len(waves), len(contested)), -np.inf)
+    # every wave is scored on the frames of ``low`` (frame / fs_low s: 30 s only to
+    # rounding at most rates), whatever its own rate, so late frames do not drift
+    grid_s = frame / fs_low
     for k, (w, r, c, name) in enumerate(zip(waves, rates, cands, names, strict=True)):
-        fr = max(1, round(frame_s * r))
+        d = max(1, round(fs_low / r))  # 1, or RSA_DECIMATE on the beat-interval wave
+        fr = -(-frame // d)
         sp = max(fr, round(SELECT_SPAN_S * r))
         nw = len(low) if w is None else len(w)
-        ok = (contested < -(-nw // fr)) & allowed[k, contested]
+        ok = (contested < -(-nw * d // frame)) & allowed[k, contested]
         if not ok.any():
             continue
         at = contested[ok]
-        sc = _coverage(c, nw, r, fr, sp)[at] * _regularity(c, at, frame_s, SELECT_SPAN_S)
+        sc = _coverage(c, nw, r, frame, sp, d)[at] * _regularity(c, at, grid_s, SELECT_SPAN_S)
         score[k, ok] = sc - SOURCE_HANDICAP[name]
     choice[contested] = np.argmax(score, axis=0)
     return _Selection(names, cands, choice, frame, band_wave)
@@ -879,7 +889,14 @@ def _assemble(
     starts = starts[order]
     lengths = np.concatenate([p.lengths for p in parts])[order]
     peaks = np.concatenate([p.peaks for p in parts])[order]
-    keep, starts, lengths = _seam_kernel(starts, lengths, peaks, SEAM_TOL_S)
+    # a cycle trimmed at a seam must stay as long as its own wave's shortest (step 4)
+    mins = np.concatenate(
+        [
+            np.full(len(p.starts), lo)
+            for p, lo in zip(parts, _seam_min_lengths(sel.names), strict=True)
+        ]
+    )[order]
+    keep, starts, lengths = _seam_kernel(starts, lengths, peaks, mins, SEAM_TOL_S)
     starts, lengths, peaks = starts[keep], lengths[keep], peaks[keep]
     # amplitude on the BREATHING_BAND_HZ wave: its peak-to-trough over the cycle
     n = len(band_wave)
@@ -889,6 +906,12 @@ def _assemble(
     # even slots are the cycles; odd slots (between cycles, possibly backwards) are dropped
     amps = _ranges(band_wave, i0[ok], i1[ok])
     return Breathing(starts[ok], lengths[ok], amps, peaks[ok])
+
+
+def _seam_min_lengths(names: list[str]) -> list[float]:
+    """Per candidate wave: the shortest cycle (s) it keeps (step 4 of the notes), which a
+    cycle trimmed at a seam must keep too."""
+    return [BASELINE_CYCLE_S[0] if n in ("baseline", "wide") else MIN_CYCLE_S for n in names]
 
 
 def _long_cycles_ok(
@@ -1165,8 +1188,8 @@ def detect_breathing(
        overlap at a frame boundary the later one is dropped, so cycles never overlap,
        unless it overlaps by less than 0.5 s with its peak after the earlier one's end
        (two waves placing the same trough apart): then it starts at that end, and is
-       dropped if that leaves it shorter than 0.8 s (the smallest minimum of any
-       wave, step 4, for every wave).
+       dropped if that leaves it shorter than its own wave's minimum of step 4 (0.8 s
+       on the baseline and wide waves, 1.5 s on the others).
        The amplitude is the peak to trough of the 0.08-0.6 Hz band-passed wave over
        the cycle. A cycle over 10 s within 10 s of ``exclude`` (the filters'
        ringing after a movement, not a pause) is dropped.

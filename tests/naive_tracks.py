@@ -295,16 +295,17 @@ def naive_no_overlap(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def naive_seam(
-    starts: np.ndarray, lengths: np.ndarray, peaks: np.ndarray, tol: float
+    starts: np.ndarray, lengths: np.ndarray, peaks: np.ndarray, min_lengths: np.ndarray, tol: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Walk the cycles in order; one starting before the last kept end: if by less than
-    ``tol``, its peak is after that end and what remains from that end is at least
-    0.8 s long, start it at that end; otherwise drop it."""
+    ``tol``, its peak is after that end and what remains from that end is at least its
+    own ``min_lengths`` entry, start it at that end; otherwise drop it."""
     keep, out_s, out_l = [], [], []
     last_end = -np.inf
-    for s, ln, p in zip(starts.tolist(), lengths.tolist(), peaks.tolist(), strict=True):
+    rows = zip(starts.tolist(), lengths.tolist(), peaks.tolist(), min_lengths.tolist(), strict=True)
+    for s, ln, p, lo in rows:
         if s < last_end - 1e-9:
-            if last_end - s < tol and p > last_end and ln - (last_end - s) >= 0.8:
+            if last_end - s < tol and p > last_end and ln - (last_end - s) >= lo:
                 ln = ln - (last_end - s)
                 s = last_end
             else:

@@ -376,8 +376,9 @@ for trial in range(5):
     check(f"scan {trial}", _scan_kernel(raw, 14, 28), naive_scan(raw, 14, 28))
     starts = np.sort(rng.uniform(0, 1000, 60)); lengths = rng.uniform(1, 40, 60)
     peaks = starts + lengths * rng.uniform(0, 1, 60)
-    check(f"seam {trial}", _seam_kernel(starts, lengths, peaks, 0.5),
-          naive_seam(starts, lengths, peaks, 0.5))
+    mins = rng.choice([0.8, 1.5], 60)
+    check(f"seam {trial}", _seam_kernel(starts, lengths, peaks, mins, 0.5),
+          naive_seam(starts, lengths, peaks, mins, 0.5))
 print(json.dumps({"status": _numba.aot_status(), "fell_back": sorted(_numba.FELL_BACK),
                   "numba": "numba" in sys.modules, "differ": [k for k, v in same.items() if not v],
                   "n": len(same)}))
@@ -572,3 +573,31 @@ def test_rebuild_after_editing_another_modules_constant_is_fresh(tmp_path: Path)
     assert build(1) == 2.0
     const.write_text("SCALE = 3.0\n")
     assert build(2) == 3.0
+
+
+def test_old_build_caches_are_pruned(tmp_path: Path) -> None:
+    import time
+
+    root = tmp_path / "sleepsignal-aot-build"
+    day = _aot_build.PRUNE_AFTER_S
+    now = time.time()
+    ages = {"young1": 0.1, "young2": 0.2, "young3": 0.3, "young4": 0.4, "old1": 2, "old2": 3}
+    for name, days in ages.items():
+        (root / name / "sub").mkdir(parents=True)
+        os.utime(root / name, (now - days * day, now - days * day))
+    current = root / "current"
+    removed = _aot_build.prune_build_caches(current, now=now)
+    # kept: the current folder, the 3 most recently used others, and any under a day old
+    assert sorted(d.name for d in root.iterdir()) == [
+        "current",
+        "young1",
+        "young2",
+        "young3",
+        "young4",
+    ]
+    assert sorted(d.name for d in removed) == ["old1", "old2"]
+    assert current.stat().st_mtime >= now - 1  # touched: it counts as just used
+    # a later build of other sources keeps the current one among the most recent
+    later = _aot_build.prune_build_caches(root / "next", now=now + 2 * day)
+    assert sorted(d.name for d in later) == ["young3", "young4"]
+    assert (root / "current").exists()

@@ -407,21 +407,24 @@ def test_no_breath_lost_where_wide_and_baseline_alternate():
             st.floats(0, 100, allow_nan=False),
             st.floats(0.0, 12.0, allow_nan=False),
             st.floats(0.0, 1.0, allow_nan=False),
+            st.sampled_from([0.8, 1.5]),
         ),
         max_size=60,
     )
 )
 def test_seam_kernel_matches_naive(cycles):
+    """Each cycle with its own wave's minimum (0.8 s baseline / wide, 1.5 s the others)."""
     from naive_tracks import naive_seam
 
     from sleepsignal._track_kernels import _seam_kernel
 
     c = sorted(cycles)
-    starts = np.array([a for a, _, _ in c], dtype=np.float64)
-    lengths = np.array([b for _, b, _ in c], dtype=np.float64)
-    peaks = starts + lengths * np.array([f for _, _, f in c], dtype=np.float64)
-    got = _seam_kernel(starts, lengths, peaks, 0.5)
-    want = naive_seam(starts, lengths, peaks, 0.5)
+    starts = np.array([a for a, _, _, _ in c], dtype=np.float64)
+    lengths = np.array([b for _, b, _, _ in c], dtype=np.float64)
+    peaks = starts + lengths * np.array([f for _, _, f, _ in c], dtype=np.float64)
+    mins = np.array([m for _, _, _, m in c], dtype=np.float64)
+    got = _seam_kernel(starts, lengths, peaks, mins, 0.5)
+    want = naive_seam(starts, lengths, peaks, mins, 0.5)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
 
@@ -823,29 +826,79 @@ def test_beat_template_changes_nothing_without_a_heartbeat_in_the_beats():
 
 def test_seam_kernel_drops_a_trimmed_cycle_under_the_minimum():
     """Review rv5: (6, 4, peak 8) then (9.6, 0.85, peak 10.05) kept 0.45 s after the trim;
-    a trimmed cycle under SEAM_MIN_CYCLE_S (0.8 s) is dropped, one at or above is kept."""
+    a trimmed cycle under its own minimum (here 0.8 s) is dropped, one at or above is
+    kept."""
     from naive_tracks import naive_seam
 
-    from sleepsignal._track_kernels import SEAM_MIN_CYCLE_S, _seam_kernel
+    from sleepsignal._track_kernels import _seam_kernel
 
-    assert SEAM_MIN_CYCLE_S == 0.8
     starts = np.array([6.0, 9.6, 10.5])
     lengths = np.array([4.0, 0.85, 3.0])
     peaks = np.array([8.0, 10.05, 12.0])
-    keep, s, ln = _seam_kernel(starts, lengths, peaks, 0.5)
+    mins = np.full(3, 0.8)
+    keep, s, ln = _seam_kernel(starts, lengths, peaks, mins, 0.5)
     # the 0.45 s one is dropped; 10.5 starts after the last kept end 10: kept untrimmed
     np.testing.assert_array_equal(keep, [True, False, True])
     assert s[2] == 10.5 and ln[2] == 3.0
-    for g, w in zip((keep, s, ln), naive_seam(starts, lengths, peaks, 0.5), strict=True):
+    for g, w in zip((keep, s, ln), naive_seam(starts, lengths, peaks, mins, 0.5), strict=True):
         np.testing.assert_array_equal(g, w)
     # a longer second cycle: trimmed to 1.5 s and kept
-    keep, s, ln = _seam_kernel(starts[:2], np.array([4.0, 1.9]), np.array([8.0, 10.5]), 0.5)
+    keep, s, ln = _seam_kernel(
+        starts[:2], np.array([4.0, 1.9]), np.array([8.0, 10.5]), mins[:2], 0.5
+    )
     assert keep.tolist() == [True, True] and s[1] == 10.0 and ln[1] == pytest.approx(1.5)
     # exactly the minimum is kept
     keep, s, ln = _seam_kernel(
-        np.array([0.0, 3.75]), np.array([4.0, 1.05]), np.array([2.0, 4.5]), 0.5
+        np.array([0.0, 3.75]), np.array([4.0, 1.05]), np.array([2.0, 4.5]), mins[:2], 0.5
     )
     assert keep.tolist() == [True, True] and ln[1] == 0.8
+
+
+def test_seam_kernel_uses_each_cycles_own_minimum():
+    """The same trimmed length (1.2 s) is kept for a 0.8 s-minimum cycle and dropped for
+    a 1.5 s-minimum one; 1.5 s exactly is kept."""
+    from naive_tracks import naive_seam
+
+    from sleepsignal._track_kernels import _seam_kernel
+
+    starts, lengths, peaks = np.array([0.0, 3.7]), np.array([4.0, 1.5]), np.array([2.0, 4.5])
+    for lo, kept in ((0.8, True), (1.5, False), (1.2, True)):
+        mins = np.array([0.8, lo])
+        keep, s, ln = _seam_kernel(starts, lengths, peaks, mins, 0.5)
+        assert keep.tolist() == [True, kept], lo
+        for g, w in zip((keep, s, ln), naive_seam(starts, lengths, peaks, mins, 0.5), strict=True):
+            np.testing.assert_array_equal(g, w)
+    keep, _, ln = _seam_kernel(starts, np.array([4.0, 1.8]), peaks, np.array([0.8, 1.5]), 0.5)
+    assert keep.tolist() == [True, True] and ln[1] == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("name", ["smooth", "rsa", "envelope"])
+def test_seam_trim_keeps_the_smoothed_and_interval_waves_minimum(name):
+    """Where a baseline frame meets a frame of a wave whose shortest cycle is 1.5 s
+    (MIN_CYCLE_S: the smoothed, beat-interval and envelope waves; shorter there is the
+    heart rate), a cycle of that wave trimmed at the seam to 1.4 s is dropped, and one
+    trimmed to 1.6 s kept; on the wide wave (0.8 s minimum) 1.4 s is kept. (Before, every
+    wave's trim was held to the baseline's 0.8 s, so the 1.4 s cycle stayed.)"""
+    from sleepsignal import respiration as R
+
+    fs_low, frame = 10.0, 300
+    band = np.sin(2 * np.pi * 0.25 * np.arange(1200) / fs_low)
+    base = Breathing(np.array([22.0, 26.0]), np.array([4.0, 4.0]), np.ones(2),
+                     np.array([24.0, 28.0]))  # fmt: skip
+
+    def assembled(other: str, length: float) -> Breathing:
+        # starts 0.3 s before the baseline's last end (30 s), peak after it, midpoint in
+        # frame 1: trimmed to start at 30 s, ``length - 0.3`` s long
+        c = Breathing(np.array([29.7]), np.array([length]), np.ones(1), np.array([30.5]))
+        sel = R._Selection(["baseline", other], [base, c], np.array([0, 1, 1]), frame, band)
+        return R._assemble(sel, fs_low)
+
+    b = assembled(name, 1.7)
+    np.testing.assert_array_equal(b.starts, [22.0, 26.0])  # 1.4 s < 1.5 s: dropped
+    b = assembled(name, 1.9)
+    assert b.starts.tolist() == [22.0, 26.0, 30.0] and b.lengths[2] == pytest.approx(1.6)
+    b = assembled("wide", 1.7)
+    assert b.starts.tolist() == [22.0, 26.0, 30.0] and b.lengths[2] == pytest.approx(1.4)
 
 
 @pytest.mark.parametrize(
@@ -871,3 +924,108 @@ def test_detect_breathing_exclude_infinite_ends_allowed():
     assert len(tail.starts) > 0 and np.all(tail.starts + tail.lengths <= 60.0)
     head = detect_breathing(x, FS, exclude=(np.array([-np.inf]), np.array([60.0])))
     assert len(head.starts) > 0 and np.all(head.starts >= 60.0)
+
+
+def _tiles(a: float, b: float, lengths: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Cycles tiling ``[a, b)`` with lengths repeating ``lengths`` (the last one cut)."""
+    reps = int((b - a) / sum(lengths)) + 2
+    ln = np.tile(np.asarray(lengths, dtype=np.float64), reps)
+    st_ = a + np.concatenate([[0.0], np.cumsum(ln)[:-1]])
+    keep = st_ + ln <= b + 1e-9
+    return st_[keep], ln[keep]
+
+
+def _cycles(pieces: list[tuple[np.ndarray, np.ndarray]]) -> Breathing:
+    s = np.concatenate([p[0] for p in pieces])
+    ln = np.concatenate([p[1] for p in pieces])
+    order = np.argsort(s)
+    s, ln = s[order], ln[order]
+    return Breathing(s, ln, np.ones(len(s)), s + 0.5 * ln)
+
+
+@pytest.mark.parametrize("case", ["A", "B"])
+@pytest.mark.parametrize("fs", [55.0, 135.0, 140.0])
+def test_selection_scores_every_wave_on_the_low_rate_frames(monkeypatch, fs, case):
+    """At rates where 30 s is not a whole number of low-rate samples (55 Hz: 9.17 Hz,
+    the interval wave's 2.29 Hz; 135 Hz: 9.64 Hz, 289-sample frames of 29.97 s), every
+    candidate is scored on the frames that ``_assemble`` and the frame classes use
+    (``frame`` low-rate samples), over a whole 8 h night. Before, the beat-interval
+    wave's coverage used frames of round(30 s x its rate) samples and the regularity
+    frame centres of exactly 30 s: at frame 957 of 135 Hz they were ~100 s and ~28 s
+    off, so the wave that is right in a frame lost it to one that is wrong there.
+
+    The candidates' cycles are given (``_cycles_from_wave`` patched); the signal is
+    white noise, so the heartbeat "buries the breath" in every frame and the smoothed
+    and interval waves compete everywhere. A: the interval wave's cycles are regular 3 s
+    ones exactly over the 90 s around a frame's centre (nothing elsewhere), the smoothed
+    wave's irregular (2 s / 4 s) everywhere: the interval wave must win that frame.
+    B: the smoothed wave's cycles are 3 s exactly over those 90 s and 2 s / 4 s around
+    them, the interval wave's 2.7 s / 3.3 s everywhere: the smoothed wave must win."""
+    from sleepsignal import respiration as R
+    from sleepsignal._track_kernels import _lowrate
+
+    x = np.random.default_rng(0).normal(0.0, 100.0, int(8 * 3600 * fs)) + 2000.0
+    low, fs_low, _ = _lowrate(x, fs)
+    dur = len(low) / fs_low
+    frame = round(R.SELECT_FRAME_S * fs_low)
+    nf = -(-len(low) // frame)
+    t = np.arange(0.3, dur - 1.0, 0.9)
+    beats = np.cumsum(np.r_[0.3, 0.9 + 0.05 * np.sin(2 * np.pi * 0.25 * t[:-1])])
+    knots = R._rsa_knots(beats)
+    frames = [3, nf // 2, nf - 4]
+    centres = [(f + 0.5) * frame / fs_low for f in frames]
+    given_cycles: dict[str, Breathing] = {}
+
+    def fake_cycles(wave, rate, exclude, *, fraction, lengths_s):
+        return given_cycles["rsa" if rate < fs_low else "smooth"]
+
+    monkeypatch.setattr(R, "_cycles_from_wave", fake_cycles)
+    window = [_tiles(c - 45.0, c + 45.0, (3.0,)) for c in centres]
+    if case == "A":  # the interval wave right only around each of the frames
+        given_cycles["smooth"] = _cycles([_tiles(0.0, dur, (2.0, 4.0))])
+        given_cycles["rsa"] = _cycles(window)
+        right = 1
+    else:  # the smoothed wave steady only around each of the frames
+        edges = [0.0] + [e for c in centres for e in (c - 45.0, c + 45.0)] + [dur]
+        outside = [_tiles(edges[i], edges[i + 1], (2.0, 4.0)) for i in range(0, len(edges), 2)]
+        given_cycles["smooth"] = _cycles(outside + window)
+        given_cycles["rsa"] = _cycles([_tiles(0.0, dur, (2.7, 3.3))])
+        right = 0
+    sel = R._select(low, fs_low, None, ("smooth",), knots, 0)
+    assert sel.names == ["smooth", "rsa"] and sel.frame == frame
+    assert sel.choice[frames].tolist() == [right] * 3
+    # 4 frames (2 min) on, the other wave wins: the test can tell the frames apart
+    assert sel.choice[[f + 4 for f in frames[:2]]].tolist() == [1 - right] * 2
+
+
+def test_accuracy_explain_reruns_the_tracks_breathing_exactly():
+    """``benchmarks/accuracy_tracks.py --explain`` re-runs the breathing selection to
+    break its misses down; with the tracks' exclusions passed to ``_assemble`` too (the
+    long cycles next to movements dropped) its cycles are the tracks' bit for bit. This
+    simulated hour (seed 1, mixed, 3x the movements) has 715 re-run cycles without them
+    and 712 in the tracks."""
+    import sys
+
+    from conftest import ROOT
+
+    from sleepsignal.heartbeats import detect_heartbeats
+    from sleepsignal.simulate import simulate_night
+    from sleepsignal.tracks import session_tracks
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from accuracy_tracks import _breathing_inputs, _minute_rates, explain_misses
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    night = simulate_night(1.0, seed=1, profile="mixed", movement_rate=3.0)
+    beats = detect_heartbeats(*night.session.signal("normal")).beat_times
+    tracks = session_tracks(night.session, beat_times=beats)
+    n_min = int(night.session.duration // 60)
+    t_rate, _ = _minute_rates(*night.truth.breath_cycles(), n_min)
+    low, fs_low, ex = _breathing_inputs(night, tracks)
+    kind, missed, b = explain_misses(low, fs_low, ex, beats, t_rate, np.isfinite(t_rate), n_min)
+    det = tracks.details.breathing
+    assert len(det.starts) == 712
+    for got, want in zip(b, det, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert np.all((kind >= 0) == missed)

@@ -130,16 +130,20 @@ def test_sliced_memory_does_not_grow_with_length(monkeypatch):
     assert sliced_long < 0.4 * whole_long
 
 
-def _coverage_per_sample(b: Breathing, n: int, fs_low: float, frame: int, span: int):
-    """The per-sample coverage the run-based ``_coverage`` replaces (kept as reference)."""
+def _coverage_per_sample(
+    b: Breathing, n: int, fs_low: float, frame: int, span: int, decimate: int = 1
+):
+    """The per-sample coverage the run-based ``_coverage`` replaces (kept as reference);
+    frame ``k`` of the grid at ``decimate`` x the wave's rate is centred on the wave's
+    sample ``floor((k * frame + frame // 2) / decimate)``."""
     cov = np.zeros(n + 1)
     i0 = np.clip(np.round(b.starts * fs_low).astype(np.int64), 0, n)
     i1 = np.clip(np.round((b.starts + b.lengths) * fs_low).astype(np.int64), 0, n)
     np.add.at(cov, i0, 1.0)
     np.add.at(cov, i1, -1.0)
     c = np.concatenate([[0.0], np.cumsum(np.cumsum(cov)[:n] > 0.5)])
-    nf = -(-n // frame)
-    mid = np.arange(nf) * frame + frame // 2
+    nf = int(np.ceil(n * decimate / frame))
+    mid = np.floor((np.arange(nf) * frame + frame // 2) / decimate).astype(np.int64)
     lo = np.clip(mid - span // 2, 0, n)
     hi = np.clip(mid + span // 2, 0, n)
     return (c[hi] - c[lo]) / span
@@ -158,6 +162,24 @@ def test_coverage_from_runs_equals_per_sample(cycles, n):
     b = Breathing(s, ln, np.ones(len(s)), s + 0.5 * ln)
     got = resp._coverage(b, n, 10.0, 300, 900)
     np.testing.assert_array_equal(got, _coverage_per_sample(b, n, 10.0, 300, 900))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-5.0, 400.0), st.floats(0.01, 30.0)), min_size=0, max_size=40),
+    st.integers(50, 4000),
+    st.sampled_from([(275, 4), (289, 4), (300, 4), (289, 1), (7, 3)]),
+)
+def test_coverage_on_a_decimated_wave_equals_per_sample(cycles, n, grid):
+    """A wave at 1 / decimate of the frame grid's rate (the beat-interval wave: frames of
+    275 or 289 low-rate samples at 55 / 135 Hz are not whole numbers of its samples)."""
+    frame, d = grid
+    cycles = sorted(cycles)
+    s = np.array([c[0] for c in cycles], dtype=np.float64)
+    ln = np.array([c[1] for c in cycles], dtype=np.float64)
+    b = Breathing(s, ln, np.ones(len(s)), s + 0.5 * ln)
+    got = resp._coverage(b, n, 2.5, frame, 225, d)
+    np.testing.assert_array_equal(got, _coverage_per_sample(b, n, 2.5, frame, 225, d))
 
 
 def test_ranges_equals_a_loop_up_to_the_last_sample():
