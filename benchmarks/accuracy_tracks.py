@@ -254,11 +254,21 @@ def explain_misses(
         beats = beats[np.isfinite(beats)]
     sel = R._select(low, fs_low, exclude, R.BREATHING_SOURCES, knots, 0, beats)
     b = R._assemble(sel, fs_low, exclude)
+    # each candidate's own cycles over the whole night, as before the detector computed
+    # the baseline and wide waves only near the frames where they may win (same names,
+    # same order; their cycles there are the same)
+    margin = R.WAVE_MARGIN_S
+    R.WAVE_MARGIN_S = max(margin, len(low) / fs_low)
+    try:
+        whole = R._select(low, fs_low, exclude, R.BREATHING_SOURCES, knots, 0, beats)
+    finally:
+        R.WAVE_MARGIN_S = margin
+    assert whole.names == sel.names
     d_rate, _ = _minute_rates(b.starts, b.lengths, n_min)
     err = np.nan_to_num(np.abs(d_rate - t_rate), nan=np.inf)
     missed = clean & (err > 0.5)
     cand_ok = []
-    for c in sel.cycles:
+    for c in whole.cycles:
         r, _ = _minute_rates(c.starts, c.lengths, n_min)
         cand_ok.append(np.nan_to_num(np.abs(r - t_rate), nan=np.inf) <= 0.5)
     frame_s = sel.frame / fs_low

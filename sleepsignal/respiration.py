@@ -84,6 +84,18 @@ WIDE_BAND_HZ = (0.05, 1.5)
 WIDE_MIN_SLOPE_RATIO = 0.3
 WIDE_MIN_SLOPE_RATIO_RAW = 0.5
 WIDE_DEPTH_FRACTION = 0.3
+#: The baseline and the wide waves are each band-passed and simplified only over the
+#: runs of frames where they may be used (the wide wave in the wide frames, the baseline
+#: in the others), each run widened by WAVE_MARGIN_S (whole frames) on both sides, not
+#: over the whole night (``_band_cycles``): the margin covers the band-pass's edge
+#: transient (its 0.05 Hz edge: ~60 s), the half window of the local breath size
+#: (SCALE_WINDOW_S / 2: 150 s) and a cycle (up to 30 s). On the 22 belt nights of
+#: ``benchmarks/accuracy_tracks.py`` every cycle is that of the whole-night waves within
+#: 4e-12 s (at 240 and 300 s; at 150 s one minute's rate moved; README section "tracks").
+WAVE_MARGIN_S = 240.0
+#: Stretches between those runs shorter than this (s) are computed too: one more
+#: band-pass and simplification call costs about what 5-10 min of samples do.
+WAVE_MIN_SKIP_S = 600.0
 #: Depth simplification of a candidate wave: the shallowest adjacent extremum pair below
 #: DEPTH_FRACTION x the local breath size is removed, repeatedly (``_simplify_kernel``).
 #: The local breath size is 2 sqrt(2) x the local scale (for a sine, its peak to
@@ -234,14 +246,22 @@ def _breathing_wave(
     fs_low: float,
     band: tuple[float, float] = BREATHING_BAND_HZ,
     centre: float | None = None,
+    sos: np.ndarray | None = None,
 ) -> np.ndarray:
     """``low`` minus its median (``centre`` when given: the caller's ``np.median(low)``,
-    computed once for several bands), zero-phase 2nd-order Butterworth band-pass."""
-    hi = min(band[1], 0.45 * fs_low)
-    sos = butter_sos(2, (band[0], hi), "bandpass", fs_low)
+    computed once for several bands), zero-phase 2nd-order Butterworth band-pass
+    (``sos``: that filter's sections, when the caller designed them once for many
+    pieces)."""
+    if sos is None:
+        sos = _band_sos(band, fs_low)
     padlen = min(len(low) - 1, int(3 * fs_low / band[0]))
     centred = low - (np.median(low) if centre is None else centre)
     return np.asarray(sosfiltfilt(sos, centred, padlen=padlen))
+
+
+def _band_sos(band: tuple[float, float], fs_low: float) -> np.ndarray:
+    """Sections of the 2nd-order Butterworth band-pass of :func:`_breathing_wave`."""
+    return butter_sos(2, (band[0], min(band[1], 0.45 * fs_low)), "bandpass", fs_low)
 
 
 def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
@@ -667,7 +687,7 @@ def _select(
     # where the breath plainly dominates, the wide wave replaces the baseline
     wide = (sa >= (wide_ratio**2) * sb) & (sb > 0) & ~buried
     del sa, sb
-    waves = []
+    waves: list[np.ndarray | None] = []
     names = []
     fractions = []
     for name in sources:
@@ -675,11 +695,11 @@ def _select(
             continue  # consulted only where the heartbeat buries the breath: not computed
         if name == "baseline":
             if not wide.all():
-                waves.append(_breathing_wave(low, fs_low, BASELINE_BAND_HZ, centre))
+                waves.append(None)  # computed by _band_cycles, only where it may be used
                 names.append(name)
                 fractions.append(DEPTH_FRACTION)
             if wide.any():
-                waves.append(_breathing_wave(low, fs_low, WIDE_BAND_HZ, centre))
+                waves.append(None)
                 names.append("wide")
                 fractions.append(WIDE_DEPTH_FRACTION)
             continue
@@ -699,8 +719,24 @@ def _select(
             rates.append(fs_r)
             names.append("rsa")
             fractions.append(RSA_DEPTH_FRACTION)
+    # the baseline and wide waves only over the frames where they may win and that an
+    # exclude interval does not cover whole (no cycle centred there survives)
+    live = ~_frames_excluded(exclude, len(low), frame, fs_low)
+    base_use = ~wide & live
+    if any(name in ("smooth", "rsa") for name in names):
+        base_use &= ~buried
     cands = [
-        _cycles_from_wave(
+        _band_cycles(
+            low,
+            fs_low,
+            centre,
+            name == "wide",
+            wide & live if name == "wide" else base_use,
+            frame,
+            exclude,
+        )
+        if w is None
+        else _cycles_from_wave(
             w,
             r,
             exclude,
@@ -738,14 +774,84 @@ def _select(
         d = max(1, round(fs_low / r))  # 1, or RSA_DECIMATE on the beat-interval wave
         fr = -(-frame // d)
         sp = max(fr, round(SELECT_SPAN_S * r))
-        ok = (contested < -(-len(w) * d // frame)) & allowed[k, contested]
+        nw = len(low) if w is None else len(w)
+        ok = (contested < -(-nw * d // frame)) & allowed[k, contested]
         if not ok.any():
             continue
         at = contested[ok]
-        sc = _coverage(c, len(w), r, frame, sp, d)[at] * _regularity(c, at, grid_s, SELECT_SPAN_S)
+        sc = _coverage(c, nw, r, frame, sp, d)[at] * _regularity(c, at, grid_s, SELECT_SPAN_S)
         score[k, ok] = sc - SOURCE_HANDICAP[name]
     choice[contested] = np.argmax(score, axis=0)
     return _Selection(names, cands, choice, frame, band_wave)
+
+
+def _frames_excluded(
+    exclude: tuple[np.ndarray, np.ndarray] | None, n: int, frame: int, fs_low: float
+) -> np.ndarray:
+    """Per frame of ``frame`` samples of a view of ``n``: its whole time span lies in the
+    union of the ``exclude`` intervals, so every cycle with its midpoint there overlaps
+    one and is dropped (:func:`_cycles_from_wave`), whatever the wave."""
+    nf = -(-n // frame)
+    if exclude is None or len(exclude[0]) == 0:
+        return np.zeros(nf, dtype=bool)
+    order = np.argsort(exclude[0], kind="stable")
+    s, e = exclude[0][order], np.maximum.accumulate(exclude[1][order])
+    first = np.ones(len(s), dtype=bool)
+    first[1:] = s[1:] > e[:-1]  # starts a run of intervals that overlap or touch
+    last = np.append(np.flatnonzero(first)[1:] - 1, len(s) - 1)
+    run_s, run_e = s[first], e[last]
+    k = np.arange(nf)
+    t0 = k * frame / fs_low
+    t1 = np.minimum((k + 1) * frame, n) / fs_low
+    j = np.searchsorted(run_s, t0, side="right") - 1
+    return (j >= 0) & (run_e[np.maximum(j, 0)] >= t1)
+
+
+def _band_cycles(
+    low: np.ndarray,
+    fs_low: float,
+    centre: float,
+    is_wide: bool,
+    use: np.ndarray,
+    frame: int,
+    exclude: tuple[np.ndarray, np.ndarray] | None,
+) -> Breathing:
+    """Cycles of the wide wave (``is_wide``: :data:`WIDE_BAND_HZ`, depth
+    :data:`WIDE_DEPTH_FRACTION`) or of the baseline wave (:data:`BASELINE_BAND_HZ`,
+    :data:`DEPTH_FRACTION`) for the ``use`` frames of ``frame`` samples, computed over
+    each run of them widened by :data:`WAVE_MARGIN_S` in whole frames (runs less than
+    :data:`WAVE_MIN_SKIP_S` apart are one), times from ``low[0]``. A run starts on a
+    frame, hence on a 30 s block of the local breath size; one run covering the whole
+    view is the whole-view wave itself."""
+    n = len(low)
+    nf = len(use)
+    m = -(-round(WAVE_MARGIN_S * fs_low) // frame)
+    at = np.flatnonzero(use)
+    if len(at) == 0:  # e.g. the baseline where every other frame is buried
+        return _empty_breathing()
+    d = np.zeros(nf + 1, dtype=np.int64)
+    np.add.at(d, np.maximum(at - m, 0), 1)
+    np.add.at(d, np.minimum(at + m + 1, nf), -1)
+    edges = np.diff(np.concatenate([[0], (np.cumsum(d[:-1]) > 0).astype(np.int8), [0]]))
+    r0, r1 = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    apart = r0[1:] - r1[:-1] >= round(WAVE_MIN_SKIP_S * fs_low) / frame
+    r0, r1 = r0[np.append(True, apart)], r1[np.append(apart, True)]
+    band = WIDE_BAND_HZ if is_wide else BASELINE_BAND_HZ
+    sos = _band_sos(band, fs_low)
+    parts = [_empty_breathing()]
+    for f0, f1 in zip(r0, r1, strict=True):
+        a, b = int(f0) * frame, min(n, int(f1) * frame)
+        t0 = a / fs_low
+        ex = None if exclude is None else (exclude[0] - t0, exclude[1] - t0)
+        c = _cycles_from_wave(
+            _breathing_wave(low[a:b], fs_low, band, centre, sos),
+            fs_low,
+            ex,
+            fraction=WIDE_DEPTH_FRACTION if is_wide else DEPTH_FRACTION,
+            lengths_s=BASELINE_CYCLE_S,
+        )
+        parts.append(Breathing(c.starts + t0, c.lengths, c.amplitudes, c.peaks + t0))
+    return Breathing(*(np.concatenate([getattr(p, k) for p in parts]) for k in Breathing._fields))
 
 
 def _breathing_part(

@@ -207,3 +207,101 @@ def test_blockwise_temporaries_give_identical_values(monkeypatch):
     monkeypatch.setattr(resp, "SCALE_ROWS_BYTES", 1 << 40)
     np.testing.assert_array_equal(resp._heartbeat_dominates(low, wave, 300, 67), dom)
     np.testing.assert_array_equal(resp._local_scale(wave, 10.0), scale)
+
+
+@pytest.fixture(scope="module")
+def mixed_hour() -> tuple[np.ndarray, float, tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """Half an hour where the heartbeat dominates (baseline and buried frames, and 12 min
+    excluded) followed by half an hour where the breath does (wide frames): the low-rate
+    views joined, their exclusions and true beat times."""
+    from sleepsignal.simulate import simulate_night
+
+    lows, ex_s, ex_e, beats = [], [], [], []
+    t0 = 0.0
+    for seed, profile in ((21, "cardiac"), (4, "respiratory")):
+        night = simulate_night(0.5, seed=seed, profile=profile, sleep_onset=60.0)  # type: ignore[arg-type]
+        low, fs_low, _ = _lowrate(night.session.sampled_tracks["normal"].data, FS)
+        mv = night.truth.movements
+        lows.append(low - np.median(low))
+        ex_s.append(mv[:, 0] + t0)
+        ex_e.append(mv[:, 1] + t0)
+        beats.append(night.truth.beat_times + t0)
+        t0 += len(low) / fs_low
+    ex_s.append(np.array([700.0]))  # a 12 min stretch away: whole frames excluded
+    ex_e.append(np.array([1420.0]))
+    exclude = (np.concatenate(ex_s).astype(np.float64), np.concatenate(ex_e).astype(np.float64))
+    return np.concatenate(lows), fs_low, exclude, np.concatenate(beats).astype(np.float64)
+
+
+def _band_passed(monkeypatch: pytest.MonkeyPatch, margin_s: float, hour) -> tuple[Breathing, dict]:
+    """Breathing of ``hour`` with WAVE_MARGIN_S = ``margin_s``, and the samples the
+    baseline and wide band-passes ran over."""
+    low, fs_low, exclude, beats = hour
+    seen = {resp.BASELINE_BAND_HZ: 0, resp.WIDE_BAND_HZ: 0}
+    real = resp._breathing_wave
+
+    def spy(x, fs, band=resp.BREATHING_BAND_HZ, centre=None, sos=None):  # type: ignore[no-untyped-def]
+        if band in seen:
+            seen[band] += len(x)
+        return real(x, fs, band, centre, sos)
+
+    monkeypatch.setattr(resp, "WAVE_MARGIN_S", margin_s)
+    monkeypatch.setattr(resp, "_breathing_wave", spy)
+    b = _breathing_from_low(low, fs_low, exclude, beat_times=beats)
+    return b, seen
+
+
+def test_baseline_and_wide_waves_only_where_used_give_the_whole_waves_cycles(
+    mixed_hour, monkeypatch
+):
+    """The baseline and the wide waves computed over their own frames plus WAVE_MARGIN_S
+    give the cycles of the whole-view waves (to rounding of the run's start time), with
+    fewer samples band-passed; a margin too short to cover the filter and the local
+    breath size moves cycles (so the equality is the margin's doing)."""
+    n = len(mixed_hour[0])
+    margin = resp.WAVE_MARGIN_S
+    whole, seen_whole = _band_passed(monkeypatch, 1e9, mixed_hour)
+    assert seen_whole[resp.BASELINE_BAND_HZ] == n and seen_whole[resp.WIDE_BAND_HZ] == n
+    local, seen = _band_passed(monkeypatch, margin, mixed_hour)
+    assert sum(seen.values()) < 2 * n  # the restriction took effect
+    assert len(local.starts) == len(whole.starts) > 500
+    np.testing.assert_allclose(local.starts, whole.starts, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(local.lengths, whole.lengths, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(local.amplitudes, whole.amplitudes, rtol=1e-12)
+    short, _ = _band_passed(monkeypatch, 0.0, mixed_hour)
+    assert len(short.starts) != len(whole.starts) or not np.allclose(
+        short.starts, whole.starts, rtol=0, atol=1e-6
+    )
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    st.lists(
+        st.tuples(st.floats(-50, 400, allow_nan=False), st.floats(0, 200, allow_nan=False)),
+        max_size=8,
+    ),
+    st.integers(1, 400),
+)
+def test_frames_excluded_equals_a_dense_check(intervals, n):
+    """A frame is excluded iff every point of its time span is inside some interval
+    (checked on a 1/64 s grid, the intervals on multiples of 1/64 s)."""
+    fs_low, frame = 2.0, 8  # 4 s frames
+    s = np.array([round(a * 64) / 64 for a, _ in intervals], dtype=np.float64)
+    e = s + np.array([round(b * 64) / 64 for _, b in intervals], dtype=np.float64)
+    got = resp._frames_excluded((s, e) if len(s) else None, n, frame, fs_low)
+    nf = -(-n // frame)
+    assert len(got) == nf
+    for k in range(nf):
+        t = np.arange(k * frame / fs_low, min((k + 1) * frame, n) / fs_low, 1 / 64)
+        inside = ((t[:, None] >= s[None, :]) & (t[:, None] < e[None, :])).any(axis=1)
+        assert got[k] == bool(inside.all()), k
+
+
+def test_band_cycles_for_no_frame_are_empty():
+    """A wave that may win in no frame (the baseline where every other frame is
+    buried, or excluded) is not computed at all: no cycles."""
+    low = np.sin(2 * np.pi * 0.25 * np.arange(3000) / 10.0)
+    b = resp._band_cycles(low, 10.0, 0.0, False, np.zeros(10, dtype=bool), 300, None)
+    assert len(b.starts) == len(b.lengths) == len(b.amplitudes) == len(b.peaks) == 0
+    b = resp._band_cycles(low, 10.0, 0.0, False, np.ones(10, dtype=bool), 300, None)
+    assert len(b.starts) > 50  # the same call with frames to use finds the breaths
