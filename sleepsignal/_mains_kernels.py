@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numba import njit
+from ._track_kernels import _block_sum
 
 __all__: list[str] = []
 
@@ -22,16 +23,16 @@ def _centred_windows_kernel(
 ) -> None:
     """Row ``r`` of ``out`` (float64, rows of ``len(hann)`` values back to back): the
     first ``len(hann)`` samples of window ``first + r * step`` of ``x`` (windows of
-    ``w`` samples from sample 0), minus their mean, times ``hann``."""
+    ``w`` samples from sample 0), minus their mean, times ``hann``. The mean's sum is
+    that of the 10 Hz view (``_block_sum``: float samples in float64 in order, integer
+    samples exactly)."""
     n_fft = hann.shape[0]
     n_rows = out.shape[0] // n_fft if n_fft > 0 else 0
     for r in range(n_rows):
         src = (first + r * step) * w
         dst = r * n_fft
-        acc = 0.0
-        for i in range(n_fft):
-            acc += np.float64(x[src + i])
-        mean = acc / n_fft
+        # integer samples: an exact (vectorised) integer sum, equal to the float64 sum
+        mean = _block_sum(x[src : src + n_fft]) / n_fft
         for i in range(n_fft):
             out[dst + i] = (np.float64(x[src + i]) - mean) * hann[i]
 
