@@ -24,6 +24,7 @@ import numpy as np
 
 from ._filters import butter_sos, sosfilt
 from ._rank_filter import median_filter
+from ._status_kernels import _presence_spreads_kernel
 from ._track_kernels import (
     _bursts_kernel,
     _change_points,
@@ -150,10 +151,9 @@ def _rolling_median_blocks(values: np.ndarray, block: int, span: int) -> np.ndar
 
 
 #: Seconds of the low-rate view filtered and squared at a time by :func:`_movement_energy`
-#: and windows per block in :func:`_presence_from_low` (a night is one block or a few;
-#: a week's temporaries stay a few MB instead of several times its 10 Hz view).
+#: (a night is one block or a few; a week's temporaries stay a few MB instead of several
+#: times its 10 Hz view).
 _MOVEMENT_BLOCK_S = 4096
-_PRESENCE_BLOCK_WINDOWS = 1024
 
 
 def _movement_energy(low: np.ndarray, fs_low: float, sec: int, n_s: int) -> np.ndarray:
@@ -264,20 +264,9 @@ def _presence_from_low(low: np.ndarray, fs_low: float, flat: np.ndarray | None =
     if n_w == 0 or len(low) < 2:
         t, v = _change_points(np.empty(0, np.uint8), PRESENCE_WINDOW_S, duration, NO_SIGNAL)
         return Presence(t, v, np.empty(0, np.uint8), PRESENCE_WINDOW_S)
-    seg = low[: n_w * w].reshape(n_w, w)
     # per window: spread of the first difference (d) and of the residual of a straight
-    # line (b: slow drift of an empty sensor goes away), a block of windows at a time
-    tc = np.arange(w, dtype=np.float64) - (w - 1) / 2.0
-    d = np.empty(n_w)
-    b = np.empty(n_w)
-    for i in range(0, n_w, _PRESENCE_BLOCK_WINDOWS):
-        part = seg[i : i + _PRESENCE_BLOCK_WINDOWS]
-        d[i : i + len(part)] = np.diff(part, axis=1).std(axis=1)
-        centred = part - part.mean(axis=1, keepdims=True)
-        slope = centred @ tc / (tc @ tc)
-        centred -= slope[:, None] * tc[None, :]
-        b[i : i + len(part)] = centred.std(axis=1)
-    dead = seg.max(axis=1) == seg.min(axis=1)
+    # line (b: slow drift of an empty sensor goes away), and whether it is constant
+    d, b, dead = _presence_spreads_kernel(np.ascontiguousarray(low, dtype=np.float64), w, n_w)
     if flat is not None:
         dead |= flat[:n_w]
     with np.errstate(divide="ignore", invalid="ignore"):

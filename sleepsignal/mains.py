@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._mains_kernels import _centred_windows_kernel, _line_scores_kernel
 from ._rank_filter import median_filter
+from ._status_kernels import _centred_windows_kernel, _line_scores_kernel
 from ._track_kernels import (
     LOWRATE_HZ,
     _change_points,

@@ -132,9 +132,9 @@ def test_scan_kernel_matches_naive():
 def test_centred_windows_kernel_matches_naive(dtype):
     """Windows 1, 3, 5 of 600 samples, their first 560 centred and windowed; a flat
     window becomes all zero."""
-    from naive_mains import naive_centred_windows
+    from naive_status import naive_centred_windows
 
-    from sleepsignal._mains_kernels import _centred_windows_kernel
+    from sleepsignal._status_kernels import _centred_windows_kernel
 
     rng = np.random.default_rng(11)
     x = rng.integers(0, 65535, 7 * 600).astype(dtype)
@@ -155,9 +155,9 @@ def test_line_scores_kernel_matches_naive():
     """Every line of both mains frequencies at several rates (lines near 0 Hz and near
     the Nyquist frequency are not scored), on noise, on a spectrum without power
     (0), and with power at the peak only (inf)."""
-    from naive_mains import naive_line_scores
+    from naive_status import naive_line_scores
 
-    from sleepsignal._mains_kernels import _line_scores_kernel
+    from sleepsignal._status_kernels import _line_scores_kernel
     from sleepsignal.mains import _line_bins
 
     rng = np.random.default_rng(12)

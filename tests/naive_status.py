@@ -1,5 +1,5 @@
 """Slow, obviously correct references of the mains kernels
-(``sleepsignal._mains_kernels``); the tests check that both agree exactly."""
+(``sleepsignal._status_kernels``); the tests check that both agree exactly."""
 
 from __future__ import annotations
 
@@ -43,3 +43,26 @@ def naive_line_scores(spec: np.ndarray, lines_hz: list[float], df: float) -> np.
             ref = total / len(near)
             out[k, j] = peak / ref if ref > 0 else (math.inf if peak > 0 else 0.0)
     return out
+
+
+def naive_presence_spreads(
+    low: np.ndarray, w: int, n_w: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per window of ``w`` samples: the std of its first differences, the std of its
+    residual from the least-squares line (slope from a plain in-order dot product), and
+    whether it is constant; numpy for the means and standard deviations."""
+    d = np.empty(n_w)
+    b = np.empty(n_w)
+    dead = np.zeros(n_w, dtype=bool)
+    tc = np.arange(w, dtype=np.float64) - (w - 1) / 2.0
+    for k in range(n_w):
+        seg = np.array(low[k * w : (k + 1) * w], dtype=np.float64)
+        d[k] = np.std(np.diff(seg))
+        centred = seg - np.mean(seg)
+        dot = 0.0
+        for c, t in zip(centred, tc, strict=True):
+            dot += float(c) * float(t)
+        slope = dot / float(tc @ tc)
+        b[k] = np.std(centred - slope * tc)
+        dead[k] = seg.max() == seg.min()
+    return d, b, dead
