@@ -54,6 +54,8 @@ LINE_RATIO = 10.0
 NEIGHBOURHOOD_HZ = 4.0
 #: Harmonics of each mains frequency that are looked at.
 HARMONICS = 6
+#: Analysed windows transformed per FFT call (their spectra stay in the CPU's cache).
+_FFT_ROWS = 256
 #: Fraction of a window's samples at the recording's extreme values that makes it
 #: "clipped" (status 3).
 CLIPPED_FRACTION = 0.02
@@ -139,16 +141,21 @@ def _fft_scores(
     Each window is centred on its own mean, so a window's scores depend on its samples
     only: the chunked path (:mod:`sleepsignal.streaming`) gets the same numbers.
     """
-    segf = np.empty(n_a * w_fft)
-    _centred_windows_kernel(x, w, first, FFT_EVERY, np.hanning(w_fft), segf)
-    spec = np.fft.rfft(segf.reshape(n_a, w_fft), axis=1)  # float64: faster than float32
-    del segf
-    n_bins = spec.shape[1]
     uniq, inv = np.unique(np.round(np.concatenate([lines50, lines60]), 6), return_inverse=True)
+    n_bins = w_fft // 2 + 1
     bins = _line_bins(n_bins, 1.0 / (w_fft * (1.0 / fs)), uniq)  # as numpy.fft.rfftfreq
+    hann = np.hanning(w_fft)
     scores = np.empty(n_a * len(uniq))
-    spec64 = np.ascontiguousarray(spec, dtype=np.complex128).view(np.float64).ravel()
-    _line_scores_kernel(spec64, n_bins, *bins, scores)
+    # a few hundred windows at a time: the windows and their spectra stay in the CPU's
+    # cache between the three steps (and a week's temporaries stay small)
+    buf = np.empty(min(n_a, _FFT_ROWS) * w_fft)
+    for r0 in range(0, n_a, _FFT_ROWS):
+        m = min(_FFT_ROWS, n_a - r0)
+        rows = buf[: m * w_fft]
+        _centred_windows_kernel(x, w, first + FFT_EVERY * r0, FFT_EVERY, hann, rows)
+        spec = np.fft.rfft(rows.reshape(m, w_fft), axis=1)  # float64: faster than float32
+        spec64 = np.ascontiguousarray(spec, dtype=np.complex128).view(np.float64).ravel()
+        _line_scores_kernel(spec64, n_bins, *bins, scores[r0 * len(uniq) : (r0 + m) * len(uniq)])
     scores = scores.reshape(n_a, len(uniq))
     return scores[:, inv[: len(lines50)]], scores[:, inv[len(lines50) :]]
 

@@ -182,3 +182,20 @@ def test_line_scores_kernel_matches_naive():
         assert not want[1].any()
         assert want[2, -1] == np.inf
         assert not want[:, 0].any()  # 0.25 Hz: too near 0 Hz to be scored
+
+
+@pytest.mark.parametrize("rows", [1, 3, 7])
+def test_window_scores_in_groups_equal_one_group(monkeypatch, rows):
+    """The analysed windows go through the FFT a group at a time; any group size gives
+    the scores of one group, bit for bit (each window's spectrum is its own)."""
+    from sleepsignal import mains
+
+    bcg = synthetic_bcg(200, seed=5, mains=((40.0, 120.0, 50.0),))
+    x = np.ascontiguousarray(bcg.signal)
+    n_w = len(x) // 560
+    monkeypatch.setattr(mains, "_FFT_ROWS", 10**9)
+    whole = mains._window_scores(x, n_w, 1, bcg.fs)
+    monkeypatch.setattr(mains, "_FFT_ROWS", rows)
+    for got, want in zip(mains._window_scores(x, n_w, 1, bcg.fs), whole, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert (whole[0] > mains.LINE_RATIO).any()  # the hum is seen
