@@ -17,7 +17,6 @@ tracks):
 
 from __future__ import annotations
 
-import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -132,6 +131,22 @@ class Presence(NamedTuple):
         )
 
 
+def _nan_row_medians(rows: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(rows, axis=1)`` (NaN for an all-NaN row, without its warning) of
+    a float64 2-D array, from one sort of the rows (NaN sorts last): the middle of the
+    ``c`` values of a row, or the mean of the two middle ones for an even ``c``, the
+    arithmetic of ``numpy.ma.median`` that ``nanmedian`` uses for short rows (and of
+    ``numpy.median``), ~5x faster than the masked-array path."""
+    srt = np.sort(rows, axis=1)
+    c = rows.shape[1] - np.isnan(rows).sum(axis=1)
+    r = np.arange(rows.shape[0])
+    hi = srt[r, np.maximum(c // 2, 0)]
+    lo = srt[r, np.maximum((c - 1) // 2, 0)]
+    med = np.where(c % 2 == 1, hi, (lo + hi) / 2)
+    med[c == 0] = np.nan
+    return med
+
+
 def _rolling_median_blocks(values: np.ndarray, block: int, span: int) -> np.ndarray:
     """Median of ``block``-sized blocks, then a running median over ``span`` blocks,
     repeated back to the length of ``values`` (NaN-aware)."""
@@ -139,9 +154,7 @@ def _rolling_median_blocks(values: np.ndarray, block: int, span: int) -> np.ndar
     nb = max(1, -(-n // block))
     pad = np.full(nb * block, np.nan)
     pad[:n] = values
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
-        med = np.nanmedian(pad.reshape(nb, block), axis=1) if n else np.empty(0)
+    med = _nan_row_medians(pad.reshape(nb, block)) if n else np.empty(0)
     if np.all(np.isnan(med)):
         return np.full(n, np.nan)
     good = ~np.isnan(med)
@@ -195,8 +208,9 @@ def _movements_from_low(
     if np.all(np.isnan(base)):
         e = np.empty(0)
         return Movements(e, e.copy(), e.copy())
-    floor = np.nanmedian(base) * 1e-3 + np.finfo(np.float64).tiny
-    base = np.where(np.isnan(base), np.nanmedian(base), np.maximum(base, floor))
+    mid = np.nanmedian(base)
+    floor = mid * 1e-3 + np.finfo(np.float64).tiny
+    base = np.where(np.isnan(base), mid, np.maximum(base, floor))
     e_use = energy if still is None else np.where(still[:n_s], energy, 0.0)
     s, e = _bursts_kernel(
         np.ascontiguousarray(e_use),

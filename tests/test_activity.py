@@ -238,3 +238,22 @@ def test_pairwise_sum_is_numpys(n):
 
     a = np.random.default_rng(n).standard_normal(n + 5) * 1e3 + 3e4
     assert _pairwise_sum(a, 3, n) == np.sum(a[3 : 3 + n])
+
+
+def test_nan_row_medians_equal_nanmedian():
+    """Rows without NaN, with some (odd and even counts left), all NaN, ties, and the
+    movement baseline's block length (30) and others."""
+    import warnings
+
+    from sleepsignal.activity import _nan_row_medians
+
+    rng = np.random.default_rng(4)
+    for block in (1, 2, 29, 30):
+        rows = rng.gamma(2.0, 3.0, (400, block))
+        rows[::7] = np.round(rows[::7])  # ties
+        rows[rng.random(rows.shape) < 0.2] = np.nan
+        rows[5] = np.nan
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the all-NaN row
+            want = np.nanmedian(rows, axis=1)
+        np.testing.assert_array_equal(_nan_row_medians(rows), want)
