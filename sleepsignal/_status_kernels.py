@@ -31,11 +31,12 @@ def _centred_windows_kernel(
     n_rows = out.shape[0] // n_fft if n_fft > 0 else 0
     for r in range(n_rows):
         src = (first + r * step) * w
-        dst = r * n_fft
+        seg = x[src : src + n_fft]
+        row = out[r * n_fft : (r + 1) * n_fft]  # slices: the loop below vectorises
         # integer samples: an exact (vectorised) integer sum, equal to the float64 sum
-        mean = _block_sum(x[src : src + n_fft]) / n_fft
+        mean = _block_sum(seg) / n_fft
         for i in range(n_fft):
-            out[dst + i] = (np.float64(x[src + i]) - mean) * hann[i]
+            row[i] = (np.float64(seg[i]) - mean) * hann[i]
 
 
 @njit
