@@ -69,7 +69,9 @@ def _like_samples_numba(x: Any, v: Any) -> Any:
     from numba import types
 
     dt = x.dtype
-    if isinstance(dt, types.Float) or (isinstance(dt, types.Integer) and dt.bitwidth <= 32):
+    if isinstance(dt, types.Float) or (
+        isinstance(dt, types.Integer) and getattr(dt, "bitwidth", 64) <= 32
+    ):
 
         def impl_cast(x: Any, v: Any) -> Any:
             return dt(v)

@@ -156,8 +156,8 @@ def _fft_scores(
         spec = np.fft.rfft(rows.reshape(m, w_fft), axis=1)  # float64: faster than float32
         spec64 = np.ascontiguousarray(spec, dtype=np.complex128).view(np.float64).ravel()
         _line_scores_kernel(spec64, n_bins, *bins, scores[r0 * len(uniq) : (r0 + m) * len(uniq)])
-    scores = scores.reshape(n_a, len(uniq))
-    return scores[:, inv[: len(lines50)]], scores[:, inv[len(lines50) :]]
+    table = scores.reshape(n_a, len(uniq))
+    return table[:, inv[: len(lines50)]], table[:, inv[len(lines50) :]]
 
 
 def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
