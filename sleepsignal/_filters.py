@@ -227,21 +227,115 @@ def _filter_into(
     state ``zi`` (flattened (n, 2), updated to the final state), front to back or, with
     ``reverse``, back to front.
 
-    Per sample, every section in turn: the direct-form-II transposed update of scipy's
-    ``sosfilt``, the same arithmetic in the same order. Sample-major order lets the
-    sections' recursions overlap in the CPU pipeline; ``out`` may be ``x`` itself.
+    Per sample and section: the direct-form-II transposed update of scipy's
+    ``sosfilt``, the same arithmetic in the same order. Section ``s`` at sample ``i``
+    needs only section ``s - 1`` at sample ``i`` and its own state, so the sections are
+    run in passes of up to four (:func:`_pass4`, :func:`_pass2`, :func:`_pass1`), each
+    pass keeping its states in registers (an array state goes through memory on every
+    sample, which lengthens the recursion's critical path; 2 sections: about 1.5x
+    faster) while its sections' recursions overlap in the CPU pipeline. ``out`` may be
+    ``x`` itself.
     """
     n_sec = sos.shape[0] // 6
+    s = _passes(sos, 0, x, out, zi, reverse)  # x may be float32, out is float64
+    while s < n_sec:
+        s = _passes(sos, s, out, out, zi, reverse)
+
+
+@njit
+def _passes(
+    sos: np.ndarray, s: int, x: np.ndarray, out: np.ndarray, zi: np.ndarray, reverse: bool
+) -> int:
+    """One pass of :func:`_filter_into` from section ``s`` (of up to four sections);
+    returns the next section."""
+    left = sos.shape[0] // 6 - s
+    if left >= 4:
+        _pass4(sos, s, x, out, zi, reverse)
+        return s + 4
+    if left >= 2:
+        _pass2(sos, s, x, out, zi, reverse)
+        return s + 2
+    if left == 1:
+        _pass1(sos, s, x, out, zi, reverse)
+    return s + 1
+
+
+@njit
+def _pass1(
+    sos: np.ndarray, s: int, x: np.ndarray, out: np.ndarray, zi: np.ndarray, reverse: bool
+) -> None:
+    """Section ``s`` of :func:`_filter_into` over the whole signal."""
+    b0, b1, b2, a1, a2 = sos[6 * s], sos[6 * s + 1], sos[6 * s + 2], sos[6 * s + 4], sos[6 * s + 5]
+    z0, z1 = zi[2 * s], zi[2 * s + 1]
     n = x.shape[0]
     for j in range(n):
         i = n - 1 - j if reverse else j
         v = np.float64(x[i])
-        for s in range(n_sec):
-            y = sos[6 * s] * v + zi[2 * s]
-            zi[2 * s] = sos[6 * s + 1] * v - sos[6 * s + 4] * y + zi[2 * s + 1]
-            zi[2 * s + 1] = sos[6 * s + 2] * v - sos[6 * s + 5] * y
-            v = y
-        out[i] = v
+        y = b0 * v + z0
+        z0 = b1 * v - a1 * y + z1
+        z1 = b2 * v - a2 * y
+        out[i] = y
+    zi[2 * s], zi[2 * s + 1] = z0, z1
+
+
+@njit
+def _pass2(
+    sos: np.ndarray, s: int, x: np.ndarray, out: np.ndarray, zi: np.ndarray, reverse: bool
+) -> None:
+    """Sections ``s`` and ``s + 1`` of :func:`_filter_into` over the whole signal."""
+    b0, b1, b2, a1, a2 = sos[6 * s], sos[6 * s + 1], sos[6 * s + 2], sos[6 * s + 4], sos[6 * s + 5]
+    t = 6 * (s + 1)
+    c0, c1, c2, d1, d2 = sos[t], sos[t + 1], sos[t + 2], sos[t + 4], sos[t + 5]
+    z0, z1, w0, w1 = zi[2 * s], zi[2 * s + 1], zi[2 * s + 2], zi[2 * s + 3]
+    n = x.shape[0]
+    for j in range(n):
+        i = n - 1 - j if reverse else j
+        v = np.float64(x[i])
+        y = b0 * v + z0
+        z0 = b1 * v - a1 * y + z1
+        z1 = b2 * v - a2 * y
+        u = c0 * y + w0
+        w0 = c1 * y - d1 * u + w1
+        w1 = c2 * y - d2 * u
+        out[i] = u
+    zi[2 * s], zi[2 * s + 1], zi[2 * s + 2], zi[2 * s + 3] = z0, z1, w0, w1
+
+
+@njit
+def _pass4(
+    sos: np.ndarray, s: int, x: np.ndarray, out: np.ndarray, zi: np.ndarray, reverse: bool
+) -> None:
+    """Sections ``s`` to ``s + 3`` of :func:`_filter_into` over the whole signal."""
+    k = 6 * s
+    b0, b1, b2, a1, a2 = sos[k], sos[k + 1], sos[k + 2], sos[k + 4], sos[k + 5]
+    k += 6
+    c0, c1, c2, d1, d2 = sos[k], sos[k + 1], sos[k + 2], sos[k + 4], sos[k + 5]
+    k += 6
+    e0, e1, e2, f1, f2 = sos[k], sos[k + 1], sos[k + 2], sos[k + 4], sos[k + 5]
+    k += 6
+    g0, g1, g2, h1, h2 = sos[k], sos[k + 1], sos[k + 2], sos[k + 4], sos[k + 5]
+    m = 2 * s
+    z0, z1, w0, w1 = zi[m], zi[m + 1], zi[m + 2], zi[m + 3]
+    p0, p1, q0, q1 = zi[m + 4], zi[m + 5], zi[m + 6], zi[m + 7]
+    n = x.shape[0]
+    for j in range(n):
+        i = n - 1 - j if reverse else j
+        v = np.float64(x[i])
+        y = b0 * v + z0
+        z0 = b1 * v - a1 * y + z1
+        z1 = b2 * v - a2 * y
+        u = c0 * y + w0
+        w0 = c1 * y - d1 * u + w1
+        w1 = c2 * y - d2 * u
+        r = e0 * u + p0
+        p0 = e1 * u - f1 * r + p1
+        p1 = e2 * u - f2 * r
+        o = g0 * r + q0
+        q0 = g1 * r - h1 * o + q1
+        q1 = g2 * r - h2 * o
+        out[i] = o
+    zi[m], zi[m + 1], zi[m + 2], zi[m + 3] = z0, z1, w0, w1
+    zi[m + 4], zi[m + 5], zi[m + 6], zi[m + 7] = p0, p1, q0, q1
 
 
 @njit

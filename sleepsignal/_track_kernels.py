@@ -519,24 +519,25 @@ def _cycle_levels_kernel(
     for k in range(m):
         hi = -np.inf
         lo = np.inf
+        has_nan = False
         for s in range(c0[k], c1[k]):
             v = ext[s]
-            if np.isnan(v):
-                nan_in[k] = True
-                continue
-            if v > hi:
+            has_nan |= np.isnan(v)
+            if v > hi:  # False for NaN
                 hi = v
             if v < lo:
                 lo = v
+        nan_in[k] = has_nan
         mid = 0.5 * (hi + lo)
         count = 0
+        for s in range(c0[k], c1[k]):
+            count += ext[s] > mid  # branch-free: vectorises
         first = -1
         for s in range(c0[k], c1[k]):
             v = ext[s]
-            if v > mid:
-                count += 1
-            if first < 0 and (v == hi or (np.isnan(v) and hi == -np.inf)):
+            if v == hi or (np.isnan(v) and hi == -np.inf):
                 first = s
+                break
         top[k] = hi
         bottom[k] = lo
         loud[k] = count / (c1[k] - c0[k])

@@ -122,20 +122,42 @@ def _span_rmssd(
 def _best_span(iv: np.ndarray, st: np.ndarray, lo: float, hi: float) -> float:
     """RMSSD of the 15-minute span inside [lo, hi] with the most successive pairs.
 
-    Spans start every 60 s; the earliest span wins a tie.
+    Spans start every 60 s; the earliest span wins a tie. When the intervals do not
+    overlap, every span's pair count comes from one cumulative count of the joined
+    pairs (the spans are index ranges) and only the winner's RMSSD is computed.
     """
-    best_n = -1
-    best = math.nan
     ends: np.ndarray | None = st + iv
     if np.any(np.diff(st + iv) < 0):  # overlapping intervals: mask the night per span
         ends = None
+    span_starts: list[float] = []
     s = lo
     while s + HRV_SPAN <= hi + 1e-9:
-        v, n = _span_rmssd(iv, st, s, s + HRV_SPAN, ends)
-        if math.isfinite(v) and n > best_n:
-            best_n, best = n, v
+        span_starts.append(s)
         s += 60.0
-    return best
+    if ends is None:
+        best_n = -1
+        best = math.nan
+        for s in span_starts:
+            v, n = _span_rmssd(iv, st, s, s + HRV_SPAN, None)
+            if math.isfinite(v) and n > best_n:
+                best_n, best = n, v
+        return best
+    if not span_starts:
+        return math.nan
+    s0 = np.array(span_starts)
+    a = np.searchsorted(st, s0, side="left")
+    b = np.maximum(a, np.searchsorted(ends, s0 + HRV_SPAN, side="right"))
+    # pairs (i, i + 1) of a span [a, b) are those with a <= i < b - 1, joined as in
+    # _successive_diffs
+    joined = np.abs(st[1:] - (st[:-1] + iv[:-1])) <= 0.05
+    cum = np.concatenate([[0], np.cumsum(joined)])
+    n_pairs = np.where(b - a >= 2, cum[np.maximum(b - 1, a)] - cum[a], 0)
+    n_pairs = np.where(n_pairs >= _MIN_PAIRS_SPAN, n_pairs, -1)
+    k = int(np.argmax(n_pairs))  # the first of the largest: the earliest span
+    if n_pairs[k] < 0:
+        return math.nan
+    v, _ = _span_rmssd(iv, st, span_starts[k], span_starts[k] + HRV_SPAN, ends)
+    return v
 
 
 def night_hrv_indices(

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._rank_filter import median_filter
+from ._status_kernels import _centred_windows_kernel, _line_scores_kernel
 from ._track_kernels import (
     LOWRATE_HZ,
     _change_points,
@@ -53,6 +54,8 @@ LINE_RATIO = 10.0
 NEIGHBOURHOOD_HZ = 4.0
 #: Harmonics of each mains frequency that are looked at.
 HARMONICS = 6
+#: Analysed windows transformed per FFT call (their spectra stay in the CPU's cache).
+_FFT_ROWS = 256
 #: Fraction of a window's samples at the recording's extreme values that makes it
 #: "clipped" (status 3).
 CLIPPED_FRACTION = 0.02
@@ -98,46 +101,63 @@ def mains_aliases(mains_hz: float, fs: float, harmonics: int = HARMONICS) -> np.
     return np.where(f > fs / 2, fs - f, f)
 
 
-def _line_scores(power: np.ndarray, freqs: np.ndarray, lines: np.ndarray) -> np.ndarray:
-    """Line-to-neighbourhood power ratio of each window at each line frequency."""
-    df = freqs[1] - freqs[0]
-    out = np.zeros((power.shape[0], len(lines)))
+def _line_bins(
+    n_bins: int, df: float, lines: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The bins :func:`_line_scores_kernel` reads for each line (Hz) of a spectrum of
+    ``n_bins`` bins ``df`` Hz apart: the peak bins (the 3 nearest the line), and the
+    neighbourhood (bins within :data:`NEIGHBOURHOOD_HZ`, the 5 nearest the line left
+    out, bin 0 left out). A line too near either end of the spectrum, or with fewer than
+    4 neighbourhood bins, is not scored (``peak_lo`` -1)."""
+    peak_lo = np.full(len(lines), -1, dtype=np.int64)
+    peak_hi = np.full(len(lines), -1, dtype=np.int64)
+    ref_start = np.zeros(len(lines) + 1, dtype=np.int64)
+    ref: list[int] = []
+    h = round(NEIGHBOURHOOD_HZ / df)
     for j, f in enumerate(lines):
         c = round(f / df)
-        if c < 2 or c > len(freqs) - 1:
-            continue
-        peak = power[:, max(c - 1, 0) : c + 2].max(axis=1)
-        h = round(NEIGHBOURHOOD_HZ / df)
-        cols = [i for i in range(c - h, c + h + 1) if abs(i - c) > 2 and 0 < i < len(freqs)]
-        if len(cols) < 4:
-            continue
-        ref = power[:, cols].mean(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[:, j] = np.where(ref > 0, peak / ref, np.where(peak > 0, np.inf, 0.0))
-    return out
+        cols = [i for i in range(c - h, c + h + 1) if abs(i - c) > 2 and 0 < i < n_bins]
+        if 2 <= c <= n_bins - 1 and len(cols) >= 4:
+            peak_lo[j], peak_hi[j] = c - 1, min(c + 1, n_bins - 1)
+            ref.extend(cols)
+        ref_start[j + 1] = len(ref)
+    return peak_lo, peak_hi, ref_start, np.array(ref, dtype=np.int64)
 
 
 def _fft_scores(
-    seg: np.ndarray,
+    x: np.ndarray,
+    w: int,
+    first: int,
+    n_a: int,
     fs: float,
     w_fft: int,
     lines50: np.ndarray,
     lines60: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Line-to-neighbourhood power ratios of the Hann periodogram of each window's start.
+    """Line-to-neighbourhood power ratios of the Hann periodogram of the start of each
+    analysed window (``n_a`` windows of ``w`` samples of ``x``: ``first``,
+    ``first + FFT_EVERY``, ...; one row each).
 
-    Each window is centred on its own mean (float32), so a window's scores depend on its
-    samples only: the chunked path (:mod:`sleepsignal.streaming`) gets the same numbers.
+    Each window is centred on its own mean, so a window's scores depend on its samples
+    only: the chunked path (:mod:`sleepsignal.streaming`) gets the same numbers.
     """
-    segf = seg[:, :w_fft].astype(np.float32)
-    segf -= segf.mean(axis=1, keepdims=True)
-    segf *= np.hanning(w_fft).astype(np.float32)
-    power = np.abs(np.fft.rfft(segf, axis=1))
-    power *= power
-    freqs = np.fft.rfftfreq(w_fft, 1.0 / fs)
     uniq, inv = np.unique(np.round(np.concatenate([lines50, lines60]), 6), return_inverse=True)
-    scores = _line_scores(power, freqs, uniq)
-    return scores[:, inv[: len(lines50)]], scores[:, inv[len(lines50) :]]
+    n_bins = w_fft // 2 + 1
+    bins = _line_bins(n_bins, 1.0 / (w_fft * (1.0 / fs)), uniq)  # as numpy.fft.rfftfreq
+    hann = np.hanning(w_fft)
+    scores = np.empty(n_a * len(uniq))
+    # a few hundred windows at a time: the windows and their spectra stay in the CPU's
+    # cache between the three steps (and a week's temporaries stay small)
+    buf = np.empty(min(n_a, _FFT_ROWS) * w_fft)
+    for r0 in range(0, n_a, _FFT_ROWS):
+        m = min(_FFT_ROWS, n_a - r0)
+        rows = buf[: m * w_fft]
+        _centred_windows_kernel(x, w, first + FFT_EVERY * r0, FFT_EVERY, hann, rows)
+        spec = np.fft.rfft(rows.reshape(m, w_fft), axis=1)  # float64: faster than float32
+        spec64 = np.ascontiguousarray(spec, dtype=np.complex128).view(np.float64).ravel()
+        _line_scores_kernel(spec64, n_bins, *bins, scores[r0 * len(uniq) : (r0 + m) * len(uniq)])
+    table = scores.reshape(n_a, len(uniq))
+    return table[:, inv[: len(lines50)]], table[:, inv[len(lines50) :]]
 
 
 def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
@@ -166,7 +186,7 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
     1. The signal is cut into 4 s status windows. For 50 Hz and for 60 Hz, the aliases
        of harmonics 1-6 at ``fs`` are the candidate lines (:func:`mains_aliases`).
     2. One window in every 2 (the even ones; hum is stationary over seconds) gets a
-       Hann periodogram (0.25 Hz resolution, float32 FFT) of the
+       Hann periodogram (0.25 Hz resolution, float64 FFT) of the
        window minus its own mean. A line is present when its power (highest of the 3
        nearest bins, so a mains drift of +-0.25 Hz is tolerated) exceeds 10
        times the mean power of its +-4 Hz neighbourhood (the 5 bins nearest the line
@@ -224,7 +244,7 @@ def _status_from_scan(
         st = seg[touch]
         n_ext[touch] = (st == lo_v).sum(axis=1) + (st == hi_v).sum(axis=1)
     unclear = flat | (n_ext > CLIPPED_FRACTION * w)
-    s50, s60 = _window_scores(seg[::FFT_EVERY], fs_f)
+    s50, s60 = _window_scores(x, n_w, 0, fs_f)
     return _status_from_features(fs_f, unclear, s50, s60)
 
 
@@ -241,14 +261,20 @@ def _unclear_from_counts(
     return (wmax == wmin) | (n_ext > CLIPPED_FRACTION * w)
 
 
-def _window_scores(seg_a: np.ndarray, fs_f: float) -> tuple[np.ndarray, np.ndarray]:
-    """Line scores (50 Hz lines, 60 Hz lines) of the analysed windows ``seg_a`` (rows)."""
+def _window_scores(
+    x: np.ndarray, n_w: int, first: int, fs_f: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Line scores (50 Hz lines, 60 Hz lines) of the analysed windows of the samples
+    ``x`` (1-D, contiguous; ``n_w`` status windows): windows ``first``,
+    ``first + FFT_EVERY``, ... (one row each)."""
+    _, w = _scan_sizes(fs_f)
     w_fft = round(FFT_S * fs_f)
     lines50 = mains_aliases(50.0, fs_f)
     lines60 = mains_aliases(60.0, fs_f)
-    if len(seg_a) == 0:
+    n_a = len(range(first, n_w, FFT_EVERY))
+    if n_a == 0:
         return np.zeros((0, len(lines50))), np.zeros((0, len(lines60)))
-    return _fft_scores(seg_a, fs_f, w_fft, lines50, lines60)
+    return _fft_scores(x, w, first, n_a, fs_f, w_fft, lines50, lines60)
 
 
 def _status_from_features(

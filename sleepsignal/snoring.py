@@ -59,8 +59,9 @@ class Snoring(NamedTuple):
 def _level(a: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
     """``a[lo:hi]`` as float64 with NaN where a value is missing, and where that is."""
     y = a[lo:hi].astype(np.float64)
-    bad = ~np.isfinite(y) | (y < 0)
-    return np.where(bad, np.nan, y), bad
+    bad = ~((y >= 0) & (y < np.inf))  # NaN, infinite or negative (NaN compares False)
+    y[bad] = np.nan
+    return y, bad
 
 
 def _row_percentile(rows: np.ndarray, q: float) -> np.ndarray:
@@ -159,7 +160,9 @@ def _count_invalid(a: np.ndarray, nfs: float) -> int:
     step = _steps(nfs)[1]
     n_bad = 0
     for lo in range(0, len(a), step):
-        n_bad += int(_level(a, lo, lo + step)[1].sum())
+        part = a[lo : lo + step]  # in its own dtype: the same test as _level's
+        ok = (part >= 0) & (part < np.inf) if part.dtype.kind == "f" else part >= 0
+        n_bad += len(part) - int(np.count_nonzero(ok))
     return n_bad
 
 

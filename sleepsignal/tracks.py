@@ -222,8 +222,7 @@ def _scan_part(x: np.ndarray, fs: float, first_window: int) -> _ScanPart:
     q, w = _scan_sizes(fs)
     low, wmin, wmax = _scan_kernel(x, q, w)
     nmin, nmax = _extreme_counts_kernel(x, w, wmin, wmax)
-    seg = x[: len(wmin) * w].reshape(len(wmin), w)
-    s50, s60 = _window_scores(seg[(-first_window) % FFT_EVERY :: FFT_EVERY], fs)
+    s50, s60 = _window_scores(x, len(wmin), (-first_window) % FFT_EVERY, fs)
     return _ScanPart(low, wmin, wmax, nmin, nmax, s50, s60)
 
 

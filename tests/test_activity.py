@@ -182,10 +182,11 @@ def test_actigram_bad_arguments():
     assert len(ep) == 0 and len(c) == 0
 
 
-@pytest.mark.parametrize("blocks", [(1, 1), (7, 3), (64, 40)])
-def test_block_wise_presence_and_movements_equal_one_block(monkeypatch, blocks):
-    """Long recordings go through presence and movements a block at a time; any block
-    size gives the values of one block over the whole view, bit for bit."""
+@pytest.mark.parametrize("block", [1, 7, 64])
+def test_block_wise_movements_equal_one_block(monkeypatch, block):
+    """Long recordings go through movements a block at a time; any block size gives
+    the values of one block over the whole view, bit for bit (presence is one kernel
+    pass with per-window outputs only)."""
     from sleepsignal import activity
 
     rng = np.random.default_rng(11)
@@ -201,10 +202,58 @@ def test_block_wise_presence_and_movements_equal_one_block(monkeypatch, blocks):
         return [p.window_states, p.times, m.starts, m.ends, m.peak_ratio]
 
     monkeypatch.setattr(activity, "_MOVEMENT_BLOCK_S", 10**9)
-    monkeypatch.setattr(activity, "_PRESENCE_BLOCK_WINDOWS", 10**9)
     whole = run()
-    monkeypatch.setattr(activity, "_MOVEMENT_BLOCK_S", blocks[0])
-    monkeypatch.setattr(activity, "_PRESENCE_BLOCK_WINDOWS", blocks[1])
+    monkeypatch.setattr(activity, "_MOVEMENT_BLOCK_S", block)
     for a, b in zip(run(), whole, strict=True):
         np.testing.assert_array_equal(a, b)
     assert len(whole[2]) >= 1  # the movement is found
+
+
+def test_presence_spreads_kernel_matches_naive():
+    """The kernel's spreads are numpy's (pairwise sums reproduced) on windows of 50
+    samples (the 10 Hz view), 25, 130 (past numpy's 128-sample pairwise block) and 3,
+    drifting, flat and noisy, and a read-only view."""
+    from naive_status import naive_presence_spreads
+
+    from sleepsignal._status_kernels import _presence_spreads_kernel
+
+    rng = np.random.default_rng(21)
+    low = np.cumsum(rng.standard_normal(13_000)) * 3 + 2000 + rng.standard_normal(13_000) * 1e-3
+    low[1000:1300] = 2100.0  # flat windows
+    low.flags.writeable = False
+    for w in (50, 25, 130, 3):
+        n_w = len(low) // w
+        got = _presence_spreads_kernel(low, w, n_w)
+        want = naive_presence_spreads(low, w, n_w)
+        for g, x in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, x)
+        assert got[2].any() and not got[2].all()
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 49, 50, 128, 129, 136, 300, 1000, 5000])
+def test_pairwise_sum_is_numpys(n):
+    """The presence kernel's sums are numpy's pairwise sums, bit for bit, short runs
+    and runs split once or several times."""
+    from sleepsignal._status_kernels import _pairwise_sum
+
+    a = np.random.default_rng(n).standard_normal(n + 5) * 1e3 + 3e4
+    assert _pairwise_sum(a, 3, n) == np.sum(a[3 : 3 + n])
+
+
+def test_nan_row_medians_equal_nanmedian():
+    """Rows without NaN, with some (odd and even counts left), all NaN, ties, and the
+    movement baseline's block length (30) and others."""
+    import warnings
+
+    from sleepsignal.activity import _nan_row_medians
+
+    rng = np.random.default_rng(4)
+    for block in (1, 2, 29, 30):
+        rows = rng.gamma(2.0, 3.0, (400, block))
+        rows[::7] = np.round(rows[::7])  # ties
+        rows[rng.random(rows.shape) < 0.2] = np.nan
+        rows[5] = np.nan
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the all-NaN row
+            want = np.nanmedian(rows, axis=1)
+        np.testing.assert_array_equal(_nan_row_medians(rows), want)

@@ -126,3 +126,76 @@ def test_scan_kernel_matches_naive():
         for g, v in zip(got[1:], want[1:], strict=True):
             np.testing.assert_array_equal(g, v)
             np.testing.assert_array_equal(np.signbit(g), np.signbit(v))
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32, np.float64])
+def test_centred_windows_kernel_matches_naive(dtype):
+    """Windows 1, 3, 5 of 600 samples, their first 560 centred and windowed; a flat
+    window becomes all zero."""
+    from naive_status import naive_centred_windows
+
+    from sleepsignal._status_kernels import _centred_windows_kernel
+
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 65535, 7 * 600).astype(dtype)
+    if dtype != np.uint16:
+        x[1800:2400] = (rng.standard_normal(600) * 1e3).astype(dtype)
+    x[3000:3600] = 30000  # window 5: flat
+    hann = np.hanning(560)
+    got = np.empty(3 * 560)
+    _centred_windows_kernel(x, 600, 1, 2, hann, got)
+    rows = x.reshape(7, 600)[1::2, :560]
+    want = naive_centred_windows(rows, hann)
+    assert np.array_equal(got.reshape(3, 560), want)
+    assert not want[2].any()
+    _centred_windows_kernel(x, 600, 1, 2, hann, np.empty(0))  # no window: no work
+
+
+def test_line_scores_kernel_matches_naive():
+    """Every line of both mains frequencies at several rates (lines near 0 Hz and near
+    the Nyquist frequency are not scored), on noise, on a spectrum without power
+    (0), and with power at the peak only (inf)."""
+    from naive_status import naive_line_scores
+
+    from sleepsignal._status_kernels import _line_scores_kernel
+    from sleepsignal.mains import _line_bins
+
+    rng = np.random.default_rng(12)
+    for fs in (140.0, 125.0, 100.0, 20.0):
+        w = round(4.0 * fs)
+        n_bins = w // 2 + 1
+        spec = rng.standard_normal((4, n_bins)) + 1j * rng.standard_normal((4, n_bins))
+        spec[1] = 0
+        df = 1.0 / (w * (1.0 / fs))
+        lines = np.unique(
+            np.concatenate([mains_aliases(50.0, fs), mains_aliases(60.0, fs), [0.25]])
+        )
+        c = round(lines[-1] / df)
+        spec[2] = 0
+        spec[2, c] = 1.0
+        out = np.empty(4 * len(lines))
+        _line_scores_kernel(
+            spec.view(np.float64).ravel(), n_bins, *_line_bins(n_bins, df, lines), out
+        )
+        want = naive_line_scores(spec, lines.tolist(), df)
+        assert np.array_equal(out.reshape(4, len(lines)), want)
+        assert not want[1].any()
+        assert want[2, -1] == np.inf
+        assert not want[:, 0].any()  # 0.25 Hz: too near 0 Hz to be scored
+
+
+@pytest.mark.parametrize("rows", [1, 3, 7])
+def test_window_scores_in_groups_equal_one_group(monkeypatch, rows):
+    """The analysed windows go through the FFT a group at a time; any group size gives
+    the scores of one group, bit for bit (each window's spectrum is its own)."""
+    from sleepsignal import mains
+
+    bcg = synthetic_bcg(200, seed=5, mains=((40.0, 120.0, 50.0),))
+    x = np.ascontiguousarray(bcg.signal)
+    n_w = len(x) // 560
+    monkeypatch.setattr(mains, "_FFT_ROWS", 10**9)
+    whole = mains._window_scores(x, n_w, 1, bcg.fs)
+    monkeypatch.setattr(mains, "_FFT_ROWS", rows)
+    for got, want in zip(mains._window_scores(x, n_w, 1, bcg.fs), whole, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert (whole[0] > mains.LINE_RATIO).any()  # the hum is seen

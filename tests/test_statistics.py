@@ -363,3 +363,30 @@ def test_hrv_span_search_equals_the_mask_of_the_night() -> None:
             best_n, best = n, v
     got = hrv.night_hrv_indices(st, iv2, start=0.0, end=float(st[-1]))
     assert got["evening_HRV_index"] == best
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hrv_best_span_from_pair_counts_equals_span_by_span(seed: int) -> None:
+    """_best_span ranks the spans by pair counts from one cumulative count and computes
+    only the winner's RMSSD: the value must be exactly that of computing every span's
+    RMSSD and pair count and keeping the first with the most pairs (ties: many spans
+    hold the same count on a night of long gaps)."""
+    from sleepsignal import hrv
+
+    rng = np.random.default_rng(seed)
+    n = 6000
+    iv = rng.uniform(0.6, 1.2, n)
+    gaps = np.where(rng.random(n) < 0.02 * (seed + 1), rng.uniform(0.5, 400.0, n), 0.0)
+    st = np.concatenate([[0.0], np.cumsum(iv + gaps)[:-1]])
+    ends = st + iv
+    assert np.all(np.diff(ends) >= 0)
+    for lo, hi in ((0.0, float(st[-1]) / 3), (100.5, float(st[-1])), (0.0, 800.0)):
+        best_n, best = -1, math.nan
+        s0 = lo
+        while s0 + hrv.HRV_SPAN <= hi + 1e-9:
+            v, k = hrv._span_rmssd(iv, st, s0, s0 + hrv.HRV_SPAN, ends)
+            if math.isfinite(v) and k > best_n:
+                best_n, best = k, v
+            s0 += 60.0
+        got = hrv._best_span(iv, st, lo, hi)
+        assert got == pytest.approx(best, abs=0, rel=0, nan_ok=True)

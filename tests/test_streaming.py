@@ -80,9 +80,11 @@ def test_extreme_counts_kernel_matches_naive():
     from sleepsignal._track_kernels import _scan_kernel
 
     rng = np.random.default_rng(0)
-    for dtype in (np.uint16, np.float32, np.float64, np.int64):
+    for dtype in (np.uint16, np.int16, np.int32, np.float32, np.float64, np.int64):
         for n in (0, 1, 55, 56, 57, 1000):
             x = rng.integers(0, 4, n).astype(dtype)  # few levels: many ties on the extremes
+            if dtype in (np.float32, np.float64):
+                x = x * dtype(0.1) - dtype(3.3)  # fractions: extremes go to float64 and back
             _, wmin, wmax = _scan_kernel(x, 2, 8)
             got = _extreme_counts_kernel(x, 8, wmin, wmax)
             for g, v in zip(got, naive_extreme_counts(x, 8, wmin, wmax), strict=True):
