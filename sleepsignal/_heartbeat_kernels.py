@@ -159,13 +159,14 @@ def _slid_sums(
 def _centre_window(x: np.ndarray, a0: int, w: int, out: np.ndarray) -> float:
     """``out[:w] = x[a0:a0+w] - mean``; returns the sum of squares of ``out[:w]``
     (sums in SIMD lanes, see :func:`_dot`)."""
+    xa = x[a0 : a0 + w]  # a slice: unit-stride loads (x[a0 + i] compiled to gathers)
     sa = 0.0
     for i in range(w):
-        sa += x[a0 + i]
+        sa += xa[i]
     ma = sa / w
     va = 0.0
     for i in range(w):
-        out[i] = x[a0 + i] - ma
+        out[i] = xa[i] - ma
         va += out[i] * out[i]
     return va
 
