@@ -293,8 +293,21 @@ def _pair_alignment(
             s = step
             while s > 1:
                 s = (s + 1) // 2
-                c0 = bi
-                for li in (c0 - s, c0 + s):
+                l0 = bi - s
+                l1 = bi + s
+                if l0 >= 0 and l1 < nl and r[l0] != r[l0] and r[l1] != r[l1]:
+                    # both new (the usual case): one pass for the two
+                    c0, c1 = _dot2(a, x, b0 + l0, b0 + l1, w)
+                    r[l0] = c0 / np.sqrt(va * wvb[l0])
+                    r[l1] = c1 / np.sqrt(va * wvb[l1])
+                    if r[l0] > best:
+                        best = r[l0]
+                        bi = l0
+                    if r[l1] > best:
+                        best = r[l1]
+                        bi = l1
+                    continue
+                for li in (l0, l1):
                     if 0 <= li < nl and r[li] != r[li]:
                         r[li] = _ncc_vb(x, a, va, b0 + li, w, wvb[li])
                         if r[li] > best:
@@ -817,7 +830,7 @@ def _shift_sums(
     """
     si = 0
     while si + 4 <= ns:
-        b = a0 + si
+        ab = arr[a0 + si : a0 + si + ws + 3]  # a slice: plain loads (no index checks)
         s0 = 0.0
         s1 = 0.0
         s2 = 0.0
@@ -828,10 +841,10 @@ def _shift_sums(
         q3 = 0.0
         for k in range(ws):
             tk = tmpl[k]
-            v0 = arr[b + k]
-            v1 = arr[b + k + 1]
-            v2 = arr[b + k + 2]
-            v3 = arr[b + k + 3]
+            v0 = ab[k]
+            v1 = ab[k + 1]
+            v2 = ab[k + 2]
+            v3 = ab[k + 3]
             s0 += v0 * tk
             s1 += v1 * tk
             s2 += v2 * tk
@@ -1003,16 +1016,16 @@ def _centred_sums(
     """
     li = 0
     while li + 4 <= nl:
-        b = b0 + li
+        yb = y[b0 + li : b0 + li + w + 3]  # a slice: plain loads (no index checks)
         m0 = 0.0
         m1 = 0.0
         m2 = 0.0
         m3 = 0.0
         for i in range(w):
-            m0 += y[b + i]
-            m1 += y[b + i + 1]
-            m2 += y[b + i + 2]
-            m3 += y[b + i + 3]
+            m0 += yb[i]
+            m1 += yb[i + 1]
+            m2 += yb[i + 2]
+            m3 += yb[i + 3]
         m0 = m0 / w
         m1 = m1 / w
         m2 = m2 / w
@@ -1027,10 +1040,10 @@ def _centred_sums(
         q3 = 0.0
         for i in range(w):
             c = ca[i]
-            v0 = y[b + i] - m0
-            v1 = y[b + i + 1] - m1
-            v2 = y[b + i + 2] - m2
-            v3 = y[b + i + 3] - m3
+            v0 = yb[i] - m0
+            v1 = yb[i + 1] - m1
+            v2 = yb[i + 2] - m2
+            v3 = yb[i + 3] - m3
             s0 += c * v0
             s1 += c * v1
             s2 += c * v2
