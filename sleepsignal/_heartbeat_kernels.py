@@ -96,6 +96,24 @@ def _dot(a: np.ndarray, b: np.ndarray, w: int) -> float:
 
 
 @njit(fastmath=REASSOC_MATH)
+def _dot2(a: np.ndarray, x: np.ndarray, p0: int, p1: int, w: int) -> tuple[float, float]:
+    """``(_dot(a, x[p0:], w), _dot(a, x[p1:], w))`` in one pass (``a`` read once), each
+    summed in SIMD lanes like :func:`_dot` (on the machines measured, the same lanes
+    and order: the results are bit for bit its; ``tests/test_heartbeats.py`` checks
+    it for every window length up to 320). The windows are taken as slices, so the
+    compiler sees unit-stride loads (an index ``x[p0 + i]`` became a gather)."""
+    x0 = x[p0 : p0 + w]
+    x1 = x[p1 : p1 + w]
+    s0 = 0.0
+    s1 = 0.0
+    for i in range(w):
+        ai = a[i]
+        s0 += ai * x0[i]
+        s1 += ai * x1[i]
+    return s0, s1
+
+
+@njit(fastmath=REASSOC_MATH)
 def _dot_and_square(a: np.ndarray, b: np.ndarray, w: int) -> tuple[float, float]:
     """``(sum(a[:w] * b[:w]), sum(a[:w] ** 2))`` in one pass, each summed in SIMD
     lanes like :func:`_dot` (on the machines measured, the same lanes and order as two
@@ -141,36 +159,24 @@ def _slid_sums(
 def _centre_window(x: np.ndarray, a0: int, w: int, out: np.ndarray) -> float:
     """``out[:w] = x[a0:a0+w] - mean``; returns the sum of squares of ``out[:w]``
     (sums in SIMD lanes, see :func:`_dot`)."""
+    xa = x[a0 : a0 + w]  # a slice: unit-stride loads (x[a0 + i] compiled to gathers)
     sa = 0.0
     for i in range(w):
-        sa += x[a0 + i]
+        sa += xa[i]
     ma = sa / w
     va = 0.0
     for i in range(w):
-        out[i] = x[a0 + i] - ma
+        out[i] = xa[i] - ma
         va += out[i] * out[i]
     return va
 
 
 @njit
-def _ncc_from(cab: float, va: float, w: int, sb: float, sbb: float) -> float:
-    """Pearson correlation from the cross sum ``cab`` of a zero-mean window (sum of
-    squares ``va``) with a window of sum ``sb`` and sum of squares ``sbb``; NaN when that
-    window is flat."""
-    vb = sbb - sb * sb / w
-    if vb <= 1e-12 * sbb or vb <= 0.0:
-        return np.nan
-    return cab / np.sqrt(va * vb)
-
-
-@njit
-def _ncc_sums(
-    x: np.ndarray, a: np.ndarray, va: float, s: int, w: int, sb: float, sbb: float
-) -> float:
+def _ncc_vb(x: np.ndarray, a: np.ndarray, va: float, s: int, w: int, vb: float) -> float:
     """Pearson correlation of zero-mean ``a`` (sum of squares ``va``) with ``x[s:s+w]``,
-    whose sum ``sb`` and sum of squares ``sbb`` are given (the caller slides them from
-    lag to lag); NaN when that window is flat."""
-    return _ncc_from(_dot(a, x[s : s + w], w), va, w, sb, sbb)
+    whose centred sum of squares ``vb`` is given (NaN: that window is flat, and so is
+    the result)."""
+    return _dot(a, x[s : s + w], w) / np.sqrt(va * vb)
 
 
 @njit
@@ -214,12 +220,11 @@ def _pair_alignment(
     nl = 2 * max_lag + 1
     r = np.empty(nl)
     a = np.empty(w)
-    # sum and sum of squares of the window at every lag, per target candidate: a
+    # centred sum of squares of the window at every lag, per target candidate: a
     # candidate is the target of up to max_skip pairs (from its max_skip predecessors)
-    # with the same windows, so its sums are made once, in slot j % max_skip (the
+    # with the same windows, so they are made once, in slot j % max_skip (the
     # targets of candidate k, k+1 .. k+max_skip, fall in distinct slots)
-    wsb_all = np.empty((max_skip, nl))
-    wsbb_all = np.empty((max_skip, nl))
+    wvb_all = np.empty((max_skip, nl))
     slot_of = np.full(max_skip, -1, dtype=np.int64)  # the candidate each slot holds
     for k in range(nc):
         a0 = cand[k] - before
@@ -245,20 +250,19 @@ def _pair_alignment(
             if b0 < 0 or b0 + w + 2 * max_lag > n:
                 continue
             slot = (k + d) % max_skip
-            wsb = wsb_all[slot]
-            wsbb = wsbb_all[slot]
+            wvb = wvb_all[slot]
             if slot_of[slot] != k + d:
-                # window sums at every lag by sliding (2 updates per lag, not w adds)
+                # window sums at every lag by sliding (2 updates per lag, not w adds),
+                # and from them each window's centred sum of squares (NaN: flat)
                 s1, s2 = _sums(x, b0, w)
-                wsb[0] = s1
-                wsbb[0] = s2
-                for li in range(1, nl):
-                    vo = x[b0 + li - 1]
-                    vi = x[b0 + li - 1 + w]
-                    s1 += vi - vo
-                    s2 += vi * vi - vo * vo
-                    wsb[li] = s1
-                    wsbb[li] = s2
+                for li in range(nl):
+                    if li > 0:
+                        vo = x[b0 + li - 1]
+                        vi = x[b0 + li - 1 + w]
+                        s1 += vi - vo
+                        s2 += vi * vi - vo * vo
+                    vb = s2 - s1 * s1 / w
+                    wvb[li] = np.nan if vb <= 1e-12 * s2 or vb <= 0.0 else vb
                 slot_of[slot] = k + d
             # coarse pass every `step` lags, then every lag around the coarse best; the
             # correlation is smooth in the lag (the band ends far below fs / 2)
@@ -267,9 +271,18 @@ def _pair_alignment(
             best = -2.0
             bi = -1
             nco = (nl - 1) // step + 1
+            g = 0
+            while g + 1 < nco:  # two lags per pass over the template
+                l0 = g * step
+                l1 = l0 + step
+                c0, c1 = _dot2(a, x, b0 + l0, b0 + l1, w)
+                r[l0] = c0 / np.sqrt(va * wvb[l0])  # as _ncc_vb makes it
+                r[l1] = c1 / np.sqrt(va * wvb[l1])
+                g += 2
+            if g < nco:
+                r[g * step] = _ncc_vb(x, a, va, b0 + g * step, w, wvb[g * step])
             for g in range(nco):
                 li = g * step
-                r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
                 if r[li] > best:
                     best = r[li]
                     bi = li
@@ -280,16 +293,29 @@ def _pair_alignment(
             s = step
             while s > 1:
                 s = (s + 1) // 2
-                c0 = bi
-                for li in (c0 - s, c0 + s):
+                l0 = bi - s
+                l1 = bi + s
+                if l0 >= 0 and l1 < nl and r[l0] != r[l0] and r[l1] != r[l1]:
+                    # both new (the usual case): one pass for the two
+                    c0, c1 = _dot2(a, x, b0 + l0, b0 + l1, w)
+                    r[l0] = c0 / np.sqrt(va * wvb[l0])
+                    r[l1] = c1 / np.sqrt(va * wvb[l1])
+                    if r[l0] > best:
+                        best = r[l0]
+                        bi = l0
+                    if r[l1] > best:
+                        best = r[l1]
+                        bi = l1
+                    continue
+                for li in (l0, l1):
                     if 0 <= li < nl and r[li] != r[li]:
-                        r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
+                        r[li] = _ncc_vb(x, a, va, b0 + li, w, wvb[li])
                         if r[li] > best:
                             best = r[li]
                             bi = li
             for li in (bi - 1, bi + 1):  # neighbours for the parabola
                 if 0 <= li < nl and r[li] != r[li]:
-                    r[li] = _ncc_sums(x, a, va, b0 + li, w, wsb[li], wsbb[li])
+                    r[li] = _ncc_vb(x, a, va, b0 + li, w, wvb[li])
             frac = 0.0
             if 0 < bi < nl - 1:
                 frac = _vertex(r[bi - 1], r[bi], r[bi + 1])
@@ -804,7 +830,7 @@ def _shift_sums(
     """
     si = 0
     while si + 4 <= ns:
-        b = a0 + si
+        ab = arr[a0 + si : a0 + si + ws + 3]  # a slice: plain loads (no index checks)
         s0 = 0.0
         s1 = 0.0
         s2 = 0.0
@@ -815,10 +841,10 @@ def _shift_sums(
         q3 = 0.0
         for k in range(ws):
             tk = tmpl[k]
-            v0 = arr[b + k]
-            v1 = arr[b + k + 1]
-            v2 = arr[b + k + 2]
-            v3 = arr[b + k + 3]
+            v0 = ab[k]
+            v1 = ab[k + 1]
+            v2 = ab[k + 2]
+            v3 = ab[k + 3]
             s0 += v0 * tk
             s1 += v1 * tk
             s2 += v2 * tk
@@ -990,16 +1016,16 @@ def _centred_sums(
     """
     li = 0
     while li + 4 <= nl:
-        b = b0 + li
+        yb = y[b0 + li : b0 + li + w + 3]  # a slice: plain loads (no index checks)
         m0 = 0.0
         m1 = 0.0
         m2 = 0.0
         m3 = 0.0
         for i in range(w):
-            m0 += y[b + i]
-            m1 += y[b + i + 1]
-            m2 += y[b + i + 2]
-            m3 += y[b + i + 3]
+            m0 += yb[i]
+            m1 += yb[i + 1]
+            m2 += yb[i + 2]
+            m3 += yb[i + 3]
         m0 = m0 / w
         m1 = m1 / w
         m2 = m2 / w
@@ -1014,10 +1040,10 @@ def _centred_sums(
         q3 = 0.0
         for i in range(w):
             c = ca[i]
-            v0 = y[b + i] - m0
-            v1 = y[b + i + 1] - m1
-            v2 = y[b + i + 2] - m2
-            v3 = y[b + i + 3] - m3
+            v0 = yb[i] - m0
+            v1 = yb[i + 1] - m1
+            v2 = yb[i + 2] - m2
+            v3 = yb[i + 3] - m3
             s0 += c * v0
             s1 += c * v1
             s2 += c * v2
