@@ -290,7 +290,7 @@ def prune_build_caches(current: Path, *, now: float | None = None) -> list[Path]
     except OSError:
         return []
     aged = sorted(
-        ((d.stat().st_mtime, d) for d in others if d.exists()), key=lambda t: t[0], reverse=True
+        ((t, d) for d in others if (t := _mtime(d)) is not None), key=lambda t: t[0], reverse=True
     )
     removed = []
     for mtime, folder in aged[KEEP_BUILD_CACHES:]:
@@ -326,6 +326,15 @@ def use_cache_dir(cache_dir: Path) -> int:
                 value.enable_caching()
                 moved += 1
     return moved
+
+
+def _mtime(path: Path) -> float | None:
+    """``path``'s modification time, or ``None`` when it is gone (a concurrent build's
+    prune may remove it between listing and reading)."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 #: Set (not ``""``/``"0"``) to install without building the extension (``setup.py``).

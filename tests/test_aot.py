@@ -601,3 +601,27 @@ def test_old_build_caches_are_pruned(tmp_path: Path) -> None:
     later = _aot_build.prune_build_caches(root / "next", now=now + 2 * day)
     assert sorted(d.name for d in later) == ["young3", "young4"]
     assert (root / "current").exists()
+
+
+def test_prune_survives_a_folder_removed_while_it_looks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    root = tmp_path / "sleepsignal-aot-build"
+    for age, name in enumerate(("gone", "a", "b", "c", "d")):
+        (root / name).mkdir(parents=True)
+        os.utime(root / name, (100.0 - age, 100.0 - age))
+    real_stat = Path.stat
+    looked: list[str] = []
+
+    def stat(self: Path, **kwargs: Any) -> os.stat_result:
+        if self.name == "gone" and "gone" in looked:  # removed after the listing saw it
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(self))
+        looked.append(self.name)
+        return real_stat(self, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    removed = _aot_build.prune_build_caches(root / "current", now=1e9)
+    assert looked.count("gone") == 1  # the listing saw it, reading its time failed
+    assert [d.name for d in removed] == ["d"]  # of the four left, the oldest beyond 3 recent
