@@ -1,5 +1,7 @@
 """Numba kernels of the per-window sensor states: the mains detector
-(:mod:`sleepsignal.mains`: the windows before their FFT, the line scores after it) and
+(:mod:`sleepsignal.mains`: the line scores after the FFT; the windows before it are
+centred by ``_track_kernels._centred_windows_kernel``, beside the ``_block_sum`` it
+calls, because numba's cache does not notice an edit of a callee in another file) and
 bed presence (:mod:`sleepsignal.activity`: the spreads of each window).
 
 Each replaces a chain of whole-array numpy passes (centring, windowing; the magnitude of
@@ -13,30 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._numba import njit
-from ._track_kernels import _block_sum
 
 __all__: list[str] = []
-
-
-@njit
-def _centred_windows_kernel(
-    x: np.ndarray, w: int, first: int, step: int, hann: np.ndarray, out: np.ndarray
-) -> None:
-    """Row ``r`` of ``out`` (float64, rows of ``len(hann)`` values back to back): the
-    first ``len(hann)`` samples of window ``first + r * step`` of ``x`` (windows of
-    ``w`` samples from sample 0), minus their mean, times ``hann``. The mean's sum is
-    that of the 10 Hz view (``_block_sum``: float samples in float64 in order, integer
-    samples exactly)."""
-    n_fft = hann.shape[0]
-    n_rows = out.shape[0] // n_fft if n_fft > 0 else 0
-    for r in range(n_rows):
-        src = (first + r * step) * w
-        seg = x[src : src + n_fft]
-        row = out[r * n_fft : (r + 1) * n_fft]  # slices: the loop below vectorises
-        # integer samples: an exact (vectorised) integer sum, equal to the float64 sum
-        mean = _block_sum(seg) / n_fft
-        for i in range(n_fft):
-            row[i] = (np.float64(seg[i]) - mean) * hann[i]
 
 
 @njit

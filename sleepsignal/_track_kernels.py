@@ -345,6 +345,27 @@ def _block_sum_numba(seg: Any) -> Any:
     return impl
 
 
+@njit
+def _centred_windows_kernel(
+    x: np.ndarray, w: int, first: int, step: int, hann: np.ndarray, out: np.ndarray
+) -> None:
+    """Row ``r`` of ``out`` (float64, rows of ``len(hann)`` values back to back): the
+    first ``len(hann)`` samples of window ``first + r * step`` of ``x`` (windows of
+    ``w`` samples from sample 0), minus their mean, times ``hann``. The mean's sum is
+    that of the 10 Hz view (``_block_sum``: float samples in float64 in order, integer
+    samples exactly)."""
+    n_fft = hann.shape[0]
+    n_rows = out.shape[0] // n_fft if n_fft > 0 else 0
+    for r in range(n_rows):
+        src = (first + r * step) * w
+        seg = x[src : src + n_fft]
+        row = out[r * n_fft : (r + 1) * n_fft]  # slices: the loop below vectorises
+        # integer samples: an exact (vectorised) integer sum, equal to the float64 sum
+        mean = _block_sum(seg) / n_fft
+        for i in range(n_fft):
+            row[i] = (np.float64(seg[i]) - mean) * hann[i]
+
+
 def _extremes(seg: np.ndarray) -> tuple[Any, Any]:
     """Lowest and highest value of a non-empty finite array (the first of equal ones)."""
     lo = hi = seg[0]

@@ -14,9 +14,10 @@ from typing import NamedTuple
 import numpy as np
 
 from ._rank_filter import median_filter
-from ._status_kernels import _centred_windows_kernel, _line_scores_kernel
+from ._status_kernels import _line_scores_kernel
 from ._track_kernels import (
     LOWRATE_HZ,
+    _centred_windows_kernel,
     _change_points,
     _check_fs,
     _coerce_signal,

@@ -46,6 +46,19 @@ def test_mains_single_aliased_harmonic_is_enough(harmonic):
     np.testing.assert_array_equal(st.status, [INTERFERENCE])
 
 
+@pytest.mark.parametrize(("dtype", "offset"), [(np.uint32, 4e9), (np.int64, 1e15)])
+def test_mains_found_on_samples_with_a_large_offset(dtype, offset):
+    # float32 windows (before the tracksspeed branch) had steps of 512 at 4e9: the hum
+    # of amplitude 3 vanished; the float64 windows keep it
+    fs = 140.0
+    rng = np.random.default_rng(0)
+    t = np.arange(560 * 40) / fs
+    x = np.round(offset + 10 * rng.standard_normal(len(t)) + 3 * np.sin(2 * np.pi * 50 * t))
+    st = mains_interference(x.astype(dtype), fs)
+    assert INTERFERENCE in st.status.tolist()
+    assert set(st.window_hz[st.window_status == INTERFERENCE].tolist()) == {50.0}
+
+
 def test_mains_hum_all_night():
     s = synthetic_bcg(300, seed=21, mains=((0.0, 300.0, 60.0),))
     st = mains_interference(s.signal, s.fs)
@@ -134,7 +147,7 @@ def test_centred_windows_kernel_matches_naive(dtype):
     window becomes all zero."""
     from naive_status import naive_centred_windows
 
-    from sleepsignal._status_kernels import _centred_windows_kernel
+    from sleepsignal._track_kernels import _centred_windows_kernel
 
     rng = np.random.default_rng(11)
     x = rng.integers(0, 65535, 7 * 600).astype(dtype)

@@ -25,3 +25,59 @@ def test_ruff(args: tuple[str, ...]) -> None:
 def test_mypy() -> None:
     out = _run(sys.executable, "-m", "mypy")
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_no_kernel_calls_a_jitted_function_of_another_file() -> None:
+    """numba's cache keys a kernel by its own file only: a kernel that calls a jitted
+    function (or an ``@overload``-ed helper) imported from another file keeps stale
+    machine code after that callee is edited (README, "When it is rebuilt"). Keep such
+    callees in the caller's file."""
+    import ast
+    import importlib
+
+    from numba.core.dispatcher import Dispatcher
+
+    package = ROOT / "sleepsignal"
+    overloaded: dict[str, set[str]] = {}  # module -> names it gives an @overload
+    trees = {}
+    for path in sorted(package.rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        tree = ast.parse(path.read_text())
+        trees[module] = tree
+        overloaded[module] = {
+            dec.args[0].id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef)
+            for dec in node.decorator_list
+            if isinstance(dec, ast.Call)
+            and getattr(dec.func, "id", None) == "overload"
+            and dec.args
+            and isinstance(dec.args[0], ast.Name)
+        }
+
+    def is_njit(dec: ast.expr) -> bool:
+        target = dec.func if isinstance(dec, ast.Call) else dec
+        return getattr(target, "id", getattr(target, "attr", None)) == "njit"
+
+    problems = []
+    for module, tree in trees.items():
+        imported = {}  # local name -> (source module, name)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level >= 1:
+                base = module.rsplit(".", node.level)[0]
+                source = f"{base}.{node.module}" if node.module else base
+                for alias in node.names:
+                    imported[alias.asname or alias.name] = (source, alias.name)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.FunctionDef) and any(map(is_njit, node.decorator_list))):
+                continue
+            for name in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
+                if name not in imported:
+                    continue
+                source, orig = imported[name]
+                if source not in trees:
+                    continue
+                obj = getattr(importlib.import_module(source), orig, None)
+                if isinstance(obj, Dispatcher) or orig in overloaded[source]:
+                    problems.append(f"{module}.{node.name} calls {source}.{orig}")
+    assert not problems, problems
