@@ -43,8 +43,20 @@ def pvc_night(
     profile: str = "cardiac",
     body_noise: float = 0.25,
     mean_rr: float = 0.95,
+    amp: tuple[float, float] = (0.5, 1.5),
+    stretch: float = 2.0,
+    pause: float = 1.0,
+    at: tuple[float, float] = (0.60, 0.75),
+    beat_drift: float = 0.0,
 ) -> PvcNight:
-    """A simulated night where a share ``rate`` of the normal beats is replaced by PVCs."""
+    """A simulated night where a share ``rate`` of the normal beats is replaced by PVCs.
+
+    ``amp``: range of the ectopic complex's energy relative to the local beat (sqrt);
+    ``stretch``: its widening in time (1: the normal shape); ``pause``: 1 leaves the
+    normal beat after it in place (full compensatory pause), 0 < pause < 1 brings it
+    earlier by ``(1 - pause)`` x the normal interval (a partial pause), 0 keeps the
+    rhythm (an interpolated beat); ``at``: range of the ectopic beat's place, as a
+    share of the normal interval after the beat before it."""
     rng = np.random.default_rng(10_000 + seed)
     rr = normal_rr(hours, seed, mean_rr)
     m = len(rr)
@@ -55,7 +67,7 @@ def pvc_night(
     keep = np.ones(m, dtype=bool)
     keep[k] = False
     merged = rr.copy()
-    merged[k - 1] += rr[k]
+    merged[k - 1] += rr[k] * pause
     night = simulate_night(
         hours,
         seed=seed,
@@ -64,6 +76,7 @@ def pvc_night(
         body_noise=body_noise,
         movement_rate=0.0,
         ectopic_rate=0.0,
+        beat_drift=beat_drift,
     )
     x32, fs = night.session.signal("normal")
     x = x32.astype(np.float64)
@@ -74,23 +87,27 @@ def pvc_night(
     prev = pos[k - 1]
     inside = (prev >= 8) & (prev + 9 < len(normal))
     prev = prev[inside]
-    frac = rng.uniform(0.60, 0.75, len(prev))
+    frac = rng.uniform(at[0], at[1], len(prev))
     gap = normal[prev + 1] - normal[prev]
-    ect = normal[prev] + frac * gap / 2.0  # the normal interval is half the merged gap
+    ect = normal[prev] + frac * gap / (1.0 + pause)  # the normal interval, about
     half = round(0.45 * fs)
     w = np.arange(-half, half + 1)
-    for e, p, s in zip(ect, prev, rng.uniform(0.5, 1.5, len(ect)), strict=True):
+    added = np.ones(len(ect), dtype=bool)
+    scale = rng.uniform(amp[0], amp[1], len(ect))
+    for j, (e, p, s) in enumerate(zip(ect, prev, scale, strict=True)):
         nb = normal[p - 7 : p + 9]
         nb = nb[np.abs(nb - e) > 0.3]
         idx = np.round(nb * fs).astype(np.int64)[:, None] + w[None, :]
-        if idx.min() < 0 or idx.max() >= len(x):
+        c = round(e * fs)
+        if idx.min() < 0 or idx.max() >= len(x) or c - half < 0 or c + half >= len(x):
+            added[j] = False
             continue
         seg = x[idx] - x[idx].mean(axis=1, keepdims=True)
         avg = seg.mean(axis=0)
-        shape = np.interp(w / 2.0, w, avg)  # a wide complex: correlation 0-0.3
+        shape = np.interp(w / stretch, w, avg)  # 2: a wide complex, correlation 0-0.3
         shape *= s * np.sqrt(np.sum(avg**2) / max(np.sum(shape**2), 1e-12))
-        c = round(e * fs)
         x[c - half : c + half + 1] += shape
+    ect = ect[added]
     beats = np.sort(np.concatenate([normal, ect]))
     return PvcNight(x, float(fs), beats, ect)
 
