@@ -1,0 +1,74 @@
+"""Heartbeats around PVC-shaped ectopic beats (premature, a wide complex of another
+shape, a full compensatory pause): no reliable interval may span a true beat. An
+interval that spans the ectopic beat is two beats counted as one; HRV and heart rate
+from reliable intervals would take it without a sign (N-N intervals exclude ectopics)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sim_ectopic import normal_rr, pvc_night, spanning
+
+from sleepsignal.heartbeats import detect_heartbeats
+
+
+def test_spanning_flags_an_interval_over_a_beat_and_no_other() -> None:
+    beats = np.cumsum(normal_rr(0.05, 3))
+    starts = beats[5:9]
+    real = beats[6:10] - starts
+    over = beats[7:11] - starts  # each spans one beat
+    assert not spanning(starts, real, beats).any()
+    assert spanning(starts, over, beats).all()
+
+
+def test_pvc_night_has_premature_wide_beats_and_compensatory_pauses() -> None:
+    night = pvc_night(0.1, 0, 0.04)
+    assert len(night.ectopic) >= 8
+    k = np.searchsorted(night.beats, night.ectopic)
+    before = night.ectopic - night.beats[k - 1]
+    after = night.beats[k + 1] - night.ectopic
+    # premature (60-75 % of the normal interval) and a full compensatory pause
+    assert np.all(before / ((before + after) / 2) < 0.8)
+    assert np.all(after > before)
+    # the N-N interval around each ectopic beat is there to be (wrongly) reported
+    assert spanning(night.beats[k - 1], night.beats[k + 1] - night.beats[k - 1], night.beats).all()
+
+
+@pytest.mark.parametrize(
+    ("profile", "rate", "mean_rr"),
+    [("cardiac", 0.03, 0.95), ("mixed", 0.05, 0.65), ("respiratory", 0.01, 0.8)],
+)
+def test_no_reliable_interval_spans_an_ectopic_beat(
+    profile: str, rate: float, mean_rr: float
+) -> None:
+    night = pvc_night(0.5, 7, rate, profile=profile, mean_rr=mean_rr)
+    hb = detect_heartbeats(night.x, night.fs)
+    for m in (hb.reliable, hb.length_reliable):
+        over = spanning(hb.interval_starts[m], hb.intervals[m], night.beats)
+        assert not over.any(), hb.intervals[m][over]
+    # and the detector still reports most of the night (not silent around the ectopics)
+    assert hb.reliable.sum() > 0.8 * (len(night.beats) - 3 * len(night.ectopic))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="interpolated premature beats (no compensatory pause, at 30-45 % of the normal "
+    "interval): the interval over the extra beat is as long as a normal one, so the "
+    "deviation check cannot see it, and the hidden-beat check (30-70 %, correlation >= "
+    "min(0.78, ncc - 0.1)) misses it where the early complex overlaps the tail of the one "
+    "before; 0-14 (mostly 7-14) reliable intervals per 100 such beats span one "
+    "(benchmarks/accuracy_heartbeats_ectopic.py). Tried on this branch (3 one-hour nights "
+    "at 3 %): an interval's inner power (0.15 s from its beats) over 3x (2x) its local "
+    "median cuts wide ones from 11.5 to 6.2 (2.3) per 100 and normal-shaped ones at "
+    "0.65 s from 8.0 to 4.0 (1.9), but removes 0.9-2 % (4-6 %) of the reliable intervals "
+    "of nights without them (streaks included), beyond the 0.2-point coverage margin of "
+    "issue 3",
+)
+@pytest.mark.parametrize("stretch", [1.0, 2.0])
+def test_no_reliable_interval_spans_an_interpolated_premature_beat(stretch: float) -> None:
+    night = pvc_night(0.5, 7, 0.03, stretch=stretch, pause=0.0, at=(0.3, 0.45))
+    hb = detect_heartbeats(night.x, night.fs)
+    r = hb.reliable
+    assert r.sum() > 0.8 * (len(night.beats) - 3 * len(night.ectopic))
+    over = spanning(hb.interval_starts[r], hb.intervals[r], night.beats)
+    assert not over.any(), hb.intervals[r][over]
