@@ -264,8 +264,13 @@ def _band_sos(band: tuple[float, float], fs_low: float) -> np.ndarray:
     return butter_sos(2, (band[0], min(band[1], 0.45 * fs_low)), "bandpass", fs_low)
 
 
-def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
+def _local_scale(wave: np.ndarray, fs_low: float, view_n: int | None = None) -> np.ndarray:
     """Median of ``|wave|`` per 30 s block, running median over SCALE_WINDOW_S, per sample.
+
+    The running median spans SCALE_WINDOW_S of blocks, or all blocks of a view of
+    ``view_n`` samples when it has fewer (default: ``len(wave)``). A piece of a view
+    (``_band_cycles``) passes the whole view's length, so it uses the whole view's span
+    even where the recording's edge cuts it to fewer blocks than that span.
 
     The block medians are taken a few thousand blocks at a time (each row's median is
     the same whatever the other rows), so the only whole-length temporary is ``|wave|``.
@@ -284,7 +289,8 @@ def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
     for r0 in range(0, nb, step):
         med[r0 : r0 + step] = row_medians(rows[r0 : r0 + step])  # = np.median(axis=1)
     del pad, rows
-    span = max(1, min(nb, round(SCALE_WINDOW_S / 30.0)))
+    nb_view = nb if view_n is None else -(-view_n // block)
+    span = max(1, min(nb_view, round(SCALE_WINDOW_S / 30.0)))
     med = median_filter(med, span)
     return np.repeat(med, block)[:n]
 
@@ -849,6 +855,7 @@ def _band_cycles(
             ex,
             fraction=WIDE_DEPTH_FRACTION if is_wide else DEPTH_FRACTION,
             lengths_s=BASELINE_CYCLE_S,
+            view_n=n,
         )
         parts.append(Breathing(c.starts + t0, c.lengths, c.amplitudes, c.peaks + t0))
     return Breathing(*(np.concatenate([getattr(p, k) for p in parts]) for k in Breathing._fields))
@@ -1026,11 +1033,13 @@ def _cycles_from_wave(
     *,
     fraction: float = DEPTH_FRACTION,
     lengths_s: tuple[float, float] = (MIN_CYCLE_S, MAX_CYCLE_S),
+    view_n: int | None = None,
 ) -> Breathing:
     """Trough-peak-trough cycles of one breathing wave (steps 3-4 of the notes): depth
     simplification at ``fraction`` x the local breath size; cycles with lengths (s)
-    outside ``lengths_s`` are dropped."""
-    thr = _local_scale(wave, fs_low)
+    outside ``lengths_s`` are dropped. ``view_n``: the samples of the whole view when
+    ``wave`` is a piece of it (the breath size's window span, :func:`_local_scale`)."""
+    thr = _local_scale(wave, fs_low, view_n)
     if not np.any(thr > 0):
         return _empty_breathing()
     thr *= fraction * 2.0 * np.sqrt(2.0)
