@@ -369,3 +369,31 @@ def test_a_short_wide_stretch_at_the_start_gives_the_whole_waves_cycles(monkeypa
     whole = resp.detect_breathing(x, FS)
     assert len(whole.starts) > 400
     _assert_same_cycles(whole, local)
+
+
+@pytest.mark.parametrize("band", [resp.BASELINE_BAND_HZ, resp.WIDE_BAND_HZ])
+def test_wave_margin_covers_the_transient_the_breath_size_and_a_cycle(cardiac_hour_seed3, band):
+    """Review breathfix4 (2): WAVE_MARGIN_S covers, from a cycle to its piece's edge, the
+    band-pass's edge transient (measured here: the first distance from a piece's edge,
+    in 10 s steps, beyond which the piece's wave is the whole wave's to 1e-11 of its
+    rms), the breath size's running median reaching SCALE_WINDOW_S / 2 of whole blocks
+    before a block, and a cycle's reach past its frame (half the longest baseline
+    cycle) rounded up to a whole block."""
+    low, fs_low = cardiac_hour_seed3
+    centre = float(np.median(low))
+    whole = resp._breathing_wave(low, fs_low, band, centre)
+    a, b = round(1200 * fs_low), round(2400 * fs_low)  # a 20 min piece inside the hour
+    diff = np.abs(resp._breathing_wave(low[a:b], fs_low, band, centre) - whole[a:b])
+    diff /= np.sqrt(np.mean(whole**2))
+
+    def worst_beyond(t: float) -> float:
+        k = round(t * fs_low)
+        return float(diff[k : len(diff) - k].max())
+
+    transient = next(t for t in np.arange(10.0, 300.0, 10.0) if worst_beyond(t) < 1e-11)
+    assert worst_beyond(transient / 2) > 1e-9  # the edge does move the wave nearby
+    assert transient <= resp.WAVE_TRANSIENT_PERIODS / band[0]
+    block = resp.SCALE_BLOCK_S
+    back = block * (round(resp.SCALE_WINDOW_S / block) // 2)  # median_filter's reach back
+    reach = block * np.ceil(resp.BASELINE_CYCLE_S[1] / 2 / block)
+    assert transient + back + reach <= resp.WAVE_MARGIN_S
