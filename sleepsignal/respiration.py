@@ -761,9 +761,7 @@ def _select(
             r,
             exclude,
             fraction=f,
-            lengths_s=(
-                BASELINE_CYCLE_S if name in ("baseline", "wide") else (MIN_CYCLE_S, MAX_CYCLE_S)
-            ),
+            lengths_s=_cycle_lengths(name),
         )
         for w, r, f, name in zip(waves, rates, fractions, names, strict=True)
     ]
@@ -868,7 +866,7 @@ def _band_cycles(
             fs_low,
             ex,
             fraction=WIDE_DEPTH_FRACTION if is_wide else DEPTH_FRACTION,
-            lengths_s=BASELINE_CYCLE_S,
+            lengths_s=_cycle_lengths("wide" if is_wide else "baseline"),
             view_n=n,
         )
         parts.append(Breathing(c.starts + t0, c.lengths, c.amplitudes, c.peaks + t0))
@@ -929,10 +927,17 @@ def _assemble(
     return Breathing(starts[ok], lengths[ok], amps, peaks[ok])
 
 
+def _cycle_lengths(name: str) -> tuple[float, float]:
+    """The shortest and longest cycle (s) candidate wave ``name`` keeps (step 4 of the
+    notes): :data:`BASELINE_CYCLE_S` on the baseline and wide waves, :data:`MIN_CYCLE_S`
+    to :data:`MAX_CYCLE_S` on the others."""
+    return BASELINE_CYCLE_S if name in ("baseline", "wide") else (MIN_CYCLE_S, MAX_CYCLE_S)
+
+
 def _seam_min_lengths(names: list[str]) -> list[float]:
-    """Per candidate wave: the shortest cycle (s) it keeps (step 4 of the notes), which a
-    cycle trimmed at a seam must keep too."""
-    return [BASELINE_CYCLE_S[0] if n in ("baseline", "wide") else MIN_CYCLE_S for n in names]
+    """Per candidate wave: the shortest cycle (s) it keeps (:func:`_cycle_lengths`),
+    which a cycle trimmed at a seam must keep too."""
+    return [_cycle_lengths(n)[0] for n in names]
 
 
 def _long_cycles_ok(
