@@ -108,8 +108,8 @@ SCALE_BLOCK_S = 30.0
 #: over the whole night (``_band_cycles``). For the cycles of the whole-night wave, the
 #: margin covers, from a cycle to the run's edge: the band-pass's edge transient, that
 #: many periods (WAVE_TRANSIENT_PERIODS) of the lowest band edge (6 / 0.05 Hz = 120 s;
-#: on a cardiac hour a piece's baseline wave differs from the whole wave's by ~2e-7 of
-#: its rms 60 s from the piece's edge, ~5e-10 at 90 s, ~5e-13 at 120 s,
+#: on a cardiac hour a piece's wave differs from the whole wave's by under 1e-11 of its
+#: rms beyond 120 s from the piece's edge and by over 1e-9 within 60 s,
 #: ``test_wave_margin_covers_...``; the filter's padding of 3 periods is not its
 #: transient), the half window of the local
 #: breath size (SCALE_WINDOW_S / 2: 150 s, in whole blocks) and a cycle's reach past its
