@@ -4,6 +4,8 @@ Run from the repository root::
 
     python benchmarks/accuracy_tracks.py            # every li2024 breathing night, 8 h
     python benchmarks/accuracy_tracks.py --nights 4 --hours 2
+    python benchmarks/accuracy_tracks.py --fs 55 --only 0,3,6,9   # other rate, some nights
+    python benchmarks/accuracy_tracks.py --work     # + breathing work per night (below)
 
 Each night: :func:`sleepsignal.simulate.simulate_night` driven by one real belt signal of
 ``../shared/data/li2024-reference/resp`` (profiles cycle cardiac / mixed / respiratory,
@@ -34,6 +36,14 @@ by depth simplification, see ``_truth_checks``):
   interval overlaps it, detected when its actigram count is > 0.
 - out of bed, mains, snoring: time-weighted F1 at 1 s resolution (positive = away /
   interference / snoring).
+
+``--work`` also re-runs the breathing detector on each night's own inputs (the view,
+exclusions and beats ``session_tracks`` gave it) with the baseline and wide waves
+computed only around the frames that may use them (``WAVE_MARGIN_S``, as shipped) and
+over the whole view (margin 1e9 s), and prints per night: the samples band-passed for
+those two waves per sample of the view, the CPU time (``time.process_time``, min of
+``--work-repeats``) of ``_breathing_from_low``, and whether the two give the same cycles
+(largest start / length difference). An inequality there is an error.
 
 Then the real ``sadek-mfos-18min`` recording: cycles and rate (no reference exists).
 Prints a Markdown table (median over nights, and the worst night).
@@ -211,6 +221,50 @@ def _breathing_inputs(night, tracks) -> tuple[np.ndarray, float, tuple[np.ndarra
     ex_s = np.concatenate([det.movements.starts, gap_s[keep]])
     ex_e = np.concatenate([det.movements.ends, gap_e[keep]])
     return low, fs_low, (ex_s, ex_e)
+
+
+def breathing_work(low, fs_low: float, ex, beats, repeats: int) -> dict[str, float]:
+    """``--work``: band-passed samples of the baseline and wide waves per sample of the
+    view, and CPU ms of ``_breathing_from_low`` (min of ``repeats``), with the waves
+    local (``WAVE_MARGIN_S``) and whole (margin 1e9 s); the largest cycle difference."""
+    import sleepsignal.respiration as resp
+
+    out: dict[str, float] = {}
+    cycles = {}
+    real_wave, margin = resp._breathing_wave, resp.WAVE_MARGIN_S
+    for name, m in (("local", margin), ("whole", 1e9)):
+        seen = [0]
+
+        def spy(x, fs, band=resp.BREATHING_BAND_HZ, centre=None, sos=None, seen=seen):  # type: ignore[no-untyped-def]
+            if band in (resp.BASELINE_BAND_HZ, resp.WIDE_BAND_HZ):
+                seen[0] += len(x)
+            return real_wave(x, fs, band, centre, sos)
+
+        resp.WAVE_MARGIN_S = m
+        try:
+            resp._breathing_wave = spy
+            cycles[name] = resp._breathing_from_low(low, fs_low, ex, beat_times=beats)
+            resp._breathing_wave = real_wave
+            best = np.inf
+            for _ in range(repeats):
+                t0 = time.process_time()
+                resp._breathing_from_low(low, fs_low, ex, beat_times=beats)
+                best = min(best, time.process_time() - t0)
+        finally:
+            resp.WAVE_MARGIN_S, resp._breathing_wave = margin, real_wave
+        out[f"work_samples_{name}"] = seen[0] / len(low)
+        out[f"work_cpu_ms_{name}"] = 1e3 * best
+    a, b = cycles["local"], cycles["whole"]
+    if len(a.starts) != len(b.starts):
+        raise RuntimeError(f"--work: {len(a.starts)} cycles local vs {len(b.starts)} whole")
+    out["work_cycles"] = float(len(a.starts))
+    out["work_max_dt"] = float(
+        max(
+            np.max(np.abs(a.starts - b.starts), initial=0.0),
+            np.max(np.abs(a.lengths - b.lengths), initial=0.0),
+        )
+    )
+    return out
 
 
 #: Categories of a missed clean minute (``--explain``), in the order they are tested.
@@ -439,6 +493,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hours", type=float, default=8.0)
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument(
+        "--fs", type=float, default=140.0, help="simulated sampling rate, Hz (default 140)"
+    )
+    ap.add_argument(
+        "--only",
+        default="",
+        help="comma-separated night indices to run (e.g. 0,3,6,9); default: all",
+    )
+    ap.add_argument(
+        "--work",
+        action="store_true",
+        help="also print the breathing work per night: band-passed samples and CPU time, "
+        "waves local vs whole (see the module notes)",
+    )
+    ap.add_argument("--work-repeats", type=int, default=3)
+    ap.add_argument(
         "--first-night",
         type=int,
         default=0,
@@ -471,8 +540,9 @@ def main(argv: list[str] | None = None) -> int:
     profiles = ("cardiac", "mixed", "respiratory")
     rows = []
     explained: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+    only = {int(k) for k in args.only.split(",") if k.strip()}
     for i, f in enumerate(files):
-        if i < args.first_night:
+        if i < args.first_night or (only and i not in only):
             continue
         resp, rfs = load_li2024_resp(f)
         hours = min(args.hours, len(resp) / rfs / 3600 - 0.01)
@@ -483,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
             resp_fs=rfs,
             profile=profiles[i % 3],  # type: ignore[arg-type]
             mains_hz=50.0 if i % 2 == 0 else 60.0,
+            fs=args.fs,
         )
         # as pipeline.analyze: the heartbeat detector once, its beats into the tracks
         beats = detect_heartbeats(*night.session.signal("normal")).beat_times
@@ -503,6 +574,9 @@ def main(argv: list[str] | None = None) -> int:
         r["hours"] = hours
         r["night_index"] = float(i)
         rows.append((f.name.split("_resp")[0], profiles[i % 3], r))
+        if args.work:
+            low, fs_low, ex = _breathing_inputs(night, tr)
+            r.update(breathing_work(low, fs_low, ex, beats, args.work_repeats))
         if args.explain:
             explained.append((profiles[i % 3], *_explain_night(night, tr, beats, resp, rfs)))
         print(
@@ -518,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"Whole simulated nights driven by {len(rows)} real belt recordings "
-        f"({args.hours:g} h each, li2024-reference/resp)."
+        f"({args.hours:g} h each at {args.fs:g} Hz, li2024-reference/resp)."
     )
     print()
     print("| metric | target | median over nights | worst night | nights scored |")
@@ -649,6 +723,40 @@ def main(argv: list[str] | None = None) -> int:
         "",
         low_is_bad=False,
     )
+
+    if args.work:
+        print()
+        print(
+            "Breathing work per night (baseline + wide band-passed samples per sample of "
+            "the view; CPU ms of _breathing_from_low, min of "
+            f"{args.work_repeats}), waves local (WAVE_MARGIN_S) vs whole:"
+        )
+        print()
+        print("| nights | samples local | samples whole | CPU ms local | CPU ms whole |")
+        print("|---|---|---|---|---|")
+        for prof in (None, *profiles):
+            sub = rows if prof is None else [r for r in rows if r[1] == prof]
+            if not sub:
+                continue
+
+            def stat(key: str, sub: list = sub, prof: str | None = prof) -> str:
+                v = col(key, sub)
+                if prof is None and key.startswith("work_cpu"):
+                    return f"sum {v.sum():.0f}, median {np.median(v):.1f}"
+                if prof is None:
+                    return f"mean {v.mean():.2f}"
+                return f"{v.min():.2f}-{v.max():.2f}"
+
+            print(
+                f"| {prof or 'all'} ({len(sub)}) | {stat('work_samples_local')} | "
+                f"{stat('work_samples_whole')} | {stat('work_cpu_ms_local')} | "
+                f"{stat('work_cpu_ms_whole')} |"
+            )
+        print()
+        print(
+            f"cycles local vs whole: {int(col('work_cycles').sum())} cycles, largest "
+            f"start / length difference {col('work_max_dt').max():.2g} s"
+        )
 
     if explained:
         _print_explained(explained)

@@ -84,15 +84,6 @@ WIDE_BAND_HZ = (0.05, 1.5)
 WIDE_MIN_SLOPE_RATIO = 0.3
 WIDE_MIN_SLOPE_RATIO_RAW = 0.5
 WIDE_DEPTH_FRACTION = 0.3
-#: The baseline and the wide waves are each band-passed and simplified only over the
-#: runs of frames where they may be used (the wide wave in the wide frames, the baseline
-#: in the others), each run widened by WAVE_MARGIN_S (whole frames) on both sides, not
-#: over the whole night (``_band_cycles``): the margin covers the band-pass's edge
-#: transient (its 0.05 Hz edge: ~60 s), the half window of the local breath size
-#: (SCALE_WINDOW_S / 2: 150 s) and a cycle (up to 30 s). On the 22 belt nights of
-#: ``benchmarks/accuracy_tracks.py`` every cycle is that of the whole-night waves within
-#: 4e-12 s (at 240 and 300 s; at 150 s one minute's rate moved; README section "tracks").
-WAVE_MARGIN_S = 240.0
 #: Stretches between those runs shorter than this (s) are computed too: one more
 #: band-pass and simplification call costs about what 5-10 min of samples do.
 WAVE_MIN_SKIP_S = 600.0
@@ -106,8 +97,32 @@ DEPTH_FRACTION = 0.25
 #: best (0.25 clearly worse); 0.05 splits breaths at ectopic and missed beats
 #: (``test_beat_intervals_drop_ectopic_and_missed_beats``), 0.08 and up do not.
 RSA_DEPTH_FRACTION = 0.1
-#: Length (s) of the running window of the local scale.
+#: Length (s) of the running window of the local scale, and of its blocks (the median
+#: of ``|wave|`` per block, then a running median over SCALE_WINDOW_S / SCALE_BLOCK_S
+#: blocks).
 SCALE_WINDOW_S = 300.0
+SCALE_BLOCK_S = 30.0
+#: The baseline and the wide waves are each band-passed and simplified only over the
+#: runs of frames where they may be used (the wide wave in the wide frames, the baseline
+#: in the others), each run widened by WAVE_MARGIN_S (whole frames) on both sides, not
+#: over the whole night (``_band_cycles``). For the cycles of the whole-night wave, the
+#: margin covers, from a cycle to the run's edge: the band-pass's edge transient, that
+#: many periods (WAVE_TRANSIENT_PERIODS) of the lowest band edge (6 / 0.05 Hz = 120 s;
+#: on a cardiac hour a piece's wave differs from the whole wave's by under 1e-11 of its
+#: rms beyond 120 s from the piece's edge and by over 1e-9 within 60 s,
+#: ``test_wave_margin_covers_...``; the filter's padding of 3 periods is not its
+#: transient), the half window of the local
+#: breath size (SCALE_WINDOW_S / 2: 150 s, in whole blocks) and a cycle's reach past its
+#: frame (half the longest, BASELINE_CYCLE_S: 15 s) rounded up to a whole block (a block
+#: median needs the whole block's wave): 300 s. The first and last frame of a recording
+#: use the whole view's window span too (``_local_scale``). Measured on the 22 belt
+#: nights of ``benchmarks/accuracy_tracks.py``: README section "tracks".
+WAVE_TRANSIENT_PERIODS = 6.0
+WAVE_MARGIN_S = float(
+    WAVE_TRANSIENT_PERIODS / min(BASELINE_BAND_HZ[0], WIDE_BAND_HZ[0])
+    + SCALE_WINDOW_S / 2.0
+    + SCALE_BLOCK_S * np.ceil(BASELINE_CYCLE_S[1] / 2.0 / SCALE_BLOCK_S)
+)
 #: Candidate breathing waves used by default. The beat envelope ("envelope") is
 #: implemented but off: on the belt-driven simulated nights alone it scores 0.03-0.13 of
 #: clean minutes (body noise swamps the beat energy) and in a selection it sometimes wins
@@ -264,15 +279,20 @@ def _band_sos(band: tuple[float, float], fs_low: float) -> np.ndarray:
     return butter_sos(2, (band[0], min(band[1], 0.45 * fs_low)), "bandpass", fs_low)
 
 
-def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
+def _local_scale(wave: np.ndarray, fs_low: float, view_n: int | None = None) -> np.ndarray:
     """Median of ``|wave|`` per 30 s block, running median over SCALE_WINDOW_S, per sample.
+
+    The running median spans SCALE_WINDOW_S of blocks, or all blocks of a view of
+    ``view_n`` samples when it has fewer (default: ``len(wave)``). A piece of a view
+    (``_band_cycles``) passes the whole view's length, so it uses the whole view's span
+    even where the recording's edge cuts it to fewer blocks than that span.
 
     The block medians are taken a few thousand blocks at a time (each row's median is
     the same whatever the other rows), so the only whole-length temporary is ``|wave|``.
     """
     from ._rank_filter import median_filter, row_medians
 
-    block = round(30.0 * fs_low)
+    block = round(SCALE_BLOCK_S * fs_low)
     n = len(wave)
     nb = -(-n // block)
     pad = np.empty(nb * block)
@@ -284,7 +304,8 @@ def _local_scale(wave: np.ndarray, fs_low: float) -> np.ndarray:
     for r0 in range(0, nb, step):
         med[r0 : r0 + step] = row_medians(rows[r0 : r0 + step])  # = np.median(axis=1)
     del pad, rows
-    span = max(1, min(nb, round(SCALE_WINDOW_S / 30.0)))
+    nb_view = nb if view_n is None else -(-view_n // block)
+    span = max(1, min(nb_view, round(SCALE_WINDOW_S / SCALE_BLOCK_S)))
     med = median_filter(med, span)
     return np.repeat(med, block)[:n]
 
@@ -741,9 +762,7 @@ def _select(
             r,
             exclude,
             fraction=f,
-            lengths_s=(
-                BASELINE_CYCLE_S if name in ("baseline", "wide") else (MIN_CYCLE_S, MAX_CYCLE_S)
-            ),
+            lengths_s=_cycle_lengths(name),
         )
         for w, r, f, name in zip(waves, rates, fractions, names, strict=True)
     ]
@@ -848,7 +867,8 @@ def _band_cycles(
             fs_low,
             ex,
             fraction=WIDE_DEPTH_FRACTION if is_wide else DEPTH_FRACTION,
-            lengths_s=BASELINE_CYCLE_S,
+            lengths_s=_cycle_lengths("wide" if is_wide else "baseline"),
+            view_n=n,
         )
         parts.append(Breathing(c.starts + t0, c.lengths, c.amplitudes, c.peaks + t0))
     return Breathing(*(np.concatenate([getattr(p, k) for p in parts]) for k in Breathing._fields))
@@ -908,10 +928,17 @@ def _assemble(
     return Breathing(starts[ok], lengths[ok], amps, peaks[ok])
 
 
+def _cycle_lengths(name: str) -> tuple[float, float]:
+    """The shortest and longest cycle (s) candidate wave ``name`` keeps (step 4 of the
+    notes): :data:`BASELINE_CYCLE_S` on the baseline and wide waves, :data:`MIN_CYCLE_S`
+    to :data:`MAX_CYCLE_S` on the others."""
+    return BASELINE_CYCLE_S if name in ("baseline", "wide") else (MIN_CYCLE_S, MAX_CYCLE_S)
+
+
 def _seam_min_lengths(names: list[str]) -> list[float]:
-    """Per candidate wave: the shortest cycle (s) it keeps (step 4 of the notes), which a
-    cycle trimmed at a seam must keep too."""
-    return [BASELINE_CYCLE_S[0] if n in ("baseline", "wide") else MIN_CYCLE_S for n in names]
+    """Per candidate wave: the shortest cycle (s) it keeps (:func:`_cycle_lengths`),
+    which a cycle trimmed at a seam must keep too."""
+    return [_cycle_lengths(n)[0] for n in names]
 
 
 def _long_cycles_ok(
@@ -934,7 +961,7 @@ def _slice_unit(fs_low: float) -> int:
     """Slice starts are multiples of this many low-rate samples, so every frame, scale
     block, pair mean and beat-interval grid sample of a slice is one of the recording."""
     frame = max(1, round(SELECT_FRAME_S * fs_low))
-    block = round(30.0 * fs_low)
+    block = round(SCALE_BLOCK_S * fs_low)
     d = max(1, int(fs_low // 4.0))
     return int(np.lcm.reduce([frame, block, d, RSA_DECIMATE]))
 
@@ -1026,11 +1053,13 @@ def _cycles_from_wave(
     *,
     fraction: float = DEPTH_FRACTION,
     lengths_s: tuple[float, float] = (MIN_CYCLE_S, MAX_CYCLE_S),
+    view_n: int | None = None,
 ) -> Breathing:
     """Trough-peak-trough cycles of one breathing wave (steps 3-4 of the notes): depth
     simplification at ``fraction`` x the local breath size; cycles with lengths (s)
-    outside ``lengths_s`` are dropped."""
-    thr = _local_scale(wave, fs_low)
+    outside ``lengths_s`` are dropped. ``view_n``: the samples of the whole view when
+    ``wave`` is a piece of it (the breath size's window span, :func:`_local_scale`)."""
+    thr = _local_scale(wave, fs_low, view_n)
     if not np.any(thr > 0):
         return _empty_breathing()
     thr *= fraction * 2.0 * np.sqrt(2.0)

@@ -305,3 +305,95 @@ def test_band_cycles_for_no_frame_are_empty():
     assert len(b.starts) == len(b.lengths) == len(b.amplitudes) == len(b.peaks) == 0
     b = resp._band_cycles(low, 10.0, 0.0, False, np.ones(10, dtype=bool), 300, None)
     assert len(b.starts) > 50  # the same call with frames to use finds the breaths
+
+
+def _in_frames(b: Breathing, use: np.ndarray, frame: int, fs_low: float) -> tuple[np.ndarray, ...]:
+    """The cycles of ``b`` centred in the ``use`` frames (starts, lengths, peaks)."""
+    f = ((b.starts + 0.5 * b.lengths) * fs_low / frame).astype(np.int64)
+    m = use[np.clip(f, 0, len(use) - 1)]
+    return b.starts[m], b.lengths[m], b.peaks[m]
+
+
+@pytest.fixture(scope="module")
+def cardiac_hour_seed3() -> tuple[np.ndarray, float]:
+    """The low-rate view of a simulated cardiac hour (seed 3) whose first frame's
+    baseline cycles depend on the breath size's window span at the recording's edge."""
+    from sleepsignal.simulate import simulate_night
+
+    night = simulate_night(1.0, seed=3, profile="cardiac", bed_exits=0, sleep_onset=30.0)
+    low, fs_low, _ = _lowrate(night.session.sampled_tracks["normal"].data, FS)
+    return low, fs_low
+
+
+@pytest.mark.parametrize("where", ["first", "last"])
+@pytest.mark.parametrize("is_wide", [False, True])
+def test_band_cycles_at_the_recording_edge_equal_the_whole_wave(
+    cardiac_hour_seed3, monkeypatch, where, is_wide
+):
+    """Review breathfix4 (1): when only the first (or the last) frame may use a wave, its
+    piece is cut by the recording's edge (9 of the 10 blocks of the breath size's
+    window); the piece still uses the whole view's window span, so the cycles centred
+    in that frame are the whole wave's (before the fix, frame 0 of the baseline had 13
+    cycles against the whole wave's 12)."""
+    low, fs_low = cardiac_hour_seed3
+    frame = max(1, round(resp.SELECT_FRAME_S * fs_low))
+    nf = -(-len(low) // frame)
+    use = np.zeros(nf, dtype=bool)
+    use[0 if where == "first" else nf - 1] = True
+    centre = float(np.median(low))
+    piece = resp._band_cycles(low, fs_low, centre, is_wide, use, frame, None)
+    monkeypatch.setattr(resp, "WAVE_MARGIN_S", 1e9)
+    whole = resp._band_cycles(low, fs_low, centre, is_wide, use, frame, None)
+    g, w = _in_frames(piece, use, frame, fs_low), _in_frames(whole, use, frame, fs_low)
+    assert len(w[0]) >= 10  # breaths in that frame, so they were compared
+    assert len(g[0]) == len(w[0])
+    for a, b in zip(g, w, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+
+
+def test_a_short_wide_stretch_at_the_start_gives_the_whole_waves_cycles(monkeypatch):
+    """Review breathfix4 (1), end to end: 30 s of a mixed night (seed 100, its frame 8)
+    before a 30 min cardiac night (seed 0), without beats: only the first frame uses its
+    wave, and :func:`detect_breathing` gives the cycles of the whole-view waves (before
+    the fix, one more cycle at 28.8 s)."""
+    from sleepsignal.simulate import simulate_night
+
+    card = simulate_night(0.5, seed=0, profile="cardiac", bed_exits=0, sleep_onset=30.0)
+    xc = card.session.sampled_tracks["normal"].data.astype(np.float64)
+    mix = simulate_night(0.2, seed=100, profile="mixed", bed_exits=0, sleep_onset=30.0)
+    xm = mix.session.sampled_tracks["normal"].data.astype(np.float64)
+    seg = xm[int(8 * 30 * FS) : int(9 * 30 * FS)]
+    x = np.concatenate([seg - np.median(seg) + np.median(xc), xc])
+    local = resp.detect_breathing(x, FS)
+    monkeypatch.setattr(resp, "WAVE_MARGIN_S", 1e9)
+    whole = resp.detect_breathing(x, FS)
+    assert len(whole.starts) > 400
+    _assert_same_cycles(whole, local)
+
+
+@pytest.mark.parametrize("band", [resp.BASELINE_BAND_HZ, resp.WIDE_BAND_HZ])
+def test_wave_margin_covers_the_transient_the_breath_size_and_a_cycle(cardiac_hour_seed3, band):
+    """Review breathfix4 (2): WAVE_MARGIN_S covers, from a cycle to its piece's edge, the
+    band-pass's edge transient (measured here: the first distance from a piece's edge,
+    in 10 s steps, beyond which the piece's wave is the whole wave's to 1e-11 of its
+    rms), the breath size's running median reaching SCALE_WINDOW_S / 2 of whole blocks
+    before a block, and a cycle's reach past its frame (half the longest baseline
+    cycle) rounded up to a whole block."""
+    low, fs_low = cardiac_hour_seed3
+    centre = float(np.median(low))
+    whole = resp._breathing_wave(low, fs_low, band, centre)
+    a, b = round(1200 * fs_low), round(2400 * fs_low)  # a 20 min piece inside the hour
+    diff = np.abs(resp._breathing_wave(low[a:b], fs_low, band, centre) - whole[a:b])
+    diff /= np.sqrt(np.mean(whole**2))
+
+    def worst_beyond(t: float) -> float:
+        k = round(t * fs_low)
+        return float(diff[k : len(diff) - k].max())
+
+    transient = next(t for t in np.arange(10.0, 300.0, 10.0) if worst_beyond(t) < 1e-11)
+    assert worst_beyond(transient / 2) > 1e-9  # the edge does move the wave nearby
+    assert transient <= resp.WAVE_TRANSIENT_PERIODS / band[0]
+    block = resp.SCALE_BLOCK_S
+    back = block * (round(resp.SCALE_WINDOW_S / block) // 2)  # median_filter's reach back
+    reach = block * np.ceil(resp.BASELINE_CYCLE_S[1] / 2 / block)
+    assert transient + back + reach <= resp.WAVE_MARGIN_S
