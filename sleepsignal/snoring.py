@@ -184,9 +184,9 @@ def _count_invalid(a: np.ndarray, nfs: float) -> int:
 
 def _invalid_message(n_bad: int, n: int) -> str:
     return (
-        f"noise track: {n_bad} of {n} values are NaN, infinite, zero or negative; they "
-        "are treated as missing (a breathing cycle is judged on its valid values, and "
-        "cannot snore when fewer than half of them are valid)"
+        f"noise track: {n_bad} of {n} values are NaN, infinite or negative (or zero, the "
+        "dB reference, below any room); they are treated as missing (a breathing cycle "
+        "is judged on its valid values, and cannot snore when fewer than half are valid)"
     )
 
 
