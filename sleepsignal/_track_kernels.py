@@ -528,31 +528,32 @@ def _cycle_levels_kernel(
     ext: np.ndarray, c0: np.ndarray, c1: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per cycle ``[c0[k], c1[k])`` of the loudness ``ext`` (NaN where missing; each
-    cycle non-empty): loudest level (NaN counts as -inf), quietest (NaN as +inf), whether
-    it holds a NaN, the fraction of its samples above the midpoint of the two, and the
-    index of its first loudest sample."""
+    cycle non-empty), judged on its valid (non-NaN) samples: loudest level (NaN counts
+    as -inf), quietest (NaN as +inf), how many samples are missing, the fraction of the
+    valid samples above the midpoint of the two (0 when none is valid), and the index of
+    its first loudest sample."""
     m = len(c0)
     top = np.empty(m)
     bottom = np.empty(m)
-    nan_in = np.zeros(m, dtype=np.bool_)
+    n_missing = np.zeros(m, dtype=np.int64)
     loud = np.empty(m)
     arg = np.empty(m, dtype=np.int64)
     for k in range(m):
         hi = -np.inf
         lo = np.inf
-        has_nan = False
+        missing = 0
         for s in range(c0[k], c1[k]):
             v = ext[s]
-            has_nan |= np.isnan(v)
+            missing += np.isnan(v)
             if v > hi:  # False for NaN
                 hi = v
             if v < lo:
                 lo = v
-        nan_in[k] = has_nan
+        n_missing[k] = missing
         mid = 0.5 * (hi + lo)
         count = 0
         for s in range(c0[k], c1[k]):
-            count += ext[s] > mid  # branch-free: vectorises
+            count += ext[s] > mid  # branch-free: vectorises (False for NaN)
         first = -1
         for s in range(c0[k], c1[k]):
             v = ext[s]
@@ -561,9 +562,10 @@ def _cycle_levels_kernel(
                 break
         top[k] = hi
         bottom[k] = lo
-        loud[k] = count / (c1[k] - c0[k])
+        valid = c1[k] - c0[k] - missing
+        loud[k] = count / valid if valid > 0 else 0.0
         arg[k] = first
-    return top, bottom, nan_in, loud, arg
+    return top, bottom, n_missing, loud, arg
 
 
 @njit

@@ -30,6 +30,9 @@ MIN_CYCLES = 3
 MAX_GAP_CYCLES = 1
 #: Two cycles are consecutive when the second starts within this many s of the first's end.
 CONTIGUITY_S = 1.0
+#: A cycle with missing noise values is judged on its valid ones when at least this
+#: fraction of its samples (and at least 3) is valid; otherwise it cannot snore.
+MIN_VALID_FRACTION = 0.5
 #: Noise visited at a time, s (memory only: the events do not depend on it). A day of
 #: 10 Hz loudness took ~50-70 MB of temporaries (a week's peak RSS); 3 h take ~8 MB.
 SLICE_S = 3 * 3600.0
@@ -47,7 +50,8 @@ class Snoring(NamedTuple):
     cycle_snores : numpy.ndarray
         Bool per input breathing cycle: whether that cycle snored.
     invalid_samples : int
-        Number of noise samples that were NaN, infinite or negative (treated as missing).
+        Number of noise samples that were NaN, infinite, zero or negative (treated as
+        missing).
     """
 
     starts: np.ndarray
@@ -59,7 +63,7 @@ class Snoring(NamedTuple):
 def _level(a: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
     """``a[lo:hi]`` as float64 with NaN where a value is missing, and where that is."""
     y = a[lo:hi].astype(np.float64)
-    bad = ~((y >= 0) & (y < np.inf))  # NaN, infinite or negative (NaN compares False)
+    bad = ~((y > 0) & (y < np.inf))  # NaN, infinite, zero or negative (NaN compares False)
     y[bad] = np.nan
     return y, bad
 
@@ -93,7 +97,9 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     ----------
     noise : array_like
         Loudness level per window in dB (Beddit ``noise`` track), 1-D. The reference is
-        arbitrary but below the quietest room, so values are >= 0.
+        arbitrary but below the quietest room, so a measured level is > 0 (the
+        simulator's room floor is 28-36 dB); NaN, infinite, zero and negative values
+        are missing.
     noise_fs : float
         Rate of ``noise`` in Hz (Beddit: 10).
     breathing : Breathing
@@ -113,8 +119,8 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     Warns
     -----
     SleepSignalWarning
-        When ``noise`` holds NaN, infinite or negative values: they are treated as
-        missing, and a cycle touching a missing value cannot snore.
+        When ``noise`` holds NaN, infinite, zero or negative values: they are treated
+        as missing (see Notes, 5).
 
     Notes
     -----
@@ -128,6 +134,16 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
        the cycle. Such a cycle snores.
     4. An event is a run of at least 3 snoring cycles, in consecutive cycles (no gap of
        more than 1 s between them), tolerating one quiet cycle inside.
+    5. Missing values (NaN, infinite, zero or negative: zero is the level of the
+       arbitrary reference, below any room, i.e. a dropped or zero-filled window, not a
+       quiet one) are left out: a 30 s block's percentile is taken over its valid
+       values (a block with none takes the baseline of its neighbours), and a cycle is
+       judged by step 3 on its valid samples (the loud fraction is a fraction of them)
+       when at least half of its samples, and at least 3, are valid; a cycle with
+       fewer cannot snore, so a gap of missing values longer than about two cycles
+       ends an event. A sprinkling of missing values thus changes the events little
+       (simulated nights, one value in 120 missing: time-weighted F1 within 0.01 of the
+       clean night's, ``tests/test_snoring.py``).
     """
     nfs = _check_fs(noise_fs, minimum=1.0)
     a = _checked_noise(noise)
@@ -156,20 +172,21 @@ def _steps(nfs: float) -> tuple[int, int]:
 
 
 def _count_invalid(a: np.ndarray, nfs: float) -> int:
-    """Noise values that are NaN, infinite or negative (missing)."""
+    """Noise values that are NaN, infinite, zero or negative (missing)."""
     step = _steps(nfs)[1]
     n_bad = 0
     for lo in range(0, len(a), step):
         part = a[lo : lo + step]  # in its own dtype: the same test as _level's
-        ok = (part >= 0) & (part < np.inf) if part.dtype.kind == "f" else part >= 0
+        ok = (part > 0) & (part < np.inf) if part.dtype.kind == "f" else part > 0
         n_bad += len(part) - int(np.count_nonzero(ok))
     return n_bad
 
 
 def _invalid_message(n_bad: int, n: int) -> str:
     return (
-        f"noise track: {n_bad} of {n} values are NaN, infinite or negative; they "
-        "are treated as missing and no snoring is reported across them"
+        f"noise track: {n_bad} of {n} values are NaN, infinite or negative (or zero, the "
+        "dB reference, below any room); they are treated as missing (a breathing cycle "
+        "is judged on its valid values, and cannot snore when fewer than half are valid)"
     )
 
 
@@ -224,15 +241,17 @@ def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -
         c0, c1 = i0[sel], i1[sel]
         # cycles do not overlap, so [c0, c1) pairs interleave into one increasing index
         ext = np.append(_level(a, lo, int(c1.max()))[0], 0.0)
-        # per cycle: loudest, quietest, missing value inside, fraction above the
-        # midpoint of the two, first loudest sample (one kernel pass over the cycles)
-        top, bottom, nan_in, loud, arg = _cycle_levels_kernel(
+        # per cycle, over its valid samples: loudest, quietest, number missing, fraction
+        # above the midpoint of the two, first loudest sample (one kernel pass)
+        top, bottom, n_missing, loud, arg = _cycle_levels_kernel(
             ext, np.ascontiguousarray(c0 - lo), np.ascontiguousarray(c1 - lo)
         )
         # baseline at the loudest sample of each cycle
         at = np.clip(arg + lo, 0, n - 1) // block
+        n_valid = (c1 - c0) - n_missing
         snore = (
-            ~nan_in
+            (n_valid >= 3)
+            & (n_valid >= MIN_VALID_FRACTION * (c1 - c0))
             & (top - base_block[at] >= thr)
             & (top - bottom >= thr)
             & (loud <= MAX_LOUD_FRACTION)

@@ -324,22 +324,24 @@ def naive_cycle_levels(
     ext: np.ndarray, c0: np.ndarray, c1: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per cycle ``[c0[k], c1[k])``: loudest (NaN as -inf), quietest (NaN as +inf),
-    holds a NaN, fraction of samples above the midpoint, first loudest index."""
-    top, bottom, nan_in, loud, arg = [], [], [], [], []
+    number of NaN, fraction of the non-NaN samples above the midpoint (0 when there
+    is none), first loudest index."""
+    top, bottom, n_missing, loud, arg = [], [], [], [], []
     for a, b in zip(c0.tolist(), c1.tolist(), strict=True):
         vals = [float(v) for v in ext[a:b]]
-        hi = max([-math.inf if math.isnan(v) else v for v in vals])
-        lo = min([math.inf if math.isnan(v) else v for v in vals])
+        valid = [v for v in vals if not math.isnan(v)]
+        hi = max(valid, default=-math.inf)
+        lo = min(valid, default=math.inf)
         mid = 0.5 * (hi + lo)
         top.append(hi)
         bottom.append(lo)
-        nan_in.append(any(math.isnan(v) for v in vals))
-        loud.append(sum(1 for v in vals if v > mid) / (b - a))
+        n_missing.append(len(vals) - len(valid))
+        loud.append(sum(1 for v in valid if v > mid) / len(valid) if valid else 0.0)
         arg.append(a + [-math.inf if math.isnan(v) else v for v in vals].index(hi))
     return (
         np.array(top, dtype=np.float64),
         np.array(bottom, dtype=np.float64),
-        np.array(nan_in, dtype=bool),
+        np.array(n_missing, dtype=np.int64),
         np.array(loud, dtype=np.float64),
         np.array(arg, dtype=np.int64),
     )

@@ -24,25 +24,28 @@ def test_runs_kernel_matches_naive(flags, gap, min_len):
 
 
 def _vectorised_cycle_levels(ext, c0, c1):
-    """The numpy formulation the kernel replaced (reduceat over the cycle edges)."""
+    """The numpy formulation the kernel replaced (reduceat over the cycle edges; the loud
+    fraction is over the valid samples, 0 when there is none)."""
     filled = np.where(np.isnan(ext), -np.inf, ext)
     edges = np.empty(2 * len(c0), dtype=np.int64)
     edges[0::2], edges[1::2] = c0, c1
     top = np.maximum.reduceat(filled, edges)[0::2]
     bottom = np.minimum.reduceat(np.where(np.isnan(ext), np.inf, ext), edges)[0::2]
-    nan_in = np.add.reduceat(np.isnan(ext).astype(np.int64), edges)[0::2] > 0
+    n_missing = np.add.reduceat(np.isnan(ext).astype(np.int64), edges)[0::2]
     length = c1 - c0
+    valid = length - n_missing
     cyc = np.repeat(np.arange(len(c0)), length)
     sample = np.repeat(c0 - np.concatenate([[0], np.cumsum(length)[:-1]]), length) + np.arange(
         length.sum()
     )
     with np.errstate(invalid="ignore"):  # an all-missing cycle: -inf + inf
         mid = 0.5 * (top + bottom)
-    loud = np.bincount(cyc, weights=(ext[sample] > mid[cyc]), minlength=len(c0)) / length
+    above = np.bincount(cyc, weights=(ext[sample] > mid[cyc]), minlength=len(c0))
+    loud = np.divide(above, valid, out=np.zeros(len(c0)), where=valid > 0)
     arg = np.full(len(c0), -1, dtype=np.int64)
     is_top = filled[sample] == top[cyc]
     arg[cyc[is_top][::-1]] = sample[is_top][::-1]
-    return top, bottom, nan_in, loud, arg
+    return top, bottom, n_missing, loud, arg
 
 
 @given(
@@ -74,12 +77,13 @@ def test_cycle_levels_kernel_empty_and_read_only():
     ext.flags.writeable = False
     e = np.empty(0, dtype=np.int64)
     assert all(len(a) == 0 for a in _cycle_levels_kernel(ext, e, e))
-    top, bottom, nan_in, loud, arg = _cycle_levels_kernel(
-        ext, np.array([0, 2], dtype=np.int64), np.array([2, 3], dtype=np.int64)
+    top, bottom, n_missing, loud, arg = _cycle_levels_kernel(
+        ext, np.array([0, 2, 1], dtype=np.int64), np.array([2, 3, 4], dtype=np.int64)
     )
-    assert top.tolist() == [2.0, -np.inf] and bottom.tolist() == [1.0, np.inf]
-    assert nan_in.tolist() == [False, True] and loud.tolist() == [0.5, 0.0]
-    assert arg.tolist() == [1, 2]
+    assert top.tolist() == [2.0, -np.inf, 4.0] and bottom.tolist() == [1.0, np.inf, 2.0]
+    # the loud fraction counts the valid samples only: 1 of [2, 4] is above 3
+    assert n_missing.tolist() == [0, 1, 1] and loud.tolist() == [0.5, 0.0, 0.5]
+    assert arg.tolist() == [1, 2, 3]
 
 
 @given(
@@ -146,14 +150,31 @@ def test_snoring_needs_three_consecutive_cycles():
 def test_snoring_bad_values_are_missing_with_warning():
     b = _cycles(600)
     n = _noise(600, (200.0, 320.0))
+    clean = detect_snoring(n, 10.0, b)
     n[2500] = np.nan
     n[2600] = -1.0
+    n[2700] = 0.0  # the dB reference itself: below any room, a dropped window
     n[100] = np.inf
-    with pytest.warns(SleepSignalWarning, match="3 of"):
+    with pytest.warns(
+        SleepSignalWarning, match=r"4 of 6000 values are NaN, infinite or negative \(or zero"
+    ):
         r = detect_snoring(n, 10.0, b)
-    assert r.invalid_samples == 3
-    # the run is split where the missing values are, nothing crashes
-    assert 1 <= len(r.starts) <= 3
+    assert r.invalid_samples == 4
+    # single missing values: their cycles are judged on the rest, the run stays whole
+    np.testing.assert_array_equal(r.cycle_snores, clean.cycle_snores)
+    np.testing.assert_array_equal(r.starts, clean.starts)
+    np.testing.assert_array_equal(r.lengths, clean.lengths)
+    # a cycle with fewer than half of its values valid cannot snore: 3 s of a 4 s cycle
+    # missing in the middle of the run split it, and no crash
+    n[2400:2430] = np.nan
+    with pytest.warns(SleepSignalWarning, match="34 of"):
+        r = detect_snoring(n, 10.0, b)
+    assert r.cycle_snores.sum() == clean.cycle_snores.sum() - 1
+    assert len(r.starts) == 1  # one quiet cycle inside an event is tolerated
+    n[2400:2470] = np.nan  # two cycles: the event splits
+    with pytest.warns(SleepSignalWarning):
+        r = detect_snoring(n, 10.0, b)
+    assert len(r.starts) == 2
     with pytest.warns(SleepSignalWarning):
         r = detect_snoring(np.full(100, np.nan, np.float32), 10.0, b)
     assert len(r.starts) == 0
@@ -170,3 +191,46 @@ def test_snoring_bad_arguments():
         detect_snoring(np.ones((3, 3)), 10.0, _cycles(60))
     with pytest.raises(SignalError):
         detect_snoring(np.ones(30), 0.0, _cycles(60))
+
+
+def _truth_mask(n: int, iv: np.ndarray) -> np.ndarray:
+    """1 s bins covered by the intervals (as ``benchmarks/accuracy_tracks.py`` scores)."""
+    m = np.zeros(n, dtype=bool)
+    for s, e in np.asarray(iv).reshape(-1, 2):
+        m[max(0, int(np.floor(s))) : max(0, int(np.ceil(e)))] = True
+    return m
+
+
+def _f1_vs_truth(truth: np.ndarray, r: Snoring, n: int) -> float:
+    t = _truth_mask(n, truth)
+    p = _truth_mask(n, np.column_stack([r.starts, r.starts + r.lengths]))
+    tp, fp, fn = np.sum(t & p), np.sum(~t & p), np.sum(t & ~p)
+    return float(2 * tp / (2 * tp + fp + fn))
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_snoring_sprinkled_invalid_values_keep_f1_on_simulated_nights(seed):
+    """Issue 4: one noise value in 120 set to NaN, +inf, -1 or 0 (the reviewer's 150 of
+    18 000) leaves the time-weighted F1 against the simulator's snoring truth within
+    0.01 of the clean night's. Main dropped it by 0.09-0.15 (each missing value made its
+    cycle quiet, cutting the events into pieces: 3 -> 18 events on seed 2)."""
+    from sleepsignal.simulate import simulate_night
+
+    night = simulate_night(1.0, seed=seed, snoring_rate=6.0)
+    truth = night.truth
+    assert len(truth.snoring) >= 3  # the night has snoring to find
+    bs = np.asarray(truth.breath_starts)
+    b = Breathing(bs[:-1], np.diff(bs), np.ones(len(bs) - 1), bs[:-1] + 0.4 * np.diff(bs))
+    nz, nfs = night.session.signal("noise")
+    nz = np.asarray(nz, dtype=np.float64)
+    n = int(len(nz) / nfs) + 1
+    f1_clean = _f1_vs_truth(truth.snoring, detect_snoring(nz, nfs, b), n)
+    assert f1_clean >= 0.95
+    idx = np.random.default_rng(seed).choice(len(nz), len(nz) // 120, replace=False)
+    for bad in (np.nan, np.inf, -1.0, 0.0):
+        a = nz.copy()
+        a[idx] = bad
+        with pytest.warns(SleepSignalWarning, match=f"{len(idx)} of"):
+            r = detect_snoring(a, nfs, b)
+        assert r.invalid_samples == len(idx)
+        assert _f1_vs_truth(truth.snoring, r, n) >= f1_clean - 0.01, bad
