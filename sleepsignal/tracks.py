@@ -150,7 +150,7 @@ def session_tracks(session: Session, *, beat_times: np.ndarray | None = None) ->
     track (gaps) -> held flat at the last finite sample (the first finite one before
     it), so presence is 78 (no signal) there and no item of any
     track falls inside, with a note; no noise track -> ``snoring_events`` is None
-    and a note says so; noise with NaN/inf/negative values -> those values are missing
+    and a note says so; noise with NaN/inf/negative/zero values -> those values are missing
     (a note and a warning); a session entirely out of bed -> presence 65, no cycles, an
     empty actigram; hum all night -> sensor status 2 throughout, the other tracks are
     computed as usual (the 10 Hz view is free of mains aliases at 140 Hz); a clipped
