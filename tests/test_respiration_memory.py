@@ -331,8 +331,8 @@ def test_band_cycles_at_the_recording_edge_equal_the_whole_wave(
     cardiac_hour_seed3, monkeypatch, where, is_wide
 ):
     """Review breathfix4 (1): when only the first (or the last) frame may use a wave, its
-    piece is cut by the recording's edge (9 of the 10 blocks of the breath size's
-    window); the piece still uses the whole view's window span, so the cycles centred
+    piece is cut by the recording's edge (at a 240 s margin, 9 of the 10 blocks of the
+    breath size's window); the piece still uses the whole view's window span, so the cycles centred
     in that frame are the whole wave's (before the fix, frame 0 of the baseline had 13
     cycles against the whole wave's 12)."""
     low, fs_low = cardiac_hour_seed3
@@ -341,6 +341,10 @@ def test_band_cycles_at_the_recording_edge_equal_the_whole_wave(
     use = np.zeros(nf, dtype=bool)
     use[0 if where == "first" else nf - 1] = True
     centre = float(np.median(low))
+    # a margin shorter than the breath size's window: only then does the recording's
+    # edge cut the window (at the derived 300 s a one-sided piece still holds all of it;
+    # a review found the test passing without the fix at that margin)
+    monkeypatch.setattr(resp, "WAVE_MARGIN_S", 240.0)
     piece = resp._band_cycles(low, fs_low, centre, is_wide, use, frame, None)
     monkeypatch.setattr(resp, "WAVE_MARGIN_S", 1e9)
     whole = resp._band_cycles(low, fs_low, centre, is_wide, use, frame, None)
@@ -364,6 +368,7 @@ def test_a_short_wide_stretch_at_the_start_gives_the_whole_waves_cycles(monkeypa
     xm = mix.session.sampled_tracks["normal"].data.astype(np.float64)
     seg = xm[int(8 * 30 * FS) : int(9 * 30 * FS)]
     x = np.concatenate([seg - np.median(seg) + np.median(xc), xc])
+    monkeypatch.setattr(resp, "WAVE_MARGIN_S", 240.0)  # see the test above
     local = resp.detect_breathing(x, FS)
     monkeypatch.setattr(resp, "WAVE_MARGIN_S", 1e9)
     whole = resp.detect_breathing(x, FS)
