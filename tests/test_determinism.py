@@ -131,6 +131,7 @@ def _offsets(itemsize: int) -> range:
     return range(0, LINE, itemsize)
 
 
+@pytest.mark.slow  # ~20 s: 8 offsets x 2 dtypes of a whole detection
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_detect_heartbeats_is_the_same_at_every_alignment(dtype: type) -> None:
     x, fs = _night("mixed").signal("normal")
@@ -155,6 +156,7 @@ def _stream_digests(x: np.ndarray, fs: float, noise: np.ndarray, noise_fs: float
     return out
 
 
+@pytest.mark.slow  # ~11 s
 def test_every_track_is_the_same_at_every_alignment() -> None:
     """Breathing, movement, presence, mains, snoring and the heartbeats, through
     :func:`stream_tracks` (which takes arrays: its chunks are views of them)."""
