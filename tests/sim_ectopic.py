@@ -112,17 +112,27 @@ def pvc_night(
     return PvcNight(x, float(fs), beats, ect)
 
 
-def spanning(
-    starts: np.ndarray, intervals: np.ndarray, beats: np.ndarray, tol: float = 0.04
-) -> np.ndarray:
-    """True for the intervals that span a true beat: their length is within ``tol`` s of
-    two consecutive true intervals near their start and of no single one (lag-free)."""
+def nearest(beats: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Index of the true beat nearest to each time in ``t`` (``beats`` sorted)."""
     b = np.asarray(beats, dtype=np.float64)
-    i0 = np.searchsorted(b, starts)
-    one = np.zeros(len(starts), dtype=bool)
-    two = np.zeros(len(starts), dtype=bool)
-    for d in (-2, -1, 0, 1):
-        i = np.clip(i0 + d, 0, len(b) - 3)
-        one |= np.abs(intervals - (b[i + 1] - b[i])) <= tol
-        two |= np.abs(intervals - (b[i + 2] - b[i])) <= tol
-    return two & ~one
+    j = np.clip(np.searchsorted(b, t), 1, len(b) - 1)
+    return np.where(np.abs(b[j - 1] - t) <= np.abs(b[j] - t), j - 1, j)
+
+
+def spanning(
+    starts: np.ndarray, intervals: np.ndarray, beats: np.ndarray, lag: float | None = None
+) -> np.ndarray:
+    """True for the intervals that span a true beat, by index: with the detection lag
+    (default: the median of ``start`` minus its nearest true beat) taken off, the true
+    beat nearest to the interval's end is at least two after the one nearest to its
+    start. Unlike a length match this also flags an interval over an interpolated beat
+    (no pause), which is as long as one normal interval."""
+    b = np.asarray(beats, dtype=np.float64)
+    s = np.asarray(starts, dtype=np.float64)
+    if len(s) == 0 or len(b) < 2:
+        return np.zeros(len(s), dtype=bool)
+    if lag is None:
+        lag = float(np.median(s - b[nearest(b, s)]))
+    i0 = nearest(b, s - lag)
+    i1 = nearest(b, s + np.asarray(intervals, dtype=np.float64) - lag)
+    return i1 - i0 >= 2

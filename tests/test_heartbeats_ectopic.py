@@ -21,6 +21,26 @@ def test_spanning_flags_an_interval_over_a_beat_and_no_other() -> None:
     assert spanning(starts, over, beats).all()
 
 
+@pytest.mark.parametrize("lag", [0.0, 0.1])
+def test_spanning_flags_an_interval_over_an_interpolated_beat(lag: float) -> None:
+    # interpolated beats at 35 % of a normal interval, no pause: the interval over one
+    # is as long as a normal interval (a length match cannot see it)
+    normal = np.cumsum(normal_rr(0.05, 4))
+    extra = normal[10:50:8] + 0.35 * (normal[11:51:8] - normal[10:50:8])
+    beats = np.sort(np.concatenate([normal, extra]))
+    # every true interval, and the normal-length ones over the extra beats, detected
+    # ``lag`` s late (the detector marks a point after the beat's onset)
+    true_iv = np.diff(beats)
+    over_iv = normal[11:51:8] - normal[10:50:8]
+    starts = np.concatenate([beats[:-1], normal[10:50:8]]) + lag
+    iv = np.concatenate([true_iv, over_iv])
+    want = np.concatenate([np.zeros(len(true_iv), bool), np.ones(len(over_iv), bool)])
+    assert np.array_equal(spanning(starts, iv, beats), want)
+    # the lag given explicitly gives the same; a wrong one of half an interval does not
+    assert np.array_equal(spanning(starts, iv, beats, lag=lag), want)
+    assert not np.array_equal(spanning(starts, iv, beats, lag=lag + 0.45), want)
+
+
 def test_pvc_night_has_premature_wide_beats_and_compensatory_pauses() -> None:
     night = pvc_night(0.1, 0, 0.04)
     assert len(night.ectopic) >= 8
