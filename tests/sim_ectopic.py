@@ -112,17 +112,46 @@ def pvc_night(
     return PvcNight(x, float(fs), beats, ect)
 
 
-def spanning(
-    starts: np.ndarray, intervals: np.ndarray, beats: np.ndarray, tol: float = 0.04
-) -> np.ndarray:
-    """True for the intervals that span a true beat: their length is within ``tol`` s of
-    two consecutive true intervals near their start and of no single one (lag-free)."""
+def nearest(beats: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Index of the true beat nearest to each time in ``t`` (``beats`` sorted)."""
     b = np.asarray(beats, dtype=np.float64)
-    i0 = np.searchsorted(b, starts)
-    one = np.zeros(len(starts), dtype=bool)
-    two = np.zeros(len(starts), dtype=bool)
-    for d in (-2, -1, 0, 1):
-        i = np.clip(i0 + d, 0, len(b) - 3)
-        one |= np.abs(intervals - (b[i + 1] - b[i])) <= tol
-        two |= np.abs(intervals - (b[i + 2] - b[i])) <= tol
-    return two & ~one
+    j = np.clip(np.searchsorted(b, t), 1, len(b) - 1)
+    return np.where(np.abs(b[j - 1] - t) <= np.abs(b[j] - t), j - 1, j)
+
+
+def spanning(
+    starts: np.ndarray,
+    intervals: np.ndarray,
+    beats: np.ndarray,
+    lag: float | None = None,
+    lag_window: float | None = None,
+) -> np.ndarray:
+    """True for the intervals that span a true beat, by index: with the detection lag
+    taken off, the true beat nearest to the interval's end is at least two after the
+    one nearest to its start. Unlike a length match this also flags an interval over an
+    interpolated beat (no pause), which is as long as one normal interval.
+
+    The lag is ``lag`` if given, else the median of ``start`` minus its nearest true
+    beat over all ``starts`` or, with ``lag_window`` (s), over the starts within
+    +-lag_window/2 of each (drifting beats: the point of the complex the detector times
+    moves over the night, as in ``score_intervals``)."""
+    b = np.asarray(beats, dtype=np.float64)
+    s = np.asarray(starts, dtype=np.float64)
+    if len(s) == 0 or len(b) < 2:
+        return np.zeros(len(s), dtype=bool)
+    if lag is not None:
+        shift: float | np.ndarray = float(lag)
+    else:
+        d = s - b[nearest(b, s)]
+        if lag_window is None:
+            shift = float(np.median(d))
+        else:
+            order = np.argsort(s, kind="stable")
+            so, do = s[order], d[order]
+            lo = np.searchsorted(so, so - lag_window / 2)
+            hi = np.searchsorted(so, so + lag_window / 2, side="right")
+            shift = np.empty(len(s))
+            shift[order] = [np.median(do[a:z]) for a, z in zip(lo, hi, strict=True)]
+    i0 = nearest(b, s - shift)
+    i1 = nearest(b, s + np.asarray(intervals, dtype=np.float64) - shift)
+    return i1 - i0 >= 2
