@@ -33,6 +33,12 @@ CONTIGUITY_S = 1.0
 #: A cycle with missing noise values is judged on its valid ones when at least this
 #: fraction of its samples (and at least 3) is valid; otherwise it cannot snore.
 MIN_VALID_FRACTION = 0.5
+#: A valid value this many dB below the quiet baseline (the lowest of its own 30 s
+#: block's 20th percentile and its two neighbours') is a dropout, missing too: a room
+#: does not fall that far below its own quiet level for one window (the simulator's
+#: jitter reaches ~3 dB below it), and one such value would otherwise set a cycle's
+#: quiet level, its midpoint falls and the cycle looks steadily loud.
+DROPOUT_DB = 12.0
 #: Noise visited at a time, s (memory only: the events do not depend on it). A day of
 #: 10 Hz loudness took ~50-70 MB of temporaries (a week's peak RSS); 3 h take ~8 MB.
 SLICE_S = 3 * 3600.0
@@ -190,6 +196,17 @@ def _invalid_message(n_bad: int, n: int) -> str:
     )
 
 
+def _dropout_floor(q: np.ndarray) -> np.ndarray:
+    """Per 30 s block, the level below which a value is a dropout: the lowest 20th
+    percentile ``q`` of the block and its two neighbours (a room that falls quiet near a
+    block's end keeps its quiet values), minus :data:`DROPOUT_DB`."""
+    near = q.copy()
+    if len(q) > 1:
+        np.minimum(near[1:], q[:-1], out=near[1:])
+        np.minimum(near[:-1], q[1:], out=near[:-1])
+    return near - DROPOUT_DB
+
+
 def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -> np.ndarray | None:
     """Steps 1-3 of :func:`detect_snoring`: whether each cycle snores (None: no cycle
     can, as there are no cycles or no valid noise). Every number is computed per 30 s
@@ -228,6 +245,7 @@ def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -
         return None
     q = np.interp(np.arange(nb), np.flatnonzero(good), q[good])
     base_block = median_filter(q, min(10, nb))  # per 30 s block
+    floor_block = _dropout_floor(q)
 
     i0 = np.clip(np.round(breathing.starts * nfs).astype(np.int64), 0, n)
     i1 = np.clip(np.round((breathing.starts + breathing.lengths) * nfs).astype(np.int64), 0, n)
@@ -240,7 +258,10 @@ def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -
         lo = int(d) * step
         c0, c1 = i0[sel], i1[sel]
         # cycles do not overlap, so [c0, c1) pairs interleave into one increasing index
-        ext = np.append(_level(a, lo, int(c1.max()))[0], 0.0)
+        y = _level(a, lo, int(c1.max()))[0]
+        # dropouts (far below the quiet baseline) are missing too; lo starts a block
+        y[y < np.repeat(floor_block[lo // block :], block)[: len(y)]] = np.nan
+        ext = np.append(y, 0.0)
         # per cycle, over its valid samples: loudest, quietest, number missing, fraction
         # above the midpoint of the two, first loudest sample (one kernel pass)
         top, bottom, n_missing, loud, arg = _cycle_levels_kernel(
