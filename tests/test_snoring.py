@@ -197,12 +197,22 @@ def test_snoring_low_dropouts_are_missing_without_warning():
         np.testing.assert_array_equal(r.cycle_snores, clean.cycle_snores)
         np.testing.assert_array_equal(r.starts, clean.starts)
         np.testing.assert_array_equal(r.lengths, clean.lengths)
+    # one value in 5 (a 20th percentile would be the dropout level; the median is not):
+    # the same cycles as with NaN there
+    idx = np.random.default_rng(2).choice(len(n), len(n) // 5, replace=False)
+    d = n.copy()
+    d[idx] = np.nan
+    with pytest.warns(SleepSignalWarning):
+        as_nan = detect_snoring(d, 10.0, b)
+    assert len(as_nan.starts) == 1
+    d[idx] = 1e-3
+    np.testing.assert_array_equal(detect_snoring(d, 10.0, b).cycle_snores, as_nan.cycle_snores)
 
 
 def test_dropout_floor_follows_the_quieter_neighbour():
-    """The dropout floor of a block is its or a neighbour's 20th percentile, whichever is
-    lower, minus DROPOUT_DB: a room that falls 20 dB quiet in the last seconds of a loud
-    block keeps those quiet values (the next block's percentile is the quiet level)."""
+    """The dropout floor of a block is its or a neighbour's median, whichever is lower,
+    minus DROPOUT_DB: a room that falls 20 dB quiet in the last seconds of a loud block
+    keeps those quiet values (the next block's median is the quiet level)."""
     q = np.array([50.0, 50.0, 50.0, 30.0, 30.0, 45.0])
     np.testing.assert_array_equal(
         _dropout_floor(q), np.array([50.0, 50.0, 30.0, 30.0, 30.0, 30.0]) - DROPOUT_DB
