@@ -276,8 +276,10 @@ def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -
         c0, c1 = i0[sel], i1[sel]
         # cycles do not overlap, so [c0, c1) pairs interleave into one increasing index
         y = _level(a, lo, int(c1.max()))[0]
-        # dropouts (far below the quiet baseline) are missing too; lo starts a block
-        y[y < np.repeat(floor_block[lo // block :], block)[: len(y)]] = np.nan
+        # dropouts (far below the room level) are missing too; lo starts a block, and
+        # only this slice's blocks are spread to samples (a slice of temporaries)
+        b0 = lo // block
+        y[y < np.repeat(floor_block[b0 : b0 - (-len(y) // block)], block)[: len(y)]] = np.nan
         ext = np.append(y, 0.0)
         # per cycle, over its valid samples: loudest, quietest, number missing, fraction
         # above the midpoint of the two, first loudest sample (one kernel pass)
