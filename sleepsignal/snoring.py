@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._rank_filter import median_filter
+from ._rank_filter import median_filter, nan_running_median
 from ._track_kernels import _check_fs, _cycle_levels_kernel, _runs_kernel
 from .errors import SignalError, SleepSignalWarning
 from .respiration import Breathing
@@ -39,6 +39,11 @@ MIN_VALID_FRACTION = 0.5
 #: below it), and one such value would otherwise set a cycle's quiet level, its
 #: midpoint falls and the cycle looks steadily loud.
 DROPOUT_DB = 12.0
+#: Samples (at 10 Hz) of the running median a dropout must also fall DROPOUT_DB below:
+#: dropouts are isolated windows, while the quiet phase of a cycle that is loud for most
+#: of its length (steady snoring, up to MAX_LOUD_FRACTION) is a run of samples whose
+#: own neighbourhood is quiet.
+DROPOUT_RUN = 11
 #: Noise visited at a time, s (memory only: the events do not depend on it). A day of
 #: 10 Hz loudness took ~50-70 MB of temporaries (a week's peak RSS); 3 h take ~8 MB.
 SLICE_S = 3 * 3600.0
@@ -151,14 +156,19 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
        (simulated nights, one value in 120 missing: time-weighted F1 within 0.01 of the
        clean night's, ``tests/test_snoring.py``).
     6. Dropouts: a valid value more than 12 dB (:data:`DROPOUT_DB`) below the room
-       level (the lowest median of its 30 s block and the two neighbouring blocks) is
+       level (the lowest median of its 30 s block and the two neighbouring blocks) and
+       more than 12 dB below the running median of its 11 samples
+       (:data:`DROPOUT_RUN`: a dropout is isolated, the quiet phase of a cycle that is
+       loud for most of its length is a run) is
        missing too in step 3 (the spec gives the track no unit or floor, so a dropped
        window may read a small positive number rather than 0). It is not counted in
        ``invalid_samples`` and does not warn: it is a rule on valid values, like the
        baseline. A room that falls quiet keeps its values (the quieter neighbour
        block's median is the reference); the quiet samples of the simulated 1 h nights
        reach 4 dB below that level, not 12. The median is the room's level while less
-       than half of a block drops out; beyond that the dropouts count as quiet.
+       than half of a block drops out; beyond that the dropouts count as quiet. The
+       track is assumed to be a level in dB (the simulator's; the rules are absolute
+       dB differences): a linear-power track finds neither snoring nor dropouts.
     """
     nfs = _check_fs(noise_fs, minimum=1.0)
     a = _checked_noise(noise)
@@ -275,11 +285,20 @@ def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -
         lo = int(d) * step
         c0, c1 = i0[sel], i1[sel]
         # cycles do not overlap, so [c0, c1) pairs interleave into one increasing index
-        y = _level(a, lo, int(c1.max()))[0]
-        # dropouts (far below the room level) are missing too; lo starts a block, and
-        # only this slice's blocks are spread to samples (a slice of temporaries)
+        hi = int(c1.max())
+        # dropouts (far below the room level, and far below their own neighbourhood, so
+        # isolated: the quiet phase of steady snoring is a run, not a dropout) are
+        # missing too; lo starts a block, and only this slice's blocks are spread to
+        # samples (a slice of temporaries); the running median sees DROPOUT_RUN // 2
+        # samples beyond the slice, so it does not depend on where slices start
+        h = DROPOUT_RUN // 2
+        c0x, c1x = max(0, lo - h), min(n, hi + h)
+        yx = _level(a, c0x, c1x)[0]
+        local = nan_running_median(yx, DROPOUT_RUN)[lo - c0x : hi - c0x]
+        y = yx[lo - c0x : hi - c0x]
         b0 = lo // block
-        y[y < np.repeat(floor_block[b0 : b0 - (-len(y) // block)], block)[: len(y)]] = np.nan
+        floor = np.repeat(floor_block[b0 : b0 - (-len(y) // block)], block)[: len(y)]
+        y[(y < floor) & (y < local - DROPOUT_DB)] = np.nan
         ext = np.append(y, 0.0)
         # per cycle, over its valid samples: loudest, quietest, number missing, fraction
         # above the midpoint of the two, first loudest sample (one kernel pass)
