@@ -219,9 +219,10 @@ def coverage(nights: int, ks: list[float]) -> None:
 
     from sleepsignal.simulate import load_li2024_rr, simulate_night
 
-    files = sorted(
-        (ROOT.parent / "shared" / "data" / "li2024-reference" / "rr").glob("*_RR.csv.gz")
-    )[:nights]
+    folder = ROOT.parent / "shared" / "data" / "li2024-reference" / "rr"
+    files = sorted(folder.glob("*_RR.csv.gz"))[:nights]
+    if not files:
+        raise SystemExit(f"--coverage needs the li2024 RR files in {folder} (none found)")
     for body, drift, window in ((0.25, 0.0, None), (0.2, 1.0, 60.0)):
         cov: list[list[float]] = [[] for _ in range(len(ks) + 1)]
         dropped = [0] * len(ks)

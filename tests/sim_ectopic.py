@@ -129,7 +129,9 @@ def spanning(
     """True for the intervals that span a true beat, by index: with the detection lag
     taken off, the true beat nearest to the interval's end is at least two after the
     one nearest to its start. Unlike a length match this also flags an interval over an
-    interpolated beat (no pause), which is as long as one normal interval.
+    interpolated beat (no pause), which is as long as one normal interval. An interval
+    reaching past the first or last true beat maps its outer end to that beat, so it is
+    never flagged there (simulated truth covers the whole recording).
 
     The lag is ``lag`` if given, else the median of ``start`` minus its nearest true
     beat over all ``starts`` or, with ``lag_window`` (s), over the starts within
