@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._rank_filter import median_filter, nan_running_median
+from ._rank_filter import median_filter
 from ._track_kernels import _check_fs, _cycle_levels_kernel, _runs_kernel
 from .errors import SignalError, SleepSignalWarning
 from .respiration import Breathing
@@ -294,11 +294,17 @@ def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -
         h = DROPOUT_RUN // 2
         c0x, c1x = max(0, lo - h), min(n, hi + h)
         yx = _level(a, c0x, c1x)[0]
-        local = nan_running_median(yx, DROPOUT_RUN)[lo - c0x : hi - c0x]
         y = yx[lo - c0x : hi - c0x]
         b0 = lo // block
         floor = np.repeat(floor_block[b0 : b0 - (-len(y) // block)], block)[: len(y)]
-        y[(y < floor) & (y < local - DROPOUT_DB)] = np.nan
+        below = np.flatnonzero(y < floor)  # few: the running median only there
+        if len(below):
+            padded = np.concatenate([np.full(h, np.nan), yx, np.full(h, np.nan)])
+            at = below + (lo - c0x)  # in yx; window yx[at - h : at + h + 1]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a window of NaN only
+                local = np.nanmedian(padded[at[:, None] + np.arange(2 * h + 1)], axis=1)
+            y[below[y[below] < local - DROPOUT_DB]] = np.nan
         ext = np.append(y, 0.0)
         # per cycle, over its valid samples: loudest, quietest, number missing, fraction
         # above the midpoint of the two, first loudest sample (one kernel pass)
