@@ -10,7 +10,8 @@ snoring_rate=6.0)``) is scored on its clean ``noise`` track and with one value i
 ``default_rng(seed).choice``, as ``tests/test_snoring.py`` does) set to each value in
 turn: NaN, +inf, -1, 0 and the low dropouts 1e-3, 1 and 10 dB (far below the
 simulator's 28-36 dB room floor), or only the ``--value`` ones when given, using the
-simulator's own breathing cycles (:func:`truth_cycles`), so only snoring is measured.
+simulator's own breathing cycles (``naive_tracks.truth_breathing`` in ``tests/``), so
+only snoring is measured.
 Prints per seed the time-weighted F1 against ``truth.snoring`` at 1 s and the number of
 events. Run it with ``PYTHONPATH`` at an export of an older commit for the before column
 of the README's table. Seed 1's truth has no snoring (its F1 is 0 whatever it finds).
@@ -19,7 +20,9 @@ of the README's table. Seed 1's truth has no snoring (its F1 is 0 whatever it fi
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -27,35 +30,14 @@ from sleepsignal.respiration import Breathing
 from sleepsignal.simulate import simulate_night
 from sleepsignal.snoring import detect_snoring
 
-
-def truth_cycles(breath_starts: np.ndarray) -> Breathing:
-    """The simulator's breathing cycles, start to next start, without the "cycles" over
-    15 s: those span a gap in the truth (the sleeper out of bed), not a breath, and one
-    such 336 s cycle made a 350 s false event of seed 4 (one value in 20 missing)."""
-    bs = np.asarray(breath_starts, dtype=np.float64)
-    s, ln = bs[:-1], np.diff(bs)
-    keep = ln <= 15.0
-    s, ln = s[keep], ln[keep]
-    return Breathing(s, ln, np.ones(len(s)), s + 0.4 * ln)
-
-
-def _mask(n: int, intervals: np.ndarray) -> np.ndarray:
-    m = np.zeros(n, bool)
-    for start, end in np.asarray(intervals, dtype=float).reshape(-1, 2):
-        m[max(0, int(np.floor(start))) : max(0, int(np.ceil(end)))] = True
-    return m
-
-
-def _f1(truth: np.ndarray, found: np.ndarray) -> float:
-    tp = np.sum(truth & found)
-    wrong = np.sum(~truth & found) + np.sum(truth & ~found)
-    return float(2 * tp / (2 * tp + wrong)) if tp + wrong else float("nan")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from naive_tracks import second_mask, time_f1, truth_breathing
 
 
 def _score(x: np.ndarray, fs: float, breathing: Breathing, true_mask: np.ndarray) -> str:
     s = detect_snoring(x, fs, breathing)
-    found = _mask(len(true_mask), np.column_stack([s.starts, s.starts + s.lengths]))
-    return f"{_f1(true_mask, found):.3f} ({len(s.starts)})"
+    found = second_mask(len(true_mask), np.column_stack([s.starts, s.starts + s.lengths]))
+    return f"{time_f1(true_mask, found):.3f} ({len(s.starts)})"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -73,11 +55,11 @@ def main(argv: list[str] | None = None) -> None:
     for seed in range(first, last + 1):
         night = simulate_night(1.0, seed=seed, snoring_rate=6.0)
         truth = night.truth
-        breathing = truth_cycles(truth.breath_starts)
+        breathing = truth_breathing(truth.breath_starts)
         noise, noise_fs = night.session.signal("noise")
         noise = np.asarray(noise, dtype=np.float64)
         n = int(len(noise) / noise_fs) + 1
-        true_mask = _mask(n, truth.snoring)
+        true_mask = second_mask(n, truth.snoring)
 
         rng = np.random.default_rng(seed)
         idx = rng.choice(len(noise), int(len(noise) / args.every), replace=False)

@@ -396,3 +396,36 @@ def naive_rsa_repaired(
             i += 1
     order = np.argsort(np.asarray(tm), kind="stable")
     return np.asarray(tm)[order], np.asarray(v)[order]
+
+
+def second_mask(n: int, intervals: np.ndarray) -> np.ndarray:
+    """``n`` one-second bins, True where any ``[start, end)`` interval (s) touches: the
+    time grid every time-weighted F1 of the tracks is scored on."""
+    m = np.zeros(n, dtype=bool)
+    for start, end in np.asarray(intervals, dtype=float).reshape(-1, 2):
+        m[max(0, int(np.floor(start))) : max(0, int(np.ceil(end)))] = True
+    return m
+
+
+def time_f1(truth: np.ndarray, pred: np.ndarray) -> float:
+    """F1 of two boolean masks; NaN when there is nothing to find and nothing found."""
+    tp = float(np.sum(truth & pred))
+    fp = float(np.sum(~truth & pred))
+    fn = float(np.sum(truth & ~pred))
+    if tp + fp + fn == 0:
+        return float("nan")
+    return 2 * tp / (2 * tp + fp + fn)
+
+
+def truth_breathing(breath_starts: np.ndarray):  # -> sleepsignal.respiration.Breathing
+    """The simulator's breathing cycles, start to next start, without the "cycles" over
+    15 s: those span a gap in the truth (the sleeper out of bed), not a breath (one such
+    336 s cycle made a 350 s false snoring event of seed 4 with one value in 20 missing).
+    Snoring is scored on these so that only snoring is measured."""
+    from sleepsignal.respiration import Breathing
+
+    bs = np.asarray(breath_starts, dtype=np.float64)
+    starts, lengths = bs[:-1], np.diff(bs)
+    keep = lengths <= 15.0
+    starts, lengths = starts[keep], lengths[keep]
+    return Breathing(starts, lengths, np.ones(len(starts)), starts + 0.4 * lengths)

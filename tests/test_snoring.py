@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from naive_tracks import naive_cycle_levels, naive_runs
+from naive_tracks import naive_cycle_levels, naive_runs, second_mask, time_f1, truth_breathing
 
 from sleepsignal._track_kernels import _cycle_levels_kernel, _runs_kernel
 from sleepsignal.errors import SignalError, SleepSignalWarning
@@ -257,19 +257,10 @@ def test_snoring_bad_arguments():
         detect_snoring(np.ones(30), 0.0, _cycles(60))
 
 
-def _truth_mask(n: int, iv: np.ndarray) -> np.ndarray:
-    """1 s bins covered by the intervals (as ``benchmarks/accuracy_tracks.py`` scores)."""
-    m = np.zeros(n, dtype=bool)
-    for s, e in np.asarray(iv).reshape(-1, 2):
-        m[max(0, int(np.floor(s))) : max(0, int(np.ceil(e)))] = True
-    return m
-
-
 def _f1_vs_truth(truth: np.ndarray, r: Snoring, n: int) -> float:
-    t = _truth_mask(n, truth)
-    p = _truth_mask(n, np.column_stack([r.starts, r.starts + r.lengths]))
-    tp, fp, fn = np.sum(t & p), np.sum(~t & p), np.sum(t & ~p)
-    return float(2 * tp / (2 * tp + fp + fn))
+    """Time-weighted F1 at 1 s, as ``benchmarks/accuracy_tracks.py`` scores snoring."""
+    found = np.column_stack([r.starts, r.starts + r.lengths])
+    return time_f1(second_mask(n, truth), second_mask(n, found))
 
 
 @pytest.mark.parametrize("seed", [2, 3, 4])
@@ -283,10 +274,7 @@ def test_snoring_sprinkled_invalid_values_keep_f1_on_simulated_nights(seed):
     night = simulate_night(1.0, seed=seed, snoring_rate=6.0)
     truth = night.truth
     assert len(truth.snoring) >= 3  # the night has snoring to find
-    bs = np.asarray(truth.breath_starts)
-    keep = np.diff(bs) <= 15.0  # as benchmarks/snoring_invalid.py: no cycle over a gap
-    s0, ln = bs[:-1][keep], np.diff(bs)[keep]
-    b = Breathing(s0, ln, np.ones(len(s0)), s0 + 0.4 * ln)
+    b = truth_breathing(truth.breath_starts)  # as benchmarks/snoring_invalid.py
     nz, nfs = night.session.signal("noise")
     nz = np.asarray(nz, dtype=np.float64)
     n = int(len(nz) / nfs) + 1
