@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 
-import pytest
 from conftest import ROOT
 
 
@@ -86,36 +83,3 @@ def test_docs_are_indexed_and_linked_from_the_readme() -> None:
             continue
         assert f"]({doc.name})" in index, f"docs/README.md does not list {doc.name}"
         assert f"](docs/{doc.name}" in readme, f"README.md does not link docs/{doc.name}"
-
-
-_SPLIT = "9eb5d6e"  # main when the README's history moved to docs/
-
-
-def _readme_at_split() -> str:
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
-    shown = subprocess.run(
-        ["git", "show", f"{_SPLIT}:README.md"], cwd=ROOT, capture_output=True, text=True
-    )
-    if shown.returncode != 0:
-        pytest.skip(f"commit {_SPLIT} is not in this checkout ({shown.stderr.strip()})")
-    return shown.stdout
-
-
-def _without(text: str, first: str, then: str) -> str:
-    head, rest = text.split(f"<!-- section: {first} -->", 1)
-    return head + rest[rest.index(f"<!-- section: {then} -->") :]
-
-
-def test_no_readme_line_was_lost_when_history_moved_to_docs() -> None:
-    """Every line the README had when its history moved to docs/ is still in the README or
-    in a docs/*.md file, verbatim. The simulate and tracks sections, edited elsewhere at the
-    time, are left out. A line taken out of the README later belongs in docs/ too."""
-    old = _without(_without(_readme_at_split(), "simulate", "heartbeats"), "tracks", "staging")
-    kept = set((ROOT / "README.md").read_text().splitlines())
-    for doc in (ROOT / "docs").glob("*.md"):
-        kept.update(doc.read_text().splitlines())
-    lines = [line for line in old.splitlines() if line.strip()]
-    lost = [line for line in lines if line not in kept]
-    assert len(lines) > 1000
-    assert not lost, f"{len(lost)} README lines are neither in README.md nor in docs/: {lost[:5]}"
