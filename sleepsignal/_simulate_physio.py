@@ -465,9 +465,7 @@ BELT_MOVE_MERGE_S = 5.0
 BELT_MOVE_PAD_S = 1.0
 
 
-def belt_movements(
-    resp: np.ndarray, resp_fs: float, duration: float, *, scale: float = 1.0
-) -> np.ndarray:
+def belt_movements(resp: np.ndarray, resp_fs: float, duration: float) -> np.ndarray:
     """Intervals ``(n, 2)`` (s, from the belt's start) where the subject moved, from the
     raw breathing belt alone.
 
@@ -479,9 +477,6 @@ def belt_movements(
         Belt rate in Hz.
     duration : float
         Length (s) of the night.
-    scale : float
-        Multiplier of both thresholds (:data:`BELT_MOVE_ON`, :data:`BELT_MOVE_OFF`); 1 is
-        the rule, 0.5 / 2 its sensitivity.
 
     Returns
     -------
@@ -498,10 +493,10 @@ def belt_movements(
     2. ``e``: the rms of ``h`` over a centred :data:`BELT_MOVE_WINDOW_S` window.
     3. Reference ``r``: per sample the larger of the night's median of ``e`` and the
        running median (:data:`BELT_MOVE_REF_WINDOW_S`) of its 30 s block medians.
-    4. A movement is a run where ``e > scale * BELT_MOVE_OFF * r`` or the belt's
+    4. A movement is a run where ``e > BELT_MOVE_OFF * r`` or the belt's
        breathing band is out of range (``|b| > BELT_MOVE_EXCURSION x`` the local breath
        size, ``b`` = :func:`belt_band`) holding at least one sample with
-       ``e > scale * BELT_MOVE_ON * r`` (hysteresis: the flagged peak is often only the
+       ``e > BELT_MOVE_ON * r`` (hysteresis: the flagged peak is often only the
        middle of a movement; the rest, and the baseline step it leaves, which reaches
        the simulated bed through the breathing band, are weaker above 2 Hz).
     5. Runs closer than :data:`BELT_MOVE_MERGE_S` join before step 4 (a movement
@@ -527,8 +522,8 @@ def belt_movements(
     ref = np.maximum(np.repeat(local, blk)[:n], float(np.median(e)))
     y = belt_band(x, resp_fs, duration)
     big = np.abs(y) > BELT_MOVE_EXCURSION * belt_breath_size(y, resp_fs)
-    off = (e > scale * BELT_MOVE_OFF * ref) | big
-    on = e > scale * BELT_MOVE_ON * ref
+    off = (e > BELT_MOVE_OFF * ref) | big
+    on = e > BELT_MOVE_ON * ref
     # runs of the weak condition, those closer than BELT_MOVE_MERGE_S joined (sample
     # indices, end exclusive); a joined run holding a strong sample is a movement
     edges = np.flatnonzero(np.diff(np.concatenate([[0], off.astype(np.int8), [0]])))
