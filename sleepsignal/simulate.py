@@ -148,7 +148,8 @@ def simulate_night(
         its troughs that survive depth simplification (the shallowest trough-peak pair
         removed repeatedly while shallower than 0.3 x the local breath size over 5 min;
         "count-adv" of Schafer & Kratky 2008 with a local threshold). Must cover the
-        night. Default: built-in breathing model.
+        night. Default: built-in breathing model. The subject's own movements recorded
+        by the belt become movements of the night (see Notes, step 6).
     resp_fs : float, optional
         Rate of ``resp`` in Hz; required with ``resp``.
     mains_hz : float, optional
@@ -163,7 +164,9 @@ def simulate_night(
     sleep_onset : float, optional
         Sleep-onset latency in s; None draws one (median 12 min).
     movement_rate, snoring_rate, mains_rate, ectopic_rate : float
-        Multipliers (>= 0) of the built-in event rates; 0 turns the events off. Half
+        Multipliers (>= 0) of the built-in event rates; 0 turns the events off
+        (``movement_rate`` scales the simulator's own random movements; a belt's
+        movements are added whatever it is, and the movements at bed exits stay). Half
         the nights have no premature beats, the others a few per hour (built-in
         heart model only: a real ``rr`` series keeps its own).
     body_noise : float
@@ -222,6 +225,18 @@ def simulate_night(
        around 32768 and clipped to 0..65535.
     5. Noise track: room floor in dB, snores on inspiration in snoring runs, rustling
        during movements, random room noises.
+    6. With ``resp``: the real subject moved when the belt did. Those intervals
+       (:func:`sleepsignal._simulate_physio.belt_movements`: the belt's 2 s rms above
+       2 Hz, where breathing has no energy, over 5x a robust reference, extended while
+       over 2x or while the breathing band is out of range, runs < 5 s apart joined,
+       1 s pad) minus the bed exits are movements like the model's own: a burst in the
+       BCG with an intensity drawn as theirs, a new posture for about a third of them
+       (and for every intensity >= 30), rustling in the noise track, and listed in
+       ``truth.movements`` (merged with the model's own, sorted, disjoint). The
+       model's own movements stay (they follow the simulated stages and bed exits,
+       which the belt does not know); ``movement_rate=0`` leaves the belt's alone.
+       Everything the belt's movements draw comes from a generator of their own, so
+       every other random stream of a belt night is as before they existed.
 
     References
     ----------
