@@ -6,6 +6,7 @@ Run from the repository root::
     python benchmarks/accuracy_tracks.py --nights 4 --hours 2
     python benchmarks/accuracy_tracks.py --fs 55 --only 0,3,6,9   # other rate, some nights
     python benchmarks/accuracy_tracks.py --work     # + breathing work per night (below)
+    python benchmarks/accuracy_tracks.py --explain --belt-sensitivity   # README table
 
 Each night: :func:`sleepsignal.simulate.simulate_night` driven by one real belt signal of
 ``../shared/data/li2024-reference/resp`` (profiles cycle cardiac / mixed / respiratory,
@@ -36,6 +37,15 @@ by depth simplification, see ``_truth_checks``):
   interval overlaps it, detected when its actigram count is > 0.
 - out of bed, mains, snoring: time-weighted F1 at 1 s resolution (positive = away /
   interference / snoring).
+
+Belt movements (branch beltmove): the subject's own movements recorded by the belt are
+movements of the night (``_simulate_physio.belt_movements``). Extra rows: the night scored
+as before (clean minutes and movement F1 with only the simulator's own movements,
+:func:`own_movements`, checked to make up ``truth.movements`` with the belt's), the share
+of those old clean minutes touching a belt movement and the detector's accuracy in and
+out of them, belt movements per hour in bed and the share of in-bed minutes they touch.
+``--belt-sensitivity`` simulates every night again with both belt thresholds halved and
+doubled and scores it (breathing, movement F1, belt movements per hour).
 
 ``--work`` also re-runs the breathing detector on each night's own inputs (the view,
 exclusions and beats ``session_tracks`` gave it) with the baseline and wide waves
