@@ -446,19 +446,21 @@ def belt_band(resp: np.ndarray, resp_fs: float, duration: float) -> np.ndarray:
 BELT_MOVE_HP_HZ = 2.0
 #: Length (s) of the moving window of the rms of the movement band.
 BELT_MOVE_WINDOW_S = 2.0
-#: A movement starts where the rms exceeds this many times the reference level ...
-BELT_MOVE_ON = 5.0
-#: ... and lasts, on both sides, while the rms stays above this many times it.
-BELT_MOVE_OFF = 2.0
 #: Reference level: the larger of the night's median rms and its running median over
 #: this many seconds (30 s block medians), so a posture where the belt is noisier than
 #: usual raises its own reference instead of reading as one long movement.
 BELT_MOVE_REF_WINDOW_S = 600.0
+#: A movement starts where the rms exceeds this many times the reference level ...
+BELT_MOVE_ON = 5.0
+#: ... and lasts, on both sides, while the rms stays above this many times it.
+BELT_MOVE_OFF = 2.0
 #: ... or while the breathing band of the belt (:func:`belt_band`) is out of its usual
 #: range: ``|band| >`` this many times the local breath size (peak to trough,
-#: :func:`belt_breath_size`), i.e. twice the half swing of a typical breath. It covers
-#: the slow part of a movement and the baseline step it leaves, which the simulated bed
-#: receives through that band.
+#: :func:`belt_breath_size`), i.e. three times the half swing of a typical breath (1.0,
+#: twice it, chained normal breaths of a new, larger posture onto the step before it on
+#: the plotted nights). It covers the slow part of a movement and the baseline step it
+#: leaves, which the simulated bed receives through that band. It only extends a run
+#: that holds a strong burst above 2 Hz: a lone sigh is no movement.
 BELT_MOVE_EXCURSION = 1.5
 #: Movements closer than this (s) are one movement; each is padded by BELT_MOVE_PAD_S.
 BELT_MOVE_MERGE_S = 5.0
