@@ -695,6 +695,7 @@ def test_belt_night_truth_holds_the_belt_movements() -> None:
     both = simulate_night(0.5, seed=2, **kw)
     tm = both.truth.movements
     assert len(tm) >= 2
+    _check_intervals(tm, both.session.duration)  # merged: sorted, disjoint
     for s, e in bm:
         assert np.any((tm[:, 0] <= s) & (tm[:, 1] >= e))
     # rendered as movements: the 0.3-8 Hz band is far above its quiet level there
