@@ -6,6 +6,7 @@ Run from the repository root::
     python benchmarks/accuracy_tracks.py --nights 4 --hours 2
     python benchmarks/accuracy_tracks.py --fs 55 --only 0,3,6,9   # other rate, some nights
     python benchmarks/accuracy_tracks.py --work     # + breathing work per night (below)
+    python benchmarks/accuracy_tracks.py --explain --belt-sensitivity   # README table
 
 Each night: :func:`sleepsignal.simulate.simulate_night` driven by one real belt signal of
 ``../shared/data/li2024-reference/resp`` (profiles cycle cardiac / mixed / respiratory,
@@ -36,6 +37,15 @@ by depth simplification, see ``_truth_checks``):
   interval overlaps it, detected when its actigram count is > 0.
 - out of bed, mains, snoring: time-weighted F1 at 1 s resolution (positive = away /
   interference / snoring).
+
+Belt movements (branch beltmove): the subject's own movements recorded by the belt are
+movements of the night (``_simulate_physio.belt_movements``). Extra rows: the night scored
+as before (clean minutes and movement F1 with only the simulator's own movements,
+:func:`own_movements`, checked to make up ``truth.movements`` with the belt's), the share
+of those old clean minutes touching a belt movement and the detector's accuracy in and
+out of them, belt movements per hour in bed and the share of in-bed minutes they touch.
+``--belt-sensitivity`` simulates every night again with both belt thresholds halved and
+doubled and scores it (breathing, movement F1, belt movements per hour).
 
 ``--work`` also re-runs the breathing detector on each night's own inputs (the view,
 exclusions and beats ``session_tracks`` gave it) with the baseline and wide waves
@@ -169,6 +179,76 @@ def _truth_checks(resp: np.ndarray, rfs: float, night, d_rate: np.ndarray) -> di
     o_clean = still & (o_cnt >= 3) & np.isfinite(o_rate)
     out["old_self"] = float(np.mean([share(rate_of(t)[0], o_rate, o_clean) for t in old[1:]]))
     out["breath_vs_old_truth"] = share(d_rate, o_rate, o_clean)
+    return out
+
+
+def own_movements(seed: int, duration: float, mains_hz: float) -> np.ndarray:
+    """The simulator's own random movements of a night driven as in :func:`main`: the
+    event model again from the same child generator (``spawn(16)[1]``, which draws
+    nothing else before it when ``mains_hz`` is given). ``main`` checks that they and the
+    belt's movements make up ``truth.movements`` exactly."""
+    from sleepsignal import _simulate_physio as ph
+
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(16)[1])
+    ev = ph.make_events(
+        duration,
+        rng,
+        onset=None,
+        bed_exits=None,
+        movement_rate=1.0,
+        snoring_rate=1.0,
+        mains_hz=mains_hz,
+        mains_rate=1.0,
+    )
+    return ph.merge_intervals(ev.movements_raw[:, :2])
+
+
+def belt_rows(night, tracks, resp: np.ndarray, rfs: float, own: np.ndarray) -> dict[str, float]:
+    """The night scored as before the belt's movements were labelled (only the simulator's
+    own movements make a minute unclean and count in the movement F1), and the belt's
+    movements: per hour, share of in-bed minutes they touch, and the detector's accuracy
+    inside / outside them among the old clean minutes."""
+    from sleepsignal import _simulate_physio as ph
+
+    truth = night.truth
+    dur = night.session.duration
+    belt = ph._subtract(ph.belt_movements(resp, rfs, dur), truth.away.reshape(-1, 2))
+    union = ph.merge_intervals(np.vstack([own.reshape(-1, 2), belt]))
+    tm = truth.movements.reshape(-1, 2)
+    # to 1 us: the night's end is n / fs in the simulator, frames x 0.2 s here
+    if union.shape != tm.shape or not np.allclose(union, tm, rtol=0, atol=1e-6):
+        raise RuntimeError(
+            "own + belt movements differ from truth.movements: own_movements no longer "
+            "mirrors simulate_night"
+        )
+    r_old = score_night(night, tracks, baseline=False, movements=own)
+    n_min = int(dur // 60)
+    ts, tl = truth.breath_cycles()
+    t_rate, t_cnt = _minute_rates(ts, tl, n_min)
+    d_rate, _ = _minute_rates(
+        tracks.details.breathing.starts, tracks.details.breathing.lengths, n_min
+    )
+
+    def minutes(iv: np.ndarray) -> np.ndarray:
+        return _mask(n_min * 60, iv)[: n_min * 60].reshape(n_min, 60).any(axis=1)
+
+    away_min = minutes(truth.away.reshape(-1, 2))
+    old_clean = ~minutes(own) & ~away_min & (t_cnt >= 3) & np.isfinite(t_rate)
+    touch = minutes(belt)
+    ok = np.nan_to_num(np.abs(d_rate - t_rate), nan=np.inf) <= 0.5
+    in_bed = max(float(np.sum(~away_min)), 1.0)
+    out = {
+        "breath_within_0.5_own_only": r_old["breath_within_0.5"],
+        "breath_clean_min_own_only": r_old["breath_clean_min"],
+        "movement_f1_own_only": r_old["movement_f1"],
+        "belt_moves_per_h": len(belt) / (in_bed / 60.0),
+        "belt_minutes_share": float(np.sum(touch & ~away_min) / in_bed),
+        "belt_share_of_old_clean": float(np.mean(touch[old_clean])) if old_clean.any() else 0.0,
+    }
+    if np.any(old_clean & touch):
+        out["breath_in_belt_moves"] = float(np.mean(ok[old_clean & touch]))
+    if np.any(old_clean & ~touch):
+        out["breath_out_belt_moves"] = float(np.mean(ok[old_clean & ~touch]))
     return out
 
 
@@ -330,8 +410,13 @@ def explain_misses(
     return kind, missed, b
 
 
-def score_night(night, tracks, *, baseline: bool = True) -> dict[str, float]:
+def score_night(
+    night, tracks, *, baseline: bool = True, movements: np.ndarray | None = None
+) -> dict[str, float]:
+    """Scores of one night; ``movements`` replaces ``truth.movements`` (clean minutes and
+    movement F1) when given."""
     truth = night.truth
+    moves = truth.movements.reshape(-1, 2) if movements is None else movements.reshape(-1, 2)
     dur = night.session.duration
     n = int(np.ceil(dur))
     det = tracks.details
@@ -340,7 +425,7 @@ def score_night(night, tracks, *, baseline: bool = True) -> dict[str, float]:
     ts, tl = truth.breath_cycles()
     t_rate, t_cnt = _minute_rates(ts, tl, n_min)
     d_rate, _ = _minute_rates(det.breathing.starts, det.breathing.lengths, n_min)
-    bad = _mask(n_min * 60, np.vstack([truth.movements.reshape(-1, 2), truth.away.reshape(-1, 2)]))
+    bad = _mask(n_min * 60, np.vstack([moves, truth.away.reshape(-1, 2)]))
     clean = ~bad[: n_min * 60].reshape(n_min, 60).any(axis=1) & (t_cnt >= 3)
     clean &= np.isfinite(t_rate)
     err = np.abs(d_rate - t_rate)[clean]
@@ -363,7 +448,7 @@ def score_night(night, tracks, *, baseline: bool = True) -> dict[str, float]:
         out["plain_mae"] = float(np.nanmedian(berr))
     # movement epochs (60 s) in bed
     n_ep = int(dur // 60)
-    mv = _mask(n_ep * 60, truth.movements)[: n_ep * 60].reshape(n_ep, 60).any(axis=1)
+    mv = _mask(n_ep * 60, moves)[: n_ep * 60].reshape(n_ep, 60).any(axis=1)
     away_ep = _mask(n_ep * 60, truth.away)[: n_ep * 60].reshape(n_ep, 60).mean(axis=1) >= 0.5
     ep_starts = tracks.actigram.times
     counts = tracks.actigram.values
@@ -474,6 +559,50 @@ def _print_explained(explained: list[tuple[str, np.ndarray, np.ndarray, np.ndarr
         print(f"| {name} | {len(k)} | {np.sum(k >= 0) / n:.3f} | {cells} |")
 
 
+def belt_sensitivity(
+    resp: np.ndarray,
+    rfs: float,
+    hours: float,
+    seed: int,
+    profile: str,
+    mains: float,
+    fs: float,
+    fac: float,
+) -> dict[str, float]:
+    """``--belt-sensitivity``: the night simulated again with both belt-movement
+    thresholds (``BELT_MOVE_ON``, ``BELT_MOVE_OFF``) times ``fac``, detected and scored
+    as in :func:`main` (beats from the detector); breathing within 0.5, movement F1, belt
+    movements per hour."""
+    from sleepsignal import _simulate_physio as ph
+    from sleepsignal.heartbeats import detect_heartbeats
+    from sleepsignal.simulate import simulate_night
+    from sleepsignal.tracks import session_tracks
+
+    on, off = ph.BELT_MOVE_ON, ph.BELT_MOVE_OFF
+    ph.BELT_MOVE_ON, ph.BELT_MOVE_OFF = on * fac, off * fac
+    try:
+        night = simulate_night(
+            hours,
+            seed=seed,
+            resp=resp,
+            resp_fs=rfs,
+            profile=profile,  # type: ignore[arg-type]
+            mains_hz=mains,
+            fs=fs,
+        )
+        belt = ph._subtract(ph.belt_movements(resp, rfs, night.session.duration), night.truth.away)
+    finally:
+        ph.BELT_MOVE_ON, ph.BELT_MOVE_OFF = on, off
+    beats = detect_heartbeats(*night.session.signal("normal")).beat_times
+    r = score_night(night, session_tracks(night.session, beat_times=beats), baseline=False)
+    in_bed_h = (night.session.duration - float(np.sum(np.diff(night.truth.away, axis=1)))) / 3600
+    return {
+        f"breath_within_0.5_belt_x{fac:g}": r["breath_within_0.5"],
+        f"movement_f1_belt_x{fac:g}": r["movement_f1"],
+        f"belt_moves_per_h_x{fac:g}": len(belt) / max(in_bed_h, 1e-9),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nights", type=int, default=0, help="number of belt nights (0 = all)")
@@ -512,6 +641,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="break the missed clean minutes down by what the detector did",
     )
+    ap.add_argument(
+        "--belt-sensitivity",
+        action="store_true",
+        help="also simulate every night again with the belt-movement thresholds halved and "
+        "doubled and score it (about twice the run time)",
+    )
     args = ap.parse_args(argv)
 
     from sleepsignal.heartbeats import detect_heartbeats
@@ -533,13 +668,14 @@ def main(argv: list[str] | None = None) -> int:
             continue
         resp, rfs = load_li2024_resp(f)
         hours = min(args.hours, len(resp) / rfs / 3600 - 0.01)
+        mains = 50.0 if i % 2 == 0 else 60.0
         night = simulate_night(
             hours,
             seed=i,
             resp=resp,
             resp_fs=rfs,
             profile=profiles[i % 3],  # type: ignore[arg-type]
-            mains_hz=50.0 if i % 2 == 0 else 60.0,
+            mains_hz=mains,
             fs=args.fs,
         )
         # as pipeline.analyze: the heartbeat detector once, its beats into the tracks
@@ -557,6 +693,9 @@ def main(argv: list[str] | None = None) -> int:
             int(night.session.duration // 60),
         )
         r.update(_truth_checks(resp, rfs, night, d_rate))
+        r.update(belt_rows(night, tr, resp, rfs, own_movements(i, night.session.duration, mains)))
+        for fac in (0.5, 2.0) if args.belt_sensitivity else ():
+            r.update(belt_sensitivity(resp, rfs, hours, i, profiles[i % 3], mains, args.fs, fac))
         r["seconds"] = dt
         r["hours"] = hours
         r["night_index"] = float(i)
@@ -610,6 +749,49 @@ def main(argv: list[str] | None = None) -> int:
             "breath_within_0.5",
             ">= 0.90",
             held,
+        )
+    line(
+        "breathing, clean minutes as before branch beltmove (only the simulator's own "
+        "movements make a minute unclean; the belt's movements unlabelled)",
+        "breath_within_0.5_own_only",
+        "",
+    )
+    line(
+        "  those old clean minutes touching a belt movement: share",
+        "belt_share_of_old_clean",
+        "",
+        low_is_bad=False,
+    )
+    line("  breathing in them: within 0.5", "breath_in_belt_moves", "")
+    line("  breathing in the other old clean minutes: within 0.5", "breath_out_belt_moves", "")
+    line(
+        "belt movements per hour in bed (subject's own, from the raw belt)",
+        "belt_moves_per_h",
+        "",
+        low_is_bad=False,
+    )
+    line(
+        "share of in-bed minutes touching a belt movement",
+        "belt_minutes_share",
+        "",
+        low_is_bad=False,
+    )
+    for fac in (0.5, 2.0) if args.belt_sensitivity else ():
+        line(
+            f"sensitivity: belt-movement thresholds x{fac:g}: breathing within 0.5",
+            f"breath_within_0.5_belt_x{fac:g}",
+            "",
+        )
+        line(
+            f"sensitivity: belt-movement thresholds x{fac:g}: movement F1",
+            f"movement_f1_belt_x{fac:g}",
+            "",
+        )
+        line(
+            f"sensitivity: belt-movement thresholds x{fac:g}: belt movements per hour",
+            f"belt_moves_per_h_x{fac:g}",
+            "",
+            low_is_bad=False,
         )
     line(
         "breathing: clean minutes with a wrong rate (a rate reported, not within 0.5)",
@@ -696,6 +878,12 @@ def main(argv: list[str] | None = None) -> int:
             low_is_bad=False,
         )
     line("movement: epoch F1 (60 s)", "movement_f1", ">= 0.85")
+    line(
+        "movement F1 against the simulator's own movements only (belt movements unlabelled, "
+        "as before branch beltmove)",
+        "movement_f1_own_only",
+        "",
+    )
     line("out of bed: time-weighted F1", "away_f1", ">= 0.95")
     r50 = [r for r in rows if r[2].get("mains_hz") == 50.0]
     r60 = [r for r in rows if r[2].get("mains_hz") == 60.0]

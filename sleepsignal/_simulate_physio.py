@@ -426,9 +426,121 @@ def belt_breathing(
 
     The starts are :func:`belt_troughs` of the 0.08-1 Hz band-passed belt.
     """
+    y = belt_band(resp, resp_fs, duration)
+    return y, belt_troughs(y, resp_fs)
+
+
+def belt_band(resp: np.ndarray, resp_fs: float, duration: float) -> np.ndarray:
+    """The belt's first ``duration`` s, 0.08-1 Hz band-passed (2nd order, forward-backward),
+    scaled so that a typical breath is about 1 peak to trough (2 sqrt(2) x its MAD)."""
     x = resp[: math.ceil(duration * resp_fs) + 1]
     sos = sps.butter(2, [0.08, min(1.0, 0.45 * resp_fs)], "bandpass", fs=resp_fs, output="sos")
     y = sps.sosfiltfilt(sos, x - np.median(x))
     mad = float(np.median(np.abs(y - np.median(y)))) * 1.4826
-    y = y / max(2 * math.sqrt(2) * mad, 1e-12)
-    return y, belt_troughs(y, resp_fs)
+    return y / max(2 * math.sqrt(2) * mad, 1e-12)
+
+
+#: Belt movements (:func:`belt_movements`): high-pass corner (Hz) of the movement band.
+#: Breathing lies below 1 Hz (60 breaths/min), so what a belt records above 2 Hz is not
+#: breathing: body movement, or the belt's own sensor noise.
+BELT_MOVE_HP_HZ = 2.0
+#: Length (s) of the moving window of the rms of the movement band.
+BELT_MOVE_WINDOW_S = 2.0
+#: Reference level: the larger of the night's median rms and its running median over
+#: this many seconds (30 s block medians), so a posture where the belt is noisier than
+#: usual raises its own reference instead of reading as one long movement.
+BELT_MOVE_REF_WINDOW_S = 600.0
+#: A movement starts where the rms exceeds this many times the reference level ...
+BELT_MOVE_ON = 5.0
+#: ... and lasts, on both sides, while the rms stays above this many times it.
+BELT_MOVE_OFF = 2.0
+#: ... or while the breathing band of the belt (:func:`belt_band`) is out of its usual
+#: range: ``|band| >`` this many times the local breath size (peak to trough,
+#: :func:`belt_breath_size`), i.e. three times the half swing of a typical breath (1.0,
+#: twice it, chained normal breaths of a new, larger posture onto the step before it on
+#: the plotted nights). It covers the slow part of a movement and the baseline step it
+#: leaves, which the simulated bed receives through that band. It only extends a run
+#: that holds a strong burst above 2 Hz: a lone sigh is no movement.
+BELT_MOVE_EXCURSION = 1.5
+#: Movements closer than this (s) are one movement; each is padded by BELT_MOVE_PAD_S.
+BELT_MOVE_MERGE_S = 5.0
+BELT_MOVE_PAD_S = 1.0
+
+
+def belt_movements(resp: np.ndarray, resp_fs: float, duration: float) -> np.ndarray:
+    """Intervals ``(n, 2)`` (s, from the belt's start) where the subject moved, from the
+    raw breathing belt alone.
+
+    Parameters
+    ----------
+    resp : np.ndarray
+        Raw belt samples (any unit); only the first ``duration`` s are used.
+    resp_fs : float
+        Belt rate in Hz.
+    duration : float
+        Length (s) of the night.
+
+    Returns
+    -------
+    np.ndarray
+        Sorted, non-overlapping ``[start, end]`` rows (s) inside ``[0, duration]``;
+        empty for a belt that is too short (< 10 s), flat or sampled below 5 Hz (no band
+        above 2 Hz).
+
+    Notes
+    -----
+    1. ``h``: the belt minus its median, 2nd-order Butterworth high-pass at
+       :data:`BELT_MOVE_HP_HZ`, forward-backward. Breathing (< 1 Hz) is gone; a body
+       movement (transients, steps, rubbing) leaves broadband energy there.
+    2. ``e``: the rms of ``h`` over a centred :data:`BELT_MOVE_WINDOW_S` window.
+    3. Reference ``r``: per sample the larger of the night's median of ``e`` and the
+       running median (:data:`BELT_MOVE_REF_WINDOW_S`) of its 30 s block medians.
+    4. A movement is a run where ``e > BELT_MOVE_OFF * r`` or the belt's
+       breathing band is out of range (``|b| > BELT_MOVE_EXCURSION x`` the local breath
+       size, ``b`` = :func:`belt_band`) holding at least one sample with
+       ``e > BELT_MOVE_ON * r`` (hysteresis: the flagged peak is often only the
+       middle of a movement; the rest, and the baseline step it leaves, which reaches
+       the simulated bed through the breathing band, are weaker above 2 Hz).
+    5. Runs closer than :data:`BELT_MOVE_MERGE_S` join before step 4 (a movement
+       pauses); each movement is padded by :data:`BELT_MOVE_PAD_S` on both sides and
+       clipped to the night.
+    """
+    from scipy.ndimage import median_filter, uniform_filter1d
+
+    x = np.asarray(resp, dtype=np.float64)[: math.ceil(duration * resp_fs) + 1]
+    if len(x) < 10.0 * resp_fs or resp_fs < 5.0 or not np.all(np.isfinite(x)):
+        return np.empty((0, 2))
+    sos = sps.butter(2, BELT_MOVE_HP_HZ, "highpass", fs=resp_fs, output="sos")
+    h = sps.sosfiltfilt(sos, x - np.median(x))
+    win = max(1, round(BELT_MOVE_WINDOW_S * resp_fs))
+    e = np.sqrt(np.maximum(uniform_filter1d(h * h, win, mode="nearest"), 0.0))
+    n = len(e)
+    blk = max(1, round(30.0 * resp_fs))
+    nb = -(-n // blk)
+    a = np.full(nb * blk, np.nan)
+    a[:n] = e
+    local = np.nanmedian(a.reshape(nb, blk), axis=1)
+    local = median_filter(local, size=max(1, round(BELT_MOVE_REF_WINDOW_S / 30.0)), mode="nearest")
+    ref = np.maximum(np.repeat(local, blk)[:n], float(np.median(e)))
+    y = belt_band(x, resp_fs, duration)
+    big = np.abs(y) > BELT_MOVE_EXCURSION * belt_breath_size(y, resp_fs)
+    off = (e > BELT_MOVE_OFF * ref) | big
+    on = e > BELT_MOVE_ON * ref
+    # runs of the weak condition, those closer than BELT_MOVE_MERGE_S joined (sample
+    # indices, end exclusive); a joined run holding a strong sample is a movement
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], off.astype(np.int8), [0]])))
+    s_i, e_i = edges[::2], edges[1::2]
+    if len(s_i) == 0:
+        return np.empty((0, 2))
+    gap = round(BELT_MOVE_MERGE_S * resp_fs)
+    new_run = np.concatenate([[True], s_i[1:] - e_i[:-1] >= gap])
+    first = np.flatnonzero(new_run)
+    last = np.concatenate([first[1:], [len(s_i)]]) - 1
+    s_i, e_i = s_i[first], e_i[last]
+    csum = np.concatenate([[0], np.cumsum(on)])
+    keep = csum[e_i] > csum[s_i]
+    iv = np.column_stack(
+        [s_i[keep] / resp_fs - BELT_MOVE_PAD_S, e_i[keep] / resp_fs + BELT_MOVE_PAD_S]
+    )
+    iv = merge_intervals(np.clip(iv, 0.0, duration))
+    return np.clip(iv, 0.0, duration)

@@ -192,11 +192,14 @@ def noise_track(
     snoring: np.ndarray,
     movements: np.ndarray,
     rng: np.random.Generator,
+    more_movements: np.ndarray | None = None,
+    more_rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """Loudness (dB, arbitrary reference) per 1/``nfs`` s window.
 
     Room floor with slow wander, snores locked to inspiration inside snoring runs,
-    rustling during movements, and occasional room noises.
+    rustling during movements, and occasional room noises. ``more_movements`` (the
+    belt's, drawn from ``more_rng``) rustle too, after everything ``rng`` draws.
     """
     t = (np.arange(n) + 0.5) / nfs
     floor = rng.uniform(28.0, 36.0) + 1.0 * slow_noise(n, nfs, 300.0, rng)
@@ -216,4 +219,8 @@ def noise_track(
         s = rng.uniform(0, dur)
         m = (t >= s) & (t < s + rng.uniform(0.5, 8.0))
         power[m] += 10 ** ((floor[m] + rng.uniform(8.0, 25.0)) / 10)
+    if more_movements is not None and more_rng is not None:
+        for s, e in more_movements[:, :2]:
+            m = (t >= s) & (t < e)
+            power[m] += 10 ** ((floor[m] + more_rng.uniform(3.0, 10.0)) / 10)
     return (10 * np.log10(power)).astype(np.float32)

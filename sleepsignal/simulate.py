@@ -148,7 +148,8 @@ def simulate_night(
         its troughs that survive depth simplification (the shallowest trough-peak pair
         removed repeatedly while shallower than 0.3 x the local breath size over 5 min;
         "count-adv" of Schafer & Kratky 2008 with a local threshold). Must cover the
-        night. Default: built-in breathing model.
+        night. Default: built-in breathing model. The subject's own movements recorded
+        by the belt become movements of the night (see Notes, step 6).
     resp_fs : float, optional
         Rate of ``resp`` in Hz; required with ``resp``.
     mains_hz : float, optional
@@ -163,7 +164,9 @@ def simulate_night(
     sleep_onset : float, optional
         Sleep-onset latency in s; None draws one (median 12 min).
     movement_rate, snoring_rate, mains_rate, ectopic_rate : float
-        Multipliers (>= 0) of the built-in event rates; 0 turns the events off. Half
+        Multipliers (>= 0) of the built-in event rates; 0 turns the events off
+        (``movement_rate`` scales the simulator's own random movements; a belt's
+        movements are added whatever it is, and the movements at bed exits stay). Half
         the nights have no premature beats, the others a few per hour (built-in
         heart model only: a real ``rr`` series keeps its own).
     body_noise : float
@@ -222,6 +225,18 @@ def simulate_night(
        around 32768 and clipped to 0..65535.
     5. Noise track: room floor in dB, snores on inspiration in snoring runs, rustling
        during movements, random room noises.
+    6. With ``resp``: the real subject moved when the belt did. Those intervals
+       (:func:`sleepsignal._simulate_physio.belt_movements`: the belt's 2 s rms above
+       2 Hz, where breathing has no energy, over 5x a robust reference, extended while
+       over 2x or while the breathing band is out of range, runs < 5 s apart joined,
+       1 s pad) minus the bed exits are movements like the model's own: a burst in the
+       BCG with an intensity drawn as theirs, a new posture for about a third of them
+       (and for every intensity >= 30), rustling in the noise track, and listed in
+       ``truth.movements`` (merged with the model's own, sorted, disjoint). The
+       model's own movements stay (they follow the simulated stages and bed exits,
+       which the belt does not know); ``movement_rate=0`` leaves the belt's alone.
+       Everything the belt's movements draw comes from a generator of their own, so
+       every other random stream of a belt night is as before they existed.
 
     References
     ----------
@@ -294,9 +309,10 @@ def simulate_night(
                 f"ask for at most hours={len(resp_a) / resp_fs / 3600:.3f}"
             )
 
-    # children 0-13 draw what every night has; 14 only the optional beat-shape drift, so
-    # a night without drift is the same bytes as before the option existed
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(15)]
+    # children 0-13 draw what every night has; 14 only the optional beat-shape drift, 15
+    # only what the belt's own movements need, so a night without drift or belt is the
+    # same bytes as before those options existed (spawn(16)[:15] == spawn(15))
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(16)]
     if mains_hz is None:
         mains_hz = float(rngs[0].choice([50.0, 60.0, 0.0], p=[0.45, 0.35, 0.2]))
     ev = _ph.make_events(
@@ -317,6 +333,18 @@ def simulate_night(
             SleepSignalWarning,
             stacklevel=2,
         )
+    # the subject's own movements, seen by the belt (nothing moves on an empty bed)
+    mv_own = ev.movements_raw
+    mv_belt = np.empty((0, 3))
+    posture_times = ev.posture_times
+    if resp_a is not None:
+        bm = _ph._subtract(_ph.belt_movements(resp_a, float(resp_fs), duration), ev.away)
+        r15 = rngs[15]
+        # intensity and posture change drawn as the movement model draws them
+        amp_b = r15.lognormal(math.log(8.0), 1.0, len(bm))
+        mv_belt = np.column_stack([bm, amp_b])
+        turn = (r15.random(len(bm)) < 0.35) | (amp_b >= 30.0)
+        posture_times = np.concatenate([ev.posture_times, bm[turn].mean(axis=1)])
     # -- breathing: phase on the control grid, cycle starts, per-sample wave -------
     t_fs = np.arange(n) / fs
     if resp_a is None:
@@ -364,8 +392,19 @@ def simulate_night(
 
     # -- render the BCG ------------------------------------------------------------
     lo_d = 0.75 if profile == "cardiac" else 0.0  # the cardiac reference is damped
-    post = _sg.postures(len(ev.posture_times) + 1, float(rngs[5].uniform(lo_d, 1.0)), rngs[5])
-    seg_b = np.searchsorted(ev.posture_times, beats, side="right")
+    damping = float(rngs[5].uniform(lo_d, 1.0))
+    post = _sg.postures(len(ev.posture_times) + 1, damping, rngs[5])
+    if len(posture_times) > len(ev.posture_times):
+        # the belt movements' new postures (drawn from their own generator) slot in
+        # between the model's, in time order
+        extra = _sg.postures(len(posture_times) - len(ev.posture_times) + 1, damping, rngs[15])
+        order = np.argsort(posture_times, kind="stable")
+        post = {
+            k: np.concatenate([post[k][:1], np.concatenate([post[k][1:], extra[k][1:]])[order]])
+            for k in post
+        }
+        posture_times = posture_times[order]
+    seg_b = np.searchsorted(posture_times, beats, side="right")
     u_b = np.interp(beats, t_fs, u) if n > 1 else np.zeros(len(beats))
     beat_scale = (1 + 0.07 * rngs[6].standard_normal(len(beats))) * (
         1 + 0.2 * (_sg.breath_wave(u_b) - 0.5)
@@ -374,7 +413,7 @@ def simulate_night(
     card = _sg.render_beats(
         n, fs, beats, seg_b, post, beat_scale, rngs[6], rates["beat_drift"], rngs[14]
     )
-    bounds = np.searchsorted(t_fs, ev.posture_times)
+    bounds = np.searchsorted(t_fs, posture_times)
     seg_len = np.diff(np.concatenate([[0], bounds, [n]]))
     # phys = J * (card + ratio * resp_gain * breath), in place (same bits)
     phys = np.repeat(post["resp"] * post["gain"], seg_len)
@@ -409,7 +448,7 @@ def simulate_night(
     for s, e in ev.away:  # an empty bed: no heart, no breathing, no body
         phys[math.ceil(s * fs) : math.ceil(e * fs)] = 0.0
 
-    mv = ev.movements_raw
+    mv = np.concatenate([mv_own, mv_belt]) if len(mv_belt) else mv_own
     r10 = rngs[10]
     # x = centre + drift + phys + moving + mains + sensor, summed in place in that order
     x = _ph.slow_noise(n, fs, 60.0, r10)
@@ -436,7 +475,9 @@ def simulate_night(
     n_noise = n_frames * round(NOISE_FS * DEFAULT_FRAME_LENGTH)
     t_noise = (np.arange(n_noise) + 0.5) / NOISE_FS
     u_noise = np.interp(t_noise, t_fs, u)
-    noise = _sg.noise_track(n_noise, NOISE_FS, u_noise, ev.snoring, mv, rngs[11])
+    noise = _sg.noise_track(
+        n_noise, NOISE_FS, u_noise, ev.snoring, mv_own, rngs[11], mv_belt, rngs[15]
+    )
 
     session = Session.from_array(
         normal,

@@ -608,3 +608,126 @@ def test_belt_troughs_depth_simplification() -> None:
     # with a fraction of 0.9 the 0.4-deep breaths are no longer breaths
     starts = belt_troughs(np.where(k % 5 == 4, 0.4, 1.0) * y, fs, fraction=0.9)
     assert len(starts) == pytest.approx(120, abs=3)
+
+
+def _belt(seconds: float, fs: float, rng: np.random.Generator) -> np.ndarray:
+    """A quiet belt: 15 breaths/min (200 counts peak to trough) around 10 000 counts,
+    0.5 counts of sensor noise, rounded to whole counts as the li2024 belt is."""
+    t = np.arange(0, seconds, 1 / fs)
+    return np.rint(10000.0 + 100.0 * np.sin(2 * np.pi * 0.25 * t) + rng.normal(0, 0.5, len(t)))
+
+
+def test_belt_movements_none_in_quiet_breathing() -> None:
+    from sleepsignal._simulate_physio import belt_movements
+
+    fs = 20.0
+    x = _belt(3600.0, fs, np.random.default_rng(0))
+    iv = belt_movements(x, fs, 3600.0)
+    assert iv.shape == (0, 2)
+
+
+def test_belt_movements_cover_a_burst_and_its_baseline_step() -> None:
+    """A 6 s movement (broadband burst, then the belt 400 counts lower: a new posture)
+    is one interval covering the burst and the step, not the quiet hour around it."""
+    from sleepsignal._simulate_physio import BELT_MOVE_PAD_S, belt_movements
+
+    fs = 20.0
+    rng = np.random.default_rng(1)
+    x = _belt(3600.0, fs, rng)
+    i0, i1 = int(1800 * fs), int(1806 * fs)
+    x[i0:i1] += rng.normal(0, 150.0, i1 - i0)
+    x[int(1803 * fs) :] -= 400.0
+    iv = belt_movements(x, fs, 3600.0)
+    assert iv.shape == (1, 2)
+    s, e = iv[0]
+    assert s <= 1800.0 - BELT_MOVE_PAD_S + 0.5 and e >= 1806.0 + BELT_MOVE_PAD_S - 0.5
+    assert e - s < 40.0  # the step's transient in the breathing band, not the hour
+    # the same movement without the step, and the step alone (a sharp 400-count jump
+    # is broadband too): each found where it is
+    y = _belt(3600.0, fs, np.random.default_rng(2))
+    y[int(900 * fs) :] += 400.0
+    iv = belt_movements(y, fs, 3600.0)
+    assert len(iv) == 1 and iv[0, 0] <= 900.0 <= iv[0, 1] and iv[0, 1] - iv[0, 0] < 40.0
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.full(20 * 600, 7.0),  # flat: a belt that records nothing
+        np.zeros(0),  # missing
+        np.linspace(0.0, 1.0, 100),  # 5 s: too short for the 2 s windows and 30 s blocks
+        np.array([1.0, np.nan, 2.0] * 4000),  # not finite: documented empty
+    ],
+    ids=["flat", "empty", "short", "nan"],
+)
+def test_belt_movements_degenerate_belts_give_none(x: np.ndarray) -> None:
+    from sleepsignal._simulate_physio import belt_movements
+
+    iv = belt_movements(x, 20.0, 600.0)
+    assert iv.shape == (0, 2)
+
+
+def test_belt_movements_below_5_hz_give_none() -> None:
+    from sleepsignal._simulate_physio import belt_movements
+
+    x = _belt(600.0, 4.0, np.random.default_rng(3))
+    assert belt_movements(x, 4.0, 600.0).shape == (0, 2)
+
+
+def test_belt_night_truth_holds_the_belt_movements() -> None:
+    """On a belt night each of the belt's movements is a movement of the night: in
+    ``truth.movements`` (alone with the model's own turned off) and in the bed signal
+    (the 0.3-8 Hz burst the movement model renders)."""
+    from sleepsignal._simulate_physio import belt_movements
+
+    fs = 20.0
+    rng = np.random.default_rng(4)
+    x = _belt(1900.0, fs, rng)
+    for t0 in (400.0, 1100.0):
+        i0, i1 = int(t0 * fs), int((t0 + 5) * fs)
+        x[i0:i1] += rng.normal(0, 150.0, i1 - i0)
+    kw = {"resp": x, "resp_fs": fs, "bed_exits": 0, "mains_hz": 0, "snoring_rate": 0.0}
+    night = simulate_night(0.5, seed=2, movement_rate=0.0, **kw)
+    bm = belt_movements(x, fs, night.session.duration)
+    assert len(bm) == 2
+    np.testing.assert_array_equal(night.truth.movements, bm)
+    # with the model's own movements on, the belt's are still all inside the truth
+    both = simulate_night(0.5, seed=2, **kw)
+    tm = both.truth.movements
+    assert len(tm) >= 2
+    _check_intervals(tm, both.session.duration)  # merged: sorted, disjoint
+    for s, e in bm:
+        assert np.any((tm[:, 0] <= s) & (tm[:, 1] >= e))
+    # rendered as movements: the 0.3-8 Hz band is far above its quiet level there
+    sig, bfs = night.session.signal("normal")
+    y = sps.sosfiltfilt(sps.butter(2, [0.3, 8.0], "bandpass", fs=bfs, output="sos"), sig)
+    quiet = np.std(y[int(200 * bfs) : int(350 * bfs)])
+    for s, e in bm:
+        assert np.std(y[int(s * bfs) : int(e * bfs)]) > 2 * quiet
+
+
+@pytest.mark.realdata
+def test_belt_movements_on_a_real_belt() -> None:
+    """li2024 14_20231120 (the night the issue's finding plotted), first 8 h: measured
+    (branch beltmove) 47 movements, 5.9 per hour, 3.9 % of the time, 12.7 % of the
+    minutes touched. Every interval holds a real burst above 2 Hz: 2 s rms over 5x the
+    night's median (computed here independently of the rule's local reference)."""
+    from scipy.ndimage import uniform_filter1d
+
+    from sleepsignal._simulate_physio import belt_movements
+
+    resp, fs = load_li2024_resp(
+        require_shared("li2024-reference", "resp", "14_20231120_resp.csv.gz")
+    )
+    dur = 8 * 3600.0
+    iv = belt_movements(resp, fs, dur)
+    _check_intervals(iv, dur)
+    per_h = len(iv) / 8.0
+    assert 3.0 <= per_h <= 10.0
+    assert np.sum(iv[:, 1] - iv[:, 0]) / dur < 0.08
+    x = resp[: int(dur * fs) + 1]
+    h = sps.sosfiltfilt(sps.butter(2, 2.0, "highpass", fs=fs, output="sos"), x - np.median(x))
+    rms = np.sqrt(uniform_filter1d(h * h, int(2 * fs), mode="nearest"))
+    med = np.median(rms)
+    for s, e in iv:
+        assert rms[int(s * fs) : int(e * fs)].max() > 5 * med, (s, e)

@@ -195,10 +195,15 @@ def test_belt_driven_night_regression_floors():
     # floor 0.95 -> 0.94. Branch breathfix (seam cycles kept), measured on breath6:
     # 0.9615 and 0.0220; on merged main (breath6 + breath7 + breathfix) 0.9519 and
     # 0.0217, unchanged by breathfix2 (a trimmed seam cycle under 0.8 s dropped):
-    # floors raised to that, rounded down a little (0.94 -> 0.95, 0.03 -> 0.025)
+    # floors raised to that, rounded down a little (0.94 -> 0.95, 0.03 -> 0.025).
+    # Branch beltmove (the belt's own movements are movements of the night: bursts and
+    # posture changes in the bed, in truth.movements; 104 -> 96 clean minutes): 0.9688
+    # and 0.0287 (main at 9eb5d6e: 0.9519 and 0.0217): floor 0.95 -> 0.96; the median
+    # error moved with the signal (new bursts, new postures after them, other minutes
+    # clean), 0.025 -> 0.03
     r = _belt_night_scores("mixed", beats=True)
-    assert r["breath_within_0.5"] >= 0.95
-    assert r["breath_mae"] <= 0.025
+    assert r["breath_within_0.5"] >= 0.96
+    assert r["breath_mae"] <= 0.03
 
 
 @pytest.mark.realdata
@@ -212,10 +217,14 @@ def test_cardiac_profile_night_breathing_floor():
     0.088 with them (on this stretch the beat intervals neither help nor hurt; on the
     whole cardiac nights they do, see README tracks). With depth simplification
     (branch breath3): 0.750 and 0.075 without the beats, 0.779 and 0.071 with them
-    (the interval and smoothed waves judged by the regularity of their cycles)."""
+    (the interval and smoothed waves judged by the regularity of their cycles).
+    Branch beltmove (the belt's movements labelled and rendered; 104 -> 96 clean
+    minutes): 0.8646 and 0.0574 without the beats (main at 9eb5d6e: 0.750 and 0.0752),
+    0.9583 and 0.0351 with them (main: 0.9327 and 0.0414): floors 0.74 -> 0.85,
+    0.08 -> 0.06, 0.90 -> 0.95, 0.06 -> 0.04."""
     r = _belt_night_scores("cardiac")
-    assert r["breath_within_0.5"] >= 0.74
-    assert r["breath_mae"] <= 0.08
+    assert r["breath_within_0.5"] >= 0.85
+    assert r["breath_mae"] <= 0.06
     r = _belt_night_scores("cardiac", beats=True)
     # with the beats of branch hbdrift2 (more runs timed on one fiducial lobe): 0.856
     # within 0.5 (0.779 with the beats before it) but a median error of 0.0845 (0.071):
@@ -229,9 +238,10 @@ def test_cardiac_profile_night_breathing_floor():
     # 0.923 and 0.052, floor 0.80 -> 0.90, error 0.09 -> 0.06; with the interval wave's
     # bonus 0.02 (handicap -0.02, chosen on the 8 h nights 0-5): 0.904 and 0.054 here (2
     # of 104 minutes fewer) while the 8 cardiac nights' median rose 0.762 -> 0.776.
-    # Merged with branch hbspeed5 (one of the 6 929 beats moves): 0.923 and 0.0485
-    assert r["breath_within_0.5"] >= 0.90
-    assert r["breath_mae"] <= 0.06
+    # Merged with branch hbspeed5 (one of the 6 929 beats moves): 0.923 and 0.0485.
+    # Branch beltmove: 0.9583 and 0.0351 (see the docstring)
+    assert r["breath_within_0.5"] >= 0.95
+    assert r["breath_mae"] <= 0.04
 
 
 #: Measured 2026-11-22 (simulator of main at be0c1df): 0.817, 0.037, 0.857, 0.996, 0.998,
@@ -249,10 +259,16 @@ def test_cardiac_profile_night_breathing_floor():
 #: 0.05; snoring 0.9895 -> 0.9927. Branch breathfix: the rise was not the heartbeat's
 #: residue but breaths dropped at wide/baseline seams (the two waves place a trough tens
 #: of ms apart and the later cycle was dropped whole); with the seam cycle kept: 0.904,
-#: 0.0428 again (as before breath6), floor back to 0.045; snoring 0.9927.
+#: 0.0428 again (as before breath6), floor back to 0.045; snoring 0.9927. Branch
+#: beltmove (the belt's own movements labelled and rendered; 104 -> 96 clean minutes;
+#: main at 9eb5d6e: 0.9038, 0.0428, 0.9333, 0.9957, 0.9975, 0.9927): 0.9271, 0.0377,
+#: 0.8966, 0.9957, 0.9975, 0.9927: breathing floor 0.90 -> 0.92, its error 0.045 ->
+#: 0.04; movement F1 fell 0.933 -> 0.897: in bed 16 true movement epochs instead of 8
+#: (the belt's movements), the detector finds 13 (7 of 8 before), no false positive in
+#: either; above its floor 0.85, which stays.
 FLOORS = {
-    "breath_within_0.5": 0.90,
-    "breath_mae": 0.045,
+    "breath_within_0.5": 0.92,
+    "breath_mae": 0.04,
     "movement_f1": 0.85,
     "away_f1": 0.99,
     "mains_f1": 0.99,
