@@ -474,6 +474,27 @@ def test_units_check_is_wide_around_a_db_level():
             assert not detect_snoring(x, 10.0, b).searched
 
 
+def test_units_check_sees_values_between_its_picks():
+    """The percentiles use one value in 10 s (one in 20 here, a 2000 s track); a track
+    valid only between those picks is judged on all its valid values, and one constant
+    at the picks but not elsewhere is not constant (the exact second pass)."""
+    from sleepsignal.snoring import _summarise_noise
+
+    b = _cycles(2000)
+    x = _noise(2000, None)
+    sparse = np.full(len(x), np.nan, np.float32)
+    sparse[1::20] = x[1::20]  # no pick (multiples of 20) is valid
+    s = _summarise_noise(lambda lo, hi: sparse[lo:hi], len(sparse), 10.0)
+    assert s.p50 == pytest.approx(np.median(x[1::20].astype(np.float64)))
+    with pytest.warns(SleepSignalWarning, match="19000 of 20000"):
+        assert detect_snoring(sparse, 10.0, b).searched
+    picks_flat = x.copy()
+    picks_flat[::20] = 30.0
+    s = _summarise_noise(lambda lo, hi: picks_flat[lo:hi], len(x), 10.0)
+    assert (s.low, s.high) == (float(picks_flat.min()), float(picks_flat.max()))  # exact
+    assert detect_snoring(picks_flat, 10.0, b).searched  # no warning
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_simulated_nights_look_like_db_and_have_no_dropouts(seed):
     """The simulator's 1 h nights (with snoring: the widest spread) pass the units check
