@@ -198,11 +198,11 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
        nights: at most 23 dB). The percentiles are taken over the valid values
        among one value in 10 s (at least ~1000 values on shorter tracks). Otherwise
        (a linear amplitude of 0-1, power or raw counts in the thousands, a constant
-       track) one warning says what was found and snoring is not searched: empty events with
-       ``searched`` False, an unknown rather than a silent wrong answer (a linear
-       amplitude converts with ``20 * np.log10(x)``, a power with ``10 * np.log10``).
-       A linear track that happens to look like dB (an amplitude in the tens with
-       little spread) passes.
+       track) one warning says what was found and snoring is not searched: empty
+       events with ``searched`` False, an unknown rather than a silent wrong answer (a
+       linear amplitude converts with ``20 * np.log10(x)``, a power with
+       ``10 * np.log10(x)``). A linear track that happens to look like dB (an amplitude
+       in the tens with little spread) passes.
     """
     nfs = _check_fs(noise_fs, minimum=1.0)
     a = _checked_noise(noise)
@@ -262,7 +262,7 @@ def _summarise_noise(read: Callable[[int, int], np.ndarray], n: int, nfs: float)
     whole array and a day-sliced stream, so both give the same summary).
 
     The percentiles are those of the valid values among every ``k``-th value (k: 10 s
-    of values, fewer on tracks under ~3 h, so that about 1000 or more are picked; a
+    of values, fewer on tracks under ~3 h at 10 Hz, so that 1000 or more are picked; a
     plausibility rule needs no more, and a night's 0.3 M values cost 0.5 ms to
     partition). The lowest and highest valid value are exact when the picks look
     implausible or all equal (a second pass, for the message and the exact constant
