@@ -68,9 +68,14 @@ from .snoring import (
     _checked_noise,
     _count_invalid,
     _cycle_snores,
-    _invalid_message,
+    _noise_warnings,
+    _NoiseSummary,
+    _not_searched,
+    _searchable,
     _snoring_events,
+    _snoring_notes,
     _steps,
+    _summarise_noise,
 )
 from .tracks import (
     SessionTracks,
@@ -182,7 +187,8 @@ class _SlicedPass2:
         self.cycles: list[Breathing] = []
         self.snores: list[np.ndarray | None] = []
         self.last_end = -math.inf  # end of the last kept cycle, s
-        self.n_bad_noise = 0
+        self.noise_summary: _NoiseSummary | None = None  # the whole track's, read once
+        self.n_dropout_noise = 0
 
     # ------------------------------------------------------------------ input
     def add_scan(self, part: _ScanPart, n: int) -> None:
@@ -319,19 +325,29 @@ class _SlicedPass2:
         if isinstance(self.noise, str):
             return
         src = self.noise
+        if not _searchable(self._noise_summary(src)):
+            self.snores.append(None)  # not searched (see _assemble)
+            return
         r = src.fs / self.fs
-        lo, hi = _noise_start(a, r, src.fs), min(src.n, round(b * r))
+        # the last slice reads to the end of the noise track, as one piece does
+        lo, hi = _noise_start(a, r, src.fs), src.n if last else min(src.n, round(b * r))
         n_lo, n_hi = round(c0 * r), src.n if last else min(src.n, round(c1 * r))
         x = src.read(lo, hi) if hi > lo else np.empty(0, np.float32)
-        if n_hi > n_lo:
-            self.n_bad_noise += _count_invalid(src.read(n_lo, n_hi), src.fs)
         n_bad = _count_invalid(x, src.fs)
         # cycle times from the noise slice's first sample
         dt = a / self.fs - lo / src.fs
         shifted = Breathing(mine.starts + dt, mine.lengths, mine.amplitudes, mine.peaks + dt)
-        self.snores.append(_cycle_snores(x, src.fs, shifted, n_bad))
-        if self.snores[-1] is None:
-            self.snores[-1] = np.zeros(len(mine.starts), dtype=bool)
+        # the dropouts of the core only: the cores tile the track, each counted once
+        flags, n_dropout = _cycle_snores(x, src.fs, shifted, n_bad, (n_lo - lo, n_hi - lo))
+        self.n_dropout_noise += n_dropout
+        self.snores.append(np.zeros(len(mine.starts), dtype=bool) if flags is None else flags)
+
+    def _noise_summary(self, src: _NoiseSource) -> _NoiseSummary:
+        """The summary of the whole noise track ``src`` (its warnings and whether snoring
+        can be searched), read a slice at a time the first time it is needed."""
+        if self.noise_summary is None:
+            self.noise_summary = _summarise_noise(src.read, src.n, src.fs)
+        return self.noise_summary
 
     def _drop_before(self, a: int) -> None:
         """Forget the features and beats before raw sample ``a`` (the next slice's start)."""
@@ -358,12 +374,19 @@ class _SlicedPass2:
         if isinstance(self.noise, str):
             notes.append(f"snoring_events omitted: {self.noise}")
         else:
-            flags = np.concatenate([s for s in self.snores if s is not None])
-            snoring = _snoring_events(cycles, flags if len(flags) else None, self.n_bad_noise)
-            if self.n_bad_noise:
-                msg = _invalid_message(self.n_bad_noise, self.noise.n)
+            # the warnings and notes of detect_snoring on the whole track, in its order
+            summary = self._noise_summary(self.noise)
+            for msg in _noise_warnings(summary):
                 notes.append(msg)
                 warn_user(msg)
+            if _searchable(summary):
+                flags = np.concatenate([s for s in self.snores if s is not None])
+                snoring = _snoring_events(
+                    cycles, flags if len(flags) else None, summary.n_bad, self.n_dropout_noise
+                )
+            else:
+                snoring = _not_searched(cycles, summary.n_bad)
+            notes.extend(_snoring_notes(snoring, summary.n))
         return _assemble_tracks(cycles, moves, pres, status, snoring, duration, notes)
 
 

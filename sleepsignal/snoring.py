@@ -8,6 +8,7 @@ cycles.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -47,6 +48,11 @@ DROPOUT_RUN = 11
 #: Noise visited at a time, s (memory only: the events do not depend on it). A day of
 #: 10 Hz loudness took ~50-70 MB of temporaries (a week's peak RSS); 3 h take ~8 MB.
 SLICE_S = 3 * 3600.0
+#: A noise track looks like a level in dB when the median of its valid values lies in
+#: this range, dB (see :func:`detect_snoring`, Notes 7: a guess, kept wide).
+LEVEL_MEDIAN_DB = (5.0, 150.0)
+#: ... and its valid values' 5th to 95th percentile span at most this many dB.
+LEVEL_SPREAD_DB = 60.0
 
 
 class Snoring(NamedTuple):
@@ -63,12 +69,23 @@ class Snoring(NamedTuple):
     invalid_samples : int
         Number of noise samples that were NaN, infinite, zero or negative (treated as
         missing).
+    dropout_samples : int
+        Number of valid noise samples taken as dropouts (more than :data:`DROPOUT_DB`
+        below the room level and their own neighbourhood; treated as missing), over the
+        whole track whether or not a breathing cycle covers them; 0 when not
+        ``searched``.
+    searched : bool
+        Whether the events were searched for. False when the track is empty, has no
+        valid value or does not look like a level in dB (see :func:`detect_snoring`,
+        Notes 7): the events are then empty because snoring is unknown, not absent.
     """
 
     starts: np.ndarray
     lengths: np.ndarray
     cycle_snores: np.ndarray
     invalid_samples: int
+    dropout_samples: int
+    searched: bool
 
 
 def _level(a: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +137,8 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     Returns
     -------
     Snoring
-        Events in time order (empty when there are no cycles or no snoring).
+        Events in time order (empty when there are no cycles or no snoring; empty with
+        ``searched`` False when the track cannot tell, see Notes 7).
 
     Raises
     ------
@@ -131,7 +149,8 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     -----
     SleepSignalWarning
         When ``noise`` holds NaN, infinite, zero or negative values: they are treated
-        as missing (see Notes, 5).
+        as missing (see Notes, 5). When the valid values do not look like a level in
+        dB (Notes 7): once, with what was found; snoring is then not searched.
 
     Notes
     -----
@@ -154,28 +173,46 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
        fewer cannot snore, so a gap of missing values longer than about two cycles
        ends an event. A sprinkling of missing values thus changes the events little
        (simulated nights, one value in 120 missing: time-weighted F1 within 0.01 of the
-       clean night's, ``tests/test_snoring.py``).
+       clean night's, ``tests/test_snoring.py``). A track with no valid value is not
+       searched (``searched`` False; the warning says so).
     6. Dropouts: a valid value more than 12 dB (:data:`DROPOUT_DB`) below the room
        level (the lowest median of its 30 s block and the two neighbouring blocks) and
        more than 12 dB below the running median of its 11 samples
        (:data:`DROPOUT_RUN`: a dropout is isolated, the quiet phase of a cycle that is
        loud for most of its length is a run) is
        missing too in step 3 (the spec gives the track no unit or floor, so a dropped
-       window may read a small positive number rather than 0). It is not counted in
-       ``invalid_samples`` and does not warn: it is a rule on valid values, like the
-       baseline. A room that falls quiet keeps its values (the quieter neighbour
+       window may read a small positive number rather than 0). They are counted in
+       ``dropout_samples`` (over the whole track), not in ``invalid_samples``, and do
+       not warn: it is a rule on valid values, like the baseline, and
+       :func:`~sleepsignal.tracks.session_tracks` says the count in a note. A room that
+       falls quiet keeps its values (the quieter neighbour
        block's median is the reference); the quiet samples of the simulated 1 h nights
        reach 4 dB below that level, not 12. The median is the room's level while less
-       than half of a block drops out; beyond that the dropouts count as quiet. The
-       track is assumed to be a level in dB (the simulator's; the rules are absolute
-       dB differences): a linear-power track finds neither snoring nor dropouts.
+       than half of a block drops out; beyond that the dropouts count as quiet.
+    7. Units: the rules are absolute dB differences, so the track must be a level in
+       dB. Before step 1 the valid values are checked (a guess, as no real Beddit
+       noise track was available: kept wide): the track is taken for a level in dB
+       when its valid values are not all equal, their median lies in 5-150 dB
+       (:data:`LEVEL_MEDIAN_DB`; the simulator's rooms: 28-36 dB) and their 5th to 95th
+       percentiles lie at most 60 dB apart (:data:`LEVEL_SPREAD_DB`; the simulator's
+       nights: at most 23 dB). The percentiles are taken over the valid values
+       among one value in 10 s (at least ~1000 values on shorter tracks). Otherwise
+       (a linear amplitude of 0-1, power or raw counts in the thousands, a constant
+       track) one warning says what was found and snoring is not searched: empty
+       events with ``searched`` False, an unknown rather than a silent wrong answer (a
+       linear amplitude converts with ``20 * np.log10(x)``, a power with
+       ``10 * np.log10(x)``). A linear track that happens to look like dB (an amplitude
+       in the tens with little spread) passes.
     """
     nfs = _check_fs(noise_fs, minimum=1.0)
     a = _checked_noise(noise)
-    n_bad = _count_invalid(a, nfs)
-    if n_bad:
-        warnings.warn(_invalid_message(n_bad, len(a)), SleepSignalWarning, stacklevel=2)
-    return _snoring_events(breathing, _cycle_snores(a, nfs, breathing, n_bad), n_bad)
+    summary = _summarise_noise(lambda lo, hi: a[lo:hi], len(a), nfs)
+    for message in _noise_warnings(summary):
+        warnings.warn(message, SleepSignalWarning, stacklevel=2)
+    if not _searchable(summary):
+        return _not_searched(breathing, summary.n_bad)
+    snores, n_dropout = _cycle_snores(a, nfs, breathing, summary.n_bad)
+    return _snoring_events(breathing, snores, summary.n_bad, n_dropout)
 
 
 def _checked_noise(noise: np.ndarray) -> np.ndarray:
@@ -202,17 +239,151 @@ def _count_invalid(a: np.ndarray, nfs: float) -> int:
     n_bad = 0
     for lo in range(0, len(a), step):
         part = a[lo : lo + step]  # in its own dtype: the same test as _level's
-        ok = (part > 0) & (part < np.inf) if part.dtype.kind == "f" else part > 0
-        n_bad += len(part) - int(np.count_nonzero(ok))
+        n_bad += len(part) - int(np.count_nonzero(_valid(part)))
     return n_bad
 
 
-def _invalid_message(n_bad: int, n: int) -> str:
+class _NoiseSummary(NamedTuple):
+    """What the checks of a whole noise track need (:func:`_summarise_noise`)."""
+
+    n: int  # values
+    n_bad: int  # NaN, infinite, zero or negative
+    low: float  # lowest and highest valid value (NaN when there is none; see
+    # _summarise_noise: exact when the track looks implausible or constant)
+    high: float
+    p5: float  # percentiles of the valid values among the picks (or NaN)
+    p50: float
+    p95: float
+
+
+def _summarise_noise(read: Callable[[int, int], np.ndarray], n: int, nfs: float) -> _NoiseSummary:
+    """The :class:`_NoiseSummary` of a noise track of ``n`` values at ``nfs`` Hz read a
+    slice at a time (``read(lo, hi)``: values ``lo`` to ``hi``; the same slices for a
+    whole array and a day-sliced stream, so both give the same summary).
+
+    The percentiles are those of the valid values among every ``k``-th value (k: 10 s
+    of values, fewer on tracks under ~3 h at 10 Hz, so that 1000 or more are picked; a
+    plausibility rule needs no more, and a night's 0.3 M values cost 0.5 ms to
+    partition). The lowest and highest valid value are exact when the picks look
+    implausible or all equal (a second pass, for the message and the exact constant
+    test); otherwise those of the picks."""
+    step = _steps(nfs)[1]
+    every = max(1, min(round(10.0 * nfs), n // 1000))
+    n_bad = 0
+    picks: list[np.ndarray] = []
+    for lo in range(0, n, step):
+        part = np.asarray(read(lo, min(n, lo + step)))
+        n_bad += len(part) - int(np.count_nonzero(_valid(part)))
+        sub = part[(-lo) % every :: every]  # every k-th value of the track
+        picks.append(sub[_valid(sub)])
+    v = np.concatenate(picks).astype(np.float64) if picks else np.empty(0)
+    if n_bad == n:
+        return _NoiseSummary(n, n_bad, np.nan, np.nan, np.nan, np.nan, np.nan)
+    exact = len(v) == 0  # valid values only between the picks: take them all
+    if not exact:
+        p5, p50, p95 = (float(x) for x in np.percentile(v, [5.0, 50.0, 95.0]))
+        s = _NoiseSummary(n, n_bad, float(v.min()), float(v.max()), p5, p50, p95)
+        exact = s.low == s.high or _level_problem(s) is not None
+    if not exact:
+        return s
+    low, high = np.inf, -np.inf
+    all_valid = []
+    for lo in range(0, n, step):
+        part = np.asarray(read(lo, min(n, lo + step)))
+        ok = _valid(part)
+        if ok.any():
+            low = min(low, float(part[ok].min()))
+            high = max(high, float(part[ok].max()))
+            if len(v) == 0:
+                all_valid.append(part[ok])
+    if len(v) == 0:
+        v = np.concatenate(all_valid).astype(np.float64)
+    p5, p50, p95 = (float(x) for x in np.percentile(v, [5.0, 50.0, 95.0]))
+    return _NoiseSummary(n, n_bad, low, high, p5, p50, p95)
+
+
+def _valid(part: np.ndarray) -> np.ndarray:
+    """Where the values of ``part`` (in their own dtype) are valid: finite and > 0."""
+    return (part > 0) & (part < np.inf) if part.dtype.kind == "f" else part > 0
+
+
+def _level_problem(s: _NoiseSummary) -> str | None:
+    """Why the valid values of a track do not look like a level in dB (see
+    :func:`detect_snoring`, Notes 7), or None when they do or there is none."""
+    if s.n_bad == s.n:
+        return None  # nothing to judge: no valid value (the invalid-values warning)
+    lo_db, hi_db = LEVEL_MEDIAN_DB
+    why = []
+    if s.low == s.high:
+        why.append(f"constant at {s.low:g}")
+    elif not lo_db <= s.p50 <= hi_db:
+        why.append(f"median {s.p50:.4g} outside {lo_db:g}-{hi_db:g} dB")
+    if s.p95 - s.p5 > LEVEL_SPREAD_DB:
+        why.append(f"5-95 % spread {s.p95 - s.p5:.4g} over {LEVEL_SPREAD_DB:g} dB")
+    if not why:
+        return None
     return (
+        f"noise track does not look like a loudness level in dB ({'; '.join(why)}): found "
+        f"{s.n - s.n_bad} valid values from {s.low:.4g} to {s.high:.4g}, median "
+        f"{s.p50:.4g}, 5th-95th percentile {s.p5:.4g}-{s.p95:.4g}; expected a level in "
+        f"dB that varies, with a median of {lo_db:g}-{hi_db:g} (a room: the simulator's "
+        f"is 28-36) and a 5-95 % spread of at most {LEVEL_SPREAD_DB:g} dB. Snoring is not "
+        "computed (reported absent): convert a linear amplitude with 20*log10(x), a "
+        "power with 10*log10(x)"
+    )
+
+
+def _searchable(s: _NoiseSummary) -> bool:
+    """Whether snoring can be searched in a track of this summary: some valid value, and
+    the valid values look like a level in dB."""
+    return s.n_bad < s.n and _level_problem(s) is None
+
+
+def _noise_warnings(s: _NoiseSummary) -> list[str]:
+    """The warnings of a noise track, in the order :func:`detect_snoring` emits them
+    (the day slices of :mod:`sleepsignal._track_slices` emit the same)."""
+    out = [] if s.n_bad == 0 else [_invalid_message(s.n_bad, s.n)]
+    problem = _level_problem(s)
+    return out if problem is None else [*out, problem]
+
+
+def _invalid_message(n_bad: int, n: int) -> str:
+    message = (
         f"noise track: {n_bad} of {n} values are NaN, infinite or negative (or zero, the "
         "dB reference, below any room); they are treated as missing (a breathing cycle "
         "is judged on its valid values, and cannot snore when fewer than half are valid)"
     )
+    if n_bad == n:
+        message += "; no valid value is left: snoring is not computed (reported absent)"
+    return message
+
+
+def _snoring_notes(snoring: Snoring, n: int) -> list[str]:
+    """The session-track notes of a snoring result of a noise track of ``n`` values
+    beyond its warnings: the dropouts, and why the events are absent when not searched."""
+    notes = []
+    if snoring.dropout_samples:
+        notes.append(
+            f"noise track: {snoring.dropout_samples} of {n} values are dropouts (more than "
+            f"{DROPOUT_DB:g} dB below the room level and their own {DROPOUT_RUN}-value "
+            "neighbourhood); they are treated as missing, like NaN"
+        )
+    if not snoring.searched:
+        why = (
+            "the noise track is empty"
+            if n == 0
+            else "no valid noise value"
+            if snoring.invalid_samples == n
+            else "the noise track does not look like a level in dB"
+        )
+        notes.append(f"snoring_events omitted: {why}")
+    return notes
+
+
+def _not_searched(breathing: Breathing, n_bad: int) -> Snoring:
+    """The result when snoring cannot be searched (``searched`` False)."""
+    n_cyc = len(breathing.starts)
+    return Snoring(np.empty(0), np.empty(0), np.zeros(n_cyc, dtype=bool), n_bad, 0, False)
 
 
 def _dropout_floor(q: np.ndarray) -> np.ndarray:
@@ -228,11 +399,19 @@ def _dropout_floor(q: np.ndarray) -> np.ndarray:
     return near - DROPOUT_DB
 
 
-def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -> np.ndarray | None:
-    """Steps 1-3 of :func:`detect_snoring`: whether each cycle snores (None: no cycle
-    can, as there are no cycles or no valid noise). Every number is computed per 30 s
-    block, per 5 min of blocks or per cycle, so the day slices of a long recording
-    (:mod:`sleepsignal._track_slices`) call it per slice with an hour of context."""
+def _cycle_snores(
+    a: np.ndarray,
+    nfs: float,
+    breathing: Breathing,
+    n_bad: int,
+    count: tuple[int, int] | None = None,
+) -> tuple[np.ndarray | None, int]:
+    """Steps 1-3 and 6 of :func:`detect_snoring`: whether each cycle snores (None: no
+    cycle can, as there are no cycles or no valid noise), and how many values of
+    ``a[count[0]:count[1]]`` (all of ``a`` when None) are dropouts. Every number is
+    computed per 30 s block, per 5 min of blocks, per 11 values or per cycle, so the day
+    slices of a long recording (:mod:`sleepsignal._track_slices`) call it per slice
+    with an hour of context and count the dropouts of the slice's core."""
     # The noise track is visited a slice at a time (SLICE_S, whole 30 s blocks), so a
     # week of loudness (6 M values) never holds more than a slice of float64
     # temporaries; every number below is computed per block or per cycle, so the result
@@ -241,8 +420,8 @@ def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -
     block, step = _steps(nfs)
     n = len(a)
     n_cyc = len(breathing.starts)
-    if n_cyc == 0 or n == 0 or n_bad == n:
-        return None
+    if n == 0 or n_bad == n:
+        return None, 0
     nb = -(-n // block)
     q = np.empty(nb)
     qm = np.empty(nb)  # block medians: the dropout reference (see _dropout_floor)
@@ -268,7 +447,7 @@ def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -
         qm[lo // block : lo // block + nbk] = mk
     good = ~np.isnan(q)
     if not good.any():
-        return None
+        return None, 0
     q = np.interp(np.arange(nb), np.flatnonzero(good), q[good])
     qm = np.interp(np.arange(nb), np.flatnonzero(good), qm[good])
     base_block = median_filter(q, min(10, nb))  # per 30 s block
@@ -280,18 +459,22 @@ def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -
     snores = np.zeros(n_cyc, dtype=bool)
     ok_idx = np.flatnonzero((i1 - i0) >= 3)
     day = i0[ok_idx] // step
-    for d in np.unique(day):
-        sel = ok_idx[day == d]
-        lo = int(d) * step
+    count_lo, count_hi = (0, n) if count is None else count
+    n_dropout = 0
+    h = DROPOUT_RUN // 2
+    for lo in range(0, n, step):
+        # every slice, cycles or not: the dropouts are counted over the whole track
+        sel = ok_idx[day == lo // step]
         c0, c1 = i0[sel], i1[sel]
-        # cycles do not overlap, so [c0, c1) pairs interleave into one increasing index
-        hi = int(c1.max())
+        # cycles do not overlap, so [c0, c1) pairs interleave into one increasing index;
+        # the last cycle may end in the next slice
+        own = min(n, lo + step)
+        hi = max(own, int(c1.max())) if len(sel) else own
         # dropouts (far below the room level, and far below their own neighbourhood, so
         # isolated: the quiet phase of steady snoring is a run, not a dropout) are
         # missing too; lo starts a block, and only this slice's blocks are spread to
         # samples (a slice of temporaries); the running median sees DROPOUT_RUN // 2
         # samples beyond the slice, so it does not depend on where slices start
-        h = DROPOUT_RUN // 2
         c0x, c1x = max(0, lo - h), min(n, hi + h)
         yx = _level(a, c0x, c1x)[0]
         y = yx[lo - c0x : hi - c0x]
@@ -303,7 +486,13 @@ def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -
             at = below + (lo - c0x)  # in yx; window yx[at - h : at + h + 1]
             # centred on a valid value, so no window is all NaN (no nanmedian warning)
             local = np.nanmedian(padded[at[:, None] + np.arange(2 * h + 1)], axis=1)
-            y[below[y[below] < local - DROPOUT_DB]] = np.nan
+            gone = below[y[below] < local - DROPOUT_DB]
+            y[gone] = np.nan
+            # counted once: in the slice they fall in (own), within the range asked
+            g = gone + lo
+            n_dropout += int(np.count_nonzero((g < own) & (g >= count_lo) & (g < count_hi)))
+        if len(sel) == 0:
+            continue
         ext = np.append(y, 0.0)
         # per cycle, over its valid samples: loudest, quietest, number missing, fraction
         # above the midpoint of the two, first loudest sample (one kernel pass)
@@ -321,14 +510,18 @@ def _cycle_snores(a: np.ndarray, nfs: float, breathing: Breathing, n_bad: int) -
             & (loud <= MAX_LOUD_FRACTION)
         )
         snores[sel] = snore
-    return snores
+    return (snores if n_cyc else None), n_dropout
 
 
-def _snoring_events(breathing: Breathing, snores: np.ndarray | None, n_bad: int) -> Snoring:
+def _snoring_events(
+    breathing: Breathing, snores: np.ndarray | None, n_bad: int, n_dropout: int
+) -> Snoring:
     """Step 4 of :func:`detect_snoring`: the events of the per-cycle flags."""
     n_cyc = len(breathing.starts)
     if snores is None:
-        return Snoring(np.empty(0), np.empty(0), np.zeros(n_cyc, dtype=bool), n_bad)
+        return Snoring(
+            np.empty(0), np.empty(0), np.zeros(n_cyc, dtype=bool), n_bad, n_dropout, True
+        )
     # runs of consecutive cycles: break the sequence where cycles are not contiguous
     ends = breathing.starts + breathing.lengths
     flags = snores.astype(np.uint8)
@@ -349,4 +542,6 @@ def _snoring_events(breathing: Breathing, snores: np.ndarray | None, n_bad: int)
         np.asarray(lengths_out, dtype=np.float64),
         snores,
         n_bad,
+        n_dropout,
+        True,
     )

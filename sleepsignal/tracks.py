@@ -41,7 +41,7 @@ from .mains import (
 )
 from .respiration import Breathing, _breathing_from_low, _check_beat_times, respiration_rate
 from .session import Session, TimeValueTrack
-from .snoring import Snoring, detect_snoring
+from .snoring import Snoring, _snoring_notes, detect_snoring
 
 __all__ = ["SessionTracks", "TrackDetails", "respiration_rate", "session_tracks"]
 
@@ -73,9 +73,12 @@ class SessionTracks(NamedTuple):
     sensor_status : TimeValueTrack
         uint8 change points 1 operational / 2 interference / 3 unclear.
     snoring_events : TimeValueTrack or None
-        ``[t, length_s]``, float32; None when the session has no noise track.
+        ``[t, length_s]``, float32; None when the session has no noise track, or one
+        that is empty, has no valid value or does not look like a level in dB
+        (snoring unknown, with a note; see :func:`~sleepsignal.snoring.detect_snoring`).
     notes : list of str
-        What was left out and why (missing noise track, bad noise values, no signal).
+        What was left out and why (missing noise track, bad noise values, noise
+        dropouts, noise not in dB, no signal).
     details : TrackDetails
         The array-level results the tracks were built from.
     """
@@ -151,7 +154,11 @@ def session_tracks(session: Session, *, beat_times: np.ndarray | None = None) ->
     it), so presence is 78 (no signal) there and no item of any
     track falls inside, with a note; no noise track -> ``snoring_events`` is None
     and a note says so; noise with NaN/inf/negative/zero values -> those values are missing
-    (a note and a warning); a session entirely out of bed -> presence 65, no cycles, an
+    (a note and a warning); noise values far below the room level (dropouts) -> missing
+    too, counted in a note (no warning); a noise track that is empty, has no valid value
+    or does not look like a level in dB (constant, linear amplitude, raw counts) ->
+    ``snoring_events`` is None with a note (and a warning, but for the empty track); a
+    session entirely out of bed -> presence 65, no cycles, an
     empty actigram; hum all night -> sensor status 2 throughout, the other tracks are
     computed as usual (the 10 Hz view is free of mains aliases at 140 Hz); a clipped
     sensor -> status 3 and presence 78 where it clips, no cycles there.
@@ -331,6 +338,7 @@ def _tracks_from_scan(
         for caught_warning in caught:
             notes.append(str(caught_warning.message))
             warn_user(str(caught_warning.message))
+        notes.extend(_snoring_notes(snoring, len(noise[0])))  # dropouts; why absent
     return _assemble_tracks(breathing, moves, pres, status, snoring, duration, notes)
 
 
@@ -347,7 +355,7 @@ def _assemble_tracks(
     by the one-piece path and the day slices of :mod:`sleepsignal._track_slices`."""
     ep, counts = actigram(moves, pres, duration=duration)
     snoring_track: TimeValueTrack | None = None
-    if snoring is not None:
+    if snoring is not None and snoring.searched:  # not searched: absent, with a note
         snoring_track = TimeValueTrack(
             "snoring_events", snoring.starts, snoring.lengths.astype(np.float32), "float32"
         )

@@ -194,7 +194,7 @@ class Synthetic(NamedTuple):
 
     signal: np.ndarray  # uint16 at fs
     fs: float
-    noise: np.ndarray  # float32 loudness at 10 Hz
+    noise: np.ndarray  # float32 loudness at 10 Hz, dB
     breath_starts: np.ndarray
     movements: list[tuple[float, float]]
     away: list[tuple[float, float]]
@@ -258,6 +258,8 @@ def synthetic_bcg(
         sel = (tn >= a) & (tn < b)
         frac = ph10[sel] % 1.0
         loud[sel] += 6.0 * np.exp(-(((frac - 0.3) / 0.08) ** 2))
+    # as a level in dB, as the noise track is (a 30 dB room; a burst ~ +17 dB)
+    loud = 30.0 + 20.0 * np.log10(loud)
     return Synthetic(
         sig,
         fs,

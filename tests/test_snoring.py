@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import re
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -297,3 +301,285 @@ def test_snoring_sprinkled_invalid_values_keep_f1_on_simulated_nights(seed):
         r = detect_snoring(a, nfs, b)
         assert r.invalid_samples == 0
         assert _f1_vs_truth(truth.snoring, r, n) >= f1_clean - 0.01, low
+
+
+# --- dropouts are counted -------------------------------------------------------------
+
+
+def test_planted_dropouts_are_counted_exactly_without_warning():
+    """Isolated values far below the room (1e-3, 1, 10 and 16 dB in a 30 dB room) are
+    dropouts: ``dropout_samples`` counts each once, wherever it falls (inside a cycle,
+    inside the snoring run, between the last cycle and the track's end), and
+    ``invalid_samples`` stays 0. A value 10 dB below the room (20 dB) is quiet, kept."""
+    b = _cycles(600)  # cycles cover 0-596 s; the track runs to 600 s
+    n = _noise(600, (200.0, 320.0))
+    clean = detect_snoring(n, 10.0, b)
+    assert clean.dropout_samples == 0 and clean.invalid_samples == 0 and clean.searched
+    idx = np.append(np.arange(17, 5900, 97), 5990)  # 62 values, >= 9.7 s apart: isolated
+    assert np.any((idx >= 2000) & (idx < 3200)) and idx[-1] >= 5960  # in the run; past it
+    for low in (1e-3, 1.0, 10.0, 16.0):
+        d = n.copy()
+        d[idx] = low
+        r = detect_snoring(d, 10.0, b)  # no warning (warnings are errors here)
+        assert r.dropout_samples == len(idx), low
+        assert r.invalid_samples == 0
+        np.testing.assert_array_equal(r.cycle_snores, clean.cycle_snores)
+    d = n.copy()
+    d[idx] = 20.0  # 10 dB below the room: a quiet window, not a dropout
+    assert detect_snoring(d, 10.0, b).dropout_samples == 0
+    # dropouts and invalid values are counted apart
+    d[idx] = 1.0
+    d[idx[:5] + 3] = np.nan
+    with pytest.warns(SleepSignalWarning, match="5 of 6000"):
+        r = detect_snoring(d, 10.0, b)
+    assert (r.invalid_samples, r.dropout_samples) == (5, len(idx))
+
+
+def test_dropouts_are_counted_without_cycles():
+    """The count is a property of the track: the same with no breathing cycle at all."""
+    n = _noise(600, None)
+    idx = np.arange(5, 6000, 211)
+    n[idx] = 1.0
+    empty = Breathing(np.empty(0), np.empty(0), np.empty(0), np.empty(0))
+    r = detect_snoring(n, 10.0, empty)
+    assert r.searched and len(r.starts) == 0 and r.dropout_samples == len(idx)
+
+
+def test_dense_dropouts_count_only_the_isolated_ones():
+    """One value in 5 at 1e-3: counted where isolated (DROPOUT_RUN), never more than
+    were planted, and never an invalid value."""
+    b = _cycles(600)
+    n = _noise(600, (200.0, 320.0))
+    idx = np.random.default_rng(2).choice(len(n), len(n) // 5, replace=False)
+    n[idx] = 1e-3
+    r = detect_snoring(n, 10.0, b)
+    assert r.invalid_samples == 0
+    assert 0.95 * len(idx) <= r.dropout_samples <= len(idx), r.dropout_samples
+
+
+@pytest.mark.parametrize("slice_s", [30.0, 90.0, 600.0])
+def test_dropout_count_does_not_depend_on_the_noise_slices(slice_s, monkeypatch):
+    """The track is visited SLICE_S at a time: dropouts planted at and next to every
+    slice boundary, and the last cycle of a slice reaching into the next, are counted
+    once (the count, the flags and the events equal those of one slice)."""
+    import sleepsignal.snoring as snoring
+
+    b = _cycles(1800, period=3.7)
+    n = _noise(1800, (200.0, 1500.0), period=3.7)
+    edges = np.arange(0, len(n), 300)  # every 30 s block: every slice boundary too
+    idx = np.unique(np.clip(np.concatenate([edges, edges - 1, edges + 150]), 0, len(n) - 1))
+    n[idx] = 1.0
+    ref = detect_snoring(n, 10.0, b)
+    assert ref.dropout_samples == len(idx)
+    monkeypatch.setattr(snoring, "SLICE_S", slice_s)
+    got = detect_snoring(n, 10.0, b)
+    for a, g in zip(ref, got, strict=True):
+        np.testing.assert_array_equal(a, g)
+
+
+@given(st.integers(0, 6000), st.integers(0, 6000))
+def test_dropout_counts_of_ranges_add_up(k1, k2):
+    """What the day slices rely on: the counts of adjacent ranges sum to the whole."""
+    from sleepsignal.snoring import _cycle_snores
+
+    a = _dropout_track()
+    k1, k2 = sorted((k1, k2))
+    b = _cycles(600)
+    whole = _cycle_snores(a, 10.0, b, 0)[1]
+    parts = [_cycle_snores(a, 10.0, b, 0, r)[1] for r in ((0, k1), (k1, k2), (k2, len(a)))]
+    assert sum(parts) == whole == 60
+
+
+def _dropout_track() -> np.ndarray:
+    n = _noise(600, (200.0, 320.0))
+    n[np.arange(50, 6000, 99)[:60]] = 1e-3
+    return n
+
+
+# --- units: the track must look like a level in dB -------------------------------------
+
+
+def _db_night(seed: int = 2) -> tuple[np.ndarray, float, Breathing]:
+    from sleepsignal.simulate import simulate_night
+
+    night = simulate_night(1.0, seed=seed, snoring_rate=6.0)
+    nz, nfs = night.session.signal("noise")
+    return np.asarray(nz, dtype=np.float64), nfs, truth_breathing(night.truth.breath_starts)
+
+
+def _implausible_cases(db: np.ndarray) -> dict[str, tuple[np.ndarray, str]]:
+    """Tracks in other units made of a simulated night's dB track, and what the warning
+    must say."""
+    amp = 10 ** (db / 20)
+    return {
+        "linear amplitude 0-1": (amp / amp.max(), r"median 0\.05\d* outside 5-150 dB"),
+        "linear power": (10 ** (db / 10), r"median \d{4} outside 5-150 dB; 5-95 % spread"),
+        "raw counts": (np.round(amp * 20).astype(np.uint16), r"median \d{3} outside"),
+        "dB x 100 (thousands)": (db * 100, r"median 3\d{3} outside"),
+        "constant": (np.full(len(db), 30.0, np.float32), "constant at 30"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["linear amplitude 0-1", "linear power", "raw counts", "dB x 100 (thousands)", "constant"],
+)
+def test_implausible_units_warn_once_and_snoring_is_not_searched(case):
+    """A track that does not look like a level in dB gives one warning saying what was
+    found, what was expected and how to convert, and no events with ``searched`` False
+    (unknown, not "no snoring"); never a crash."""
+    db, nfs, b = _db_night()
+    x, found = _implausible_cases(db)[case]
+    with pytest.warns(SleepSignalWarning) as caught:
+        r = detect_snoring(x, nfs, b)
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "does not look like a loudness level in dB" in message
+    assert re.search(found, message), message
+    assert "expected a level in dB" in message and "20*log10(x)" in message
+    assert not r.searched and len(r.starts) == 0 and len(r.lengths) == 0
+    assert r.cycle_snores.shape == b.starts.shape and not r.cycle_snores.any()
+    assert (r.invalid_samples, r.dropout_samples) == (0, 0)
+    # the same night in dB: searched, events found, no warning
+    r_db = detect_snoring(db, nfs, b)
+    assert r_db.searched and len(r_db.starts) == 3
+
+
+def test_all_zero_track_is_not_searched_with_one_warning():
+    db, nfs, b = _db_night()
+    with pytest.warns(SleepSignalWarning, match="no valid value is left") as caught:
+        r = detect_snoring(np.zeros(len(db), np.float32), nfs, b)
+    assert len(caught) == 1  # the invalid values' warning says it all
+    assert not r.searched and len(r.starts) == 0 and r.invalid_samples == len(db)
+
+
+def test_empty_track_is_not_searched_without_warning():
+    r = detect_snoring(np.empty(0, np.float32), 10.0, _cycles(60))
+    assert (
+        not r.searched and len(r.starts) == 0 and (r.invalid_samples, r.dropout_samples) == (0, 0)
+    )
+
+
+def test_units_check_is_wide_around_a_db_level():
+    """Inside the plausible range (a 6 dB room, a 140 dB one, 55 dB of spread): searched,
+    no warning; just outside it (4 dB, 160 dB, 70 dB of spread): warned."""
+    rng = np.random.default_rng(0)
+    b = _cycles(600)
+    room = rng.normal(0.0, 0.8, 6000)
+    wide = np.where(np.arange(6000) % 10 < 5, 30.0, 85.0) + room  # 55 dB apart
+    for x in (6.0 + 0.2 * room, 140.0 + room, wide):
+        assert detect_snoring(x, 10.0, b).searched
+    for x in (4.0 + 0.2 * room, 160.0 + room, wide + np.where(np.arange(6000) % 10 < 5, 0, 15)):
+        with pytest.warns(SleepSignalWarning, match="does not look like"):
+            assert not detect_snoring(x, 10.0, b).searched
+
+
+def test_units_check_sees_values_between_its_picks():
+    """The percentiles use one value in 10 s (one in 20 here, a 2000 s track); a track
+    valid only between those picks is judged on all its valid values, and one constant
+    at the picks but not elsewhere is not constant (the exact second pass)."""
+    from sleepsignal.snoring import _summarise_noise
+
+    b = _cycles(2000)
+    x = _noise(2000, None)
+    sparse = np.full(len(x), np.nan, np.float32)
+    sparse[1::20] = x[1::20]  # no pick (multiples of 20) is valid
+    s = _summarise_noise(lambda lo, hi: sparse[lo:hi], len(sparse), 10.0)
+    assert s.p50 == pytest.approx(np.median(x[1::20].astype(np.float64)))
+    with pytest.warns(SleepSignalWarning, match="19000 of 20000"):
+        assert detect_snoring(sparse, 10.0, b).searched
+    picks_flat = x.copy()
+    picks_flat[::20] = 30.0
+    s = _summarise_noise(lambda lo, hi: picks_flat[lo:hi], len(x), 10.0)
+    assert (s.low, s.high) == (float(picks_flat.min()), float(picks_flat.max()))  # exact
+    assert detect_snoring(picks_flat, 10.0, b).searched  # no warning
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_simulated_nights_look_like_db_and_have_no_dropouts(seed):
+    """The simulator's 1 h nights (with snoring: the widest spread) pass the units check
+    without a warning, and their clean tracks hold no dropout."""
+    db, nfs, b = _db_night(seed)
+    r = detect_snoring(db.astype(np.float32), nfs, b)  # warnings are errors here
+    assert r.searched and r.invalid_samples == 0 and r.dropout_samples == 0
+
+
+# --- the session tracks: one piece and day slices -------------------------------------
+
+FS = 140.0
+
+
+@functools.cache
+def _long_night():
+    """25 min with a bed exit and snoring (the streaming tests' night)."""
+    from sleepsignal.simulate import simulate_night
+
+    return simulate_night(
+        25 / 60, seed=11, bed_exits=1, sleep_onset=60.0, mains_hz=60.0, snoring_rate=6.0
+    )
+
+
+def _both_paths(noise: np.ndarray, monkeypatch) -> tuple:
+    """``stream_tracks`` of the 25 min night with ``noise`` in day slices scaled down
+    (cores of 8 min, 2 min of context: 4 slices) and in one piece, and the warnings of
+    each (as ``tests/test_streaming.py`` runs them)."""
+    import sleepsignal._track_slices as slices
+    import sleepsignal.tracks as tracks
+    from sleepsignal.streaming import stream_tracks
+
+    x = _long_night().session.sampled_tracks["normal"].data
+    out = []
+    for sliced in (True, False):
+        with monkeypatch.context() as m, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SleepSignalWarning)
+            m.setattr(tracks, "SLICED_ABOVE_S", 300.0 if sliced else 24 * 3600.0)
+            m.setattr(slices, "SLICE_CORE_S", 480.0)
+            m.setattr(slices, "SLICE_MARGIN_S", 120.0)
+            r = stream_tracks(x, FS, noise=noise, noise_fs=10.0, heartbeats=False)
+        out.append((r.tracks, [str(w.message) for w in caught]))
+    return out
+
+
+def test_dropouts_counted_alike_in_day_slices_and_one_piece(monkeypatch):
+    """Dropouts planted in every slice core, on both sides of every core boundary (8,
+    16, 24 min), in a context and in the last seconds: the day slices count each once,
+    as one piece and detect_snoring do; the note says the count; no warning."""
+    noise = _long_night().session.sampled_tracks["noise"].data.copy()
+    seams = np.array([4800, 9600, 14400])
+    idx = np.unique(np.concatenate([seams - 1, seams, seams + 7, [20, 3000, 7000, 14990]]))
+    noise[idx] = 1.0
+    (sliced, w_sliced), (one, w_one) = _both_paths(noise, monkeypatch)
+    assert w_sliced == w_one == []
+    for tr in (sliced, one):
+        assert tr.details.snoring is not None
+        assert tr.details.snoring.dropout_samples == len(idx)
+        assert tr.snoring_events is not None and len(tr.snoring_events) > 0
+    assert sliced.notes == one.notes
+    assert f"noise track: {len(idx)} of 15000 values are dropouts" in " ".join(one.notes)
+    direct = detect_snoring(noise, 10.0, one.details.breathing)
+    assert direct.dropout_samples == len(idx)
+    np.testing.assert_array_equal(direct.starts, one.snoring_events.times)
+
+
+@pytest.mark.parametrize("case", ["linear amplitude 0-1", "constant", "all zero"])
+def test_implausible_noise_session_tracks_absent_with_notes(case, monkeypatch):
+    """In the session tracks, a noise track that cannot be searched gives no
+    ``snoring_events`` (None, as without a noise track), the warning once, as a note,
+    and a note saying why snoring is omitted: alike in day slices and in one piece."""
+    db = np.asarray(_long_night().session.sampled_tracks["noise"].data, dtype=np.float64)
+    noise = (
+        np.zeros(len(db), np.float32)
+        if case == "all zero"
+        else _implausible_cases(db)[case][0].astype(np.float32)
+    )
+    (sliced, w_sliced), (one, w_one) = _both_paths(noise, monkeypatch)
+    assert len(w_one) == 1 and w_sliced == w_one
+    why = "no valid noise value" if case == "all zero" else "does not look like a level in dB"
+    for tr in (sliced, one):
+        assert tr.snoring_events is None
+        assert "snoring_events" not in [t.name for t in tr.as_list()]
+        assert tr.details.snoring is not None and not tr.details.snoring.searched
+        assert w_one[0] in tr.notes
+        assert any(n.startswith("snoring_events omitted: ") and why in n for n in tr.notes)
+        assert len(tr.respiration_cycles) > 100  # the other tracks as usual
+    assert sliced.notes == one.notes
