@@ -65,11 +65,11 @@ def check_instance(value: Any, cls: type[T], name: str) -> T:
     return value
 
 
-def check_bins(span: float, step: float, name: str) -> None:
-    """Refuse a ``span / step`` count of bins above :data:`MAX_BINS` (names ``name``)."""
+def check_bins(span: float, step: float, name: str, limit: int = MAX_BINS) -> None:
+    """Refuse a ``span / step`` count of bins above ``limit`` (names ``name``)."""
     n = span / step
-    if not math.isfinite(n) or n > MAX_BINS:
+    if not math.isfinite(n) or n > limit:
         raise SignalError(
-            f"{name} asks for {n:.3g} bins of {step:g} s; at most {MAX_BINS:.0e} are "
+            f"{name} asks for {n:.3g} bins of {step:g} s; at most {limit:.0e} are "
             "allowed (check that times and durations are in s)"
         )
