@@ -59,6 +59,8 @@ from .errors import SignalError
 from .hrv import night_hrv_indices
 from .hypnogram import AWAY, DEEP, LIGHT, NO_SIGNAL, REM, STAGES, WAKE, Hypnogram
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
 if TYPE_CHECKING:
     from .session import Session
 
@@ -288,7 +290,9 @@ def night_statistics(
             raise SignalError(f"hrv must be a mapping of index name to RMSSD (s), got {hrv!r}")
         hrv = {k: v for k, v in hrv.items() if not (isinstance(v, float) and math.isnan(v))}
         for k, v in hrv.items():
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+            # records store the indices as float32: beyond its range they would be inf
+            real = isinstance(v, (int, float)) and not isinstance(v, bool)
+            if not (real and math.isfinite(real_number(v, f"hrv[{k!r}]")) and 0 <= v <= _F32_MAX):
                 raise SignalError(f"hrv[{k!r}] must be a finite non-negative RMSSD in s, got {v!r}")
 
     st = np.asarray(hypnogram.stages)
