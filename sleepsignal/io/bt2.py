@@ -206,6 +206,9 @@ def _packet_at(buf: memoryview, pos: int, frame: int) -> tuple[int, int] | None:
     return number, length
 
 
+_MAX_CHANNELS = 2**16  # a frame of 128 KiB: far beyond any bed sensor
+
+
 def read_bt2(
     stream: bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes],
     *,
@@ -234,7 +237,7 @@ def read_bt2(
     DecodeError
         In strict mode, at the first problem (with its byte offset).
     SignalError
-        For ``channels < 1``.
+        For ``channels`` that is not an integer from 1 to 65536.
 
     Notes
     -----
@@ -245,8 +248,10 @@ def read_bt2(
        where a packet with a plausible number, a whole payload and a matching CRC starts.
     4. Fewer bytes than a whole packet at the end are reported as a truncated tail.
     """
-    if channels < 1:
-        raise SignalError(f"channels must be >= 1, got {channels}")
+    if isinstance(channels, (bool, np.bool_)) or not isinstance(channels, (int, np.integer)):
+        raise SignalError(f"channels must be an integer >= 1, got {channels!r}")
+    if not 1 <= channels <= _MAX_CHANNELS:
+        raise SignalError(f"channels must be from 1 to {_MAX_CHANNELS}, got {channels}")
     if isinstance(stream, (bytes, bytearray, memoryview)):
         data = bytes(stream)
     elif isinstance(stream, (str, os.PathLike)):
