@@ -926,7 +926,8 @@ def query_sessions(
     ------
     QueryError
         With the API's wording, unless exactly ``updated_after`` or both range ends are
-        given.
+        given; for a bound that is not a number (or NaN) and for ``sessions`` that are
+        not Session objects.
     """
     by_update = updated_after is not None
     by_range = start_timestamp is not None or end_timestamp is not None
@@ -941,6 +942,27 @@ def query_sessions(
             if v is not None
         ]
         raise QueryError(f"{QUERY_RULE} Got: {', '.join(given) or 'no parameter'}.")
+    for name, value in (
+        ("updated_after", updated_after),
+        ("start_timestamp", start_timestamp),
+        ("end_timestamp", end_timestamp),
+    ):
+        # a string or a NaN bound would compare to nothing (an empty answer) or raise
+        if value is not None and (
+            isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or value != value
+        ):
+            raise QueryError(f"{name} must be a number of Unix seconds, got {value!r}")
+    try:
+        sessions = list(sessions)
+    except TypeError:
+        raise QueryError(
+            f"sessions must be an iterable of Session, got {type(sessions).__name__}"
+        ) from None
+    for i, s in enumerate(sessions):
+        if not isinstance(s, Session):
+            raise QueryError(f"sessions[{i}] must be a Session, got {type(s).__name__}")
     if updated_after is not None:
         return [s for s in sessions if s.updated is not None and s.updated > updated_after]
     if start_timestamp is None or end_timestamp is None:  # unreachable: checked above
