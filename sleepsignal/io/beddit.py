@@ -352,7 +352,7 @@ def _read_time_value(name: str, spec: Any, *, start: float, where: str) -> TimeV
     if not isinstance(items, list):
         raise DecodeError(f"{here}: 'items' must be a list of [t, value] pairs")
     data_type = spec.get("value_data_type", "float32")
-    if data_type not in DATA_TYPES:
+    if not isinstance(data_type, str) or data_type not in DATA_TYPES:  # [] is unhashable
         raise DecodeError(
             f"{here}: unknown value_data_type {data_type!r}; allowed: {', '.join(DATA_TYPES)}"
         )
