@@ -97,7 +97,8 @@ def check_timezone(tz: object, where: str) -> str:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise DecodeError(
-            f"{where}: unknown time zone {tz!r}; use an IANA name such as 'Europe/Helsinki'"
+            f"{where}: unknown time zone {tz!r} (timezone); use an IANA name such as "
+            "'Europe/Helsinki'"
         ) from None
     return tz
 

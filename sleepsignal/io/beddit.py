@@ -341,7 +341,12 @@ def session_from_dict(
         raise DecodeError(f"{where}: time_value_tracks must be an object")
     for name, spec in raw_tv.items():
         tv[name] = _read_time_value(name, spec, start=start, where=where)
-    return Session(metadata, sampled, tv, tuple(obj.keys()))
+    try:
+        return Session(metadata, sampled, tv, tuple(obj.keys()))
+    except DecodeError as e:  # the session's own checks say "session:"; name the file
+        if where == "session":
+            raise
+        raise DecodeError(f"{where}: {e}") from None
 
 
 def _read_time_value(name: str, spec: Any, *, start: float, where: str) -> TimeValueTrack:
