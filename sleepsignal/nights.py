@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import real_array, real_number
+from ._validate import check_instance, real_array, real_number
 from .activity import PRESENT
 from .errors import SignalError
 from .session import Session, TimeValueTrack
@@ -206,6 +206,7 @@ def split_nights(
     SignalError
         When the session has no ``presence`` track, or as :func:`sleep_periods`.
     """
+    check_instance(session, Session, "session")
     pres = session.time_value_tracks.get("presence")
     if pres is None:
         raise SignalError(

@@ -516,6 +516,9 @@ def stage_session(session: Any, *, method: Method = "auto") -> Hypnogram:
         went well). A session that cannot be staged gets ``no_signal`` epochs and a
         message, never an exception.
     """
+    from .session import Session
+
+    check_instance(session, Session, "session")
     start = float(session.start_timestamp)
     try:
         duration = float(session.duration)
