@@ -265,6 +265,7 @@ def movement_bursts(signal: np.ndarray, fs: float, *, present: Presence | None =
     low, fs_low, _ = _lowrate(x, fs_f)
     still = None
     if present is not None:
+        check_instance(present, Presence, "present")
         sec = round(fs_low)
         n_s = max(0, (len(low) - 1) // sec)
         still = present.mask(np.arange(n_s) + 0.5)
