@@ -84,6 +84,8 @@ def read_sessions(
         Unreadable JSON, missing required fields, blobs whose size disagrees with the
         declared type, framing or session span, unsafe paths.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise DecodeError(f"path must be a file path (str or os.PathLike), got {path!r}")
     p = Path(path)
     obj = load_json(p)
     items = obj if isinstance(obj, list) else [obj]

@@ -235,7 +235,8 @@ def read_bt2(
     Raises
     ------
     DecodeError
-        In strict mode, at the first problem (with its byte offset).
+        In strict mode, at the first problem (with its byte offset); for a path that
+        cannot be read or a ``stream`` that is not bytes, a path or a binary file.
     SignalError
         For ``channels`` that is not an integer from 1 to 65536.
 
@@ -255,10 +256,21 @@ def read_bt2(
     if isinstance(stream, (bytes, bytearray, memoryview)):
         data = bytes(stream)
     elif isinstance(stream, (str, os.PathLike)):
-        with open(stream, "rb") as fh:
-            data = fh.read()
-    else:
+        try:
+            with open(stream, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise DecodeError(f"{stream}: cannot read the bt2 stream ({exc})") from None
+    elif callable(getattr(stream, "read", None)):
         data = stream.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise DecodeError(
+                f"stream must be opened in binary mode: its read() gave {type(data).__name__}"
+            )
+    else:
+        raise DecodeError(
+            f"stream must be bytes, a path or a binary file object, got {type(stream).__name__}"
+        )
     buf = memoryview(data)
     frame = 2 * channels
     chunks: list[np.ndarray] = []
