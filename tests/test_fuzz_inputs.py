@@ -778,3 +778,67 @@ def test_night_hrv_indices_night_longer_than_the_intervals() -> None:
     out = ss.night_hrv_indices(t, iv, start=0.0, end=8000.0)
     assert out["evening_HRV_index"] == 0.0  # constant intervals: RMSSD 0
     assert "morning_HRV_index" not in out  # no interval in the last third
+
+
+@FUZZ
+@given(
+    function=st.sampled_from(["session_tracks", "stage_session", "analyze", "split_nights"]),
+    value=st.one_of(numbers(), st.sampled_from(["session.json", {"start_timestamp": 0.0}])),
+)
+def test_session_functions_refuse_what_is_not_a_session(function: str, value: Any) -> None:
+    f = getattr(ss, function)
+    holds(lambda: f(value), "session", object)
+
+
+@FUZZ
+@given(
+    option=st.sampled_from(["min_gap", "min_period", "pad", "max_period"]),
+    value=numbers(),
+)
+def test_split_nights_bad_options(option: str, value: Any) -> None:
+    # the analysed session carries the presence track split_nights needs
+    session = _night().analysis.session
+    holds(lambda: ss.split_nights(session, **{option: value}), option, list)
+
+
+@FUZZ
+@given(
+    option=st.sampled_from(["patient_id", "device_id", "device_identifier", "updated"]),
+    value=numbers(),
+)
+def test_analyze_bad_options(option: str, value: Any) -> None:
+    names = (option, "patientId", "deviceId", "deviceIdentifier")
+    holds(lambda: ss.analyze(_night().session, **{option: value}), names, ss.Analysis)
+
+
+@FUZZ
+@given(present=st.one_of(numbers(), st.sampled_from(["movements", "presence"])))
+def test_movement_bursts_bad_present(present: Any) -> None:
+    n = _night()
+    if present == "movements":
+        present = n.movements
+    elif present == "presence":
+        present = n.present
+    x = n.x[: 60 * int(FS)]
+    holds(lambda: ss.movement_bursts(x, FS, present=present), "present", ss.Movements)
+
+
+@FUZZ
+@given(
+    option=st.sampled_from(["timezone", "name", "start"]),
+    value=st.one_of(numbers(), st.sampled_from(["Nowhere/Land", "", "UTC"])),
+)
+def test_session_from_array_bad_metadata(option: str, value: Any) -> None:
+    x = _night().x[:1400]
+    holds(
+        lambda: ss.Session.from_array(x, FS, **{"start": 1.7e9, option: value}),
+        (option, "time zone"),
+        ss.Session,
+    )
+
+
+@pytest.mark.parametrize("reader", ["read_session", "read_bt2"])
+def test_readers_missing_or_odd_path(tmp_path: Path, reader: str) -> None:
+    f = getattr(ss, reader)
+    for path in (tmp_path / "absent.json", tmp_path, 3.0):
+        holds(lambda path=path: f(path), (str(path), "path", "stream"), object)
