@@ -67,6 +67,25 @@ def holds(call: Callable[[], Any], names: str | tuple[str, ...], result: Any = o
     ]
     if out is not None:
         assert isinstance(out, result), f"expected {result}, got {type(out).__name__}"
+        _numbers_as_documented(out)
+
+
+def _numbers_as_documented(out: Any) -> None:
+    """Fields documented as times, lengths or rates hold finite numbers, never NaN."""
+    fields: dict[str, tuple[str, ...]] = {
+        "Heartbeats": ("beat_times", "intervals", "interval_starts", "confidence"),
+        "Breathing": ("starts", "lengths", "amplitudes", "peaks"),
+        "Movements": ("starts", "ends", "peak_ratio"),
+        "Presence": ("times",),
+    }
+    for name in fields.get(type(out).__name__, ()):
+        v = np.asarray(getattr(out, name), dtype=np.float64)
+        assert np.isfinite(v).all(), f"{type(out).__name__}.{name} holds {v[~np.isfinite(v)][:3]}"
+    if type(out) is tuple:  # heart_rate, actigram: (times, values) of numbers
+        for a in out:
+            assert np.isfinite(np.asarray(a, dtype=np.float64)).all(), out
+    if isinstance(out, dict):  # night_hrv_indices: a key is omitted, never NaN
+        assert all(np.isfinite(v) for v in out.values()), out
 
 
 # --------------------------------------------------------------------------------------
