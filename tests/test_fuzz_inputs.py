@@ -668,6 +668,22 @@ def test_read_bt2_mutated_stream(edits: list[tuple[str, int, int]], strict: bool
     holds(lambda: ss.read_bt2(bytes(data), strict=strict), ("stream", "packet", "byte"), Bt2Stream)
 
 
+@FUZZ
+@given(
+    option=st.sampled_from(["samples", "samples_per_packet", "first_packet_number"]),
+    a=arrays(),
+    value=st.one_of(numbers(), st.sampled_from([40000, 2**40, 2**32 + 5])),
+)
+def test_write_bt2_bad_input(option: str, a: Any, value: Any) -> None:
+    samples: Any = np.ones((40000, 2), np.uint16)
+    kw: dict[str, Any] = {}
+    if option == "samples":
+        samples = a
+    else:
+        kw[option] = value
+    holds(lambda: ss.write_bt2(samples, **kw), option, bytes)
+
+
 def _set(obj: Any, path: tuple[Any, ...], value: Any) -> None:
     for k in path[:-1]:
         obj = obj[k]

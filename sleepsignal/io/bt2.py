@@ -172,7 +172,14 @@ def write_bt2(
     samples_per_packet : int
         Samples per channel in each packet (the last packet may hold fewer).
     first_packet_number : int
-        Number of the first packet.
+        Number of the first packet (numbers wrap at 2**32).
+
+    Raises
+    ------
+    SignalError
+        For samples that are not integers in the uint16 range, a non-integer
+        ``first_packet_number``, or ``samples_per_packet`` outside 1 to
+        ``65535 // (2 n_channels)`` (the header holds the payload length as uint16).
     """
     a = np.asarray(samples)
     if a.ndim == 1:
@@ -181,8 +188,19 @@ def write_bt2(
         raise SignalError(f"samples must be 1-D or (n, channels), got shape {a.shape}")
     if a.size and (a.dtype.kind not in "ui" or a.min() < 0 or a.max() > 0xFFFF):
         raise SignalError("samples must be integers in the uint16 range 0..65535")
-    if samples_per_packet < 1:
-        raise SignalError(f"samples_per_packet must be >= 1, got {samples_per_packet}")
+    for name, value in (
+        ("samples_per_packet", samples_per_packet),
+        ("first_packet_number", first_packet_number),
+    ):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise SignalError(f"{name} must be an integer, got {value!r}")
+    # the header's payload length is a uint16 (bytes): at most 65535 // (2 channels) samples
+    most = 0xFFFF // (2 * max(1, a.shape[1]))
+    if not 1 <= samples_per_packet <= most:
+        raise SignalError(
+            f"samples_per_packet must be from 1 to {most} for {a.shape[1]} channel(s) (the "
+            f"packet header holds the payload length as uint16), got {samples_per_packet}"
+        )
     a = np.ascontiguousarray(a, dtype="<u2")
     out = bytearray()
     for k, i in enumerate(range(0, len(a), samples_per_packet)):
