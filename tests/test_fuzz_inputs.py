@@ -668,6 +668,35 @@ def test_read_bt2_mutated_stream(edits: list[tuple[str, int, int]], strict: bool
     holds(lambda: ss.read_bt2(bytes(data), strict=strict), ("stream", "packet", "byte"), Bt2Stream)
 
 
+@settings(FUZZ, max_examples=30)
+@given(
+    option=st.sampled_from(["source", "chunks", "fs", "noise", "noise_fs", "chunk_s", "offset"]),
+    a=signals(),
+    value=numbers(),
+)
+def test_stream_tracks_bad_input(option: str, a: Any, value: Any) -> None:
+    n = _night()
+    source: Any = n.x[: 120 * int(FS)]
+    fs: Any = FS
+    kw: dict[str, Any] = {"noise": np.asarray(n.noise[:1200]), "noise_fs": 10.0}
+    if option == "source":
+        source = a
+    elif option == "chunks":
+        source = [source[:5000], a, source[5000:]]
+    elif option == "fs":
+        fs = value
+    elif option == "noise":
+        kw["noise"] = a
+    else:
+        kw[option] = value
+    names = {"source": "signal", "chunks": "chunk", "noise_fs": "fs"}.get(option, option)
+    holds(
+        lambda: ss.stream_tracks(source, fs, heartbeats=False, **kw),
+        (names, "noise", "signal"),
+        ss.StreamedTracks,
+    )
+
+
 @FUZZ
 @given(
     option=st.sampled_from(["samples", "samples_per_packet", "first_packet_number"]),
