@@ -11,6 +11,7 @@ hysteresis, run debouncing, run grouping); everything that vectorises stays nump
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -410,16 +411,30 @@ def _extremes_numba(seg: Any) -> Any:
 LOWRATE_HZ = 10.0
 
 
+#: Highest sampling rate (Hz) the track functions accept: window lengths in samples
+#: must stay integers a kernel can hold, and no bed sensor samples at a MHz.
+MAX_FS = 1e6
+
+#: Largest sample magnitude the track functions accept (energies square the samples).
+MAX_ABS_SAMPLE = 1e100
+
+
 def _check_fs(fs: object, *, minimum: float = 5.0) -> float:
     """``fs`` as a float, or :class:`~sleepsignal.errors.SignalError`."""
     from .errors import SignalError
 
-    if isinstance(fs, bool) or not isinstance(fs, (int, float, np.integer, np.floating)):
+    if isinstance(fs, (bool, np.bool_)) or not isinstance(
+        fs, (int, float, np.integer, np.floating)
+    ):
         raise SignalError(f"fs must be a sampling rate in Hz (a number), got {fs!r}")
-    f = float(fs)
-    if not (np.isfinite(f) and f >= minimum):
+    try:
+        f = float(fs)
+    except OverflowError:  # an int beyond the float range
+        f = math.inf
+    if not (np.isfinite(f) and minimum <= f <= MAX_FS):
         raise SignalError(
-            f"fs must be a finite sampling rate of at least {minimum:g} Hz, got {fs!r}"
+            f"fs must be a finite sampling rate of at least {minimum:g} Hz and at most "
+            f"{MAX_FS:g} Hz, got {fs!r}"
         )
     return f
 
@@ -428,11 +443,16 @@ def _coerce_signal(signal: object, name: str = "signal") -> np.ndarray:
     """A 1-D, contiguous, real, finite array (dtype kept), or ``SignalError``."""
     from .errors import SignalError
 
-    a = np.asarray(signal)
+    try:
+        a = np.asarray(signal)
+    except (TypeError, ValueError) as e:  # ragged nested sequences
+        raise SignalError(f"{name} must be a 1-D array of samples: {e}") from None
     if a.ndim != 1:
         raise SignalError(f"{name} must be a 1-D array of samples, got shape {a.shape}")
     if a.dtype.kind not in "uif":
         raise SignalError(f"{name} must hold real numbers (integer or float), got dtype {a.dtype}")
+    if a.dtype == np.float16:  # numba has no float16; float32 holds every value exactly
+        a = a.astype(np.float32)
     if a.dtype.kind == "f":
         finite = np.isfinite(a)
         if not finite.all():
@@ -440,6 +460,13 @@ def _coerce_signal(signal: object, name: str = "signal") -> np.ndarray:
             raise SignalError(
                 f"{name} has a non-finite value {a[bad]!r} at sample {bad}; gaps must be "
                 "cut out (split the recording) or filled before analysis"
+            )
+        # energies square the samples: beyond 1e100 they overflow float64 (float32
+        # cannot hold such values, so only float64 input is looked at)
+        if a.dtype == np.float64 and a.size and max(-a.min(), a.max()) > MAX_ABS_SAMPLE:
+            raise SignalError(
+                f"{name} has values beyond +-{MAX_ABS_SAMPLE:g} (largest magnitude "
+                f"{max(-a.min(), a.max()):.3g}); their squares overflow float64: rescale it"
             )
     return np.ascontiguousarray(a)
 

@@ -32,6 +32,7 @@ from ._track_kernels import (
     _debounce_kernel,
     _lowrate,
 )
+from ._validate import check_bins, check_instance, real_number
 from .errors import SignalError
 
 __all__ = [
@@ -264,6 +265,7 @@ def movement_bursts(signal: np.ndarray, fs: float, *, present: Presence | None =
     low, fs_low, _ = _lowrate(x, fs_f)
     still = None
     if present is not None:
+        check_instance(present, Presence, "present")
         sec = round(fs_low)
         n_s = max(0, (len(low) - 1) // sec)
         still = present.mask(np.arange(n_s) + 0.5)
@@ -381,11 +383,21 @@ def actigram(
     counts : numpy.ndarray
         Number of movements starting in the epoch (float32). Only epochs in which the
         sleeper is present at least half the time are reported.
+
+    Raises
+    ------
+    SignalError
+        For ``movements`` / ``present`` that are not results of :func:`movement_bursts`
+        / :func:`presence`, a negative or non-finite ``duration``, a non-positive
+        ``epoch_s`` or more than 10**8 epochs.
     """
-    if not (np.isfinite(duration) and duration >= 0):
+    check_instance(movements, Movements, "movements")
+    check_instance(present, Presence, "present")
+    if not (np.isfinite(real_number(duration, "duration")) and duration >= 0):
         raise SignalError(f"duration must be a finite number of s >= 0, got {duration!r}")
-    if not (np.isfinite(epoch_s) and epoch_s > 0):
+    if not (np.isfinite(real_number(epoch_s, "epoch_s")) and epoch_s > 0):
         raise SignalError(f"epoch_s must be a positive number of s, got {epoch_s!r}")
+    check_bins(duration, epoch_s, "duration / epoch_s")
     n_ep = int(duration // epoch_s)
     if n_ep == 0:
         return np.empty(0), np.empty(0, dtype=np.float32)

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import _heartbeat_kernels as _k
 from ._filters import butter_sos, iirnotch_sos
+from ._validate import check_bins, check_instance, real_number
 from .errors import SignalError, warn_user
 from .hrv import night_hrv_indices, rmssd
 from .session import Session, TimeValueTrack
@@ -151,9 +152,14 @@ def _empty() -> Heartbeats:
 
 
 def _check_fs(fs: float) -> float:
-    if isinstance(fs, bool) or not isinstance(fs, (int, float, np.integer, np.floating)):
+    if isinstance(fs, (bool, np.bool_)) or not isinstance(
+        fs, (int, float, np.integer, np.floating)
+    ):
         raise SignalError(f"fs must be a sampling rate in Hz (a number), got {fs!r}")
-    fs = float(fs)
+    try:
+        fs = float(fs)
+    except OverflowError:  # an int beyond the float range
+        raise SignalError(f"fs must be a finite sampling rate in Hz, got {fs!r}") from None
     if not math.isfinite(fs) or fs <= 0:
         raise SignalError(f"fs must be a positive, finite sampling rate in Hz, got {fs!r}")
     if fs < MIN_FS:
@@ -164,8 +170,20 @@ def _check_fs(fs: float) -> float:
     return fs
 
 
+def _number_pair(value: object, name: str) -> tuple[float, float]:
+    """``(low, high)`` as two floats, or :class:`SignalError` naming ``name``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list, np.ndarray)):
+        raise SignalError(f"{name} must be a (low, high) pair of numbers, got {value!r}")
+    if len(value) != 2:
+        raise SignalError(f"{name} must be a (low, high) pair of numbers, got {value!r}")
+    return real_number(value[0], name), real_number(value[1], name)
+
+
 def _as_signal(signal: np.ndarray) -> np.ndarray:
-    a = np.asarray(signal)
+    try:
+        a = np.asarray(signal)
+    except (TypeError, ValueError) as e:  # ragged nested sequences
+        raise SignalError(f"signal must be a 1-D array of samples: {e}") from None
     if a.ndim != 1:
         raise SignalError(f"signal must be 1-D, got an array of shape {a.shape}")
     if a.dtype.kind not in "uif":
@@ -202,7 +220,7 @@ def detect_heartbeats(
         Lowest beat-to-beat shape correlation of a reliable interval.
     max_deviation : float
         Largest relative deviation of a reliable interval from the local median
-        interval (median over +-15 s of the best-matching intervals).
+        interval (median over +-15 s of the best-matching intervals), within (0, 1].
     min_confidence : float
         Lowest confidence of a reliable interval.
 
@@ -397,12 +415,12 @@ def _detect_heartbeats(
     nothing): the caller warns (once per call, or once per stream)."""
     fs = _check_fs(fs)
     x = _as_signal(signal)
-    lo_bpm, hi_bpm = (float(v) for v in bpm_range)
+    lo_bpm, hi_bpm = _number_pair(bpm_range, "bpm_range")
     if not (0 < lo_bpm < hi_bpm <= 300):
         raise SignalError(
             f"bpm_range must be (low, high) with 0 < low < high <= 300, got {bpm_range!r}"
         )
-    f_lo, f_hi = (float(v) for v in band)
+    f_lo, f_hi = _number_pair(band, "band")
     f_hi = min(f_hi, 0.4 * fs)
     if not (0 < f_lo < f_hi):
         raise SignalError(f"band must be (low, high) in Hz with 0 < low < high, got {band!r}")
@@ -411,8 +429,10 @@ def _detect_heartbeats(
         ("max_deviation", max_deviation),
         ("min_confidence", min_confidence),
     ):
-        if not (0.0 <= float(v) <= 1.0):
+        if not (0.0 <= real_number(v, name) <= 1.0):
             raise SignalError(f"{name} must be within [0, 1], got {v!r}")
+    if not real_number(max_deviation, "max_deviation") > 0.0:  # the confidence divides by it
+        raise SignalError(f"max_deviation must be within (0, 1], got {max_deviation!r}")
 
     min_iv = 60.0 / hi_bpm * fs  # samples
     max_iv = 60.0 / lo_bpm * fs
@@ -1275,14 +1295,17 @@ def heart_rate(
     ------
     SignalError
         For a negative or non-finite ``duration``, a non-positive ``window`` or a
-        ``min_coverage`` outside (0, 1].
+        ``min_coverage`` outside (0, 1], more than 10**8
+        windows, or ``heartbeats`` that is not a :class:`Heartbeats`.
     """
-    if not (math.isfinite(duration) and duration >= 0):
+    check_instance(heartbeats, Heartbeats, "heartbeats")
+    if not (math.isfinite(real_number(duration, "duration")) and duration >= 0):
         raise SignalError(f"duration must be a finite number of s >= 0, got {duration!r}")
-    if not (math.isfinite(window) and window > 0):
+    if not (math.isfinite(real_number(window, "window")) and window > 0):
         raise SignalError(f"window must be a positive number of s, got {window!r}")
-    if not (0 < min_coverage <= 1):
+    if not (0 < real_number(min_coverage, "min_coverage") <= 1):
         raise SignalError(f"min_coverage must be within (0, 1], got {min_coverage!r}")
+    check_bins(duration, window, "duration / window")
     n_win = math.floor(duration / window + 1e-9)
     use = np.asarray(heartbeats.length_reliable, dtype=bool)
     iv = np.asarray(heartbeats.intervals, dtype=np.float64)[use]

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from ._rank_filter import median_filter
+from ._validate import check_bins, real_array, real_number
 from .errors import SignalError, SleepSignalWarning
 
 __all__ = ["HRV_SPAN", "night_hrv_indices", "rmssd"]
@@ -22,22 +23,20 @@ _NN_DEVIATION = 0.2
 
 
 def _vectors(
-    intervals: np.ndarray, starts: np.ndarray | None
+    intervals: np.ndarray, starts: np.ndarray | None, starts_name: str = "starts"
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    iv = np.asarray(intervals, dtype=np.float64)
-    if iv.ndim != 1:
-        raise SignalError(f"intervals must be 1-D, got shape {iv.shape}")
+    iv = real_array(intervals, "intervals")
     if np.any(~np.isfinite(iv)) or np.any(iv <= 0):
         raise SignalError("intervals must be finite and positive (s)")
     if starts is None:
         return iv, None
-    st = np.asarray(starts, dtype=np.float64)
+    st = real_array(starts, starts_name)
     if st.shape != iv.shape:
         raise SignalError(
-            f"starts and intervals must have one length, got {st.shape} and {iv.shape}"
+            f"{starts_name} and intervals must have one length, got {st.shape} and {iv.shape}"
         )
     if np.any(~np.isfinite(st)) or np.any(np.diff(st) < 0):
-        raise SignalError("starts must be finite and non-decreasing (s)")
+        raise SignalError(f"{starts_name} must be finite and non-decreasing (s)")
     return iv, st
 
 
@@ -81,7 +80,8 @@ def rmssd(
     Raises
     ------
     SignalError
-        For non-1-D, non-finite or non-positive intervals, or misshaped ``starts``.
+        For non-1-D, non-real, non-finite or non-positive intervals, misshaped
+        ``starts``, a negative or NaN ``tolerance`` or a non-integer ``min_pairs``.
 
     Examples
     --------
@@ -89,6 +89,10 @@ def rmssd(
     0.0238
     """
     iv, st = _vectors(intervals, starts)
+    if not real_number(tolerance, "tolerance") >= 0:
+        raise SignalError(f"tolerance must be a number of s >= 0, got {tolerance!r}")
+    if isinstance(min_pairs, (bool, np.bool_)) or not isinstance(min_pairs, (int, np.integer)):
+        raise SignalError(f"min_pairs must be an integer, got {min_pairs!r}")
     d = _successive_diffs(iv, st, tolerance)
     if d.shape[0] < max(1, min_pairs):
         warnings.warn(
@@ -151,7 +155,11 @@ def _best_span(iv: np.ndarray, st: np.ndarray, lo: float, hi: float) -> float:
     # _successive_diffs
     joined = np.abs(st[1:] - (st[:-1] + iv[:-1])) <= 0.05
     cum = np.concatenate([[0], np.cumsum(joined)])
-    n_pairs = np.where(b - a >= 2, cum[np.maximum(b - 1, a)] - cum[a], 0)
+    # a span past the last interval has a = b = len(iv) = len(cum): clip the indices
+    # (np.where evaluates both sides; those spans take the 0)
+    last = len(cum) - 1
+    hi_i = np.minimum(np.maximum(b - 1, a), last)
+    n_pairs = np.where(b - a >= 2, cum[hi_i] - cum[np.minimum(a, last)], 0)
     n_pairs = np.where(n_pairs >= _MIN_PAIRS_SPAN, n_pairs, -1)
     k = int(np.argmax(n_pairs))  # the first of the largest: the earliest span
     if n_pairs[k] < 0:
@@ -199,7 +207,8 @@ def night_hrv_indices(
     Raises
     ------
     SignalError
-        For misshaped input or ``end <= start``.
+        For misshaped input, non-numeric or non-finite ``start``/``end``,
+        ``end <= start``, or a night of more than 10**6 minutes.
 
     Notes
     -----
@@ -208,11 +217,16 @@ def night_hrv_indices(
     sleepsignal's own and versioned with it. Only pairs of intervals that follow each
     other without a gap count (see :func:`rmssd`).
     """
-    iv, st = _vectors(intervals, np.asarray(times, dtype=np.float64))
+    iv, st = _vectors(intervals, times, "times")
     if st is None:  # pragma: no cover - times is always given here
         raise SignalError("times are required")
-    if not (math.isfinite(start) and math.isfinite(end) and end > start):
+    start_f, end_f = real_number(start, "start"), real_number(end, "end")
+    if not (math.isfinite(start_f) and math.isfinite(end_f) and end_f > start_f):
         raise SignalError(f"need finite start < end (s), got start={start!r}, end={end!r}")
+    # spans start every minute (a Python loop) and minutes are counted in one array:
+    # a night of up to 10**6 minutes (694 days) takes well under a second
+    check_bins(end_f - start_f, 60.0, "end - start", limit=10**6)
+    start, end = start_f, end_f
     if normal_to_normal and iv.shape[0] > 0:
         med = median_filter(iv, _NN_NEIGHBOURS)
         nn = np.abs(iv / med - 1.0) <= _NN_DEVIATION

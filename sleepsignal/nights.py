@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._validate import check_instance, real_array, real_number
 from .activity import PRESENT
 from .errors import SignalError
 from .session import Session, TimeValueTrack
@@ -103,8 +104,8 @@ def sleep_periods(
         For misshaped or unordered change points, or a non-positive ``duration`` or
         parameter.
     """
-    t = np.asarray(presence_times, dtype=np.float64)
-    v = np.asarray(presence_codes)
+    t = real_array(presence_times, "presence_times")
+    v = real_array(presence_codes, "presence_codes")
     if t.ndim != 1 or v.shape != t.shape:
         raise SignalError(
             f"presence times and codes must be 1-D and of one length, got {t.shape} and {v.shape}"
@@ -118,7 +119,9 @@ def sleep_periods(
         ("pad", pad, None),
         ("max_period", max_period, 0.0),
     ):
-        ok = math.isfinite(value) and (value > least if least is not None else value >= 0)
+        ok = math.isfinite(real_number(value, name)) and (
+            value > least if least is not None else value >= 0
+        )
         if not ok:
             kind = "> 0" if least is not None else ">= 0"
             raise SignalError(f"{name} must be a finite number of s {kind}, got {value!r}")
@@ -203,6 +206,7 @@ def split_nights(
     SignalError
         When the session has no ``presence`` track, or as :func:`sleep_periods`.
     """
+    check_instance(session, Session, "session")
     pres = session.time_value_tracks.get("presence")
     if pres is None:
         raise SignalError(

@@ -92,10 +92,12 @@ def analyze(
     -------
     Analysis
     """
+    from ._validate import check_instance
     from .records import build_records
     from .staging import stage_session
     from .statistics import night_statistics
 
+    check_instance(session, Session, "session")
     notes: list[str] = []
     normal = session.sampled_tracks.get("normal")
     if normal is not None and normal.loaded:

@@ -23,6 +23,7 @@ from ._track_kernels import (
     _seam_kernel,
     _simplify_kernel,
 )
+from ._validate import real_number
 from .errors import SignalError, SleepSignalWarning
 from .session import TimeValueTrack
 
@@ -1086,10 +1087,25 @@ def _cycles_from_wave(
     return Breathing(tr0[keep], lengths[keep], amp[keep].astype(np.float64), pk[keep])
 
 
+def _real_times(value: object, name: str) -> np.ndarray:
+    """Any array of real numbers flattened to 1-D float64 (as ``reshape(-1)`` did), or
+    :class:`SignalError` naming ``name`` (strings, complex, objects, ragged lists)."""
+    try:
+        a = np.asarray(value)
+    except (TypeError, ValueError) as e:
+        raise SignalError(f"{name} must be real times in s: {e}") from None
+    if a.dtype.kind not in "buif":
+        raise SignalError(f"{name} must be real times in s, got dtype {a.dtype}")
+    return a.astype(np.float64).reshape(-1)
+
+
 def _check_beat_times(beat_times: object) -> np.ndarray:
     """Beat times as sorted finite float64 s (non-finite ones dropped), or SignalError."""
     try:
-        bt = np.asarray(beat_times, dtype=np.float64)
+        raw = np.asarray(beat_times)
+        if raw.dtype.kind not in "buif":  # complex would be cast to real with a warning
+            raise TypeError
+        bt = raw.astype(np.float64)
     except (TypeError, ValueError):
         raise SignalError(
             f"beat_times must be a 1-D array of real times in s, got {type(beat_times).__name__}"
@@ -1103,10 +1119,11 @@ def _check_exclude(exclude: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, 
     """``exclude`` as two float64 arrays of one length, no NaN, every end >= its start
     (+-inf allowed: an interval open to that side)."""
     try:
-        ex_s = np.asarray(exclude[0], dtype=np.float64).reshape(-1)
-        ex_e = np.asarray(exclude[1], dtype=np.float64).reshape(-1)
+        first, second = exclude[0], exclude[1]
     except (TypeError, ValueError, IndexError, KeyError) as e:
         raise SignalError(f"exclude must be (starts, ends) of real times in s: {e}") from None
+    ex_s = _real_times(first, "exclude starts")
+    ex_e = _real_times(second, "exclude ends")
     if len(ex_s) != len(ex_e):
         raise SignalError(
             f"exclude must be (starts, ends) of one length, got {len(ex_s)} "
@@ -1313,12 +1330,14 @@ def respiration_rate(
                 "cycles must be a TimeValueTrack, a Breathing result or a (starts, lengths) "
                 f"pair, got {type(cycles).__name__}"
             ) from None
-        starts = np.asarray(s, dtype=np.float64).reshape(-1)
-        lengths = np.asarray(ln, dtype=np.float64).reshape(-1)
+        starts = _real_times(s, "cycle starts")
+        lengths = _real_times(ln, "cycle lengths")
     if starts.shape != lengths.shape:
         raise SignalError(
             f"cycle starts and lengths differ in length: {len(starts)} and {len(lengths)}"
         )
+    real_number(start, "start")
+    real_number(end, "end")
     if not (np.isfinite(start) and np.isfinite(end)) or end < start:
         raise SignalError(f"need finite start <= end (s), got start={start!r}, end={end!r}")
     ok = np.isfinite(lengths) & (lengths > 0)

@@ -97,15 +97,51 @@ def check_timezone(tz: object, where: str) -> str:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise DecodeError(
-            f"{where}: unknown time zone {tz!r}; use an IANA name such as 'Europe/Helsinki'"
+            f"{where}: unknown time zone {tz!r} (timezone); use an IANA name such as "
+            "'Europe/Helsinki'"
         ) from None
     return tz
 
 
 def _real(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+    """A real number that ``math.isfinite`` takes (an int beyond the float range is not)."""
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(
         value, (bool, np.bool_)
-    )
+    ):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
+def _noise_array(noise: object) -> np.ndarray:
+    """``noise`` as 1-D little-endian float32, or :class:`SignalError` (no silent cast:
+    complex, strings and values beyond the float32 range are refused)."""
+    try:
+        raw = np.asarray(noise)
+    except (TypeError, ValueError) as e:  # ragged nested sequences
+        raise SignalError(f"noise must be a 1-D array of real numbers: {e}") from None
+    if raw.ndim != 1 or raw.dtype.kind not in "buif":
+        raise SignalError(
+            f"noise must be a 1-D array of real numbers, got shape {raw.shape} dtype {raw.dtype}"
+        )
+    _check_float32_range(raw, "noise")
+    return raw.astype("<f4")
+
+
+def _check_float32_range(a: np.ndarray, name: str) -> None:
+    """Refuse finite float64 values that float32 (what the analysis reads) turns to inf."""
+    if a.dtype != np.float64 or not a.size:
+        return
+    big = np.isfinite(a) & (np.abs(a) > np.finfo(np.float32).max)
+    if big.any():
+        i = int(np.argmax(big))
+        raise SignalError(
+            f"{name} value {a[i]!r} at {i} is beyond the float32 range the analysis reads "
+            "samples in; rescale it"
+        )
 
 
 def _tz_index(start: float, offsets: np.ndarray, timezone: str) -> pd.DatetimeIndex:
@@ -499,13 +535,18 @@ class Session:
         Raises
         ------
         SignalError
-            For a non-1-D array, an unsupported dtype or a non-positive ``fs``.
+            For a non-1-D array, an unsupported dtype, float64 values beyond the float32
+            range (the analysis reads samples as float32) or a non-positive ``fs``.
         """
-        a = np.asarray(samples)
+        try:
+            a = np.asarray(samples)
+        except (TypeError, ValueError) as e:  # ragged nested sequences
+            raise SignalError(f"samples must be a 1-D array: {e}") from None
         if a.ndim != 1:
             raise SignalError(f"samples must be a 1-D array, got shape {a.shape}")
         if a.dtype == np.float16 or a.dtype.kind == "b":
             a = a.astype(np.float32)
+        _check_float32_range(a, "samples")
         dt_name = _dtype_name(a.dtype)
         if not (_real(fs) and math.isfinite(fs) and fs > 0):
             raise SignalError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
@@ -531,7 +572,7 @@ class Session:
                 _real(noise_fs) and math.isfinite(noise_fs) and noise_fs > 0
             ):
                 raise SignalError(f"noise_fs must be a positive rate in Hz, got {noise_fs!r}")
-            n = np.asarray(noise, dtype="<f4")
+            n = _noise_array(noise)
             nspf = noise_fs * frame_length
             if abs(nspf - round(nspf)) > 1e-9 or round(nspf) < 1:
                 raise SignalError(

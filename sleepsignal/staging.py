@@ -58,6 +58,7 @@ import numpy as np
 
 from . import _staging_features as _f
 from ._numba import njit
+from ._validate import check_instance
 from .errors import SignalError
 from .hypnogram import AWAY, DEEP, EPOCH_LENGTH, LIGHT, NO_SIGNAL, REM, STAGES, WAKE, Hypnogram
 
@@ -132,6 +133,10 @@ def _model() -> Mapping[str, np.ndarray]:
     return _load_model(str(MODEL_PATH))
 
 
+_MAX_EPOCHS = 10**7  # 9.5 years of 30 s epochs; more is a unit mistake
+_MAX_TIME = 1e12  # s (31,700 years): track times beyond are not session-relative
+
+
 def _pair(value: Any, name: str) -> Pair | None:
     if value is None:
         return None
@@ -142,13 +147,24 @@ def _pair(value: Any, name: str) -> Pair | None:
             f"{name} must be a (times, values) pair of arrays, got {type(value)}"
         ) from None
     try:
-        t = np.asarray(t, dtype=np.float64)
-        v = np.asarray(v, dtype=np.float64)
+        t, v = np.asarray(t), np.asarray(v)
+        if t.dtype.kind not in "buif" or v.dtype.kind not in "buif":  # complex: no silent cast
+            raise TypeError
+        t = t.astype(np.float64)
+        v = v.astype(np.float64)
     except (TypeError, ValueError):
         raise SignalError(f"{name}: times and values must be numeric arrays") from None
     if t.ndim != 1 or v.shape != t.shape:
         raise SignalError(
             f"{name}: times and values must be 1-D of equal length, got {t.shape} and {v.shape}"
+        )
+    # times become epoch indices (int64): NaN, inf or absurd times cannot
+    far = ~(np.abs(t) <= _MAX_TIME)
+    if far.any():
+        i = int(np.argmax(far))
+        raise SignalError(
+            f"{name}: times must be finite s from the session start within +-{_MAX_TIME:g}, "
+            f"got {t[i]!r} at item {i}"
         )
     order = np.argsort(t, kind="stable")
     return t[order], v[order]
@@ -351,7 +367,8 @@ def stage_epochs(
     Raises
     ------
     SignalError
-        Bad ``n_epochs``, malformed pairs, unknown ``method``, or a forced method
+        Bad ``n_epochs`` (more than 10**7 too), malformed pairs (times that are not
+        finite or beyond +-1e12 s too), unknown ``method``, or a forced method
         without its track.
 
     Examples
@@ -368,6 +385,10 @@ def stage_epochs(
     """
     if isinstance(n_epochs, bool) or not isinstance(n_epochs, (int, np.integer)) or n_epochs < 0:
         raise SignalError(f"n_epochs must be a non-negative integer, got {n_epochs!r}")
+    if n_epochs > _MAX_EPOCHS:
+        raise SignalError(
+            f"n_epochs must be at most {_MAX_EPOCHS} (9.5 years of 30 s epochs), got {n_epochs!r}"
+        )
     n = int(n_epochs)
     if method not in _METHODS:
         raise SignalError(f"unknown method {method!r}; allowed: {', '.join(_METHODS)}")
@@ -495,6 +516,9 @@ def stage_session(session: Any, *, method: Method = "auto") -> Hypnogram:
         went well). A session that cannot be staged gets ``no_signal`` epochs and a
         message, never an exception.
     """
+    from .session import Session
+
+    check_instance(session, Session, "session")
     start = float(session.start_timestamp)
     try:
         duration = float(session.duration)
@@ -553,6 +577,7 @@ def hypnogram_csv(hypnogram: Hypnogram) -> str:
     1700000030.0,1700000060.0,light
     1700000060.0,1700000090.0,away
     """
+    check_instance(hypnogram, Hypnogram, "hypnogram")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["start", "end", "stage"])

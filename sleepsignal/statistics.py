@@ -54,9 +54,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._validate import check_instance, real_number
 from .errors import SignalError
 from .hrv import night_hrv_indices
 from .hypnogram import AWAY, DEEP, LIGHT, NO_SIGNAL, REM, STAGES, WAKE, Hypnogram
+
+_F32_MAX = float(np.finfo(np.float32).max)
 
 if TYPE_CHECKING:
     from .session import Session
@@ -265,9 +268,16 @@ def night_statistics(
     >>> s.total_sleep_time, s.sleep_onset_latency, s.wake_after_sleep_onset, s.awakenings
     (180.0, 60.0, 120.0, 1)
     """
+    check_instance(hypnogram, Hypnogram, "hypnogram")
+    if session is not None:
+        from .session import Session as _Session  # at call time, as the annotation
+
+        check_instance(session, _Session, "session")
     if not (isinstance(min_awakening, (int, float)) and min_awakening > 0):
         raise SignalError(f"min_awakening must be a positive number of s, got {min_awakening!r}")
-    if respiration_rate is not None and math.isnan(respiration_rate):
+    if respiration_rate is not None and math.isnan(
+        real_number(respiration_rate, "respiration_rate")
+    ):
         respiration_rate = None  # upstream could not compute it: unknown, not an error
     if respiration_rate is not None and not (
         math.isfinite(respiration_rate) and respiration_rate > 0
@@ -276,9 +286,13 @@ def night_statistics(
             f"respiration_rate must be a positive breaths/min value, got {respiration_rate!r}"
         )
     if hrv is not None:
+        if not isinstance(hrv, Mapping):
+            raise SignalError(f"hrv must be a mapping of index name to RMSSD (s), got {hrv!r}")
         hrv = {k: v for k, v in hrv.items() if not (isinstance(v, float) and math.isnan(v))}
         for k, v in hrv.items():
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+            # records store the indices as float32: beyond its range they would be inf
+            real = isinstance(v, (int, float)) and not isinstance(v, bool)
+            if not (real and math.isfinite(real_number(v, f"hrv[{k!r}]")) and 0 <= v <= _F32_MAX):
                 raise SignalError(f"hrv[{k!r}] must be a finite non-negative RMSSD in s, got {v!r}")
 
     st = np.asarray(hypnogram.stages)
@@ -498,7 +512,10 @@ def sleep_score(stats: NightStatistics, *, sleep_time_target: float = 8 * 3600.0
     ``value = round(100 * earned / available)`` over the items present. A night without
     sleep scores 0 (every item 0).
     """
-    if not (math.isfinite(sleep_time_target) and sleep_time_target > 0):
+    check_instance(stats, NightStatistics, "stats")
+    if not (
+        math.isfinite(real_number(sleep_time_target, "sleep_time_target")) and sleep_time_target > 0
+    ):
         raise SignalError(
             f"sleep_time_target must be a positive number of s, got {sleep_time_target!r}"
         )

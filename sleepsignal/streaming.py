@@ -69,7 +69,9 @@ import numpy as np
 
 from . import tracks as _tracks
 from ._stream_kernels import _release_freed_memory
+from ._track_kernels import MAX_ABS_SAMPLE
 from ._track_slices import _noise_source, _NoiseSource, _SlicedPass2
+from ._validate import real_number
 from .errors import SignalError
 from .heartbeats import Heartbeats, _detect_heartbeats, _FastHeart, _warn_fast_heart, heart_rate
 from .session import Session, TimeValueTrack
@@ -342,11 +344,25 @@ def _fiducial_shift(prev: np.ndarray, cur: np.ndarray, t_lo: float, t_hi: float)
 
 
 def _as_chunk(a: object, i: int, dtype: np.dtype | None) -> np.ndarray:
-    x = np.asarray(a)
+    try:
+        x = np.asarray(a)
+    except (TypeError, ValueError) as e:  # ragged nested sequences
+        raise SignalError(f"chunk {i} must be a 1-D array of samples: {e}") from None
     if x.ndim != 1:
         raise SignalError(f"chunk {i} must be a 1-D array of samples, got shape {x.shape}")
     if x.dtype.kind not in "uif":
         raise SignalError(f"chunk {i} must hold real numbers, got dtype {x.dtype}")
+    if x.dtype == np.float16:  # numba has no float16; float32 holds every value exactly
+        x = x.astype(np.float32)
+    # as _coerce_signal: energies square the samples (float32 cannot exceed the limit)
+    if x.dtype == np.float64 and x.size:
+        big = (np.abs(x) > MAX_ABS_SAMPLE) & np.isfinite(x)  # NaN / inf stay gaps
+        if big.any():
+            j = int(np.argmax(big))
+            raise SignalError(
+                f"chunk {i} has values beyond +-{MAX_ABS_SAMPLE:g} ({x[j]!r} at sample {j}); "
+                "their squares overflow float64: rescale the signal"
+            )
     if dtype is not None and x.dtype != dtype:
         raise SignalError(
             f"chunk {i} has dtype {x.dtype}, earlier chunks {dtype}: every chunk of one "
@@ -362,7 +378,14 @@ def _chunks_of(source: np.ndarray | Iterable[np.ndarray], step: int) -> Iterator
         for a in range(0, len(source), step):
             yield source[a : a + step]  # a view: a memmap is read a chunk at a time
     else:
-        yield from source
+        try:
+            chunks = iter(source)
+        except TypeError:
+            raise SignalError(
+                "signal must be a 1-D array or an iterable of 1-D chunks, got "
+                f"{type(source).__name__}"
+            ) from None
+        yield from chunks
 
 
 def stream_tracks(
@@ -432,7 +455,11 @@ def stream_tracks(
     if noise is not None:
         if noise_fs is None:
             raise SignalError("noise_fs (Hz) is required with noise; there is no default rate")
-        noise_arg = _noise_source((np.asarray(noise), _check_fs(noise_fs, minimum=0.1)))
+        try:
+            noise_a = np.asarray(noise)
+        except (TypeError, ValueError) as e:  # ragged nested sequences
+            raise SignalError(f"noise must be a 1-D array of real numbers: {e}") from None
+        noise_arg = _noise_source((noise_a, _check_fs(noise_fs, minimum=0.1)))
     return _stream(source, fs, noise_arg, chunk_s, heartbeats, offset)
 
 
@@ -447,8 +474,10 @@ def _stream(
     from ._track_kernels import _check_fs
 
     fs_f = _check_fs(fs, minimum=20.0)
-    if not (isinstance(chunk_s, (int, float)) and math.isfinite(chunk_s) and chunk_s > 0):
+    if not (math.isfinite(real_number(chunk_s, "chunk_s")) and chunk_s > 0):
         raise SignalError(f"chunk_s must be a positive number of s, got {chunk_s!r}")
+    if not math.isfinite(real_number(offset, "offset")):
+        raise SignalError(f"offset must be a finite number of s, got {offset!r}")
     step = max(1, round(chunk_s * fs_f))
     # pass 2 runs a day slice at a time behind pass 1 (and behind the heartbeats, whose
     # beats breathing weighs), holding at most one slice's features and beats

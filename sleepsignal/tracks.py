@@ -19,6 +19,7 @@ import numpy as np
 
 from ._stream_kernels import _extreme_counts_kernel
 from ._track_kernels import _coerce_signal, _scan_kernel
+from ._validate import check_instance
 from .activity import (
     PRESENCE_WINDOW_S,
     PRESENT,
@@ -163,6 +164,7 @@ def session_tracks(session: Session, *, beat_times: np.ndarray | None = None) ->
     computed as usual (the 10 Hz view is free of mains aliases at 140 Hz); a clipped
     sensor -> status 3 and presence 78 where it clips, no cycles there.
     """
+    check_instance(session, Session, "session")
     if "normal" not in session.sampled_tracks:
         raise SignalError(
             f"session {session.id} has no 'normal' sampled track (it has "

@@ -84,6 +84,8 @@ def read_sessions(
         Unreadable JSON, missing required fields, blobs whose size disagrees with the
         declared type, framing or session span, unsafe paths.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise DecodeError(f"path must be a file path (str or os.PathLike), got {path!r}")
     p = Path(path)
     obj = load_json(p)
     items = obj if isinstance(obj, list) else [obj]
@@ -341,7 +343,12 @@ def session_from_dict(
         raise DecodeError(f"{where}: time_value_tracks must be an object")
     for name, spec in raw_tv.items():
         tv[name] = _read_time_value(name, spec, start=start, where=where)
-    return Session(metadata, sampled, tv, tuple(obj.keys()))
+    try:
+        return Session(metadata, sampled, tv, tuple(obj.keys()))
+    except DecodeError as e:  # the session's own checks say "session:"; name the file
+        if where == "session":
+            raise
+        raise DecodeError(f"{where}: {e}") from None
 
 
 def _read_time_value(name: str, spec: Any, *, start: float, where: str) -> TimeValueTrack:
@@ -352,7 +359,7 @@ def _read_time_value(name: str, spec: Any, *, start: float, where: str) -> TimeV
     if not isinstance(items, list):
         raise DecodeError(f"{here}: 'items' must be a list of [t, value] pairs")
     data_type = spec.get("value_data_type", "float32")
-    if data_type not in DATA_TYPES:
+    if not isinstance(data_type, str) or data_type not in DATA_TYPES:  # [] is unhashable
         raise DecodeError(
             f"{here}: unknown value_data_type {data_type!r}; allowed: {', '.join(DATA_TYPES)}"
         )
@@ -926,7 +933,8 @@ def query_sessions(
     ------
     QueryError
         With the API's wording, unless exactly ``updated_after`` or both range ends are
-        given.
+        given; for a bound that is not a number (or NaN) and for ``sessions`` that are
+        not Session objects.
     """
     by_update = updated_after is not None
     by_range = start_timestamp is not None or end_timestamp is not None
@@ -941,6 +949,27 @@ def query_sessions(
             if v is not None
         ]
         raise QueryError(f"{QUERY_RULE} Got: {', '.join(given) or 'no parameter'}.")
+    for name, value in (
+        ("updated_after", updated_after),
+        ("start_timestamp", start_timestamp),
+        ("end_timestamp", end_timestamp),
+    ):
+        # a string or a NaN bound would compare to nothing (an empty answer) or raise
+        if value is not None and (
+            isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or value != value
+        ):
+            raise QueryError(f"{name} must be a number of Unix seconds, got {value!r}")
+    try:
+        sessions = list(sessions)
+    except TypeError:
+        raise QueryError(
+            f"sessions must be an iterable of Session, got {type(sessions).__name__}"
+        ) from None
+    for i, s in enumerate(sessions):
+        if not isinstance(s, Session):
+            raise QueryError(f"sessions[{i}] must be a Session, got {type(s).__name__}")
     if updated_after is not None:
         return [s for s in sessions if s.updated is not None and s.updated > updated_after]
     if start_timestamp is None or end_timestamp is None:  # unreachable: checked above

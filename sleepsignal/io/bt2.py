@@ -172,7 +172,14 @@ def write_bt2(
     samples_per_packet : int
         Samples per channel in each packet (the last packet may hold fewer).
     first_packet_number : int
-        Number of the first packet.
+        Number of the first packet (numbers wrap at 2**32).
+
+    Raises
+    ------
+    SignalError
+        For samples that are not integers in the uint16 range, a non-integer
+        ``first_packet_number``, or ``samples_per_packet`` outside 1 to
+        ``65535 // (2 n_channels)`` (the header holds the payload length as uint16).
     """
     a = np.asarray(samples)
     if a.ndim == 1:
@@ -181,8 +188,19 @@ def write_bt2(
         raise SignalError(f"samples must be 1-D or (n, channels), got shape {a.shape}")
     if a.size and (a.dtype.kind not in "ui" or a.min() < 0 or a.max() > 0xFFFF):
         raise SignalError("samples must be integers in the uint16 range 0..65535")
-    if samples_per_packet < 1:
-        raise SignalError(f"samples_per_packet must be >= 1, got {samples_per_packet}")
+    for name, value in (
+        ("samples_per_packet", samples_per_packet),
+        ("first_packet_number", first_packet_number),
+    ):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise SignalError(f"{name} must be an integer, got {value!r}")
+    # the header's payload length is a uint16 (bytes): at most 65535 // (2 channels) samples
+    most = 0xFFFF // (2 * max(1, a.shape[1]))
+    if not 1 <= samples_per_packet <= most:
+        raise SignalError(
+            f"samples_per_packet must be from 1 to {most} for {a.shape[1]} channel(s) (the "
+            f"packet header holds the payload length as uint16), got {samples_per_packet}"
+        )
     a = np.ascontiguousarray(a, dtype="<u2")
     out = bytearray()
     for k, i in enumerate(range(0, len(a), samples_per_packet)):
@@ -204,6 +222,9 @@ def _packet_at(buf: memoryview, pos: int, frame: int) -> tuple[int, int] | None:
     if zlib.crc32(buf[pos:end]) != crc:
         return None
     return number, length
+
+
+_MAX_CHANNELS = 2**16  # a frame of 128 KiB: far beyond any bed sensor
 
 
 def read_bt2(
@@ -232,9 +253,10 @@ def read_bt2(
     Raises
     ------
     DecodeError
-        In strict mode, at the first problem (with its byte offset).
+        In strict mode, at the first problem (with its byte offset); for a path that
+        cannot be read or a ``stream`` that is not bytes, a path or a binary file.
     SignalError
-        For ``channels < 1``.
+        For ``channels`` that is not an integer from 1 to 65536.
 
     Notes
     -----
@@ -245,15 +267,28 @@ def read_bt2(
        where a packet with a plausible number, a whole payload and a matching CRC starts.
     4. Fewer bytes than a whole packet at the end are reported as a truncated tail.
     """
-    if channels < 1:
-        raise SignalError(f"channels must be >= 1, got {channels}")
+    if isinstance(channels, (bool, np.bool_)) or not isinstance(channels, (int, np.integer)):
+        raise SignalError(f"channels must be an integer >= 1, got {channels!r}")
+    if not 1 <= channels <= _MAX_CHANNELS:
+        raise SignalError(f"channels must be from 1 to {_MAX_CHANNELS}, got {channels}")
     if isinstance(stream, (bytes, bytearray, memoryview)):
         data = bytes(stream)
     elif isinstance(stream, (str, os.PathLike)):
-        with open(stream, "rb") as fh:
-            data = fh.read()
-    else:
+        try:
+            with open(stream, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise DecodeError(f"{stream}: cannot read the bt2 stream ({exc})") from None
+    elif callable(getattr(stream, "read", None)):
         data = stream.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise DecodeError(
+                f"stream must be opened in binary mode: its read() gave {type(data).__name__}"
+            )
+    else:
+        raise DecodeError(
+            f"stream must be bytes, a path or a binary file object, got {type(stream).__name__}"
+        )
     buf = memoryview(data)
     frame = 2 * channels
     chunks: list[np.ndarray] = []

@@ -9,11 +9,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from .._validate import check_instance, real_number
 from ..errors import RecordValidationError, SignalError
 from ..hypnogram import Hypnogram
 from ..session import Session
@@ -121,7 +123,12 @@ def build_records(
     ------
     RecordValidationError
         For an identifier of the wrong type (``deviceId``/``patientId`` must be integers).
+    SignalError
+        For a ``session`` or ``hypnogram`` of the wrong type, a non-finite ``updated``,
+        or bad ``hrv`` / ``respiration_rate`` (see :func:`night_statistics`).
     """
+    check_instance(session, Session, "session")
+    check_instance(hypnogram, Hypnogram, "hypnogram")
     patient = _long(patient_id, "patientId")
     device = _long(device_id, "deviceId")
     if device_identifier is not None and not isinstance(device_identifier, str):
@@ -138,6 +145,8 @@ def build_records(
     score = sleep_score(stats, sleep_time_target=sleep_time_target)
     if updated is None:
         updated = session.updated if session.updated is not None else session.end_timestamp
+    elif not math.isfinite(real_number(updated, "updated")):
+        raise SignalError(f"updated must be a finite Unix time in s, got {updated!r}")
     files: dict[str, Any] = {
         "sleep.json": beddit_sleep(session, hypnogram, stats, updated=updated, score=score)
     }
