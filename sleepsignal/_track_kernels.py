@@ -419,21 +419,21 @@ MAX_FS = 1e6
 MAX_ABS_SAMPLE = 1e100
 
 
-def _check_fs(fs: object, *, minimum: float = 5.0) -> float:
-    """``fs`` as a float, or :class:`~sleepsignal.errors.SignalError`."""
+def _check_fs(fs: object, *, minimum: float = 5.0, name: str = "fs") -> float:
+    """``fs`` as a float, or :class:`~sleepsignal.errors.SignalError` naming ``name``."""
     from .errors import SignalError
 
     if isinstance(fs, (bool, np.bool_)) or not isinstance(
         fs, (int, float, np.integer, np.floating)
     ):
-        raise SignalError(f"fs must be a sampling rate in Hz (a number), got {fs!r}")
+        raise SignalError(f"{name} must be a sampling rate in Hz (a number), got {fs!r}")
     try:
         f = float(fs)
     except OverflowError:  # an int beyond the float range
         f = math.inf
     if not (np.isfinite(f) and minimum <= f <= MAX_FS):
         raise SignalError(
-            f"fs must be a finite sampling rate of at least {minimum:g} Hz and at most "
+            f"{name} must be a finite sampling rate of at least {minimum:g} Hz and at most "
             f"{MAX_FS:g} Hz, got {fs!r}"
         )
     return f

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._rank_filter import median_filter
 from ._track_kernels import _check_fs, _cycle_levels_kernel, _runs_kernel
+from ._validate import check_instance
 from .errors import SignalError, SleepSignalWarning
 from .respiration import Breathing
 
@@ -204,7 +205,8 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
        ``10 * np.log10(x)``). A linear track that happens to look like dB (an amplitude
        in the tens with little spread) passes.
     """
-    nfs = _check_fs(noise_fs, minimum=1.0)
+    nfs = _check_fs(noise_fs, minimum=1.0, name="noise_fs")
+    check_instance(breathing, Breathing, "breathing")
     a = _checked_noise(noise)
     summary = _summarise_noise(lambda lo, hi: a[lo:hi], len(a), nfs)
     for message in _noise_warnings(summary):

@@ -283,15 +283,6 @@ def test_detect_breathing_bad_side_inputs(which: str, a: Any) -> None:
     holds(lambda: ss.detect_breathing(x, FS, **kw), which.split("_one")[0], ss.Breathing)
 
 
-# snoring.py belongs to the snoring engineer: its findings are strict xfails for the lead
-# to flip once fixed there (the failing inputs and tracebacks are in the fuzz report).
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="snoring.py: a bad noise_fs is refused by the shared _check_fs, whose message "
-    "says 'fs', not 'noise_fs' (snoring.py should pass its own name)",
-)
 @settings(FUZZ, max_examples=10, phases=[Phase.explicit, Phase.generate])
 @given(noise_fs=numbers().filter(lambda v: not (isinstance(v, float) and 1.0 <= v <= 1e6)))
 def test_detect_snoring_bad_noise_fs(noise_fs: Any) -> None:
@@ -299,11 +290,6 @@ def test_detect_snoring_bad_noise_fs(noise_fs: Any) -> None:
     holds(lambda: ss.detect_snoring(n.noise, noise_fs, n.breathing), "noise_fs", ss.Snoring)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="snoring.py: detect_snoring(noise, 10.0, None) raises AttributeError "
-    "'NoneType' object has no attribute 'starts' (breathing is not checked)",
-)
 @pytest.mark.parametrize("breathing", [None, (1, 2), "breathing"])
 def test_detect_snoring_bad_breathing(breathing: Any) -> None:
     holds(lambda: ss.detect_snoring(_night().noise, 10.0, breathing), "breathing", ss.Snoring)
