@@ -709,9 +709,23 @@ def test_belt_night_truth_holds_the_belt_movements() -> None:
 @pytest.mark.realdata
 def test_belt_movements_on_a_real_belt() -> None:
     """li2024 14_20231120 (the night the issue's finding plotted), first 8 h: measured
-    (branch beltmove) 47 movements, 5.9 per hour, 3.9 % of the time, 12.7 % of the
-    minutes touched. Every interval holds a real burst above 2 Hz: 2 s rms over 5x the
-    night's median (computed here independently of the rule's local reference)."""
+    (branch beltmove, again on beltmove2) 47 movements, 5.9 per hour, 3.9 % of the time,
+    12.7 % of the minutes touched.
+
+    Count: 47 +-5 (42-52, 5.25-6.5 per hour): the rule is deterministic on this belt, so
+    only a change of the rule or of the filters under it moves the count; the margin
+    leaves room for a scipy filter or median change of a few borderline runs, while a
+    threshold change of x0.7 / x1.4 (55 / 34 movements, ``--belt-sensitivity`` in
+    ``benchmarks/accuracy_tracks.py``) fails it.
+
+    Each interval stands out from its own surroundings: the largest 2 s rms above 2 Hz
+    inside it is over 5x the median of that rms in the 60 s before and the 60 s after
+    it (measured: 5.7x at least). The rule never looks at those two minutes (its
+    reference is the larger of the night's median and a 10-min running median of 30 s
+    block medians), so this can fail: a burst flagged only because the belt got
+    noisier around it, or a run that swallows its own quiet neighbours, would not
+    stand 5x above them. It does fail for a looser rule: with both thresholds x0.7,
+    7 of the 55 intervals stay under 5x their surroundings; x0.5, 24 of 63."""
     from scipy.ndimage import uniform_filter1d
 
     from sleepsignal._simulate_physio import belt_movements
@@ -722,12 +736,12 @@ def test_belt_movements_on_a_real_belt() -> None:
     dur = 8 * 3600.0
     iv = belt_movements(resp, fs, dur)
     _check_intervals(iv, dur)
-    per_h = len(iv) / 8.0
-    assert 3.0 <= per_h <= 10.0
-    assert np.sum(iv[:, 1] - iv[:, 0]) / dur < 0.08
+    assert 42 <= len(iv) <= 52
+    assert np.sum(iv[:, 1] - iv[:, 0]) / dur < 0.045  # measured 0.039
     x = resp[: int(dur * fs) + 1]
     h = sps.sosfiltfilt(sps.butter(2, 2.0, "highpass", fs=fs, output="sos"), x - np.median(x))
     rms = np.sqrt(uniform_filter1d(h * h, int(2 * fs), mode="nearest"))
-    med = np.median(rms)
     for s, e in iv:
-        assert rms[int(s * fs) : int(e * fs)].max() > 5 * med, (s, e)
+        i0, i1 = int(s * fs), int(e * fs)
+        around = np.concatenate([rms[max(0, i0 - int(60 * fs)) : i0], rms[i1 : i1 + int(60 * fs)]])
+        assert rms[i0:i1].max() > 5 * np.median(around), (s, e)
