@@ -154,8 +154,11 @@ def _add_tracks(
 def write_analysis(analysis: Analysis, out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write an analysis as the files of the CLI contract; returns the paths written.
 
-    ``session.json`` (+ blobs), ``hypnogram.csv`` and every record in
-    :attr:`Analysis.records`. Each file is written under a temporary name and renamed.
+    ``session.json`` (+ blobs), ``hypnogram.csv``, every record in
+    :attr:`Analysis.records` and ``notes.txt`` (:attr:`Analysis.notes`, one per line;
+    empty when there is nothing to say), so that a nightly job keeps why a track is
+    missing or a record was not written. Each file is written under a temporary name
+    and renamed.
     """
     import json
 
@@ -171,7 +174,17 @@ def write_analysis(analysis: Analysis, out_dir: str | os.PathLike[str]) -> list[
     for name, obj in analysis.records.items():
         atomic_write(out / name, (json.dumps(obj, indent=1, allow_nan=False) + "\n").encode())
         written.append(out / name)
+    written.append(_write_notes(analysis.notes, out))
     return written
+
+
+def _write_notes(notes: list[str], out: Path) -> Path:
+    """``out/notes.txt``: one note per line (a note's own line breaks become spaces)."""
+    from ._files import atomic_write
+
+    text = "".join(" ".join(note.split("\n")) + "\n" for note in notes)
+    atomic_write(out / "notes.txt", text.encode("utf-8"))
+    return out / "notes.txt"
 
 
 @dataclass(frozen=True)
@@ -184,8 +197,8 @@ class StreamedAnalysis:
         The session with the derived time-value tracks added; its raw sampled tracks
         are left on disk (not loaded).
     files : list of pathlib.Path
-        The files written: ``session.json``, the blobs copied beside it, and the files
-        of each night under ``nights/<id>/``.
+        The files written: ``session.json``, the blobs copied beside it, ``notes.txt``
+        (:attr:`notes`, one per line) and the files of each night under ``nights/<id>/``.
     notes : list of str
         What a user should know: how many nights were found, tracks that could not be
         derived.
@@ -222,7 +235,7 @@ def analyze_streamed(
     sleep periods by :func:`sleepsignal.nights.split_nights` (from the ``presence``
     track), and each is analysed from its tracks by :func:`analyze` and written by
     :func:`write_analysis` to ``out_dir/nights/<id>/`` (``id``: the period's start,
-    Unix seconds).
+    Unix seconds). ``out_dir/notes.txt`` holds the notes, one per line.
 
     Parameters
     ----------
@@ -283,6 +296,7 @@ def analyze_streamed(
         )
     else:
         notes[0] += ": tracks only (nights=False), no stages or records"
+    files.append(_write_notes(notes, Path(out_dir)))
     return StreamedAnalysis(session, files, notes, done)
 
 

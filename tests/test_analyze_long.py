@@ -68,8 +68,9 @@ def test_streamed_analyze_notes_and_writes_no_staging(night: Path, streamed_out)
     assert NOTE in stderr and stderr.count("\n") == 1  # one line
     assert "not written" in stdout
     names = {p.name for p in out.iterdir()}
-    assert names == {"session.json", *urls} and len(urls) == 2
+    assert names == {"session.json", "notes.txt", *urls} and len(urls) == 2
     assert not names & RECORDS
+    assert NOTE in (out / "notes.txt").read_text().splitlines()[0]
 
 
 def test_stream_never_loads_the_normal_blob_whole(
@@ -175,6 +176,8 @@ def test_streamed_session_json_is_the_one_string_writers_bytes(night: Path, tmp_
     tracks = streamed.session.time_value_tracks
     assert max(len(t) for t in tracks.values()) > 1000
     assert all(t.source_items is None for t in tracks.values())  # written from the arrays
+    assert (tmp_path / "notes.txt").read_text().splitlines() == streamed.notes
+    assert tmp_path / "notes.txt" in streamed.files
     text = (tmp_path / "session.json").read_bytes()
     urls = {n: t["data_url"] for n, t in json.loads(text)["sampled_tracks"].items()}
     one_string = json.dumps(

@@ -41,6 +41,10 @@ def test_analyze_writes_the_contract_files(simulated: Path, tmp_path: Path, caps
     assert "impilo" in text.lower()  # the summary says why it was not written
     header = (tmp_path / "hypnogram.csv").read_text().splitlines()[0]
     assert header == "start,end,stage"
+    # the notes printed are kept beside the files, one per line (a nightly job's log)
+    notes = (tmp_path / "notes.txt").read_text().splitlines()
+    assert any(n.startswith("impilo.json not written") for n in notes)
+    assert all(f"note: {n}" in text for n in notes)
 
 
 def test_analyze_with_impilo_identifier(simulated: Path, tmp_path: Path) -> None:
@@ -209,3 +213,17 @@ def test_analyze_of_an_exported_session_imports_no_raw_signal_kernels(
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "0 []"
     assert (tmp_path / "out" / "sleep.json").is_file()
+
+
+def test_write_analysis_keeps_every_note_on_its_own_line(simulated: Path, tmp_path: Path) -> None:
+    import dataclasses
+
+    from sleepsignal import analyze, read_session, write_analysis
+
+    result = analyze(read_session(_session_json(simulated)))
+    result = dataclasses.replace(result, notes=["first\nsecond part", "third"])
+    written = write_analysis(result, tmp_path)
+    assert tmp_path / "notes.txt" in written
+    assert (tmp_path / "notes.txt").read_text() == "first second part\nthird\n"
+    write_analysis(dataclasses.replace(result, notes=[]), tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == ""
