@@ -474,25 +474,49 @@ def test_units_check_is_wide_around_a_db_level():
             assert not detect_snoring(x, 10.0, b).searched
 
 
-def test_units_check_sees_values_between_its_picks():
-    """The percentiles use one value in 10 s (one in 20 here, a 2000 s track); a track
-    valid only between those picks is judged on all its valid values, and one constant
-    at the picks but not elsewhere is not constant (the exact second pass)."""
+def test_units_check_does_not_depend_on_where_samples_fall():
+    """Every valid value counts, wherever it falls (the review of snorefix3: with one
+    value in k picked, a dB track with a 1e-3 glitch every 36 values was unknown at
+    pick offset 0 and searched at offset 1, and a linear 0-1 track with 30.0 every 36
+    values passed at offset 0)."""
     from sleepsignal.snoring import _summarise_noise
 
-    b = _cycles(2000)
-    x = _noise(2000, None)
+    b = _cycles(3600)
+    x = _noise(3600, None)  # a dB room, 36000 values
+    rng = np.random.default_rng(5)
+    linear = rng.uniform(0.01, 1.0, len(x)).astype(np.float32)
+    for offset in range(0, 36, 7):
+        glitched = x.copy()
+        glitched[offset::36] = 1e-3  # 2.8 % of the values: the 5-95 % stay dB
+        assert detect_snoring(glitched, 10.0, b).searched, offset  # no warning
+        mixed = linear.copy()
+        mixed[offset::36] = 30.0
+        with pytest.warns(SleepSignalWarning, match="does not look like"):
+            assert not detect_snoring(mixed, 10.0, b).searched, offset
     sparse = np.full(len(x), np.nan, np.float32)
-    sparse[1::20] = x[1::20]  # no pick (multiples of 20) is valid
+    sparse[1::20] = x[1::20]  # valid only one value in 20
     s = _summarise_noise(lambda lo, hi: sparse[lo:hi], len(sparse), 10.0)
-    assert s.p50 == pytest.approx(np.median(x[1::20].astype(np.float64)))
-    with pytest.warns(SleepSignalWarning, match="19000 of 20000"):
+    exact = np.percentile(x[1::20].astype(np.float64), [5, 50, 95], method="lower")
+    np.testing.assert_allclose([s.p5, s.p50, s.p95], exact, atol=0.1)  # to the 0.1 dB bin
+    assert (s.low, s.high) == (float(x[1::20].min()), float(x[1::20].max()))  # exact
+    with pytest.warns(SleepSignalWarning, match="34200 of 36000"):
         assert detect_snoring(sparse, 10.0, b).searched
-    picks_flat = x.copy()
-    picks_flat[::20] = 30.0
-    s = _summarise_noise(lambda lo, hi: picks_flat[lo:hi], len(x), 10.0)
-    assert (s.low, s.high) == (float(picks_flat.min()), float(picks_flat.max()))  # exact
-    assert detect_snoring(picks_flat, 10.0, b).searched  # no warning
+
+
+def test_units_check_same_summary_whole_and_in_pieces():
+    """The histogram adds up: the summary of a track read in 3 h slices equals the one
+    of the same values read whole (the day-sliced session tracks read it so)."""
+    from sleepsignal.snoring import _summarise_noise
+
+    rng = np.random.default_rng(2)
+    x = (40 + 6 * rng.standard_normal(4 * 36000)).astype(np.float32)  # 4 h at 10 Hz
+    x[::997] = np.nan
+    whole = _summarise_noise(lambda lo, hi: x[lo:hi], len(x), 10.0)
+    pieces = _summarise_noise(lambda lo, hi: x[lo:hi].copy(), len(x), 10.0)
+    assert whole == pieces
+    exact = np.percentile(x[np.isfinite(x)].astype(np.float64), [5, 50, 95], method="lower")
+    np.testing.assert_allclose([whole.p5, whole.p50, whole.p95], exact, atol=0.1)
+    assert whole.n_bad == len(x[::997])
 
 
 @pytest.mark.parametrize("seed", range(6))
