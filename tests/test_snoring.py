@@ -503,6 +503,23 @@ def test_units_check_does_not_depend_on_where_samples_fall():
         assert detect_snoring(sparse, 10.0, b).searched
 
 
+def test_nearly_constant_track_is_not_searched():
+    """A track constant but for one value (the review of snorefix3: searched, "no
+    snoring") or for a 1 % blip is not a room's level: warned, not searched. A quiet
+    room (0.3 dB of noise: 1 dB of 5-95 % spread) is still searched."""
+    b = _cycles(3600)
+    one = np.full(36000, 30.0)
+    one[1234] = 31.0
+    blips = np.full(36000, 30.0, np.float32)
+    blips[::100] = 45.0
+    for x in (one, blips):
+        with pytest.warns(SleepSignalWarning, match=r"nearly constant: 5-95 % spread 0 under"):
+            r = detect_snoring(x, 10.0, b)
+        assert not r.searched and len(r.starts) == 0
+    quiet = 30.0 + np.random.default_rng(1).normal(0.0, 0.3, 36000)
+    assert detect_snoring(quiet, 10.0, b).searched  # no warning
+
+
 def test_units_check_same_summary_whole_and_in_pieces():
     """The histogram adds up: the summary of a track read in 3 h slices equals the one
     of the same values read whole (the day-sliced session tracks read it so)."""
