@@ -602,6 +602,28 @@ def test_dropouts_counted_alike_in_day_slices_and_one_piece(monkeypatch):
     np.testing.assert_array_equal(direct.starts, one.snoring_events.times)
 
 
+def test_noise_longer_than_the_bcg_counted_alike_in_day_slices(monkeypatch):
+    """A noise track 5 min longer than the BCG, with dropouts in that extra part, near
+    the BCG's end and near core boundaries: the last day slice reads the noise to its
+    end, as one piece and detect_snoring do (the review of snorefix3: reading only to
+    the BCG's end, the sliced count was 9 against 12); events and notes equal."""
+    base = _long_night().session.sampled_tracks["noise"].data
+    noise = np.concatenate([base, base[:3000]])  # 15000 + 3000 values
+    idx = np.array([20, 4799, 9601, 14399, 14990, 14999, 15000, 15005, 16000, 17000, 17990])
+    noise[idx] = 1.0
+    (sliced, w_sliced), (one, w_one) = _both_paths(noise, monkeypatch)
+    assert w_sliced == w_one
+    direct = detect_snoring(noise, 10.0, one.details.breathing)
+    assert direct.dropout_samples == len(idx)
+    for tr in (sliced, one):
+        assert tr.details.snoring is not None
+        assert tr.details.snoring.dropout_samples == len(idx)
+        assert tr.snoring_events is not None
+        np.testing.assert_array_equal(tr.snoring_events.times, direct.starts)
+    assert sliced.notes == one.notes
+    assert f"noise track: {len(idx)} of 18000 values are dropouts" in " ".join(one.notes)
+
+
 @pytest.mark.parametrize("case", ["linear amplitude 0-1", "constant", "all zero"])
 def test_implausible_noise_session_tracks_absent_with_notes(case, monkeypatch):
     """In the session tracks, a noise track that cannot be searched gives no
