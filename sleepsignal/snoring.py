@@ -365,8 +365,8 @@ def _level_problem(s: _NoiseSummary) -> str | None:
         f"{_fmt(s.p50)}, 5th-95th percentile {_fmt(s.p5)}-{_fmt(s.p95)}; expected a level in "
         f"dB that varies, with a median of {lo_db:g}-{hi_db:g} (a room: the simulator's "
         f"is 28-36) and a 5-95 % spread of {LEVEL_MIN_SPREAD_DB:g}-{LEVEL_SPREAD_DB:g} dB. "
-        "Snoring is not computed (reported absent): convert a linear amplitude with 20*log10(x), a "
-        "power with 10*log10(x)"
+        "Snoring is not computed (snoring_events left out: unknown, not zero): convert a "
+        "linear amplitude with 20*log10(x), a power with 10*log10(x)"
     )
 
 
@@ -397,7 +397,10 @@ def _invalid_message(n_bad: int, n: int) -> str:
         "is judged on its valid values, and cannot snore when fewer than half are valid)"
     )
     if n_bad == n:
-        message += "; no valid value is left: snoring is not computed (reported absent)"
+        message += (
+            "; no valid value is left: snoring is not computed (snoring_events left out: "
+            "unknown, not zero)"
+        )
     return message
 
 

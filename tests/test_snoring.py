@@ -437,6 +437,7 @@ def test_implausible_units_warn_once_and_snoring_is_not_searched(case):
     assert "does not look like a loudness level in dB" in message
     assert re.search(found, message), message
     assert "expected a level in dB" in message and "20*log10(x)" in message
+    assert "snoring_events left out: unknown, not zero" in message  # not "absent"
     assert not r.searched and len(r.starts) == 0 and len(r.lengths) == 0
     assert r.cycle_snores.shape == b.starts.shape and not r.cycle_snores.any()
     assert (r.invalid_samples, r.dropout_samples) == (0, 0)
@@ -447,7 +448,9 @@ def test_implausible_units_warn_once_and_snoring_is_not_searched(case):
 
 def test_all_zero_track_is_not_searched_with_one_warning():
     db, nfs, b = _db_night()
-    with pytest.warns(SleepSignalWarning, match="no valid value is left") as caught:
+    with pytest.warns(
+        SleepSignalWarning, match=r"no valid value is left: .*\(snoring_events left out: unknown"
+    ) as caught:
         r = detect_snoring(np.zeros(len(db), np.float32), nfs, b)
     assert len(caught) == 1  # the invalid values' warning says it all
     assert not r.searched and len(r.starts) == 0 and r.invalid_samples == len(db)
