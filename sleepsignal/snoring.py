@@ -61,8 +61,8 @@ LEVEL_MIN_SPREAD_DB = 0.5
 #: Histogram of the units check (:func:`_summarise_noise`): bin width and top, dB.
 _LEVEL_BIN_DB = 0.1
 _LEVEL_TOP_DB = 256.0
-#: ... and over the top (not a dB track: only for the message), bins of 0.01 in
-#: log10 (2.3 %) up to 1e40, beyond which a percentile is reported as the maximum.
+#: ... and over the top and under 1 (not a dB level: for the message), bins of 0.01 in
+#: log10 (2.3 %) from 1e-40 to 1e40, beyond which a percentile is the maximum.
 _LEVEL_LOG_BIN = 0.01
 _LEVEL_LOG_END = 40.0
 
@@ -284,12 +284,18 @@ def _summarise_noise(read: Callable[[int, int], np.ndarray], n: int, nfs: float)
     A rank over the top makes the verdict "implausible" either way (a median over 150
     dB, or a 5-95 % spread over 60 dB, as :data:`_LEVEL_TOP_DB` is over 150 + 60); its
     value, for the message, comes from log-spaced bins over the top (2.3 %), or is the
-    highest value beyond 1e40. The lowest and highest valid values are exact."""
+    highest value beyond 1e40. Values under 1 (not a room's level: a linear amplitude,
+    a dropout) go to log-spaced bins from 1e-40 to 1 as well, so that the message gives
+    a linear track's median and spread (0.1 dB bins would put 0-0.1 in one). The lowest
+    and highest valid values are exact."""
     step = _steps(nfs)[1]
     n_bins = round(_LEVEL_TOP_DB / _LEVEL_BIN_DB)
     log_top = np.log10(_LEVEL_TOP_DB)
     n_log = round((_LEVEL_LOG_END - log_top) / _LEVEL_LOG_BIN)
-    counts = np.zeros(n_bins + n_log + 1, np.int64)
+    n_under = round(_LEVEL_LOG_END / _LEVEL_LOG_BIN)  # log bins 1e-40 .. 1 (under 1 dB)
+    # bins: [under 1, log] [0 .. 256 dB, 0.1 dB; the ten under 1 stay empty] [over, log]
+    counts = np.zeros(n_under + n_bins + n_log + 1, np.int64)
+    lin = counts[n_under : n_under + n_bins + 1]  # views: the last one is the overflow
     low, high = np.inf, -np.inf
     n_bad = 0
     for lo in range(0, n, step):
@@ -300,9 +306,8 @@ def _summarise_noise(read: Callable[[int, int], np.ndarray], n: int, nfs: float)
         vals = part if n_ok == len(part) else part[ok]  # no copy of a clean slice
         if not len(vals):
             continue
-        low = min(low, float(vals.min()))
-        part_high = float(vals.max())
-        high = max(high, part_high)
+        part_low, part_high = float(vals.min()), float(vals.max())
+        low, high = min(low, part_low), max(high, part_high)
         # bin index, in the values' own float type (float32 tracks: half the memory
         # traffic of float64; the same cut for any way the track is read)
         scaled = (
@@ -311,18 +316,27 @@ def _summarise_noise(read: Callable[[int, int], np.ndarray], n: int, nfs: float)
             else vals / _LEVEL_BIN_DB
         )
         np.minimum(scaled, n_bins, out=scaled)
-        counts[: n_bins + 1] += np.bincount(scaled.astype(np.intp), minlength=n_bins + 1)
-        if part_high >= _LEVEL_TOP_DB:  # not a dB track: its values over the top, log bins
+        lin += np.bincount(scaled.astype(np.intp), minlength=n_bins + 1)
+        # not a dB room (or a dropout): values under 1 and over the top, log bins
+        if part_low < 1.0:
+            under = np.log10(vals[scaled < 1 / _LEVEL_BIN_DB].astype(np.float64))
+            lin[: round(1 / _LEVEL_BIN_DB)] = 0  # held only this slice's: moved
+            j = np.clip((under + _LEVEL_LOG_END) / _LEVEL_LOG_BIN, 0, n_under - 1)
+            counts[:n_under] += np.bincount(j.astype(np.intp), minlength=n_under)
+        if part_high >= _LEVEL_TOP_DB:
             over = np.log10(vals[vals >= _LEVEL_TOP_DB].astype(np.float64))
             j = np.minimum((over - log_top) / _LEVEL_LOG_BIN, n_log).astype(np.intp)
-            counts[n_bins] -= len(j)
-            counts[n_bins:] += np.bincount(j, minlength=n_log + 1)
+            lin[n_bins] -= len(j)
+            counts[n_under + n_bins :] += np.bincount(j, minlength=n_log + 1)
     m = n - n_bad
     if m == 0:
         return _NoiseSummary(n, n_bad, np.nan, np.nan, np.nan, np.nan, np.nan)
     cum = np.cumsum(counts)
 
     def value(b: int) -> float:
+        if b < n_under:
+            return float(10 ** ((b + 0.5) * _LEVEL_LOG_BIN - _LEVEL_LOG_END))
+        b -= n_under
         if b < n_bins:
             return (b + 0.5) * _LEVEL_BIN_DB
         if b < n_bins + n_log:
@@ -353,7 +367,7 @@ def _level_problem(s: _NoiseSummary) -> str | None:
         why.append(f"median {_fmt(s.p50)} outside {lo_db:g}-{hi_db:g} dB")
     if s.p95 - s.p5 > LEVEL_SPREAD_DB:
         why.append(f"5-95 % spread {_fmt(s.p95 - s.p5)} over {LEVEL_SPREAD_DB:g} dB")
-    elif s.low != s.high and s.p95 - s.p5 < LEVEL_MIN_SPREAD_DB:
+    elif s.low != s.high and lo_db <= s.p50 <= hi_db and s.p95 - s.p5 < LEVEL_MIN_SPREAD_DB:
         why.append(
             f"nearly constant: 5-95 % spread {_fmt(s.p95 - s.p5)} under {LEVEL_MIN_SPREAD_DB:g} dB"
         )
