@@ -523,6 +523,19 @@ def test_nearly_constant_track_is_not_searched():
     assert detect_snoring(quiet, 10.0, b).searched  # no warning
 
 
+def test_units_check_message_gives_a_linear_tracks_percentiles():
+    """Values under 1 go to log bins (2.3 %), not one 0.1 dB bin: a linear 0-1 track's
+    warning gives its median and spread, and does not call it nearly constant."""
+    from sleepsignal.snoring import _summarise_noise
+
+    x = np.random.default_rng(3).uniform(0.01, 0.2, 36000)
+    s = _summarise_noise(lambda lo, hi: x[lo:hi], len(x), 10.0)
+    exact = np.percentile(x, [5, 50, 95], method="lower")
+    np.testing.assert_allclose([s.p5, s.p50, s.p95], exact, rtol=0.024)
+    with pytest.warns(SleepSignalWarning, match=r"\(median 0\.1\d* outside 5-150 dB\)"):
+        assert not detect_snoring(x, 10.0, _cycles(3600)).searched
+
+
 def test_units_check_same_summary_whole_and_in_pieces():
     """The histogram adds up: the summary of a track read in 3 h slices equals the one
     of the same values read whole (the day-sliced session tracks read it so)."""
@@ -649,3 +662,39 @@ def test_implausible_noise_session_tracks_absent_with_notes(case, monkeypatch):
         assert any(n.startswith("snoring_events omitted: ") and why in n for n in tr.notes)
         assert len(tr.respiration_cycles) > 100  # the other tracks as usual
     assert sliced.notes == one.notes
+
+
+def test_analyze_says_what_it_does_with_the_sessions_own_snoring_track():
+    """A session with its own ``snoring_events`` and a linear noise track (snoring
+    derived as unknown): ``analyze`` keeps the vendor track and says so (the review of
+    snorefix3: kept silently, the notes saying only "snoring_events omitted"); with
+    ``replace_tracks=True`` it drops it and says so (the output is what was derived)."""
+    import dataclasses
+
+    from sleepsignal.pipeline import analyze
+    from sleepsignal.session import TimeValueTrack
+
+    session = _long_night().session
+    noise = session.sampled_tracks["noise"]
+    db = np.asarray(noise.data, dtype=np.float64)
+    x = _implausible_cases(db)["linear amplitude 0-1"][0].astype(np.float32)
+    linear = dataclasses.replace(noise, _data=x)
+    vendor = TimeValueTrack("snoring_events", np.array([600.0]), np.array([120.0], np.float32))
+    session = session.with_tracks([vendor], sampled_tracks=[linear])
+    for replace in (False, True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SleepSignalWarning)
+            a = analyze(session, replace_tracks=replace)
+        assert any("snoring_events omitted: " in n for n in a.notes)
+        said = [n for n in a.notes if "session's own snoring_events" in n]
+        assert len(said) == 1, a.notes
+        props = a.records["sleep.json"]["properties"]
+        if replace:
+            assert said[0].startswith("dropped the session's own snoring_events")
+            assert "snoring_events" not in a.session.time_value_tracks
+            assert "total_snoring_episode_duration" not in props
+        else:
+            assert said[0].startswith("kept the session's own snoring_events")
+            kept = a.session.time_value_tracks["snoring_events"]
+            np.testing.assert_array_equal(kept.values, [120.0])
+            assert props["total_snoring_episode_duration"] == 120.0
