@@ -315,7 +315,8 @@ def _summarise_noise(read: Callable[[int, int], np.ndarray], n: int, nfs: float)
             if vals.dtype.kind == "f"
             else vals / _LEVEL_BIN_DB
         )
-        np.minimum(scaled, n_bins, out=scaled)
+        if part_high >= _LEVEL_TOP_DB:  # else every index is under n_bins already
+            np.minimum(scaled, n_bins, out=scaled)
         lin += np.bincount(scaled.astype(np.intp), minlength=n_bins + 1)
         # not a dB room (or a dropout): values under 1 and over the top, log bins
         if part_low < 1.0:
