@@ -21,7 +21,8 @@ With ``--units`` it prints instead, per seed, what the units check of
 amplitude re 20 uPa and divided by its maximum, power, power / max, uint16 counts,
 dB x 100, dB - 30, a constant, all zeros): the median and 5-95 % spread of the valid
 values the check sees, whether snoring was searched, the events, the F1, and the
-warning's start.
+warning's start. ``--hours H`` simulates H h nights instead of 1 h ones (``--units``
+only).
 """
 
 from __future__ import annotations
@@ -47,12 +48,12 @@ def _score(x: np.ndarray, fs: float, breathing: Breathing, true_mask: np.ndarray
     return f"{time_f1(true_mask, found):.3f} ({len(s.starts)})"
 
 
-def _units(seeds: range) -> None:
+def _units(seeds: range, hours: float) -> None:
     from sleepsignal.snoring import _summarise_noise
 
     print("seed  track                    median  5-95 %  searched  events     F1  warning")
     for seed in seeds:
-        night = simulate_night(1.0, seed=seed, snoring_rate=6.0)
+        night = simulate_night(hours, seed=seed, snoring_rate=6.0)
         breathing = truth_breathing(night.truth.breath_starts)
         db, fs = night.session.signal("noise")
         db = np.asarray(db, dtype=np.float64)
@@ -92,10 +93,13 @@ def main(argv: list[str] | None = None) -> None:
         "--value", type=float, action="append", help="value to sprinkle (repeatable)"
     )
     parser.add_argument("--units", action="store_true", help="the units check instead")
+    parser.add_argument(
+        "--hours", type=float, default=1.0, help="night length with --units (default 1 h)"
+    )
     args = parser.parse_args(argv)
     first, last = (int(v) for v in args.seeds.split("-"))
     if args.units:
-        _units(range(first, last + 1))
+        _units(range(first, last + 1), args.hours)
         return
     warnings.simplefilter("ignore")  # the invalid values warn, as documented
     values = args.value or [np.nan, np.inf, -1.0, 0.0, 1e-3, 1.0, 10.0]

@@ -86,7 +86,9 @@ def analyze(
     replace_tracks : bool
         When the session already carries a track the kernels derive (a vendor's own
         ``heart_rate``, say), it is kept and the derived one is left out, with a note;
-        ``True`` replaces it instead.
+        ``True`` replaces it instead. When snoring is derived as unknown (no usable
+        noise track), the session's own ``snoring_events`` is kept with a note, or
+        dropped with a note when ``True``.
 
     Returns
     -------
@@ -140,7 +142,12 @@ def _add_tracks(
     session: Session, new: list[Any], replace_tracks: bool, notes: list[str]
 ) -> Session:
     """The session with the derived tracks ``new``; a track it already carries is kept
-    (and a note says so) unless ``replace_tracks``."""
+    (and a note says so) unless ``replace_tracks``.
+
+    ``snoring_events`` may be derived as unknown (no usable noise track: absent from
+    ``new``). The session's own ``snoring_events`` is then kept with a note saying so,
+    or, with ``replace_tracks``, dropped with a note: the output holds what was derived,
+    and that is "unknown", not the vendor's answer."""
     own = [t.name for t in new if t.name in session.time_value_tracks]
     if own and not replace_tracks:
         notes.append(
@@ -148,7 +155,30 @@ def _add_tracks(
             "raw BCG were not written over them (replace_tracks=True replaces them)"
         )
         new = [t for t in new if t.name not in own]
+    unknown = [
+        name
+        for name in _MAY_BE_UNKNOWN
+        if name in session.time_value_tracks and name not in {t.name for t in new}
+    ]
+    if unknown and not replace_tracks:
+        notes.append(
+            f"kept the session's own {', '.join(unknown)} track(s): none was derived "
+            "(unknown, see the notes above); the output holds the session's own values "
+            "(replace_tracks=True drops them)"
+        )
+    elif unknown:
+        notes.append(
+            f"dropped the session's own {', '.join(unknown)} track(s) (replace_tracks=True): "
+            "none was derived (unknown, see the notes above)"
+        )
+        kept = {k: v for k, v in session.time_value_tracks.items() if k not in unknown}
+        session = Session(session.metadata, session.sampled_tracks, kept, session.key_order)
     return session.with_tracks(new)
+
+
+#: Derived tracks that :func:`_add_tracks` may find missing from a derivation because
+#: they are unknown (not computed), rather than empty.
+_MAY_BE_UNKNOWN = ("snoring_events",)
 
 
 def write_analysis(analysis: Analysis, out_dir: str | os.PathLike[str]) -> list[Path]:

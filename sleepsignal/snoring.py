@@ -54,6 +54,17 @@ SLICE_S = 3 * 3600.0
 LEVEL_MEDIAN_DB = (5.0, 150.0)
 #: ... and its valid values' 5th to 95th percentile span at most this many dB.
 LEVEL_SPREAD_DB = 60.0
+#: ... and at least this many dB: a room's level from 100 ms windows varies (the
+#: simulator's nights: 3.66 dB at the least); 0.5 is 7 times under that and 5 bins of the
+#: check's 0.1 dB histogram, so only a (nearly) constant track fails it.
+LEVEL_MIN_SPREAD_DB = 0.5
+#: Histogram of the units check (:func:`_summarise_noise`): bin width and top, dB.
+_LEVEL_BIN_DB = 0.1
+_LEVEL_TOP_DB = 256.0
+#: ... and over the top and under 1 (not a dB level: for the message), bins of 0.01 in
+#: log10 (2.3 %) from 1e-40 to 1e40, beyond which a percentile is the maximum.
+_LEVEL_LOG_BIN = 0.01
+_LEVEL_LOG_END = 40.0
 
 
 class Snoring(NamedTuple):
@@ -196,8 +207,11 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
        when its valid values are not all equal, their median lies in 5-150 dB
        (:data:`LEVEL_MEDIAN_DB`; the simulator's rooms: 28-36 dB) and their 5th to 95th
        percentiles lie at most 60 dB apart (:data:`LEVEL_SPREAD_DB`; the simulator's
-       nights: at most 23 dB). The percentiles are taken over the valid values
-       among one value in 10 s (at least ~1000 values on shorter tracks). Otherwise
+       nights: at most 23 dB) and at least 0.5 dB (:data:`LEVEL_MIN_SPREAD_DB`; the
+       simulator's nights: at least 3.66 dB; a track constant but for a few values is
+       not a room's level). The percentiles are those of every valid value, to
+       0.1 dB (a histogram that day slices add up: the verdict does not depend on
+       where a sample falls, nor on how the track is cut). Otherwise
        (a linear amplitude of 0-1, power or raw counts in the thousands, a constant
        track) one warning says what was found and snoring is not searched: empty
        events with ``searched`` False, an unknown rather than a silent wrong answer (a
@@ -250,10 +264,9 @@ class _NoiseSummary(NamedTuple):
 
     n: int  # values
     n_bad: int  # NaN, infinite, zero or negative
-    low: float  # lowest and highest valid value (NaN when there is none; see
-    # _summarise_noise: exact when the track looks implausible or constant)
+    low: float  # lowest and highest valid value (NaN when there is none)
     high: float
-    p5: float  # percentiles of the valid values among the picks (or NaN)
+    p5: float  # percentiles of all valid values, to 0.1 dB (or NaN; see _summarise_noise)
     p50: float
     p95: float
 
@@ -263,44 +276,77 @@ def _summarise_noise(read: Callable[[int, int], np.ndarray], n: int, nfs: float)
     slice at a time (``read(lo, hi)``: values ``lo`` to ``hi``; the same slices for a
     whole array and a day-sliced stream, so both give the same summary).
 
-    The percentiles are those of the valid values among every ``k``-th value (k: 10 s
-    of values, fewer on tracks under ~3 h at 10 Hz, so that 1000 or more are picked; a
-    plausibility rule needs no more, and a night's 0.3 M values cost 0.5 ms to
-    partition). The lowest and highest valid value are exact when the picks look
-    implausible or all equal (a second pass, for the message and the exact constant
-    test); otherwise those of the picks."""
+    Every valid value counts: each slice adds its valid values to a histogram of
+    :data:`_LEVEL_BIN_DB` wide bins from 0 to :data:`_LEVEL_TOP_DB` plus one overflow
+    bin (counts add up across slices, so the verdict does not depend on how the track
+    is cut, nor on where any sample falls; memory is bounded). A percentile is the
+    centre of the bin holding its rank (the ``lower`` rank of :func:`numpy.percentile`).
+    A rank over the top makes the verdict "implausible" either way (a median over 150
+    dB, or a 5-95 % spread over 60 dB, as :data:`_LEVEL_TOP_DB` is over 150 + 60); its
+    value, for the message, comes from log-spaced bins over the top (2.3 %), or is the
+    highest value beyond 1e40. Values under 1 (not a room's level: a linear amplitude,
+    a dropout) go to log-spaced bins from 1e-40 to 1 as well, so that the message gives
+    a linear track's median and spread (0.1 dB bins would put 0-0.1 in one). The lowest
+    and highest valid values are exact."""
     step = _steps(nfs)[1]
-    every = max(1, min(round(10.0 * nfs), n // 1000))
-    n_bad = 0
-    picks: list[np.ndarray] = []
-    for lo in range(0, n, step):
-        part = np.asarray(read(lo, min(n, lo + step)))
-        n_bad += len(part) - int(np.count_nonzero(_valid(part)))
-        sub = part[(-lo) % every :: every]  # every k-th value of the track
-        picks.append(sub[_valid(sub)])
-    v = np.concatenate(picks).astype(np.float64) if picks else np.empty(0)
-    if n_bad == n:
-        return _NoiseSummary(n, n_bad, np.nan, np.nan, np.nan, np.nan, np.nan)
-    exact = len(v) == 0  # valid values only between the picks: take them all
-    if not exact:
-        p5, p50, p95 = (float(x) for x in np.percentile(v, [5.0, 50.0, 95.0]))
-        s = _NoiseSummary(n, n_bad, float(v.min()), float(v.max()), p5, p50, p95)
-        exact = s.low == s.high or _level_problem(s) is not None
-    if not exact:
-        return s
+    n_bins = round(_LEVEL_TOP_DB / _LEVEL_BIN_DB)
+    log_top = np.log10(_LEVEL_TOP_DB)
+    n_log = round((_LEVEL_LOG_END - log_top) / _LEVEL_LOG_BIN)
+    n_under = round(_LEVEL_LOG_END / _LEVEL_LOG_BIN)  # log bins 1e-40 .. 1 (under 1 dB)
+    # bins: [under 1, log] [0 .. 256 dB, 0.1 dB; the ten under 1 stay empty] [over, log]
+    counts = np.zeros(n_under + n_bins + n_log + 1, np.int64)
+    lin = counts[n_under : n_under + n_bins + 1]  # views: the last one is the overflow
     low, high = np.inf, -np.inf
-    all_valid = []
+    n_bad = 0
     for lo in range(0, n, step):
         part = np.asarray(read(lo, min(n, lo + step)))
         ok = _valid(part)
-        if ok.any():
-            low = min(low, float(part[ok].min()))
-            high = max(high, float(part[ok].max()))
-            if len(v) == 0:
-                all_valid.append(part[ok])
-    if len(v) == 0:
-        v = np.concatenate(all_valid).astype(np.float64)
-    p5, p50, p95 = (float(x) for x in np.percentile(v, [5.0, 50.0, 95.0]))
+        n_ok = int(np.count_nonzero(ok))
+        n_bad += len(part) - n_ok
+        vals = part if n_ok == len(part) else part[ok]  # no copy of a clean slice
+        if not len(vals):
+            continue
+        part_low, part_high = float(vals.min()), float(vals.max())
+        low, high = min(low, part_low), max(high, part_high)
+        # bin index, in the values' own float type (float32 tracks: half the memory
+        # traffic of float64; the same cut for any way the track is read)
+        scaled = (
+            vals * vals.dtype.type(1 / _LEVEL_BIN_DB)
+            if vals.dtype.kind == "f"
+            else vals / _LEVEL_BIN_DB
+        )
+        if part_high >= _LEVEL_TOP_DB:  # else every index is under n_bins already
+            np.minimum(scaled, n_bins, out=scaled)
+        lin += np.bincount(scaled.astype(np.intp), minlength=n_bins + 1)
+        # not a dB room (or a dropout): values under 1 and over the top, log bins
+        if part_low < 1.0:
+            under = np.log10(vals[scaled < 1 / _LEVEL_BIN_DB].astype(np.float64))
+            lin[: round(1 / _LEVEL_BIN_DB)] = 0  # held only this slice's: moved
+            j = np.clip((under + _LEVEL_LOG_END) / _LEVEL_LOG_BIN, 0, n_under - 1)
+            counts[:n_under] += np.bincount(j.astype(np.intp), minlength=n_under)
+        if part_high >= _LEVEL_TOP_DB:
+            over = np.log10(vals[vals >= _LEVEL_TOP_DB].astype(np.float64))
+            j = np.minimum((over - log_top) / _LEVEL_LOG_BIN, n_log).astype(np.intp)
+            lin[n_bins] -= len(j)
+            counts[n_under + n_bins :] += np.bincount(j, minlength=n_log + 1)
+    m = n - n_bad
+    if m == 0:
+        return _NoiseSummary(n, n_bad, np.nan, np.nan, np.nan, np.nan, np.nan)
+    cum = np.cumsum(counts)
+
+    def value(b: int) -> float:
+        if b < n_under:
+            return float(10 ** ((b + 0.5) * _LEVEL_LOG_BIN - _LEVEL_LOG_END))
+        b -= n_under
+        if b < n_bins:
+            return (b + 0.5) * _LEVEL_BIN_DB
+        if b < n_bins + n_log:
+            return float(10 ** (log_top + (b - n_bins + 0.5) * _LEVEL_LOG_BIN))
+        return high
+
+    p5, p50, p95 = (
+        value(int(np.searchsorted(cum, (q * (m - 1)) // 100, side="right"))) for q in (5, 50, 95)
+    )
     return _NoiseSummary(n, n_bad, low, high, p5, p50, p95)
 
 
@@ -319,20 +365,30 @@ def _level_problem(s: _NoiseSummary) -> str | None:
     if s.low == s.high:
         why.append(f"constant at {s.low:g}")
     elif not lo_db <= s.p50 <= hi_db:
-        why.append(f"median {s.p50:.4g} outside {lo_db:g}-{hi_db:g} dB")
+        why.append(f"median {_fmt(s.p50)} outside {lo_db:g}-{hi_db:g} dB")
     if s.p95 - s.p5 > LEVEL_SPREAD_DB:
-        why.append(f"5-95 % spread {s.p95 - s.p5:.4g} over {LEVEL_SPREAD_DB:g} dB")
+        why.append(f"5-95 % spread {_fmt(s.p95 - s.p5)} over {LEVEL_SPREAD_DB:g} dB")
+    elif s.low != s.high and lo_db <= s.p50 <= hi_db and s.p95 - s.p5 < LEVEL_MIN_SPREAD_DB:
+        why.append(
+            f"nearly constant: 5-95 % spread {_fmt(s.p95 - s.p5)} under {LEVEL_MIN_SPREAD_DB:g} dB"
+        )
     if not why:
         return None
     return (
         f"noise track does not look like a loudness level in dB ({'; '.join(why)}): found "
         f"{s.n - s.n_bad} valid values from {s.low:.4g} to {s.high:.4g}, median "
-        f"{s.p50:.4g}, 5th-95th percentile {s.p5:.4g}-{s.p95:.4g}; expected a level in "
+        f"{_fmt(s.p50)}, 5th-95th percentile {_fmt(s.p5)}-{_fmt(s.p95)}; expected a level in "
         f"dB that varies, with a median of {lo_db:g}-{hi_db:g} (a room: the simulator's "
-        f"is 28-36) and a 5-95 % spread of at most {LEVEL_SPREAD_DB:g} dB. Snoring is not "
-        "computed (reported absent): convert a linear amplitude with 20*log10(x), a "
-        "power with 10*log10(x)"
+        f"is 28-36) and a 5-95 % spread of {LEVEL_MIN_SPREAD_DB:g}-{LEVEL_SPREAD_DB:g} dB. "
+        "Snoring is not computed (snoring_events left out: unknown, not zero): convert a "
+        "linear amplitude with 20*log10(x), a power with 10*log10(x)"
     )
+
+
+def _fmt(v: float) -> str:
+    """A percentile of :func:`_summarise_noise` for a message (3 digits, whole from 100:
+    they are histogram bins, 0.1 dB wide or 2.3 % over 256)."""
+    return f"{v:.0f}" if abs(v) >= 100 and abs(v) < 1e15 else f"{v:.3g}"
 
 
 def _searchable(s: _NoiseSummary) -> bool:
@@ -356,7 +412,10 @@ def _invalid_message(n_bad: int, n: int) -> str:
         "is judged on its valid values, and cannot snore when fewer than half are valid)"
     )
     if n_bad == n:
-        message += "; no valid value is left: snoring is not computed (reported absent)"
+        message += (
+            "; no valid value is left: snoring is not computed (snoring_events left out: "
+            "unknown, not zero)"
+        )
     return message
 
 

@@ -45,7 +45,11 @@ def write_tracks(session: Session, root: str | os.PathLike[str]) -> list[Path]:
 
     Each file is written under a temporary name and renamed, so readers never see a
     half-written file. A track with no items still gets a file (an empty night is a
-    fact, not a missing one).
+    fact, not a missing one). The store mirrors the session: a file of this session for
+    a track it no longer has (``root/<track>/<id>.parquet`` of an earlier run; say
+    ``snoring_events`` of a night whose snoring became unknown) is deleted, so that
+    :func:`read_track` never returns rows the session does not hold. Files of other
+    sessions are not touched.
 
     Returns
     -------
@@ -75,6 +79,11 @@ def write_tracks(session: Session, root: str | os.PathLike[str]) -> list[Path]:
         target = folder / f"{session.id}.parquet"
         atomic_write_with(target, partial(frame.to_parquet, index=False))
         written.append(target)
+    if Path(root).is_dir():
+        for folder in Path(root).iterdir():
+            stale = folder / f"{session.id}.parquet"
+            if folder.name not in session.time_value_tracks and stale.is_file():
+                stale.unlink()
     return written
 
 

@@ -241,3 +241,38 @@ def test_batch_stream_refuses_what_analyze_stream_refuses(
     reason = analyze_file(str(bare), str(tmp_path / "o"), 0, {}, None, True)
     assert reason is not None and "--stream needs a raw BCG track 'normal'" in reason
     assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+def test_store_drops_a_track_the_session_no_longer_has(tmp_path: Path) -> None:
+    """Re-analysing a session whose snoring became unknown leaves no old
+    ``snoring_events/<id>.parquet`` behind (read_track returned its old rows); the
+    files of other sessions stay."""
+    import numpy as np
+
+    from sleepsignal.errors import SleepSignalError
+    from sleepsignal.session import Session, TimeValueTrack
+    from sleepsignal.store import read_track, write_tracks
+
+    pytest.importorskip("pyarrow")
+
+    def session(start: float, snoring: bool) -> Session:
+        t = np.array([60.0, 120.0])
+        tracks = [TimeValueTrack("heart_rate", t, np.array([60.0, 61.0], np.float32))]
+        if snoring:
+            tracks.append(TimeValueTrack("snoring_events", t, np.array([3.0, 4.0], np.float32)))
+        md = {"start_timestamp": start, "end_timestamp": start + 600.0}
+        return Session(md, {}, {x.name: x for x in tracks})
+
+    store = tmp_path / "tracks"
+    a, b = session(1.7e9, True), session(1.7e9 + 86400, True)
+    write_tracks(a, store)
+    write_tracks(b, store)
+    assert set(read_track(store, "snoring_events")["session_id"]) == {a.id, b.id}
+    written = write_tracks(session(1.7e9, False), store)  # a again: snoring now unknown
+    assert written == [store / "heart_rate" / f"{a.id}.parquet"]
+    assert not (store / "snoring_events" / f"{a.id}.parquet").exists()
+    assert set(read_track(store, "snoring_events")["session_id"]) == {b.id}
+    assert set(read_track(store, "heart_rate")["session_id"]) == {a.id, b.id}
+    write_tracks(session(1.7e9 + 86400, False), store)
+    with pytest.raises(SleepSignalError, match="no track 'snoring_events'"):
+        read_track(store, "snoring_events")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 
@@ -190,7 +191,9 @@ def test_empty_tracks_are_present_and_properties_omitted() -> None:
     session = Session({"start_timestamp": START, "end_timestamp": START + 300}, {}, {})
     sleep = beddit_sleep(session, h, night_statistics(h, session))
     for name in BEDDIT_SLEEP_TRACKS:
-        assert "items" in sleep["time_value_tracks"][name]
+        if name != "snoring_episodes":  # no snoring_events: unknown (test below)
+            assert "items" in sleep["time_value_tracks"][name]
+    assert "snoring_episodes" not in sleep["time_value_tracks"]
     p = sleep["properties"]
     for key in (
         "sleep_latency",
@@ -374,6 +377,49 @@ def test_beddit_document_session_example_gets_absolute_times() -> None:
     assert sum(p[f"stage_duration_{x}"] for x in "ASRWNG") == pytest.approx(
         doc["end_timestamp"] - doc["start_timestamp"], abs=1e-6
     )
+
+
+def test_snoring_episodes_left_out_when_snoring_is_unknown() -> None:
+    # no snoring_events track (no noise, or noise not a level in dB) is "unknown": the
+    # Sleep object must not carry the empty track a night without snoring gives
+    n = 20
+    h = Hypnogram(np.array([L] * n), start=START, timezone=TZ)
+    md = {"start_timestamp": START, "end_timestamp": START + n * 30, "timezone": TZ}
+    unknown = Session(md, {}, {})
+    sleep = beddit_sleep(unknown, h, night_statistics(h, unknown))
+    tv = sleep["time_value_tracks"]
+    assert "snoring_episodes" not in tv
+    assert list(tv) == [x for x in BEDDIT_SLEEP_TRACKS if x != "snoring_episodes"]
+    assert "total_snoring_episode_duration" not in sleep["properties"]
+    assert "score_snoring" not in sleep["properties"]
+    empty = TimeValueTrack("snoring_events", np.zeros(0), np.zeros(0, np.float32))
+    none = Session(md, {}, {"snoring_events": empty})
+    sleep = beddit_sleep(none, h, night_statistics(h, none))
+    assert list(sleep["time_value_tracks"]) == list(BEDDIT_SLEEP_TRACKS)
+    assert sleep["time_value_tracks"]["snoring_episodes"]["items"] == []
+    assert sleep["properties"]["total_snoring_episode_duration"] == 0
+
+
+def test_analyze_linear_noise_writes_no_snoring_episodes() -> None:
+    # the reviewer's case, shortened: noise as amp / amp.max() (linear 0-1) is not a
+    # level in dB, so snoring is unknown, and sleep.json must say so by leaving it out
+    import warnings
+
+    import sleepsignal as ss
+    from sleepsignal.errors import SleepSignalWarning
+
+    session = ss.simulate_night(0.5, seed=3).session
+    noise = session.sampled_tracks["noise"]
+    amp = 10 ** (np.asarray(noise.data, np.float64) / 20)
+    linear = dataclasses.replace(noise, _data=(amp / amp.max()).astype(np.float32))
+    session = session.with_tracks(sampled_tracks=[linear])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SleepSignalWarning)
+        result = ss.analyze(session, device_id="1")
+    assert "snoring_events" not in result.session.time_value_tracks
+    sleep = result.records["sleep.json"]
+    assert "snoring_episodes" not in sleep["time_value_tracks"]
+    assert "total_snoring_episode_duration" not in sleep["properties"]
 
 
 @pytest.mark.realdata

@@ -437,6 +437,7 @@ def test_implausible_units_warn_once_and_snoring_is_not_searched(case):
     assert "does not look like a loudness level in dB" in message
     assert re.search(found, message), message
     assert "expected a level in dB" in message and "20*log10(x)" in message
+    assert "snoring_events left out: unknown, not zero" in message  # not "absent"
     assert not r.searched and len(r.starts) == 0 and len(r.lengths) == 0
     assert r.cycle_snores.shape == b.starts.shape and not r.cycle_snores.any()
     assert (r.invalid_samples, r.dropout_samples) == (0, 0)
@@ -447,7 +448,9 @@ def test_implausible_units_warn_once_and_snoring_is_not_searched(case):
 
 def test_all_zero_track_is_not_searched_with_one_warning():
     db, nfs, b = _db_night()
-    with pytest.warns(SleepSignalWarning, match="no valid value is left") as caught:
+    with pytest.warns(
+        SleepSignalWarning, match=r"no valid value is left: .*\(snoring_events left out: unknown"
+    ) as caught:
         r = detect_snoring(np.zeros(len(db), np.float32), nfs, b)
     assert len(caught) == 1  # the invalid values' warning says it all
     assert not r.searched and len(r.starts) == 0 and r.invalid_samples == len(db)
@@ -474,25 +477,79 @@ def test_units_check_is_wide_around_a_db_level():
             assert not detect_snoring(x, 10.0, b).searched
 
 
-def test_units_check_sees_values_between_its_picks():
-    """The percentiles use one value in 10 s (one in 20 here, a 2000 s track); a track
-    valid only between those picks is judged on all its valid values, and one constant
-    at the picks but not elsewhere is not constant (the exact second pass)."""
+def test_units_check_does_not_depend_on_where_samples_fall():
+    """Every valid value counts, wherever it falls (the review of snorefix3: with one
+    value in k picked, a dB track with a 1e-3 glitch every 36 values was unknown at
+    pick offset 0 and searched at offset 1, and a linear 0-1 track with 30.0 every 36
+    values passed at offset 0)."""
     from sleepsignal.snoring import _summarise_noise
 
-    b = _cycles(2000)
-    x = _noise(2000, None)
+    b = _cycles(3600)
+    x = _noise(3600, None)  # a dB room, 36000 values
+    rng = np.random.default_rng(5)
+    linear = rng.uniform(0.01, 1.0, len(x)).astype(np.float32)
+    for offset in range(0, 36, 7):
+        glitched = x.copy()
+        glitched[offset::36] = 1e-3  # 2.8 % of the values: the 5-95 % stay dB
+        assert detect_snoring(glitched, 10.0, b).searched, offset  # no warning
+        mixed = linear.copy()
+        mixed[offset::36] = 30.0
+        with pytest.warns(SleepSignalWarning, match="does not look like"):
+            assert not detect_snoring(mixed, 10.0, b).searched, offset
     sparse = np.full(len(x), np.nan, np.float32)
-    sparse[1::20] = x[1::20]  # no pick (multiples of 20) is valid
+    sparse[1::20] = x[1::20]  # valid only one value in 20
     s = _summarise_noise(lambda lo, hi: sparse[lo:hi], len(sparse), 10.0)
-    assert s.p50 == pytest.approx(np.median(x[1::20].astype(np.float64)))
-    with pytest.warns(SleepSignalWarning, match="19000 of 20000"):
+    exact = np.percentile(x[1::20].astype(np.float64), [5, 50, 95], method="lower")
+    np.testing.assert_allclose([s.p5, s.p50, s.p95], exact, atol=0.1)  # to the 0.1 dB bin
+    assert (s.low, s.high) == (float(x[1::20].min()), float(x[1::20].max()))  # exact
+    with pytest.warns(SleepSignalWarning, match="34200 of 36000"):
         assert detect_snoring(sparse, 10.0, b).searched
-    picks_flat = x.copy()
-    picks_flat[::20] = 30.0
-    s = _summarise_noise(lambda lo, hi: picks_flat[lo:hi], len(x), 10.0)
-    assert (s.low, s.high) == (float(picks_flat.min()), float(picks_flat.max()))  # exact
-    assert detect_snoring(picks_flat, 10.0, b).searched  # no warning
+
+
+def test_nearly_constant_track_is_not_searched():
+    """A track constant but for one value (the review of snorefix3: searched, "no
+    snoring") or for a 1 % blip is not a room's level: warned, not searched. A quiet
+    room (0.3 dB of noise: 1 dB of 5-95 % spread) is still searched."""
+    b = _cycles(3600)
+    one = np.full(36000, 30.0)
+    one[1234] = 31.0
+    blips = np.full(36000, 30.0, np.float32)
+    blips[::100] = 45.0
+    for x in (one, blips):
+        with pytest.warns(SleepSignalWarning, match=r"nearly constant: 5-95 % spread 0 under"):
+            r = detect_snoring(x, 10.0, b)
+        assert not r.searched and len(r.starts) == 0
+    quiet = 30.0 + np.random.default_rng(1).normal(0.0, 0.3, 36000)
+    assert detect_snoring(quiet, 10.0, b).searched  # no warning
+
+
+def test_units_check_message_gives_a_linear_tracks_percentiles():
+    """Values under 1 go to log bins (2.3 %), not one 0.1 dB bin: a linear 0-1 track's
+    warning gives its median and spread, and does not call it nearly constant."""
+    from sleepsignal.snoring import _summarise_noise
+
+    x = np.random.default_rng(3).uniform(0.01, 0.2, 36000)
+    s = _summarise_noise(lambda lo, hi: x[lo:hi], len(x), 10.0)
+    exact = np.percentile(x, [5, 50, 95], method="lower")
+    np.testing.assert_allclose([s.p5, s.p50, s.p95], exact, rtol=0.024)
+    with pytest.warns(SleepSignalWarning, match=r"\(median 0\.1\d* outside 5-150 dB\)"):
+        assert not detect_snoring(x, 10.0, _cycles(3600)).searched
+
+
+def test_units_check_same_summary_whole_and_in_pieces():
+    """The histogram adds up: the summary of a track read in 3 h slices equals the one
+    of the same values read whole (the day-sliced session tracks read it so)."""
+    from sleepsignal.snoring import _summarise_noise
+
+    rng = np.random.default_rng(2)
+    x = (40 + 6 * rng.standard_normal(4 * 36000)).astype(np.float32)  # 4 h at 10 Hz
+    x[::997] = np.nan
+    whole = _summarise_noise(lambda lo, hi: x[lo:hi], len(x), 10.0)
+    pieces = _summarise_noise(lambda lo, hi: x[lo:hi].copy(), len(x), 10.0)
+    assert whole == pieces
+    exact = np.percentile(x[np.isfinite(x)].astype(np.float64), [5, 50, 95], method="lower")
+    np.testing.assert_allclose([whole.p5, whole.p50, whole.p95], exact, atol=0.1)
+    assert whole.n_bad == len(x[::997])
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -561,6 +618,28 @@ def test_dropouts_counted_alike_in_day_slices_and_one_piece(monkeypatch):
     np.testing.assert_array_equal(direct.starts, one.snoring_events.times)
 
 
+def test_noise_longer_than_the_bcg_counted_alike_in_day_slices(monkeypatch):
+    """A noise track 5 min longer than the BCG, with dropouts in that extra part, near
+    the BCG's end and near core boundaries: the last day slice reads the noise to its
+    end, as one piece and detect_snoring do (the review of snorefix3: reading only to
+    the BCG's end, the sliced count was 9 against 12); events and notes equal."""
+    base = _long_night().session.sampled_tracks["noise"].data
+    noise = np.concatenate([base, base[:3000]])  # 15000 + 3000 values
+    idx = np.array([20, 4799, 9601, 14399, 14990, 14999, 15000, 15005, 16000, 17000, 17990])
+    noise[idx] = 1.0
+    (sliced, w_sliced), (one, w_one) = _both_paths(noise, monkeypatch)
+    assert w_sliced == w_one
+    direct = detect_snoring(noise, 10.0, one.details.breathing)
+    assert direct.dropout_samples == len(idx)
+    for tr in (sliced, one):
+        assert tr.details.snoring is not None
+        assert tr.details.snoring.dropout_samples == len(idx)
+        assert tr.snoring_events is not None
+        np.testing.assert_array_equal(tr.snoring_events.times, direct.starts)
+    assert sliced.notes == one.notes
+    assert f"noise track: {len(idx)} of 18000 values are dropouts" in " ".join(one.notes)
+
+
 @pytest.mark.parametrize("case", ["linear amplitude 0-1", "constant", "all zero"])
 def test_implausible_noise_session_tracks_absent_with_notes(case, monkeypatch):
     """In the session tracks, a noise track that cannot be searched gives no
@@ -583,3 +662,39 @@ def test_implausible_noise_session_tracks_absent_with_notes(case, monkeypatch):
         assert any(n.startswith("snoring_events omitted: ") and why in n for n in tr.notes)
         assert len(tr.respiration_cycles) > 100  # the other tracks as usual
     assert sliced.notes == one.notes
+
+
+def test_analyze_says_what_it_does_with_the_sessions_own_snoring_track():
+    """A session with its own ``snoring_events`` and a linear noise track (snoring
+    derived as unknown): ``analyze`` keeps the vendor track and says so (the review of
+    snorefix3: kept silently, the notes saying only "snoring_events omitted"); with
+    ``replace_tracks=True`` it drops it and says so (the output is what was derived)."""
+    import dataclasses
+
+    from sleepsignal.pipeline import analyze
+    from sleepsignal.session import TimeValueTrack
+
+    session = _long_night().session
+    noise = session.sampled_tracks["noise"]
+    db = np.asarray(noise.data, dtype=np.float64)
+    x = _implausible_cases(db)["linear amplitude 0-1"][0].astype(np.float32)
+    linear = dataclasses.replace(noise, _data=x)
+    vendor = TimeValueTrack("snoring_events", np.array([600.0]), np.array([120.0], np.float32))
+    session = session.with_tracks([vendor], sampled_tracks=[linear])
+    for replace in (False, True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SleepSignalWarning)
+            a = analyze(session, replace_tracks=replace)
+        assert any("snoring_events omitted: " in n for n in a.notes)
+        said = [n for n in a.notes if "session's own snoring_events" in n]
+        assert len(said) == 1, a.notes
+        props = a.records["sleep.json"]["properties"]
+        if replace:
+            assert said[0].startswith("dropped the session's own snoring_events")
+            assert "snoring_events" not in a.session.time_value_tracks
+            assert "total_snoring_episode_duration" not in props
+        else:
+            assert said[0].startswith("kept the session's own snoring_events")
+            kept = a.session.time_value_tracks["snoring_events"]
+            np.testing.assert_array_equal(kept.values, [120.0])
+            assert props["total_snoring_episode_duration"] == 120.0

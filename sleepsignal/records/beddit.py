@@ -228,7 +228,8 @@ def beddit_sleep(
         JSON-ready: ``date`` (local date of the session end, YYYY-MM-DD), ``timezone``,
         ``start_timestamp``, ``end_timestamp`` (the session's), ``session_range_start``,
         ``session_range_end``, ``updated``, ``properties``, ``time_value_tracks`` (all of
-        :data:`BEDDIT_SLEEP_TRACKS`, absolute Unix times).
+        :data:`BEDDIT_SLEEP_TRACKS` in that order, absolute Unix times; ``snoring_episodes``
+        is left out when the session has no ``snoring_events`` track).
 
     Raises
     ------
@@ -248,7 +249,12 @@ def beddit_sleep(
       they are left out of the smoothing rather than counted as depth 0).
     - ``heart_rate_curve``: median of ``heart_rate`` per 5 min bin at its centre, -1 for
       a bin without values (a gap).
-    - ``snoring_episodes``: ``[bin start, snoring s]`` per 10 min bin with snoring.
+    - ``snoring_episodes``: ``[bin start, snoring s]`` per 10 min bin with snoring; an
+      empty track means the session's ``snoring_events`` track exists and holds no
+      snoring. A session without ``snoring_events`` (snoring unknown: no noise track, or
+      one that is not a level in dB) gives no ``snoring_episodes`` track at all, as it
+      gives no ``total_snoring_episode_duration`` / ``score_snoring`` (the Beddit
+      document: "A field may be missing if it was not possible to compute it").
     - ``nap_periods``: ``[[onset, 1], [final awakening, 2]]`` when :func:`is_nap`,
       else empty.
     - ``presence``: the session's ``presence`` track in absolute time; without one,
@@ -323,6 +329,9 @@ def beddit_sleep(
         "snoring_episodes": _track("snoring_episodes", _snoring_episodes(session, start)),
         "nap_periods": _track("nap_periods", nap),
     }
+    if "snoring_events" not in session.time_value_tracks:
+        # unknown, not zero: an empty track would read as a night without snoring
+        del tracks["snoring_episodes"]
     local_end = _dt.datetime.fromtimestamp(end, tz=_zone(tz))
     return {
         "date": local_end.strftime("%Y-%m-%d"),
