@@ -1297,3 +1297,50 @@ _FINDINGS: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
 def test_fuzz_finding_raises(call: Callable[[], Any], error: type[Exception], name: str) -> None:
     """Each input the fuzz merge fixed raises its error naming the argument."""
     holds(call, name, object, must_raise=error)
+
+
+# --------------------------------------------------------------------------------------
+# stage_session keeps its contract (no_signal and a message, never an exception) for
+# session data that stage_epochs refuses: the fuzz limits must not fail a batch session.
+# --------------------------------------------------------------------------------------
+
+
+def _tv_session(duration: float, times: np.ndarray) -> Any:
+    from sleepsignal.session import Session
+
+    s = Session(
+        metadata={"start_timestamp": 1.7e9, "end_timestamp": 1.7e9 + duration, "timezone": "UTC"}
+    )
+    hr = ss.TimeValueTrack("heart_rate", times, np.full(len(times), 60, np.float32), "float32")
+    return s.with_tracks([hr])
+
+
+@pytest.mark.parametrize("method", ["auto", "heart_rate"])
+def test_stage_session_track_times_in_ms_are_no_signal_with_a_message(method: str) -> None:
+    """heart_rate times in ms of Unix time (beyond +-1e12 s): stage_epochs raises, but
+    stage_session leaves the track out, names it and stages no_signal."""
+    s = _tv_session(1800.0, 1.7e12 + np.arange(0.0, 1.8e6, 3e4))
+    h = ss.stage_session(s, method=method)  # type: ignore[arg-type]
+    assert len(h) == 60 and (h.stages == 5).all()
+    assert h.info["message"].startswith("heart_rate: times must be finite"), h.info
+    a = ss.analyze(s)
+    assert any("heart_rate: times" in n for n in a.notes), a.notes
+
+
+def test_stage_session_absurd_duration_is_a_message_not_an_error() -> None:
+    """end_timestamp = start + 4e8 s is more epochs than stage_epochs allows: no epoch
+    and a message naming the timestamps (it raised SignalError out of analyze)."""
+    s = _tv_session(4e8, np.arange(15.0, 1800.0, 30.0))
+    h = ss.stage_session(s)
+    assert len(h) == 0
+    assert "end_timestamp" in h.info["message"], h.info
+    assert len(ss.analyze(s).hypnogram) == 0
+
+
+def test_stage_session_still_raises_for_bad_arguments() -> None:
+    s = _tv_session(1800.0, np.arange(15.0, 1800.0, 30.0))
+    with pytest.raises(ss.SignalError, match="method"):
+        ss.stage_session(s, method="bogus")  # type: ignore[arg-type]
+    with pytest.raises(ss.SignalError, match="heartbeat track"):
+        ss.stage_session(s, method="heartbeat")
+    assert ss.stage_session(s).info["model"] == "heart_rate"  # valid input is staged
