@@ -171,12 +171,17 @@ def _check_fs(fs: float) -> float:
 
 
 def _number_pair(value: object, name: str) -> tuple[float, float]:
-    """``(low, high)`` as two floats, or :class:`SignalError` naming ``name``."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list, np.ndarray)):
+    """``(low, high)`` as two floats from any 1-D real array-like of length 2 (a tuple,
+    list, numpy array or pandas Series), or :class:`SignalError` naming ``name``."""
+    try:
+        a = np.asarray(value)
+    except (TypeError, ValueError):  # ragged nested sequences
+        a = np.asarray(None)
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in value):
+        a = np.asarray(None)  # (True, 20) would become an int array
+    if a.shape != (2,) or a.dtype.kind not in "iuf":  # strings, bools, complex, objects
         raise SignalError(f"{name} must be a (low, high) pair of numbers, got {value!r}")
-    if len(value) != 2:
-        raise SignalError(f"{name} must be a (low, high) pair of numbers, got {value!r}")
-    return real_number(value[0], name), real_number(value[1], name)
+    return float(a[0]), float(a[1])
 
 
 def _as_signal(signal: np.ndarray) -> np.ndarray:

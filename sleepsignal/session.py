@@ -511,8 +511,10 @@ class Session:
         Parameters
         ----------
         samples : array_like
-            BCG samples, 1-D. Integer arrays keep their dtype (``uint16`` like Beddit);
-            floating arrays are stored as float32 or float64 as given.
+            BCG samples, 1-D. Integer arrays keep their dtype (``uint16`` like Beddit),
+            except 64-bit integers (a list of Python ints), stored as int32 when every
+            value fits and as float64 otherwise; floating arrays are stored as float32
+            or float64 as given.
         fs : float
             Sampling rate in Hz. Required: a wrong rate gives wrong heart rates.
         start : float
@@ -546,6 +548,10 @@ class Session:
             raise SignalError(f"samples must be a 1-D array, got shape {a.shape}")
         if a.dtype == np.float16 or a.dtype.kind == "b":
             a = a.astype(np.float32)
+        elif a.dtype.kind in "iu" and a.dtype.itemsize == 8:  # a list of Python ints
+            i32 = np.iinfo(np.int32)
+            fits = not a.size or (int(a.min()) >= i32.min and int(a.max()) <= i32.max)
+            a = a.astype(np.int32 if fits else np.float64)
         _check_float32_range(a, "samples")
         dt_name = _dtype_name(a.dtype)
         if not (_real(fs) and math.isfinite(fs) and fs > 0):

@@ -1344,3 +1344,65 @@ def test_stage_session_still_raises_for_bad_arguments() -> None:
     with pytest.raises(ss.SignalError, match="heartbeat track"):
         ss.stage_session(s, method="heartbeat")
     assert ss.stage_session(s).info["model"] == "heart_rate"  # valid input is staged
+
+
+# --------------------------------------------------------------------------------------
+# Valid input the fuzz merge's checks refused (review of fuzz): each gives the same
+# answer as its plain-Python spelling.
+# --------------------------------------------------------------------------------------
+
+
+def test_pairs_as_any_real_array_like() -> None:
+    import pandas as pd
+
+    x = _x()
+    want = ss.detect_heartbeats(x, FS, band=(5.0, 20.0), bpm_range=(40.0, 150.0))
+    for band, bpm in [
+        (pd.Series([5, 20]), pd.Series([40, 150])),
+        (np.array([5.0, 20.0]), np.array([40, 150])),
+        ([np.float32(5), np.int64(20)], [40, 150.0]),
+    ]:
+        got = ss.detect_heartbeats(x, FS, band=band, bpm_range=bpm)
+        np.testing.assert_array_equal(got.beat_times, want.beat_times)
+    for bad in [(True, 20), ("5", "20"), np.array([[5, 20]]), (5, 20, 30), [[5], [20, 1]]]:
+        with pytest.raises(ss.SignalError, match="band"):
+            ss.detect_heartbeats(x, FS, band=bad)
+
+
+def test_night_statistics_hrv_series_numpy_numbers_and_nan() -> None:
+    import pandas as pd
+
+    h = ss.Hypnogram(np.array([0, 1, 1, 2, 2, 3, 0, 1, 1, 0]), start=1.6e9)
+    want = ss.night_statistics(h, hrv={"a": 0.03, "b": 0.04}, min_awakening=60.0)
+    for hrv, mina in [
+        (pd.Series({"a": 0.03, "b": 0.04}), 60),
+        ({"a": np.float64(0.03), "b": 0.04, "c": np.float32("nan")}, np.float64(60.0)),
+        ({"a": 0.03, "b": np.float32(0.04).item(), "c": float("nan")}, np.int64(60)),
+    ]:
+        got = ss.night_statistics(h, hrv=hrv, min_awakening=mina)
+        assert got.hrv.keys() == want.hrv.keys()
+        assert got.awakenings == want.awakenings
+    got = ss.night_statistics(h, hrv={"a": np.float32(0.03)})
+    assert got.hrv["a"] == float(np.float32(0.03))
+    for bad in [{"a": True}, {"a": "0.03"}, {"a": -1.0}, {"a": np.float32("inf")}]:
+        with pytest.raises(ss.SignalError, match="hrv"):
+            ss.night_statistics(h, hrv=bad)
+    with pytest.raises(ss.SignalError, match="min_awakening"):
+        ss.night_statistics(h, min_awakening=np.float64("nan"))
+
+
+def test_rmssd_min_pairs_whole_float() -> None:
+    iv = np.array([0.80, 0.82, 0.79, 0.81])
+    assert ss.rmssd(iv, min_pairs=2.0) == ss.rmssd(iv, min_pairs=2)
+    assert ss.rmssd(iv, min_pairs=np.int64(3)) == ss.rmssd(iv)
+    with pytest.raises(ss.SignalError, match="min_pairs"):
+        ss.rmssd(iv, min_pairs=2.5)
+
+
+def test_from_array_python_ints() -> None:
+    s = ss.Session.from_array([1, 2, 3] * 28, 140.0, start=0.0)
+    assert s.sampled_tracks["normal"].data_type == "int32"
+    np.testing.assert_array_equal(s.signal("normal")[0], [1, 2, 3] * 28)
+    big = ss.Session.from_array([2**40, 0, 1] * 28, 140.0, start=0.0)
+    assert big.sampled_tracks["normal"].data_type == "float64"
+    np.testing.assert_array_equal(big.signal("normal")[0], np.float32([2**40, 0, 1] * 28))
