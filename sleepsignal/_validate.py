@@ -17,11 +17,23 @@ import numpy as np
 
 from .errors import SignalError
 
-__all__ = ["MAX_BINS", "check_bins", "check_instance", "real_array", "real_number"]
+__all__ = [
+    "MAX_BINS",
+    "MAX_FS",
+    "check_bins",
+    "check_fs",
+    "check_instance",
+    "real_array",
+    "real_number",
+]
 
 #: Most time bins (windows, epochs, minutes) one call may allocate: 10**8 bins of 1 s
 #: are over three years, so more means a unit mistake (ms for s) or an absurd value.
 MAX_BINS = 10**8
+
+#: Highest sampling rate (Hz) any public function accepts: window lengths in samples
+#: must stay integers a kernel can hold, and no bed sensor samples at a MHz.
+MAX_FS = 1e6
 
 T = TypeVar("T")
 
@@ -73,3 +85,25 @@ def check_bins(span: float, step: float, name: str, limit: int = MAX_BINS) -> No
             f"{name} asks for {n:.3g} bins of {step:g} s; at most {limit:.0e} are "
             "allowed (check that times and durations are in s)"
         )
+
+
+def check_fs(fs: object, name: str = "fs", *, minimum: float, too_low: str = "") -> float:
+    """``fs`` as a float in ``[minimum, MAX_FS]`` Hz, else :class:`SignalError` naming
+    ``name``. ``too_low``, when given, replaces the message for a finite rate below
+    ``minimum`` (a caller's own reason, e.g. heartbeats cannot be timed)."""
+    if isinstance(fs, (bool, np.bool_)) or not isinstance(
+        fs, (int, float, np.integer, np.floating)
+    ):
+        raise SignalError(f"{name} must be a sampling rate in Hz (a number), got {fs!r}")
+    try:
+        f = float(fs)
+    except OverflowError:  # an int beyond the float range
+        f = math.inf
+    if too_low and 0 < f < minimum:
+        raise SignalError(too_low.format(name=name, fs=f, minimum=minimum))
+    if not (math.isfinite(f) and f > 0 and minimum <= f <= MAX_FS):
+        raise SignalError(
+            f"{name} must be a finite sampling rate of at least {minimum:g} Hz and at most "
+            f"{MAX_FS:g} Hz, got {fs!r}"
+        )
+    return f

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _heartbeat_kernels as _k
 from ._filters import butter_sos, iirnotch_sos
-from ._validate import check_bins, check_instance, real_number
+from ._validate import check_bins, check_fs, check_instance, real_number
 from .errors import SignalError, warn_user
 from .hrv import night_hrv_indices, rmssd
 from .session import Session, TimeValueTrack
@@ -151,23 +151,15 @@ def _empty() -> Heartbeats:
     return Heartbeats(e, e.copy(), e.copy(), e.copy(), b, b.copy(), b.copy())
 
 
-def _check_fs(fs: float) -> float:
-    if isinstance(fs, (bool, np.bool_)) or not isinstance(
-        fs, (int, float, np.integer, np.floating)
-    ):
-        raise SignalError(f"fs must be a sampling rate in Hz (a number), got {fs!r}")
-    try:
-        fs = float(fs)
-    except OverflowError:  # an int beyond the float range
-        raise SignalError(f"fs must be a finite sampling rate in Hz, got {fs!r}") from None
-    if not math.isfinite(fs) or fs <= 0:
-        raise SignalError(f"fs must be a positive, finite sampling rate in Hz, got {fs!r}")
-    if fs < MIN_FS:
-        raise SignalError(
-            f"fs={fs:g} Hz is too low to time heartbeats; need at least {MIN_FS:g} Hz "
+def _check_fs(fs: object) -> float:
+    return check_fs(
+        fs,
+        minimum=MIN_FS,
+        too_low=(
+            "fs={fs:g} Hz is too low to time heartbeats; need at least {minimum:g} Hz "
             "(the Beddit BCG track is 140 Hz). Check that fs is in Hz, not kHz."
-        )
-    return fs
+        ),
+    )
 
 
 def _number_pair(value: object, name: str) -> tuple[float, float]:
@@ -238,7 +230,8 @@ def detect_heartbeats(
     Raises
     ------
     SignalError
-        For a non-1-D or non-numeric signal, a bad ``fs`` or bad options.
+        For a non-1-D or non-numeric signal, a bad ``fs`` (a real number from
+        :data:`MIN_FS` = 25 Hz to 1e6 Hz) or bad options.
 
     Warns
     -----

@@ -429,8 +429,10 @@ def stream_tracks(
     Raises
     ------
     SignalError
-        A bad ``fs``, ``chunk_s``, ``noise_fs``; a chunk that is not 1-D real or whose
-        dtype differs from the first chunk's.
+        A bad ``fs`` (a real number from 20 Hz to 1e6 Hz), ``chunk_s`` (positive,
+        finite), ``noise_fs`` (0.1 Hz to 1e6 Hz) or ``offset`` (a finite number of s);
+        a chunk that is not 1-D real, whose dtype differs from the first chunk's, or
+        (float64) holds a sample beyond +-1e100 (NaN and inf stay gaps).
 
     Notes
     -----

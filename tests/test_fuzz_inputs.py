@@ -1406,3 +1406,19 @@ def test_from_array_python_ints() -> None:
     big = ss.Session.from_array([2**40, 0, 1] * 28, 140.0, start=0.0)
     assert big.sampled_tracks["normal"].data_type == "float64"
     np.testing.assert_array_equal(big.signal("normal")[0], np.float32([2**40, 0, 1] * 28))
+
+
+@pytest.mark.parametrize("fs", [1e300, 2e6, 10**400, float("inf"), 0.0, -140.0])
+@pytest.mark.parametrize(
+    "function", ["detect_heartbeats", "presence", "movement_bursts", "mains_interference"]
+)
+def test_one_fs_check_for_heartbeats_and_tracks(function: str, fs: float) -> None:
+    """detect_heartbeats had its own fs check without the 1e6 Hz cap of the track
+    functions: detect_heartbeats(x, 1e300) returned a result (review of fuzz)."""
+    with pytest.raises(ss.SignalError, match="fs must be a finite sampling rate"):
+        getattr(ss, function)(_x()[:1400], fs)
+
+
+def test_detect_heartbeats_low_fs_says_why() -> None:
+    with pytest.raises(ss.SignalError, match="too low to time heartbeats"):
+        ss.detect_heartbeats(_x()[:1400], 20.0)
