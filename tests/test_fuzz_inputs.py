@@ -1422,3 +1422,30 @@ def test_one_fs_check_for_heartbeats_and_tracks(function: str, fs: float) -> Non
 def test_detect_heartbeats_low_fs_says_why() -> None:
     with pytest.raises(ss.SignalError, match="too low to time heartbeats"):
         ss.detect_heartbeats(_x()[:1400], 20.0)
+
+
+class _Reader:
+    """A file-like object whose read() gives ``got`` or raises it."""
+
+    def __init__(self, got: Any) -> None:
+        self.got = got
+
+    def read(self) -> Any:
+        if isinstance(self.got, Exception):
+            raise self.got
+        return self.got
+
+
+def test_read_bt2_file_objects() -> None:
+    """review of fuzz: a read() giving a memoryview was refused ('must be opened in
+    binary mode'); an OSError from read() escaped while a path's was a DecodeError."""
+    data = ss.write_bt2(np.arange(280, dtype=np.uint16).reshape(140, 2))
+    want = ss.read_bt2(data).channel(0)
+    for got in (data, bytearray(data), memoryview(data)):
+        np.testing.assert_array_equal(ss.read_bt2(_Reader(got)).channel(0), want)
+    with pytest.raises(ss.DecodeError, match="cannot read the bt2 stream"):
+        ss.read_bt2(_Reader(OSError(5, "Input/output error")))
+    with pytest.raises(ss.DecodeError, match="binary mode"):
+        ss.read_bt2(_Reader("text"))
+    with pytest.raises(ss.DecodeError, match="must give bytes"):
+        ss.read_bt2(_Reader(3.0))

@@ -253,8 +253,10 @@ def read_bt2(
     Raises
     ------
     DecodeError
-        In strict mode, at the first problem (with its byte offset); for a path that
-        cannot be read or a ``stream`` that is not bytes, a path or a binary file.
+        In strict mode, at the first problem (with its byte offset); for a path or file
+        object that cannot be read (the ``OSError`` is wrapped: ``DecodeError`` is a
+        ``ValueError``, not an ``OSError``) or a ``stream`` that is not bytes, a path or
+        a binary file.
     SignalError
         For ``channels`` that is not an integer from 1 to 65536.
 
@@ -280,11 +282,16 @@ def read_bt2(
         except OSError as exc:
             raise DecodeError(f"{stream}: cannot read the bt2 stream ({exc})") from None
     elif callable(getattr(stream, "read", None)):
-        data = stream.read()
-        if not isinstance(data, (bytes, bytearray)):
-            raise DecodeError(
-                f"stream must be opened in binary mode: its read() gave {type(data).__name__}"
-            )
+        try:
+            got = stream.read()
+        except OSError as exc:  # as for a path: a read failure is a DecodeError
+            raise DecodeError(f"stream: cannot read the bt2 stream ({exc})") from None
+        if isinstance(got, str):
+            raise DecodeError("stream must be opened in binary mode: its read() gave str")
+        try:  # any bytes-like result (bytes, bytearray, memoryview, an array.array ...)
+            data = bytes(memoryview(got))
+        except TypeError:
+            raise DecodeError(f"stream.read() must give bytes, got {type(got).__name__}") from None
     else:
         raise DecodeError(
             f"stream must be bytes, a path or a binary file object, got {type(stream).__name__}"
