@@ -135,7 +135,11 @@ def _check_float32_range(a: np.ndarray, name: str) -> None:
     """Refuse finite float64 values that float32 (what the analysis reads) turns to inf."""
     if a.dtype != np.float64 or not a.size:
         return
-    big = np.isfinite(a) & (np.abs(a) > np.finfo(np.float32).max)
+    lim = float(np.finfo(np.float32).max)
+    # two reductions, no temporaries; NaN (min/max give NaN) or inf takes the mask path
+    if -lim <= float(a.min()) and float(a.max()) <= lim:
+        return
+    big = np.isfinite(a) & (np.abs(a) > lim)
     if big.any():
         i = int(np.argmax(big))
         raise SignalError(

@@ -1449,3 +1449,16 @@ def test_read_bt2_file_objects() -> None:
         ss.read_bt2(_Reader("text"))
     with pytest.raises(ss.DecodeError, match="must give bytes"):
         ss.read_bt2(_Reader(3.0))
+
+
+def test_from_array_float32_range_with_nan_and_inf() -> None:
+    """The float32-range check takes min/max first (no 4 M temporaries on a valid night)
+    and a mask only when they are not conclusive: NaN or inf must not hide a 1e300."""
+    a = np.zeros(280)
+    a[[3, 7]] = [np.nan, np.inf]
+    ss.Session.from_array(a, FS, start=0.0)  # NaN and inf are gaps, not out of range
+    for where in (0, 100, 279):
+        b = a.copy()
+        b[where] = -1e300
+        with pytest.raises(ss.SignalError, match="float32 range"):
+            ss.Session.from_array(b, FS, start=0.0)
