@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._numba import njit, overload
-from ._validate import check_fs
+from ._validate import array_1d, check_fs
 
 __all__: list[str] = []
 
@@ -425,14 +425,7 @@ def _coerce_signal(signal: object, name: str = "signal") -> np.ndarray:
     """A 1-D, contiguous, real, finite array (dtype kept), or ``SignalError``."""
     from .errors import SignalError
 
-    try:
-        a = np.asarray(signal)
-    except (TypeError, ValueError) as e:  # ragged nested sequences
-        raise SignalError(f"{name} must be a 1-D array of samples: {e}") from None
-    if a.ndim != 1:
-        raise SignalError(f"{name} must be a 1-D array of samples, got shape {a.shape}")
-    if a.dtype.kind not in "uif":
-        raise SignalError(f"{name} must hold real numbers (integer or float), got dtype {a.dtype}")
+    a = array_1d(signal, name)
     if a.dtype == np.float16:  # numba has no float16; float32 holds every value exactly
         a = a.astype(np.float32)
     if a.dtype.kind == "f":

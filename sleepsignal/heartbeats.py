@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _heartbeat_kernels as _k
 from ._filters import butter_sos, iirnotch_sos
-from ._validate import check_bins, check_fs, check_instance, real_number
+from ._validate import array_1d, check_bins, check_fs, check_instance, real_number
 from .errors import SignalError, warn_user
 from .hrv import night_hrv_indices, rmssd
 from .session import Session, TimeValueTrack
@@ -177,14 +177,7 @@ def _number_pair(value: object, name: str) -> tuple[float, float]:
 
 
 def _as_signal(signal: np.ndarray) -> np.ndarray:
-    try:
-        a = np.asarray(signal)
-    except (TypeError, ValueError) as e:  # ragged nested sequences
-        raise SignalError(f"signal must be a 1-D array of samples: {e}") from None
-    if a.ndim != 1:
-        raise SignalError(f"signal must be 1-D, got an array of shape {a.shape}")
-    if a.dtype.kind not in "uif":
-        raise SignalError(f"signal must hold real numbers (integer or float), got dtype {a.dtype}")
+    a = array_1d(signal, "signal")
     # float32 (the decoded Beddit track) and float64 go to the kernels as they are
     dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float64
     return np.ascontiguousarray(a, dtype=dtype)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._validate import array_1d, is_real
 from .errors import (
     DecodeError,
     MissingTrackError,
@@ -103,11 +104,13 @@ def check_timezone(tz: object, where: str) -> str:
     return tz
 
 
+#: Every numpy dtype kind: from_array names an unsupported dtype itself (_dtype_name).
+_ANY_KIND = "biufcmMOSUV"
+
+
 def _real(value: object) -> bool:
     """A real number that ``math.isfinite`` takes (an int beyond the float range is not)."""
-    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(
-        value, (bool, np.bool_)
-    ):
+    if not is_real(value):
         return False
     try:
         float(value)
@@ -119,14 +122,7 @@ def _real(value: object) -> bool:
 def _noise_array(noise: object) -> np.ndarray:
     """``noise`` as 1-D little-endian float32, or :class:`SignalError` (no silent cast:
     complex, strings and values beyond the float32 range are refused)."""
-    try:
-        raw = np.asarray(noise)
-    except (TypeError, ValueError) as e:  # ragged nested sequences
-        raise SignalError(f"noise must be a 1-D array of real numbers: {e}") from None
-    if raw.ndim != 1 or raw.dtype.kind not in "buif":
-        raise SignalError(
-            f"noise must be a 1-D array of real numbers, got shape {raw.shape} dtype {raw.dtype}"
-        )
+    raw = array_1d(noise, "noise", kinds="buif", what="real numbers")
     _check_float32_range(raw, "noise")
     return raw.astype("<f4")
 
@@ -544,12 +540,9 @@ class Session:
             For a non-1-D array, an unsupported dtype, float64 values beyond the float32
             range (the analysis reads samples as float32) or a non-positive ``fs``.
         """
-        try:
-            a = np.asarray(samples)
-        except (TypeError, ValueError) as e:  # ragged nested sequences
-            raise SignalError(f"samples must be a 1-D array: {e}") from None
-        if a.ndim != 1:
-            raise SignalError(f"samples must be a 1-D array, got shape {a.shape}")
+        a = array_1d(
+            samples, "samples", kinds=_ANY_KIND, what="numbers"
+        )  # unsupported dtypes: _dtype_name
         if a.dtype == np.float16 or a.dtype.kind == "b":
             a = a.astype(np.float32)
         elif a.dtype.kind in "iu" and a.dtype.itemsize == 8:  # a list of Python ints

@@ -58,7 +58,7 @@ import numpy as np
 
 from . import _staging_features as _f
 from ._numba import njit
-from ._validate import check_instance
+from ._validate import check_instance, is_integer
 from .errors import SignalError
 from .hypnogram import AWAY, DEEP, EPOCH_LENGTH, LIGHT, NO_SIGNAL, REM, STAGES, WAKE, Hypnogram
 
@@ -385,7 +385,7 @@ def stage_epochs(
     >>> stage_epochs(10).message.split(":")[0]
     'the session has no heartbeat, heart_rate, actigram or respiration_cycles data'
     """
-    if isinstance(n_epochs, bool) or not isinstance(n_epochs, (int, np.integer)) or n_epochs < 0:
+    if not is_integer(n_epochs) or n_epochs < 0:
         raise SignalError(f"n_epochs must be a non-negative integer, got {n_epochs!r}")
     if n_epochs > _MAX_EPOCHS:
         raise SignalError(

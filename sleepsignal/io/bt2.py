@@ -26,6 +26,7 @@ from typing import IO, Literal, NamedTuple
 
 import numpy as np
 
+from .._validate import is_integer
 from ..errors import DecodeError, SignalError
 from ..session import Session
 
@@ -192,7 +193,7 @@ def write_bt2(
         ("samples_per_packet", samples_per_packet),
         ("first_packet_number", first_packet_number),
     ):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        if not is_integer(value):
             raise SignalError(f"{name} must be an integer, got {value!r}")
     # the header's payload length is a uint16 (bytes): at most 65535 // (2 channels) samples
     most = 0xFFFF // (2 * max(1, a.shape[1]))
@@ -269,7 +270,7 @@ def read_bt2(
        where a packet with a plausible number, a whole payload and a matching CRC starts.
     4. Fewer bytes than a whole packet at the end are reported as a truncated tail.
     """
-    if isinstance(channels, (bool, np.bool_)) or not isinstance(channels, (int, np.integer)):
+    if not is_integer(channels):
         raise SignalError(f"channels must be an integer >= 1, got {channels!r}")
     if not 1 <= channels <= _MAX_CHANNELS:
         raise SignalError(f"channels must be from 1 to {_MAX_CHANNELS}, got {channels}")
