@@ -1462,3 +1462,16 @@ def test_from_array_float32_range_with_nan_and_inf() -> None:
         b[where] = -1e300
         with pytest.raises(ss.SignalError, match="float32 range"):
             ss.Session.from_array(b, FS, start=0.0)
+
+
+def test_read_bt2_buffers_of_bytes() -> None:
+    """A numpy uint8 array or array('B') of the stream reads like its bytes; a buffer of
+    wider items (float64 samples passed by mistake) is refused."""
+    import array
+
+    data = ss.write_bt2(np.arange(280, dtype=np.uint16).reshape(140, 2))
+    want = ss.read_bt2(data).channel(1)
+    for buf in (np.frombuffer(data, np.uint8), array.array("B", data)):
+        np.testing.assert_array_equal(ss.read_bt2(buf).channel(1), want)
+    with pytest.raises(ss.DecodeError, match="buffer of bytes"):
+        ss.read_bt2(np.zeros(8))

@@ -238,8 +238,10 @@ def read_bt2(
 
     Parameters
     ----------
-    stream : bytes, path or binary file
-        The captured bytes.
+    stream : bytes, buffer of bytes, path or binary file
+        The captured bytes: ``bytes``/``bytearray``/``memoryview``, any other buffer
+        of 1-byte items (a numpy ``uint8`` array, an ``mmap``), a path, or an object
+        whose ``read()`` gives such a buffer.
     channels : int
         Channels interleaved in each payload, as the device's ``INFO`` reply announces
         (2 on the reference device).
@@ -294,9 +296,16 @@ def read_bt2(
         except TypeError:
             raise DecodeError(f"stream.read() must give bytes, got {type(got).__name__}") from None
     else:
-        raise DecodeError(
-            f"stream must be bytes, a path or a binary file object, got {type(stream).__name__}"
-        )
+        try:  # another buffer of bytes: a numpy uint8 array, an mmap, an array('B')
+            view = memoryview(stream)  # type: ignore[arg-type]
+        except TypeError:
+            view = None
+        if view is None or view.itemsize != 1:
+            raise DecodeError(
+                "stream must be bytes, a buffer of bytes, a path or a binary file object, "
+                f"got {type(stream).__name__}"
+            )
+        data = view.tobytes()
     buf = memoryview(data)
     frame = 2 * channels
     chunks: list[np.ndarray] = []
