@@ -11,12 +11,12 @@ hysteresis, run debouncing, run grouping); everything that vectorises stays nump
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from ._numba import njit, overload
+from ._validate import array_1d, check_fs
 
 __all__: list[str] = []
 
@@ -411,46 +411,21 @@ def _extremes_numba(seg: Any) -> Any:
 LOWRATE_HZ = 10.0
 
 
-#: Highest sampling rate (Hz) the track functions accept: window lengths in samples
-#: must stay integers a kernel can hold, and no bed sensor samples at a MHz.
-MAX_FS = 1e6
-
 #: Largest sample magnitude the track functions accept (energies square the samples).
 MAX_ABS_SAMPLE = 1e100
 
 
 def _check_fs(fs: object, *, minimum: float = 5.0, name: str = "fs") -> float:
-    """``fs`` as a float, or :class:`~sleepsignal.errors.SignalError` naming ``name``."""
-    from .errors import SignalError
-
-    if isinstance(fs, (bool, np.bool_)) or not isinstance(
-        fs, (int, float, np.integer, np.floating)
-    ):
-        raise SignalError(f"{name} must be a sampling rate in Hz (a number), got {fs!r}")
-    try:
-        f = float(fs)
-    except OverflowError:  # an int beyond the float range
-        f = math.inf
-    if not (np.isfinite(f) and minimum <= f <= MAX_FS):
-        raise SignalError(
-            f"{name} must be a finite sampling rate of at least {minimum:g} Hz and at most "
-            f"{MAX_FS:g} Hz, got {fs!r}"
-        )
-    return f
+    """``fs`` as a float, or :class:`~sleepsignal.errors.SignalError` naming ``name``
+    (:func:`sleepsignal._validate.check_fs`, with the track functions' 5 Hz minimum)."""
+    return check_fs(fs, name, minimum=minimum)
 
 
 def _coerce_signal(signal: object, name: str = "signal") -> np.ndarray:
     """A 1-D, contiguous, real, finite array (dtype kept), or ``SignalError``."""
     from .errors import SignalError
 
-    try:
-        a = np.asarray(signal)
-    except (TypeError, ValueError) as e:  # ragged nested sequences
-        raise SignalError(f"{name} must be a 1-D array of samples: {e}") from None
-    if a.ndim != 1:
-        raise SignalError(f"{name} must be a 1-D array of samples, got shape {a.shape}")
-    if a.dtype.kind not in "uif":
-        raise SignalError(f"{name} must hold real numbers (integer or float), got dtype {a.dtype}")
+    a = array_1d(signal, name)
     if a.dtype == np.float16:  # numba has no float16; float32 holds every value exactly
         a = a.astype(np.float32)
     if a.dtype.kind == "f":

@@ -246,7 +246,9 @@ def movement_bursts(signal: np.ndarray, fs: float, *, present: Presence | None =
     Raises
     ------
     SignalError
-        For a non-1-D or non-real signal, a non-finite sample, or a bad ``fs``.
+        For a non-1-D or non-real signal, a non-finite sample, a float64 sample beyond
+        +-1e100 (energies square the samples), or a bad ``fs`` (a real number from
+        5 Hz to 1e6 Hz).
 
     Notes
     -----
@@ -325,7 +327,9 @@ def presence(signal: np.ndarray, fs: float) -> Presence:
     Raises
     ------
     SignalError
-        For a non-1-D or non-real signal, a non-finite sample, or a bad ``fs``.
+        For a non-1-D or non-real signal, a non-finite sample, a float64 sample beyond
+        +-1e100 (energies square the samples), or a bad ``fs`` (a real number from
+        5 Hz to 1e6 Hz).
 
     Notes
     -----

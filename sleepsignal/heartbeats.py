@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _heartbeat_kernels as _k
 from ._filters import butter_sos, iirnotch_sos
-from ._validate import check_bins, check_instance, real_number
+from ._validate import array_1d, check_bins, check_fs, check_instance, real_number
 from .errors import SignalError, warn_user
 from .hrv import night_hrv_indices, rmssd
 from .session import Session, TimeValueTrack
@@ -151,43 +151,33 @@ def _empty() -> Heartbeats:
     return Heartbeats(e, e.copy(), e.copy(), e.copy(), b, b.copy(), b.copy())
 
 
-def _check_fs(fs: float) -> float:
-    if isinstance(fs, (bool, np.bool_)) or not isinstance(
-        fs, (int, float, np.integer, np.floating)
-    ):
-        raise SignalError(f"fs must be a sampling rate in Hz (a number), got {fs!r}")
-    try:
-        fs = float(fs)
-    except OverflowError:  # an int beyond the float range
-        raise SignalError(f"fs must be a finite sampling rate in Hz, got {fs!r}") from None
-    if not math.isfinite(fs) or fs <= 0:
-        raise SignalError(f"fs must be a positive, finite sampling rate in Hz, got {fs!r}")
-    if fs < MIN_FS:
-        raise SignalError(
-            f"fs={fs:g} Hz is too low to time heartbeats; need at least {MIN_FS:g} Hz "
+def _check_fs(fs: object) -> float:
+    return check_fs(
+        fs,
+        minimum=MIN_FS,
+        too_low=(
+            "fs={fs:g} Hz is too low to time heartbeats; need at least {minimum:g} Hz "
             "(the Beddit BCG track is 140 Hz). Check that fs is in Hz, not kHz."
-        )
-    return fs
+        ),
+    )
 
 
 def _number_pair(value: object, name: str) -> tuple[float, float]:
-    """``(low, high)`` as two floats, or :class:`SignalError` naming ``name``."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list, np.ndarray)):
+    """``(low, high)`` as two floats from any 1-D real array-like of length 2 (a tuple,
+    list, numpy array or pandas Series), or :class:`SignalError` naming ``name``."""
+    try:
+        a = np.asarray(value)
+    except (TypeError, ValueError):  # ragged nested sequences
+        a = np.asarray(None)
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in value):
+        a = np.asarray(None)  # (True, 20) would become an int array
+    if a.shape != (2,) or a.dtype.kind not in "iuf":  # strings, bools, complex, objects
         raise SignalError(f"{name} must be a (low, high) pair of numbers, got {value!r}")
-    if len(value) != 2:
-        raise SignalError(f"{name} must be a (low, high) pair of numbers, got {value!r}")
-    return real_number(value[0], name), real_number(value[1], name)
+    return float(a[0]), float(a[1])
 
 
 def _as_signal(signal: np.ndarray) -> np.ndarray:
-    try:
-        a = np.asarray(signal)
-    except (TypeError, ValueError) as e:  # ragged nested sequences
-        raise SignalError(f"signal must be a 1-D array of samples: {e}") from None
-    if a.ndim != 1:
-        raise SignalError(f"signal must be 1-D, got an array of shape {a.shape}")
-    if a.dtype.kind not in "uif":
-        raise SignalError(f"signal must hold real numbers (integer or float), got dtype {a.dtype}")
+    a = array_1d(signal, "signal")
     # float32 (the decoded Beddit track) and float64 go to the kernels as they are
     dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float64
     return np.ascontiguousarray(a, dtype=dtype)
@@ -233,7 +223,8 @@ def detect_heartbeats(
     Raises
     ------
     SignalError
-        For a non-1-D or non-numeric signal, a bad ``fs`` or bad options.
+        For a non-1-D or non-numeric signal, a bad ``fs`` (a real number from
+        :data:`MIN_FS` = 25 Hz to 1e6 Hz) or bad options.
 
     Warns
     -----

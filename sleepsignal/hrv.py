@@ -81,7 +81,8 @@ def rmssd(
     ------
     SignalError
         For non-1-D, non-real, non-finite or non-positive intervals, misshaped
-        ``starts``, a negative or NaN ``tolerance`` or a non-integer ``min_pairs``.
+        ``starts``, a negative or NaN ``tolerance`` or a ``min_pairs`` that is not a
+        whole number (``2`` and ``2.0`` are both fine).
 
     Examples
     --------
@@ -91,8 +92,9 @@ def rmssd(
     iv, st = _vectors(intervals, starts)
     if not real_number(tolerance, "tolerance") >= 0:
         raise SignalError(f"tolerance must be a number of s >= 0, got {tolerance!r}")
-    if isinstance(min_pairs, (bool, np.bool_)) or not isinstance(min_pairs, (int, np.integer)):
-        raise SignalError(f"min_pairs must be an integer, got {min_pairs!r}")
+    if not real_number(min_pairs, "min_pairs").is_integer():  # 2.0 is fine, 2.5 not
+        raise SignalError(f"min_pairs must be a whole number, got {min_pairs!r}")
+    min_pairs = int(min_pairs)
     d = _successive_diffs(iv, st, tolerance)
     if d.shape[0] < max(1, min_pairs):
         warnings.warn(

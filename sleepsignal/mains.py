@@ -180,7 +180,9 @@ def mains_interference(signal: np.ndarray, fs: float) -> SensorStatus:
     Raises
     ------
     SignalError
-        For a non-1-D or non-real signal, a non-finite sample, or a bad ``fs``.
+        For a non-1-D or non-real signal, a non-finite sample, a float64 sample beyond
+        +-1e100 (energies square the samples), or a bad ``fs`` (a real number from
+        20 Hz to 1e6 Hz).
 
     Notes
     -----

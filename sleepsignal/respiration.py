@@ -1175,7 +1175,8 @@ def detect_breathing(
     Raises
     ------
     SignalError
-        For a non-1-D or non-real signal, a non-finite sample, a bad ``fs``,
+        For a non-1-D or non-real signal, a non-finite sample, a float64 sample beyond
+        +-1e100, a bad ``fs`` (a real number from 5 Hz to 1e6 Hz),
         ``beat_times`` that are not a 1-D real array, or an ``exclude`` that is not two
         equal-length arrays of real times, holds NaN, or has an end before its start.
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._validate import array_1d, is_real
 from .errors import (
     DecodeError,
     MissingTrackError,
@@ -103,11 +104,13 @@ def check_timezone(tz: object, where: str) -> str:
     return tz
 
 
+#: Every numpy dtype kind: from_array names an unsupported dtype itself (_dtype_name).
+_ANY_KIND = "biufcmMOSUV"
+
+
 def _real(value: object) -> bool:
     """A real number that ``math.isfinite`` takes (an int beyond the float range is not)."""
-    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(
-        value, (bool, np.bool_)
-    ):
+    if not is_real(value):
         return False
     try:
         float(value)
@@ -119,14 +122,7 @@ def _real(value: object) -> bool:
 def _noise_array(noise: object) -> np.ndarray:
     """``noise`` as 1-D little-endian float32, or :class:`SignalError` (no silent cast:
     complex, strings and values beyond the float32 range are refused)."""
-    try:
-        raw = np.asarray(noise)
-    except (TypeError, ValueError) as e:  # ragged nested sequences
-        raise SignalError(f"noise must be a 1-D array of real numbers: {e}") from None
-    if raw.ndim != 1 or raw.dtype.kind not in "buif":
-        raise SignalError(
-            f"noise must be a 1-D array of real numbers, got shape {raw.shape} dtype {raw.dtype}"
-        )
+    raw = array_1d(noise, "noise", kinds="buif", what="real numbers")
     _check_float32_range(raw, "noise")
     return raw.astype("<f4")
 
@@ -135,7 +131,11 @@ def _check_float32_range(a: np.ndarray, name: str) -> None:
     """Refuse finite float64 values that float32 (what the analysis reads) turns to inf."""
     if a.dtype != np.float64 or not a.size:
         return
-    big = np.isfinite(a) & (np.abs(a) > np.finfo(np.float32).max)
+    lim = float(np.finfo(np.float32).max)
+    # two reductions, no temporaries; NaN (min/max give NaN) or inf takes the mask path
+    if -lim <= float(a.min()) and float(a.max()) <= lim:
+        return
+    big = np.isfinite(a) & (np.abs(a) > lim)
     if big.any():
         i = int(np.argmax(big))
         raise SignalError(
@@ -511,8 +511,10 @@ class Session:
         Parameters
         ----------
         samples : array_like
-            BCG samples, 1-D. Integer arrays keep their dtype (``uint16`` like Beddit);
-            floating arrays are stored as float32 or float64 as given.
+            BCG samples, 1-D. Integer arrays keep their dtype (``uint16`` like Beddit),
+            except 64-bit integers (a list of Python ints), stored as int32 when every
+            value fits and as float64 otherwise; floating arrays are stored as float32
+            or float64 as given.
         fs : float
             Sampling rate in Hz. Required: a wrong rate gives wrong heart rates.
         start : float
@@ -538,14 +540,15 @@ class Session:
             For a non-1-D array, an unsupported dtype, float64 values beyond the float32
             range (the analysis reads samples as float32) or a non-positive ``fs``.
         """
-        try:
-            a = np.asarray(samples)
-        except (TypeError, ValueError) as e:  # ragged nested sequences
-            raise SignalError(f"samples must be a 1-D array: {e}") from None
-        if a.ndim != 1:
-            raise SignalError(f"samples must be a 1-D array, got shape {a.shape}")
+        a = array_1d(
+            samples, "samples", kinds=_ANY_KIND, what="numbers"
+        )  # unsupported dtypes: _dtype_name
         if a.dtype == np.float16 or a.dtype.kind == "b":
             a = a.astype(np.float32)
+        elif a.dtype.kind in "iu" and a.dtype.itemsize == 8:  # a list of Python ints
+            i32 = np.iinfo(np.int32)
+            fits = not a.size or (int(a.min()) >= i32.min and int(a.max()) <= i32.max)
+            a = a.astype(np.int32 if fits else np.float64)
         _check_float32_range(a, "samples")
         dt_name = _dtype_name(a.dtype)
         if not (_real(fs) and math.isfinite(fs) and fs > 0):

@@ -58,7 +58,7 @@ import numpy as np
 
 from . import _staging_features as _f
 from ._numba import njit
-from ._validate import check_instance
+from ._validate import check_instance, is_integer
 from .errors import SignalError
 from .hypnogram import AWAY, DEEP, EPOCH_LENGTH, LIGHT, NO_SIGNAL, REM, STAGES, WAKE, Hypnogram
 
@@ -91,6 +91,7 @@ ACTIGRAPHY_THRESHOLD = 0.5
 
 Method = Literal["auto", "heartbeat", "heart_rate", "actigraphy"]
 _METHODS = ("auto", "heartbeat", "heart_rate", "actigraphy")
+_METHOD_TRACK = {"heartbeat": "heartbeat", "heart_rate": "heart_rate", "actigraphy": "actigram"}
 
 Pair = tuple[np.ndarray, np.ndarray]
 
@@ -369,7 +370,8 @@ def stage_epochs(
     SignalError
         Bad ``n_epochs`` (more than 10**7 too), malformed pairs (times that are not
         finite or beyond +-1e12 s too), unknown ``method``, or a forced method
-        without its track.
+        without its track. (:func:`stage_session` turns the data errors among these
+        into ``no_signal`` epochs and a message.)
 
     Examples
     --------
@@ -383,7 +385,7 @@ def stage_epochs(
     >>> stage_epochs(10).message.split(":")[0]
     'the session has no heartbeat, heart_rate, actigram or respiration_cycles data'
     """
-    if isinstance(n_epochs, bool) or not isinstance(n_epochs, (int, np.integer)) or n_epochs < 0:
+    if not is_integer(n_epochs) or n_epochs < 0:
         raise SignalError(f"n_epochs must be a non-negative integer, got {n_epochs!r}")
     if n_epochs > _MAX_EPOCHS:
         raise SignalError(
@@ -440,7 +442,7 @@ def stage_epochs(
     )
     ac_ok = counts is not None and bool(np.isfinite(counts[present]).any())
 
-    track_of = {"heartbeat": "heartbeat", "heart_rate": "heart_rate", "actigraphy": "actigram"}
+    track_of = _METHOD_TRACK
     chosen: str = method
     if method == "auto":
         ok = {"heartbeat": hb_ok, "heart_rate": hr_ok, "actigraphy": ac_ok}
@@ -514,7 +516,17 @@ def stage_session(session: Any, *, method: Method = "auto") -> Hypnogram:
         ``info`` holds ``model``, ``inputs``, ``training_checksum`` (sha256 of
         the data the shipped model was trained on) and ``message`` (empty when all
         went well). A session that cannot be staged gets ``no_signal`` epochs and a
-        message, never an exception.
+        message, never an exception: a track that :func:`stage_epochs` would refuse
+        (times not finite or beyond +-1e12 s from the start, e.g. milliseconds of Unix
+        time) is left out and named in the message, and a session longer than 10**7
+        epochs (9.5 years: a wrong ``end_timestamp``) gets no epochs and a message.
+
+    Raises
+    ------
+    SignalError
+        If ``session`` is not a :class:`~sleepsignal.session.Session`, ``method`` is
+        unknown, or a forced ``method`` lacks its track in the session (arguments, not
+        data).
     """
     from .session import Session
 
@@ -529,27 +541,49 @@ def stage_session(session: Any, *, method: Method = "auto") -> Hypnogram:
         ends = [float(t.times[-1]) for t in tv.values() if len(t.times)]
         duration = max(ends) if ends else 0.0
     n = math.ceil(duration / EPOCH_LENGTH - 1e-9) if duration > 0 else 0
+    refused: list[str] = []  # why tracks were left out, for info["message"]
+    too_long = n > _MAX_EPOCHS
+    if too_long:  # stage_epochs refuses it; a session's data is no reason to raise
+        refused.append(
+            f"the session lasts {duration:.6g} s, more than {_MAX_EPOCHS} epochs "
+            "(9.5 years; check start_timestamp and end_timestamp): nothing staged"
+        )
+        n = 0
 
     def pair(name: str) -> Pair | None:
         t = tv.get(name)
-        if t is None:
+        if t is None or n == 0:
             return None
-        return np.asarray(t.times, np.float64), np.asarray(t.values, np.float64).reshape(-1)
+        p = np.asarray(t.times, np.float64), np.asarray(t.values, np.float64).reshape(-1)
+        try:  # the checks stage_epochs makes: a track that fails them is left out, named
+            return _pair(p, name)
+        except SignalError as e:
+            refused.append(f"{e}: the track is left out")
+            return None
 
-    res = stage_epochs(
-        n,
-        heartbeat=pair("heartbeat"),
-        heart_rate=pair("heart_rate"),
-        actigram=pair("actigram"),
-        respiration_cycles=pair("respiration_cycles"),
-        presence=pair("presence"),
-        sensor_status=pair("sensor_status"),
-        method=method,
-    )
+    pairs = {
+        name: pair(name)
+        for name in (
+            "heartbeat",
+            "heart_rate",
+            "actigram",
+            "respiration_cycles",
+            "presence",
+            "sensor_status",
+        )
+    }
+    forced = _METHOD_TRACK.get(method)  # an unknown method raises in stage_epochs
+    if too_long or (
+        forced is not None and pairs[forced] is None and any(r.startswith(forced) for r in refused)
+    ):
+        res = stage_epochs(n)  # nothing to stage, or the forced track was refused
+    else:
+        res = stage_epochs(n, **pairs, method=method)
+    notes = refused if too_long or not res.message else [*refused, res.message]
     info = {
         "model": res.model,
         "inputs": list(res.inputs),
-        "message": res.message,
+        "message": "; ".join(notes),
         "training_checksum": str(_model()["training_checksum"]),
     }
     return Hypnogram(

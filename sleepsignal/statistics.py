@@ -273,7 +273,7 @@ def night_statistics(
         from .session import Session as _Session  # at call time, as the annotation
 
         check_instance(session, _Session, "session")
-    if not (isinstance(min_awakening, (int, float)) and min_awakening > 0):
+    if not (math.isfinite(real_number(min_awakening, "min_awakening")) and min_awakening > 0):
         raise SignalError(f"min_awakening must be a positive number of s, got {min_awakening!r}")
     if respiration_rate is not None and math.isnan(
         real_number(respiration_rate, "respiration_rate")
@@ -286,14 +286,19 @@ def night_statistics(
             f"respiration_rate must be a positive breaths/min value, got {respiration_rate!r}"
         )
     if hrv is not None:
-        if not isinstance(hrv, Mapping):
+        # a Mapping, or anything with .items() (a pandas Series of the indices)
+        if not (isinstance(hrv, Mapping) or callable(getattr(hrv, "items", None))):
             raise SignalError(f"hrv must be a mapping of index name to RMSSD (s), got {hrv!r}")
-        hrv = {k: v for k, v in hrv.items() if not (isinstance(v, float) and math.isnan(v))}
+        checked: dict[str, float] = {}
         for k, v in hrv.items():
+            f = real_number(v, f"hrv[{k!r}]")  # numpy numbers too; bools and strings not
+            if math.isnan(f):
+                continue  # upstream could not compute it: the index is unknown, omitted
             # records store the indices as float32: beyond its range they would be inf
-            real = isinstance(v, (int, float)) and not isinstance(v, bool)
-            if not (real and math.isfinite(real_number(v, f"hrv[{k!r}]")) and 0 <= v <= _F32_MAX):
+            if not (math.isfinite(f) and 0 <= f <= _F32_MAX):
                 raise SignalError(f"hrv[{k!r}] must be a finite non-negative RMSSD in s, got {v!r}")
+            checked[k] = f
+        hrv = checked
 
     st = np.asarray(hypnogram.stages)
     el = float(hypnogram.epoch_length)

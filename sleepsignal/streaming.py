@@ -71,7 +71,7 @@ from . import tracks as _tracks
 from ._stream_kernels import _release_freed_memory
 from ._track_kernels import MAX_ABS_SAMPLE
 from ._track_slices import _noise_source, _NoiseSource, _SlicedPass2
-from ._validate import real_number
+from ._validate import array_1d, real_number
 from .errors import SignalError
 from .heartbeats import Heartbeats, _detect_heartbeats, _FastHeart, _warn_fast_heart, heart_rate
 from .session import Session, TimeValueTrack
@@ -344,14 +344,7 @@ def _fiducial_shift(prev: np.ndarray, cur: np.ndarray, t_lo: float, t_hi: float)
 
 
 def _as_chunk(a: object, i: int, dtype: np.dtype | None) -> np.ndarray:
-    try:
-        x = np.asarray(a)
-    except (TypeError, ValueError) as e:  # ragged nested sequences
-        raise SignalError(f"chunk {i} must be a 1-D array of samples: {e}") from None
-    if x.ndim != 1:
-        raise SignalError(f"chunk {i} must be a 1-D array of samples, got shape {x.shape}")
-    if x.dtype.kind not in "uif":
-        raise SignalError(f"chunk {i} must hold real numbers, got dtype {x.dtype}")
+    x = array_1d(a, f"chunk {i}")
     if x.dtype == np.float16:  # numba has no float16; float32 holds every value exactly
         x = x.astype(np.float32)
     # as _coerce_signal: energies square the samples (float32 cannot exceed the limit)
@@ -429,8 +422,10 @@ def stream_tracks(
     Raises
     ------
     SignalError
-        A bad ``fs``, ``chunk_s``, ``noise_fs``; a chunk that is not 1-D real or whose
-        dtype differs from the first chunk's.
+        A bad ``fs`` (a real number from 20 Hz to 1e6 Hz), ``chunk_s`` (positive,
+        finite), ``noise_fs`` (0.1 Hz to 1e6 Hz) or ``offset`` (a finite number of s);
+        a chunk that is not 1-D real, whose dtype differs from the first chunk's, or
+        (float64) holds a sample beyond +-1e100 (NaN and inf stay gaps).
 
     Notes
     -----

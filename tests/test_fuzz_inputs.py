@@ -46,16 +46,40 @@ FUZZ = settings(
 # --------------------------------------------------------------------------------------
 
 
-def holds(call: Callable[[], Any], names: str | tuple[str, ...], result: Any = object) -> None:
+def holds(
+    call: Callable[[], Any],
+    names: str | tuple[str, ...],
+    result: Any = object,
+    *,
+    must_raise: type[Exception] | None = None,
+    after: str | None = None,
+) -> None:
     """Run ``call``: a ``result`` instance, or a SleepSignalError naming one of ``names``;
-    no warning but SleepSignalWarning."""
+    no warning but SleepSignalWarning. With ``must_raise`` (an input known to be invalid)
+    a result of any kind fails: the call must raise that SleepSignalError subclass. With
+    ``after`` (a file path every message starts with), only the text after it counts."""
     if isinstance(names, str):
         names = (names,)
+    raised = None
+    if after is not None:  # names must appear in the text after ``after`` (a path)
+        inner = call
+
+        def call() -> Any:
+            try:
+                return inner()
+            except SleepSignalError as e:
+                message = str(e)
+                cut = message.find(after)
+                if cut >= 0:
+                    message = message[cut + len(after) :]
+                raise type(e)(message) from e
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             out = call()
         except SleepSignalError as e:
+            raised = e
             message = str(e)
             assert any(n in message for n in names), (
                 f"error message names none of {names}: {message!r}"
@@ -65,6 +89,12 @@ def holds(call: Callable[[], Any], names: str | tuple[str, ...], result: Any = o
     assert not foreign, [
         f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in foreign
     ]
+    if must_raise is not None:
+        assert isinstance(raised, must_raise), (
+            f"expected {must_raise.__name__} naming {names}, got "
+            f"{type(raised).__name__ if raised else 'a result: ' + type(out).__name__}"
+        )
+        return
     if out is not None:
         assert isinstance(out, result), f"expected {result}, got {type(out).__name__}"
         _numbers_as_documented(out)
@@ -676,11 +706,7 @@ def test_stream_tracks_bad_input(option: str, a: Any, value: Any) -> None:
     else:
         kw[option] = value
     names = {"source": "signal", "chunks": "chunk", "noise_fs": "fs"}.get(option, option)
-    holds(
-        lambda: ss.stream_tracks(source, fs, heartbeats=False, **kw),
-        (names, "noise", "signal"),
-        ss.StreamedTracks,
-    )
+    holds(lambda: ss.stream_tracks(source, fs, heartbeats=False, **kw), names, ss.StreamedTracks)
 
 
 @FUZZ
@@ -789,7 +815,13 @@ def test_read_session_spoiled_json(
         return s
 
     # "normal": the spoiled JSON may hold no such track (MissingTrackError from .signal)
-    holds(read_and_use, ("session.json", str(path[-1]), "'normal'"), Session)
+    # the message starts with the file path: the field must be named after it
+    holds(
+        read_and_use,
+        (str(path[-1]), "'normal'"),
+        Session,
+        after=str(d / "session.json") + ": ",
+    )
 
 
 @FUZZ
@@ -817,7 +849,9 @@ def test_read_session_spoiled_files(tmp_path_factory: Any, cut: int, blob: str, 
         s.signal("normal")
         return s
 
-    holds(read_and_use, ("session.json", blob, "normal", "noise"), Session)
+    # a spoiled blob must be named after the session.json path every message starts with
+    names = ("normal", "noise") if blob != "session.json" else ("JSON", "json")
+    holds(read_and_use, names, Session, after=str(d / "session.json") + ": ")
 
 
 def test_night_hrv_indices_night_longer_than_the_intervals() -> None:
@@ -892,3 +926,552 @@ def test_readers_missing_or_odd_path(tmp_path: Path, reader: str) -> None:
     f = getattr(ss, reader)
     for path in (tmp_path / "absent.json", tmp_path, 3.0):
         holds(lambda path=path: f(path), (str(path), "path", "stream"), object)
+
+
+# --------------------------------------------------------------------------------------
+# Each finding of the fuzz merge (bb643b5, its commit messages), pinned as one explicit
+# case: the error class and the argument the message names. The generated tests above
+# accept any result of the documented type, so a fix reverted to a silent empty answer
+# (a NaN bound giving []) would pass them; these cannot.
+# --------------------------------------------------------------------------------------
+
+
+def _x() -> np.ndarray:
+    return np.asarray(_night().x[: 60 * int(FS)], dtype=np.float64)
+
+
+def _hb() -> Any:
+    return ss.detect_heartbeats(_x(), FS)
+
+
+def _session() -> Any:
+    return ss.Session.from_array(_x().astype(np.float32), FS, start=1.6e9)
+
+
+def _hyp() -> Any:
+    return ss.Hypnogram(np.array([0, 0, 1, 1, 2, 2, 0, 0]), start=1.6e9)
+
+
+def _mv_pr() -> tuple[Any, Any]:
+    x = _x()
+    pr = ss.presence(x, FS)
+    return ss.movement_bursts(x, FS, present=pr), pr
+
+
+_E = ss.SignalError
+_t5 = np.arange(5.0)
+_FINDINGS: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
+    # 01a3b96 detect_heartbeats / heart_rate
+    (
+        "hb bpm_range short",
+        lambda: ss.detect_heartbeats(_x(), FS, bpm_range=(30,)),
+        _E,
+        "bpm_range",
+    ),
+    ("hb band short", lambda: ss.detect_heartbeats(_x(), FS, band=(2,)), _E, "band"),
+    ("hb bpm_range str", lambda: ss.detect_heartbeats(_x(), FS, bpm_range="a"), _E, "bpm_range"),
+    ("hb min_ncc str", lambda: ss.detect_heartbeats(_x(), FS, min_ncc="1"), _E, "min_ncc"),
+    ("hb min_ncc None", lambda: ss.detect_heartbeats(_x(), FS, min_ncc=None), _E, "min_ncc"),
+    (
+        "hb max_deviation 0",
+        lambda: ss.detect_heartbeats(_x(), FS, max_deviation=0),
+        _E,
+        "max_deviation",
+    ),
+    ("hb fs huge int", lambda: ss.detect_heartbeats(_x(), 10**400), _E, "fs"),
+    ("hb ragged", lambda: ss.detect_heartbeats([[1.0, 2.0], [3.0]], FS), _E, "signal"),
+    ("hr duration str", lambda: ss.heart_rate(_hb(), duration="1"), _E, "duration"),
+    ("hr duration None", lambda: ss.heart_rate(_hb(), duration=None), _E, "duration"),
+    ("hr duration list", lambda: ss.heart_rate(_hb(), duration=[1, 2]), _E, "duration"),
+    ("hr duration huge", lambda: ss.heart_rate(_hb(), duration=1e300), _E, "duration"),
+    ("hr window tiny", lambda: ss.heart_rate(_hb(), duration=60.0, window=1e-300), _E, "window"),
+    ("hr not Heartbeats", lambda: ss.heart_rate((1, 2), duration=60.0), _E, "heartbeats"),
+    # 77fa4dd track functions
+    ("mains fs huge", lambda: ss.mains_interference(_x(), 1e300), _E, "fs"),
+    ("mains fs huge int", lambda: ss.mains_interference(_x(), 10**400), _E, "fs"),
+    ("movement x1e300", lambda: ss.movement_bursts(_x() * 1e300, FS), _E, "signal"),
+    ("presence ragged", lambda: ss.presence([[1.0, 2.0], [3.0]], FS), _E, "signal"),
+    # 2414a2e rmssd / night_hrv_indices
+    ("rmssd str", lambda: ss.rmssd("abc"), _E, "intervals"),
+    ("rmssd complex", lambda: ss.rmssd(np.ones(5) + 1j), _E, "intervals"),
+    ("rmssd min_pairs str", lambda: ss.rmssd(np.ones(5), min_pairs="1"), _E, "min_pairs"),
+    ("rmssd min_pairs None", lambda: ss.rmssd(np.ones(5), min_pairs=None), _E, "min_pairs"),
+    ("rmssd tolerance nan", lambda: ss.rmssd(np.ones(5), tolerance=float("nan")), _E, "tolerance"),
+    ("rmssd tolerance <0", lambda: ss.rmssd(np.ones(5), tolerance=-1.0), _E, "tolerance"),
+    ("hrv idx str", lambda: ss.night_hrv_indices(_t5, "abc", start=0.0, end=5.0), _E, "intervals"),
+    (
+        "hrv idx start str",
+        lambda: ss.night_hrv_indices(_t5, np.ones(5), start="1", end=5.0),
+        _E,
+        "start",
+    ),
+    (
+        "hrv idx start None",
+        lambda: ss.night_hrv_indices(_t5, np.ones(5), start=None, end=5.0),
+        _E,
+        "start",
+    ),
+    (
+        "hrv idx end huge",
+        lambda: ss.night_hrv_indices(_t5, np.ones(5), start=0.0, end=1e300),
+        _E,
+        "end",
+    ),
+    # 2e53b04 detect_breathing / respiration_rate
+    (
+        "br beat_times complex",
+        lambda: ss.detect_breathing(_x(), FS, beat_times=_t5 + 1j),
+        _E,
+        "beat_times",
+    ),
+    (
+        "br exclude complex",
+        lambda: ss.detect_breathing(_x(), FS, exclude=(_t5 + 1j, _t5 + 1j)),
+        _E,
+        "exclude",
+    ),
+    (
+        "rr complex",
+        lambda: ss.respiration_rate((_t5 + 1j, _t5 + 1j), start=0.0, end=5.0),
+        _E,
+        "cycle",
+    ),
+    ("rr str", lambda: ss.respiration_rate(("abc", "abc"), start=0.0, end=5.0), _E, "cycle"),
+    (
+        "rr start str",
+        lambda: ss.respiration_rate((_t5, np.ones(5)), start="1", end=5.0),
+        _E,
+        "start",
+    ),
+    (
+        "rr start list",
+        lambda: ss.respiration_rate((_t5, np.ones(5)), start=[1, 2], end=5.0),
+        _E,
+        "start",
+    ),
+    # d3ba65d actigram
+    ("acti duration str", lambda: ss.actigram(*_mv_pr(), duration="1"), _E, "duration"),
+    ("acti duration list", lambda: ss.actigram(*_mv_pr(), duration=[1, 2]), _E, "duration"),
+    ("acti duration huge", lambda: ss.actigram(*_mv_pr(), duration=1e300), _E, "duration"),
+    (
+        "acti epoch tiny",
+        lambda: ss.actigram(*_mv_pr(), duration=60.0, epoch_s=1e-300),
+        _E,
+        "epoch_s",
+    ),
+    ("acti swapped", lambda: ss.actigram(*_mv_pr()[::-1], duration=60.0), _E, "movements"),
+    # 765c763 stage_epochs / hypnogram_csv
+    (
+        "stage nan time",
+        lambda: ss.stage_epochs(30, heartbeat=(np.array([np.nan]), np.ones(1))),
+        _E,
+        "heartbeat",
+    ),
+    (
+        "stage inf time",
+        lambda: ss.stage_epochs(30, actigram=(np.array([np.inf]), np.ones(1))),
+        _E,
+        "actigram",
+    ),
+    (
+        "stage huge time",
+        lambda: ss.stage_epochs(30, presence=(np.array([1e300]), np.ones(1))),
+        _E,
+        "presence",
+    ),
+    ("stage complex", lambda: ss.stage_epochs(30, heartbeat=(_t5 + 1j, _t5 + 1j)), _E, "heartbeat"),
+    ("stage huge n", lambda: ss.stage_epochs(2**40), _E, "n_epochs"),
+    ("csv None", lambda: ss.hypnogram_csv(None), _E, "hypnogram"),
+    # a4fee54 sleep_periods
+    ("periods str", lambda: ss.sleep_periods("abc", np.ones(3), 1e4), _E, "presence_times"),
+    ("periods complex", lambda: ss.sleep_periods(_t5 + 1j, np.ones(5), 1e4), _E, "presence_times"),
+    ("periods duration str", lambda: ss.sleep_periods(_t5, np.ones(5), "1"), _E, "duration"),
+    (
+        "periods min_gap None",
+        lambda: ss.sleep_periods(_t5, np.ones(5), 1e4, min_gap=None),
+        _E,
+        "min_gap",
+    ),
+    # a71813e night_statistics / sleep_score
+    ("stats None", lambda: ss.night_statistics(None), _E, "hypnogram"),
+    ("stats hrv int", lambda: ss.night_statistics(_hyp(), hrv=3), _E, "hrv"),
+    (
+        "stats rr str",
+        lambda: ss.night_statistics(_hyp(), respiration_rate="1"),
+        _E,
+        "respiration_rate",
+    ),
+    ("score None", lambda: ss.sleep_score(None), _E, "stats"),
+    (
+        "score target str",
+        lambda: ss.sleep_score(ss.night_statistics(_hyp()), sleep_time_target="1"),
+        _E,
+        "sleep_time_target",
+    ),
+    # 4a34209 / 60ba054 build_records
+    (
+        "records updated nan",
+        lambda: ss.build_records(_session(), _hyp(), updated=float("nan")),
+        _E,
+        "updated",
+    ),
+    (
+        "records updated list",
+        lambda: ss.build_records(_session(), _hyp(), updated=[1, 2]),
+        _E,
+        "updated",
+    ),
+    (
+        "records hrv 1e300",
+        lambda: ss.build_records(_session(), _hyp(), hrv={"all_night_HRV_index": 1e300}),
+        _E,
+        "all_night_HRV_index",
+    ),
+    (
+        "records hrv 10**400",
+        lambda: ss.build_records(_session(), _hyp(), hrv={"all_night_HRV_index": 10**400}),
+        _E,
+        "all_night_HRV_index",
+    ),
+    (
+        "records hrv bool",
+        lambda: ss.build_records(_session(), _hyp(), hrv={"all_night_HRV_index": True}),
+        _E,
+        "all_night_HRV_index",
+    ),
+    # 33716d2 Session.from_array
+    (
+        "from_array complex noise",
+        lambda: ss.Session.from_array(_x(), FS, start=0.0, noise=np.ones(40) + 1j, noise_fs=10.0),
+        _E,
+        "noise",
+    ),
+    (
+        "from_array str noise",
+        lambda: ss.Session.from_array(_x(), FS, start=0.0, noise="abc", noise_fs=10.0),
+        _E,
+        "noise",
+    ),
+    (
+        "from_array scalar noise",
+        lambda: ss.Session.from_array(_x(), FS, start=0.0, noise=3.0, noise_fs=10.0),
+        _E,
+        "noise",
+    ),
+    (
+        "from_array noise 1e300",
+        lambda: ss.Session.from_array(_x(), FS, start=0.0, noise=np.full(40, 1e300), noise_fs=10.0),
+        _E,
+        "noise",
+    ),
+    (
+        "from_array x1e300",
+        lambda: ss.Session.from_array(_x() * 1e300, FS, start=0.0),
+        _E,
+        "float32",
+    ),
+    ("from_array fs huge", lambda: ss.Session.from_array(_x(), 10**400, start=0.0), _E, "fs"),
+    ("from_array start huge", lambda: ss.Session.from_array(_x(), FS, start=10**400), _E, "start"),
+    (
+        "from_array ragged",
+        lambda: ss.Session.from_array([[1.0, 2.0], [3.0]], FS, start=0.0),
+        _E,
+        "samples",
+    ),
+    # ea34a14 query_sessions
+    (
+        "query start str",
+        lambda: ss.query_sessions([_session()], start_timestamp="140", end_timestamp=2e9),
+        ss.QueryError,
+        "start_timestamp",
+    ),
+    (
+        "query updated nan",
+        lambda: ss.query_sessions([_session()], updated_after=float("nan")),
+        ss.QueryError,
+        "updated_after",
+    ),
+    (
+        "query start nan",
+        lambda: ss.query_sessions([_session()], start_timestamp=float("nan"), end_timestamp=2e9),
+        ss.QueryError,
+        "start_timestamp",
+    ),
+    (
+        "query not iterable",
+        lambda: ss.query_sessions(0, updated_after=0.0),
+        ss.QueryError,
+        "sessions",
+    ),
+    (
+        "query not sessions",
+        lambda: ss.query_sessions([1.0, 2.0], updated_after=0.0),
+        ss.QueryError,
+        "sessions",
+    ),
+    # c3cc8a2 / 44dcb0c read_bt2, read_session
+    ("bt2 channels nan", lambda: ss.read_bt2(b"", channels=float("nan")), _E, "channels"),
+    ("bt2 channels str", lambda: ss.read_bt2(b"", channels="140"), _E, "channels"),
+    ("bt2 channels huge", lambda: ss.read_bt2(b"", channels=10**400), _E, "channels"),
+    ("bt2 absent", lambda: ss.read_bt2("absent.bt2"), ss.DecodeError, "absent.bt2"),
+    ("bt2 float", lambda: ss.read_bt2(3.0), ss.DecodeError, "stream"),
+    ("session float", lambda: ss.read_session(3.0), ss.DecodeError, "path"),
+    # 2a362c4 write_bt2
+    (
+        "wbt2 spp float",
+        lambda: ss.write_bt2(np.ones((40, 2), np.uint16), samples_per_packet=1.5),
+        _E,
+        "samples_per_packet",
+    ),
+    (
+        "wbt2 spp None",
+        lambda: ss.write_bt2(np.ones((40, 2), np.uint16), samples_per_packet=None),
+        _E,
+        "samples_per_packet",
+    ),
+    (
+        "wbt2 first str",
+        lambda: ss.write_bt2(np.ones((40, 2), np.uint16), first_packet_number="a"),
+        _E,
+        "first_packet_number",
+    ),
+    (
+        "wbt2 payload",
+        lambda: ss.write_bt2(np.ones((40000, 2), np.uint16), samples_per_packet=40000),
+        _E,
+        "samples_per_packet",
+    ),
+    # 09508c6 stream_tracks
+    ("stream x1e300", lambda: ss.stream_tracks(_x() * 1e300, FS, heartbeats=False), _E, "signal"),
+    ("stream None", lambda: ss.stream_tracks(None, FS, heartbeats=False), _E, "signal"),
+    (
+        "stream ragged noise",
+        lambda: ss.stream_tracks(
+            _x(), FS, noise=[[1.0], [2.0, 3.0]], noise_fs=10.0, heartbeats=False
+        ),
+        _E,
+        "noise",
+    ),
+    (
+        "stream offset str",
+        lambda: ss.stream_tracks(_x(), FS, offset="1", heartbeats=False),
+        _E,
+        "offset",
+    ),
+    (
+        "stream offset nan",
+        lambda: ss.stream_tracks(_x(), FS, offset=float("nan"), heartbeats=False),
+        _E,
+        "offset",
+    ),
+    (
+        "stream offset list",
+        lambda: ss.stream_tracks(_x(), FS, offset=[1, 2], heartbeats=False),
+        _E,
+        "offset",
+    ),
+    (
+        "stream offset huge",
+        lambda: ss.stream_tracks(_x(), FS, offset=10**400, heartbeats=False),
+        _E,
+        "offset",
+    ),
+    (
+        "stream chunk_s huge",
+        lambda: ss.stream_tracks(_x(), FS, chunk_s=10**400, heartbeats=False),
+        _E,
+        "chunk_s",
+    ),
+    # 464b0f9, 250d4fd
+    ("movement present int", lambda: ss.movement_bursts(_x(), FS, present=0), _E, "present"),
+    ("analyze int", lambda: ss.analyze(0), _E, "session"),
+    ("stage_session dict", lambda: ss.stage_session({"start_timestamp": 0.0}), _E, "session"),
+    ("split_nights str", lambda: ss.split_nights("session.json"), _E, "session"),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "name"),
+    [pytest.param(c, e, n, id=i) for i, c, e, n in _FINDINGS],
+)
+def test_fuzz_finding_raises(call: Callable[[], Any], error: type[Exception], name: str) -> None:
+    """Each input the fuzz merge fixed raises its error naming the argument."""
+    holds(call, name, object, must_raise=error)
+
+
+# --------------------------------------------------------------------------------------
+# stage_session keeps its contract (no_signal and a message, never an exception) for
+# session data that stage_epochs refuses: the fuzz limits must not fail a batch session.
+# --------------------------------------------------------------------------------------
+
+
+def _tv_session(duration: float, times: np.ndarray) -> Any:
+    from sleepsignal.session import Session
+
+    s = Session(
+        metadata={"start_timestamp": 1.7e9, "end_timestamp": 1.7e9 + duration, "timezone": "UTC"}
+    )
+    hr = ss.TimeValueTrack("heart_rate", times, np.full(len(times), 60, np.float32), "float32")
+    return s.with_tracks([hr])
+
+
+@pytest.mark.parametrize("method", ["auto", "heart_rate"])
+def test_stage_session_track_times_in_ms_are_no_signal_with_a_message(method: str) -> None:
+    """heart_rate times in ms of Unix time (beyond +-1e12 s): stage_epochs raises, but
+    stage_session leaves the track out, names it and stages no_signal."""
+    s = _tv_session(1800.0, 1.7e12 + np.arange(0.0, 1.8e6, 3e4))
+    h = ss.stage_session(s, method=method)  # type: ignore[arg-type]
+    assert len(h) == 60 and (h.stages == 5).all()
+    assert h.info["message"].startswith("heart_rate: times must be finite"), h.info
+    a = ss.analyze(s)
+    assert any("heart_rate: times" in n for n in a.notes), a.notes
+
+
+def test_stage_session_absurd_duration_is_a_message_not_an_error() -> None:
+    """end_timestamp = start + 4e8 s is more epochs than stage_epochs allows: no epoch
+    and a message naming the timestamps (it raised SignalError out of analyze)."""
+    s = _tv_session(4e8, np.arange(15.0, 1800.0, 30.0))
+    h = ss.stage_session(s)
+    assert len(h) == 0
+    assert "end_timestamp" in h.info["message"], h.info
+    assert len(ss.analyze(s).hypnogram) == 0
+
+
+def test_stage_session_still_raises_for_bad_arguments() -> None:
+    s = _tv_session(1800.0, np.arange(15.0, 1800.0, 30.0))
+    with pytest.raises(ss.SignalError, match="method"):
+        ss.stage_session(s, method="bogus")  # type: ignore[arg-type]
+    with pytest.raises(ss.SignalError, match="heartbeat track"):
+        ss.stage_session(s, method="heartbeat")
+    assert ss.stage_session(s).info["model"] == "heart_rate"  # valid input is staged
+
+
+# --------------------------------------------------------------------------------------
+# Valid input the fuzz merge's checks refused (review of fuzz): each gives the same
+# answer as its plain-Python spelling.
+# --------------------------------------------------------------------------------------
+
+
+def test_pairs_as_any_real_array_like() -> None:
+    import pandas as pd
+
+    x = _x()
+    want = ss.detect_heartbeats(x, FS, band=(5.0, 20.0), bpm_range=(40.0, 150.0))
+    for band, bpm in [
+        (pd.Series([5, 20]), pd.Series([40, 150])),
+        (np.array([5.0, 20.0]), np.array([40, 150])),
+        ([np.float32(5), np.int64(20)], [40, 150.0]),
+    ]:
+        got = ss.detect_heartbeats(x, FS, band=band, bpm_range=bpm)
+        np.testing.assert_array_equal(got.beat_times, want.beat_times)
+    for bad in [(True, 20), ("5", "20"), np.array([[5, 20]]), (5, 20, 30), [[5], [20, 1]]]:
+        with pytest.raises(ss.SignalError, match="band"):
+            ss.detect_heartbeats(x, FS, band=bad)
+
+
+def test_night_statistics_hrv_series_numpy_numbers_and_nan() -> None:
+    import pandas as pd
+
+    h = ss.Hypnogram(np.array([0, 1, 1, 2, 2, 3, 0, 1, 1, 0]), start=1.6e9)
+    want = ss.night_statistics(h, hrv={"a": 0.03, "b": 0.04}, min_awakening=60.0)
+    for hrv, mina in [
+        (pd.Series({"a": 0.03, "b": 0.04}), 60),
+        ({"a": np.float64(0.03), "b": 0.04, "c": np.float32("nan")}, np.float64(60.0)),
+        ({"a": 0.03, "b": np.float32(0.04).item(), "c": float("nan")}, np.int64(60)),
+    ]:
+        got = ss.night_statistics(h, hrv=hrv, min_awakening=mina)
+        assert got.hrv.keys() == want.hrv.keys()
+        assert got.awakenings == want.awakenings
+    got = ss.night_statistics(h, hrv={"a": np.float32(0.03)})
+    assert got.hrv["a"] == float(np.float32(0.03))
+    for bad in [{"a": True}, {"a": "0.03"}, {"a": -1.0}, {"a": np.float32("inf")}]:
+        with pytest.raises(ss.SignalError, match="hrv"):
+            ss.night_statistics(h, hrv=bad)
+    with pytest.raises(ss.SignalError, match="min_awakening"):
+        ss.night_statistics(h, min_awakening=np.float64("nan"))
+
+
+def test_rmssd_min_pairs_whole_float() -> None:
+    iv = np.array([0.80, 0.82, 0.79, 0.81])
+    assert ss.rmssd(iv, min_pairs=2.0) == ss.rmssd(iv, min_pairs=2)
+    assert ss.rmssd(iv, min_pairs=np.int64(3)) == ss.rmssd(iv)
+    with pytest.raises(ss.SignalError, match="min_pairs"):
+        ss.rmssd(iv, min_pairs=2.5)
+
+
+def test_from_array_python_ints() -> None:
+    s = ss.Session.from_array([1, 2, 3] * 28, 140.0, start=0.0)
+    assert s.sampled_tracks["normal"].data_type == "int32"
+    np.testing.assert_array_equal(s.signal("normal")[0], [1, 2, 3] * 28)
+    big = ss.Session.from_array([2**40, 0, 1] * 28, 140.0, start=0.0)
+    assert big.sampled_tracks["normal"].data_type == "float64"
+    np.testing.assert_array_equal(big.signal("normal")[0], np.float32([2**40, 0, 1] * 28))
+
+
+@pytest.mark.parametrize("fs", [1e300, 2e6, 10**400, float("inf"), 0.0, -140.0])
+@pytest.mark.parametrize(
+    "function", ["detect_heartbeats", "presence", "movement_bursts", "mains_interference"]
+)
+def test_one_fs_check_for_heartbeats_and_tracks(function: str, fs: float) -> None:
+    """detect_heartbeats had its own fs check without the 1e6 Hz cap of the track
+    functions: detect_heartbeats(x, 1e300) returned a result (review of fuzz)."""
+    with pytest.raises(ss.SignalError, match="fs must be a finite sampling rate"):
+        getattr(ss, function)(_x()[:1400], fs)
+
+
+def test_detect_heartbeats_low_fs_says_why() -> None:
+    with pytest.raises(ss.SignalError, match="too low to time heartbeats"):
+        ss.detect_heartbeats(_x()[:1400], 20.0)
+
+
+class _Reader:
+    """A file-like object whose read() gives ``got`` or raises it."""
+
+    def __init__(self, got: Any) -> None:
+        self.got = got
+
+    def read(self) -> Any:
+        if isinstance(self.got, Exception):
+            raise self.got
+        return self.got
+
+
+def test_read_bt2_file_objects() -> None:
+    """review of fuzz: a read() giving a memoryview was refused ('must be opened in
+    binary mode'); an OSError from read() escaped while a path's was a DecodeError."""
+    data = ss.write_bt2(np.arange(280, dtype=np.uint16).reshape(140, 2))
+    want = ss.read_bt2(data).channel(0)
+    for got in (data, bytearray(data), memoryview(data)):
+        np.testing.assert_array_equal(ss.read_bt2(_Reader(got)).channel(0), want)
+    with pytest.raises(ss.DecodeError, match="cannot read the bt2 stream"):
+        ss.read_bt2(_Reader(OSError(5, "Input/output error")))
+    with pytest.raises(ss.DecodeError, match="binary mode"):
+        ss.read_bt2(_Reader("text"))
+    with pytest.raises(ss.DecodeError, match="must give bytes"):
+        ss.read_bt2(_Reader(3.0))
+
+
+def test_from_array_float32_range_with_nan_and_inf() -> None:
+    """The float32-range check takes min/max first (no 4 M temporaries on a valid night)
+    and a mask only when they are not conclusive: NaN or inf must not hide a 1e300."""
+    a = np.zeros(280)
+    a[[3, 7]] = [np.nan, np.inf]
+    ss.Session.from_array(a, FS, start=0.0)  # NaN and inf are gaps, not out of range
+    for where in (0, 100, 279):
+        b = a.copy()
+        b[where] = -1e300
+        with pytest.raises(ss.SignalError, match="float32 range"):
+            ss.Session.from_array(b, FS, start=0.0)
+
+
+def test_read_bt2_buffers_of_bytes() -> None:
+    """A numpy uint8 array or array('B') of the stream reads like its bytes; a buffer of
+    wider items (float64 samples passed by mistake) is refused."""
+    import array
+
+    data = ss.write_bt2(np.arange(280, dtype=np.uint16).reshape(140, 2))
+    want = ss.read_bt2(data).channel(1)
+    for buf in (np.frombuffer(data, np.uint8), array.array("B", data)):
+        np.testing.assert_array_equal(ss.read_bt2(buf).channel(1), want)
+    with pytest.raises(ss.DecodeError, match="buffer of bytes"):
+        ss.read_bt2(np.zeros(8))

@@ -380,7 +380,17 @@ def test_hrv_best_span_from_pair_counts_equals_span_by_span(seed: int) -> None:
     st = np.concatenate([[0.0], np.cumsum(iv + gaps)[:-1]])
     ends = st + iv
     assert np.all(np.diff(ends) >= 0)
-    for lo, hi in ((0.0, float(st[-1]) / 3), (100.5, float(st[-1])), (0.0, 800.0)):
+    last = float(ends[-1])
+    # spans past the last interval (a night outlasting its intervals: the fuzz merge's
+    # IndexError) with varied intervals, so a wrong span is a wrong value, not RMSSD 0
+    for lo, hi in (
+        (0.0, float(st[-1]) / 3),
+        (100.5, float(st[-1])),
+        (0.0, 800.0),
+        (last - 3000.0, last + 5000.0),
+        (last - 950.0, last + 2000.0),
+        (last + 10.0, last + 4000.0),
+    ):
         best_n, best = -1, math.nan
         s0 = lo
         while s0 + hrv.HRV_SPAN <= hi + 1e-9:

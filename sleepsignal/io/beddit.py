@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 
 from .._files import atomic_write_all
+from .._validate import is_real
 from ..errors import DecodeError, QueryError, warn_user
 from ..session import DATA_TYPES, DEFAULT_FRAME_LENGTH, SampledTrack, Session, TimeValueTrack
 
@@ -955,11 +956,7 @@ def query_sessions(
         ("end_timestamp", end_timestamp),
     ):
         # a string or a NaN bound would compare to nothing (an empty answer) or raise
-        if value is not None and (
-            isinstance(value, (bool, np.bool_))
-            or not isinstance(value, (int, float, np.integer, np.floating))
-            or value != value
-        ):
+        if value is not None and (not is_real(value) or value != value):
             raise QueryError(f"{name} must be a number of Unix seconds, got {value!r}")
     try:
         sessions = list(sessions)

@@ -26,6 +26,7 @@ from typing import IO, Literal, NamedTuple
 
 import numpy as np
 
+from .._validate import is_integer
 from ..errors import DecodeError, SignalError
 from ..session import Session
 
@@ -192,7 +193,7 @@ def write_bt2(
         ("samples_per_packet", samples_per_packet),
         ("first_packet_number", first_packet_number),
     ):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        if not is_integer(value):
             raise SignalError(f"{name} must be an integer, got {value!r}")
     # the header's payload length is a uint16 (bytes): at most 65535 // (2 channels) samples
     most = 0xFFFF // (2 * max(1, a.shape[1]))
@@ -237,8 +238,10 @@ def read_bt2(
 
     Parameters
     ----------
-    stream : bytes, path or binary file
-        The captured bytes.
+    stream : bytes, buffer of bytes, path or binary file
+        The captured bytes: ``bytes``/``bytearray``/``memoryview``, any other buffer
+        of 1-byte items (a numpy ``uint8`` array, an ``mmap``), a path, or an object
+        whose ``read()`` gives such a buffer.
     channels : int
         Channels interleaved in each payload, as the device's ``INFO`` reply announces
         (2 on the reference device).
@@ -253,8 +256,10 @@ def read_bt2(
     Raises
     ------
     DecodeError
-        In strict mode, at the first problem (with its byte offset); for a path that
-        cannot be read or a ``stream`` that is not bytes, a path or a binary file.
+        In strict mode, at the first problem (with its byte offset); for a path or file
+        object that cannot be read (the ``OSError`` is wrapped: ``DecodeError`` is a
+        ``ValueError``, not an ``OSError``) or a ``stream`` that is not bytes, a path or
+        a binary file.
     SignalError
         For ``channels`` that is not an integer from 1 to 65536.
 
@@ -267,7 +272,7 @@ def read_bt2(
        where a packet with a plausible number, a whole payload and a matching CRC starts.
     4. Fewer bytes than a whole packet at the end are reported as a truncated tail.
     """
-    if isinstance(channels, (bool, np.bool_)) or not isinstance(channels, (int, np.integer)):
+    if not is_integer(channels):
         raise SignalError(f"channels must be an integer >= 1, got {channels!r}")
     if not 1 <= channels <= _MAX_CHANNELS:
         raise SignalError(f"channels must be from 1 to {_MAX_CHANNELS}, got {channels}")
@@ -280,15 +285,27 @@ def read_bt2(
         except OSError as exc:
             raise DecodeError(f"{stream}: cannot read the bt2 stream ({exc})") from None
     elif callable(getattr(stream, "read", None)):
-        data = stream.read()
-        if not isinstance(data, (bytes, bytearray)):
-            raise DecodeError(
-                f"stream must be opened in binary mode: its read() gave {type(data).__name__}"
-            )
+        try:
+            got = stream.read()
+        except OSError as exc:  # as for a path: a read failure is a DecodeError
+            raise DecodeError(f"stream: cannot read the bt2 stream ({exc})") from None
+        if isinstance(got, str):
+            raise DecodeError("stream must be opened in binary mode: its read() gave str")
+        try:  # any bytes-like result (bytes, bytearray, memoryview, an array.array ...)
+            data = bytes(memoryview(got))
+        except TypeError:
+            raise DecodeError(f"stream.read() must give bytes, got {type(got).__name__}") from None
     else:
-        raise DecodeError(
-            f"stream must be bytes, a path or a binary file object, got {type(stream).__name__}"
-        )
+        try:  # another buffer of bytes: a numpy uint8 array, an mmap, an array('B')
+            view = memoryview(stream)  # type: ignore[arg-type]
+        except TypeError:
+            view = None
+        if view is None or view.itemsize != 1:
+            raise DecodeError(
+                "stream must be bytes, a buffer of bytes, a path or a binary file object, "
+                f"got {type(stream).__name__}"
+            )
+        data = view.tobytes()
     buf = memoryview(data)
     frame = 2 * channels
     chunks: list[np.ndarray] = []
