@@ -155,7 +155,8 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
     Raises
     ------
     SignalError
-        For a non-1-D or non-real ``noise`` or a bad ``noise_fs``.
+        For a non-1-D or non-real ``noise``, a ``noise_fs`` that is not a finite rate of
+        1 Hz to 1e6 Hz, or a ``breathing`` that is not a :class:`Breathing`.
 
     Warns
     -----
