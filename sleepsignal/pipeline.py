@@ -148,6 +148,7 @@ def _add_tracks(
     ``new``). The session's own ``snoring_events`` is then kept with a note saying so,
     or, with ``replace_tracks``, dropped with a note: the output holds what was derived,
     and that is "unknown", not the vendor's answer."""
+    derived = {t.name for t in new}
     own = [t.name for t in new if t.name in session.time_value_tracks]
     if own and not replace_tracks:
         notes.append(
@@ -158,7 +159,7 @@ def _add_tracks(
     unknown = [
         name
         for name in _MAY_BE_UNKNOWN
-        if name in session.time_value_tracks and name not in {t.name for t in new}
+        if name in session.time_value_tracks and name not in derived
     ]
     if unknown and not replace_tracks:
         notes.append(

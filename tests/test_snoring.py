@@ -698,3 +698,20 @@ def test_analyze_says_what_it_does_with_the_sessions_own_snoring_track():
             kept = a.session.time_value_tracks["snoring_events"]
             np.testing.assert_array_equal(kept.values, [120.0])
             assert props["total_snoring_episode_duration"] == 120.0
+
+
+def test_analyze_does_not_call_a_derived_snoring_track_unknown():
+    """A session with its own ``snoring_events`` and a dB noise track (snoring derived):
+    the vendor track is kept by the usual rule, and no note says snoring was unknown (the
+    lead's second read: the unknown check looked at the derived tracks after the
+    session's own had been filtered out of them, so it said "none was derived")."""
+    from sleepsignal.pipeline import analyze
+    from sleepsignal.session import TimeValueTrack
+
+    session = _long_night().session
+    vendor = TimeValueTrack("snoring_events", np.array([600.0]), np.array([120.0], np.float32))
+    session = session.with_tracks([vendor])
+    a = analyze(session)
+    assert not [n for n in a.notes if "none was derived" in n], a.notes
+    assert any("snoring_events" in n and "were not written over" in n for n in a.notes)
+    np.testing.assert_array_equal(a.session.time_value_tracks["snoring_events"].values, [120.0])
