@@ -210,10 +210,11 @@ def write_analysis(analysis: Analysis, out_dir: str | os.PathLike[str]) -> list[
 
 
 def _write_notes(notes: list[str], out: Path) -> Path:
-    """``out/notes.txt``: one note per line (a note's own line breaks become spaces)."""
+    """``out/notes.txt``: one note per line (a note's own line breaks, any of those
+    :meth:`str.splitlines` knows, become spaces)."""
     from ._files import atomic_write
 
-    text = "".join(" ".join(note.split("\n")) + "\n" for note in notes)
+    text = "".join(" ".join(note.splitlines()) + "\n" for note in notes)
     atomic_write(out / "notes.txt", text.encode("utf-8"))
     return out / "notes.txt"
 

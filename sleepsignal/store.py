@@ -45,11 +45,13 @@ def write_tracks(session: Session, root: str | os.PathLike[str]) -> list[Path]:
 
     Each file is written under a temporary name and renamed, so readers never see a
     half-written file. A track with no items still gets a file (an empty night is a
-    fact, not a missing one). The store mirrors the session: a file of this session for
-    a track it no longer has (``root/<track>/<id>.parquet`` of an earlier run; say
-    ``snoring_events`` of a night whose snoring became unknown) is deleted, so that
-    :func:`read_track` never returns rows the session does not hold. Files of other
-    sessions are not touched.
+    fact, not a missing one). A derived track the analysis may leave unknown
+    (``snoring_events``, when the noise track is missing or not a level in dB) and that
+    this session no longer has is deleted (``root/snoring_events/<id>.parquet`` of an
+    earlier run), so that :func:`read_track` never returns rows the session does not
+    hold; no other file is touched (a folder of your own in ``root`` is safe). Files are
+    keyed by session id: two sessions with the same id write the same files (``batch``
+    refuses duplicate ids within a run, not across runs sharing a store).
 
     Returns
     -------
@@ -79,11 +81,12 @@ def write_tracks(session: Session, root: str | os.PathLike[str]) -> list[Path]:
         target = folder / f"{session.id}.parquet"
         atomic_write_with(target, partial(frame.to_parquet, index=False))
         written.append(target)
-    if Path(root).is_dir():
-        for folder in Path(root).iterdir():
-            stale = folder / f"{session.id}.parquet"
-            if folder.name not in session.time_value_tracks and stale.is_file():
-                stale.unlink()
+    from .pipeline import _MAY_BE_UNKNOWN
+
+    for name in _MAY_BE_UNKNOWN:
+        stale = Path(root) / name / f"{session.id}.parquet"
+        if name not in session.time_value_tracks and stale.is_file():
+            stale.unlink()
     return written
 
 

@@ -276,3 +276,14 @@ def test_store_drops_a_track_the_session_no_longer_has(tmp_path: Path) -> None:
     write_tracks(session(1.7e9 + 86400, False), store)
     with pytest.raises(SleepSignalError, match="no track 'snoring_events'"):
         read_track(store, "snoring_events")
+    # only a derived track that may be unknown is ever deleted: a folder of the user's
+    # own (or a track this session does not carry) keeps its file (review: any folder's
+    # <id>.parquet was deleted)
+    mine = store / "my_notes" / f"{a.id}.parquet"
+    mine.parent.mkdir()
+    mine.write_bytes(b"not ours")
+    (store / "events").mkdir()
+    (store / "events" / f"{a.id}.parquet").write_bytes(b"not derived")
+    write_tracks(session(1.7e9, False), store)
+    assert mine.read_bytes() == b"not ours"
+    assert (store / "events" / f"{a.id}.parquet").read_bytes() == b"not derived"

@@ -221,9 +221,12 @@ def test_write_analysis_keeps_every_note_on_its_own_line(simulated: Path, tmp_pa
     from sleepsignal import analyze, read_session, write_analysis
 
     result = analyze(read_session(_session_json(simulated)))
-    result = dataclasses.replace(result, notes=["first\nsecond part", "third"])
+    result = dataclasses.replace(
+        result, notes=["first\nsecond part", "third", "a\r\nb", "c\rd", "e\u2028f", "g\x85h"]
+    )
     written = write_analysis(result, tmp_path)
     assert tmp_path / "notes.txt" in written
-    assert (tmp_path / "notes.txt").read_text() == "first second part\nthird\n"
+    text = (tmp_path / "notes.txt").read_text(encoding="utf-8")
+    assert text.splitlines() == ["first second part", "third", "a b", "c d", "e f", "g h"]
     write_analysis(dataclasses.replace(result, notes=[]), tmp_path)
     assert (tmp_path / "notes.txt").read_text() == ""
