@@ -536,20 +536,37 @@ def test_units_check_message_gives_a_linear_tracks_percentiles():
         assert not detect_snoring(x, 10.0, _cycles(3600)).searched
 
 
-def test_units_check_same_summary_whole_and_in_pieces():
-    """The histogram adds up: the summary of a track read in 3 h slices equals the one
-    of the same values read whole (the day-sliced session tracks read it so)."""
+@pytest.mark.parametrize("slice_s", [600.0, 37 * 60.0, 1e9])
+def test_units_check_same_summary_whole_and_in_pieces(slice_s, monkeypatch):
+    """The histogram adds up: the summary of a track read in slices of 10 min, 37 min
+    (not a divisor of the track) or one piece equals the one read in the default 3 h
+    slices (the day-sliced session tracks read it so), with NaN, values under 1 (log
+    bins) and over the top (log bins) mixed in."""
+    from sleepsignal import snoring
     from sleepsignal.snoring import _summarise_noise
 
     rng = np.random.default_rng(2)
     x = (40 + 6 * rng.standard_normal(4 * 36000)).astype(np.float32)  # 4 h at 10 Hz
     x[::997] = np.nan
-    whole = _summarise_noise(lambda lo, hi: x[lo:hi], len(x), 10.0)
-    pieces = _summarise_noise(lambda lo, hi: x[lo:hi].copy(), len(x), 10.0)
-    assert whole == pieces
-    exact = np.percentile(x[np.isfinite(x)].astype(np.float64), [5, 50, 95], method="lower")
-    np.testing.assert_allclose([whole.p5, whole.p50, whole.p95], exact, atol=0.1)
-    assert whole.n_bad == len(x[::997])
+    x[5::1301] = 1e-3
+    x[7::1709] = 1e30
+    base = _summarise_noise(lambda lo, hi: x[lo:hi], len(x), 10.0)
+    with monkeypatch.context() as m:
+        m.setattr(snoring, "SLICE_S", slice_s)
+        seen = []
+
+        def read(lo, hi):
+            seen.append(hi - lo)
+            return x[lo:hi].copy()
+
+        pieces = _summarise_noise(read, len(x), 10.0)
+    assert (len(seen) > 2) == (slice_s < 3 * 3600.0)  # really read in other slices
+    assert pieces == base
+    valid = x[np.isfinite(x)].astype(np.float64)
+    assert base.n_bad == len(x) - len(valid)
+    assert (base.low, base.high) == (valid.min(), valid.max())
+    exact = np.percentile(valid, [5, 50, 95], method="lower")
+    np.testing.assert_allclose([base.p5, base.p50, base.p95], exact, atol=0.1)
 
 
 @pytest.mark.parametrize("seed", range(6))
