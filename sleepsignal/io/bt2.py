@@ -310,26 +310,28 @@ def read_bt2(
                 data = fh.read()
         except OSError as exc:
             raise DecodeError(f"{stream}: cannot read the bt2 stream ({exc})") from None
-    elif callable(getattr(stream, "read", None)):
+    elif not isinstance(stream, memoryview) and callable(getattr(stream, "read", None)):
         try:
             got = stream.read()
         except OSError as exc:  # as for a path: a read failure is a DecodeError
             raise DecodeError(f"stream: cannot read the bt2 stream ({exc})") from None
         if isinstance(got, str):
             raise DecodeError("stream must be opened in binary mode: its read() gave str")
-        data = _buffer_bytes(got)  # the same rule as for a buffer passed directly
-        if data is None:
+        from_read = _buffer_bytes(got)  # the same rule as for a buffer passed directly
+        if from_read is None:
             raise DecodeError(
                 "stream.read() must give bytes or a buffer of bytes (items of 1 byte, not "
                 f"bool), got {_buffer_kind(got)}"
             )
+        data = from_read
     else:
-        data = _buffer_bytes(stream)
-        if data is None:
+        direct = _buffer_bytes(stream)
+        if direct is None:
             raise DecodeError(
                 "stream must be bytes, a buffer of bytes (items of 1 byte, not bool), a path "
                 f"or a binary file object, got {_buffer_kind(stream)}"
             )
+        data = direct
     buf = memoryview(data)
     frame = 2 * channels
     chunks: list[np.ndarray] = []
