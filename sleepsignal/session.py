@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validate import array_1d, is_real
+from ._validate import array_1d, check_fs, is_real
 from .errors import (
     DecodeError,
     MissingTrackError,
@@ -538,7 +538,9 @@ class Session:
         ------
         SignalError
             For a non-1-D array, an unsupported dtype, float64 values beyond the float32
-            range (the analysis reads samples as float32) or a non-positive ``fs``.
+            range (the analysis reads samples as float32), or an ``fs`` or ``noise_fs``
+            that is not a finite rate above 0 and at most 1e6 Hz
+            (:data:`~sleepsignal._validate.MAX_FS`, the cap of every rate check).
         """
         a = array_1d(
             samples, "samples", kinds=_ANY_KIND, what="numbers"
@@ -551,8 +553,7 @@ class Session:
             a = a.astype(np.int32 if fits else np.float64)
         _check_float32_range(a, "samples")
         dt_name = _dtype_name(a.dtype)
-        if not (_real(fs) and math.isfinite(fs) and fs > 0):
-            raise SignalError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
+        fs = check_fs(fs, "fs", minimum=0.0)  # the one rate check: positive, <= 1e6 Hz
         if not (_real(start) and math.isfinite(start)):
             raise SignalError(f"start must be a finite Unix time in s, got {start!r}")
         fs, start = float(fs), float(start)
@@ -571,10 +572,7 @@ class Session:
             )
         }
         if noise is not None:
-            if noise_fs is None or not (
-                _real(noise_fs) and math.isfinite(noise_fs) and noise_fs > 0
-            ):
-                raise SignalError(f"noise_fs must be a positive rate in Hz, got {noise_fs!r}")
+            noise_fs = check_fs(noise_fs, "noise_fs", minimum=0.0)
             n = _noise_array(noise)
             nspf = noise_fs * frame_length
             if abs(nspf - round(nspf)) > 1e-9 or round(nspf) < 1:

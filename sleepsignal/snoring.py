@@ -65,6 +65,7 @@ _LEVEL_TOP_DB = 256.0
 #: log10 (2.3 %) from 1e-40 to 1e40, beyond which a percentile is the maximum.
 _LEVEL_LOG_BIN = 0.01
 _LEVEL_LOG_END = 40.0
+_LEVEL_BIN_MAX = 2.0**62  # the bin of a percentile beyond 1e40 (any: over every limit)
 
 
 class Snoring(NamedTuple):
@@ -212,7 +213,9 @@ def detect_snoring(noise: np.ndarray, noise_fs: float, breathing: Breathing) -> 
        simulator's nights: at least 3.66 dB; a track constant but for a few values is
        not a room's level). The percentiles are those of every valid value, to
        0.1 dB (a histogram that day slices add up: the verdict does not depend on
-       where a sample falls, nor on how the track is cut). Otherwise
+       where a sample falls, nor on how the track is cut), and the limits are counted
+       in whole 0.1 dB bins (a spread of 600 bins is 60 dB wherever it lies; a median
+       in the bin of 150 dB, 150-150.1, is in range). Otherwise
        (a linear amplitude of 0-1, power or raw counts in the thousands, a constant
        track) one warning says what was found and snoring is not searched: empty
        events with ``searched`` False, an unknown rather than a silent wrong answer (a
@@ -270,6 +273,9 @@ class _NoiseSummary(NamedTuple):
     p5: float  # percentiles of all valid values, to 0.1 dB (or NaN; see _summarise_noise)
     p50: float
     p95: float
+    b5: int = 0  # ... and the 0.1 dB bin of each, floor(value / 0.1): the limits compare
+    b50: int = 0  # these whole bins (bin centres' float differences put the same number
+    b95: int = 0  # of bins on either side of a limit depending on where they lie)
 
 
 def _summarise_noise(read: Callable[[int, int], np.ndarray], n: int, nfs: float) -> _NoiseSummary:
@@ -345,10 +351,15 @@ def _summarise_noise(read: Callable[[int, int], np.ndarray], n: int, nfs: float)
             return float(10 ** (log_top + (b - n_bins + 0.5) * _LEVEL_LOG_BIN))
         return high
 
-    p5, p50, p95 = (
-        value(int(np.searchsorted(cum, (q * (m - 1)) // 100, side="right"))) for q in (5, 50, 95)
-    )
-    return _NoiseSummary(n, n_bad, low, high, p5, p50, p95)
+    def db_bin(b: int) -> int:  # the 0.1 dB bin (log bins: the one of their centre)
+        if n_under <= b < n_under + n_bins:
+            return b - n_under
+        return int(min(value(b) / _LEVEL_BIN_DB, _LEVEL_BIN_MAX))  # (1e308 / 0.1: inf)
+
+    ranks = [int(np.searchsorted(cum, (q * (m - 1)) // 100, side="right")) for q in (5, 50, 95)]
+    p5, p50, p95 = (value(b) for b in ranks)
+    b5, b50, b95 = (db_bin(b) for b in ranks)
+    return _NoiseSummary(n, n_bad, low, high, p5, p50, p95, b5, b50, b95)
 
 
 def _valid(part: np.ndarray) -> np.ndarray:
@@ -362,14 +373,17 @@ def _level_problem(s: _NoiseSummary) -> str | None:
     if s.n_bad == s.n:
         return None  # nothing to judge: no valid value (the invalid-values warning)
     lo_db, hi_db = LEVEL_MEDIAN_DB
+    # limits in whole bins of the histogram (see _NoiseSummary.b5)
+    median_ok = round(lo_db / _LEVEL_BIN_DB) <= s.b50 <= round(hi_db / _LEVEL_BIN_DB)
+    spread = s.b95 - s.b5
     why = []
     if s.low == s.high:
         why.append(f"constant at {s.low:g}")
-    elif not lo_db <= s.p50 <= hi_db:
+    elif not median_ok:
         why.append(f"median {_fmt(s.p50)} outside {lo_db:g}-{hi_db:g} dB")
-    if s.p95 - s.p5 > LEVEL_SPREAD_DB:
+    if spread > round(LEVEL_SPREAD_DB / _LEVEL_BIN_DB):
         why.append(f"5-95 % spread {_fmt(s.p95 - s.p5)} over {LEVEL_SPREAD_DB:g} dB")
-    elif s.low != s.high and lo_db <= s.p50 <= hi_db and s.p95 - s.p5 < LEVEL_MIN_SPREAD_DB:
+    elif s.low != s.high and median_ok and spread < round(LEVEL_MIN_SPREAD_DB / _LEVEL_BIN_DB):
         why.append(
             f"nearly constant: 5-95 % spread {_fmt(s.p95 - s.p5)} under {LEVEL_MIN_SPREAD_DB:g} dB"
         )

@@ -165,7 +165,7 @@ def _pair(value: Any, name: str) -> Pair | None:
         i = int(np.argmax(far))
         raise SignalError(
             f"{name}: times must be finite s from the session start within +-{_MAX_TIME:g}, "
-            f"got {t[i]!r} at item {i}"
+            f"got {float(t[i])!r} at item {i}"
         )
     order = np.argsort(t, kind="stable")
     return t[order], v[order]
@@ -542,6 +542,7 @@ def stage_session(session: Any, *, method: Method = "auto") -> Hypnogram:
         duration = max(ends) if ends else 0.0
     n = math.ceil(duration / EPOCH_LENGTH - 1e-9) if duration > 0 else 0
     refused: list[str] = []  # why tracks were left out, for info["message"]
+    refused_names: set[str] = set()  # and which
     too_long = n > _MAX_EPOCHS
     if too_long:  # stage_epochs refuses it; a session's data is no reason to raise
         refused.append(
@@ -559,6 +560,7 @@ def stage_session(session: Any, *, method: Method = "auto") -> Hypnogram:
             return _pair(p, name)
         except SignalError as e:
             refused.append(f"{e}: the track is left out")
+            refused_names.add(name)
             return None
 
     pairs = {
@@ -573,13 +575,17 @@ def stage_session(session: Any, *, method: Method = "auto") -> Hypnogram:
         )
     }
     forced = _METHOD_TRACK.get(method)  # an unknown method raises in stage_epochs
-    if too_long or (
-        forced is not None and pairs[forced] is None and any(r.startswith(forced) for r in refused)
-    ):
-        res = stage_epochs(n)  # nothing to stage, or the forced track was refused
-    else:
-        res = stage_epochs(n, **pairs, method=method)
+    forced_refused = forced is not None and forced in refused_names
+    nothing = too_long or forced_refused  # nothing to stage, or the forced track was refused
+    res = stage_epochs(n) if nothing else stage_epochs(n, **pairs, method=method)
     notes = refused if too_long or not res.message else [*refused, res.message]
+    if forced_refused:  # (never too_long: no track is read then) not stage_epochs(n)'s
+        # message, which would say the session has none of the tracks
+        notes = [
+            *refused,
+            f"method={method!r} was forced and its track {forced} was left out (see "
+            "above): every epoch is no_signal",
+        ]
     info = {
         "model": res.model,
         "inputs": list(res.inputs),

@@ -177,3 +177,36 @@ def test_garbage_tail_is_unreadable() -> None:
     raw = write_bt2(_samples(56)) + bytes(40)  # zero length field, CRC mismatch
     s = read_bt2(raw)
     assert s.issues[-1].kind == "unreadable" and len(s.samples) == 56
+
+
+class _ReadGives:
+    """A file-like object whose read() gives ``got``."""
+
+    def __init__(self, got: object) -> None:
+        self.got = got
+
+    def read(self) -> object:
+        return self.got
+
+
+def test_read_bt2_one_buffer_rule_direct_and_from_read() -> None:
+    """A buffer of 1-byte items (uint8, int8, array('B'), memoryview) is the stream
+    whether passed directly or given by read(); a wider one (uint16: samples, not the
+    stream) or a bool one is a DecodeError both ways (read() decoded a uint16 array's
+    raw bytes while the same array passed directly was refused; bool was accepted)."""
+    import array
+
+    data = write_bt2(_samples(140), samples_per_packet=28)
+    want = read_bt2(data).channel(0)
+    raw = np.frombuffer(data, np.uint8)
+    good = [raw, raw.view(np.int8), array.array("B", data), memoryview(data), bytearray(data)]
+    for buf in good:
+        np.testing.assert_array_equal(read_bt2(buf).channel(0), want)
+        np.testing.assert_array_equal(read_bt2(_ReadGives(buf)).channel(0), want)
+    wide = raw[: len(raw) // 2 * 2].view(np.uint16)
+    bad = [wide, memoryview(wide), raw.astype(bool), array.array("H", wide.tobytes())]
+    for buf in bad:
+        with pytest.raises(DecodeError, match=r"buffer of bytes \(items of 1 byte, not bool\)"):
+            read_bt2(buf)
+        with pytest.raises(DecodeError, match=r"read\(\) must give bytes or a buffer of bytes"):
+            read_bt2(_ReadGives(buf))

@@ -20,8 +20,22 @@ def test_from_array_requires_fs_and_frames_it() -> None:
     with pytest.raises(TypeError):
         ss.Session.from_array(np.zeros(10), start=0.0)  # type: ignore[call-arg]
     for bad in (0.0, -1.0, float("nan")):
-        with pytest.raises(SignalError, match="fs must be a positive"):
+        with pytest.raises(SignalError, match="fs must be a finite sampling rate"):
             ss.Session.from_array(np.zeros(10), bad, start=0.0)
+
+
+@pytest.mark.parametrize("bad", [1e300, 2e6, 10**400, float("inf"), 0.0, -10.0, None, "10"])
+@pytest.mark.parametrize("which", ["fs", "noise_fs"])
+def test_from_array_rates_go_through_the_one_fs_check(which: str, bad: object) -> None:
+    """fs and noise_fs get check_fs's 1e6 Hz cap and message, naming the argument
+    (from_array had its own checks: fs=1e300 or noise_fs=2e6 were accepted)."""
+    rates = {"fs": 140.0, "noise_fs": 10.0, which: bad}
+    with pytest.raises(SignalError, match=rf"^{which} must be a (finite )?sampling rate"):
+        ss.Session.from_array(
+            np.zeros(280), rates["fs"], start=0.0, noise=np.ones(20), noise_fs=rates["noise_fs"]
+        )
+    top = ss.Session.from_array(np.zeros(200_000), 1e6, start=0.0)  # the cap is a rate
+    assert top.sampled_tracks["normal"].fs == pytest.approx(1e6)
 
 
 def test_from_array_odd_rates_and_partial_frames() -> None:

@@ -536,20 +536,37 @@ def test_units_check_message_gives_a_linear_tracks_percentiles():
         assert not detect_snoring(x, 10.0, _cycles(3600)).searched
 
 
-def test_units_check_same_summary_whole_and_in_pieces():
-    """The histogram adds up: the summary of a track read in 3 h slices equals the one
-    of the same values read whole (the day-sliced session tracks read it so)."""
+@pytest.mark.parametrize("slice_s", [600.0, 37 * 60.0, 1e9])
+def test_units_check_same_summary_whole_and_in_pieces(slice_s, monkeypatch):
+    """The histogram adds up: the summary of a track read in slices of 10 min, 37 min
+    (not a divisor of the track) or one piece equals the one read in the default 3 h
+    slices (the day-sliced session tracks read it so), with NaN, values under 1 (log
+    bins) and over the top (log bins) mixed in."""
+    from sleepsignal import snoring
     from sleepsignal.snoring import _summarise_noise
 
     rng = np.random.default_rng(2)
     x = (40 + 6 * rng.standard_normal(4 * 36000)).astype(np.float32)  # 4 h at 10 Hz
     x[::997] = np.nan
-    whole = _summarise_noise(lambda lo, hi: x[lo:hi], len(x), 10.0)
-    pieces = _summarise_noise(lambda lo, hi: x[lo:hi].copy(), len(x), 10.0)
-    assert whole == pieces
-    exact = np.percentile(x[np.isfinite(x)].astype(np.float64), [5, 50, 95], method="lower")
-    np.testing.assert_allclose([whole.p5, whole.p50, whole.p95], exact, atol=0.1)
-    assert whole.n_bad == len(x[::997])
+    x[5::1301] = 1e-3
+    x[7::1709] = 1e30
+    base = _summarise_noise(lambda lo, hi: x[lo:hi], len(x), 10.0)
+    with monkeypatch.context() as m:
+        m.setattr(snoring, "SLICE_S", slice_s)
+        seen = []
+
+        def read(lo, hi):
+            seen.append(hi - lo)
+            return x[lo:hi].copy()
+
+        pieces = _summarise_noise(read, len(x), 10.0)
+    assert (len(seen) > 2) == (slice_s < 3 * 3600.0)  # really read in other slices
+    assert pieces == base
+    valid = x[np.isfinite(x)].astype(np.float64)
+    assert base.n_bad == len(x) - len(valid)
+    assert (base.low, base.high) == (valid.min(), valid.max())
+    exact = np.percentile(valid, [5, 50, 95], method="lower")
+    np.testing.assert_allclose([base.p5, base.p50, base.p95], exact, atol=0.1)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -715,3 +732,63 @@ def test_analyze_does_not_call_a_derived_snoring_track_unknown():
     assert not [n for n in a.notes if "none was derived" in n], a.notes
     assert any("snoring_events" in n and "were not written over" in n for n in a.notes)
     np.testing.assert_array_equal(a.session.time_value_tracks["snoring_events"].values, [120.0])
+
+
+def _three_levels(lo_bin: int, mid_bin: int, hi_bin: int, dtype: type) -> np.ndarray:
+    """1 h at 10 Hz: 10 % in 0.1 dB bin ``lo_bin``, 80 % in ``mid_bin``, 10 % in
+    ``hi_bin`` (values at the bins' centres), so the 5th, 50th and 95th percentiles lie
+    in those bins."""
+    x = np.full(36000, (mid_bin + 0.5) / 10)
+    x[:3600] = (lo_bin + 0.5) / 10
+    x[-3600:] = (hi_bin + 0.5) / 10
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_units_check_limits_are_whole_bins_wherever_they_lie(dtype):
+    """A spread of a fixed number of 0.1 dB bins gets one verdict wherever it lies: 600
+    bins (60 dB) and 5 bins (0.5 dB) are in range, 601 and 4 are not (the bin centres'
+    float difference refused 1.55-61.55 as 'spread 60 over 60' but searched
+    10.05-70.05, and refused 31.65-32.15 as 'spread 0.5 under 0.5' but searched
+    30.05-30.55). The median's bounds are whole bins too: 5.0 and 150.0 are in range."""
+    from sleepsignal.snoring import _level_problem, _summarise_noise
+
+    def problem(lo, mid, hi):
+        x = _three_levels(lo, mid, hi, dtype)
+        return _level_problem(_summarise_noise(lambda a, b: x[a:b], len(x), 10.0))
+
+    for lo in range(10, 900, 7):  # spreads from 1.05 dB up, medians 5-150 dB
+        for width, ok in ((600, True), (601, False), (5, True), (4, False)):
+            mid = min(max(lo + width // 2, 50), 1500)
+            if not lo <= mid <= lo + width:
+                continue
+            got = problem(lo, mid, lo + width)
+            assert (got is None) == ok, (lo, width, got)
+            if not ok:
+                assert ("over 60 dB" if width > 5 else "under 0.5 dB") in got, got
+    for mid, ok in ((50, True), (49, False), (1500, True), (1501, False)):
+        x = _three_levels(mid - 20, mid, mid + 20, dtype)
+        x[3600:-3600] = mid / 10  # a median of exactly 5.0 or 150.0 dB (or 4.9, 150.1)
+        got = _level_problem(_summarise_noise(lambda a, b, x=x: x[a:b], len(x), 10.0))
+        assert (got is None) == ok, (mid, got)
+        if not ok:
+            assert "outside 5-150 dB" in got, got
+    # the review's examples, through detect_snoring
+    for lo, hi in ((15, 615), (100, 700), (316, 321), (300, 305)):
+        r = detect_snoring(_three_levels(lo, (lo + hi) // 2, hi, dtype), 10.0, _cycles(3600))
+        assert r.searched, (lo, hi)
+
+
+def test_units_check_bins_float32_and_float64_tenths_alike():
+    """A tenth of a dB given as float32 or float64 falls in the same 0.1 dB bin (the
+    histogram bins each track in its own float type; binning float32 values in float64
+    would put 1020 of these 2550 tenths one bin lower than their float64 twins)."""
+    from sleepsignal.snoring import _summarise_noise
+
+    for k in range(10, 2560):
+        got = set()
+        for dtype in (np.float32, np.float64):
+            x = np.array([k / 10], dtype)
+            s = _summarise_noise(lambda a, b, x=x: x[a:b], 1, 10.0)
+            got.add((s.b5, s.b50, s.b95))
+        assert got == {(k, k, k)}, (k, got)

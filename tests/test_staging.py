@@ -454,3 +454,30 @@ def test_stage_epochs_any_input_gives_one_stage_per_epoch(
     if r.probabilities is not None:
         ok = np.isin(r.stages, [0, 1, 2, 3])
         np.testing.assert_allclose(r.probabilities[ok].sum(axis=1), 1.0)
+
+
+def test_stage_session_forced_method_with_refused_track_says_so() -> None:
+    """method="actigraphy" with a good heart_rate and an actigram in ms of Unix time:
+    the message names the refused actigram and the forced method (it said the session
+    had no heartbeat, heart_rate, actigram or respiration_cycles data: false), and
+    prints the time as a number, not np.float64(...)."""
+    hr_t = np.arange(15.0, 1800.0, 30.0)
+    ac_t = 1.7e12 + np.arange(15000.0, 1.8e6, 3e4)
+    s = _session(
+        [
+            TimeValueTrack("heart_rate", hr_t, np.full(len(hr_t), 60, np.float32), "float32"),
+            TimeValueTrack("actigram", ac_t, np.zeros(len(ac_t), np.float32), "float32"),
+        ],
+        1800.0,
+    )
+    h = stage_session(s, method="actigraphy")
+    assert len(h) == 60 and (h.stages == STAGES.index("no_signal")).all()
+    msg = h.info["message"]
+    assert msg.startswith("actigram: times must be finite"), msg
+    assert "got 1700000015000.0 at item 0" in msg and "np.float64" not in msg, msg
+    assert msg.endswith(
+        "method='actigraphy' was forced and its track actigram was left out (see above): "
+        "every epoch is no_signal"
+    ), msg
+    assert "the session has no" not in msg, msg
+    assert stage_session(s).info["model"] == "heart_rate"  # auto: the good track stages

@@ -22,7 +22,7 @@ import os
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import IO, Literal, NamedTuple
+from typing import IO, Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -228,6 +228,31 @@ def _packet_at(buf: memoryview, pos: int, frame: int) -> tuple[int, int] | None:
 _MAX_CHANNELS = 2**16  # a frame of 128 KiB: far beyond any bed sensor
 
 
+def _buffer_bytes(obj: Any) -> bytes | None:
+    """The bytes of a buffer of bytes (bytes, a memoryview, a numpy uint8 or int8 array,
+    an mmap, an ``array('B')``), or None for anything else: a buffer whose items are
+    wider than a byte (a uint16 array is samples, not the stream) or bool (True/False,
+    not bytes). One rule for a buffer passed directly and one a ``read()`` returns."""
+    try:
+        view = memoryview(obj)
+    except TypeError:
+        return None
+    if view.itemsize != 1 or view.format.lstrip("@=<>!") == "?":
+        return None
+    return view.tobytes()
+
+
+def _buffer_kind(obj: Any) -> str:
+    """The type of ``obj`` for a message, with its dtype or buffer format if it has one."""
+    dtype = getattr(obj, "dtype", None)
+    if dtype is not None:
+        return f"{type(obj).__name__} of {dtype}"
+    try:
+        return f"{type(obj).__name__} of format {memoryview(obj).format!r}"
+    except TypeError:
+        return type(obj).__name__
+
+
 def read_bt2(
     stream: bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes],
     *,
@@ -239,9 +264,10 @@ def read_bt2(
     Parameters
     ----------
     stream : bytes, buffer of bytes, path or binary file
-        The captured bytes: ``bytes``/``bytearray``/``memoryview``, any other buffer
-        of 1-byte items (a numpy ``uint8`` array, an ``mmap``), a path, or an object
-        whose ``read()`` gives such a buffer.
+        The captured bytes: ``bytes``/``bytearray``, any buffer of 1-byte items that
+        are not bool (a ``memoryview``, a numpy ``uint8`` or ``int8`` array, an
+        ``mmap``, an ``array('B')``), a path, or an object whose ``read()`` gives such
+        bytes or buffer (one rule: a uint16 array is samples, refused either way).
     channels : int
         Channels interleaved in each payload, as the device's ``INFO`` reply announces
         (2 on the reference device).
@@ -276,7 +302,7 @@ def read_bt2(
         raise SignalError(f"channels must be an integer >= 1, got {channels!r}")
     if not 1 <= channels <= _MAX_CHANNELS:
         raise SignalError(f"channels must be from 1 to {_MAX_CHANNELS}, got {channels}")
-    if isinstance(stream, (bytes, bytearray, memoryview)):
+    if isinstance(stream, (bytes, bytearray)):
         data = bytes(stream)
     elif isinstance(stream, (str, os.PathLike)):
         try:
@@ -284,28 +310,28 @@ def read_bt2(
                 data = fh.read()
         except OSError as exc:
             raise DecodeError(f"{stream}: cannot read the bt2 stream ({exc})") from None
-    elif callable(getattr(stream, "read", None)):
+    elif not isinstance(stream, memoryview) and callable(getattr(stream, "read", None)):
         try:
             got = stream.read()
         except OSError as exc:  # as for a path: a read failure is a DecodeError
             raise DecodeError(f"stream: cannot read the bt2 stream ({exc})") from None
         if isinstance(got, str):
             raise DecodeError("stream must be opened in binary mode: its read() gave str")
-        try:  # any bytes-like result (bytes, bytearray, memoryview, an array.array ...)
-            data = bytes(memoryview(got))
-        except TypeError:
-            raise DecodeError(f"stream.read() must give bytes, got {type(got).__name__}") from None
-    else:
-        try:  # another buffer of bytes: a numpy uint8 array, an mmap, an array('B')
-            view = memoryview(stream)  # type: ignore[arg-type]
-        except TypeError:
-            view = None
-        if view is None or view.itemsize != 1:
+        from_read = _buffer_bytes(got)  # the same rule as for a buffer passed directly
+        if from_read is None:
             raise DecodeError(
-                "stream must be bytes, a buffer of bytes, a path or a binary file object, "
-                f"got {type(stream).__name__}"
+                "stream.read() must give bytes or a buffer of bytes (items of 1 byte, not "
+                f"bool), got {_buffer_kind(got)}"
             )
-        data = view.tobytes()
+        data = from_read
+    else:
+        direct = _buffer_bytes(stream)
+        if direct is None:
+            raise DecodeError(
+                "stream must be bytes, a buffer of bytes (items of 1 byte, not bool), a path "
+                f"or a binary file object, got {_buffer_kind(stream)}"
+            )
+        data = direct
     buf = memoryview(data)
     frame = 2 * channels
     chunks: list[np.ndarray] = []
