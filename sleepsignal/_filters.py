@@ -28,19 +28,15 @@ from typing import Literal
 import numpy as np
 
 from ._numba import njit
+from ._validate import check_fs
 from .errors import SignalError
 
 __all__ = ["butter_sos", "iirnotch_sos", "sosfilt", "sosfilt_zi", "sosfiltfilt"]
 
 
 def _check_fs(fs: float) -> float:
-    try:
-        fs = float(fs)
-    except (TypeError, ValueError):
-        raise SignalError(f"fs must be a positive number in Hz, got {fs!r}") from None
-    if not (math.isfinite(fs) and fs > 0):
-        raise SignalError(f"fs must be a positive number in Hz, got {fs!r}")
-    return fs
+    """A filter's sampling rate: the package's one rate check, any positive rate."""
+    return check_fs(fs, minimum=0.0)
 
 
 def _zpk_to_sos(z: np.ndarray, p: np.ndarray, k: float) -> np.ndarray:
